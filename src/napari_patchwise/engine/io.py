@@ -1,0 +1,158 @@
+"""Reading and writing volumes: TIFF, Zarr / OME-Zarr and ``.npy``.
+
+Zarr and ``.npy`` volumes are opened lazily (nothing is loaded until sliced);
+TIFF files are memory-mapped when they are stored uncompressed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+TIFF_SUFFIXES = (".tif", ".tiff")
+
+
+@dataclass(frozen=True)
+class Volume:
+    """A 3D array with what is known about its voxel size.
+
+    Parameters
+    ----------
+    data : array-like
+        ``(z, y, x)`` array (numpy, memmap or zarr).
+    voxel_size : tuple of float or None
+        Physical voxel size if the file records one.
+    path : str
+        Where it was read from.
+    """
+
+    data: object
+    voxel_size: tuple[float, float, float] | None
+    path: str
+
+
+def _tiff_voxel_size(tif) -> tuple[float, float, float] | None:
+    page = tif.pages[0]
+    ij = tif.imagej_metadata or {}
+    try:
+        xres = page.tags["XResolution"].value
+        yres = page.tags["YResolution"].value
+        x = xres[1] / xres[0] if xres[0] else None
+        y = yres[1] / yres[0] if yres[0] else None
+    except KeyError:
+        x = y = None
+    z = ij.get("spacing")
+    if x and y and z:
+        return (float(z), float(y), float(x))
+    return None
+
+
+def _read_zarr(path: Path):
+    import zarr
+
+    node = zarr.open(str(path), mode="r")
+    if isinstance(node, zarr.Array):
+        return node, None
+    attrs = dict(node.attrs)
+    ms = attrs.get("multiscales") or attrs.get("ome", {}).get("multiscales")
+    if ms:
+        ds = ms[0]["datasets"][0]
+        arr = node[ds["path"]]
+        vs = None
+        for t in ds.get("coordinateTransformations", []):
+            if t.get("type") == "scale":
+                vs = tuple(float(s) for s in t["scale"][-3:])
+        return arr, vs
+    arrays = sorted(node.array_keys())
+    if not arrays:
+        raise ValueError(f"{path} is a Zarr group without arrays; point at the array to read.")
+    return node[arrays[0]], None
+
+
+def read_volume(path) -> Volume:
+    """Open a 3D volume from a TIFF, Zarr / OME-Zarr or ``.npy`` file.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    Volume
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is nothing at ``path``.
+    ValueError
+        If the format is not supported or the data is not a single 3D volume.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     p = write_tiff(f"{tmp}/v.tif", np.zeros((4, 8, 8), "uint8"), (2.0, 0.5, 0.5))
+    ...     vol = read_volume(p)
+    ...     print(vol.data.shape, vol.voxel_size)
+    (4, 8, 8) (2.0, 0.5, 0.5)
+    """
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"no image at {p}; check the path.")
+    name = p.name.lower()
+    vs = None
+    if name.endswith(TIFF_SUFFIXES):
+        import tifffile
+
+        with tifffile.TiffFile(p) as tif:
+            vs = _tiff_voxel_size(tif)
+        try:
+            data = tifffile.memmap(p, mode="r")
+        except ValueError:  # compressed or tiled: read it
+            data = tifffile.imread(p)
+    elif name.endswith(".npy"):
+        data = np.load(p, mmap_mode="r")
+    elif name.endswith(".zarr") or (p.is_dir() and any((p / f).exists() for f in ("zarr.json", ".zarray", ".zgroup"))):
+        data, vs = _read_zarr(p)
+    else:
+        raise ValueError(
+            f"cannot read {p.name}: use a TIFF (.tif/.tiff), Zarr/OME-Zarr (.zarr) or .npy volume."
+        )
+    data = _squeeze_to_3d(data, p)
+    return Volume(data=data, voxel_size=vs, path=str(p))
+
+
+def _squeeze_to_3d(data, p: Path):
+    shape = tuple(data.shape)
+    if len(shape) > 3 and all(s == 1 for s in shape[:-3]):
+        data = data[(0,) * (len(shape) - 3)]
+    if data.ndim != 3:
+        raise ValueError(
+            f"{p.name} has shape {shape}; patchwise needs one 3D (z, y, x) volume. "
+            "Split channels / time points first."
+        )
+    return data
+
+
+def write_tiff(path, data, voxel_size=None) -> Path:
+    """Write a 3D array as an ImageJ-compatible TIFF, recording the voxel size.
+
+    The file is written next to its final name and renamed into place.
+    """
+    import tifffile
+
+    p = Path(path)
+    tmp = p.with_name(p.name + ".partial")
+    kwargs = {}
+    if voxel_size is not None:
+        z, y, x = (float(v) for v in voxel_size)
+        kwargs = {"resolution": (1.0 / x, 1.0 / y), "metadata": {"spacing": z, "unit": "um", "axes": "ZYX"}}
+    arr = np.asarray(data)
+    imagej = arr.dtype in (np.uint8, np.uint16, np.float32)
+    if not imagej:
+        kwargs.pop("metadata", None)
+    tifffile.imwrite(tmp, arr, imagej=imagej, **kwargs)
+    tmp.replace(p)
+    return p

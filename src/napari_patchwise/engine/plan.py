@@ -1,0 +1,330 @@
+"""The annotation plan: which image, at which magnification, which classes and boxes.
+
+A :class:`Plan` is immutable; every edit returns a new plan, so undo, saving
+and comparisons stay simple. :meth:`Plan.to_dict` / :meth:`Plan.from_dict`
+define the versioned ``plan.json`` schema.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .box import Box
+from .magnification import Triple, _as_int_triple, as_magnification, scaled_shape, snap_box
+from .presets import Preset, get_preset, preset_from_dict
+from .validation import Finding, validate_plan
+
+PLAN_FORMAT = "napari-patchwise-plan"
+PLAN_VERSION = 1
+CLASS_KINDS = ("instance", "semantic")
+RESERVED_LAYERS = ("background", "ignore")
+_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class ClassSpec:
+    """An annotation class.
+
+    Parameters
+    ----------
+    name : str
+        Letters, digits, ``_`` and ``-``, starting with a letter; not
+        ``background`` or ``ignore`` (those layers always exist).
+    kind : {'instance', 'semantic'}
+        Instance classes hold ids ``1..N``; semantic classes hold ``1``.
+
+    Examples
+    --------
+    >>> ClassSpec("nuclei").kind
+    'instance'
+    >>> ClassSpec("background")
+    Traceback (most recent call last):
+    ...
+    ValueError: class name 'background' is reserved (background and ignore layers always exist); choose another name.
+    """
+
+    name: str
+    kind: str = "instance"
+
+    def __post_init__(self):
+        if self.name in RESERVED_LAYERS:
+            raise ValueError(
+                f"class name {self.name!r} is reserved (background and ignore layers always "
+                "exist); choose another name."
+            )
+        if not isinstance(self.name, str) or not _NAME_RE.match(self.name):
+            raise ValueError(
+                f"class name {self.name!r} is not valid; use letters, digits, '_' or '-', "
+                "starting with a letter (e.g. 'nuclei')."
+            )
+        if self.kind not in CLASS_KINDS:
+            raise ValueError(f"class kind must be 'instance' or 'semantic'; got {self.kind!r}.")
+
+
+def parse_classes(text: str) -> tuple[ClassSpec, ...]:
+    """Parse ``"nuclei:instance, membrane:semantic"`` into class specs.
+
+    The kind defaults to ``instance``.
+
+    Examples
+    --------
+    >>> [(c.name, c.kind) for c in parse_classes("nuclei, mito:semantic")]
+    [('nuclei', 'instance'), ('mito', 'semantic')]
+    """
+    out = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        name, _, kind = part.partition(":")
+        out.append(ClassSpec(name.strip(), kind.strip() or "instance"))
+    names = [c.name for c in out]
+    if len(set(names)) != len(names):
+        raise ValueError(f"class names must be unique; got {names}.")
+    if not out:
+        raise ValueError("give at least one class, e.g. 'nuclei:instance'.")
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """What the plan annotates.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Full-resolution shape ``(z, y, x)``; must be 3D.
+    dtype : str
+        NumPy dtype name.
+    voxel_size : tuple of float
+        Physical size of one voxel ``(z, y, x)`` (e.g. µm or nm).
+    path : str or None
+        Where the image is stored, relative to the project folder when inside it.
+    name : str
+        Display name (a napari layer name).
+    unit : str
+        Unit of ``voxel_size``.
+    """
+
+    shape: Triple
+    dtype: str = "uint16"
+    voxel_size: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    path: str | None = None
+    name: str = "image"
+    unit: str = "micrometer"
+
+    def __post_init__(self):
+        shape = tuple(self.shape)
+        if len(shape) != 3:
+            hint = (
+                "this is a 2D image; patchwise plans 3D boxes — open a z-stack"
+                if len(shape) == 2
+                else "give a single-channel 3D volume (split channels or pick one)"
+            )
+            raise ValueError(f"the image must be 3D (z, y, x); got shape {shape}: {hint}.")
+        object.__setattr__(self, "shape", _as_int_triple(shape, "image shape", positive=True))
+        vs = tuple(float(v) for v in self.voxel_size)
+        if len(vs) != 3 or not all(np.isfinite(v) and v > 0 for v in vs):
+            raise ValueError(
+                f"voxel size must be three positive numbers (z, y, x); got {self.voxel_size!r}."
+            )
+        object.__setattr__(self, "voxel_size", vs)
+        object.__setattr__(self, "dtype", str(np.dtype(self.dtype)))
+
+    def to_dict(self) -> dict:
+        return {
+            "path": self.path,
+            "name": self.name,
+            "shape": list(self.shape),
+            "dtype": self.dtype,
+            "voxel_size": list(self.voxel_size),
+            "unit": self.unit,
+            "axes": "zyx",
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ImageRef:
+        return cls(
+            shape=tuple(d["shape"]),
+            dtype=d.get("dtype", "uint16"),
+            voxel_size=tuple(d.get("voxel_size", (1.0, 1.0, 1.0))),
+            path=d.get("path"),
+            name=d.get("name", "image"),
+            unit=d.get("unit", "micrometer"),
+        )
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Image, preset, magnification, classes and boxes.
+
+    Examples
+    --------
+    >>> plan = Plan(ImageRef((64, 256, 256)), get_preset("instance"), (1, 2, 2))
+    >>> plan, box = plan.add_box((0, 0, 0), (64, 128, 128))
+    >>> box.id, len(plan.boxes), plan.next_id
+    (1, 1, 2)
+    >>> plan.annotation_shape
+    (64, 128, 128)
+    >>> plan.remove_box(1).boxes
+    ()
+    """
+
+    image: ImageRef
+    preset: Preset = field(default_factory=lambda: get_preset("instance"))
+    magnification: Triple = (1, 1, 1)
+    classes: tuple[ClassSpec, ...] = (ClassSpec("nuclei", "instance"),)
+    boxes: tuple[Box, ...] = ()
+    next_id: int = 1
+
+    def __post_init__(self):
+        object.__setattr__(self, "magnification", as_magnification(self.magnification))
+        object.__setattr__(self, "classes", tuple(self.classes))
+        object.__setattr__(self, "boxes", tuple(self.boxes))
+        names = [c.name for c in self.classes]
+        if len(set(names)) != len(names):
+            raise ValueError(f"class names must be unique; got {names}.")
+        ids = [b.id for b in self.boxes]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"box ids must be unique; got {sorted(ids)}.")
+        need = max(ids, default=0) + 1
+        if self.next_id < need:
+            object.__setattr__(self, "next_id", need)
+
+    # -- derived ---------------------------------------------------------
+    @property
+    def annotation_shape(self) -> Triple:
+        """Shape of the annotation layers: ``ceil(image shape / magnification)``."""
+        return scaled_shape(self.image.shape, self.magnification)
+
+    @property
+    def default_box_size(self) -> Triple:
+        """Full-resolution size of a new box (the preset's default at the magnification)."""
+        return self.preset.size_at(self.magnification)
+
+    def box(self, box_id: int) -> Box:
+        for b in self.boxes:
+            if b.id == box_id:
+                return b
+        raise KeyError(f"no box with id {box_id} in the plan.")
+
+    def validate(self) -> list[Finding]:
+        """Findings for every box and for the plan (see :func:`validate_plan`)."""
+        return validate_plan(self.boxes, self.image.shape, self.magnification, self.preset)
+
+    # -- edits -----------------------------------------------------------
+    def replace(self, **changes) -> Plan:
+        return dataclasses.replace(self, **changes)
+
+    def add_box(self, lo: Sequence[int], hi: Sequence[int], **fields) -> tuple[Plan, Box]:
+        """Add a box with the next free id; returns the new plan and the box."""
+        box = Box(self.next_id, tuple(lo), tuple(hi), **fields)
+        return self.replace(boxes=(*self.boxes, box), next_id=self.next_id + 1), box
+
+    def add_boxes(self, extents: Iterable[tuple[Sequence[int], Sequence[int]]], **fields) -> Plan:
+        plan = self
+        for lo, hi in extents:
+            plan, _ = plan.add_box(lo, hi, **fields)
+        return plan
+
+    def update_box(self, box_id: int, **changes) -> Plan:
+        """Change fields of one box (its id stays)."""
+        old = self.box(box_id)
+        new = old.replace(**changes)
+        return self.replace(boxes=tuple(new if b.id == box_id else b for b in self.boxes))
+
+    def remove_box(self, box_id: int) -> Plan:
+        self.box(box_id)
+        return self.replace(boxes=tuple(b for b in self.boxes if b.id != box_id))
+
+    def fit(
+        self, lo: Sequence[int], hi: Sequence[int], *, keep_size: bool = False
+    ) -> tuple[Triple, Triple]:
+        """Put an extent on the magnification grid and inside the image.
+
+        Parameters
+        ----------
+        lo, hi : sequence of int
+            Wanted corners (full-resolution voxels, ``hi`` exclusive).
+        keep_size : bool
+            Shift a box that sticks out back inside (a move) instead of
+            clipping it (a resize). A box larger than the image is clipped.
+
+        Returns
+        -------
+        lo, hi : tuple of int
+            Corners rounded to the nearest grid lines, at least one grid
+            step thick, inside the largest whole-grid part of the image.
+
+        Examples
+        --------
+        >>> plan = Plan(ImageRef((64, 256, 256)), get_preset("instance"), (1, 2, 2))
+        >>> plan.fit((-3, 5, 5), (61, 130, 300))
+        ((0, 6, 6), (61, 130, 256))
+        >>> plan.fit((-3, 200, 5), (61, 300, 101), keep_size=True)
+        ((0, 156, 6), (64, 256, 102))
+        """
+        m = self.magnification
+        lo_s, hi_s = snap_box(lo, hi, m, mode="nearest")
+        lim = [(s // f) * f for s, f in zip(self.image.shape, m)]
+        if keep_size:
+            shift = [
+                -l if l < 0 else (L - h if h > L else 0) for l, h, L in zip(lo_s, hi_s, lim)
+            ]
+            lo_s = tuple(l + d for l, d in zip(lo_s, shift))
+            hi_s = tuple(h + d for h, d in zip(hi_s, shift))
+        lo_c = tuple(max(0, min(l, L - f)) for l, L, f in zip(lo_s, lim, m))
+        hi_c = tuple(max(l + f, min(h, L)) for l, h, L, f in zip(lo_c, hi_s, lim, m))
+        return lo_c, hi_c
+
+    # -- serialisation ---------------------------------------------------
+    def to_dict(self) -> dict:
+        return {
+            "format": PLAN_FORMAT,
+            "version": PLAN_VERSION,
+            "image": self.image.to_dict(),
+            "preset": self.preset.to_dict(),
+            "magnification": list(self.magnification),
+            "classes": [{"name": c.name, "kind": c.kind} for c in self.classes],
+            "next_id": self.next_id,
+            "boxes": [b.to_dict() for b in sorted(self.boxes, key=lambda b: b.id)],
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Plan:
+        """Build a plan from :meth:`to_dict` output; raises ``ValueError`` naming
+        the first problem found."""
+        if not isinstance(d, Mapping) or d.get("format") != PLAN_FORMAT:
+            raise ValueError(
+                f"not a napari-patchwise plan (expected \"format\": \"{PLAN_FORMAT}\")."
+            )
+        version = d.get("version")
+        if not isinstance(version, int) or version > PLAN_VERSION or version < 1:
+            raise ValueError(
+                f"plan version {version!r} is not supported by this napari-patchwise "
+                f"(it reads versions 1..{PLAN_VERSION}); upgrade napari-patchwise."
+            )
+        try:
+            boxes = []
+            for i, b in enumerate(d.get("boxes", [])):
+                try:
+                    boxes.append(Box.from_dict(b))
+                except (TypeError, ValueError, KeyError) as e:
+                    raise ValueError(f"boxes[{i}]: {e}") from None
+            return cls(
+                image=ImageRef.from_dict(d["image"]),
+                preset=preset_from_dict(d["preset"]),
+                magnification=tuple(d["magnification"]),
+                classes=tuple(ClassSpec(c["name"], c.get("kind", "instance")) for c in d["classes"]),
+                boxes=tuple(boxes),
+                next_id=int(d.get("next_id", 1)),
+            )
+        except KeyError as e:
+            raise ValueError(f"missing entry {e.args[0]!r}.") from None
+        except TypeError as e:
+            raise ValueError(f"an entry has the wrong type ({e}).") from None

@@ -1,0 +1,326 @@
+"""Box rules: findings for each box and for the whole plan.
+
+Every rule returns :class:`Finding` records; the engine never talks to the user
+directly. Errors block export of their box, warnings are shown and carried into
+export manifests, infos are advice.
+
+Rules (sizes and counts at the plan's magnification):
+
+=========================  ========  ==============================================
+code                       severity  when
+=========================  ========  ==============================================
+``outside-image``          error     the box reaches outside the image
+``not-aligned``            error     ``lo`` or the size is not a multiple of the
+                                     magnification
+``below-minimum``          error     smaller than the preset's hard minimum
+``not-multiple``           info      size is not an integer multiple of the
+                                     preset's minimum (or default) size
+``few-voxels``             warning   fewer than 230,000 voxels
+``overlap``                warning   shares voxels with another box
+``total-voxels``           warning   the plan's total is outside 5–10 million
+``few-boxes``              info      fewer than 10 boxes
+``clustered``              warning   boxes crowd one part of the volume while
+                                     other parts have none
+=========================  ========  ==============================================
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .box import Box, boxes_overlap
+from .magnification import Triple, as_magnification
+from .presets import MIN_BOX_VOXELS, MIN_BOXES, TARGET_TOTAL_VOXELS, Preset
+
+SEVERITIES = ("error", "warning", "info")
+_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One result of a check.
+
+    Parameters
+    ----------
+    severity : {'error', 'warning', 'info'}
+    code : str
+        Stable machine-readable name of the rule.
+    box_id : int or None
+        The box it concerns, ``None`` for the whole plan.
+    message : str
+        What is wrong and how to fix it.
+    """
+
+    severity: str
+    code: str
+    box_id: int | None
+    message: str
+
+    def __post_init__(self):
+        if self.severity not in _RANK:
+            raise ValueError(f"severity must be one of {SEVERITIES}; got {self.severity!r}.")
+
+    def to_dict(self) -> dict:
+        return {"severity": self.severity, "code": self.code, "box_id": self.box_id, "message": self.message}
+
+    def __str__(self) -> str:
+        where = "plan" if self.box_id is None else f"box {self.box_id}"
+        return f"{self.severity:<7} {where:>8}  {self.code}: {self.message}"
+
+
+def worst_severity(findings: Iterable[Finding]) -> str | None:
+    """The most severe severity among ``findings`` (``None`` if empty).
+
+    Examples
+    --------
+    >>> worst_severity([Finding("info", "x", 1, ""), Finding("warning", "y", 1, "")])
+    'warning'
+    >>> worst_severity([]) is None
+    True
+    """
+    ranks = [_RANK[f.severity] for f in findings]
+    return SEVERITIES[min(ranks)] if ranks else None
+
+
+def voxels_at(box: Box, mag: Sequence[int]) -> int:
+    """Number of voxels a box covers at magnification ``mag``.
+
+    Examples
+    --------
+    >>> voxels_at(Box(1, (0, 0, 0), (32, 170, 170)), (1, 2, 2))
+    231200
+    """
+    return math.prod(-(-s // m) for s, m in zip(box.size, mag))
+
+
+def _fmt(t: Sequence[int]) -> str:
+    return "×".join(str(int(v)) for v in t)
+
+
+def validate_box(box: Box, image_shape: Sequence[int], mag, preset: Preset) -> list[Finding]:
+    """Check one box against the image bounds, the magnification grid and the preset.
+
+    Parameters
+    ----------
+    box : Box
+        Box in full-resolution voxels.
+    image_shape : sequence of int
+        Full-resolution image shape ``(z, y, x)``.
+    mag : int, str or sequence of int
+        Magnification the box will be annotated at.
+    preset : Preset
+        Size rules.
+
+    Returns
+    -------
+    list of Finding
+
+    Examples
+    --------
+    >>> from napari_patchwise.engine import get_preset
+    >>> ok = Box(1, (0, 0, 0), (32, 170, 170))
+    >>> validate_box(ok, (64, 256, 256), (1, 2, 2), get_preset("neuron"))
+    []
+    >>> bad = Box(2, (1, 0, 1), (29, 170, 171))
+    >>> [f.code for f in validate_box(bad, (64, 256, 256), (1, 2, 2), get_preset("neuron"))]
+    ['not-aligned', 'below-minimum', 'not-multiple', 'few-voxels']
+    """
+    m = as_magnification(mag)
+    out: list[Finding] = []
+    bid = box.id
+    shape = tuple(int(s) for s in image_shape)
+    if any(l < 0 for l in box.lo) or any(h > s for h, s in zip(box.hi, shape)):
+        out.append(
+            Finding(
+                "error",
+                "outside-image",
+                bid,
+                f"box [{_fmt(box.lo)}, {_fmt(box.hi)}) reaches outside the image {_fmt(shape)} (z×y×x); "
+                "move it inside or clip it.",
+            )
+        )
+    bad_lo = [a for a, (l, f) in zip("zyx", zip(box.lo, m)) if l % f]
+    bad_size = [a for a, (s, f) in zip("zyx", zip(box.size, m)) if s % f]
+    if bad_lo or bad_size:
+        parts = []
+        if bad_lo:
+            parts.append(f"position {_fmt(box.lo)} (axes {''.join(bad_lo)})")
+        if bad_size:
+            parts.append(f"size {_fmt(box.size)} (axes {''.join(bad_size)})")
+        out.append(
+            Finding(
+                "error",
+                "not-aligned",
+                bid,
+                f"{' and '.join(parts)} not divisible by the magnification {_fmt(m)}; "
+                "snap the box to the magnification grid.",
+            )
+        )
+    size_at = tuple(s / f for s, f in zip(box.size, m))
+    if any(s < mn for s, mn in zip(size_at, preset.minimum)):
+        out.append(
+            Finding(
+                "error",
+                "below-minimum",
+                bid,
+                f"size {_fmt(int(s) for s in size_at)} at magnification {_fmt(m)} is below the "
+                f"{preset.name} minimum {_fmt(preset.minimum)} (z×y×x); enlarge the box.",
+            )
+        )
+    bases = {preset.minimum, preset.default_size, *preset.alternatives}
+    if not any(all(s % b == 0 for s, b in zip(size_at, base)) for base in bases):
+        out.append(
+            Finding(
+                "info",
+                "not-multiple",
+                bid,
+                f"size {_fmt(int(s) for s in size_at)} at magnification {_fmt(m)} is not an integer "
+                f"multiple of the {preset.name} box size {_fmt(preset.minimum)}"
+                + (f" or {_fmt(preset.default_size)}" if preset.default_size != preset.minimum else "")
+                + "; multiples tile training patches best.",
+            )
+        )
+    n = voxels_at(box, m)
+    if n < MIN_BOX_VOXELS:
+        out.append(
+            Finding(
+                "warning",
+                "few-voxels",
+                bid,
+                f"{n:,} voxels at magnification {_fmt(m)}, fewer than {MIN_BOX_VOXELS:,}; "
+                "make the box larger.",
+            )
+        )
+    return out
+
+
+def _overlap_findings(boxes: Sequence[Box]) -> list[Finding]:
+    order = sorted(boxes, key=lambda b: b.lo[0])
+    partners: dict[int, list[int]] = {}
+    for i, a in enumerate(order):
+        for b in order[i + 1 :]:
+            if b.lo[0] >= a.hi[0]:
+                break
+            if boxes_overlap(a, b):
+                partners.setdefault(a.id, []).append(b.id)
+                partners.setdefault(b.id, []).append(a.id)
+    return [
+        Finding(
+            "warning",
+            "overlap",
+            bid,
+            f"overlaps box{'es' if len(p) > 1 else ''} {', '.join(map(str, sorted(p)))}; "
+            "overlapping voxels are annotated once but counted twice, and leak between splits.",
+        )
+        for bid, p in sorted(partners.items())
+    ]
+
+
+def _cluster_finding(boxes: Sequence[Box], shape: Triple) -> Finding | None:
+    """Warn when boxes crowd one part of the volume while other parts are empty.
+
+    The volume is cut in two along every axis that is at least twice the
+    median box extent; each box counts in the part holding its centre. The
+    plan is clustered when at least half of the parts hold no box while one
+    part holds at least half of the boxes (and at least three).
+    """
+    n = len(boxes)
+    if n < 2:
+        return None
+    median = np.median([b.size for b in boxes], axis=0)
+    splits = [2 if s >= 2 * m else 1 for s, m in zip(shape, median)]
+    n_parts = math.prod(splits)
+    if n_parts < 2 or n < n_parts:
+        return None
+    counts: dict[tuple[int, ...], int] = {}
+    for b in boxes:
+        key = tuple(
+            min(k - 1, int(c * k // s)) if k > 1 else 0 for c, k, s in zip(b.center, splits, shape)
+        )
+        counts[key] = counts.get(key, 0) + 1
+    empty = n_parts - len(counts)
+    crowded_key, crowded = max(counts.items(), key=lambda kv: kv[1])
+    if 2 * empty < n_parts or crowded < max(3, math.ceil(n / 2)):
+        return None
+    where = ", ".join(
+        f"{'z' if ax == 0 else 'y' if ax == 1 else 'x'} {('low' if k == 0 else 'high')} half"
+        for ax, (k, sp) in enumerate(zip(crowded_key, splits))
+        if sp > 1
+    )
+    return Finding(
+        "warning",
+        "clustered",
+        None,
+        f"{crowded} of {n} boxes lie in one part of the volume ({where}) while {empty} of "
+        f"{n_parts} parts have none; spread boxes over the volume.",
+    )
+
+
+def validate_plan(
+    boxes: Sequence[Box], image_shape: Sequence[int], mag, preset: Preset
+) -> list[Finding]:
+    """Check every box and the plan as a whole.
+
+    Parameters
+    ----------
+    boxes : sequence of Box
+    image_shape : sequence of int
+        Full-resolution image shape ``(z, y, x)``.
+    mag : int, str or sequence of int
+        Magnification.
+    preset : Preset
+
+    Returns
+    -------
+    list of Finding
+        Per-box findings in box order, then plan findings.
+
+    Examples
+    --------
+    >>> from napari_patchwise.engine import get_preset
+    >>> boxes = [Box(i, (0, 0, 64 * i), (64, 64, 64 * i + 64)) for i in range(3)]
+    >>> [(f.code, f.box_id) for f in validate_plan(boxes, (64, 64, 192), 1, get_preset("instance"))]
+    [('total-voxels', None), ('few-boxes', None)]
+    """
+    m = as_magnification(mag)
+    shape = tuple(int(s) for s in image_shape)
+    if len(shape) != 3:
+        raise ValueError(
+            f"the image must be 3D (z, y, x); got shape {shape}. Add a z axis or pick a 3D image."
+        )
+    out: list[Finding] = []
+    for b in sorted(boxes, key=lambda b: b.id):
+        out.extend(validate_box(b, shape, m, preset))
+    out.extend(_overlap_findings(boxes))
+    out.sort(key=lambda f: (f.box_id, _RANK[f.severity]))
+    total = sum(voxels_at(b, m) for b in boxes)
+    lo, hi = TARGET_TOTAL_VOXELS
+    if not lo <= total <= hi:
+        out.append(
+            Finding(
+                "warning",
+                "total-voxels",
+                None,
+                f"the plan covers {total:,} voxels at magnification {_fmt(m)}; aim for "
+                f"{lo / 1e6:g}–{hi / 1e6:g} million "
+                + ("(add boxes)." if total < lo else "(remove or shrink boxes)."),
+            )
+        )
+    if len(boxes) < MIN_BOXES:
+        out.append(
+            Finding(
+                "info",
+                "few-boxes",
+                None,
+                f"{len(boxes)} box{'es' if len(boxes) != 1 else ''}; many small, well-distributed "
+                f"boxes (at least {MIN_BOXES}) train better than a few large ones.",
+            )
+        )
+    clustered = _cluster_finding(boxes, shape)
+    if clustered is not None:
+        out.append(clustered)
+    return out
