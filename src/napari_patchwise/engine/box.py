@@ -79,6 +79,14 @@ class Box:
             raise ValueError(f"box {self.id}: source must be one of {SOURCES}; got {self.source!r}.")
         if self.status not in STATUSES:
             raise ValueError(f"box {self.id}: status must be one of {STATUSES}; got {self.status!r}.")
+        if not isinstance(self.locked, bool):
+            raise ValueError(f"box {self.id}: locked must be true or false; got {self.locked!r}.")
+        if not isinstance(self.notes, str):
+            raise ValueError(f"box {self.id}: notes must be text; got {self.notes!r}.")
+        if self.stratum is not None and not isinstance(self.stratum, str):
+            raise ValueError(f"box {self.id}: stratum must be text or null; got {self.stratum!r}.")
+        if isinstance(self.id, bool) or not float(self.id).is_integer():
+            raise ValueError(f"box id must be a whole number; got {self.id!r}.")
         object.__setattr__(self, "id", int(self.id))
         object.__setattr__(self, "lo", lo)
         object.__setattr__(self, "hi", hi)

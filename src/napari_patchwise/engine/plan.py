@@ -135,6 +135,11 @@ class ImageRef:
             )
         object.__setattr__(self, "voxel_size", vs)
         object.__setattr__(self, "dtype", str(np.dtype(self.dtype)))
+        for key in ("name", "unit"):
+            if not isinstance(getattr(self, key), str):
+                raise ValueError(f"image {key} must be text; got {getattr(self, key)!r}.")
+        if self.path is not None and not isinstance(self.path, str):
+            raise ValueError(f"image path must be text or null; got {self.path!r}.")
 
     def to_dict(self) -> dict:
         return {
@@ -234,6 +239,8 @@ class Plan:
 
     def update_box(self, box_id: int, **changes) -> Plan:
         """Change fields of one box (its id stays)."""
+        if "id" in changes and changes["id"] != box_id:
+            raise ValueError("a box keeps its id; remove the box and add a new one instead.")
         old = self.box(box_id)
         new = old.replace(**changes)
         return self.replace(boxes=tuple(new if b.id == box_id else b for b in self.boxes))
@@ -304,7 +311,9 @@ class Plan:
                 f"not a napari-patchwise plan (expected \"format\": \"{PLAN_FORMAT}\")."
             )
         version = d.get("version")
-        if not isinstance(version, int) or version > PLAN_VERSION or version < 1:
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise ValueError(f"plan version must be a whole number >= 1; got {version!r}.")
+        if version > PLAN_VERSION:
             raise ValueError(
                 f"plan version {version!r} is not supported by this napari-patchwise "
                 f"(it reads versions 1..{PLAN_VERSION}); upgrade napari-patchwise."
