@@ -1,0 +1,370 @@
+"""Box planner dock: plan boxes by hand with live validation, save and open projects.
+
+The dock only gathers input and shows results; boxes live in a
+:class:`~napari_patchwise.layers.box_sync.BoxLayerSync`, rules and files in the
+engine.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import numpy as np
+from napari.layers import Labels, Shapes
+from napari.qt.threading import thread_worker
+from napari.utils.notifications import show_error, show_info, show_warning
+from qtpy.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..engine.io import write_tiff
+from ..engine.plan import ImageRef, Plan
+from ..engine.presets import TARGET_TOTAL_VOXELS
+from ..engine.project import (
+    ProjectError,
+    create_project,
+    is_project,
+    load_plan,
+    open_annotations,
+    save_plan,
+)
+from ..engine.validation import voxels_at
+from ..layers.annotation_layers import annotation_layer_data
+from ..layers.box_sync import METADATA_KEY, BoxLayerSync
+from .box_table import QtBoxTable
+from .plan_settings import PlanSettings
+
+IMAGE_FILE = "image.tif"
+
+
+def _role(layer) -> str | None:
+    return (layer.metadata or {}).get(METADATA_KEY, {}).get("role")
+
+
+class PlannerWidget(QWidget):
+    """Dock widget: settings, boxes table, summary, project buttons."""
+
+    def __init__(self, napari_viewer):
+        super().__init__()
+        self.viewer = napari_viewer
+        self.sync: BoxLayerSync | None = None
+        self.project: Path | None = None
+        self._worker = None
+
+        self.settings = PlanSettings()
+        self.new_button = QPushButton("New plan on image")
+        self.save_button = QPushButton("Save project…")
+        self.open_button = QPushButton("Open project…")
+        self.table = QtBoxTable()
+        self.summary = QLabel("No plan yet: pick a 3D image and press 'New plan on image'.")
+        self.summary.setWordWrap(True)
+        self.plan_findings = QLabel("")
+        self.plan_findings.setWordWrap(True)
+        self.progress = QProgressBar()
+        self.progress.setVisible(False)
+        self.project_label = QLabel("project: not saved")
+        self.project_label.setWordWrap(True)
+
+        buttons = QHBoxLayout()
+        for b in (self.new_button, self.save_button, self.open_button):
+            buttons.addWidget(b)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.settings.native)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.project_label)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.plan_findings)
+        layout.addWidget(self.table, stretch=1)
+        help_text = QLabel(
+            "Draw a rectangle on the 'patchwise boxes' layer to add a box (depth from the "
+            "preset, centred on the slice; a click gives a default box). Move or resize it on "
+            "any slice; delete it with the layer's delete button. Click a row to jump to a box."
+        )
+        help_text.setWordWrap(True)
+        layout.addWidget(help_text)
+
+        self.new_button.clicked.connect(lambda: self.new_plan())
+        self.save_button.clicked.connect(lambda: self.save_project())
+        self.open_button.clicked.connect(lambda: self.open_project())
+        self.settings.changed.connect(self._on_settings_changed)
+        self.table.box_clicked.connect(self.jump_to_box)
+        self.viewer.dims.events.ndisplay.connect(self._on_ndisplay)
+        self.viewer.layers.events.inserted.connect(self._on_layer_inserted)
+        self.viewer.layers.events.removed.connect(self._on_layer_removed)
+        self.reset_choices()
+        for layer in list(self.viewer.layers):
+            self._adopt_if_boxes(layer)
+
+    # -- napari hooks ----------------------------------------------------------
+    def reset_choices(self, *_):
+        """Called by napari when layers change: refresh the image choices."""
+        self.settings.reset_choices()
+        self.settings.update_info()
+
+    # -- plan lifecycle --------------------------------------------------------
+    @property
+    def plan(self) -> Plan | None:
+        return self.sync.plan if self.sync else None
+
+    def new_plan(self) -> Plan | None:
+        """Start an empty plan on the selected image layer."""
+        layer = self.settings.image.value
+        if layer is None:
+            show_error("Pick a 3D image layer first (open an image or File > Open Sample).")
+            return None
+        if self.plan is not None and self.plan.boxes and self.project is None:
+            if not self._confirm(f"Discard the current unsaved plan with {len(self.plan.boxes)} boxes?"):
+                return None
+        try:
+            path = getattr(layer.source, "path", None)
+            image = ImageRef(
+                shape=tuple(layer.data.shape),
+                dtype=str(layer.data.dtype),
+                voxel_size=tuple(float(s) for s in layer.scale[-3:]),
+                path=os.path.abspath(path) if path else None,
+                name=layer.name,
+                unit=str(layer.units[-1]),
+            )
+            plan = Plan(
+                image,
+                preset=self.settings.get_preset(),
+                magnification=self.settings.get_magnification(),
+                classes=self.settings.get_classes(),
+            )
+        except ValueError as e:
+            show_error(f"Cannot start a plan on '{layer.name}': {e}")
+            return None
+        self._image_layer = layer
+        self.project = None
+        self._attach(plan)
+        self.sync.rectangles.mode = "add_rectangle"
+        self.viewer.layers.selection.active = self.sync.rectangles
+        return plan
+
+    def _attach(self, plan: Plan, rectangles: Shapes | None = None) -> None:
+        self._detach()
+        self.sync = BoxLayerSync(plan, rectangles=rectangles)
+        if rectangles is None:
+            self.viewer.add_layer(self.sync.rectangles)
+        self.viewer.add_layer(self.sync.wireframes)
+        self.sync.plan_changed.connect(self._on_plan_changed)
+        self._on_ndisplay()
+        self._on_plan_changed(plan)
+        self.settings.set_from_plan(plan)
+
+    def _detach(self) -> None:
+        if self.sync is None:
+            return
+        sync, self.sync = self.sync, None
+        sync.plan_changed.disconnect(self._on_plan_changed)
+        sync.disconnect()
+        for layer in (sync.rectangles, sync.wireframes):
+            if layer in self.viewer.layers:
+                self.viewer.layers.remove(layer)
+
+    def _on_settings_changed(self, *_):
+        if self.sync is None:
+            return
+        plan = self.sync.plan
+        try:
+            new = plan.replace(
+                preset=self.settings.get_preset(),
+                magnification=self.settings.get_magnification(),
+                classes=self.settings.get_classes(),
+            )
+        except ValueError as e:
+            show_warning(str(e))
+            return
+        if new.magnification != plan.magnification:
+            for b in new.boxes:
+                lo, hi = new.fit(b.lo, b.hi)
+                new = new.update_box(b.id, lo=lo, hi=hi)
+        if new == plan:
+            return
+        if self.project is not None:
+            try:
+                save_plan(self.project, new)
+            except ProjectError as e:
+                show_error(str(e))
+                self.settings.set_from_plan(plan)
+                return
+            self._sync_annotation_layers(new)
+        self.sync.set_plan(new)
+
+    def _on_plan_changed(self, plan: Plan) -> None:
+        findings = self.sync.findings if self.sync else []
+        m = plan.magnification
+        self.table.set_boxes(plan.boxes, findings, m)
+        total = sum(voxels_at(b, m) for b in plan.boxes)
+        lo, hi = TARGET_TOTAL_VOXELS
+        n_err = sum(f.severity == "error" for f in findings)
+        n_warn = sum(f.severity == "warning" for f in findings)
+        mark = "✓" if lo <= total <= hi else "✗"
+        self.summary.setText(
+            f"{len(plan.boxes)} boxes · {total / 1e6:.2f} M voxels at magnification "
+            f"{'×'.join(map(str, m))} {mark} target {lo / 1e6:g}–{hi / 1e6:g} M · "
+            f"{n_err} errors · {n_warn} warnings"
+        )
+        self.plan_findings.setText(
+            "\n".join(f"{f.severity}: {f.message}" for f in findings if f.box_id is None)
+        )
+        if self.project is not None:
+            try:
+                save_plan(self.project, plan)
+            except (OSError, ProjectError) as e:
+                show_error(f"Autosave to {self.project} failed: {e}")
+
+    # -- viewer interaction ----------------------------------------------------
+    def _on_ndisplay(self, *_):
+        if self.sync is None:
+            return
+        three_d = self.viewer.dims.ndisplay == 3
+        self.sync.rectangles.visible = not three_d
+        self.sync.wireframes.visible = three_d
+
+    def jump_to_box(self, box_id: int) -> None:
+        """Move the viewer to the centre slice of a box and select its rectangle there."""
+        if self.sync is None:
+            return
+        box = self.sync.plan.box(box_id)
+        vs = self.sync.plan.image.voxel_size
+        z = (box.lo[0] + box.hi[0] - 1) // 2
+        axis0 = self.viewer.dims.ndim - 3
+        self.viewer.dims.set_point(axis0, z * vs[0])
+        centre = [((lo + hi - 1) / 2) * v for lo, hi, v in zip(box.lo, box.hi, vs)]
+        self.viewer.scene.camera.center = tuple(centre)
+        layer = self.sync.rectangles
+        feats = layer.features
+        hits = np.flatnonzero((feats["box_id"].to_numpy() == box_id) & (feats["z"].to_numpy() == z))
+        if hits.size and self.viewer.dims.ndisplay == 2:
+            layer.selected_data = {int(hits[0])}
+
+    def _on_layer_inserted(self, event) -> None:
+        self._adopt_if_boxes(event.value)
+
+    def _on_layer_removed(self, event) -> None:
+        if self.sync is not None and event.value is self.sync.rectangles:
+            sync, self.sync = self.sync, None
+            sync.disconnect()
+            if sync.wireframes in self.viewer.layers:
+                self.viewer.layers.remove(sync.wireframes)
+            self.summary.setText("The boxes layer was removed; open the project again to edit it.")
+
+    def _adopt_if_boxes(self, layer) -> None:
+        """Take over a boxes layer opened by the project reader."""
+        meta = (layer.metadata or {}).get(METADATA_KEY, {})
+        if not isinstance(layer, Shapes) or meta.get("role") != "boxes" or not meta.get("project"):
+            return
+        if self.sync is not None and self.sync.rectangles is layer:
+            return
+        try:
+            plan = load_plan(meta["project"])
+        except ProjectError as e:
+            show_error(str(e))
+            return
+        self.project = Path(meta["project"])
+        self.project_label.setText(f"project: {self.project} (saved on every change)")
+        self._attach(plan, rectangles=layer)
+
+    # -- projects --------------------------------------------------------------
+    def save_project(self, folder: str | os.PathLike | None = None) -> None:
+        """Save the plan into a project folder; later changes are saved automatically.
+
+        An in-memory image (e.g. sample data) is written into the folder as
+        ``image.tif`` so the project can be reopened anywhere.
+        """
+        if self.sync is None:
+            show_error("Nothing to save: start a plan first.")
+            return
+        if folder is None:
+            folder = QFileDialog.getExistingDirectory(self, "Choose an empty folder for the project")
+            if not folder:
+                return
+        folder = Path(folder)
+        plan = self.sync.plan
+        if self.project is not None and folder.resolve() == self.project.resolve():
+            save_plan(folder, plan)
+            show_info(f"Saved {folder}")
+            return
+        image_layer = self._image_for(plan)
+        write_image = plan.image.path is None and image_layer is not None
+        if write_image:
+            plan = plan.replace(image=dataclasses.replace(plan.image, path=IMAGE_FILE))
+        try:
+            create_project(folder, plan)
+        except (ProjectError, OSError) as e:
+            show_error(str(e))
+            return
+        self.project = folder
+        self.sync.plan = plan
+        self.project_label.setText(f"project: {folder} (saved on every change)")
+        self._sync_annotation_layers(plan)
+        if write_image:
+            self._run(self._write_image_worker(folder / IMAGE_FILE, image_layer.data, plan.image.voxel_size))
+        else:
+            show_info(f"Saved project {folder}")
+
+    @thread_worker
+    def _write_image_worker(self, path, data, voxel_size):
+        write_tiff(path, data, voxel_size)
+        return path
+
+    def _run(self, worker) -> None:
+        self._worker = worker
+        self.progress.setRange(0, 0)
+        self.progress.setVisible(True)
+
+        def done(*_):
+            self.progress.setVisible(False)
+            self._worker = None
+
+        worker.returned.connect(lambda p: show_info(f"Saved project with its image {p}"))
+        worker.errored.connect(lambda e: show_error(f"Writing the image failed: {e}"))
+        worker.finished.connect(done)
+        worker.start()
+
+    def _image_for(self, plan: Plan):
+        layer = getattr(self, "_image_layer", None)
+        if layer is not None and layer in self.viewer.layers:
+            return layer
+        return next((lay for lay in self.viewer.layers if lay.name == plan.image.name), None)
+
+    def open_project(self, folder: str | os.PathLike | None = None) -> None:
+        """Open a project folder: image, boxes and annotation layers."""
+        if folder is None:
+            folder = QFileDialog.getExistingDirectory(self, "Open a patchwise project folder")
+            if not folder:
+                return
+        if not is_project(folder):
+            try:
+                load_plan(folder)  # raises with the precise reason
+            except ProjectError as e:
+                show_error(str(e))
+            return
+        self.viewer.open(os.fspath(folder), plugin="napari-patchwise")
+
+    def _sync_annotation_layers(self, plan: Plan) -> None:
+        """Add (or replace when reshaped) the Labels layers of the project's annotation arrays."""
+        group = open_annotations(self.project, plan)
+        for data, kwargs, _ in annotation_layer_data(plan, group, project=str(self.project)):
+            name = kwargs["name"]
+            old = self.viewer.layers[name] if name in self.viewer.layers else None
+            if isinstance(old, Labels) and tuple(old.data.shape) == tuple(data.shape):
+                continue
+            if old is not None:
+                self.viewer.layers.remove(old)
+            self.viewer.add_labels(data, **kwargs)
+
+    def _confirm(self, question: str) -> bool:
+        answer = QMessageBox.question(self, "napari-patchwise", question)
+        return answer == QMessageBox.StandardButton.Yes

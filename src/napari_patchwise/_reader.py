@@ -1,0 +1,69 @@
+"""napari reader for patchwise project folders.
+
+Dropping a project folder on napari (or ``napari PROJECT``) restores the image
+it refers to, the boxes (as the ``patchwise boxes`` Shapes layer) and every
+annotation layer. The Box planner dock picks the boxes layer up for editing.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+from .engine.io import read_volume
+from .engine.project import is_project, open_project, resolve_image_path
+from .engine.validation import worst_severity
+from .layers.annotation_layers import annotation_layer_data
+from .layers.box_shapes import box_rectangles, boxes_layer_kwargs, edge_colors
+
+METADATA_KEY = "napari-patchwise"
+
+
+def get_reader(path):
+    """Return :func:`read_project` when ``path`` is a patchwise project folder, else ``None``."""
+    if isinstance(path, list | tuple):
+        if len(path) != 1:
+            return None
+        path = path[0]
+    if not isinstance(path, str | os.PathLike) or not is_project(path):
+        return None
+    return read_project
+
+
+def read_project(path) -> list[tuple]:
+    """Layer data tuples for a project: image, boxes, annotation layers."""
+    if isinstance(path, list | tuple):
+        path = path[0]
+    folder = os.fspath(path)
+    plan, group = open_project(folder)
+    meta = {"role": "boxes", "project": os.path.abspath(folder)}
+    layers: list[tuple] = []
+    image_path = resolve_image_path(folder, plan)
+    if image_path is not None and image_path.exists():
+        vol = read_volume(image_path)
+        if tuple(vol.data.shape) != plan.image.shape:
+            warnings.warn(
+                f"{image_path} has shape {tuple(vol.data.shape)}, the plan expects "
+                f"{plan.image.shape}; the image was not opened.",
+                stacklevel=2,
+            )
+        else:
+            layers.append(
+                (
+                    vol.data,
+                    {"name": plan.image.name, "scale": plan.image.voxel_size, "units": (plan.image.unit,) * 3},
+                    "image",
+                )
+            )
+    elif image_path is not None:
+        warnings.warn(f"the project's image {image_path} is missing; boxes and labels are shown without it.", stacklevel=2)
+    findings = plan.validate()
+    rects, feats = box_rectangles(plan.boxes)
+    sev = {b.id: worst_severity(f for f in findings if f.box_id == b.id) for b in plan.boxes}
+    kwargs = boxes_layer_kwargs(plan.image.voxel_size, {METADATA_KEY: meta}, plan.image.unit)
+    kwargs.update(features=feats, shape_type="rectangle")
+    if rects:
+        kwargs["edge_color"] = edge_colors(feats["box_id"], sev)
+    layers.append((rects, kwargs, "shapes"))
+    layers.extend(annotation_layer_data(plan, group, project=meta["project"]))
+    return layers

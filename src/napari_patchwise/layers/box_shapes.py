@@ -1,0 +1,138 @@
+"""Boxes <-> napari Shapes layers.
+
+napari's Shapes are planar, so a 3D box is drawn as one rectangle on every
+z-slice it spans (editable in the 2D view) plus a wireframe of paths for the
+3D view. Each rectangle carries the features ``box_id`` and ``z``.
+
+Pixel ``i`` of an image covers ``[i - 0.5, i + 0.5]`` in napari's data
+coordinates, so the rectangle of the half-open extent ``[lo, hi)`` runs from
+``lo - 0.5`` to ``hi - 0.5``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+
+from ..engine.box import Box
+
+#: Edge colour per worst finding of a box (``None``: no finding).
+SEVERITY_COLORS: dict[str | None, str] = {
+    "error": "#ff453a",
+    "warning": "#ff9f0a",
+    "info": "#64d2ff",
+    None: "#32d74b",
+}
+#: Edge colour of a rectangle being drawn, before it becomes a box.
+NEW_SHAPE_COLOR = "#ffffff"
+NO_BOX = -1
+
+
+def box_rectangles(boxes: Iterable[Box]) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
+    """One rectangle per z-slice of every box.
+
+    Returns
+    -------
+    data : list of (4, 3) arrays
+        Rectangle vertices ``(z, y, x)`` in data coordinates.
+    features : dict
+        ``box_id`` and ``z`` per rectangle.
+
+    Examples
+    --------
+    >>> data, feats = box_rectangles([Box(7, (2, 0, 0), (4, 10, 20))])
+    >>> len(data), feats["box_id"].tolist(), feats["z"].tolist()
+    (2, [7, 7], [2, 3])
+    >>> data[0][:, 1:].min(axis=0).tolist(), data[0][:, 1:].max(axis=0).tolist()
+    ([-0.5, -0.5], [9.5, 19.5])
+    """
+    data: list[np.ndarray] = []
+    ids: list[int] = []
+    zs: list[int] = []
+    for b in boxes:
+        (z0, y0, x0), (z1, y1, x1) = b.lo, b.hi
+        ya, yb, xa, xb = y0 - 0.5, y1 - 0.5, x0 - 0.5, x1 - 0.5
+        yx = np.array([[ya, xa], [ya, xb], [yb, xb], [yb, xa]], dtype=float)
+        for z in range(z0, z1):
+            data.append(np.column_stack([np.full(4, float(z)), yx]))
+            ids.append(b.id)
+            zs.append(z)
+    return data, {"box_id": np.asarray(ids, dtype=int), "z": np.asarray(zs, dtype=int)}
+
+
+def box_wireframes(boxes: Iterable[Box]) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
+    """Paths that draw the twelve edges of every box (for the 3D view).
+
+    Each box gives two closed face outlines and four vertical edges. The
+    faces sit on the centres of the first and last z-slice (not on voxel
+    edges) so that the layer adds no half-voxel to the viewer's z range.
+
+    Examples
+    --------
+    >>> data, feats = box_wireframes([Box(1, (0, 0, 0), (2, 2, 2))])
+    >>> len(data), set(feats["box_id"].tolist())
+    (6, {1})
+    """
+    data: list[np.ndarray] = []
+    ids: list[int] = []
+    for b in boxes:
+        z0, z1 = float(b.lo[0]), float(b.hi[0] - 1)
+        (y0, x0), (y1, x1) = np.asarray(b.lo[1:]) - 0.5, np.asarray(b.hi[1:]) - 0.5
+        corners = [(y0, x0), (y0, x1), (y1, x1), (y1, x0)]
+        for z in (z0, z1):
+            ring = [(z, y, x) for y, x in corners] + [(z, *corners[0])]
+            data.append(np.asarray(ring, dtype=float))
+            ids.append(b.id)
+        for y, x in corners:
+            data.append(np.asarray([(z0, y, x), (z1, y, x)], dtype=float))
+            ids.append(b.id)
+    return data, {"box_id": np.asarray(ids, dtype=int)}
+
+
+def extent_from_vertices(vertices: np.ndarray) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The ``(lo, hi)`` y/x voxel extent a drawn shape covers (its bounding box).
+
+    Each side snaps to the nearest voxel edge (edges sit at ``i - 0.5``); a
+    side lying on a voxel centre takes the whole voxel. So the rectangles of
+    :func:`box_rectangles` map back exactly, float32 noise in napari's
+    vertices (``132.49998``) is harmless, and a drag from the centre of voxel
+    40 to the centre of voxel 100 covers voxels 40 to 100.
+
+    Examples
+    --------
+    >>> extent_from_vertices(np.array([[5, -0.5, 3.4], [5, 9.5, 19.6]]))
+    ((0, 4), (10, 20))
+    >>> extent_from_vertices(np.array([[5, 68.5, 40.0], [5, 132.49998, 100.0]], dtype=np.float32))
+    ((69, 40), (133, 101))
+    """
+    v = np.asarray(vertices, dtype=float)[:, -2:]
+    lo = np.ceil(v.min(axis=0)).astype(int)
+    hi = np.floor(v.max(axis=0)).astype(int) + 1
+    hi = np.maximum(hi, lo + 1)
+    return (int(lo[0]), int(lo[1])), (int(hi[0]), int(hi[1]))
+
+
+def edge_colors(box_ids: Sequence[int], severities: Mapping[int, str | None]) -> list[str]:
+    """Colour for each rectangle from its box's worst finding.
+
+    Examples
+    --------
+    >>> edge_colors([1, 2, 3], {1: "error", 2: None})
+    ['#ff453a', '#32d74b', '#32d74b']
+    """
+    return [SEVERITY_COLORS[severities.get(int(i))] for i in box_ids]
+
+
+def boxes_layer_kwargs(voxel_size, metadata: Mapping | None = None, unit: str = "pixel") -> dict:
+    """Layer keyword arguments shared by every boxes layer (reader and dock)."""
+    return {
+        "name": "patchwise boxes",
+        "ndim": 3,
+        "scale": tuple(voxel_size),
+        "units": (unit,) * 3,
+        "face_color": "transparent",
+        "opacity": 1.0,
+        "metadata": dict(metadata or {}),
+        "text": {"string": "{box_id}", "color": "white", "size": 10, "anchor": "upper_left"},
+    }

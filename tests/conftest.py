@@ -1,0 +1,67 @@
+"""Shared fixtures: small synthetic volumes and simulated mouse drags."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+
+
+@dataclass
+class _MouseEvent:
+    """Fields napari's layer mouse callbacks read from a vispy event."""
+
+    type: str
+    position: tuple = (0.0, 0.0, 0.0)  # world coordinates
+    is_dragging: bool = False
+    button: int = 1
+    modifiers: list = field(default_factory=list)
+    pos: np.ndarray = field(default_factory=lambda: np.zeros(2))
+    view_direction: list | None = None
+    up_direction: list | None = None
+    dims_displayed: list = field(default_factory=lambda: [1, 2])
+    dims_point: list | None = None
+    delta: tuple | None = None
+    native: object = None
+    handled: bool = False
+
+
+@pytest.fixture
+def mouse_drag():
+    """Drag on a layer from ``start`` to ``end`` (world coordinates), like a person would.
+
+    napari's drag callbacks are generators that keep reading the event object
+    of the press, so every event is wrapped in a proxy whose target is
+    swapped as the mouse moves.
+    """
+    import wrapt
+    from napari.utils.interactions import (
+        mouse_move_callbacks,
+        mouse_press_callbacks,
+        mouse_release_callbacks,
+    )
+
+    def ev(**kw):
+        return wrapt.ObjectProxy(_MouseEvent(**kw))
+
+    def drag(layer, start, end, steps=5):
+        start, end = np.asarray(start, float), np.asarray(end, float)
+        mouse_press_callbacks(layer, ev(type="mouse_press", position=tuple(start)))
+        for t in np.linspace(0, 1, steps + 1)[1:]:
+            p = tuple(start + t * (end - start))
+            mouse_move_callbacks(layer, ev(type="mouse_move", is_dragging=True, position=p))
+        mouse_release_callbacks(layer, ev(type="mouse_release", position=tuple(end)))
+
+    return drag
+
+
+@pytest.fixture
+def small_volume():
+    """A 48×160×160 uint16 volume with bright blobs on a noisy background."""
+    rng = np.random.default_rng(1)
+    img = rng.normal(100, 10, (48, 160, 160))
+    zz, yy, xx = np.mgrid[:48, :160, :160]
+    for cz, cy, cx in rng.integers((4, 10, 10), (44, 150, 150), size=(30, 3)):
+        img[(zz - cz) ** 2 / 9 + ((yy - cy) ** 2 + (xx - cx) ** 2) / 36 < 1] += 400
+    return img.clip(0, 65535).astype(np.uint16)

@@ -1,0 +1,230 @@
+"""The Box planner dock in a real napari viewer (run under Xvfb)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from napari_patchwise._qt import planner_widget as pw_module
+from napari_patchwise._qt.planner_widget import PlannerWidget
+from napari_patchwise.layers.box_shapes import SEVERITY_COLORS
+
+pytestmark = pytest.mark.gui
+
+VOXEL = (2.0, 0.5, 0.5)
+
+
+@pytest.fixture
+def messages(monkeypatch):
+    """Collect what the dock tells the user."""
+    seen = {"error": [], "warning": [], "info": []}
+    for kind in seen:
+        monkeypatch.setattr(pw_module, f"show_{kind}", seen[kind].append)
+    return seen
+
+
+@pytest.fixture
+def planner(make_napari_viewer, small_volume, messages):
+    viewer = make_napari_viewer()
+    viewer.add_image(small_volume, name="vol", scale=VOXEL)
+    widget = PlannerWidget(viewer)
+    viewer.window.add_dock_widget(widget, name="Box planner")
+    widget.settings.image.value = viewer.layers["vol"]
+    widget.settings.preset.value = "custom"
+    widget.settings.minimum.value = "8,32,32"
+    widget.settings.magnification.value = "1,2,2"
+    assert widget.new_plan() is not None, messages
+    return viewer, widget
+
+
+def _rects_of(layer, box_id):
+    ids = layer.features["box_id"].to_numpy()
+    return [layer.data[i] for i in np.flatnonzero(ids == box_id)]
+
+
+def test_dock_is_contributed_by_the_manifest(make_napari_viewer):
+    viewer = make_napari_viewer()
+    _, widget = viewer.window.add_plugin_dock_widget("napari-patchwise", "Box planner")
+    assert isinstance(widget, PlannerWidget)
+
+
+def test_a_2d_image_is_refused_with_a_clear_message(make_napari_viewer, messages):
+    viewer = make_napari_viewer()
+    viewer.add_image(np.zeros((64, 64), np.uint8), name="flat")
+    widget = PlannerWidget(viewer)
+    widget.settings.image.value = viewer.layers["flat"]
+    assert widget.new_plan() is None
+    assert widget.plan is None
+    assert "3D" in messages["error"][0] and "z-stack" in messages["error"][0]
+
+
+def test_drawing_a_rectangle_creates_a_box_on_every_slice(planner, mouse_drag):
+    viewer, widget = planner
+    layer = widget.sync.rectangles
+    assert layer.mode == "add_rectangle"
+    viewer.dims.set_point(0, 20 * VOXEL[0])  # slice z = 20
+    # drag from the centre of voxel (y, x) = (40, 60) to that of (99, 129): world = voxel * 0.5
+    mouse_drag(layer, (40.0, 20.0, 30.0), (40.0, 49.5, 64.5))
+
+    (box,) = widget.plan.boxes
+    assert box.lo[1:] == (40, 60) and box.hi[1:] == (100, 130)
+    assert box.size[0] == 8  # custom preset default depth at mag 1 in z
+    assert box.lo[0] <= 20 < box.hi[0]
+    rects = _rects_of(layer, box.id)
+    assert sorted(int(r[0, 0]) for r in rects) == list(range(box.lo[0], box.hi[0]))
+    assert len(widget.sync.wireframes.data) == 6
+    assert widget.table.box_ids() == [box.id]
+
+
+def test_a_click_makes_a_default_box_and_moving_a_rectangle_moves_the_box(planner, mouse_drag):
+    viewer, widget = planner
+    layer = widget.sync.rectangles
+    viewer.dims.set_point(0, 10 * VOXEL[0])
+    mouse_drag(layer, (20.0, 40.0, 40.0), (20.0, 40.0, 40.0), steps=1)  # a click
+    (box,) = widget.plan.boxes
+    assert box.size == (8, 64, 64)  # custom default 8×32×32 at magnification 1×2×2
+    layer.mode = "select"
+    # drag from inside the box by +21 voxels in y and +10 in x
+    cy, cx = (box.lo[1] + 20) * VOXEL[1], (box.lo[2] + 20) * VOXEL[2]
+    mouse_drag(layer, (20.0, cy, cx), (20.0, cy + 21 * VOXEL[1], cx + 10 * VOXEL[2]))
+    (moved,) = widget.plan.boxes
+    assert moved.id == box.id and moved.size == box.size and moved.lo[0] == box.lo[0]
+    assert moved.lo[1] - box.lo[1] in (20, 22) and moved.lo[2] - box.lo[2] == 10
+    assert all(v % m == 0 for v, m in zip(moved.lo, (1, 2, 2)))
+    # every slice of the box follows the move
+    for rect in _rects_of(layer, moved.id):
+        assert rect[:, 1].min() == moved.lo[1] - 0.5 and rect[:, 2].max() == moved.hi[2] - 0.5
+
+
+def test_deleting_a_rectangle_removes_its_box(planner):
+    viewer, widget = planner
+    sync = widget.sync
+    plan = sync.plan.add_boxes([((0, 0, 0), (8, 64, 64)), ((10, 64, 64), (18, 128, 128))])
+    sync.set_plan(plan)
+    viewer.dims.set_point(0, 12 * VOXEL[0])
+    layer = sync.rectangles
+    ids = layer.features["box_id"].to_numpy()
+    zs = layer.features["z"].to_numpy()
+    layer.selected_data = {int(np.flatnonzero((ids == 2) & (zs == 12))[0])}
+    layer.remove_selected()
+    assert [b.id for b in widget.plan.boxes] == [1]
+    assert set(layer.features["box_id"]) == {1}
+    assert widget.table.box_ids() == [1]
+
+
+def test_live_validation_colours_boxes_and_fills_the_table(planner):
+    _, widget = planner
+    sync = widget.sync
+    plan = sync.plan.add_boxes([((0, 0, 0), (8, 64, 64)), ((0, 100, 100), (4, 120, 120))])
+    sync.set_plan(plan)
+    colors = sync.rectangles.edge_color
+    ids = sync.rectangles.features["box_id"].to_numpy()
+    red = np.array([int(SEVERITY_COLORS["error"][i : i + 2], 16) / 255 for i in (1, 3, 5)])
+    assert np.allclose(colors[ids == 2][:, :3], red, atol=0.01)
+    assert not np.allclose(colors[ids == 1][0, :3], red, atol=0.01)
+    findings = widget.table.item(1, 5).text()
+    assert "below-minimum" in findings
+    assert "2 boxes" in widget.summary.text() and "errors" in widget.summary.text()
+
+
+def test_clicking_a_row_jumps_to_the_box(planner):
+    viewer, widget = planner
+    sync = widget.sync
+    sync.set_plan(sync.plan.add_boxes([((0, 0, 0), (8, 64, 64)), ((30, 90, 90), (38, 154, 154))]))
+    widget.table.cellClicked.emit(1, 0)
+    z = (30 + 38 - 1) // 2
+    assert viewer.dims.point[0] == pytest.approx(z * VOXEL[0])
+    assert viewer.scene.camera.center[-1] == pytest.approx((90 + 154 - 1) / 2 * VOXEL[2])
+    (sel,) = sync.rectangles.selected_data
+    assert sync.rectangles.features["box_id"][sel] == 2
+
+
+def test_3d_view_shows_wireframes_instead_of_rectangles(planner):
+    viewer, widget = planner
+    widget.sync.set_plan(widget.sync.plan.add_boxes([((0, 0, 0), (8, 64, 64))]))
+    viewer.dims.ndisplay = 3
+    assert widget.sync.wireframes.visible and not widget.sync.rectangles.visible
+    viewer.dims.ndisplay = 2
+    assert widget.sync.rectangles.visible and not widget.sync.wireframes.visible
+
+
+def test_magnification_change_resnaps_boxes(planner):
+    _, widget = planner
+    widget.sync.set_plan(widget.sync.plan.add_boxes([((0, 2, 2), (8, 66, 66))]))
+    widget.settings.magnification.value = "1,4,4"
+    (box,) = widget.plan.boxes
+    assert widget.plan.magnification == (1, 4, 4)
+    assert all(v % 4 == 0 for v in box.lo[1:] + box.hi[1:])
+
+
+def test_save_then_reopen_restores_boxes_and_layers(planner, make_napari_viewer, tmp_path, qtbot):
+    viewer, widget = planner
+    sync = widget.sync
+    sync.set_plan(sync.plan.add_boxes([((0, 0, 0), (8, 64, 64)), ((16, 64, 64), (24, 128, 128))]))
+    folder = tmp_path / "proj"
+    widget.save_project(folder)
+    qtbot.waitUntil(lambda: widget._worker is None, timeout=20000)
+    assert (folder / "image.tif").exists()
+    assert {"nuclei labels", "background", "ignore"} <= {lay.name for lay in viewer.layers}
+
+    # a later edit is saved at once
+    sync.set_plan(sync.plan.update_box(2, status="done"))
+    saved = json.loads((folder / "plan.json").read_text())
+    assert [b["status"] for b in saved["boxes"]] == ["todo", "done"]
+
+    viewer2 = make_napari_viewer()
+    widget2 = PlannerWidget(viewer2)
+    widget2.open_project(folder)
+    assert widget2.plan == widget.plan
+    assert widget2.project == folder
+    names = [lay.name for lay in viewer2.layers]
+    assert names[0] == "vol" and "patchwise boxes" in names and "nuclei labels" in names
+    assert viewer2.layers["vol"].data.shape == widget.plan.image.shape
+    assert widget2.settings.magnification.value == "1,2,2"
+
+
+def test_opening_a_folder_that_is_not_a_project_says_so(make_napari_viewer, tmp_path, messages):
+    viewer = make_napari_viewer()
+    widget = PlannerWidget(viewer)
+    (tmp_path / "notes.txt").write_text("hello")
+    widget.open_project(tmp_path)
+    assert "no plan.json" in messages["error"][0]
+    assert len(viewer.layers) == 0
+    assert (tmp_path / "notes.txt").read_text() == "hello"
+
+
+def test_saving_into_a_foreign_folder_is_refused(planner, tmp_path, messages):
+    _, widget = planner
+    (tmp_path / "keep.txt").write_text("precious")
+    widget.save_project(tmp_path)
+    assert messages["error"] and widget.project is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]
+
+
+def test_screenshot_shows_valid_boxes_green_and_invalid_ones_red(make_napari_viewer, messages):
+    viewer = make_napari_viewer(show=True)
+    viewer.add_image(np.zeros((16, 200, 200), np.uint8), name="dark", contrast_limits=(0, 255))
+    widget = PlannerWidget(viewer)
+    widget.settings.image.value = viewer.layers["dark"]
+    widget.settings.preset.value = "custom"
+    widget.settings.minimum.value = "4,40,40"
+    assert widget.new_plan() is not None
+    sync = widget.sync
+    # box 1 (left) passes every box rule; box 2 (right) is below the minimum
+    sync.set_plan(sync.plan.add_boxes([((0, 20, 0), (16, 180, 120)), ((0, 80, 140), (2, 120, 180))]))
+    viewer.layers["dark"].visible = True
+    viewer.dims.set_point(0, 1)
+    viewer.reset_view()
+    shot = viewer.screenshot(canvas_only=True, flash=False)[..., :3].astype(int)
+
+    r, g, b = shot[..., 0], shot[..., 1], shot[..., 2]
+    green = (g > 100) & (g > r + 60) & (g > b + 30)  # SEVERITY_COLORS[None]
+    red = (r > 120) & (r > g + 80) & (r > b + 60)  # SEVERITY_COLORS["error"]
+    assert green.sum() > 100 and red.sum() > 50
+    gx = np.flatnonzero(green.any(axis=0))
+    rx = np.flatnonzero(red.any(axis=0))
+    assert gx.mean() < rx.mean()  # the valid box is drawn left of the invalid one
+    h, w = shot.shape[:2]
+    assert red[: h // 4].sum() == 0  # nothing red near the top edge: the red box sits mid-height
