@@ -82,7 +82,7 @@ def cmd_demo(args) -> int:
     print(
         f"done in {time.perf_counter() - t0:.1f} s: {len(plan.boxes)} boxes on a "
         f"{'×'.join(map(str, image.shape))} volume.\n"
-        f"Open it in napari with:  napari {out}"
+        f"Open it in napari with:  napari --plugin napari-patchwise {out}"
     )
     return 1 if any(f.severity == "error" for f in findings) else 0
 

@@ -1,0 +1,51 @@
+"""Regenerate the screenshots of docs/user-guide.md from a real napari viewer.
+
+Run under an X server (``xvfb-run -a python docs/make_screenshots.py``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import napari
+from qtpy.QtWidgets import QApplication
+
+from napari_patchwise._qt.planner_widget import PlannerWidget
+from napari_patchwise._sample_data import sample_nuclei
+from napari_patchwise.engine.layout import grid_boxes
+
+OUT = Path(__file__).parent / "images"
+
+
+def main() -> None:
+    OUT.mkdir(exist_ok=True)
+    viewer = napari.Viewer()
+    viewer.window.resize(1500, 950)
+    for data, kwargs, kind in sample_nuclei():
+        getattr(viewer, f"add_{kind}")(data, **kwargs)
+    dock, widget = viewer.window.add_plugin_dock_widget("napari-patchwise", "Box planner")
+    assert isinstance(widget, PlannerWidget)
+    widget.settings.image.value = viewer.layers["nuclei"]
+    widget.settings.preset.value = "instance"
+    widget.settings.magnification.value = "1,2,2"
+    widget.new_plan()
+    plan = widget.sync.plan
+    # a grid of default boxes, one deliberately too thin and one overlapping, to show findings
+    plan = plan.add_boxes(grid_boxes(plan.image.shape, plan.default_box_size, plan.magnification, max_boxes=12))
+    plan = plan.add_boxes([((8, 20, 300), (24, 84, 364)), ((40, 120, 120), (96, 248, 248))])
+    widget.sync.set_plan(plan)
+    widget.jump_to_box(plan.boxes[-2].id)
+    viewer.layers.selection.active = widget.sync.rectangles
+    QApplication.processEvents()
+    viewer.screenshot(str(OUT / "planner.png"), canvas_only=False, flash=False)
+    viewer.dims.ndisplay = 3
+    viewer.reset_view()
+    viewer.scene.camera.angles = (-15, 30, 130)
+    viewer.scene.camera.zoom *= 0.8
+    QApplication.processEvents()
+    viewer.screenshot(str(OUT / "planner-3d.png"), canvas_only=True, flash=False)
+    viewer.close()
+
+
+if __name__ == "__main__":
+    main()
