@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .magnification import Triple, as_magnification
+from .magnification import Triple, _as_int_triple, as_magnification
 
 
 def _starts(extent: int, size: int, step: int) -> list[int]:
@@ -49,7 +49,13 @@ def grid_boxes(
     10
     """
     m = as_magnification(mag)
-    size = tuple(int(s) for s in box_size)
+    size = _as_int_triple(box_size, "box size", positive=True)
+    off = [a for a, s, f in zip("zyx", size, m) if s % f]
+    if off:
+        raise ValueError(
+            f"box size {size} is not a multiple of the magnification {m} along {''.join(off)}; "
+            "use a size at the magnification times the magnification."
+        )
     lim = [(s // f) * f for s, f in zip(image_shape, m)]
     axes = [_starts(L, s, f) for L, s, f in zip(lim, size, m)]
     out = [

@@ -20,10 +20,17 @@ Triple = tuple[int, int, int]
 def _as_int_triple(value, what: str, *, positive: bool) -> Triple:
     if isinstance(value, str):
         parts = [p for p in value.replace("x", ",").replace(" ", ",").split(",") if p]
+        if len(parts) == 1 and what == "magnification":
+            parts = parts * 3
+    elif value is None or isinstance(value, bool):
+        raise ValueError(f"{what} must be three whole numbers (z, y, x); got {value!r}.")
     elif np.isscalar(value):
         parts = [value] * 3
     else:
-        parts = list(value)
+        try:
+            parts = list(value)
+        except TypeError:
+            raise ValueError(f"{what} must be three whole numbers (z, y, x); got {value!r}.") from None
     if len(parts) != 3:
         raise ValueError(
             f"{what} must have three values (z, y, x); got {value!r}. "
@@ -31,6 +38,14 @@ def _as_int_triple(value, what: str, *, positive: bool) -> Triple:
         )
     out = []
     for p in parts:
+        if isinstance(p, bool):
+            raise ValueError(f"{what} must be whole numbers (z, y, x); got {value!r}.")
+        if isinstance(p, (int, np.integer)):
+            i = int(p)
+            if positive and i < 1:
+                raise ValueError(f"{what} must be positive (>= 1) in every axis; got {value!r}.")
+            out.append(i)
+            continue
         try:
             f = float(p)
         except (TypeError, ValueError):
@@ -71,6 +86,8 @@ def as_magnification(mag: int | str | Iterable[int]) -> Triple:
     (2, 2, 2)
     >>> as_magnification("1,2,2")
     (1, 2, 2)
+    >>> as_magnification("2")
+    (2, 2, 2)
     >>> as_magnification([1, 0, 2])
     Traceback (most recent call last):
     ...

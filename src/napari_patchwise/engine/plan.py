@@ -279,6 +279,12 @@ class Plan:
         m = self.magnification
         lo_s, hi_s = snap_box(lo, hi, m, mode="nearest")
         lim = [(s // f) * f for s, f in zip(self.image.shape, m)]
+        thin = [f"{a} ({s} < {f})" for a, s, f in zip("zyx", self.image.shape, m) if s < f]
+        if thin:
+            raise ValueError(
+                f"the image is thinner than one magnification step along {', '.join(thin)}, "
+                "so no box fits; choose a smaller magnification."
+            )
         if keep_size:
             shift = [
                 -l if l < 0 else (L - h if h > L else 0) for l, h, L in zip(lo_s, hi_s, lim)

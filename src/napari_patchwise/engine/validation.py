@@ -97,6 +97,15 @@ def voxels_at(box: Box, mag: Sequence[int]) -> int:
     return math.prod(-(-s // m) for s, m in zip(box.size, mag))
 
 
+def _check_shape(image_shape) -> Triple:
+    shape = tuple(int(s) for s in image_shape)
+    if len(shape) != 3:
+        raise ValueError(
+            f"the image must be 3D (z, y, x); got shape {shape}. Add a z axis or pick a 3D image."
+        )
+    return shape  # type: ignore[return-value]
+
+
 def _fmt(t: Sequence[int]) -> str:
     return "×".join(str(int(v)) for v in t)
 
@@ -132,7 +141,7 @@ def validate_box(box: Box, image_shape: Sequence[int], mag, preset: Preset) -> l
     m = as_magnification(mag)
     out: list[Finding] = []
     bid = box.id
-    shape = tuple(int(s) for s in image_shape)
+    shape = _check_shape(image_shape)
     if any(l < 0 for l in box.lo) or any(h > s for h, s in zip(box.hi, shape)):
         out.append(
             Finding(
@@ -287,11 +296,7 @@ def validate_plan(
     [('total-voxels', None), ('few-boxes', None)]
     """
     m = as_magnification(mag)
-    shape = tuple(int(s) for s in image_shape)
-    if len(shape) != 3:
-        raise ValueError(
-            f"the image must be 3D (z, y, x); got shape {shape}. Add a z axis or pick a 3D image."
-        )
+    shape = _check_shape(image_shape)
     out: list[Finding] = []
     for b in sorted(boxes, key=lambda b: b.id):
         out.extend(validate_box(b, shape, m, preset))
