@@ -30,6 +30,7 @@ from pathlib import Path
 
 import zarr
 
+from .atomic import _json_bytes, _write_bytes_atomic, write_json_atomic  # noqa: F401 (re-exported)
 from .plan import PLAN_FORMAT, Plan
 
 PLAN_FILE = "plan.json"
@@ -44,55 +45,12 @@ class ProjectError(ValueError):
     """A problem with a project folder; the message names the problem and the fix."""
 
 
-def write_json_atomic(path, obj) -> Path:
-    """Write ``obj`` as indented JSON: temporary file, fsync, rename into place.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     write_json_atomic(f"{tmp}/a.json", {"b": 1}).read_text()
-    '{\\n  "b": 1\\n}\\n'
-    """
-    return _write_bytes_atomic(Path(path), _json_bytes(obj))
-
-
-def _json_bytes(obj) -> bytes:
-    text = json.dumps(obj, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
-    # Lone surrogates cannot be UTF-8 encoded; inside JSON strings "\udcxx" is a
-    # valid escape, so backslashreplace keeps the round trip exact.
-    return text.encode("utf-8", "backslashreplace")
-
-
-def _write_bytes_atomic(path: Path, data: bytes) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        # mkstemp makes 0600 files; take the old file's mode, else the folder's (umask)
-        os.chmod(tmp, (path if path.exists() else path.parent).stat().st_mode & 0o666)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):  # persist the rename (not possible on Windows)
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    return path
-
-
 def _folder(folder) -> Path:
     folder = Path(folder)
     if not folder.exists():
         raise ProjectError(
             f"project folder {folder} does not exist; check the path, or create a project "
-            "there with create_project."
+            "there (Box planner: Save project…; or the patchwise command)."
         )
     if not folder.is_dir():
         hint = "its parent" if folder.name == PLAN_FILE else f"the one holding {PLAN_FILE}"
@@ -152,7 +110,7 @@ def load_plan(folder) -> Plan:
     if not path.is_file():
         raise ProjectError(
             f"not a napari-patchwise project: no {PLAN_FILE} in {folder}; choose the folder "
-            f"that holds {PLAN_FILE}, or create a project with create_project."
+            f"that holds {PLAN_FILE}, or create a project (Box planner: Save project…)."
             + _backup_hint(folder)
         )
     return _parse_plan(path)

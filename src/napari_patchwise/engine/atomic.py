@@ -1,0 +1,55 @@
+"""Atomic file writes: a temporary file in the same folder, fsync, rename.
+
+A crash or a full disk during a write leaves the previous file intact.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+
+def write_json_atomic(path, obj) -> Path:
+    """Write ``obj`` as indented JSON: temporary file, fsync, rename into place.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     write_json_atomic(f"{tmp}/a.json", {"b": 1}).read_text()
+    '{\\n  "b": 1\\n}\\n'
+    """
+    return _write_bytes_atomic(Path(path), _json_bytes(obj))
+
+
+def _json_bytes(obj) -> bytes:
+    text = json.dumps(obj, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+    # Lone surrogates cannot be UTF-8 encoded; inside JSON strings "\udcxx" is a
+    # valid escape, so backslashreplace keeps the round trip exact.
+    return text.encode("utf-8", "backslashreplace")
+
+
+def _write_bytes_atomic(path: Path, data: bytes) -> Path:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        # mkstemp makes 0600 files; take the old file's mode, else the folder's (umask)
+        os.chmod(tmp, (path if path.exists() else path.parent).stat().st_mode & 0o666)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError):  # persist the rename (not possible on Windows)
+        dfd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    return path
