@@ -111,27 +111,11 @@ class BoxLayerSync:
             self._syncing = False
 
     def _rebuild(self) -> None:
-        rects, feats = box_rectangles(self.plan.boxes)
         sev = self.severity_by_box()
-        colors = edge_colors(feats["box_id"], sev)
-        frames, frame_feats = box_wireframes(self.plan.boxes)
-        frame_colors = edge_colors(frame_feats["box_id"], sev)
         width = _edge_width(self.plan)
         with self._guard():
-            layer = self.rectangles
-            layer.data = (rects, ["rectangle"] * len(rects)) if rects else []
-            layer.features = feats
-            if rects:
-                layer.edge_width = width
-                layer.edge_color = colors
-                layer.face_color = "transparent"
-            self._n_built = len(rects)
-            wf = self.wireframes
-            wf.data = (frames, ["path"] * len(frames)) if frames else []
-            wf.features = frame_feats
-            if frames:
-                wf.edge_width = width
-                wf.edge_color = frame_colors
+            self._n_built = _fill(self.rectangles, *box_rectangles(self.plan.boxes), "rectangle", sev, width)
+            _fill(self.wireframes, *box_wireframes(self.plan.boxes), "path", sev, width)
 
     # -- events from the layer ---------------------------------------------
     def _on_data(self, event) -> None:
@@ -195,3 +179,13 @@ class BoxLayerSync:
                 plan = plan.update_box(bid, lo=lo, hi=hi)
         return plan
 
+
+def _fill(layer: Shapes, data, features, shape_type: str, severities, width: float) -> int:
+    """Replace a layer's shapes, features and colours in one go; returns the shape count."""
+    layer.data = (data, [shape_type] * len(data)) if data else []
+    layer.features = features
+    if data:
+        layer.edge_width = width
+        layer.edge_color = edge_colors(features["box_id"], severities)
+        layer.face_color = "transparent"
+    return len(data)
