@@ -1,0 +1,436 @@
+"""Per-block image statistics on a grid of candidate boxes.
+
+The first step of stratified box proposal: lay a grid of candidate blocks over
+a volume (:func:`candidate_grid`) and measure each block once
+(:func:`block_statistics`). Strata and box selection are built on these
+numbers elsewhere. Inputs may be numpy, zarr or dask arrays; the volume is
+read blockwise in a single dask pass and never loaded whole.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from dataclasses import dataclass
+
+import dask
+import dask.array as da
+import numpy as np
+from dask.callbacks import Callback
+from scipy import ndimage as ndi
+from scipy.special import xlogy
+
+from .magnification import _as_int_triple, as_magnification
+
+__all__ = ["STAT_NAMES", "BlockGrid", "block_statistics", "candidate_grid"]
+
+STAT_NAMES = ("p01", "p50", "p99", "mean", "std", "snr", "foreground", "density",
+              "edge_energy", "blank", "saturated", "border_distance", "uncertainty")
+_FIELDS = tuple(n for n in STAT_NAMES if n != "border_distance") + ("_nan", "_min", "_max")
+_IX = {n: i for i, n in enumerate(_FIELDS)}
+_SAMPLE_VOXELS = 2_000_000
+_MIN_SIDE = 10  # voxels needed on each side of the foreground split for an SNR
+_MAD_TO_STD = 1.4826
+_CHUNK_VOXELS = 4_000_000
+_LOCAL = {"threads", "threading", "sync", "synchronous", "single-threaded", "processes",
+          "multiprocessing"}
+
+
+@dataclass(frozen=True, eq=False)
+class BlockGrid:
+    """Candidate blocks laid over a volume.
+
+    Attributes
+    ----------
+    block : tuple of int
+        Block size ``(z, y, x)`` in full-resolution voxels, a multiple of
+        ``magnification``.
+    origins : ndarray of int64, shape (N, 3)
+        Low corners of the blocks in full-resolution voxels, on the
+        magnification grid; every block lies inside the image.
+    image_shape : tuple of int
+        Full-resolution image shape ``(z, y, x)``.
+    magnification : tuple of int
+        Magnification ``(mz, my, mx)`` the statistics are computed at.
+    """
+
+    block: tuple[int, int, int]
+    origins: np.ndarray
+    image_shape: tuple[int, int, int]
+    magnification: tuple[int, int, int]
+
+    def __len__(self) -> int:
+        return len(self.origins)
+
+
+def _image_shape(shape) -> tuple[int, int, int]:
+    dims = tuple(int(s) for s in shape)
+    if len(dims) != 3:
+        raise ValueError(
+            f"image has shape {dims} ({len(dims)}D) but a 3D (z, y, x) volume is needed; "
+            "for a single 2D image add a z axis, e.g. image[np.newaxis]."
+        )
+    return dims  # type: ignore[return-value]
+
+
+def candidate_grid(image_shape, block, mag=1, stride=None) -> BlockGrid:
+    """Lay candidate blocks of one size over a volume.
+
+    Parameters
+    ----------
+    image_shape : tuple of 3 int
+        Full-resolution shape ``(z, y, x)``.
+    block : int or tuple of 3 int
+        Block size in full-resolution voxels; a multiple of ``mag`` with at
+        least 2 voxels per axis at the magnification.
+    mag : int, str or tuple of 3 int, optional
+        Magnification ``(mz, my, mx)``.
+    stride : int or tuple of 3 int, optional
+        Step between block origins (a multiple of ``mag``). Defaults to
+        ``block`` (non-overlapping); smaller values give overlapping blocks.
+
+    Returns
+    -------
+    BlockGrid
+        ``prod((image_shape - block) // stride + 1)`` blocks, in C order.
+
+    Raises
+    ------
+    ValueError
+        For a non-3D shape, a block thinner than 2 voxels at the magnification,
+        a block or stride that is not a multiple of ``mag``, or a block larger
+        than the image.
+
+    Examples
+    --------
+    >>> g = candidate_grid((32, 64, 64), (16, 32, 32))
+    >>> len(g), g.origins[-1].tolist()
+    (8, [16, 32, 32])
+    >>> len(candidate_grid((32, 64, 64), (16, 32, 32), mag=(1, 2, 2), stride=(8, 16, 16)))
+    27
+    >>> candidate_grid((32, 64, 64), (16, 31, 32), mag=(1, 2, 2))
+    Traceback (most recent call last):
+    ...
+    ValueError: block (16, 31, 32) is not a multiple of the magnification (1, 2, 2); use e.g. block=(16, 32, 32).
+    """
+    shape = _image_shape(image_shape)
+    m = as_magnification(mag)
+    b = _as_int_triple(block, "block", positive=True)
+    if any(bi % mi for bi, mi in zip(b, m)):
+        fix = tuple(max(2 * mi, -(-bi // mi) * mi) for bi, mi in zip(b, m))
+        raise ValueError(
+            f"block {b} is not a multiple of the magnification {m}; use e.g. block={fix}."
+        )
+    if any(bi // mi < 2 for bi, mi in zip(b, m)):
+        fix = tuple(max(bi, 2 * mi) for bi, mi in zip(b, m))
+        raise ValueError(
+            f"block {b} is smaller than 2 voxels per axis at magnification {m}; "
+            f"use e.g. block={fix}."
+        )
+    if any(bi > si for bi, si in zip(b, shape)):
+        raise ValueError(
+            f"block {b} is larger than the image {shape}; use a block that fits "
+            "inside the image in every axis."
+        )
+    st = b if stride is None else _as_int_triple(stride, "stride", positive=True)
+    if any(si % mi for si, mi in zip(st, m)):
+        raise ValueError(
+            f"stride {st} is not a multiple of the magnification {m}; "
+            "use multiples so blocks stay on the magnification grid."
+        )
+    axes = [np.arange(0, s - bi + 1, t, dtype=np.int64) for s, bi, t in zip(shape, b, st)]
+    origins = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+    return BlockGrid(b, origins, shape, m)
+
+
+def _as_dask(arr, block):
+    """Wrap ``arr`` lazily, keeping zarr/dask chunks and block-aligning numpy."""
+    if isinstance(arr, da.Array):
+        return arr
+    if not (hasattr(arr, "shape") and hasattr(arr, "dtype")):
+        arr = np.asarray(arr)  # lists and other small in-memory inputs
+    chunks = None if isinstance(arr, np.ndarray) else getattr(arr, "chunks", None)
+    if chunks is None:
+        k = max(1, int((_CHUNK_VOXELS / np.prod(block)) ** (1 / 3)))
+        lead = tuple(arr.shape[:-3])
+        chunks = lead + tuple(min(s, k * b) for s, b in zip(arr.shape[-3:], block))
+    return da.from_array(arr, chunks=chunks)
+
+
+def _downsample(x, mag, lead=0):
+    if all(f == 1 for f in mag):
+        return x
+    axes = {i: 1 for i in range(lead)} | {lead + i: f for i, f in enumerate(mag)}
+    return da.coarsen(np.mean, x, axes, trim_excess=True)
+
+
+def _global_params(sample, threshold, saturation):
+    """Threshold and reference levels from the strided global subsample."""
+    v = np.asarray(sample, dtype=np.float64).ravel()
+    nan = np.isnan(v)
+    gp = {"n_nan": int(np.count_nonzero(nan))}
+    v = v[~nan]
+    if v.size == 0:
+        return gp | {"constant": True, "value": math.nan}
+    gp["constant"], gp["value"] = bool(v.min() == v.max()), float(v[0])
+    gp["saturation"] = float(v.max() if saturation is None else saturation)
+    gp["blank_level"], p01, p99 = (float(p) for p in np.percentile(v, [0.1, 1, 99]))
+    gp["range"] = (p99 - p01) or float(v.max() - v.min()) or 1.0
+    if threshold is not None:
+        gp["threshold"] = float(threshold)
+    elif gp["constant"]:
+        gp["threshold"] = gp["value"]
+    else:
+        from skimage.filters import threshold_otsu
+
+        keep = v[(v > gp["blank_level"]) & (v < gp["saturation"])]
+        if keep.size == 0 or keep.min() == keep.max():
+            keep = v
+        gp["threshold"] = float(threshold_otsu(keep))
+    return gp
+
+
+def _block_stats(img, lab, prob, gp, full_voxels):
+    """All per-block numbers (order of ``_FIELDS``) for one block."""
+    out = np.full(len(_FIELDS), np.nan)
+    x = np.asarray(img, dtype=np.float64)
+    out[_IX["_nan"]] = n_nan = np.count_nonzero(np.isnan(x))
+    if n_nan or math.isnan(gp["value"]):
+        return out
+    out[_IX["_min"]], out[_IX["_max"]] = x.min(), x.max()
+    out[[_IX["p01"], _IX["p50"], _IX["p99"]]] = np.percentile(x, [1, 50, 99])
+    out[_IX["mean"]], out[_IX["std"]] = x.mean(), x.std()
+    fg = np.asarray(lab) > 0 if lab is not None else x > gp["threshold"]
+    n_fg = int(np.count_nonzero(fg))
+    out[_IX["foreground"]] = n_fg / x.size
+    if min(n_fg, x.size - n_fg) >= _MIN_SIDE:
+        bg = x[~fg]
+        noise = _MAD_TO_STD * np.median(np.abs(bg - np.median(bg))) or bg.std()
+        diff = x[fg].mean() - bg.mean()
+        out[_IX["snr"]] = diff / noise if noise > 0 else math.copysign(math.inf, diff)
+    if lab is not None:
+        n_obj = np.unique(np.asarray(lab)[fg]).size
+    else:
+        n_obj = ndi.label(fg)[1]
+    out[_IX["density"]] = n_obj / full_voxels * 1000.0
+    grad = np.sqrt(sum(g * g for g in np.gradient(x)))
+    out[_IX["edge_energy"]] = grad.mean() / gp["range"]
+    out[_IX["blank"]] = np.count_nonzero((x <= gp["blank_level"]) & (grad == 0)) / x.size
+    out[_IX["saturated"]] = np.count_nonzero(x >= gp["saturation"]) / x.size
+    if prob is not None:
+        p = np.clip(np.asarray(prob, dtype=np.float64), 0.0, 1.0)
+        if p.ndim == 4 and p.shape[0] > 1:
+            h = -xlogy(p, p).sum(axis=0) / math.log(p.shape[0])
+        else:
+            p = p.reshape(x.shape)
+            h = -(xlogy(p, p) + xlogy(1 - p, 1 - p)) / math.log(2)
+        out[_IX["uncertainty"]] = float(np.clip(h.mean(), 0.0, 1.0))
+    return out
+
+
+class _Progress(Callback):
+    """Counts finished dask tasks and reports ``(done, total)``."""
+
+    def __init__(self, report):
+        super().__init__()
+        self._report, self._done, self._total, self._last = report, 0, 1, -1
+
+    def _start_state(self, dsk, state):
+        self._total = max(1, sum(len(state[k]) for k in ("ready", "waiting", "running")))
+        self._report(0, self._total)
+
+    def _posttask(self, key, result, dsk, state, worker_id):
+        self._done = min(self._done + 1, self._total)
+        if self._done - self._last >= max(1, self._total // 100):
+            self._last = self._done
+            self._report(self._done, self._total)
+
+    def _finish(self, dsk, state, errored):
+        if not errored:
+            self._report(self._total, self._total)
+
+
+def _compute(objs, scheduler, progress):
+    if isinstance(scheduler, str) and scheduler not in _LOCAL:
+        try:
+            from dask.distributed import Client
+        except ImportError:
+            raise ValueError(
+                f"scheduler={scheduler!r} is treated as a dask.distributed address, but the "
+                "'distributed' package is not installed; pip install distributed "
+                "(or pass scheduler=None to use local threads)."
+            ) from None
+        with Client(scheduler) as client:  # task callbacks are local-only: report start/end
+            if progress:
+                progress(0, 1)
+            out = dask.compute(*objs, scheduler=client)
+        if progress:
+            progress(1, 1)
+        return out
+    with _Progress(progress) if progress else contextlib.nullcontext():
+        return dask.compute(*objs, scheduler=scheduler)
+
+
+def _check_like(arr, name, shape, lead_ok=False):
+    ok = tuple(arr.shape) == shape or (lead_ok and arr.ndim == 4 and tuple(arr.shape[1:]) == shape)
+    if not ok:
+        want = f"{shape} or (C, {', '.join(map(str, shape))})" if lead_ok else f"{shape}"
+        raise ValueError(
+            f"the {name} array has shape {tuple(arr.shape)} but the image has shape {shape}; "
+            f"pass a {name} array of shape {want}."
+        )
+
+
+def block_statistics(image, grid: BlockGrid, *, threshold=None, labels=None, probability=None,
+                     saturation=None, scheduler=None, progress=None) -> dict[str, np.ndarray]:
+    """Measure every candidate block of ``grid`` in one blockwise pass.
+
+    Parameters
+    ----------
+    image : array-like, shape (z, y, x)
+        numpy, zarr or dask array (zarr/dask chunks are kept).
+    grid : BlockGrid
+        Candidate blocks from :func:`candidate_grid` for ``image.shape``.
+    threshold : float, optional
+        Global foreground threshold; Otsu on a global subsample by default.
+    labels : array-like of int, shape (z, y, x), optional
+        Instance ids; when given they define foreground and density.
+    probability : array-like, shape (z, y, x) or (C, z, y, x), optional
+        Foreground probability, or class probabilities summing to 1 over C.
+    saturation : float, optional
+        Saturation level; the dtype maximum for integer images, else the
+        subsample maximum.
+    scheduler : None, str or dask scheduler, optional
+        None uses dask's default (threads); a local scheduler name such as
+        ``"sync"`` is passed to dask; any other string is a
+        ``dask.distributed`` scheduler address.
+    progress : callable, optional
+        Called as ``progress(done, total)`` while tasks finish; the last call
+        has ``done == total``.
+
+    Returns
+    -------
+    dict of str to ndarray
+        One float64 array of length ``len(grid)`` for every name in
+        :data:`STAT_NAMES`.
+
+    Raises
+    ------
+    ValueError
+        2D image, shape mismatches, float labels, NaNs in the image, a
+        constant volume, or a distributed address without ``distributed``.
+    TypeError
+        If ``grid`` is not a :class:`BlockGrid`.
+
+    Notes
+    -----
+    With a magnification other than 1 the image and probability are
+    downsampled by block means and labels by striding, then measured there.
+    A global subsample (stride ``s`` per axis, at most about 2 million voxels)
+    gives the threshold (Otsu, ignoring blank and saturated voxels), the
+    blank level (its 0.1 percentile), the intensity range (its p99 - p01)
+    and the default saturation.
+
+    - ``p01``, ``p50``, ``p99``, ``mean``, ``std``: block intensities.
+    - ``foreground``: fraction of voxels above the threshold (labels > 0 if
+      labels are given); this foreground mask is used below.
+    - ``snr``: (foreground mean - background mean) / background noise, with
+      noise = 1.4826 * MAD of the background (its std if the MAD is 0); NaN
+      when either side has fewer than 10 voxels, +-inf for noiseless data.
+    - ``density``: objects per 1000 full-resolution block voxels: distinct
+      label ids, else face-connected foreground components in the block.
+    - ``edge_energy``: mean gradient magnitude (:func:`numpy.gradient`) over
+      the global intensity range, so it does not depend on the scale.
+    - ``blank``: fraction of voxels at or below the blank level that also
+      have zero gradient (constant slabs, not noisy dark background).
+    - ``saturated``: fraction of voxels at or above the saturation level.
+    - ``border_distance``: smallest distance from the block to a volume face,
+      in full-resolution voxels (0 when it touches the border).
+    - ``uncertainty``: mean entropy of the probabilities, normalised to
+      [0, 1] (binary entropy in bits, or categorical over ``ln C``); NaN
+      without a probability map.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> img = rng.normal(100, 5, (8, 16, 16))
+    >>> img[:, :8] += 400
+    >>> g = candidate_grid(img.shape, (8, 8, 8))
+    >>> st = block_statistics(img, g, scheduler="sync")
+    >>> st["foreground"].tolist(), st["border_distance"].tolist()
+    ([1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0])
+    >>> bool(np.isnan(st["uncertainty"]).all())
+    True
+    """
+    if not isinstance(grid, BlockGrid):
+        raise TypeError("grid must be a BlockGrid; build one with candidate_grid(image.shape, block).")
+    img = _as_dask(image, grid.block)
+    shape = _image_shape(img.shape)
+    if shape != tuple(grid.image_shape):
+        raise ValueError(
+            f"grid was built for shape {tuple(grid.image_shape)} but the image has shape {shape}; "
+            "build it with candidate_grid(image.shape, ...)."
+        )
+    if img.dtype.kind not in "biuf":
+        raise ValueError(f"image dtype {img.dtype} is not numeric; pass an integer or float image.")
+    lab = prob = None
+    if labels is not None:
+        lab = _as_dask(labels, grid.block)
+        _check_like(lab, "labels", shape)
+        if lab.dtype.kind not in "biu":
+            raise ValueError(
+                f"labels have dtype {lab.dtype} but must hold integer ids; convert them, "
+                "e.g. labels.astype(np.int32), after checking they are whole numbers."
+            )
+    if probability is not None:
+        prob = _as_dask(probability, grid.block)
+        _check_like(prob, "probability", shape, lead_ok=True)
+    m = grid.magnification
+    work = _downsample(img, m)
+    if lab is not None:
+        lab = lab[tuple(slice(0, n * f, f) for n, f in zip(work.shape, m))]
+    if prob is not None:
+        prob = _downsample(prob, m, lead=prob.ndim - 3)
+    s = max(1, math.ceil((work.size / _SAMPLE_VOXELS) ** (1 / 3)))
+    if saturation is None and img.dtype.kind in "iu":
+        saturation = np.iinfo(img.dtype).max
+    gp = dask.delayed(_global_params, pure=True)(work[::s, ::s, ::s], threshold, saturation)
+    bw = tuple(b // f for b, f in zip(grid.block, m))
+    ow = grid.origins // np.asarray(m)
+    counts = [n // b for n, b in zip(work.shape, bw)]
+    lattice = len(ow) == np.prod(counts) and np.array_equal(
+        ow, np.stack(np.meshgrid(*[np.arange(c) * b for c, b in zip(counts, bw)],
+                                 indexing="ij"), -1).reshape(-1, 3))
+
+    def pieces(arr):  # one (lazy) array piece per block, in grid order
+        if arr is None:
+            return [None] * len(ow)
+        if lattice:  # non-overlapping: rechunk to the block grid, one chunk per block
+            crop = arr[(Ellipsis,) + tuple(slice(0, c * b) for c, b in zip(counts, bw))]
+            chunks = ((-1,) * (arr.ndim - 3)) + bw
+            return list(crop.rechunk(chunks).to_delayed(optimize_graph=False).ravel())
+        return [arr[(Ellipsis,) + tuple(slice(o, o + b) for o, b in zip(org, bw))] for org in ow]
+
+    fn = dask.delayed(_block_stats, pure=True)
+    full = int(np.prod(grid.block))
+    tasks = [fn(a, b, c, gp, full) for a, b, c in zip(pieces(work), pieces(lab), pieces(prob))]
+    rows, params = _compute((tasks, gp), scheduler, progress)
+    table = np.stack(rows) if rows else np.empty((0, len(_FIELDS)))
+    n_nan = table[:, _IX["_nan"]]
+    if params["n_nan"] or np.any(n_nan > 0):
+        bad = np.flatnonzero(n_nan > 0)
+        where = f", e.g. the block at {grid.origins[bad[0]].tolist()}" if bad.size else ""
+        raise ValueError(
+            f"image contains NaN values ({params['n_nan']} in the global subsample, "
+            f"{bad.size} of {len(grid)} candidate blocks affected{where}); clean or fill "
+            "them first, e.g. with np.nan_to_num(image) or by interpolating."
+        )
+    if params["constant"] and np.ptp(table[:, [_IX["_min"], _IX["_max"]]]) == 0:
+        raise ValueError(
+            f"the image is constant (every voxel is {params['value']:g}); there is no contrast "
+            "to threshold, so nothing can be proposed. Check that the right image was loaded."
+        )
+    stats = {n: table[:, _IX[n]].copy() for n in STAT_NAMES if n != "border_distance"}
+    hi = np.asarray(grid.image_shape) - grid.origins - np.asarray(grid.block)
+    stats["border_distance"] = np.minimum(grid.origins, hi).min(axis=1).astype(np.float64)
+    return {n: stats[n] for n in STAT_NAMES}
