@@ -12,11 +12,9 @@ import warnings
 
 from .engine.io import read_volume
 from .engine.project import is_project, open_project, resolve_image_path
-from .engine.validation import worst_severity
+from .engine.validation import severity_by_box
 from .layers.annotation_layers import annotation_layer_data
-from .layers.box_shapes import box_rectangles, boxes_layer_kwargs, edge_colors
-
-METADATA_KEY = "napari-patchwise"
+from .layers.box_shapes import METADATA_KEY, box_rectangles, boxes_layer_kwargs, edge_colors
 
 
 def get_reader(path):
@@ -59,7 +57,7 @@ def read_project(path) -> list[tuple]:
         warnings.warn(f"the project's image {image_path} is missing; boxes and labels are shown without it.", stacklevel=2)
     findings = plan.validate()
     rects, feats = box_rectangles(plan.boxes)
-    sev = {b.id: worst_severity(f for f in findings if f.box_id == b.id) for b in plan.boxes}
+    sev = severity_by_box(findings, plan.boxes)
     kwargs = boxes_layer_kwargs(plan.image.voxel_size, {METADATA_KEY: meta}, plan.image.unit)
     kwargs.update(features=feats, shape_type="rectangle")
     if rects:

@@ -46,10 +46,6 @@ from .plan_settings import PlanSettings
 IMAGE_FILE = "image.tif"
 
 
-def _role(layer) -> str | None:
-    return (layer.metadata or {}).get(METADATA_KEY, {}).get("role")
-
-
 class PlannerWidget(QWidget):
     """Dock widget: settings, boxes table, summary, project buttons."""
 
@@ -59,6 +55,7 @@ class PlannerWidget(QWidget):
         self.sync: BoxLayerSync | None = None
         self.project: Path | None = None
         self._worker = None
+        self._image_layer = None
 
         self.settings = PlanSettings()
         self.new_button = QPushButton("New plan on image")
@@ -334,7 +331,7 @@ class PlannerWidget(QWidget):
         worker.start()
 
     def _image_for(self, plan: Plan):
-        layer = getattr(self, "_image_layer", None)
+        layer = self._image_layer
         if layer is not None and layer in self.viewer.layers:
             return layer
         return next((lay for lay in self.viewer.layers if lay.name == plan.image.name), None)

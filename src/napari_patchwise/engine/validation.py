@@ -86,6 +86,21 @@ def worst_severity(findings: Iterable[Finding]) -> str | None:
     return SEVERITIES[min(ranks)] if ranks else None
 
 
+def severity_by_box(findings: Iterable[Finding], boxes: Iterable[Box]) -> dict[int, str | None]:
+    """Worst severity of each box's findings (``None`` for a clean box).
+
+    Examples
+    --------
+    >>> boxes = [Box(1, (0, 0, 0), (1, 1, 1)), Box(2, (0, 0, 0), (1, 1, 1))]
+    >>> severity_by_box([Finding("warning", "overlap", 1, ""), Finding("info", "x", None, "")], boxes)
+    {1: 'warning', 2: None}
+    """
+    by_box: dict[int, list[Finding]] = {}
+    for f in findings:
+        by_box.setdefault(f.box_id, []).append(f)
+    return {b.id: worst_severity(by_box.get(b.id, ())) for b in boxes}
+
+
 def voxels_at(box: Box, mag: Sequence[int]) -> int:
     """Number of voxels a box covers at magnification ``mag``.
 

@@ -9,8 +9,7 @@ sit exactly on the image.
 from __future__ import annotations
 
 from ..engine.plan import Plan
-
-METADATA_KEY = "napari-patchwise"
+from .box_shapes import METADATA_KEY
 
 
 def annotation_transform(plan: Plan) -> dict:

@@ -27,6 +27,8 @@ SEVERITY_COLORS: dict[str | None, str] = {
 #: Edge colour of a rectangle being drawn, before it becomes a box.
 NEW_SHAPE_COLOR = "#ffffff"
 NO_BOX = -1
+#: Key of patchwise entries in napari layer metadata.
+METADATA_KEY = "napari-patchwise"
 
 
 def box_rectangles(boxes: Iterable[Box]) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:

@@ -22,9 +22,10 @@ from napari.layers import Shapes
 from psygnal import Signal
 
 from ..engine.plan import Plan
-from ..engine.validation import Finding, worst_severity
+from ..engine.validation import Finding, severity_by_box
 from .box_shapes import (
     NEW_SHAPE_COLOR,
+    METADATA_KEY,
     NO_BOX,
     box_rectangles,
     box_wireframes,
@@ -35,7 +36,6 @@ from .box_shapes import (
 
 #: Below this drawn extent (voxels) a rectangle counts as a click.
 CLICK_EXTENT = 3
-METADATA_KEY = "napari-patchwise"
 
 
 def _edge_width(plan: Plan) -> float:
@@ -95,7 +95,7 @@ class BoxLayerSync:
         self.plan_changed.emit(self.plan)
 
     def severity_by_box(self) -> dict[int, str | None]:
-        return {b.id: worst_severity(f for f in self.findings if f.box_id == b.id) for b in self.plan.boxes}
+        return severity_by_box(self.findings, self.plan.boxes)
 
     def disconnect(self) -> None:
         """Stop listening to the rectangles layer."""
