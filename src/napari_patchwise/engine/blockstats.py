@@ -29,6 +29,9 @@ STAT_NAMES = ("p01", "p50", "p99", "mean", "std", "snr", "foreground", "density"
 _FIELDS = tuple(n for n in STAT_NAMES if n != "border_distance") + ("_nan", "_min", "_max")
 _IX = {n: i for i, n in enumerate(_FIELDS)}
 _SAMPLE_VOXELS = 2_000_000
+_SMALL_VOXELS = 64_000_000  # below this every chunk feeds the global levels
+_GLOBAL_CHUNKS = 32  # chunks feeding the global levels of a large volume
+_BLOCK_SAMPLE = 4096  # voxels sampled per block by default
 _MIN_SIDE = 10  # voxels needed on each side of the foreground split for an SNR
 _MAD_TO_STD = 1.4826
 _CHUNK_VOXELS = 4_000_000
@@ -157,16 +160,36 @@ def _as_dask(arr, block):
     return da.from_array(arr, chunks=chunks)
 
 
-def _downsample(x, mag, lead=0):
-    if all(f == 1 for f in mag):
-        return x
-    axes = {i: 1 for i in range(lead)} | {lead + i: f for i, f in enumerate(mag)}
-    return da.coarsen(np.mean, x, axes, trim_excess=True)
+def _sample(x, nb, bw, mag, steps, how):
+    """Regular sample of every block in a piece holding ``nb`` whole blocks.
+
+    ``x`` has shape ``(..., nbz*bz, nby*by, nbx*bx)`` (full resolution, blocks
+    ``bw * mag`` voxels wide). Returns an array of shape
+    ``(nbz, nby, nbx, ..., kz, ky, kx)``: every ``step``-th voxel of each block
+    at the magnification, where a voxel at the magnification is the mean of
+    its ``mag`` cube (``how="mean"``) or its first voxel (``how="first"``).
+    """
+    x = np.asarray(x)
+    lead = x.shape[:-3]
+    shape = [*lead]
+    for n, b, f in zip(nb, bw, mag):
+        shape += [n, b, f]
+    x = x.reshape(shape)
+    L = len(lead)
+    sub = (slice(None),) * L
+    for st in steps:
+        sub += (slice(None), slice(None, None, st), slice(None) if how == "mean" else slice(0, 1))
+    x = x[sub]
+    mag_axes = tuple(L + 3 * i + 2 for i in range(3))
+    x = x.mean(axis=mag_axes) if how == "mean" and any(f > 1 for f in mag) else x.squeeze(mag_axes)
+    # (...lead, nbz, kz, nby, ky, nbx, kx) -> (nbz, nby, nbx, ...lead, kz, ky, kx)
+    order = [L, L + 2, L + 4, *range(L), L + 1, L + 3, L + 5]
+    return x.transpose(order)
 
 
-def _global_params(sample, threshold, saturation):
-    """Threshold and reference levels from the strided global subsample."""
-    v = np.asarray(sample, dtype=np.float64).ravel()
+def _global_params(samples, threshold, saturation):
+    """Threshold and reference levels from the global subsample (a list of pieces)."""
+    v = np.concatenate([np.asarray(p, dtype=np.float64).ravel() for p in samples])
     nan = np.isnan(v)
     gp = {"n_nan": int(np.count_nonzero(nan))}
     v = v[~nan]
@@ -228,6 +251,24 @@ def _block_stats(img, lab, prob, gp, full_voxels):
     return out
 
 
+def _piece_stats(img, lab, prob, gp, nb, bw, mag, steps, full_voxels):
+    """Statistics rows, C order, for the ``nb`` blocks held by one array piece."""
+    img = np.asarray(img)
+    x = _sample(img, nb, bw, mag, steps, "mean")
+    ls = None if lab is None else _sample(lab, nb, bw, mag, steps, "first")
+    ps = None if prob is None else _sample(prob, nb, bw, mag, steps, "mean")
+    rows = np.empty((*nb, len(_FIELDS)))
+    for idx in np.ndindex(*nb):
+        rows[idx] = _block_stats(x[idx], None if ls is None else ls[idx],
+                                 None if ps is None else ps[idx], gp, full_voxels)
+    if img.dtype.kind == "f":  # NaNs anywhere in a block, not only in its sample
+        shape = []
+        for n, b, f in zip(nb, bw, mag):
+            shape += [n, b * f]
+        rows[..., _IX["_nan"]] = np.isnan(img).reshape(shape).sum(axis=(1, 3, 5))
+    return rows.reshape(-1, len(_FIELDS))
+
+
 class _Progress(Callback):
     """Counts finished dask tasks and reports ``(done, total)``."""
 
@@ -281,8 +322,56 @@ def _check_like(arr, name, shape, lead_ok=False):
         )
 
 
+def _steps(bw, sample_step):
+    """Per-axis sampling steps (at the magnification) for blocks ``bw`` wide."""
+    if sample_step is None:
+        s = max(1, int((np.prod(bw) / _BLOCK_SAMPLE) ** (1 / 3) + 1e-9))
+    else:
+        s = int(sample_step)
+        if s < 1 or s != sample_step:
+            raise ValueError(f"sample_step must be a whole number >= 1; got {sample_step!r}.")
+    return tuple(min(s, max(1, b // 2)) for b in bw)
+
+
+def _even(n, c):
+    """The chunk tuple dask makes for length ``n`` cut every ``c``."""
+    return (c,) * (n // c) + ((n % c,) if n % c else ())
+
+
+def _global_sample(img, mag, chunks=None):
+    """Lazy pieces of a regular subsample of a spread of chunks of ``img``.
+
+    Every chunk is used for small volumes (up to 64 million voxels); larger ones use an evenly spread
+    twentieth of the chunks (at least 16), so the global levels cost a small
+    fraction of one read.
+    """
+    nblocks = img.numblocks
+    if chunks is None:
+        chunks = img.to_delayed(optimize_graph=False)
+    total = int(np.prod(nblocks))
+    k = total if img.size <= _SMALL_VOXELS else min(total, _GLOBAL_CHUNKS)
+    picks = np.unique(np.linspace(0, total - 1, k).round().astype(np.int64))
+    chunk_voxels = np.prod([max(c) for c in img.chunks]) / np.prod(mag)
+    g = max(1, math.ceil((len(picks) * chunk_voxels / _SAMPLE_VOXELS) ** (1 / 3)))
+    out = []
+    for flat in picks:
+        ci = tuple(int(i) for i in np.unravel_index(int(flat), nblocks))
+        out.append(dask.delayed(_flat_sample, pure=True)(chunks[ci], mag, g))
+    return out
+
+
+def _flat_sample(c, mag, g):
+    """Every ``g``-th voxel at the magnification of one chunk, flattened."""
+    n = [s // f for s, f in zip(c.shape, mag)]
+    if min(n) == 0:  # a chunk thinner than one voxel at the magnification
+        return np.empty(0)
+    c = np.asarray(c)[tuple(slice(0, k * f) for k, f in zip(n, mag))]
+    return _sample(c, (1, 1, 1), n, mag, (g, g, g), "mean").ravel()
+
+
 def block_statistics(image, grid: BlockGrid, *, threshold=None, labels=None, probability=None,
-                     saturation=None, scheduler=None, progress=None) -> dict[str, np.ndarray]:
+                     saturation=None, sample_step=None, scheduler=None,
+                     progress=None) -> dict[str, np.ndarray]:
     """Measure every candidate block of ``grid`` in one blockwise pass.
 
     Parameters
@@ -300,6 +389,10 @@ def block_statistics(image, grid: BlockGrid, *, threshold=None, labels=None, pro
     saturation : float, optional
         Saturation level; the dtype maximum for integer images, else the
         subsample maximum.
+    sample_step : int, optional
+        Measure every ``sample_step``-th voxel (at the magnification) of each
+        block along each axis. By default the step keeps about 4,000 voxels
+        per block; 1 measures every voxel.
     scheduler : None, str or dask scheduler, optional
         None uses dask's default (threads); a local scheduler name such as
         ``"sync"`` is passed to dask; any other string is a
@@ -326,7 +419,11 @@ def block_statistics(image, grid: BlockGrid, *, threshold=None, labels=None, pro
     -----
     With a magnification other than 1 the image and probability are
     downsampled by block means and labels by striding, then measured there.
-    A global subsample (stride ``s`` per axis, at most about 2 million voxels)
+    Each block is measured on a regular sample (``sample_step``); NaNs are
+    looked for in every voxel of float images. Non-overlapping grids are read
+    one chunk at a time (chunks are merged to hold whole blocks), so the
+    volume is read once. A global subsample (every chunk of a small volume,
+    32 evenly spread chunks of a large one; at most about 2 million voxels)
     gives the threshold (Otsu, ignoring blank and saturated voxels), the
     blank level (its 0.1 percentile), the intensity range (its p99 - p01)
     and the default saturation.
@@ -386,36 +483,65 @@ def block_statistics(image, grid: BlockGrid, *, threshold=None, labels=None, pro
         prob = _as_dask(probability, grid.block)
         _check_like(prob, "probability", shape, lead_ok=True)
     m = grid.magnification
-    work = _downsample(img, m)
-    if lab is not None:
-        lab = lab[tuple(slice(0, n * f, f) for n, f in zip(work.shape, m))]
-    if prob is not None:
-        prob = _downsample(prob, m, lead=prob.ndim - 3)
-    s = max(1, math.ceil((work.size / _SAMPLE_VOXELS) ** (1 / 3)))
+    B = np.asarray(grid.block)
+    bw = tuple(int(b) // f for b, f in zip(grid.block, m))
+    steps = _steps(bw, sample_step)
     if saturation is None and img.dtype.kind in "iu":
         saturation = np.iinfo(img.dtype).max
-    gp = dask.delayed(_global_params, pure=True)(work[::s, ::s, ::s], threshold, saturation)
-    bw = tuple(b // f for b, f in zip(grid.block, m))
-    ow = grid.origins // np.asarray(m)
-    counts = [n // b for n, b in zip(work.shape, bw)]
-    lattice = len(ow) == np.prod(counts) and np.array_equal(
-        ow, np.stack(np.meshgrid(*[np.arange(c) * b for c, b in zip(counts, bw)],
-                                 indexing="ij"), -1).reshape(-1, 3))
-
-    def pieces(arr):  # one (lazy) array piece per block, in grid order
-        if arr is None:
-            return [None] * len(ow)
-        if lattice:  # non-overlapping: rechunk to the block grid, one chunk per block
-            crop = arr[(Ellipsis,) + tuple(slice(0, c * b) for c, b in zip(counts, bw))]
-            chunks = ((-1,) * (arr.ndim - 3)) + bw
-            return list(crop.rechunk(chunks).to_delayed(optimize_graph=False).ravel())
-        return [arr[(Ellipsis,) + tuple(slice(o, o + b) for o, b in zip(org, bw))] for org in ow]
-
-    fn = dask.delayed(_block_stats, pure=True)
+    counts = [n // b for n, b in zip(shape, grid.block)]
+    lattice = len(grid.origins) == np.prod(counts) and np.array_equal(
+        grid.origins, np.stack(np.meshgrid(*[np.arange(c) * b for c, b in zip(counts, B)],
+                                           indexing="ij"), -1).reshape(-1, 3))
     full = int(np.prod(grid.block))
-    tasks = [fn(a, b, c, gp, full) for a, b, c in zip(pieces(work), pieces(lab), pieces(prob))]
+    fn = dask.delayed(_piece_stats, pure=True)
+    if lattice:  # non-overlapping blocks: one task per chunk holding whole blocks
+        crop = tuple(slice(0, c * b) for c, b in zip(counts, B))
+        native = img.chunks
+        chunks = tuple(max(1, round(c[0] / b)) * int(b) for c, b in zip(native, B))
+        work = img[crop]
+        if work.chunks != tuple(_even(n, c) for n, c in zip(work.shape, chunks)):
+            work = work.rechunk(chunks)
+
+        def aligned(arr):
+            if arr is None:
+                return None
+            arr = arr[(Ellipsis,) + crop]
+            return arr.rechunk(((-1,) * (arr.ndim - 3)) + work.chunks)
+
+        lab_p, prob_p = aligned(lab), aligned(prob)
+        # one delayed object per chunk, shared by the global levels and the blocks
+        work_d = work.to_delayed(optimize_graph=False)
+        lab_d = None if lab_p is None else lab_p.to_delayed(optimize_graph=False)
+        prob_d = None if prob_p is None else prob_p.to_delayed(optimize_graph=False)
+        gp = dask.delayed(_global_params, pure=True)(_global_sample(work, m, work_d), threshold,
+                                                     saturation)
+        starts = [np.cumsum((0,) + c[:-1]) // b for c, b in zip(work.chunks, B)]
+        tasks, where = [], []
+        for ci in np.ndindex(*work.numblocks):
+            nb = tuple(work.chunks[a][ci[a]] // int(B[a]) for a in range(3))
+            piece = work_d[ci]
+            lp = None if lab_d is None else lab_d[ci]
+            pp = None if prob_d is None else prob_d[(0,) * (prob_p.ndim - 3) + ci]
+            tasks.append(fn(piece, lp, pp, gp, nb, bw, m, steps, full))
+            first = [int(starts[a][ci[a]]) for a in range(3)]
+            idx = np.stack(np.meshgrid(*[np.arange(f, f + n) for f, n in zip(first, nb)],
+                                       indexing="ij"), -1).reshape(-1, 3)
+            where.append(np.ravel_multi_index(idx.T, counts))
+    else:  # overlapping or irregular blocks: one task per block
+        gp = dask.delayed(_global_params, pure=True)(_global_sample(img, m), threshold,
+                                                     saturation)
+        def piece(arr, o):
+            if arr is None:
+                return None
+            return arr[(Ellipsis,) + tuple(slice(a, a + b) for a, b in zip(o, B))]
+
+        tasks = [fn(piece(img, o), piece(lab, o), piece(prob, o), gp, (1, 1, 1), bw, m, steps, full)
+                 for o in grid.origins]
+        where = [np.array([i]) for i in range(len(grid.origins))]
     rows, params = _compute((tasks, gp), scheduler, progress)
-    table = np.stack(rows) if rows else np.empty((0, len(_FIELDS)))
+    table = np.full((len(grid.origins), len(_FIELDS)), np.nan)
+    for r, w in zip(rows, where):
+        table[w] = r
     n_nan = table[:, _IX["_nan"]]
     if params["n_nan"] or np.any(n_nan > 0):
         bad = np.flatnonzero(n_nan > 0)

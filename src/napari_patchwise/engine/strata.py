@@ -1,0 +1,243 @@
+"""Strata: what kind of region each candidate block represents.
+
+Block statistics (:mod:`.blockstats`) become memberships in named strata.
+A block can belong to several strata; blocks in none of the content strata
+are ``"typical"``. Blocks with no contrast and no foreground (or that are
+almost entirely blank or saturated) are *uninformative* and are not
+proposed unless asked.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "STRATA",
+    "STRATUM_DESCRIPTIONS",
+    "StrataTable",
+    "assign_strata",
+    "describe_stats",
+    "edge_blocks",
+]
+
+#: Strata in the order they are reported.
+STRATA = ("best", "worst", "low_snr", "dense", "sparse", "edge", "artifact", "uncertain",
+          "typical")
+
+STRATUM_DESCRIPTIONS = {
+    "best": "clean, high-contrast region (best case)",
+    "worst": "crowded, low-contrast region (worst case)",
+    "low_snr": "low signal-to-noise region",
+    "dense": "many objects per volume",
+    "sparse": "few objects per volume",
+    "edge": "touches the volume border",
+    "artifact": "blank (missing data) or saturated voxels",
+    "uncertain": "the model is unsure (high entropy)",
+    "typical": "an ordinary region (in no other stratum)",
+}
+
+#: Share of informative blocks taken by each quantile stratum.
+QUANTILE = 0.2
+#: Blank share above which a block is an artifact (and almost all blank: uninformative).
+BLANK_ARTIFACT, BLANK_USELESS = 0.02, 0.9
+#: Saturated share above which a block is an artifact (and almost all: uninformative).
+SATURATED_ARTIFACT, SATURATED_USELESS = 0.005, 0.9
+#: Contrast (p99 - p01 over the volume's reference contrast) below which a
+#: block with (almost) no foreground holds nothing to annotate.
+EMPTY_CONTRAST = 0.1
+EMPTY_FOREGROUND = 0.01
+#: SNR below which a block is low-SNR whatever the rest of the volume does.
+LOW_SNR = 5.0
+
+
+@dataclass(frozen=True, eq=False)
+class StrataTable:
+    """Stratum memberships of candidate blocks.
+
+    Attributes
+    ----------
+    member : ndarray of bool, shape (N, len(STRATA))
+        ``member[i, k]``: block ``i`` belongs to stratum ``STRATA[k]``.
+    strength : ndarray of float, shape (N, len(STRATA))
+        How strongly each block expresses each stratum, in [0, 1] (a
+        percentile rank among informative blocks); used to choose the most
+        typical member of a stratum.
+    informative : ndarray of bool, shape (N,)
+        Blocks worth annotating (not empty, not almost all blank/saturated).
+    contrast : ndarray of float, shape (N,)
+        ``(p99 - p01)`` over the reference contrast of the volume.
+    """
+
+    member: np.ndarray
+    strength: np.ndarray
+    informative: np.ndarray
+    contrast: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.informative)
+
+    def strata_of(self, i: int) -> tuple[str, ...]:
+        """Names of the strata block ``i`` belongs to."""
+        return tuple(s for s, m in zip(STRATA, self.member[i]) if m)
+
+    def counts(self) -> dict[str, int]:
+        """Informative members per stratum."""
+        inf = self.informative[:, None]
+        return {s: int(n) for s, n in zip(STRATA, (self.member & inf).sum(axis=0))}
+
+
+def _rank(values: np.ndarray, among: np.ndarray) -> np.ndarray:
+    """Mid percentile rank in [0, 1] of every value among ``values[among]`` (NaN -> 0).
+
+    Ties share the middle of their ranks, so equal values never split
+    between the top and the bottom of a stratum.
+    """
+    ref = np.sort(values[among & np.isfinite(values)])
+    out = np.zeros(len(values))
+    if ref.size == 0:
+        return out
+    ok = np.isfinite(values)
+    left = np.searchsorted(ref, values[ok], side="left")
+    right = np.searchsorted(ref, values[ok], side="right")
+    out[ok] = (left + right) / (2 * ref.size)
+    return out
+
+
+def assign_strata(stats, edge=None) -> StrataTable:
+    """Assign candidate blocks to strata from their statistics.
+
+    Parameters
+    ----------
+    stats : dict of str to ndarray
+        Output of :func:`.blockstats.block_statistics`.
+    edge : ndarray of bool, shape (N,), optional
+        Blocks that count as edge blocks. By default those touching any
+        volume face (``border_distance == 0``); see :func:`edge_blocks`.
+
+    Returns
+    -------
+    StrataTable
+
+    Notes
+    -----
+    Informative blocks are those with contrast at least 0.1 of the
+    reference (the largest ``p99 - p01`` among artifact-free blocks) or at
+    least 1 % foreground, and less than 90 % blank or saturated voxels.
+    Among them, with ``q = 0.2``:
+
+    - ``artifact``: at least 2 % blank or 0.5 % saturated voxels.
+    - ``low_snr``: SNR (NaN counts as 0) below ``max(5, median / 4)``.
+    - ``best``: the top ``q`` by SNR among artifact-free blocks with
+      foreground, and not low-SNR.
+    - ``worst``: the top ``q`` by difficulty, the mean rank of density,
+      foreground and lack of SNR, among artifact-free blocks with foreground.
+    - ``dense`` / ``sparse``: top / bottom ``q`` by object density among
+      blocks holding objects.
+    - ``edge``: touching a volume face (``edge``).
+    - ``uncertain``: top ``q`` by mean entropy, when a probability map was
+      measured.
+    - ``typical``: in none of the above.
+
+    Examples
+    --------
+    >>> n = 10
+    >>> stats = {k: np.zeros(n) for k in ("p01", "p99", "foreground", "density", "snr",
+    ...          "blank", "saturated", "border_distance", "uncertainty")}
+    >>> stats["p99"][:] = 1000.0
+    >>> stats["foreground"][:] = 0.2
+    >>> stats["density"][:] = np.arange(n) + 1.0
+    >>> stats["snr"][:] = 20.0
+    >>> stats["snr"][0] = 1.0
+    >>> stats["border_distance"][:] = 10
+    >>> stats["uncertainty"][:] = np.nan
+    >>> t = assign_strata(stats)
+    >>> t.strata_of(0), t.strata_of(9)
+    (('low_snr', 'sparse'), ('worst', 'dense'))
+    """
+    n = len(stats["p01"])
+    contrast_raw = np.asarray(stats["p99"], float) - np.asarray(stats["p01"], float)
+    blank = np.nan_to_num(np.asarray(stats["blank"], float))
+    sat = np.nan_to_num(np.asarray(stats["saturated"], float))
+    fg = np.nan_to_num(np.asarray(stats["foreground"], float))
+    density = np.nan_to_num(np.asarray(stats["density"], float))
+    snr = np.nan_to_num(np.asarray(stats["snr"], float), nan=0.0, posinf=1e6, neginf=-1e6)
+    artifact = (blank >= BLANK_ARTIFACT) | (sat >= SATURATED_ARTIFACT)
+    clean = ~artifact
+    ref = contrast_raw[clean & np.isfinite(contrast_raw)]
+    ref_c = float(ref.max()) if ref.size else float(np.nanmax(contrast_raw, initial=0.0))
+    contrast = contrast_raw / ref_c if ref_c > 0 else np.zeros(n)
+    useless = (blank >= BLANK_USELESS) | (sat >= SATURATED_USELESS)
+    empty = (contrast < EMPTY_CONTRAST) & (fg < EMPTY_FOREGROUND)
+    informative = ~useless & ~empty
+
+    member = np.zeros((n, len(STRATA)), bool)
+    strength = np.zeros((n, len(STRATA)))
+    col = {s: i for i, s in enumerate(STRATA)}
+
+    def put(name, mask, score):
+        member[:, col[name]] = mask & informative
+        strength[:, col[name]] = np.where(member[:, col[name]], score, 0.0)
+
+    inf = informative
+    with_fg = inf & clean & (fg >= EMPTY_FOREGROUND)
+    put("artifact", artifact, _rank(blank + 10 * sat, inf & artifact))
+    med = float(np.median(snr[with_fg])) if with_fg.any() else 0.0
+    low = clean & (snr < max(LOW_SNR, med / 4))
+    put("low_snr", low, 1.0 - _rank(snr, inf & low))
+    snr_rank = _rank(snr, with_fg & ~low)
+    put("best", with_fg & ~low & (snr_rank > 1 - QUANTILE), snr_rank)
+    difficulty = (_rank(density, with_fg) + _rank(fg, with_fg) + 1 - _rank(snr, with_fg)) / 3
+    diff_rank = _rank(difficulty, with_fg)
+    put("worst", with_fg & (diff_rank > 1 - QUANTILE), diff_rank)
+    has_obj = inf & clean & (density > 0)
+    d_rank = _rank(density, has_obj)
+    put("dense", has_obj & (d_rank > 1 - QUANTILE), d_rank)
+    put("sparse", has_obj & (d_rank <= QUANTILE + 1e-12), 1.0 - d_rank)
+    touch = np.asarray(stats["border_distance"]) == 0 if edge is None else np.asarray(edge, bool)
+    put("edge", touch, _rank(fg, inf & touch))
+    unc = np.asarray(stats["uncertainty"], float)
+    if np.isfinite(unc).any():
+        u_rank = _rank(unc, inf)
+        put("uncertain", np.isfinite(unc) & (u_rank > 1 - QUANTILE), u_rank)
+    put("typical", ~member.any(axis=1), 1.0 - np.abs(_rank(fg, inf) - 0.5) * 2)
+    return StrataTable(member, strength, informative, contrast)
+
+
+def edge_blocks(origins, block, image_shape) -> np.ndarray:
+    """Blocks touching a volume face along an axis that holds at least two blocks.
+
+    Along an axis the blocks (nearly) fill, every block touches a face, so
+    that axis says nothing about the edge.
+
+    Examples
+    --------
+    >>> o = np.array([[0, 0, 0], [0, 0, 64], [0, 0, 128]])
+    >>> edge_blocks(o, (64, 64, 64), (96, 64, 192)).tolist()
+    [True, False, True]
+    """
+    o = np.asarray(origins)
+    b, s = np.asarray(block), np.asarray(image_shape)
+    axes = s >= 2 * b
+    touch = (o == 0) | (o + b >= s)
+    return np.any(touch & axes, axis=1)
+
+
+def describe_stats(stats, i: int) -> dict:
+    """JSON-friendly statistics of block ``i`` (rounded; NaN becomes None).
+
+    Examples
+    --------
+    >>> describe_stats({"snr": np.array([3.14159]), "uncertainty": np.array([np.nan])}, 0)
+    {'snr': 3.142, 'uncertainty': None}
+    """
+    out = {}
+    for k, v in stats.items():
+        x = np.asarray(v)[i]
+        if np.ndim(x):
+            continue
+        x = float(x)
+        out[k] = None if not math.isfinite(x) else round(x, 4 if abs(x) < 1 else 3)
+    return out
