@@ -69,3 +69,82 @@ def test_validate_bad_project_exits_2_with_a_message(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "plan.json" in err
     assert (tmp_path / "plan.json").read_text() == "{ not json"
+
+
+# ------------------------------------------------------------------ propose
+@pytest.fixture(scope="module")
+def sample_files(tmp_path_factory):
+    import numpy as np
+    import zarr
+
+    from napari_patchwise.engine.io import write_tiff
+    from napari_patchwise.engine.sample import make_sample
+
+    s = make_sample((64, 256, 256))
+    d = tmp_path_factory.mktemp("inputs")
+    write_tiff(d / "image.tif", s.image, s.voxel_size)
+    z = zarr.create_array(store=str(d / "image.zarr"), shape=s.image.shape, chunks=(32, 64, 64),
+                          dtype=s.image.dtype)
+    z[:] = s.image
+    prob = np.full((64, 256, 256), 0.99, np.float32)
+    prob[:, 64:128, 128:192] = 0.5
+    np.save(d / "prob.npy", prob)
+    (d / "points.csv").write_text("z,y,x\n32,128,128\n5,250,128\n")
+    return d
+
+
+def test_propose_writes_a_valid_stratified_project(sample_files, tmp_path, capsys):
+    out = tmp_path / "proj"
+    assert main(["propose", str(sample_files / "image.tif"), "-o", str(out), "--n", "8"]) == 0
+    text = capsys.readouterr()
+    assert "proposed 8 boxes" in text.out and "measuring blocks" in text.err
+    plan = load_plan(out)
+    assert len(plan.boxes) == 8 and {b.source for b in plan.boxes} == {"proposal"}
+    assert plan.image.voxel_size == (2.0, 0.5, 0.5)
+    assert not [f for f in plan.validate() if f.box_id is not None]
+    # a second run adds to the project without overlapping
+    assert main(["propose", str(sample_files / "image.zarr"), "-o", str(out), "--n", "3",
+                 "--seed", "2"]) == 0
+    assert len(load_plan(out).boxes) == 11
+
+
+def test_propose_from_points_and_uncertainty(sample_files, tmp_path, capsys):
+    out = tmp_path / "pts"
+    args = ["propose", str(sample_files / "image.tif"), "-o", str(out), "--points",
+            str(sample_files / "points.csv"), "--size", "32,64,64"]
+    assert main(args) == 0
+    assert "shifted inside" in capsys.readouterr().out
+    plan = load_plan(out)
+    assert [b.source for b in plan.boxes] == ["points", "points"]
+    assert plan.boxes[0].lo == (16, 96, 96)
+    out2 = tmp_path / "unc"
+    assert main(["propose", str(sample_files / "image.tif"), "-o", str(out2), "--uncertainty",
+                 str(sample_files / "prob.npy"), "--n", "1"]) == 0
+    (box,) = load_plan(out2).boxes
+    assert box.source == "uncertainty" and box.lo == (0, 64, 128)
+
+
+@pytest.mark.parametrize("extra, match", [
+    (["--preset", "custom"], "custom preset needs --size"),
+    (["--size", "8,8,8"], "below the instance preset's minimum"),
+    (["--size", "a,b"], "three whole numbers"),
+    (["--by", "uncertainty"], "needs a probability map"),
+])
+def test_propose_bad_input_exits_2(sample_files, tmp_path, capsys, extra, match):
+    out = tmp_path / "bad"
+    assert main(["propose", str(sample_files / "image.tif"), "-o", str(out), *extra]) == 2
+    import re
+
+    assert re.search(match, capsys.readouterr().err)
+    assert not out.exists()
+
+
+def test_propose_refuses_a_foreign_folder_and_2d_images(sample_files, tmp_path, capsys):
+    import numpy as np
+
+    (tmp_path / "keep.txt").write_text("x")
+    assert main(["propose", str(sample_files / "image.tif"), "-o", str(tmp_path)]) == 2
+    assert "not a napari-patchwise project" in capsys.readouterr().err
+    np.save(tmp_path / "flat.npy", np.zeros((64, 64), np.uint16))
+    assert main(["propose", str(tmp_path / "flat.npy"), "-o", str(tmp_path / "p2")]) == 2
+    assert "3D" in capsys.readouterr().err

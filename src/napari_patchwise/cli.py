@@ -14,11 +14,19 @@ from collections import Counter
 from pathlib import Path
 
 from . import __version__
-from .engine.io import write_tiff
-from .engine.layout import grid_boxes
+from .engine.io import read_points_csv, read_volume, write_tiff
+from .engine.magnification import as_magnification
 from .engine.plan import ImageRef, Plan, parse_classes
+from .engine.propose import (
+    ProposalReport,
+    box_size_for,
+    boxes_from_points,
+    measure_candidates,
+    propose,
+    propose_by_uncertainty,
+)
 from .engine.presets import PRESET_NAMES, get_preset
-from .engine.project import ProjectError, create_project, load_plan
+from .engine.project import ProjectError, create_project, is_project, load_plan, save_plan
 from .engine.validation import Finding
 
 
@@ -50,6 +58,120 @@ def cmd_validate(args) -> int:
     return 1 if any(f.severity == "error" for f in findings) else 0
 
 
+class _ProgressBar:
+    """A text progress bar on stderr (a line per 10 % when not a terminal)."""
+
+    def __init__(self, label: str, out=None):
+        self.label, self.out, self.last = label, out or sys.stderr, -1
+        self.tty = getattr(self.out, "isatty", lambda: False)()
+
+    def __call__(self, done: int, total: int) -> None:
+        pct = int(100 * done / max(total, 1))
+        if self.tty:
+            bar = "#" * (pct // 5) + "." * (20 - pct // 5)
+            end = "\n" if done >= total else ""
+            print(f"\r{self.label} [{bar}] {pct:3d}%", end=end, file=self.out, flush=True)
+        elif pct // 10 > self.last // 10 or (done >= total and self.last < 100):
+            print(f"{self.label}: {pct}%", file=self.out, flush=True)
+        self.last = pct
+
+
+def _print_report(plan: Plan, report: ProposalReport) -> None:
+    print(report.summary())
+    for m in report.messages:
+        print(f"note: {m}")
+    new = [b for b in plan.boxes if b.id in set(report.added)]
+    by = Counter(b.stratum for b in new)
+    if by:
+        print("boxes per stratum: " + ", ".join(f"{k} {v}" for k, v in sorted(by.items())))
+
+
+def _triple_arg(text: str, what: str) -> tuple[int, int, int]:
+    try:
+        vals = tuple(int(v) for v in text.replace("x", ",").split(","))
+    except ValueError:
+        vals = ()
+    if len(vals) == 1:
+        vals = vals * 3
+    if len(vals) != 3 or min(vals) < 1:
+        raise UsageError(f"{what} must be three whole numbers Z,Y,X (e.g. 64,64,64); got {text!r}.")
+    return vals  # type: ignore[return-value]
+
+
+def cmd_propose(args) -> int:
+    out = Path(args.out)
+    vol = read_volume(args.image)
+    image = vol.data
+    shape = tuple(int(v) for v in image.shape)
+    size = _triple_arg(args.size, "--size") if args.size else None
+    if args.preset == "custom":
+        if size is None and not args.min:
+            raise UsageError("the custom preset needs --size Z,Y,X (and optionally --min Z,Y,X).")
+        minimum = _triple_arg(args.min, "--min") if args.min else size
+        preset = get_preset("custom", minimum=minimum, default_size=size or minimum)
+    else:
+        preset = get_preset(args.preset)
+    if is_project(out):
+        plan = load_plan(out)
+        if tuple(plan.image.shape) != shape:
+            raise UsageError(
+                f"{out} is a project for an image of shape {tuple(plan.image.shape)}, but "
+                f"{args.image} has shape {shape}; choose another -o folder.")
+        if args.mag is not None and as_magnification(args.mag) != plan.magnification:
+            raise UsageError(
+                f"{out} plans at magnification {plan.magnification}; leave out --mag or use "
+                "another -o folder.")
+        if plan.preset.name != preset.name:
+            print(f"note: {out} uses the {plan.preset.name} preset; keeping it.")
+        new_project = False
+    elif out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UsageError(
+            f"{out} exists and is not a napari-patchwise project; choose a new or empty -o folder.")
+    else:
+        ref = ImageRef(shape=shape, dtype=str(image.dtype), voxel_size=vol.voxel_size or (1.0, 1.0, 1.0),
+                       path=str(Path(args.image).resolve()), name=Path(args.image).stem)
+        plan = Plan(ref, preset=preset, magnification=args.mag or "1,1,1",
+                    classes=parse_classes(args.classes))
+        new_project = True
+    t0 = time.perf_counter()
+    if args.points:
+        pts = read_points_csv(args.points)
+        res = boxes_from_points(pts, box_size_for(plan, size), shape, plan.magnification,
+                                border=args.border)
+        for m in res.messages:
+            print(f"note: {m}")
+        before = {b.id for b in plan.boxes}
+        plan = plan.add_boxes(res.extents, source="points")
+        print(f"{len(res.extents)} of {len(pts)} points gave a box")
+        added = [b.id for b in plan.boxes if b.id not in before]
+    else:
+        labels = read_volume(args.labels).data if args.labels else None
+        prob = read_volume(args.uncertainty, channels=True).data if args.uncertainty else None
+        cands = measure_candidates(image, plan, size=size, labels=labels, probability=prob,
+                                   scheduler=args.scheduler,
+                                   progress=_ProgressBar("measuring blocks"))
+        by = args.by or ("uncertainty" if prob is not None else "content")
+        if by == "uncertainty":
+            if prob is None:
+                raise UsageError("--by uncertainty needs a probability map: --uncertainty PROB.")
+            plan, report = propose_by_uncertainty(plan, cands, n=args.n, budget=args.budget,
+                                                  seed=args.seed)
+        else:
+            plan, report = propose(plan, cands, n=args.n, budget=args.budget, seed=args.seed,
+                                   include_empty=args.include_empty, replace=args.replace)
+        _print_report(plan, report)
+        added = list(report.added)
+    if new_project:
+        create_project(out, plan)
+    else:
+        save_plan(out, plan)
+    findings = plan.validate()
+    _print_findings(findings)
+    print(f"done in {time.perf_counter() - t0:.1f} s: {len(added)} new boxes, "
+          f"{len(plan.boxes)} in {out}.\nOpen it in napari with:  napari --plugin napari-patchwise {out}")
+    return 1 if any(f.severity == "error" for f in findings) else 0
+
+
 def cmd_demo(args) -> int:
     from .engine.sample import make_sample
 
@@ -70,8 +192,10 @@ def cmd_demo(args) -> int:
         name="nuclei",
     )
     plan = Plan(image, preset=preset, magnification=args.mag, classes=parse_classes("nuclei:instance"))
-    extents = grid_boxes(image.shape, plan.default_box_size, plan.magnification, max_boxes=preset.suggested_count)
-    plan = plan.add_boxes(extents, source="grid")
+    print("   proposing boxes from the image content ...", flush=True)
+    cands = measure_candidates(sample.image, plan, progress=_ProgressBar("   measuring blocks"))
+    plan, report = propose(plan, cands, seed=args.seed)
+    _print_report(plan, report)
     print(f"2/3 writing the project to {out} ...", flush=True)
     create_project(out, plan)
     write_tiff(out / "image.tif", sample.image, sample.voxel_size)
@@ -99,6 +223,46 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("project", help="project folder (holding plan.json)")
     v.add_argument("--json", action="store_true", help="print findings as JSON")
     v.set_defaults(func=cmd_validate)
+
+    pr = sub.add_parser(
+        "propose",
+        help="propose boxes on an image (stratified by content, from points, or by uncertainty)",
+        description="Propose annotation boxes on IMAGE and write them to the project PROJECT "
+        "(created if new; boxes are added to an existing project for the same image).")
+    pr.add_argument("image", help="3D image: TIFF, Zarr / OME-Zarr or .npy (read blockwise)")
+    pr.add_argument("-o", "--out", required=True, help="project folder (new, or an existing project)")
+    pr.add_argument("--preset", default="instance", choices=PRESET_NAMES,
+                    help="box rules (default: %(default)s)")
+    pr.add_argument("--mag", default=None, help="magnification Z,Y,X (default 1,1,1)")
+    pr.add_argument("--size", default=None,
+                    help="box size Z,Y,X at the magnification (default: the preset's)")
+    pr.add_argument("--min", default=None, help="minimum box size Z,Y,X for --preset custom")
+    how_many = pr.add_mutually_exclusive_group()
+    how_many.add_argument("--n", type=int, default=None, help="number of boxes to add")
+    how_many.add_argument("--budget", type=int, default=None,
+                          help="voxels (at the magnification) the new boxes should hold")
+    pr.add_argument("--points", default=None,
+                    help="CSV of z,y,x voxel coordinates: one box centred on each point")
+    pr.add_argument("--border", choices=("shift", "reject"), default="shift",
+                    help="points too close to the border: move the box inside or drop it")
+    pr.add_argument("--uncertainty", default=None, metavar="PROB",
+                    help="probability map (z,y,x or C,z,y,x); boxes go where the model is unsure")
+    pr.add_argument("--by", choices=("content", "uncertainty"), default=None,
+                    help="rank by stratified content or by uncertainty (default: uncertainty "
+                    "when --uncertainty is given)")
+    pr.add_argument("--labels", default=None, metavar="WEAK",
+                    help="weak instance labels (same shape): define foreground and density")
+    pr.add_argument("--seed", type=int, default=0, help="same seed, same boxes (default: 0)")
+    pr.add_argument("--scheduler", default=None,
+                    help="dask scheduler: threads (default), sync, processes, or a "
+                    "dask.distributed address such as tcp://host:8786")
+    pr.add_argument("--include-empty", action="store_true",
+                    help="also propose empty or uninformative regions")
+    pr.add_argument("--replace", action="store_true",
+                    help="first drop earlier proposals that are neither locked nor started")
+    pr.add_argument("--classes", default="nuclei:instance",
+                    help="classes of a new project, name:kind[,name:kind] (default: %(default)s)")
+    pr.set_defaults(func=cmd_propose)
 
     d = sub.add_parser("demo", help="make a project from the built-in sample volume, headless")
     d.add_argument("--out", default="patchwise-demo", help="new project folder (default: %(default)s)")

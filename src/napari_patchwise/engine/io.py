@@ -71,12 +71,14 @@ def _read_zarr(path: Path):
     return node[arrays[0]], None
 
 
-def read_volume(path) -> Volume:
+def read_volume(path, *, channels: bool = False) -> Volume:
     """Open a 3D volume from a TIFF, Zarr / OME-Zarr or ``.npy`` file.
 
     Parameters
     ----------
     path : str or Path
+    channels : bool
+        Also accept a ``(C, z, y, x)`` array (e.g. class probabilities).
 
     Returns
     -------
@@ -120,14 +122,18 @@ def read_volume(path) -> Volume:
         raise ValueError(
             f"cannot read {p.name}: use a TIFF (.tif/.tiff), Zarr/OME-Zarr (.zarr) or .npy volume."
         )
-    data = _squeeze_to_3d(data, p)
+    data = _squeeze_to_3d(data, p, channels)
     return Volume(data=data, voxel_size=vs, path=str(p))
 
 
-def _squeeze_to_3d(data, p: Path):
+def _squeeze_to_3d(data, p: Path, channels: bool = False):
     shape = tuple(data.shape)
     if len(shape) > 3 and all(s == 1 for s in shape[:-3]):
         data = data[(0,) * (len(shape) - 3)]
+    if channels and data.ndim == 5 and data.shape[0] == 1:  # OME-Zarr (t, c, z, y, x)
+        data = data[0]
+    if channels and data.ndim == 4:
+        return data
     if data.ndim != 3:
         raise ValueError(
             f"{p.name} has shape {shape}; patchwise needs one 3D (z, y, x) volume. "
@@ -156,3 +162,67 @@ def write_tiff(path, data, voxel_size=None) -> Path:
     tifffile.imwrite(tmp, arr, imagej=imagej, **kwargs)
     tmp.replace(p)
     return p
+
+
+def read_points_csv(path) -> np.ndarray:
+    """Read point coordinates ``(z, y, x)`` from a CSV file.
+
+    Accepted layouts: a header naming ``z, y, x`` columns (any order, other
+    columns ignored); napari's Points export (``index, axis-0, axis-1,
+    axis-2``); or no header and three numeric columns in ``z, y, x`` order.
+
+    Returns
+    -------
+    ndarray of float, shape (N, 3)
+
+    Raises
+    ------
+    ValueError
+        If no z, y, x columns can be found or a value is not a number.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     p = pathlib.Path(tmp, "pts.csv")
+    ...     _ = p.write_text("index,axis-0,axis-1,axis-2\\n0,10,20.5,30\\n1,11,21,31\\n")
+    ...     read_points_csv(p).tolist()
+    [[10.0, 20.5, 30.0], [11.0, 21.0, 31.0]]
+    """
+    import csv
+
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"no points file at {p}; check the path.")
+    with open(p, newline="") as f:
+        rows = [r for r in csv.reader(f) if r and any(c.strip() for c in r)]
+    if not rows:
+        return np.empty((0, 3))
+
+    def numeric(row):
+        try:
+            [float(c) for c in row]
+        except ValueError:
+            return False
+        return True
+
+    header = None if numeric(rows[0]) else [c.strip().lower() for c in rows[0]]
+    body = rows if header is None else rows[1:]
+    if header is None:
+        cols = [0, 1, 2] if len(rows[0]) == 3 else None
+    elif all(k in header for k in ("z", "y", "x")):
+        cols = [header.index(k) for k in ("z", "y", "x")]
+    elif all(f"axis-{i}" in header for i in range(3)):
+        n_axes = sum(h.startswith("axis-") for h in header)
+        cols = [header.index(f"axis-{n_axes - 3 + i}") for i in range(3)]
+    else:
+        cols = None
+    if cols is None:
+        raise ValueError(
+            f"{p.name}: cannot tell which columns hold z, y, x; use a header with columns "
+            "named z, y, x (or napari's axis-0, axis-1, axis-2), or exactly three columns."
+        )
+    try:
+        return np.array([[float(r[c]) for c in cols] for r in body], dtype=float).reshape(-1, 3)
+    except (ValueError, IndexError) as e:
+        raise ValueError(f"{p.name}: a row is not three numbers ({e}); fix or remove it.") from e
