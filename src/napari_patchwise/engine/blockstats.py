@@ -213,60 +213,113 @@ def _global_params(samples, threshold, saturation):
     return gp
 
 
-def _block_stats(img, lab, prob, gp, full_voxels):
-    """All per-block numbers (order of ``_FIELDS``) for one block."""
-    out = np.full(len(_FIELDS), np.nan)
-    x = np.asarray(img, dtype=np.float64)
-    out[_IX["_nan"]] = n_nan = np.count_nonzero(np.isnan(x))
-    if n_nan or math.isnan(gp["value"]):
-        return out
-    out[_IX["_min"]], out[_IX["_max"]] = x.min(), x.max()
-    out[[_IX["p01"], _IX["p50"], _IX["p99"]]] = np.percentile(x, [1, 50, 99])
-    out[_IX["mean"]], out[_IX["std"]] = x.mean(), x.std()
-    fg = np.asarray(lab) > 0 if lab is not None else x > gp["threshold"]
-    n_fg = int(np.count_nonzero(fg))
-    out[_IX["foreground"]] = n_fg / x.size
-    if min(n_fg, x.size - n_fg) >= _MIN_SIDE:
-        bg = x[~fg]
-        noise = _MAD_TO_STD * np.median(np.abs(bg - np.median(bg))) or bg.std()
-        diff = x[fg].mean() - bg.mean()
-        out[_IX["snr"]] = diff / noise if noise > 0 else math.copysign(math.inf, diff)
+def _row_median(sorted_rows, counts):
+    """Median of the first ``counts[i]`` values of each sorted row (NaN if none)."""
+    n = np.asarray(counts)
+    rows = np.arange(len(n))
+    lo = np.clip((n - 1) // 2, 0, None)
+    hi = np.clip(n // 2, 0, None)
+    med = (sorted_rows[rows, lo] + sorted_rows[rows, hi]) / 2.0
+    return np.where(n > 0, med, np.nan)
+
+
+def _blocks_stats(x, lab, prob, gp, full_voxels):
+    """All numbers (order of ``_FIELDS``) for a stack of sampled blocks.
+
+    ``x`` has shape ``(nb, kz, ky, kx)``; ``lab`` the same or None; ``prob``
+    ``(nb, kz, ky, kx)``, ``(nb, C, kz, ky, kx)`` or None. The same numbers as
+    numbers as measuring each block alone, computed for all blocks at once.
+    """
+    nb = x.shape[0]
+    out = np.full((nb, len(_FIELDS)), np.nan)
+    x = np.asarray(x, dtype=np.float64)
+    flat = x.reshape(nb, -1)
+    k = flat.shape[1]
+    nan = np.isnan(flat).sum(axis=1)
+    out[:, _IX["_nan"]] = nan
+    if nan.any() or math.isnan(gp["value"]):
+        return out  # reported as an error by the caller
+    srt = np.sort(flat, axis=1)
+    out[:, _IX["_min"]], out[:, _IX["_max"]] = srt[:, 0], srt[:, -1]
+    for name, q in (("p01", 1), ("p50", 50), ("p99", 99)):  # numpy's "linear" percentile
+        pos = q / 100 * (k - 1)
+        i0 = int(math.floor(pos))
+        i1 = min(i0 + 1, k - 1)
+        out[:, _IX[name]] = srt[:, i0] + (srt[:, i1] - srt[:, i0]) * (pos - i0)
+    out[:, _IX["mean"]] = flat.mean(axis=1)
+    out[:, _IX["std"]] = flat.std(axis=1)
     if lab is not None:
-        n_obj = np.unique(np.asarray(lab)[fg]).size
+        lab = np.asarray(lab).reshape(nb, -1)
+        fg = lab > 0
+        bg_sorted = np.sort(np.where(fg, np.inf, flat), axis=1)
     else:
-        n_obj = ndi.label(fg)[1]
-    out[_IX["density"]] = n_obj / full_voxels * 1000.0
-    grad = np.sqrt(sum(g * g for g in np.gradient(x)))
-    out[_IX["edge_energy"]] = grad.mean() / gp["range"]
-    out[_IX["blank"]] = np.count_nonzero((x <= gp["blank_level"]) & (grad == 0)) / x.size
-    out[_IX["saturated"]] = np.count_nonzero(x >= gp["saturation"]) / x.size
+        fg = flat > gp["threshold"]
+        bg_sorted = srt  # background (<= threshold) is the start of each sorted row
+    n_fg = fg.sum(axis=1)
+    n_bg = k - n_fg
+    out[:, _IX["foreground"]] = n_fg / k
+    ok = np.minimum(n_fg, n_bg) >= _MIN_SIDE
+    if ok.any():
+        med = _row_median(bg_sorted, n_bg)
+        dev = np.sort(np.where(fg, np.inf, np.abs(flat - med[:, None])), axis=1)
+        mad = _row_median(dev, n_bg)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_fg = np.where(fg, flat, 0.0).sum(axis=1) / n_fg
+            bg_vals = np.where(fg, np.nan, flat)
+            mean_bg = np.nansum(bg_vals, axis=1) / n_bg
+            std_bg = np.sqrt(np.nansum((bg_vals - mean_bg[:, None]) ** 2, axis=1) / n_bg)
+            noise = _MAD_TO_STD * mad
+            noise = np.where(noise > 0, noise, std_bg)
+            diff = mean_fg - mean_bg
+            snr = np.where(noise > 0, diff / noise, np.copysign(np.inf, diff))
+        out[:, _IX["snr"]] = np.where(ok, snr, np.nan)
+    if lab is not None:
+        ids = lab[fg]
+        which = np.repeat(np.arange(nb), n_fg)
+        pairs = np.unique(np.stack([which, ids]), axis=1) if ids.size else np.empty((2, 0), int)
+        n_obj = np.bincount(pairs[0], minlength=nb)
+    else:  # label every block at once, blocks kept apart by a zero layer
+        cubes = fg.reshape(x.shape)
+        padded = np.zeros((nb, *(s + 1 for s in x.shape[1:])), bool)
+        padded[:, :-1, :-1, :-1] = cubes
+        lbl, _ = ndi.label(padded.reshape(-1, *padded.shape[2:]))
+        # labels are numbered in scan order, so each block holds a contiguous range
+        ends = np.maximum.accumulate(lbl.reshape(nb, -1).max(axis=1)) if nb else np.zeros(0)
+        n_obj = np.diff(ends, prepend=0)
+    out[:, _IX["density"]] = n_obj / full_voxels * 1000.0
+    grads = np.gradient(x, axis=(1, 2, 3))
+    grad = np.sqrt(sum(g * g for g in grads)).reshape(nb, -1)
+    out[:, _IX["edge_energy"]] = grad.mean(axis=1) / gp["range"]
+    out[:, _IX["blank"]] = ((flat <= gp["blank_level"]) & (grad == 0)).sum(axis=1) / k
+    out[:, _IX["saturated"]] = (flat >= gp["saturation"]).sum(axis=1) / k
     if prob is not None:
         p = np.clip(np.asarray(prob, dtype=np.float64), 0.0, 1.0)
-        if p.ndim == 4 and p.shape[0] > 1:
-            h = -xlogy(p, p).sum(axis=0) / math.log(p.shape[0])
+        if p.ndim == 5 and p.shape[1] > 1:
+            h = -xlogy(p, p).sum(axis=1) / math.log(p.shape[1])
         else:
             p = p.reshape(x.shape)
             h = -(xlogy(p, p) + xlogy(1 - p, 1 - p)) / math.log(2)
-        out[_IX["uncertainty"]] = float(np.clip(h.mean(), 0.0, 1.0))
+        out[:, _IX["uncertainty"]] = np.clip(h.reshape(nb, -1).mean(axis=1), 0.0, 1.0)
     return out
 
 
 def _piece_stats(img, lab, prob, gp, nb, bw, mag, steps, full_voxels):
     """Statistics rows, C order, for the ``nb`` blocks held by one array piece."""
     img = np.asarray(img)
+    n = int(np.prod(nb))
     x = _sample(img, nb, bw, mag, steps, "mean")
+    x = x.reshape(n, *x.shape[3:])
     ls = None if lab is None else _sample(lab, nb, bw, mag, steps, "first")
+    ls = None if ls is None else ls.reshape(n, *ls.shape[3:])
     ps = None if prob is None else _sample(prob, nb, bw, mag, steps, "mean")
-    rows = np.empty((*nb, len(_FIELDS)))
-    for idx in np.ndindex(*nb):
-        rows[idx] = _block_stats(x[idx], None if ls is None else ls[idx],
-                                 None if ps is None else ps[idx], gp, full_voxels)
+    ps = None if ps is None else ps.reshape(n, *ps.shape[3:])
+    rows = _blocks_stats(x, ls, ps, gp, full_voxels)
     if img.dtype.kind == "f":  # NaNs anywhere in a block, not only in its sample
         shape = []
-        for n, b, f in zip(nb, bw, mag):
-            shape += [n, b * f]
-        rows[..., _IX["_nan"]] = np.isnan(img).reshape(shape).sum(axis=(1, 3, 5))
-    return rows.reshape(-1, len(_FIELDS))
+        for nbi, b, f in zip(nb, bw, mag):
+            shape += [nbi, b * f]
+        rows[:, _IX["_nan"]] = np.isnan(img).reshape(shape).sum(axis=(1, 3, 5)).ravel()
+    return rows
 
 
 class _Progress(Callback):
