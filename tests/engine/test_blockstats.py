@@ -318,3 +318,47 @@ def test_grid_is_frozen():
     assert isinstance(g, BlockGrid)
     with pytest.raises(AttributeError):
         g.block = (2, 2, 2)
+
+
+# ------------------------------------------------------------------ sampling
+def test_sample_step_measures_a_regular_sample_of_each_block():
+    img, _, _ = _volume()
+    grid = candidate_grid(SHAPE, BLOCK)
+    got = block_statistics(img, grid, sample_step=2, threshold=500.0, saturation=65535)
+    for i, o in enumerate(grid.origins):
+        x = img[tuple(slice(a, a + b, 2) for a, b in zip(o, BLOCK))].astype(float)
+        assert got["mean"][i] == pytest.approx(x.mean())
+        assert got["p50"][i] == pytest.approx(np.median(x))
+        assert got["foreground"][i] == pytest.approx((x > 500).mean())
+        assert got["saturated"][i] == pytest.approx((x >= 65535).mean())
+    full = block_statistics(img, grid, sample_step=1, threshold=500.0)
+    np.testing.assert_allclose(got["foreground"], full["foreground"], atol=0.05)
+
+
+def test_default_sampling_still_finds_every_nan():
+    rng = np.random.default_rng(0)
+    img = rng.normal(100, 5, (64, 128, 128)).astype(np.float32)
+    img[33, 65, 67] = np.nan  # odd indices: not on the default 4-voxel sample of 64³ blocks
+    grid = candidate_grid(img.shape, (64, 64, 64))
+    with pytest.raises(ValueError, match=r"NaN.*1 of 4 candidate blocks.*\[0, 64, 64\]"):
+        block_statistics(img, grid)
+
+
+@pytest.mark.parametrize("step", [0, 1.5, -2])
+def test_bad_sample_step(step):
+    img, _, _ = _volume()
+    with pytest.raises(ValueError, match="sample_step must be a whole number"):
+        block_statistics(img, candidate_grid(SHAPE, BLOCK), sample_step=step)
+
+
+def test_unaligned_zarr_chunks_give_the_same_numbers(tmp_path):
+    img, labels, _ = _volume()
+    grid = candidate_grid(SHAPE, (16, 24, 24), mag=(1, 2, 2))  # 24 does not divide the chunks
+    z = zarr.create_array(store=str(tmp_path / "v.zarr"), shape=SHAPE, chunks=(10, 20, 20),
+                          dtype=img.dtype)
+    z[:] = img
+    a = block_statistics(zarr.open_array(str(tmp_path / "v.zarr"), mode="r"), grid,
+                         labels=labels, threshold=500.0)
+    b = block_statistics(img, grid, labels=labels, threshold=500.0)
+    for n in STAT_NAMES:
+        np.testing.assert_allclose(a[n], b[n], equal_nan=True, err_msg=n)

@@ -30,7 +30,8 @@ _FIELDS = tuple(n for n in STAT_NAMES if n != "border_distance") + ("_nan", "_mi
 _IX = {n: i for i, n in enumerate(_FIELDS)}
 _SAMPLE_VOXELS = 2_000_000
 _SMALL_VOXELS = 64_000_000  # below this every chunk feeds the global levels
-_GLOBAL_CHUNKS = 32  # chunks feeding the global levels of a large volume
+_GLOBAL_CHUNKS = 32  # chunks feeding the global levels of a large volume ...
+_GLOBAL_BYTES = 256 * 2**20  # ... holding at most about this much in memory
 _BLOCK_SAMPLE = 4096  # voxels sampled per block by default
 _MIN_SIDE = 10  # voxels needed on each side of the foreground split for an SNR
 _MAD_TO_STD = 1.4826
@@ -394,15 +395,19 @@ def _even(n, c):
 def _global_sample(img, mag, chunks=None):
     """Lazy pieces of a regular subsample of a spread of chunks of ``img``.
 
-    Every chunk is used for small volumes (up to 64 million voxels); larger ones use an evenly spread
-    twentieth of the chunks (at least 16), so the global levels cost a small
-    fraction of one read.
+    Every chunk is used for small volumes (up to 64 million voxels), an evenly
+    spread set of 32 chunks (fewer if they would hold more than 256 MiB) for
+    larger ones. The pieces share their chunks with the per-block tasks, so
+    no chunk is read twice; the sampled chunks wait in memory until the
+    global levels are known.
     """
     nblocks = img.numblocks
     if chunks is None:
         chunks = img.to_delayed(optimize_graph=False)
     total = int(np.prod(nblocks))
-    k = total if img.size <= _SMALL_VOXELS else min(total, _GLOBAL_CHUNKS)
+    chunk_bytes = np.prod([max(c) for c in img.chunks]) * img.dtype.itemsize
+    held = max(2, int(_GLOBAL_BYTES // max(chunk_bytes, 1)))  # chunks waiting in memory
+    k = total if img.size <= _SMALL_VOXELS else min(total, _GLOBAL_CHUNKS, held)
     picks = np.unique(np.linspace(0, total - 1, k).round().astype(np.int64))
     chunk_voxels = np.prod([max(c) for c in img.chunks]) / np.prod(mag)
     g = max(1, math.ceil((len(picks) * chunk_voxels / _SAMPLE_VOXELS) ** (1 / 3)))
