@@ -274,9 +274,11 @@ def test_nan_only_in_blocks_found():
         block_statistics(img, grid)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("distributed") is not None,
-                    reason="distributed is installed")
-def test_distributed_address_without_distributed():
+def test_distributed_address_without_distributed(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if not installed
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)
     img = _volume()[0]
     with pytest.raises(ValueError, match="pip install distributed"):
         block_statistics(img, candidate_grid(SHAPE, BLOCK), scheduler="tcp://127.0.0.1:8786")
@@ -362,3 +364,21 @@ def test_unaligned_zarr_chunks_give_the_same_numbers(tmp_path):
     b = block_statistics(img, grid, labels=labels, threshold=500.0)
     for n in STAT_NAMES:
         np.testing.assert_allclose(a[n], b[n], equal_nan=True, err_msg=n)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("distributed") is None,
+                    reason="the optional 'distributed' package is not installed")
+def test_runs_on_a_distributed_cluster():
+    from distributed import LocalCluster
+
+    img, labels, _ = _volume()
+    grid = candidate_grid(SHAPE, BLOCK)
+    local = block_statistics(img, grid, labels=labels)
+    calls = []
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                      dashboard_address=None) as cluster:
+        remote = block_statistics(img, grid, labels=labels, scheduler=cluster.scheduler_address,
+                                  progress=lambda d, t: calls.append((d, t)))
+    for n in STAT_NAMES:
+        np.testing.assert_allclose(remote[n], local[n], equal_nan=True, err_msg=n)
+    assert calls[-1][0] == calls[-1][1]
