@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
-from napari_patchwise.engine.sample import SAMPLE_SHAPE, SampleVolume, make_sample
+from napari_patchwise.engine.sample import (
+    RARE_SHAPE,
+    SAMPLE_SHAPE,
+    SampleVolume,
+    make_rare_sample,
+    make_sample,
+)
 
 SMALL = (24, 96, 96)
 REGION_KEYS = {"dense", "sparse", "low_snr", "saturated", "blank", "empty", "edge"}
@@ -229,3 +235,209 @@ def test_bad_shape_raises(shape, match):
 def test_numpy_integer_shape_is_accepted():
     s = make_sample(np.array([16, 32, 32]))
     assert s.image.shape == (16, 32, 32)
+
+
+# ---------------------------------------------------------------- rare sample
+RARE_SMALL = (32, 256, 256)
+_MAX16 = np.iinfo(np.uint16).max
+
+
+@pytest.fixture(scope="module", params=[0, 1, 7], ids=lambda s: f"seed{s}")
+def rare(request):
+    return make_rare_sample(RARE_SMALL, seed=request.param)
+
+
+def region_mask(shape, *boxes):
+    mask = np.zeros(shape, bool)
+    for box in boxes:
+        mask[tuple(slice(a, b) for a, b in zip(*box))] = True
+    return mask
+
+
+def background_mask(sample):
+    """Voxels outside every region and outside the blank slab's patch."""
+    (_, y0, x0), (_, y1, x1) = sample.regions["blank"]
+    patch = ((0, y0, x0), (sample.image.shape[0], y1, x1))
+    return ~region_mask(sample.image.shape, patch, *sample.regions.values())
+
+
+def objects_per_voxel(labels, mask):
+    return np.unique(labels[mask & (labels > 0)]).size / np.count_nonzero(mask)
+
+
+def test_rare_types_shape_and_voxel_size(rare):
+    assert isinstance(rare, SampleVolume)
+    assert rare.image.shape == rare.labels.shape == RARE_SMALL
+    assert rare.image.dtype == np.uint16
+    assert rare.labels.dtype == np.int32
+    assert rare.voxel_size == (2.0, 0.5, 0.5)
+    assert rare.labels.min() == 0
+
+
+def test_rare_same_seed_is_byte_identical():
+    a, b = make_rare_sample(RARE_SMALL, seed=3), make_rare_sample(RARE_SMALL, seed=3)
+    assert a.image.tobytes() == b.image.tobytes()
+    assert a.labels.tobytes() == b.labels.tobytes()
+    assert a.regions == b.regions
+
+
+def test_rare_other_seed_differs():
+    a, b = make_rare_sample(RARE_SMALL, seed=0), make_rare_sample(RARE_SMALL, seed=1)
+    assert not np.array_equal(a.image, b.image)
+    assert not np.array_equal(a.labels, b.labels)
+    assert a.regions == b.regions  # the layout depends on the shape only
+
+
+def test_rare_regions_inside_and_disjoint(rare):
+    assert set(rare.regions) == REGION_KEYS
+    boxes = list(rare.regions.items())
+    for name, (lo, hi) in boxes:
+        assert all(isinstance(v, int) for v in (*lo, *hi)), name
+        assert all(0 <= a < b <= n for a, b, n in zip(lo, hi, RARE_SMALL)), name
+    for i, (a, (alo, ahi)) in enumerate(boxes):
+        for b, (blo, bhi) in boxes[i + 1:]:
+            assert not all(p < s and q < r for p, r, q, s in zip(alo, ahi, blo, bhi)), (a, b)
+
+
+def test_rare_regions_are_small_and_background_dominates(rare):
+    vol = np.prod(RARE_SMALL)
+    for name, (lo, hi) in rare.regions.items():
+        assert np.prod(np.subtract(hi, lo)) < 0.05 * vol, name
+    assert background_mask(rare).mean() > 0.6
+
+
+def test_rare_default_shape_and_lattice():
+    s = make_rare_sample()
+    assert s.image.shape == RARE_SHAPE == (64, 512, 512)
+    assert s.regions["dense"] == ((0, 37, 37), (64, 133, 133))
+    assert s.regions["edge"] == ((0, 208, 416), (64, 304, 512))
+    assert s.regions["blank"] == ((24, 379, 208), (40, 475, 304))
+    # patches are about two 64³ boxes
+    for name, (lo, hi) in s.regions.items():
+        if name != "blank":
+            assert 1.5 <= np.prod(np.subtract(hi, lo)) / 64**3 <= 2.5, name
+    # dense, low_snr and sparse each hold a whole block of the 64-voxel lattice
+    for name in ("dense", "low_snr", "sparse"):
+        (_, y0, x0), (_, y1, x1) = s.regions[name]
+        assert -(-y0 // 64) * 64 + 64 <= y1 and -(-x0 // 64) * 64 + 64 <= x1, name
+    bg = background_mask(s)
+    assert 0.05 < (s.labels[bg] > 0).mean() < 0.15
+    assert objects_per_voxel(s.labels, bg) * 64**3 > 20  # a typical box holds many nuclei
+
+
+def test_rare_saturated_only_in_its_patch(rare):
+    sat = rare.image == _MAX16
+    inside = region_mask(RARE_SMALL, rare.regions["saturated"])
+    assert not sat[~inside].any()
+    assert 0.01 < sat[inside].mean() < 0.5  # blobs in the patch, not the whole patch
+    assert not rare.labels[sat].any()
+    # ordinary nuclei around the blobs
+    assert (rare.labels[inside] > 0).mean() > 0.03
+
+
+def test_rare_blank_only_in_its_slab(rare):
+    zero = rare.image == 0
+    inside = region_mask(RARE_SMALL, rare.regions["blank"])
+    assert zero[inside].all()
+    assert not zero[~inside].any()
+    assert not rare.labels[inside].any()
+    # the patch around the slab holds nuclei above or below it, so the slab is a gap
+    (z0, y0, x0), (z1, y1, x1) = rare.regions["blank"]
+    assert rare.labels[:z0, y0:y1, x0:x1].any() or rare.labels[z1:, y0:y1, x0:x1].any()
+
+
+def test_rare_low_snr_patch_is_noisier_and_dim(rare):
+    low = rare.regions["low_snr"]
+    noise_low = pixel_noise(crop(rare.image, low), crop(rare.labels, low))
+    for name in ("empty", "sparse", "dense"):
+        box = rare.regions[name]
+        assert noise_low > 3 * pixel_noise(crop(rare.image, box), crop(rare.labels, box)), name
+    c_low = contrast(crop(rare.image, low), crop(rare.labels, low))
+    assert 0 < c_low < 2.0
+    for name in ("dense", "edge"):
+        box = rare.regions[name]
+        assert contrast(crop(rare.image, box), crop(rare.labels, box)) > 2 * c_low, name
+    assert (crop(rare.labels, low) > 0).mean() > 0.03  # the nuclei are there
+
+
+def test_rare_dense_patch_is_densest(rare):
+    labels = rare.labels
+    bg = background_mask(rare)
+    dense = region_mask(RARE_SMALL, rare.regions["dense"])
+    assert objects_per_voxel(labels, dense) > 2 * objects_per_voxel(labels, bg)
+    assert (labels[dense] > 0).mean() > 2 * (labels[bg] > 0).mean()
+    for name in ("sparse", "low_snr", "saturated", "edge"):
+        other = region_mask(RARE_SMALL, rare.regions[name])
+        assert objects_per_voxel(labels, dense) > objects_per_voxel(labels, other), name
+    assert len(touching_pairs(crop(labels, rare.regions["dense"]))) >= 3
+
+
+def test_rare_sparse_and_empty_patches(rare):
+    labels = rare.labels
+    bg = background_mask(rare)
+    sparse = crop(labels, rare.regions["sparse"])
+    assert np.unique(sparse[sparse > 0]).size >= 1
+    assert (sparse > 0).mean() < 0.3 * (labels[bg] > 0).mean()
+    assert not crop(labels, rare.regions["empty"]).any()
+    assert crop(rare.image, rare.regions["empty"]).min() > 0  # background, not blank
+
+
+def test_rare_nuclei_stay_in_their_region(rare):
+    labels = rare.labels
+    for name in ("dense", "sparse", "low_snr", "saturated", "edge"):
+        inside = region_mask(RARE_SMALL, rare.regions[name])
+        ids_in = np.unique(labels[inside & (labels > 0)])
+        ids_out = np.unique(labels[~inside & (labels > 0)])
+        assert ids_in.size >= 1, name
+        assert np.intersect1d(ids_in, ids_out).size == 0, name
+
+
+def test_rare_only_edge_patch_has_cut_nuclei(rare):
+    labels = rare.labels
+    (_, y0, _), (_, y1, _) = rare.regions["edge"]
+    faces = {"y0": labels[:, 0, :], "y1": labels[:, -1, :], "x0": labels[:, :, 0]}
+    for name, face in faces.items():
+        assert not face.any(), name
+    face = labels[:, :, -1]
+    assert not face[:, :y0].any() and not face[:, y1:].any()
+    ids = np.unique(face[face > 0])
+    assert ids.size >= 2
+    objects = ndi.find_objects(labels)
+    ratios = []
+    for i in ids:
+        sl = objects[i - 1]
+        ratios.append((sl[2].stop - sl[2].start) / (sl[1].stop - sl[1].start))
+    assert min(ratios) < 0.8, ratios
+
+
+def test_rare_instances_are_connected_and_not_tiny(rare):
+    sizes = np.bincount(rare.labels.ravel())
+    ids = np.flatnonzero(sizes[1:]) + 1
+    assert ids.size > 100
+    for i, sl in enumerate(ndi.find_objects(rare.labels), start=1):
+        if sl is None:
+            continue
+        _, n = ndi.label(rare.labels[sl] == i)
+        assert n == 1, f"instance {i} has {n} parts"
+    assert sizes[ids].min() >= 5
+
+
+@pytest.mark.parametrize(
+    "shape, match",
+    [
+        ((24, 96), "3 positive integers"),
+        ((24.0, 256, 256), "3 positive integers"),
+        ((8, 256, 256), "at least 16"),
+        ((32, 64, 256), "at least 96"),
+        ((32, 256, 95), "at least 96"),
+    ],
+)
+def test_rare_bad_shape_raises(shape, match):
+    with pytest.raises(ValueError, match=match):
+        make_rare_sample(shape)
+
+
+def test_rare_smallest_shape():
+    s = make_rare_sample((16, 96, 96))
+    assert s.image.shape == (16, 96, 96)
+    assert (s.image == _MAX16).any() and (s.image == 0).any()
