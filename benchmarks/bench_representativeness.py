@@ -14,7 +14,10 @@ about two boxes in an ordinary background), compare
 Region kinds are ``dense``, ``sparse``, ``low_snr``, ``artifact`` (the
 ``saturated`` and ``blank`` regions together, as the engine has one
 artifact stratum) and ``edge``; ``empty`` is not a kind. N defaults to the
-number of kinds (5). A kind is covered when some box overlaps one of its
+number of kinds (5) and to the number of content strata the engine finds in
+the volume (the issue's "N = number of strata"). Engine strata coverage is
+judged for both methods with the same strata table: a box stands for the
+candidate block it overlaps most. A kind is covered when some box overlaps one of its
 regions by at least half of the largest overlap a box of that size can
 have with the region, ``0.5 * prod(min(box, region))`` per axis (see
 ``--rule``). A box is *in empty space* when at least 90 % of it lies in the
@@ -126,6 +129,23 @@ def _figures(runs, sample, block, rule):
     }
 
 
+def _strata_covered(cands, boxes, present) -> float:
+    """Share of the engine's content strata held by the candidates the boxes overlap most.
+
+    Judged with the same strata table for both methods: a box stands for the
+    candidate block it shares the most voxels with.
+    """
+    lo_c = cands.grid.origins
+    hi_c = lo_c + np.asarray(cands.block)
+    got = set()
+    for lo, hi in boxes:
+        ov = np.prod(np.clip(np.minimum(hi_c, hi) - np.maximum(lo_c, lo), 0, None), axis=1)
+        i = int(np.argmax(ov))
+        if cands.strata.informative[i]:
+            got.update(cands.strata.strata_of(i))
+    return len(got & set(present)) / max(len(present), 1)
+
+
 def _ratio(a, b) -> str:
     if b == 0:
         return "  n/a" if a == 0 else "  inf"
@@ -171,7 +191,8 @@ def run_volume(name, args):
     block = cands.block
     t_measure = _best_time(lambda: measure_candidates(image, plan), args.repeat)
     t_sum = _best_time(lambda: np.sum(image), args.repeat)
-    ns = args.n or [len(KINDS)]
+    present = [k for k, v in cands.strata.counts().items() if v and k != "typical"]
+    ns = args.n or sorted({len(KINDS), len(present)})
     print(f"\n== {name}: make_{'rare_' if name == 'rare' else ''}sample() {image.shape}, "
           f"box {block}, mag {plan.magnification}, {len(cands)} candidates "
           f"(made in {t_make:.1f} s)")
@@ -186,6 +207,10 @@ def run_volume(name, args):
             rng = np.random.default_rng(s)
             rand.append(random_boxes(rng, image.shape, block, plan.magnification, n))
         a, b = _figures(ours, sample, block, args.rule), _figures(rand, sample, block, args.rule)
+        sa = np.mean([_strata_covered(cands, r, present) for r in ours])
+        sb = np.mean([_strata_covered(cands, r, present) for r in rand])
+        ea = np.mean([_strata_covered(cands, r, present) == 1.0 for r in ours])
+        eb = np.mean([_strata_covered(cands, r, present) == 1.0 for r in rand])
         print(f"\n   N = {n} boxes, {args.seeds} seeds, coverage rule: {args.rule}")
         print(f"   {'figure':40s} {'ours':>7s} {'random':>7s} {'ours/random':>11s}")
         rows = [
@@ -197,6 +222,8 @@ def run_volume(name, args):
             (f"boxes >= {EMPTY_SHARE:.0%} in the empty region", a["in_empty"], b["in_empty"]),
             ("boxes holding no nucleus", a["no_object"], b["no_object"]),
             ("kinds covered, literal rule", a["literal"], b["literal"]),
+            (f"engine strata covered ({len(present)}), mean", sa, sb),
+            ("seeds covering every engine stratum", ea, eb),
         ]
         for label, x, y in rows:
             print(f"   {label:40s} {x:7.3f} {y:7.3f} {_ratio(x, y):>11s}")

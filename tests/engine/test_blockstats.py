@@ -98,6 +98,7 @@ def _reference(img, grid, labels=None, prob=None, threshold=None, saturation=655
         keep = work[(work > blank_level) & (work < saturation)]
         threshold = threshold_otsu(keep)
     out = {n: [] for n in STAT_NAMES}
+    ncomp, nfg = [], []
     bw = np.array(grid.block) // mag
     for o in grid.origins:
         lo = o // mag
@@ -111,7 +112,8 @@ def _reference(img, grid, labels=None, prob=None, threshold=None, saturation=655
         out["foreground"].append(fg.mean())
         bg = x[~fg]
         if fg.sum() >= 10 and bg.size >= 10:
-            noise = 1.4826 * np.median(np.abs(bg - np.median(bg))) or bg.std()
+            d = np.diff(x, axis=2)
+            noise = 1.4826 * np.median(np.abs(d)) / np.sqrt(2) or d.std() / np.sqrt(2)
             out["snr"].append((x[fg].mean() - bg.mean()) / noise)
         else:
             out["snr"].append(np.nan)
@@ -119,7 +121,16 @@ def _reference(img, grid, labels=None, prob=None, threshold=None, saturation=655
             n_obj = len(set(np.unique(lab[sl])) - {0})
         else:
             n_obj = ndi.label(fg)[1]
-        out["density"].append(1000 * n_obj / np.prod(grid.block))
+        ncomp.append(n_obj)
+        nfg.append(fg.sum())
+        faces = [fg[0], fg[-1], fg[:, 0], fg[:, -1], fg[:, :, 0], fg[:, :, -1]]
+        hi_gap = np.array(grid.image_shape) - o - np.array(grid.block)
+        counted = np.array(grid.image_shape) >= 2 * np.array(grid.block)
+        on_border = [o[a] == 0 if side == 0 else hi_gap[a] == 0
+                     for a in range(3) for side in (0, 1)]
+        out["border_foreground"].append(max(
+            [f.mean() for f, b, a in zip(faces, on_border, np.repeat(range(3), 2))
+             if b and counted[a]], default=0.0))
         gz, gy, gx = np.gradient(x)
         gm = np.sqrt(gz**2 + gy**2 + gx**2)
         out["edge_energy"].append(gm.mean() / (p99 - p01))
@@ -132,6 +143,11 @@ def _reference(img, grid, labels=None, prob=None, threshold=None, saturation=655
         else:
             p = pw[sl]
             out["uncertainty"].append(np.mean(-(xlogy(p, p) + xlogy(1 - p, 1 - p)) / np.log(2)))
+    ncomp, nfg = np.array(ncomp, float), np.array(nfg, float)
+    n_obj = ncomp
+    if lab is None and (ncomp > 0).any():
+        n_obj = np.maximum(ncomp, nfg / np.median(nfg[ncomp > 0] / ncomp[ncomp > 0]))
+    out["density"] = list(1000 * n_obj / np.prod(grid.block))
     return {n: np.asarray(v, dtype=float) for n, v in out.items()}
 
 

@@ -22,11 +22,16 @@ from scipy.special import xlogy
 
 from .magnification import _as_int_triple, as_magnification
 
-__all__ = ["STAT_NAMES", "BlockGrid", "block_statistics", "candidate_grid"]
+__all__ = ["STAT_NAMES", "BlockGrid", "block_statistics", "border_axes", "candidate_grid",
+           "edge_blocks"]
 
 STAT_NAMES = ("p01", "p50", "p99", "mean", "std", "snr", "foreground", "density",
-              "edge_energy", "blank", "saturated", "border_distance", "uncertainty")
-_FIELDS = tuple(n for n in STAT_NAMES if n != "border_distance") + ("_nan", "_min", "_max")
+              "edge_energy", "blank", "saturated", "border_distance", "border_foreground",
+              "uncertainty")
+_FACES = ("_z0", "_z1", "_y0", "_y1", "_x0", "_x1")  # foreground share on each block face
+_DERIVED = ("density", "border_distance", "border_foreground")
+_FIELDS = tuple(n for n in STAT_NAMES if n not in _DERIVED) + (
+    "_nan", "_min", "_max", "_ncomp", "_nfg", *_FACES)
 _IX = {n: i for i, n in enumerate(_FIELDS)}
 _SAMPLE_VOXELS = 2_000_000
 _SMALL_VOXELS = 64_000_000  # below this every chunk feeds the global levels
@@ -161,7 +166,7 @@ def _as_dask(arr, block):
     return da.from_array(arr, chunks=chunks)
 
 
-def _sample(x, nb, bw, mag, steps, how):
+def _sample(x, nb, bw, mag, steps, how, offset=(0, 0, 0)):
     """Regular sample of every block in a piece holding ``nb`` whole blocks.
 
     ``x`` has shape ``(..., nbz*bz, nby*by, nbx*bx)`` (full resolution, blocks
@@ -169,6 +174,7 @@ def _sample(x, nb, bw, mag, steps, how):
     ``(nbz, nby, nbx, ..., kz, ky, kx)``: every ``step``-th voxel of each block
     at the magnification, where a voxel at the magnification is the mean of
     its ``mag`` cube (``how="mean"``) or its first voxel (``how="first"``).
+    ``offset`` shifts the sample by whole voxels at the magnification.
     """
     x = np.asarray(x)
     lead = x.shape[:-3]
@@ -178,8 +184,8 @@ def _sample(x, nb, bw, mag, steps, how):
     x = x.reshape(shape)
     L = len(lead)
     sub = (slice(None),) * L
-    for st in steps:
-        sub += (slice(None), slice(None, None, st), slice(None) if how == "mean" else slice(0, 1))
+    for st, o in zip(steps, offset):
+        sub += (slice(None), slice(o, None, st), slice(None) if how == "mean" else slice(0, 1))
     x = x[sub]
     mag_axes = tuple(L + 3 * i + 2 for i in range(3))
     x = x.mean(axis=mag_axes) if how == "mean" and any(f > 1 for f in mag) else x.squeeze(mag_axes)
@@ -214,21 +220,13 @@ def _global_params(samples, threshold, saturation):
     return gp
 
 
-def _row_median(sorted_rows, counts):
-    """Median of the first ``counts[i]`` values of each sorted row (NaN if none)."""
-    n = np.asarray(counts)
-    rows = np.arange(len(n))
-    lo = np.clip((n - 1) // 2, 0, None)
-    hi = np.clip(n // 2, 0, None)
-    med = (sorted_rows[rows, lo] + sorted_rows[rows, hi]) / 2.0
-    return np.where(n > 0, med, np.nan)
-
-
-def _blocks_stats(x, lab, prob, gp, full_voxels):
+def _blocks_stats(x, lab, prob, gp, full_voxels, xn=None):
     """All numbers (order of ``_FIELDS``) for a stack of sampled blocks.
 
     ``x`` has shape ``(nb, kz, ky, kx)``; ``lab`` the same or None; ``prob``
-    ``(nb, kz, ky, kx)``, ``(nb, C, kz, ky, kx)`` or None. The same numbers as
+    ``(nb, kz, ky, kx)``, ``(nb, C, kz, ky, kx)`` or None; ``xn`` the sample
+    shifted by one voxel along x (for the noise), ``(nb, kz, ky, kx')`` with
+    ``kx' <= kx``, or None to use ``x`` itself. The same numbers as
     numbers as measuring each block alone, computed for all blocks at once.
     """
     nb = x.shape[0]
@@ -252,25 +250,26 @@ def _blocks_stats(x, lab, prob, gp, full_voxels):
     if lab is not None:
         lab = np.asarray(lab).reshape(nb, -1)
         fg = lab > 0
-        bg_sorted = np.sort(np.where(fg, np.inf, flat), axis=1)
     else:
         fg = flat > gp["threshold"]
-        bg_sorted = srt  # background (<= threshold) is the start of each sorted row
     n_fg = fg.sum(axis=1)
     n_bg = k - n_fg
     out[:, _IX["foreground"]] = n_fg / k
+    out[:, _IX["_nfg"]] = n_fg
+    cubes = fg.reshape(x.shape)
+    for name, face in zip(_FACES, (cubes[:, 0], cubes[:, -1], cubes[:, :, 0], cubes[:, :, -1],
+                                   cubes[:, :, :, 0], cubes[:, :, :, -1])):
+        out[:, _IX[name]] = face.reshape(nb, -1).mean(axis=1)
     ok = np.minimum(n_fg, n_bg) >= _MIN_SIDE
     if ok.any():
-        med = _row_median(bg_sorted, n_bg)
-        dev = np.sort(np.where(fg, np.inf, np.abs(flat - med[:, None])), axis=1)
-        mad = _row_median(dev, n_bg)
+        # noise from differences of x neighbours: blur and objects barely change them
+        xn = x[..., 1:] if xn is None else np.asarray(xn, dtype=np.float64)
+        d = (xn - x[..., : xn.shape[-1]]).reshape(nb, -1)
         with np.errstate(invalid="ignore", divide="ignore"):
+            noise = _MAD_TO_STD * np.median(np.abs(d), axis=1) / math.sqrt(2)
+            noise = np.where(noise > 0, noise, d.std(axis=1) / math.sqrt(2))
             mean_fg = np.where(fg, flat, 0.0).sum(axis=1) / n_fg
-            bg_vals = np.where(fg, np.nan, flat)
-            mean_bg = np.nansum(bg_vals, axis=1) / n_bg
-            std_bg = np.sqrt(np.nansum((bg_vals - mean_bg[:, None]) ** 2, axis=1) / n_bg)
-            noise = _MAD_TO_STD * mad
-            noise = np.where(noise > 0, noise, std_bg)
+            mean_bg = np.where(fg, 0.0, flat).sum(axis=1) / n_bg
             diff = mean_fg - mean_bg
             snr = np.where(noise > 0, diff / noise, np.copysign(np.inf, diff))
         out[:, _IX["snr"]] = np.where(ok, snr, np.nan)
@@ -280,14 +279,13 @@ def _blocks_stats(x, lab, prob, gp, full_voxels):
         pairs = np.unique(np.stack([which, ids]), axis=1) if ids.size else np.empty((2, 0), int)
         n_obj = np.bincount(pairs[0], minlength=nb)
     else:  # label every block at once, blocks kept apart by a zero layer
-        cubes = fg.reshape(x.shape)
         padded = np.zeros((nb, *(s + 1 for s in x.shape[1:])), bool)
         padded[:, :-1, :-1, :-1] = cubes
         lbl, _ = ndi.label(padded.reshape(-1, *padded.shape[2:]))
         # labels are numbered in scan order, so each block holds a contiguous range
         ends = np.maximum.accumulate(lbl.reshape(nb, -1).max(axis=1)) if nb else np.zeros(0)
         n_obj = np.diff(ends, prepend=0)
-    out[:, _IX["density"]] = n_obj / full_voxels * 1000.0
+    out[:, _IX["_ncomp"]] = n_obj
     grads = np.gradient(x, axis=(1, 2, 3))
     grad = np.sqrt(sum(g * g for g in grads)).reshape(nb, -1)
     out[:, _IX["edge_energy"]] = grad.mean(axis=1) / gp["range"]
@@ -310,11 +308,13 @@ def _piece_stats(img, lab, prob, gp, nb, bw, mag, steps, full_voxels):
     n = int(np.prod(nb))
     x = _sample(img, nb, bw, mag, steps, "mean")
     x = x.reshape(n, *x.shape[3:])
+    xn = _sample(img, nb, bw, mag, steps, "mean", offset=(0, 0, 1))
+    xn = xn.reshape(n, *xn.shape[3:])
     ls = None if lab is None else _sample(lab, nb, bw, mag, steps, "first")
     ls = None if ls is None else ls.reshape(n, *ls.shape[3:])
     ps = None if prob is None else _sample(prob, nb, bw, mag, steps, "mean")
     ps = None if ps is None else ps.reshape(n, *ps.shape[3:])
-    rows = _blocks_stats(x, ls, ps, gp, full_voxels)
+    rows = _blocks_stats(x, ls, ps, gp, full_voxels, xn)
     if img.dtype.kind == "f":  # NaNs anywhere in a block, not only in its sample
         shape = []
         for nbi, b, f in zip(nb, bw, mag):
@@ -489,11 +489,14 @@ def block_statistics(image, grid: BlockGrid, *, threshold=None, labels=None, pro
     - ``p01``, ``p50``, ``p99``, ``mean``, ``std``: block intensities.
     - ``foreground``: fraction of voxels above the threshold (labels > 0 if
       labels are given); this foreground mask is used below.
-    - ``snr``: (foreground mean - background mean) / background noise, with
-      noise = 1.4826 * MAD of the background (its std if the MAD is 0); NaN
-      when either side has fewer than 10 voxels, +-inf for noiseless data.
+    - ``snr``: (foreground mean - background mean) / noise, with noise =
+      1.4826 * MAD / sqrt(2) of the differences between x neighbours (their
+      std / sqrt(2) if the MAD is 0), which blur and objects barely change;
+      NaN when either side has fewer than 10 voxels, +-inf for noiseless data.
     - ``density``: objects per 1000 full-resolution block voxels: distinct
-      label ids, else face-connected foreground components in the block.
+      label ids; else face-connected foreground components in the block, or
+      its foreground volume over the median component volume of the image if
+      that is more (touching objects merge into one component).
     - ``edge_energy``: mean gradient magnitude (:func:`numpy.gradient`) over
       the global intensity range, so it does not depend on the scale.
     - ``blank``: fraction of voxels at or below the blank level that also
@@ -501,6 +504,9 @@ def block_statistics(image, grid: BlockGrid, *, threshold=None, labels=None, pro
     - ``saturated``: fraction of voxels at or above the saturation level.
     - ``border_distance``: smallest distance from the block to a volume face,
       in full-resolution voxels (0 when it touches the border).
+    - ``border_foreground``: largest foreground share on a block face that
+      lies on the volume border, along axes holding at least two blocks
+      (:func:`border_axes`); objects cut by the volume edge. 0 elsewhere.
     - ``uncertainty``: mean entropy of the probabilities, normalised to
       [0, 1] (binary entropy in bits, or categorical over ``ln C``); NaN
       without a probability map.
@@ -614,7 +620,47 @@ def block_statistics(image, grid: BlockGrid, *, threshold=None, labels=None, pro
             f"the image is constant (every voxel is {params['value']:g}); there is no contrast "
             "to threshold, so nothing can be proposed. Check that the right image was loaded."
         )
-    stats = {n: table[:, _IX[n]].copy() for n in STAT_NAMES if n != "border_distance"}
+    stats = {n: table[:, _IX[n]].copy() for n in STAT_NAMES if n not in _DERIVED}
+    ncomp, nfg = table[:, _IX["_ncomp"]], table[:, _IX["_nfg"]]
+    n_obj = ncomp
+    if lab is None:  # touching objects merge into one component: also count by volume
+        sizes = nfg[ncomp > 0] / ncomp[ncomp > 0]
+        if sizes.size:
+            n_obj = np.maximum(ncomp, nfg / np.median(sizes))
+    stats["density"] = n_obj / full * 1000.0
     hi = np.asarray(grid.image_shape) - grid.origins - np.asarray(grid.block)
     stats["border_distance"] = np.minimum(grid.origins, hi).min(axis=1).astype(np.float64)
+    faces = table[:, [_IX[f] for f in _FACES]].reshape(-1, 3, 2)
+    touch = np.stack([grid.origins == 0, hi == 0], axis=-1) & border_axes(
+        grid.block, grid.image_shape)[None, :, None]
+    stats["border_foreground"] = np.where(touch, faces, 0.0).max(axis=(1, 2))
     return {n: stats[n] for n in STAT_NAMES}
+
+
+def border_axes(block, image_shape) -> np.ndarray:
+    """Axes along which a volume holds at least two blocks.
+
+    Along an axis one block (nearly) fills, every block touches both faces,
+    so touching says nothing about the volume edge there.
+
+    Examples
+    --------
+    >>> border_axes((64, 64, 64), (96, 256, 256)).tolist()
+    [False, True, True]
+    """
+    return np.asarray(image_shape) >= 2 * np.asarray(block)
+
+
+def edge_blocks(origins, block, image_shape) -> np.ndarray:
+    """Blocks touching a volume face along an axis that holds at least two blocks.
+
+    Examples
+    --------
+    >>> o = np.array([[0, 0, 0], [0, 0, 64], [0, 0, 128]])
+    >>> edge_blocks(o, (64, 64, 64), (96, 64, 192)).tolist()
+    [True, False, True]
+    """
+    o = np.asarray(origins)
+    b, s = np.asarray(block), np.asarray(image_shape)
+    touch = (o == 0) | (o + b >= s)
+    return np.any(touch & border_axes(b, s), axis=1)

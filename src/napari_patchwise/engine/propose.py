@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .blockstats import BlockGrid, block_statistics, candidate_grid
+from .blockstats import BlockGrid, block_statistics, candidate_grid, edge_blocks
 from .box import Box
 from .magnification import _as_int_triple, snap_box
 from .plan import Plan
 from .presets import TARGET_TOTAL_VOXELS
-from .strata import STRATA, StrataTable, assign_strata, describe_stats, edge_blocks
+from .strata import STRATA, StrataTable, assign_strata, describe_stats
 
 __all__ = [
     "Candidates",
@@ -42,6 +42,13 @@ __all__ = [
 
 #: Weights of the selection score: stratum strength, distance to chosen boxes, seeded jitter.
 _W_STRENGTH, _W_SPREAD, _W_JITTER = 1.0, 1.0, 0.25
+#: While covering strata, spread counts less: the most typical member matters most.
+_W_SPREAD_COVER = 0.25
+#: Strata with as many members are covered in this order: failure modes first.
+_COVER_TIES = ("low_snr", "artifact", "edge", "uncertain", "sparse", "dense", "worst", "best",
+               "typical")
+#: A box covers a stratum it was not picked for only if it is this strong a member.
+_STRONG = 0.9
 
 
 @dataclass(frozen=True, eq=False)
@@ -101,8 +108,8 @@ class ProposalReport:
     messages: tuple[str, ...] = ()
 
     def summary(self) -> str:
-        """One line: boxes added and strata covered."""
-        present = [s for s in STRATA if self.strata_available.get(s)]
+        """One line: boxes added and content strata covered (typical is not counted)."""
+        present = [s for s in STRATA if self.strata_available.get(s) and s != "typical"]
         missing = [s for s in present if s not in self.strata_covered]
         text = (f"proposed {len(self.added)} box{'es' if len(self.added) != 1 else ''}; "
                 f"strata covered {len(present) - len(missing)}/{len(present)}")
@@ -218,7 +225,7 @@ def _overlaps(cands: Candidates, boxes: Iterable[Box | tuple]) -> np.ndarray:
     return hit
 
 
-def _default_target(plan: Plan, block, kept: Sequence[Box]) -> tuple[int, int]:
+def _default_target(plan: Plan, block) -> tuple[int, int]:
     """(boxes, voxels at the magnification) the plan should reach by default."""
     per_box = math.prod(b // m for b, m in zip(block, plan.magnification))
     n = max(plan.preset.suggested_count, math.ceil(TARGET_TOTAL_VOXELS[0] / per_box))
@@ -242,7 +249,7 @@ class _Picker:
         d = np.linalg.norm((self.centres - centre) / np.asarray(self.c.block), axis=1)
         self.dist = np.minimum(self.dist, d)
 
-    def pick(self, mask: np.ndarray, strength: np.ndarray) -> int | None:
+    def pick(self, mask: np.ndarray, strength: np.ndarray, spread_weight=_W_SPREAD) -> int | None:
         ok = self.free & mask
         if not ok.any():
             return None
@@ -251,7 +258,7 @@ class _Picker:
             spread = np.where(finite, np.minimum(self.dist, 4.0) / 4.0, 1.0)
         else:
             spread = np.ones(len(self.c))
-        score = _W_STRENGTH * strength + _W_SPREAD * spread + _W_JITTER * self.jitter
+        score = _W_STRENGTH * strength + spread_weight * spread + _W_JITTER * self.jitter
         i = int(np.flatnonzero(ok)[np.argmax(score[ok])])
         self.take(i)
         return i
@@ -274,7 +281,7 @@ def _limits(plan, cands, kept, n, budget):
     if budget is not None and budget <= 0:
         raise ValueError(f"the voxel budget must be positive; got {budget!r}.")
     if n is None and budget is None:  # fill the plan up to the preset's target
-        n_target, v_target = _default_target(plan, cands.block, kept)
+        n_target, v_target = _default_target(plan, cands.block)
         have = sum(math.prod(s // m for s, m in zip(b.size, plan.magnification)) for b in kept)
         per_box = math.prod(b // m for b, m in zip(cands.block, plan.magnification))
         n = max(n_target - len(kept), math.ceil(max(0, v_target - have) / per_box), 0)
@@ -329,12 +336,15 @@ def propose(plan: Plan, cands: Candidates, *, n=None, budget=None, seed=0,
 
     Notes
     -----
-    First every stratum present gets one box, rarest stratum first, unless a
-    box already covers it; then strata take turns until the count or budget
-    is reached, and typical blocks fill the rest. Within a stratum the
-    candidate with the best score wins: its strength in the stratum plus its
-    distance to the nearest box (in box widths, counted up to 4) plus a
-    seeded jitter.
+    First every content stratum present gets one box, rarest stratum first
+    (ties: failure modes such as low SNR and artifacts before best and worst
+    case), unless a box already covers it (a box picked for one stratum covers
+    another only where it is a strong member, strength >= 0.9); then strata,
+    typical included, take turns until the count or budget is reached.
+    Within a stratum the candidate with the best score wins: its strength in
+    the stratum plus its distance to the nearest box (in box widths, counted
+    up to 4; weighted 0.25 while covering, 1 while filling) plus a seeded
+    jitter.
 
     Examples
     --------
@@ -366,25 +376,27 @@ def propose(plan: Plan, cands: Candidates, *, n=None, budget=None, seed=0,
     if include_empty:  # uninformative blocks are typical, so they can be filled in
         member[:, STRATA.index("typical")] |= usable & ~table.informative
     counts = member.sum(axis=0)
-    order = [STRATA[k] for k in np.argsort(counts, kind="stable") if counts[k] > 0]
+    tie = [_COVER_TIES.index(STRATA[k]) for k in range(len(STRATA))]
+    order = [STRATA[k] for k in np.lexsort((tie, counts)) if counts[k] > 0]
     covered = {b.stratum for b in kept if b.stratum}
     chosen: list[tuple[int, str]] = []
     per_box = math.prod(b // m for b, m in zip(cands.block, plan.magnification))
 
-    def take(stratum):
+    def take(stratum, spread_weight=_W_SPREAD):
         k = STRATA.index(stratum)
-        i = picker.pick(member[:, k], table.strength[:, k])
+        i = picker.pick(member[:, k], table.strength[:, k], spread_weight)
         if i is not None:
             chosen.append((i, stratum))
-            covered.update(table.strata_of(i))
             covered.add(stratum)
+            covered.update(s for s, m, w in zip(STRATA, table.member[i], table.strength[i])
+                           if m and w >= _STRONG)
         return i
 
-    for s in order:  # cover: rarest stratum first
+    for s in order:  # cover: rarest stratum first; typical blocks only fill
         if _stop(len(chosen), len(chosen) * per_box, n, budget):
             break
-        if s not in covered:
-            take(s)
+        if s not in covered and s != "typical":
+            take(s, _W_SPREAD_COVER)
     content = [s for s in order if s != "typical"]
     while not _stop(len(chosen), len(chosen) * per_box, n, budget):
         progressed = False

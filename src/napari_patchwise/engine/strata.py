@@ -20,7 +20,6 @@ __all__ = [
     "StrataTable",
     "assign_strata",
     "describe_stats",
-    "edge_blocks",
 ]
 
 #: Strata in the order they are reported.
@@ -49,6 +48,8 @@ SATURATED_ARTIFACT, SATURATED_USELESS = 0.005, 0.9
 #: block with (almost) no foreground holds nothing to annotate.
 EMPTY_CONTRAST = 0.1
 EMPTY_FOREGROUND = 0.01
+#: Foreground share on a border face that makes a touching block an edge block.
+EDGE_FOREGROUND = 0.02
 #: SNR below which a block is low-SNR whatever the rest of the volume does.
 LOW_SNR = 5.0
 
@@ -106,6 +107,22 @@ def _rank(values: np.ndarray, among: np.ndarray) -> np.ndarray:
     return out
 
 
+def _standout(values: np.ndarray, among: np.ndarray, sign: float = 1.0) -> np.ndarray:
+    """How far each value stands out from the median of ``values[among]``, in [0, 1].
+
+    0 at or on the wrong side of the median, 1 for the most extreme value
+    (``sign=-1`` looks below the median). NaN counts as the median.
+    """
+    v = np.nan_to_num(np.asarray(values, float) * sign, nan=np.nan, posinf=1e12, neginf=-1e12)
+    ref = v[among & np.isfinite(v)]
+    if ref.size == 0:
+        return np.zeros(len(v))
+    med = float(np.median(ref))
+    span = float(ref.max() - med)
+    out = np.where(np.isfinite(v), (v - med) / span if span > 0 else 0.0, 0.0)
+    return np.clip(out, 0.0, 1.0)
+
+
 def assign_strata(stats, edge=None) -> StrataTable:
     """Assign candidate blocks to strata from their statistics.
 
@@ -114,12 +131,15 @@ def assign_strata(stats, edge=None) -> StrataTable:
     stats : dict of str to ndarray
         Output of :func:`.blockstats.block_statistics`.
     edge : ndarray of bool, shape (N,), optional
-        Blocks that count as edge blocks. By default those touching any
-        volume face (``border_distance == 0``); see :func:`edge_blocks`.
+        Blocks that may count as edge blocks. By default those touching any
+        volume face (``border_distance == 0``); see
+        :func:`.blockstats.edge_blocks`.
 
     Returns
     -------
     StrataTable
+        Strengths say how far a member stands out from the median of the
+        informative blocks in the stratum's direction (1 = the most extreme).
 
     Notes
     -----
@@ -136,7 +156,8 @@ def assign_strata(stats, edge=None) -> StrataTable:
       foreground and lack of SNR, among artifact-free blocks with foreground.
     - ``dense`` / ``sparse``: top / bottom ``q`` by object density among
       blocks holding objects.
-    - ``edge``: touching a volume face (``edge``).
+    - ``edge``: touching a volume face (``edge``) with at least 2 % of
+      foreground on it (``border_foreground``: objects cut by the edge).
     - ``uncertain``: top ``q`` by mean entropy, when a probability map was
       measured.
     - ``typical``: in none of the above.
@@ -183,46 +204,33 @@ def assign_strata(stats, edge=None) -> StrataTable:
 
     inf = informative
     with_fg = inf & clean & (fg >= EMPTY_FOREGROUND)
-    put("artifact", artifact, _rank(blank + 10 * sat, inf & artifact))
+    bad = blank + 10 * sat
+    put("artifact", artifact, np.maximum(_standout(bad, inf), artifact * 0.01))
     med = float(np.median(snr[with_fg])) if with_fg.any() else 0.0
     low = clean & (snr < max(LOW_SNR, med / 4))
-    put("low_snr", low, 1.0 - _rank(snr, inf & low))
+    put("low_snr", low, np.maximum(_standout(snr, inf & clean, -1.0), 0.01))
     snr_rank = _rank(snr, with_fg & ~low)
-    put("best", with_fg & ~low & (snr_rank > 1 - QUANTILE), snr_rank)
+    put("best", with_fg & ~low & (snr_rank > 1 - QUANTILE), _standout(snr, with_fg & ~low))
     difficulty = (_rank(density, with_fg) + _rank(fg, with_fg) + 1 - _rank(snr, with_fg)) / 3
     diff_rank = _rank(difficulty, with_fg)
-    put("worst", with_fg & (diff_rank > 1 - QUANTILE), diff_rank)
+    put("worst", with_fg & (diff_rank > 1 - QUANTILE), _standout(difficulty, with_fg))
     has_obj = inf & clean & (density > 0)
     d_rank = _rank(density, has_obj)
-    put("dense", has_obj & (d_rank > 1 - QUANTILE), d_rank)
-    put("sparse", has_obj & (d_rank <= QUANTILE + 1e-12), 1.0 - d_rank)
+    put("dense", has_obj & (d_rank > 1 - QUANTILE), _standout(density, has_obj))
+    put("sparse", has_obj & (d_rank <= QUANTILE + 1e-12), _standout(density, has_obj, -1.0))
     touch = np.asarray(stats["border_distance"]) == 0 if edge is None else np.asarray(edge, bool)
-    put("edge", touch, _rank(fg, inf & touch))
+    if "border_foreground" in stats:
+        bfg = np.nan_to_num(np.asarray(stats["border_foreground"], float))
+        touch = touch & (bfg >= EDGE_FOREGROUND)
+        put("edge", touch, np.maximum(_standout(bfg, inf & touch), 0.01))
+    else:
+        put("edge", touch, _rank(fg, inf & touch))
     unc = np.asarray(stats["uncertainty"], float)
     if np.isfinite(unc).any():
         u_rank = _rank(unc, inf)
-        put("uncertain", np.isfinite(unc) & (u_rank > 1 - QUANTILE), u_rank)
+        put("uncertain", np.isfinite(unc) & (u_rank > 1 - QUANTILE), _standout(unc, inf))
     put("typical", ~member.any(axis=1), 1.0 - np.abs(_rank(fg, inf) - 0.5) * 2)
     return StrataTable(member, strength, informative, contrast)
-
-
-def edge_blocks(origins, block, image_shape) -> np.ndarray:
-    """Blocks touching a volume face along an axis that holds at least two blocks.
-
-    Along an axis the blocks (nearly) fill, every block touches a face, so
-    that axis says nothing about the edge.
-
-    Examples
-    --------
-    >>> o = np.array([[0, 0, 0], [0, 0, 64], [0, 0, 128]])
-    >>> edge_blocks(o, (64, 64, 64), (96, 64, 192)).tolist()
-    [True, False, True]
-    """
-    o = np.asarray(origins)
-    b, s = np.asarray(block), np.asarray(image_shape)
-    axes = s >= 2 * b
-    touch = (o == 0) | (o + b >= s)
-    return np.any(touch & axes, axis=1)
 
 
 def describe_stats(stats, i: int) -> dict:
