@@ -9,17 +9,15 @@ read blockwise in a single dask pass and never loaded whole.
 
 from __future__ import annotations
 
-import contextlib
 import math
 from dataclasses import dataclass
 
 import dask
 import dask.array as da
 import numpy as np
-from dask.callbacks import Callback
-from scipy import ndimage as ndi
-from scipy.special import xlogy
 
+from ._blockkernel import _FACES, _IX, FIELDS, MEASURED, _flat_sample, _global_params, _piece_stats
+from ._daskrun import _compute
 from .magnification import _as_int_triple, as_magnification
 
 __all__ = ["STAT_NAMES", "BlockGrid", "block_statistics", "border_axes", "candidate_grid",
@@ -28,21 +26,12 @@ __all__ = ["STAT_NAMES", "BlockGrid", "block_statistics", "border_axes", "candid
 STAT_NAMES = ("p01", "p50", "p99", "mean", "std", "snr", "foreground", "density",
               "edge_energy", "blank", "saturated", "border_distance", "border_foreground",
               "uncertainty")
-_FACES = ("_z0", "_z1", "_y0", "_y1", "_x0", "_x1")  # foreground share on each block face
-_DERIVED = ("density", "border_distance", "border_foreground")
-_FIELDS = tuple(n for n in STAT_NAMES if n not in _DERIVED) + (
-    "_nan", "_min", "_max", "_ncomp", "_nfg", *_FACES)
-_IX = {n: i for i, n in enumerate(_FIELDS)}
 _SAMPLE_VOXELS = 2_000_000
 _SMALL_VOXELS = 64_000_000  # below this every chunk feeds the global levels
 _GLOBAL_CHUNKS = 32  # chunks feeding the global levels of a large volume ...
 _GLOBAL_BYTES = 256 * 2**20  # ... holding at most about this much in memory
 _BLOCK_SAMPLE = 4096  # voxels sampled per block by default
-_MIN_SIDE = 10  # voxels needed on each side of the foreground split for an SNR
-_MAD_TO_STD = 1.4826
 _CHUNK_VOXELS = 4_000_000
-_LOCAL = {"threads", "threading", "sync", "synchronous", "single-threaded", "processes",
-          "multiprocessing"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -166,206 +155,6 @@ def _as_dask(arr, block):
     return da.from_array(arr, chunks=chunks)
 
 
-def _sample(x, nb, bw, mag, steps, how, offset=(0, 0, 0)):
-    """Regular sample of every block in a piece holding ``nb`` whole blocks.
-
-    ``x`` has shape ``(..., nbz*bz, nby*by, nbx*bx)`` (full resolution, blocks
-    ``bw * mag`` voxels wide). Returns an array of shape
-    ``(nbz, nby, nbx, ..., kz, ky, kx)``: every ``step``-th voxel of each block
-    at the magnification, where a voxel at the magnification is the mean of
-    its ``mag`` cube (``how="mean"``) or its first voxel (``how="first"``).
-    ``offset`` shifts the sample by whole voxels at the magnification.
-    """
-    x = np.asarray(x)
-    lead = x.shape[:-3]
-    shape = [*lead]
-    for n, b, f in zip(nb, bw, mag):
-        shape += [n, b, f]
-    x = x.reshape(shape)
-    L = len(lead)
-    sub = (slice(None),) * L
-    for st, o in zip(steps, offset):
-        sub += (slice(None), slice(o, None, st), slice(None) if how == "mean" else slice(0, 1))
-    x = x[sub]
-    mag_axes = tuple(L + 3 * i + 2 for i in range(3))
-    x = x.mean(axis=mag_axes) if how == "mean" and any(f > 1 for f in mag) else x.squeeze(mag_axes)
-    # (...lead, nbz, kz, nby, ky, nbx, kx) -> (nbz, nby, nbx, ...lead, kz, ky, kx)
-    order = [L, L + 2, L + 4, *range(L), L + 1, L + 3, L + 5]
-    return x.transpose(order)
-
-
-def _global_params(samples, threshold, saturation):
-    """Threshold and reference levels from the global subsample (a list of pieces)."""
-    v = np.concatenate([np.asarray(p, dtype=np.float64).ravel() for p in samples])
-    nan = np.isnan(v)
-    gp = {"n_nan": int(np.count_nonzero(nan))}
-    v = v[~nan]
-    if v.size == 0:
-        return gp | {"constant": True, "value": math.nan}
-    gp["constant"], gp["value"] = bool(v.min() == v.max()), float(v[0])
-    gp["saturation"] = float(v.max() if saturation is None else saturation)
-    gp["blank_level"], p01, p99 = (float(p) for p in np.percentile(v, [0.1, 1, 99]))
-    gp["range"] = (p99 - p01) or float(v.max() - v.min()) or 1.0
-    if threshold is not None:
-        gp["threshold"] = float(threshold)
-    elif gp["constant"]:
-        gp["threshold"] = gp["value"]
-    else:
-        from skimage.filters import threshold_otsu
-
-        keep = v[(v > gp["blank_level"]) & (v < gp["saturation"])]
-        if keep.size == 0 or keep.min() == keep.max():
-            keep = v
-        gp["threshold"] = float(threshold_otsu(keep))
-    return gp
-
-
-def _blocks_stats(x, lab, prob, gp, full_voxels, xn=None):
-    """All numbers (order of ``_FIELDS``) for a stack of sampled blocks.
-
-    ``x`` has shape ``(nb, kz, ky, kx)``; ``lab`` the same or None; ``prob``
-    ``(nb, kz, ky, kx)``, ``(nb, C, kz, ky, kx)`` or None; ``xn`` the sample
-    shifted by one voxel along x (for the noise), ``(nb, kz, ky, kx')`` with
-    ``kx' <= kx``, or None to use ``x`` itself. The same numbers as
-    numbers as measuring each block alone, computed for all blocks at once.
-    """
-    nb = x.shape[0]
-    out = np.full((nb, len(_FIELDS)), np.nan)
-    x = np.asarray(x, dtype=np.float64)
-    flat = x.reshape(nb, -1)
-    k = flat.shape[1]
-    nan = np.isnan(flat).sum(axis=1)
-    out[:, _IX["_nan"]] = nan
-    if nan.any() or math.isnan(gp["value"]):
-        return out  # reported as an error by the caller
-    srt = np.sort(flat, axis=1)
-    out[:, _IX["_min"]], out[:, _IX["_max"]] = srt[:, 0], srt[:, -1]
-    for name, q in (("p01", 1), ("p50", 50), ("p99", 99)):  # numpy's "linear" percentile
-        pos = q / 100 * (k - 1)
-        i0 = int(math.floor(pos))
-        i1 = min(i0 + 1, k - 1)
-        out[:, _IX[name]] = srt[:, i0] + (srt[:, i1] - srt[:, i0]) * (pos - i0)
-    out[:, _IX["mean"]] = flat.mean(axis=1)
-    out[:, _IX["std"]] = flat.std(axis=1)
-    if lab is not None:
-        lab = np.asarray(lab).reshape(nb, -1)
-        fg = lab > 0
-    else:
-        fg = flat > gp["threshold"]
-    n_fg = fg.sum(axis=1)
-    n_bg = k - n_fg
-    out[:, _IX["foreground"]] = n_fg / k
-    out[:, _IX["_nfg"]] = n_fg
-    cubes = fg.reshape(x.shape)
-    for name, face in zip(_FACES, (cubes[:, 0], cubes[:, -1], cubes[:, :, 0], cubes[:, :, -1],
-                                   cubes[:, :, :, 0], cubes[:, :, :, -1])):
-        out[:, _IX[name]] = face.reshape(nb, -1).mean(axis=1)
-    ok = np.minimum(n_fg, n_bg) >= _MIN_SIDE
-    if ok.any():
-        # noise from differences of x neighbours: blur and objects barely change them
-        xn = x[..., 1:] if xn is None else np.asarray(xn, dtype=np.float64)
-        d = (xn - x[..., : xn.shape[-1]]).reshape(nb, -1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            noise = _MAD_TO_STD * np.median(np.abs(d), axis=1) / math.sqrt(2)
-            noise = np.where(noise > 0, noise, d.std(axis=1) / math.sqrt(2))
-            mean_fg = np.where(fg, flat, 0.0).sum(axis=1) / n_fg
-            mean_bg = np.where(fg, 0.0, flat).sum(axis=1) / n_bg
-            diff = mean_fg - mean_bg
-            snr = np.where(noise > 0, diff / noise, np.copysign(np.inf, diff))
-        out[:, _IX["snr"]] = np.where(ok, snr, np.nan)
-    if lab is not None:
-        ids = lab[fg]
-        which = np.repeat(np.arange(nb), n_fg)
-        pairs = np.unique(np.stack([which, ids]), axis=1) if ids.size else np.empty((2, 0), int)
-        n_obj = np.bincount(pairs[0], minlength=nb)
-    else:  # label every block at once, blocks kept apart by a zero layer
-        padded = np.zeros((nb, *(s + 1 for s in x.shape[1:])), bool)
-        padded[:, :-1, :-1, :-1] = cubes
-        lbl, _ = ndi.label(padded.reshape(-1, *padded.shape[2:]))
-        # labels are numbered in scan order, so each block holds a contiguous range
-        ends = np.maximum.accumulate(lbl.reshape(nb, -1).max(axis=1)) if nb else np.zeros(0)
-        n_obj = np.diff(ends, prepend=0)
-    out[:, _IX["_ncomp"]] = n_obj
-    grads = np.gradient(x, axis=(1, 2, 3))
-    grad = np.sqrt(sum(g * g for g in grads)).reshape(nb, -1)
-    out[:, _IX["edge_energy"]] = grad.mean(axis=1) / gp["range"]
-    out[:, _IX["blank"]] = ((flat <= gp["blank_level"]) & (grad == 0)).sum(axis=1) / k
-    out[:, _IX["saturated"]] = (flat >= gp["saturation"]).sum(axis=1) / k
-    if prob is not None:
-        p = np.clip(np.asarray(prob, dtype=np.float64), 0.0, 1.0)
-        if p.ndim == 5 and p.shape[1] > 1:
-            h = -xlogy(p, p).sum(axis=1) / math.log(p.shape[1])
-        else:
-            p = p.reshape(x.shape)
-            h = -(xlogy(p, p) + xlogy(1 - p, 1 - p)) / math.log(2)
-        out[:, _IX["uncertainty"]] = np.clip(h.reshape(nb, -1).mean(axis=1), 0.0, 1.0)
-    return out
-
-
-def _piece_stats(img, lab, prob, gp, nb, bw, mag, steps, full_voxels):
-    """Statistics rows, C order, for the ``nb`` blocks held by one array piece."""
-    img = np.asarray(img)
-    n = int(np.prod(nb))
-    x = _sample(img, nb, bw, mag, steps, "mean")
-    x = x.reshape(n, *x.shape[3:])
-    xn = _sample(img, nb, bw, mag, steps, "mean", offset=(0, 0, 1))
-    xn = xn.reshape(n, *xn.shape[3:])
-    ls = None if lab is None else _sample(lab, nb, bw, mag, steps, "first")
-    ls = None if ls is None else ls.reshape(n, *ls.shape[3:])
-    ps = None if prob is None else _sample(prob, nb, bw, mag, steps, "mean")
-    ps = None if ps is None else ps.reshape(n, *ps.shape[3:])
-    rows = _blocks_stats(x, ls, ps, gp, full_voxels, xn)
-    if img.dtype.kind == "f":  # NaNs anywhere in a block, not only in its sample
-        shape = []
-        for nbi, b, f in zip(nb, bw, mag):
-            shape += [nbi, b * f]
-        rows[:, _IX["_nan"]] = np.isnan(img).reshape(shape).sum(axis=(1, 3, 5)).ravel()
-    return rows
-
-
-class _Progress(Callback):
-    """Counts finished dask tasks and reports ``(done, total)``."""
-
-    def __init__(self, report):
-        super().__init__()
-        self._report, self._done, self._total, self._last = report, 0, 1, -1
-
-    def _start_state(self, dsk, state):
-        self._total = max(1, sum(len(state[k]) for k in ("ready", "waiting", "running")))
-        self._report(0, self._total)
-
-    def _posttask(self, key, result, dsk, state, worker_id):
-        self._done = min(self._done + 1, self._total)
-        if self._done - self._last >= max(1, self._total // 100):
-            self._last = self._done
-            self._report(self._done, self._total)
-
-    def _finish(self, dsk, state, errored):
-        if not errored:
-            self._report(self._total, self._total)
-
-
-def _compute(objs, scheduler, progress):
-    if isinstance(scheduler, str) and scheduler not in _LOCAL:
-        try:
-            from dask.distributed import Client
-        except ImportError:
-            raise ValueError(
-                f"scheduler={scheduler!r} is treated as a dask.distributed address, but the "
-                "'distributed' package is not installed; pip install distributed "
-                "(or pass scheduler=None to use local threads)."
-            ) from None
-        with Client(scheduler) as client:  # task callbacks are local-only: report start/end
-            if progress:
-                progress(0, 1)
-            out = dask.compute(*objs, scheduler=client)
-        if progress:
-            progress(1, 1)
-        return out
-    with _Progress(progress) if progress else contextlib.nullcontext():
-        return dask.compute(*objs, scheduler=scheduler)
-
-
 def _check_like(arr, name, shape, lead_ok=False):
     ok = tuple(arr.shape) == shape or (lead_ok and arr.ndim == 4 and tuple(arr.shape[1:]) == shape)
     if not ok:
@@ -416,15 +205,6 @@ def _global_sample(img, mag, chunks=None):
         ci = tuple(int(i) for i in np.unravel_index(int(flat), nblocks))
         out.append(dask.delayed(_flat_sample, pure=True)(chunks[ci], mag, g))
     return out
-
-
-def _flat_sample(c, mag, g):
-    """Every ``g``-th voxel at the magnification of one chunk, flattened."""
-    n = [s // f for s, f in zip(c.shape, mag)]
-    if min(n) == 0:  # a chunk thinner than one voxel at the magnification
-        return np.empty(0)
-    c = np.asarray(c)[tuple(slice(0, k * f) for k, f in zip(n, mag))]
-    return _sample(c, (1, 1, 1), n, mag, (g, g, g), "mean").ravel()
 
 
 def block_statistics(image, grid: BlockGrid, *, threshold=None, labels=None, probability=None,
@@ -603,7 +383,7 @@ def block_statistics(image, grid: BlockGrid, *, threshold=None, labels=None, pro
                  for o in grid.origins]
         where = [np.array([i]) for i in range(len(grid.origins))]
     rows, params = _compute((tasks, gp), scheduler, progress)
-    table = np.full((len(grid.origins), len(_FIELDS)), np.nan)
+    table = np.full((len(grid.origins), len(FIELDS)), np.nan)
     for r, w in zip(rows, where):
         table[w] = r
     n_nan = table[:, _IX["_nan"]]
@@ -620,7 +400,7 @@ def block_statistics(image, grid: BlockGrid, *, threshold=None, labels=None, pro
             f"the image is constant (every voxel is {params['value']:g}); there is no contrast "
             "to threshold, so nothing can be proposed. Check that the right image was loaded."
         )
-    stats = {n: table[:, _IX[n]].copy() for n in STAT_NAMES if n not in _DERIVED}
+    stats = {n: table[:, _IX[n]].copy() for n in MEASURED}
     ncomp, nfg = table[:, _IX["_ncomp"]], table[:, _IX["_nfg"]]
     n_obj = ncomp
     if lab is None:  # touching objects merge into one component: also count by volume

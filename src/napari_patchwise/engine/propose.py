@@ -2,15 +2,17 @@
 
 The steps are separate so a viewer can measure once and propose many times:
 
-1. :func:`measure_candidates` lays a grid of box-sized candidate blocks over
-   the image at the plan's magnification, measures them
+1. :func:`.candidates.measure_candidates` (re-exported here) lays a grid
+   of box-sized candidate blocks over the image at the plan's
+   magnification, measures them
    (:func:`.blockstats.block_statistics`, out of core) and assigns strata
    (:func:`.strata.assign_strata`).
 2. :func:`propose` picks candidates that cover every stratum, spread over
    the volume, never overlap boxes already in the plan, and adds them.
    :func:`propose_by_uncertainty` ranks by a model's uncertainty instead;
    :func:`repropose_box` swaps one box for another of its stratum.
-3. :func:`boxes_from_points` centres boxes on points.
+3. :func:`.points.boxes_from_points` centres boxes on points (re-exported
+   here).
 """
 
 from __future__ import annotations
@@ -21,12 +23,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .blockstats import BlockGrid, block_statistics, candidate_grid, edge_blocks
-from .box import Box
-from .magnification import _as_int_triple, snap_box
+from .candidates import Candidates, _overlaps, box_size_for, measure_candidates
 from .plan import Plan
+from .points import PointBoxes, boxes_from_points
 from .presets import TARGET_TOTAL_VOXELS
-from .strata import STRATA, StrataTable, assign_strata, describe_stats
+from .strata import STRATA
 
 __all__ = [
     "Candidates",
@@ -49,41 +50,6 @@ _COVER_TIES = ("low_snr", "artifact", "edge", "uncertain", "sparse", "dense", "w
                "typical")
 #: A box covers a stratum it was not picked for only if it is this strong a member.
 _STRONG = 0.9
-
-
-@dataclass(frozen=True, eq=False)
-class Candidates:
-    """Measured candidate blocks of one size on one image.
-
-    Attributes
-    ----------
-    grid : BlockGrid
-        The candidate blocks (full-resolution origins, one block size).
-    stats : dict of str to ndarray
-        Per-block statistics (:data:`.blockstats.STAT_NAMES`).
-    strata : StrataTable
-        Stratum memberships.
-    """
-
-    grid: BlockGrid
-    stats: dict
-    strata: StrataTable
-
-    def __len__(self) -> int:
-        return len(self.grid)
-
-    @property
-    def block(self) -> tuple[int, int, int]:
-        return self.grid.block
-
-    def extent(self, i: int) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
-        """``(lo, hi)`` of candidate ``i`` in full-resolution voxels."""
-        lo = tuple(int(v) for v in self.grid.origins[i])
-        return lo, tuple(a + b for a, b in zip(lo, self.grid.block))
-
-    def box_stats(self, i: int) -> dict:
-        """What is kept on a box proposed from candidate ``i``."""
-        return describe_stats(self.stats, i) | {"strata": list(self.strata.strata_of(i))}
 
 
 @dataclass(frozen=True)
@@ -114,115 +80,6 @@ class ProposalReport:
         text = (f"proposed {len(self.added)} box{'es' if len(self.added) != 1 else ''}; "
                 f"strata covered {len(present) - len(missing)}/{len(present)}")
         return text + (f" (missing: {', '.join(missing)})" if missing else "")
-
-
-def box_size_for(plan: Plan, size=None) -> tuple[int, int, int]:
-    """Full-resolution box size for ``plan``: ``size`` (at the magnification)
-    or the preset's default.
-
-    Raises
-    ------
-    ValueError
-        If ``size`` is below the preset's minimum.
-
-    Examples
-    --------
-    >>> from napari_patchwise.engine.plan import ImageRef
-    >>> from napari_patchwise.engine.presets import get_preset
-    >>> plan = Plan(ImageRef((64, 256, 256)), get_preset("instance"), (1, 2, 2))
-    >>> box_size_for(plan), box_size_for(plan, (32, 96, 96))
-    ((64, 128, 128), (32, 192, 192))
-    >>> box_size_for(plan, (16, 64, 64))
-    Traceback (most recent call last):
-    ...
-    ValueError: box size (16, 64, 64) (z, y, x at the magnification) is below the instance preset's minimum (32, 32, 32); use at least (32, 64, 64).
-    """
-    s = plan.preset.default_size if size is None else _as_int_triple(size, "size", positive=True)
-    small = any(a < b for a, b in zip(s, plan.preset.minimum))
-    if small:
-        fix = tuple(max(a, b) for a, b in zip(s, plan.preset.minimum))
-        raise ValueError(
-            f"box size {tuple(s)} (z, y, x at the magnification) is below the "
-            f"{plan.preset.name} preset's minimum {plan.preset.minimum}; use at least {fix}."
-        )
-    return plan.preset.size_at(plan.magnification, s)
-
-
-def _check_fits(plan: Plan, block) -> None:
-    shape = plan.image.shape
-    if any(b > s for b, s in zip(block, shape)):
-        at_mag = tuple(b // m for b, m in zip(block, plan.magnification))
-        raise ValueError(
-            f"a box of {at_mag} voxels at magnification {plan.magnification} spans {tuple(block)} "
-            f"full-resolution voxels, more than the image {tuple(shape)}; choose a smaller box "
-            "size or magnification."
-        )
-
-
-def measure_candidates(image, plan: Plan, *, size=None, labels=None, probability=None,
-                       threshold=None, sample_step=None, scheduler=None,
-                       progress=None) -> Candidates:
-    """Measure box-sized candidate blocks of ``image`` for ``plan``.
-
-    Parameters
-    ----------
-    image : array-like, shape (z, y, x)
-        numpy, zarr or dask array; read blockwise, never loaded whole.
-    plan : Plan
-        Gives the image shape, magnification and preset.
-    size : tuple of 3 int, optional
-        Box size at the magnification; the preset's default by default.
-    labels, probability, threshold, sample_step, scheduler, progress
-        Passed to :func:`.blockstats.block_statistics`.
-
-    Returns
-    -------
-    Candidates
-
-    Raises
-    ------
-    ValueError
-        If the image does not match the plan, a box does not fit, or the
-        statistics refuse the image (2D, constant, NaN, ...).
-
-    Examples
-    --------
-    >>> from napari_patchwise.engine.plan import ImageRef
-    >>> from napari_patchwise.engine.presets import get_preset
-    >>> from napari_patchwise.engine.sample import make_sample
-    >>> s = make_sample((32, 128, 128))
-    >>> plan = Plan(ImageRef(s.image.shape), get_preset("instance"), 1)
-    >>> c = measure_candidates(s.image, plan, size=(32, 32, 32), scheduler="sync")
-    >>> len(c), c.block
-    (16, (32, 32, 32))
-    """
-    shape = tuple(int(v) for v in getattr(image, "shape", np.shape(image)))
-    if len(shape) == 3 and shape != tuple(plan.image.shape):
-        raise ValueError(
-            f"the image has shape {shape} but the plan was made for {tuple(plan.image.shape)}; "
-            "open the plan's own image or start a new plan for this one."
-        )
-    block = box_size_for(plan, size)
-    if len(shape) == 3:
-        _check_fits(plan, block)
-    # a 2D image gets the plan's grid, so block_statistics words the error
-    grid = candidate_grid(plan.image.shape, block, mag=plan.magnification)
-    stats = block_statistics(image, grid, threshold=threshold, labels=labels,
-                             probability=probability, sample_step=sample_step,
-                             scheduler=scheduler, progress=progress)
-    table = assign_strata(stats, edge=edge_blocks(grid.origins, grid.block, grid.image_shape))
-    return Candidates(grid, stats, table)
-
-
-def _overlaps(cands: Candidates, boxes: Iterable[Box | tuple]) -> np.ndarray:
-    """Candidates overlapping any of ``boxes`` (Box or (lo, hi))."""
-    lo = cands.grid.origins
-    hi = lo + np.asarray(cands.block)
-    hit = np.zeros(len(cands), bool)
-    for b in boxes:
-        blo, bhi = (b.lo, b.hi) if isinstance(b, Box) else b
-        hit |= np.all((lo < np.asarray(bhi)) & (hi > np.asarray(blo)), axis=1)
-    return hit
 
 
 def _default_target(plan: Plan, block) -> tuple[int, int]:
@@ -527,118 +384,3 @@ def repropose_box(plan: Plan, cands: Candidates, box_id: int, *, seed=0,
                                  "uncertainty") else "proposal", stratum=stratum,
                                  stats=cands.box_stats(i))
     return new_plan, box.id
-
-
-# ---------------------------------------------------------------------------- points
-@dataclass(frozen=True)
-class PointBoxes:
-    """Boxes centred on points.
-
-    Attributes
-    ----------
-    extents : tuple of ((lo), (hi))
-        One box per accepted point, full-resolution voxels.
-    points : tuple of int
-        Index of the point behind each extent.
-    messages : tuple of str
-        One line per point that was shifted inside or rejected.
-    """
-
-    extents: tuple
-    points: tuple[int, ...]
-    messages: tuple[str, ...]
-
-
-def _fmt_point(p) -> str:
-    vals = [int(v) if float(v).is_integer() else round(float(v), 1) for v in p]
-    return f"({', '.join(map(str, vals))})"
-
-
-def boxes_from_points(points, size, image_shape, mag=1, *, border: str = "shift") -> PointBoxes:
-    """Boxes of ``size`` centred on ``points``.
-
-    Parameters
-    ----------
-    points : array-like, shape (N, 3)
-        Centres ``(z, y, x)`` in full-resolution voxel coordinates.
-    size : tuple of 3 int
-        Full-resolution box size, a multiple of ``mag``.
-    image_shape : tuple of 3 int
-    mag : int or tuple of 3 int
-    border : {"shift", "reject"}
-        What to do when a box would stick out of the image: move it inside
-        (it is then not centred on its point) or drop it.
-
-    Returns
-    -------
-    PointBoxes
-
-    Raises
-    ------
-    ValueError
-        For points that are not (N, 3) finite numbers, points outside the
-        image, a box larger than the image or an unknown ``border``.
-
-    Examples
-    --------
-    >>> r = boxes_from_points([[80, 80, 80], [10, 80, 80]], (160, 160, 160), (200, 300, 300))
-    >>> r.extents[0]
-    ((0, 0, 0), (160, 160, 160))
-    >>> r.extents[1]
-    ((0, 0, 0), (160, 160, 160))
-    >>> print(r.messages[0])
-    point 1 at (10, 80, 80) is 70 voxels too close to the z border for a 160×160×160 box centred on it; shifted inside by (70, 0, 0).
-    >>> r = boxes_from_points([[100, 150, 150], [10, 150, 150]], (160, 160, 160),
-    ...                       (200, 300, 300), border="reject")
-    >>> r.points, r.messages
-    ((0,), ('point 1 at (10, 150, 150) is 70 voxels too close to the z border for a 160×160×160 box centred on it; rejected (use border="shift" to move the box inside instead).',))
-    """
-    if border not in ("shift", "reject"):
-        raise ValueError(f'border must be "shift" or "reject"; got {border!r}.')
-    pts = np.asarray(points, dtype=float)
-    if pts.size == 0:
-        pts = pts.reshape(0, 3)
-    if pts.ndim != 2 or pts.shape[1] != 3:
-        raise ValueError(
-            f"points must be an (N, 3) array of z, y, x coordinates; got shape {pts.shape}. "
-            "For 2D points add a z column.")
-    if not np.isfinite(pts).all():
-        bad = int(np.flatnonzero(~np.isfinite(pts).all(axis=1))[0])
-        raise ValueError(f"point {bad} has a missing or infinite coordinate; remove or fix it.")
-    shape = np.asarray(_as_int_triple(image_shape, "image shape", positive=True))
-    s = np.asarray(_as_int_triple(size, "size", positive=True))
-    m = np.broadcast_to(np.asarray(mag, dtype=int), (3,)) if np.ndim(mag) else np.full(3, int(mag))
-    if np.any(s % m):
-        raise ValueError(f"box size {tuple(s)} is not a multiple of the magnification {tuple(m)}.")
-    lim = (shape // m) * m
-    if np.any(s > lim):
-        raise ValueError(f"a box of {tuple(s)} voxels does not fit in the image {tuple(shape)}; "
-                         "choose a smaller box size or magnification.")
-    outside = np.flatnonzero(np.any((pts < -0.5) | (pts > shape - 0.5), axis=1))
-    if outside.size:
-        i = int(outside[0])
-        raise ValueError(
-            f"{outside.size} point{'s lie' if outside.size > 1 else ' lies'} outside the image "
-            f"{tuple(int(v) for v in shape)}, e.g. point {i} at "
-            f"{_fmt_point(pts[i])}; check the points are in voxel "
-            "coordinates (z, y, x) of this image, not physical units.")
-    extents, kept, msgs = [], [], []
-    for i, p in enumerate(pts):
-        lo0 = np.round(p + 0.5 - s / 2).astype(int)  # centre of the box on the point
-        lo, hi = snap_box(tuple(lo0), tuple(lo0 + s), tuple(m), mode="nearest")
-        lo, hi = np.asarray(lo), np.asarray(lo) + s
-        shift = np.where(lo < 0, -lo, np.where(hi > lim, lim - hi, 0))
-        if np.any(shift):
-            ax = int(np.argmax(np.abs(shift)))
-            where = (f"point {i} at {_fmt_point(p)} is "
-                     f"{int(abs(shift[ax]))} voxels too close to the {'zyx'[ax]} border for a "
-                     f"{'×'.join(map(str, s))} box centred on it")
-            if border == "reject":
-                msgs.append(where + '; rejected (use border="shift" to move the box inside '
-                            "instead).")
-                continue
-            msgs.append(where + f"; shifted inside by {tuple(int(v) for v in shift)}.")
-            lo, hi = lo + shift, hi + shift
-        extents.append((tuple(int(v) for v in lo), tuple(int(v) for v in hi)))
-        kept.append(i)
-    return PointBoxes(tuple(extents), tuple(kept), tuple(msgs))

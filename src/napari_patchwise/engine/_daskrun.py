@@ -1,0 +1,54 @@
+"""Running a dask graph locally or on a ``dask.distributed`` cluster, with progress."""
+
+from __future__ import annotations
+
+import contextlib
+
+import dask
+from dask.callbacks import Callback
+
+_LOCAL = {"threads", "threading", "sync", "synchronous", "single-threaded", "processes",
+          "multiprocessing"}
+
+
+class _Progress(Callback):
+    """Counts finished dask tasks and reports ``(done, total)``."""
+
+    def __init__(self, report):
+        super().__init__()
+        self._report, self._done, self._total, self._last = report, 0, 1, -1
+
+    def _start_state(self, dsk, state):
+        self._total = max(1, sum(len(state[k]) for k in ("ready", "waiting", "running")))
+        self._report(0, self._total)
+
+    def _posttask(self, key, result, dsk, state, worker_id):
+        self._done = min(self._done + 1, self._total)
+        if self._done - self._last >= max(1, self._total // 100):
+            self._last = self._done
+            self._report(self._done, self._total)
+
+    def _finish(self, dsk, state, errored):
+        if not errored:
+            self._report(self._total, self._total)
+
+
+def _compute(objs, scheduler, progress):
+    if isinstance(scheduler, str) and scheduler not in _LOCAL:
+        try:
+            from dask.distributed import Client
+        except ImportError:
+            raise ValueError(
+                f"scheduler={scheduler!r} is treated as a dask.distributed address, but the "
+                "'distributed' package is not installed; pip install distributed "
+                "(or pass scheduler=None to use local threads)."
+            ) from None
+        with Client(scheduler) as client:  # task callbacks are local-only: report start/end
+            if progress:
+                progress(0, 1)
+            out = dask.compute(*objs, scheduler=client)
+        if progress:
+            progress(1, 1)
+        return out
+    with _Progress(progress) if progress else contextlib.nullcontext():
+        return dask.compute(*objs, scheduler=scheduler)
