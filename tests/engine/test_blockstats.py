@@ -93,9 +93,11 @@ def _reference(img, grid, labels=None, prob=None, threshold=None, saturation=655
     lab = None if labels is None else labels[:: mag[0], :: mag[1], :: mag[2]][
         : work.shape[0], : work.shape[1], : work.shape[2]]
     pw = None if prob is None else _down(prob, mag)
-    blank_level, p01, p99 = np.percentile(work, [0.1, 1, 99])
+    raw = img[:: mag[0], :: mag[1], :: mag[2]][: work.shape[0], : work.shape[1], : work.shape[2]]
+    raw = raw.astype(float)  # first full-resolution voxel of each voxel at the magnification
+    blank_level, p01, p99 = np.percentile(raw, [0.1, 1, 99])
     if threshold is None:
-        keep = work[(work > blank_level) & (work < saturation)]
+        keep = raw[(raw > blank_level) & (raw < saturation)]
         threshold = threshold_otsu(keep)
     out = {n: [] for n in STAT_NAMES}
     ncomp, nfg = [], []
@@ -135,7 +137,7 @@ def _reference(img, grid, labels=None, prob=None, threshold=None, saturation=655
         gm = np.sqrt(gz**2 + gy**2 + gx**2)
         out["edge_energy"].append(gm.mean() / (p99 - p01))
         out["blank"].append(np.mean((x <= blank_level) & (gm == 0)))
-        out["saturated"].append(np.mean(x >= saturation))
+        out["saturated"].append(np.mean(raw[sl] >= saturation))
         hi = np.array(grid.image_shape) - o - np.array(grid.block)
         out["border_distance"].append(min(o.min(), hi.min()))
         if pw is None:
@@ -227,6 +229,14 @@ def test_sample_regions(sample):
     far = np.any(grid.origins + np.array(grid.block) == np.array(grid.image_shape), axis=1)
     assert np.any(edge & far) and np.all(st["border_distance"][edge & far] == 0)
     assert np.all((st["border_distance"] == 0) == (far | np.any(grid.origins == 0, axis=1)))
+
+
+def test_saturation_is_found_at_a_magnification(sample):
+    # averaged 2x2 voxels of a saturated stripe stay saturated in the raw voxels behind them
+    grid = candidate_grid(sample.image.shape, (8, 32, 32), mag=(1, 2, 2))
+    st = block_statistics(sample.image, grid)
+    sat = _inside(grid, sample.regions["saturated"], overlap=True)
+    assert np.all(st["saturated"][sat] > 0) and np.all(st["saturated"][~sat] == 0)
 
 
 def test_sample_low_snr_with_labels(sample):

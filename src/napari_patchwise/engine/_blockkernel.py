@@ -78,13 +78,14 @@ def _global_params(samples, threshold, saturation):
     return gp
 
 
-def _blocks_stats(x, lab, prob, gp, full_voxels, xn=None):
+def _blocks_stats(x, lab, prob, gp, full_voxels, xn=None, raw=None):
     """All numbers (order of ``FIELDS``) for a stack of sampled blocks.
 
     ``x`` has shape ``(nb, kz, ky, kx)``; ``lab`` the same or None; ``prob``
     ``(nb, kz, ky, kx)``, ``(nb, C, kz, ky, kx)`` or None; ``xn`` the sample
     shifted by one voxel along x (for the noise), ``(nb, kz, ky, kx')`` with
-    ``kx' <= kx``, or None to use ``x`` itself. The same numbers as
+    ``kx' <= kx``, or None to use ``x`` itself; ``raw`` the full-resolution
+    voxels behind the sample (for saturation), or None when ``x`` is them. The same numbers as
     numbers as measuring each block alone, computed for all blocks at once.
     """
     nb = x.shape[0]
@@ -148,7 +149,8 @@ def _blocks_stats(x, lab, prob, gp, full_voxels, xn=None):
     grad = np.sqrt(sum(g * g for g in grads)).reshape(nb, -1)
     out[:, _IX["edge_energy"]] = grad.mean(axis=1) / gp["range"]
     out[:, _IX["blank"]] = ((flat <= gp["blank_level"]) & (grad == 0)).sum(axis=1) / k
-    out[:, _IX["saturated"]] = (flat >= gp["saturation"]).sum(axis=1) / k
+    raw_flat = flat if raw is None else np.asarray(raw).reshape(nb, -1)
+    out[:, _IX["saturated"]] = (raw_flat >= gp["saturation"]).sum(axis=1) / k
     if prob is not None:
         p = np.clip(np.asarray(prob, dtype=np.float64), 0.0, 1.0)
         if p.ndim == 5 and p.shape[1] > 1:
@@ -172,7 +174,11 @@ def _piece_stats(img, lab, prob, gp, nb, bw, mag, steps, full_voxels):
     ls = None if ls is None else ls.reshape(n, *ls.shape[3:])
     ps = None if prob is None else _sample(prob, nb, bw, mag, steps, "mean")
     ps = None if ps is None else ps.reshape(n, *ps.shape[3:])
-    rows = _blocks_stats(x, ls, ps, gp, full_voxels, xn)
+    raw = None
+    if any(f > 1 for f in mag):  # averaged voxels never reach the saturation level
+        raw = _sample(img, nb, bw, mag, steps, "first")
+        raw = raw.reshape(n, *raw.shape[3:])
+    rows = _blocks_stats(x, ls, ps, gp, full_voxels, xn, raw)
     if img.dtype.kind == "f":  # NaNs anywhere in a block, not only in its sample
         shape = []
         for nbi, b, f in zip(nb, bw, mag):
@@ -182,9 +188,11 @@ def _piece_stats(img, lab, prob, gp, nb, bw, mag, steps, full_voxels):
 
 
 def _flat_sample(c, mag, g):
-    """Every ``g``-th voxel at the magnification of one chunk, flattened."""
+    """The first full-resolution voxel of every ``g``-th voxel at the
+    magnification of one chunk, flattened."""
     n = [s // f for s, f in zip(c.shape, mag)]
     if min(n) == 0:  # a chunk thinner than one voxel at the magnification
         return np.empty(0)
     c = np.asarray(c)[tuple(slice(0, k * f) for k, f in zip(n, mag))]
-    return _sample(c, (1, 1, 1), n, mag, (g, g, g), "mean").ravel()
+    # full-resolution voxels: averaging would hide saturated and blank voxels
+    return _sample(c, (1, 1, 1), n, mag, (g, g, g), "first").ravel()
