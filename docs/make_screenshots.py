@@ -5,6 +5,7 @@ Run under an X server (``xvfb-run -a python docs/make_screenshots.py``).
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import napari
@@ -44,6 +45,32 @@ def main() -> None:
     viewer.scene.camera.zoom *= 0.8
     QApplication.processEvents()
     viewer.screenshot(str(OUT / "planner-3d.png"), canvas_only=True, flash=False)
+    viewer.close()
+    propose_screenshot()
+
+
+def propose_screenshot() -> None:
+    """The Propose tab after a stratified proposal on the sample volume."""
+    viewer = napari.Viewer()
+    viewer.window.resize(1500, 950)
+    for data, kwargs, kind in sample_nuclei():
+        getattr(viewer, f"add_{kind}")(data, **kwargs)
+    _, widget = viewer.window.add_plugin_dock_widget("napari-patchwise", "Box planner")
+    widget.settings.image.value = viewer.layers["nuclei"]
+    widget.settings.preset.value = "instance"
+    widget.new_plan()
+    panel = widget.proposer
+    panel.propose_button.click()
+    deadline = time.monotonic() + 60
+    while panel.busy and time.monotonic() < deadline:
+        QApplication.processEvents()
+        time.sleep(0.05)
+    widget.tabs.setCurrentWidget(panel)
+    viewer.dims.set_point(0, 32 * viewer.layers["nuclei"].scale[0])
+    viewer.reset_view()
+    viewer.layers.selection.active = widget.sync.rectangles
+    QApplication.processEvents()
+    viewer.screenshot(str(OUT / "planner-propose.png"), canvas_only=False, flash=False)
     viewer.close()
 
 

@@ -7,22 +7,13 @@ import json
 import numpy as np
 import pytest
 
-from napari_patchwise._qt import planner_widget as pw_module
+from napari_patchwise._qt.box_table import COL
 from napari_patchwise._qt.planner_widget import PlannerWidget
 from napari_patchwise.layers.box_shapes import SEVERITY_COLORS
 
 pytestmark = pytest.mark.gui
 
 VOXEL = (2.0, 0.5, 0.5)
-
-
-@pytest.fixture
-def messages(monkeypatch):
-    """Collect what the dock tells the user."""
-    seen = {"error": [], "warning": [], "info": []}
-    for kind in seen:
-        monkeypatch.setattr(pw_module, f"show_{kind}", seen[kind].append)
-    return seen
 
 
 @pytest.fixture
@@ -124,7 +115,7 @@ def test_live_validation_colours_boxes_and_fills_the_table(planner):
     red = np.array([int(SEVERITY_COLORS["error"][i : i + 2], 16) / 255 for i in (1, 3, 5)])
     assert np.allclose(colors[ids == 2][:, :3], red, atol=0.01)
     assert not np.allclose(colors[ids == 1][0, :3], red, atol=0.01)
-    findings = widget.table.item(1, 5).text()
+    findings = widget.table.item(1, COL["findings"]).text()
     assert "below-minimum" in findings
     assert "2 boxes" in widget.summary.text() and "errors" in widget.summary.text()
 

@@ -5,7 +5,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from napari_patchwise.engine.box import Box
-from napari_patchwise.layers.box_shapes import box_rectangles, box_wireframes, extent_from_vertices
+from napari_patchwise.engine.strata import STRATA
+from napari_patchwise.layers.box_shapes import (
+    FACE_ALPHA,
+    LOCKED_EDGE_FACTOR,
+    SEVERITY_COLORS,
+    STRATUM_COLORS,
+    box_rectangles,
+    box_wireframes,
+    edge_widths,
+    extent_from_vertices,
+    face_colors,
+    stratum_legend,
+)
 
 corner = st.tuples(st.integers(0, 50), st.integers(0, 300), st.integers(0, 300))
 size = st.tuples(st.integers(1, 6), st.integers(1, 200), st.integers(1, 200))
@@ -30,3 +42,19 @@ def test_wireframe_spans_the_box():
     assert pts[:, 0].min() == 2 and pts[:, 0].max() == 5
     assert pts[:, 1].min() == 9.5 and pts[:, 2].max() == 49.5
     assert set(feats["box_id"]) == {3}
+
+
+def test_every_stratum_has_its_own_colour():
+    assert set(STRATUM_COLORS) == {*STRATA, None}
+    assert len(set(STRATUM_COLORS.values())) == len(STRATUM_COLORS)
+    assert not set(STRATUM_COLORS.values()) & set(SEVERITY_COLORS.values())
+    assert [row[0] for row in stratum_legend()] == [*STRATA, None]
+
+
+def test_fill_follows_the_stratum_and_width_the_lock():
+    fills = face_colors([1, 2, 3], {1: "dense", 2: None, 3: "no-such-stratum"})
+    assert fills.shape == (3, 4) and np.allclose(fills[:, 3], FACE_ALPHA)
+    assert np.allclose(fills[0, :3], [0xF2 / 255, 0x8E / 255, 0x2B / 255])
+    assert np.allclose(fills[1], fills[2])  # unknown strata look like "no stratum"
+    assert face_colors([], {}).shape == (0, 4)
+    assert edge_widths([1, 2], [2], 2.0) == [2.0, 2.0 * LOCKED_EDGE_FACTOR]

@@ -1,8 +1,8 @@
-"""Box planner dock: plan boxes by hand with live validation, save and open projects.
+"""Box planner dock: plan boxes by hand or by proposal, with live validation; save and open projects.
 
 The dock only gathers input and shows results; boxes live in a
-:class:`~napari_patchwise.layers.box_sync.BoxLayerSync`, rules and files in the
-engine.
+:class:`~napari_patchwise.layers.box_sync.BoxLayerSync`, rules, proposals and
+files in the engine. The *Propose* tab is :class:`.propose_panel.ProposePanel`.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from qtpy.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -42,12 +43,14 @@ from ..layers.annotation_layers import annotation_layer_data
 from ..layers.box_sync import METADATA_KEY, BoxLayerSync
 from .box_table import QtBoxTable
 from .plan_settings import PlanSettings
+from .propose_panel import ProposePanel
+from .stratum_legend import StratumLegend
 
 IMAGE_FILE = "image.tif"
 
 
 class PlannerWidget(QWidget):
-    """Dock widget: settings, boxes table, summary, project buttons."""
+    """Dock widget: settings, proposals, boxes table, summary, project buttons."""
 
     def __init__(self, napari_viewer):
         super().__init__()
@@ -71,30 +74,45 @@ class PlannerWidget(QWidget):
         self.project_label = QLabel("project: not saved")
         self.project_label.setWordWrap(True)
 
+        self.proposer = ProposePanel(self)
+        self.legend = StratumLegend()
+
         buttons = QHBoxLayout()
         for b in (self.new_button, self.save_button, self.open_button):
             buttons.addWidget(b)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.settings.native)
-        layout.addLayout(buttons)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.project_label)
-        layout.addWidget(self.summary)
-        layout.addWidget(self.plan_findings)
-        layout.addWidget(self.table, stretch=1)
         help_text = QLabel(
             "Draw a rectangle on the 'patchwise boxes' layer to add a box (depth from the "
             "preset, centred on the slice; a click gives a default box). Move or resize it on "
             "any slice; delete it with the layer's delete button. Click a row to jump to a box."
         )
         help_text.setWordWrap(True)
-        layout.addWidget(help_text)
+        plan_tab = QWidget()
+        plan_layout = QVBoxLayout(plan_tab)
+        plan_layout.addWidget(self.settings.native)
+        plan_layout.addLayout(buttons)
+        plan_layout.addWidget(self.project_label)
+        plan_layout.addWidget(help_text)
+        plan_layout.addStretch(1)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(plan_tab, "Plan")
+        self.tabs.addTab(self.proposer, "Propose")
+        self.tabs.addTab(self.legend, "Colours")
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.tabs)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.plan_findings)
+        layout.addWidget(self.table, stretch=1)
+        layout.addWidget(self.proposer.actions)
+        layout.addWidget(self.proposer.details)
 
         self.new_button.clicked.connect(lambda: self.new_plan())
         self.save_button.clicked.connect(lambda: self.save_project())
         self.open_button.clicked.connect(lambda: self.open_project())
         self.settings.changed.connect(self._on_settings_changed)
         self.table.box_clicked.connect(self.jump_to_box)
+        self.table.selection_changed_ids.connect(self.proposer.show_details)
         self.viewer.dims.events.ndisplay.connect(self._on_ndisplay)
         self.viewer.layers.events.inserted.connect(self._on_layer_inserted)
         self.viewer.layers.events.removed.connect(self._on_layer_removed)
@@ -104,14 +122,19 @@ class PlannerWidget(QWidget):
 
     # -- napari hooks ----------------------------------------------------------
     def reset_choices(self, *_):
-        """Called by napari when layers change: refresh the image choices."""
+        """Called by napari when layers change: refresh the layer choices."""
         self.settings.reset_choices()
         self.settings.update_info()
+        self.proposer.reset_choices()
 
     # -- plan lifecycle --------------------------------------------------------
     @property
     def plan(self) -> Plan | None:
         return self.sync.plan if self.sync else None
+
+    def image_layer(self):
+        """The image layer of the current plan (None without a plan or when it is not open)."""
+        return self._image_for(self.plan) if self.plan is not None else None
 
     def new_plan(self) -> Plan | None:
         """Start an empty plan on the selected image layer."""
@@ -156,6 +179,7 @@ class PlannerWidget(QWidget):
         self.viewer.add_layer(self.sync.wireframes)
         self.sync.plan_changed.connect(self._on_plan_changed)
         self._on_ndisplay()
+        self.proposer.new_session()
         self._on_plan_changed(plan)
         self.settings.set_from_plan(plan)
 
@@ -202,6 +226,7 @@ class PlannerWidget(QWidget):
         findings = self.sync.findings if self.sync else []
         m = plan.magnification
         self.table.set_boxes(plan.boxes, findings, m)
+        self.legend.set_boxes(plan.boxes)
         total = sum(voxels_at(b, m) for b in plan.boxes)
         lo, hi = TARGET_TOTAL_VOXELS
         n_err = sum(f.severity == "error" for f in findings)
@@ -248,6 +273,7 @@ class PlannerWidget(QWidget):
 
     def _on_layer_inserted(self, event) -> None:
         self._adopt_if_boxes(event.value)
+        self.proposer.reset_choices()
 
     def _on_layer_removed(self, event) -> None:
         if self.sync is not None and event.value is self.sync.rectangles:
@@ -271,6 +297,7 @@ class PlannerWidget(QWidget):
             return
         self.project = Path(meta["project"])
         self.project_label.setText(f"project: {self.project} (saved on every change)")
+        self._image_layer = None  # found by the plan's image name (see _image_for)
         self._attach(plan, rectangles=layer)
 
     # -- projects --------------------------------------------------------------

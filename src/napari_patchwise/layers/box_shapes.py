@@ -7,6 +7,11 @@ z-slice it spans (editable in the 2D view) plus a wireframe of paths for the
 Pixel ``i`` of an image covers ``[i - 0.5, i + 0.5]`` in napari's data
 coordinates, so the rectangle of the half-open extent ``[lo, hi)`` runs from
 ``lo - 0.5`` to ``hi - 0.5``.
+
+Colours: a rectangle's **edge** shows its box's worst validation finding
+(:data:`SEVERITY_COLORS`), its semi-transparent **fill** the box's stratum
+(:data:`STRATUM_COLORS`), and locked boxes have thicker edges
+(:data:`LOCKED_EDGE_FACTOR`). The 3D wireframes show the severity only.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 
 from ..engine.box import Box
+from ..engine.strata import STRATA, STRATUM_DESCRIPTIONS
 
 #: Edge colour per worst finding of a box (``None``: no finding).
 SEVERITY_COLORS: dict[str | None, str] = {
@@ -24,6 +30,25 @@ SEVERITY_COLORS: dict[str | None, str] = {
     "info": "#64d2ff",
     None: "#32d74b",
 }
+#: Face colour per stratum of a box (``None``: no stratum, e.g. drawn by hand).
+#: Rectangles are filled with it at :data:`FACE_ALPHA`, so the edge keeps the
+#: severity colour and both can be read at once.
+STRATUM_COLORS: dict[str | None, str] = {
+    "best": "#59a14f",
+    "worst": "#e15759",
+    "low_snr": "#b07aa1",
+    "dense": "#f28e2b",
+    "sparse": "#76b7b2",
+    "edge": "#9c755f",
+    "artifact": "#ff9da7",
+    "uncertain": "#edc948",
+    "typical": "#4e79a7",
+    None: "#bab0ac",
+}
+#: Opacity of the stratum fill of a rectangle (the image stays visible through it).
+FACE_ALPHA = 0.25
+#: Locked boxes are drawn with edges this many times thicker.
+LOCKED_EDGE_FACTOR = 2.5
 #: Edge colour of a rectangle being drawn, before it becomes a box.
 NEW_SHAPE_COLOR = "#ffffff"
 NO_BOX = -1
@@ -124,6 +149,62 @@ def edge_colors(box_ids: Sequence[int], severities: Mapping[int, str | None]) ->
     ['#ff453a', '#32d74b', '#32d74b']
     """
     return [SEVERITY_COLORS[severities.get(int(i))] for i in box_ids]
+
+
+def stratum_color(stratum: str | None) -> str:
+    """Colour of a stratum; unknown names get the colour of ``None``.
+
+    Examples
+    --------
+    >>> stratum_color("dense"), stratum_color(None) == stratum_color("no-such-stratum")
+    ('#f28e2b', True)
+    """
+    return STRATUM_COLORS.get(stratum, STRATUM_COLORS[None])
+
+
+def stratum_legend() -> list[tuple[str | None, str, str]]:
+    """``(stratum, colour, description)`` for every stratum, then for boxes without one.
+
+    Examples
+    --------
+    >>> rows = stratum_legend()
+    >>> [r[0] for r in rows] == [*STRATA, None]
+    True
+    >>> rows[0]
+    ('best', '#59a14f', 'clean, high-contrast region (best case)')
+    """
+    rows = [(s, STRATUM_COLORS[s], STRATUM_DESCRIPTIONS[s]) for s in STRATA]
+    return rows + [(None, STRATUM_COLORS[None], "no stratum (drawn by hand, from points, ...)")]
+
+
+def _rgba(color: str, alpha: float = 1.0) -> np.ndarray:
+    h = color.lstrip("#")
+    return np.array([int(h[i : i + 2], 16) / 255 for i in (0, 2, 4)] + [alpha])
+
+
+def face_colors(box_ids: Sequence[int], strata: Mapping[int, str | None],
+                alpha: float = FACE_ALPHA) -> np.ndarray:
+    """RGBA fill for each rectangle from its box's stratum.
+
+    Examples
+    --------
+    >>> face_colors([4, 5], {4: "best"}).round(3).tolist()
+    [[0.349, 0.631, 0.31, 0.25], [0.729, 0.69, 0.675, 0.25]]
+    """
+    rows = [_rgba(stratum_color(strata.get(int(i))), alpha) for i in box_ids]
+    return np.array(rows).reshape(-1, 4)
+
+
+def edge_widths(box_ids: Sequence[int], locked: Iterable[int], width: float) -> list[float]:
+    """Edge width for each rectangle: thicker for locked boxes.
+
+    Examples
+    --------
+    >>> edge_widths([1, 2, 2], {2}, 2.0)
+    [2.0, 5.0, 5.0]
+    """
+    locked = {int(i) for i in locked}
+    return [float(width) * (LOCKED_EDGE_FACTOR if int(i) in locked else 1.0) for i in box_ids]
 
 
 def boxes_layer_kwargs(voxel_size, metadata: Mapping | None = None, unit: str = "pixel") -> dict:

@@ -7,8 +7,9 @@
 * moving or resizing any rectangle of a box moves or resizes the whole box,
   snapped to the magnification grid and kept inside the image;
 * deleting a rectangle removes its box;
-* after every change the plan is validated again, rectangles are coloured by
-  their box's worst finding and :attr:`BoxLayerSync.plan_changed` is emitted.
+* after every change the plan is validated again, rectangles are coloured
+  (edge: the box's worst finding; fill: its stratum; locked boxes get
+  thicker edges) and :attr:`BoxLayerSync.plan_changed` is emitted.
 
 Qt-free: it needs only :mod:`napari.layers`.
 """
@@ -16,6 +17,7 @@ Qt-free: it needs only :mod:`napari.layers`.
 from __future__ import annotations
 
 from contextlib import contextmanager
+from typing import NamedTuple
 
 import numpy as np
 from napari.layers import Shapes
@@ -24,14 +26,16 @@ from psygnal import Signal
 from ..engine.plan import Plan
 from ..engine.validation import Finding, severity_by_box
 from .box_shapes import (
-    NEW_SHAPE_COLOR,
     METADATA_KEY,
+    NEW_SHAPE_COLOR,
     NO_BOX,
     box_rectangles,
     box_wireframes,
     boxes_layer_kwargs,
     edge_colors,
+    edge_widths,
     extent_from_vertices,
+    face_colors,
 )
 
 #: Below this drawn extent (voxels) a rectangle counts as a click.
@@ -97,6 +101,12 @@ class BoxLayerSync:
     def severity_by_box(self) -> dict[int, str | None]:
         return severity_by_box(self.findings, self.plan.boxes)
 
+    def selected_box_ids(self) -> list[int]:
+        """Ids of the boxes whose rectangles are selected in the layer (sorted)."""
+        ids = self.rectangles.features["box_id"].to_numpy()
+        sel = {int(ids[i]) for i in self.rectangles.selected_data if 0 <= i < len(ids)}
+        return sorted(sel - {NO_BOX})
+
     def disconnect(self) -> None:
         """Stop listening to the rectangles layer."""
         self.rectangles.events.data.disconnect(self._on_data)
@@ -111,11 +121,15 @@ class BoxLayerSync:
             self._syncing = False
 
     def _rebuild(self) -> None:
-        sev = self.severity_by_box()
-        width = _edge_width(self.plan)
+        style = _Style(
+            self.severity_by_box(),
+            {b.id: b.stratum for b in self.plan.boxes},
+            {b.id for b in self.plan.boxes if b.locked},
+            _edge_width(self.plan),
+        )
         with self._guard():
-            self._n_built = _fill(self.rectangles, *box_rectangles(self.plan.boxes), "rectangle", sev, width)
-            _fill(self.wireframes, *box_wireframes(self.plan.boxes), "path", sev, width)
+            self._n_built = _fill(self.rectangles, *box_rectangles(self.plan.boxes), "rectangle", style)
+            _fill(self.wireframes, *box_wireframes(self.plan.boxes), "path", style, faces=False)
 
     # -- events from the layer ---------------------------------------------
     def _on_data(self, event) -> None:
@@ -180,12 +194,20 @@ class BoxLayerSync:
         return plan
 
 
-def _fill(layer: Shapes, data, features, shape_type: str, severities, width: float) -> int:
+class _Style(NamedTuple):
+    severities: dict
+    strata: dict
+    locked: set
+    width: float
+
+
+def _fill(layer: Shapes, data, features, shape_type: str, style: _Style, faces: bool = True) -> int:
     """Replace a layer's shapes, features and colours in one go; returns the shape count."""
     layer.data = (data, [shape_type] * len(data)) if data else []
     layer.features = features
     if data:
-        layer.edge_width = width
-        layer.edge_color = edge_colors(features["box_id"], severities)
-        layer.face_color = "transparent"
+        ids = features["box_id"]
+        layer.edge_width = edge_widths(ids, style.locked, style.width)
+        layer.edge_color = edge_colors(ids, style.severities)
+        layer.face_color = face_colors(ids, style.strata) if faces else "transparent"
     return len(data)

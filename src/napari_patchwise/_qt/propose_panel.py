@@ -1,0 +1,720 @@
+"""The Propose section of the Box planner and the actions on proposed boxes.
+
+Everything that decides *which* boxes is in :mod:`napari_patchwise.engine.propose`;
+this module gathers the input from napari layers, runs the slow measurement
+(:func:`~napari_patchwise.engine.propose.measure_candidates`) in a worker
+thread with a progress bar, and hands the new plan to the dock's
+:class:`~napari_patchwise.layers.box_sync.BoxLayerSync` on the main thread, so
+validation, colouring and autosave work as for boxes drawn by hand.
+
+Measurements are cached per image layer, box size, magnification and
+labels/probability layer, so proposing again, with another seed or count, and
+re-proposing single boxes do not read the image again.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, SpinBox
+from napari.layers import Image, Labels, Points
+from napari.qt.threading import create_worker
+from napari.utils.notifications import show_error, show_info, show_warning
+from qtpy.QtCore import Signal
+from qtpy.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..engine.plan import Plan
+from ..engine.propose import (
+    Candidates,
+    box_size_for,
+    boxes_from_points,
+    measure_candidates,
+    propose,
+    propose_by_uncertainty,
+    repropose_box,
+)
+from .box_table import describe_box
+
+#: (label, value) of the proposal sources.
+SOURCES = (
+    ("image content (stratified)", "image"),
+    ("points layer (box centred on each point)", "points"),
+    ("uncertainty (probability layer)", "uncertainty"),
+)
+#: Box sources "replace unlocked proposals" removes for the kinds whose engine function has no
+#: ``replace`` option (image content uses ``propose(..., replace=True)``).
+PROPOSED_SOURCES = {"uncertainty": ("proposal", "uncertainty"), "points": ("points",)}
+#: How many measurements are kept.
+CACHE_SIZE = 4
+
+Extent = tuple[tuple[int, int, int], tuple[int, int, int]]
+
+
+def layer_array(layer):
+    """The full-resolution array of an image or labels layer (level 0 of a pyramid)."""
+    return layer.data[0] if getattr(layer, "multiscale", False) else layer.data
+
+
+def points_to_voxels(points_layer: Points, image_layer) -> np.ndarray:
+    """Points of ``points_layer`` as ``(z, y, x)`` voxel coordinates of ``image_layer``.
+
+    Each point goes from the points layer's data coordinates to world
+    coordinates and from there to the image's data coordinates, so layers with
+    different scale, translation or affine transforms line up as they do on
+    screen.
+
+    Raises
+    ------
+    ValueError
+        If the points layer has fewer than three dimensions.
+    """
+    if points_layer.ndim < 3:
+        raise ValueError(
+            f"the points layer '{points_layer.name}' is {points_layer.ndim}D; put the points in "
+            "a 3D points layer (e.g. add a new Points layer while the 3D image is open)."
+        )
+    data = np.asarray(points_layer.data, dtype=float)
+    if data.size == 0:
+        return np.empty((0, 3))
+    out = [np.asarray(image_layer.world_to_data(points_layer.data_to_world(p)), float) for p in data]
+    return np.round(np.asarray(out).reshape(len(out), -1)[:, -3:], 6)  # no float noise
+
+
+def drop_unlocked_proposals(plan: Plan, sources: Iterable[str]) -> Plan:
+    """The plan without the boxes of ``sources`` that are neither locked nor started.
+
+    This is what ``replace=True`` of :func:`~napari_patchwise.engine.propose.propose`
+    removes, for the proposal kinds whose engine function has no such option.
+
+    Examples
+    --------
+    >>> from napari_patchwise.engine.plan import ImageRef
+    >>> plan = Plan(ImageRef((16, 64, 64))).add_boxes([((0, 0, 0), (8, 8, 8))], source="points")
+    >>> plan = plan.add_boxes([((8, 8, 8), (16, 16, 16))], source="points", locked=True)
+    >>> [b.id for b in drop_unlocked_proposals(plan, ["points"]).boxes]
+    [2]
+    """
+    sources = set(sources)
+    return plan.replace(boxes=tuple(
+        b for b in plan.boxes if b.locked or b.status != "todo" or b.source not in sources))
+
+
+class MeasurementCancelled(Exception):
+    """Raised in the worker thread (from the progress callback) to stop a measurement."""
+
+
+@dataclass
+class _Run:
+    """State of one measurement shared with its worker thread."""
+
+    cancel: threading.Event = field(default_factory=threading.Event)
+    closed: bool = False  # the dock was deleted: touch no widget
+
+
+def _dock_closed(run: _Run, *_) -> None:
+    run.closed = True
+    run.cancel.set()
+
+
+@dataclass(frozen=True)
+class MeasureRequest:
+    """What :func:`measure_candidates` needs, read from the layers on the main thread."""
+
+    key: tuple
+    layer_ids: tuple[int, ...]
+    plan: Plan
+    image: Any
+    labels: Any
+    probability: Any
+    description: str
+
+
+class CandidateCache:
+    """The last few measurements, by request key; entries are dropped when a
+    layer they were measured on changes or goes away."""
+
+    def __init__(self, size: int = CACHE_SIZE):
+        self.size = size
+        self._items: OrderedDict[tuple, tuple[frozenset, Candidates]] = OrderedDict()
+
+    def get(self, key) -> Candidates | None:
+        item = self._items.get(key)
+        if item is None:
+            return None
+        self._items.move_to_end(key)
+        return item[1]
+
+    def put(self, key, layer_ids: Iterable[int], cands: Candidates) -> None:
+        self._items[key] = (frozenset(layer_ids), cands)
+        self._items.move_to_end(key)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+    def forget_layer(self, layer_id: int) -> None:
+        for key in [k for k, (ids, _) in self._items.items() if layer_id in ids]:
+            del self._items[key]
+
+    def clear(self) -> None:
+        self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class ProposeForm(Container):
+    """The settings of a proposal (magicgui form)."""
+
+    def __init__(self, layers_of: Callable[[type], list]):
+        def choices(kind):
+            return lambda _w: [(layer.name, layer) for layer in layers_of(kind)]
+
+        self.source = ComboBox(choices=SOURCES, value="image", label="propose from")
+        self.points = ComboBox(choices=choices(Points), label="points layer")
+        self.probability = ComboBox(choices=choices(Image), label="probability layer",
+                                    nullable=True)
+        self.weak_labels = ComboBox(choices=choices(Labels), label="weak labels (optional)",
+                               nullable=True)
+        self.limit = ComboBox(choices=("box count", "voxel budget"), value="box count",
+                              label="stop at")
+        self.n_boxes = SpinBox(value=0, min=0, max=100_000, label="boxes (0 = preset default)")
+        self.budget = FloatSpinBox(value=5.0, min=0.01, max=100_000.0, step=0.5,
+                                   label="budget (M voxels at mag)")
+        self.seed = SpinBox(value=0, min=0, max=2**31 - 1, label="seed")
+        self.include_empty = CheckBox(value=False, text="include empty regions")
+        self.replace = CheckBox(value=False, text="replace unlocked proposals")
+        self.border = ComboBox(choices=("shift", "reject"), value="shift",
+                               label="box at the border")
+        super().__init__(
+            widgets=[self.source, self.points, self.probability, self.weak_labels, self.limit,
+                     self.n_boxes, self.budget, self.seed, self.include_empty, self.replace,
+                     self.border],
+            labels=True,
+        )
+        self.source.tooltip = (
+            "image content: boxes that cover every kind of region (stratum) of the image; "
+            "points: one box centred on each point; uncertainty: where a model's "
+            "probability map is least sure"
+        )
+        self.weak_labels.tooltip = "rough instance labels; when given they define foreground and objects"
+        self.probability.tooltip = (
+            "foreground probability (z, y, x) or class probabilities (C, z, y, x) of the image"
+        )
+        self.n_boxes.tooltip = ("number of boxes to add; 0 fills the plan up to the preset's "
+                              "suggested count and 5 million voxels")
+        self.budget.tooltip = "stop once the new boxes hold this many million voxels at the magnification"
+        self.seed.tooltip = "same seed, same boxes; another seed gives other, equally valid boxes"
+        self.include_empty.tooltip = "also propose blank, empty or saturated blocks"
+        self.replace.tooltip = ("first remove earlier proposals of this kind that are neither "
+                                "locked (accepted) nor started")
+        self.border.tooltip = ("a point too close to the image border: shift its box inside, "
+                               "or reject it")
+        self.changed.connect(self.update_visibility)
+        self.update_visibility()
+
+    def update_visibility(self, *_):
+        src = self.source.value
+        self.points.visible = self.border.visible = src == "points"
+        self.probability.visible = src == "uncertainty"
+        self.weak_labels.visible = src != "points"
+        self.include_empty.visible = src == "image"
+        for w in (self.limit, self.seed):
+            w.visible = src != "points"
+        by_count = self.limit.value == "box count"
+        self.n_boxes.visible = src != "points" and by_count
+        self.budget.visible = src != "points" and not by_count
+
+    def limits(self) -> tuple[int | None, int | None]:
+        """``(n, budget)`` for the engine; ``(None, None)`` means the preset default."""
+        if self.limit.value == "voxel budget":
+            return None, int(round(self.budget.value * 1e6))
+        return (self.n_boxes.value or None), None
+
+
+class ProposePanel(QWidget):
+    """Propose form, button and progress; per-box actions in :attr:`actions`.
+
+    Parameters
+    ----------
+    host : PlannerWidget
+        The dock: gives the viewer, the plan's sync, its image layer and the table.
+    """
+
+    progressed = Signal(int, int)
+
+    def __init__(self, host):
+        super().__init__()
+        self.host = host
+        self.cache = CandidateCache()
+        #: Extents of rejected (and re-proposed) boxes: never proposed again this session.
+        self.rejected: list[Extent] = []
+        self.last_report = None
+        self.last_worker = None
+        self._worker = None
+        self._run: _Run | None = None
+        self._watched: set[int] = set()
+
+        self.form = ProposeForm(self._layers_of)
+        self.propose_button = QPushButton("Propose")
+        self.propose_button.setToolTip("add boxes from the chosen source (measures the image once)")
+        self.progress = QProgressBar()
+        self.progress.setVisible(False)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("stop measuring the image")
+        self.cancel_button.setVisible(False)
+        self.report = QLabel("")
+        self.report.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.form.native)
+        layout.addWidget(self.propose_button)
+        running = QHBoxLayout()
+        running.addWidget(self.progress, stretch=1)
+        running.addWidget(self.cancel_button)
+        layout.addLayout(running)
+        layout.addWidget(self.report)
+        layout.addStretch(1)
+
+        self.actions = QWidget()
+        self.accept_button = QPushButton("Accept")
+        self.accept_button.setToolTip("lock the selected boxes: they are kept when proposing again")
+        self.reject_button = QPushButton("Reject")
+        self.reject_button.setToolTip("remove the selected boxes; their places are not proposed "
+                                      "again in this session")
+        self.repropose_button = QPushButton("Re-propose")
+        self.repropose_button.setToolTip("swap each selected box for another of its stratum")
+        self.lock_button = QPushButton("Lock / unlock")
+        self.lock_button.setToolTip("lock the selected boxes, or unlock them if all are locked")
+        row = QHBoxLayout(self.actions)
+        row.setContentsMargins(0, 0, 0, 0)
+        for b in (self.accept_button, self.reject_button, self.repropose_button, self.lock_button):
+            row.addWidget(b)
+        self.details = QLabel("Select a box in the table to see why it was proposed.")
+        self.details.setWordWrap(True)
+
+        self.propose_button.clicked.connect(lambda: self.propose())
+        self.accept_button.clicked.connect(lambda: self.accept())
+        self.reject_button.clicked.connect(lambda: self.reject())
+        self.repropose_button.clicked.connect(lambda: self.repropose())
+        self.lock_button.clicked.connect(lambda: self.toggle_lock())
+        self.cancel_button.clicked.connect(lambda: self.cancel())
+        self.progressed.connect(self._on_progress)
+        host.viewer.layers.events.removed.connect(self._on_layer_removed)
+        self.reset_choices()
+
+    # -- state -------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        """A measurement is running."""
+        return self._worker is not None
+
+    @property
+    def sync(self):
+        return self.host.sync
+
+    def reset_choices(self, *_):
+        self.form.reset_choices()
+
+    def new_session(self) -> None:
+        """A plan was attached: forget rejected places (the cache is keyed by layer)."""
+        self.rejected = []
+        self.report.setText("")
+
+    def _layers_of(self, kind) -> list:
+        return [layer for layer in self.host.viewer.layers if isinstance(layer, kind)]
+
+    def selected_ids(self) -> list[int]:
+        """Boxes selected in the table, else those whose rectangles are selected."""
+        ids = self.host.table.selected_ids()
+        if not ids and self.sync is not None:
+            ids = self.sync.selected_box_ids()
+        return ids
+
+    def show_details(self, ids: Sequence[int]) -> None:
+        """Describe the selected boxes below the table."""
+        if self.sync is None or not ids:
+            self.details.setText("Select a box in the table to see why it was proposed.")
+            return
+        plan = self.sync.plan
+        known = [i for i in ids if any(b.id == i for b in plan.boxes)]
+        text = "\n\n".join(describe_box(plan.box(i)) for i in known[:3])
+        if len(known) > 3:
+            text += f"\n\n… and {len(known) - 3} more selected"
+        self.details.setText(text)
+
+    # -- propose -----------------------------------------------------------------
+    def propose(self) -> None:
+        """Propose boxes from the chosen source (image content, points or uncertainty)."""
+        if self.busy:
+            show_info("Still measuring the image; wait for the progress bar to finish.")
+            return
+        if self.sync is None and self.host.new_plan() is None:
+            return  # new_plan said why
+        image = self._plan_image()
+        if image is None:
+            return
+        source = self.form.source.value
+        if source == "points":
+            self._propose_from_points(image)
+            return
+        request = self._request(image, source)
+        if request is not None:
+            self._with_candidates(request, self._apply_proposal)
+
+    def _plan_image(self):
+        plan = self.sync.plan
+        layer = self.host.image_layer()
+        if layer is None:
+            show_error(f"The plan's image '{plan.image.name}' is not open in the viewer; open it "
+                       "(or the project) to propose boxes.")
+            return None
+        shape = tuple(layer_array(layer).shape)
+        if shape != tuple(plan.image.shape):
+            show_error(f"The image layer '{layer.name}' has shape {shape} but the plan was made "
+                       f"for {tuple(plan.image.shape)}; start a new plan on it.")
+            return None
+        return layer
+
+    def _request(self, image, source: str) -> MeasureRequest | None:
+        plan = self.sync.plan
+        labels = self.form.weak_labels.value
+        prob = self.form.probability.value if source == "uncertainty" else None
+        if source == "uncertainty" and prob is None:
+            show_error("Choose the probability layer (an Image layer with the model's "
+                       "foreground probability) to propose by uncertainty.")
+            return None
+        try:
+            size = box_size_for(plan)
+        except ValueError as e:
+            show_error(f"Cannot propose: {e}")
+            return None
+        key = (
+            id(image), id(layer_array(image)), tuple(plan.image.shape), size,
+            tuple(plan.magnification),
+            None if labels is None else (id(labels), id(layer_array(labels))),
+            None if prob is None else (id(prob), id(layer_array(prob))),
+        )
+        parts = [f"'{image.name}'"]
+        if labels is not None:
+            parts.append(f"labels '{labels.name}'")
+        if prob is not None:
+            parts.append(f"probability '{prob.name}'")
+        layers = [layer for layer in (image, labels, prob) if layer is not None]
+        for layer in layers:
+            self._watch(layer)
+        return MeasureRequest(
+            key, tuple(id(layer) for layer in layers), plan, layer_array(image),
+            None if labels is None else layer_array(labels),
+            None if prob is None else layer_array(prob),
+            " with ".join(parts),
+        )
+
+    def _with_candidates(self, request: MeasureRequest, then: Callable) -> None:
+        """Call ``then(cands, request)`` now if measured before, else after measuring."""
+        cands = self.cache.get(request.key)
+        if cands is not None:
+            then(cands, request)
+            return
+        self._measure(request, then)
+
+    def _measure(self, request: MeasureRequest, then: Callable) -> None:
+        """Run :func:`measure_candidates` in a worker thread, then ``then`` on the main thread."""
+        run = _Run()
+        emit = self.progressed.emit
+
+        def report(done, total):  # called in the worker thread
+            if run.cancel.is_set():
+                raise MeasurementCancelled()
+            if not run.closed:
+                try:
+                    emit(int(done), int(total))
+                except RuntimeError:  # the dock was deleted meanwhile
+                    run.closed = True
+
+        def work():
+            return measure_candidates(request.image, request.plan, labels=request.labels,
+                                      probability=request.probability, progress=report)
+
+        worker = create_worker(work, _start_thread=False, _ignore_errors=True)
+        self._worker = self.last_worker = worker
+        self._run = run
+        on_close = functools.partial(_dock_closed, run)
+        self.destroyed.connect(on_close)
+        self._set_busy(True)
+
+        def returned(cands):
+            if run.closed:
+                return
+            self.cache.put(request.key, request.layer_ids, cands)
+            self.progress.setValue(self.progress.maximum())
+            then(cands, request)
+
+        def errored(exc):
+            if run.closed:
+                return
+            if isinstance(exc, MeasurementCancelled):
+                show_info("Measuring was cancelled; nothing was proposed.")
+            elif isinstance(exc, ValueError):
+                show_error(f"Cannot measure {request.description}: {exc}")
+            else:
+                show_error(f"Measuring {request.description} failed ({type(exc).__name__}): {exc}")
+
+        def finished():
+            if run.closed:
+                return
+            self.destroyed.disconnect(on_close)
+            self._worker = self._run = None
+            self._set_busy(False)
+
+        worker.returned.connect(returned)
+        worker.errored.connect(errored)
+        worker.finished.connect(finished)
+        worker.start()
+
+    def cancel(self) -> None:
+        """Stop the running measurement (nothing is proposed)."""
+        if self._run is None:
+            return
+        self._run.cancel.set()
+        self._worker.quit()
+        self.progress.setFormat("cancelling…")
+
+    def _set_busy(self, busy: bool) -> None:
+        self.propose_button.setEnabled(not busy)
+        self.repropose_button.setEnabled(not busy)
+        if busy:
+            self.progress.setRange(0, 0)  # busy indicator until the first report
+            self.progress.setValue(0)
+            self.progress.setFormat("measuring candidate blocks: %p%")
+        self.progress.setVisible(busy)
+        self.cancel_button.setVisible(busy)
+
+    def _on_progress(self, done: int, total: int) -> None:
+        if self.progress.maximum() != total:
+            self.progress.setRange(0, max(1, total))
+        self.progress.setValue(min(done, max(1, total)))
+
+    def _current_plan_for(self, request: MeasureRequest) -> Plan | None:
+        """The plan now, if the measurement still fits it (else say so)."""
+        if self.sync is None:
+            show_warning("The plan was closed while the image was measured; nothing was proposed.")
+            return None
+        plan, then = self.sync.plan, request.plan
+        image = self.host.image_layer()
+        if image is None or id(image) != request.layer_ids[0]:
+            show_warning("The plan's image changed while it was measured; press Propose again.")
+            return None
+        same = plan.image.shape == then.image.shape and plan.magnification == then.magnification
+        try:
+            same = same and box_size_for(plan) == box_size_for(then)
+        except ValueError:
+            same = False
+        if not same:
+            show_warning("The magnification or preset changed while the image was measured; "
+                         "press Propose again.")
+            return None
+        return plan
+
+    def _apply_proposal(self, cands: Candidates, request: MeasureRequest) -> None:
+        plan = self._current_plan_for(request)
+        if plan is None:
+            return
+        n, budget = self.form.limits()
+        seed = self.form.seed.value
+        source = self.form.source.value
+        try:
+            if source == "uncertainty":
+                if self.form.replace.value:
+                    plan = drop_unlocked_proposals(plan, PROPOSED_SOURCES["uncertainty"])
+                new, report = propose_by_uncertainty(plan, cands, n=n, budget=budget, seed=seed,
+                                                     exclude=self.rejected)
+            else:
+                new, report = propose(plan, cands, n=n, budget=budget, seed=seed,
+                                      include_empty=self.form.include_empty.value,
+                                      replace=self.form.replace.value, exclude=self.rejected)
+        except ValueError as e:
+            show_error(f"Cannot propose: {e}")
+            return
+        self.last_report = report
+        self.sync.set_plan(new)
+        self._report(report.summary(), report.messages)
+
+    def _report(self, summary: str, messages: Sequence[str]) -> None:
+        self.report.setText("\n".join([summary, *messages]))
+        show_info(summary[:1].upper() + summary[1:])
+        if messages:
+            show_warning("\n".join(messages))
+
+    def _propose_from_points(self, image) -> None:
+        layer = self.form.points.value
+        if layer is None:
+            show_error("Choose a Points layer (add one with the 'new points layer' button and "
+                       "click where boxes should go) to propose boxes on points.")
+            return
+        plan = self.sync.plan
+        try:
+            voxels = points_to_voxels(layer, image)
+            if len(voxels) == 0:
+                show_warning(f"The points layer '{layer.name}' has no points; add some first.")
+                return
+            found = boxes_from_points(voxels, box_size_for(plan), plan.image.shape,
+                                      plan.magnification, border=self.form.border.value)
+        except ValueError as e:
+            show_error(f"Cannot place boxes on the points of '{layer.name}': {e}")
+            return
+        if self.form.replace.value:
+            plan = drop_unlocked_proposals(plan, PROPOSED_SOURCES["points"])
+        rejected = {tuple(map(tuple, r)) for r in self.rejected}
+        messages = list(found.messages)
+        added = 0
+        for (lo, hi), i in zip(found.extents, found.points):
+            if (tuple(lo), tuple(hi)) in rejected:
+                messages.append(f"point {i}: its box was rejected before; not added again.")
+                continue
+            plan, _ = plan.add_box(lo, hi, source="points")
+            added += 1
+        self.sync.set_plan(plan)
+        self._report(f"added {added} box{'es' if added != 1 else ''} centred on the points "
+                     f"of '{layer.name}'", messages)
+
+    # -- per-box actions ------------------------------------------------------------
+    def _ids(self, ids) -> list[int] | None:
+        if self.sync is None:
+            show_error("No plan yet: start one with 'New plan on image' or press Propose.")
+            return None
+        ids = self.selected_ids() if ids is None else [int(i) for i in ids]
+        known = {b.id for b in self.sync.plan.boxes}
+        ids = [i for i in ids if i in known]
+        if not ids:
+            show_warning("Select one or more boxes in the table first.")
+            return None
+        return ids
+
+    def accept(self, ids: Sequence[int] | None = None) -> None:
+        """Lock the boxes: they are kept when proposing again (also with 'replace')."""
+        self._set_locked(ids, True)
+
+    def toggle_lock(self, ids: Sequence[int] | None = None) -> None:
+        """Lock the boxes, or unlock them all if they are all locked."""
+        ids = self._ids(ids)
+        if ids is None:
+            return
+        plan = self.sync.plan
+        self._set_locked(ids, not all(plan.box(i).locked for i in ids))
+
+    def _set_locked(self, ids, locked: bool) -> None:
+        ids = self._ids(ids)
+        if ids is None:
+            return
+        plan = self.sync.plan
+        for i in ids:
+            plan = plan.update_box(i, locked=locked)
+        self.sync.set_plan(plan)
+        word = "Locked" if locked else "Unlocked"
+        show_info(f"{word} box{'es' if len(ids) > 1 else ''} {', '.join(map(str, ids))}"
+                  + (" (kept when proposing again)." if locked else "."))
+
+    def reject(self, ids: Sequence[int] | None = None) -> None:
+        """Remove the boxes and keep their places free of proposals for this session."""
+        ids = self._ids(ids)
+        if ids is None:
+            return
+        plan = self.sync.plan
+        locked = [i for i in ids if plan.box(i).locked]
+        if locked:
+            show_warning(f"Box{'es' if len(locked) > 1 else ''} {', '.join(map(str, locked))} "
+                         "locked: unlock before rejecting.")
+        ids = [i for i in ids if i not in locked]
+        if not ids:
+            return
+        for i in ids:
+            b = plan.box(i)
+            self.rejected.append((b.lo, b.hi))
+            plan = plan.remove_box(i)
+        self.sync.set_plan(plan)
+        show_info(f"Rejected box{'es' if len(ids) > 1 else ''} {', '.join(map(str, ids))}; "
+                  "their places are not proposed again in this session.")
+
+    def repropose(self, ids: Sequence[int] | None = None) -> None:
+        """Swap each box for another candidate of its stratum (the old place is rejected)."""
+        if self.busy:
+            show_info("Still measuring the image; wait for the progress bar to finish.")
+            return
+        ids = self._ids(ids)
+        if ids is None:
+            return
+        image = self._plan_image()
+        if image is None:
+            return
+        # uncertainty boxes need the probability map; the others are swapped by image content
+        plan = self.sync.plan
+        source = "uncertainty" if any(plan.box(i).source == "uncertainty" for i in ids) else "image"
+        request = self._request(image, source)
+        if request is not None:
+            self._with_candidates(request, lambda c, r: self._apply_repropose(c, r, ids))
+
+    def _apply_repropose(self, cands: Candidates, request: MeasureRequest, ids) -> None:
+        plan = self._current_plan_for(request)
+        if plan is None:
+            return
+        seed = self.form.seed.value
+        new_ids, errors, kept = [], [], []
+        for i in ids:
+            if not any(b.id == i for b in plan.boxes):
+                continue
+            old = plan.box(i)
+            try:
+                plan, new_id = repropose_box(plan, cands, i, seed=seed, exclude=self.rejected)
+            except ValueError as e:
+                errors.append(str(e))
+                continue
+            if new_id is None:
+                kept.append(i)
+                continue
+            self.rejected.append((old.lo, old.hi))
+            new_ids.append(new_id)
+        if new_ids:
+            self.sync.set_plan(plan)
+            self.host.table.select_ids(new_ids)
+            show_info(f"Re-proposed: new box{'es' if len(new_ids) > 1 else ''} "
+                      f"{', '.join(map(str, new_ids))}.")
+        if kept:
+            show_warning(f"No other free place of the same stratum for box"
+                         f"{'es' if len(kept) > 1 else ''} {', '.join(map(str, kept))}; kept.")
+        for e in errors:
+            show_error(f"Cannot re-propose: {e}")
+
+    # -- layer bookkeeping ------------------------------------------------------------
+    def _watch(self, layer) -> None:
+        """Forget measurements when the layer's data changes (or is painted)."""
+        if id(layer) in self._watched:
+            return
+        self._watched.add(id(layer))
+        layer.events.data.connect(self._on_layer_data)
+        if isinstance(layer, Labels):
+            layer.events.paint.connect(self._on_layer_data)
+
+    def _on_layer_data(self, event) -> None:
+        self.cache.forget_layer(id(event.source))
+
+    def _on_layer_removed(self, event) -> None:
+        layer = event.value
+        self.cache.forget_layer(id(layer))
+        if id(layer) in self._watched:
+            self._watched.discard(id(layer))
+            layer.events.data.disconnect(self._on_layer_data)
+            if isinstance(layer, Labels):
+                layer.events.paint.disconnect(self._on_layer_data)
+        self.reset_choices()

@@ -1,0 +1,30 @@
+"""Fixtures for the dock tests: collected notifications, no worker left running."""
+
+from __future__ import annotations
+
+import pytest
+
+from napari_patchwise._qt import planner_widget as pw_module
+from napari_patchwise._qt import propose_panel as pp_module
+
+
+@pytest.fixture
+def messages(monkeypatch):
+    """Collect what the dock tells the user (instead of napari notifications)."""
+    seen = {"error": [], "warning": [], "info": []}
+    for kind in seen:
+        for module in (pw_module, pp_module):
+            monkeypatch.setattr(module, f"show_{kind}", seen[kind].append)
+    return seen
+
+
+@pytest.fixture(autouse=True)
+def no_worker_left_running(qtbot):
+    """Fail a test that leaves a worker thread running (it would outlive its viewer)."""
+    from qtpy.QtCore import QThreadPool
+
+    yield
+    pool = QThreadPool.globalInstance()
+    idle = pool.waitForDone(20000)
+    qtbot.wait(1)  # deliver the workers' last queued signals
+    assert idle and pool.activeThreadCount() == 0, "a worker thread was still running"
