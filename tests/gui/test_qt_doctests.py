@@ -4,10 +4,10 @@ import doctest
 
 import pytest
 
-from napari_patchwise._qt import box_table, propose_panel
+from napari_patchwise._qt import box_table, propose_form
 
 
-@pytest.mark.parametrize("module", [box_table, propose_panel], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [box_table, propose_form], ids=lambda m: m.__name__)
 def test_docstring_examples(module):
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
