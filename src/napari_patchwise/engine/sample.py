@@ -159,6 +159,20 @@ def _paint(labels, centre, radii, angle, nid, min_keep, max_overlap=0.2) -> int:
     return size
 
 
+def _nucleus_adder(labels, amps, rng, nz):
+    """``add(centre, radii, angle, amp_range)``: paint one nucleus, draw its amplitude
+    (dimmer with depth) into ``amps`` and say whether it was kept."""
+
+    def add(centre, radii, angle, amp_range):
+        nominal = 4.0 / 3.0 * np.pi * np.prod(radii)
+        if _paint(labels, centre, radii, angle, len(amps), max(8.0, 0.15 * nominal)):
+            amps.append(rng.uniform(*amp_range) * (1.0 - 0.3 * centre[0] / nz))
+            return True
+        return False
+
+    return add
+
+
 def _radii(rng, scale_z, scale_yx):
     rz = max(1.0, rng.uniform(2.0, 3.0) * scale_z)
     ry, rx = np.maximum(2.5, rng.uniform(7.0, 10.0, 2) * scale_yx)
@@ -244,13 +258,7 @@ def make_sample(shape=SAMPLE_SHAPE, *, seed=0) -> SampleVolume:
         (z0, y0, x0), (z1, y1, x1) = layout[name]
         labels[z0:z1, y0:y1, x0:x1] = _BLOCKED
     amps = [0.0]
-
-    def add(centre, radii, angle, amp_range):
-        nominal = 4.0 / 3.0 * np.pi * np.prod(radii)
-        if _paint(labels, centre, radii, angle, len(amps), max(8.0, 0.15 * nominal)):
-            amps.append(rng.uniform(*amp_range) * (1.0 - 0.3 * centre[0] / nz))
-            return True
-        return False
+    add = _nucleus_adder(labels, amps, rng, nz)
 
     margin = np.array([0.0, 1.0, 1.0]) * max(2.5, 10.0 * scale_yx)
     mean_vol = 4.0 / 3.0 * np.pi * max(1.0, 2.5 * scale_z) * max(2.5, 8.5 * scale_yx) ** 2
@@ -495,13 +503,7 @@ def make_rare_sample(shape=RARE_SHAPE, *, seed=0) -> SampleVolume:
         (z0, y0, x0), (z1, y1, x1) = regions[name]
         labels[z0:z1, y0:y1, x0:x1] = _BLOCKED
     amps = [0.0]
-
-    def add(centre, radii, angle, amp_range):
-        nominal = 4.0 / 3.0 * np.pi * np.prod(radii)
-        if _paint(labels, centre, radii, angle, len(amps), max(8.0, 0.15 * nominal)):
-            amps.append(rng.uniform(*amp_range) * (1.0 - 0.3 * centre[0] / nz))
-            return True
-        return False
+    add = _nucleus_adder(labels, amps, rng, nz)
 
     reach = max(2.5, 10.0 * scale_yx)  # the largest y / x nucleus radius
     margin = np.array([0.0, reach, reach])
