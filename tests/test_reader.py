@@ -57,3 +57,21 @@ def test_missing_image_still_opens_boxes_with_a_warning(project):
     with pytest.warns(UserWarning, match="missing"):
         layers = get_reader(str(folder))(str(folder))
     assert [t for _, _, t in layers][0] == "shapes"
+
+
+def test_proposed_boxes_are_filled_with_their_stratum_colour(tmp_path):
+    import numpy as np
+
+    from napari_patchwise._reader import get_reader
+    from napari_patchwise.engine import ImageRef, Plan, get_preset
+    from napari_patchwise.engine.project import create_project
+    from napari_patchwise.layers.box_shapes import face_colors
+
+    plan = Plan(ImageRef((64, 128, 128)), get_preset("instance"), 1)
+    plan, _ = plan.add_box((0, 0, 0), (64, 64, 64), source="proposal", stratum="dense")
+    plan, _ = plan.add_box((0, 64, 64), (64, 128, 128))
+    folder = create_project(tmp_path / "p", plan)
+    (rects, kwargs, _), = [t for t in get_reader(str(folder))(str(folder)) if t[2] == "shapes"]
+    ids = kwargs["features"]["box_id"]
+    np.testing.assert_allclose(kwargs["face_color"], face_colors(ids, {1: "dense", 2: None}))
+    assert not np.allclose(kwargs["face_color"][0], kwargs["face_color"][-1])

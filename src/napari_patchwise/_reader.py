@@ -14,7 +14,13 @@ from .engine.io import read_volume
 from .engine.project import is_project, open_project, resolve_image_path
 from .engine.validation import severity_by_box
 from .layers.annotation_layers import annotation_layer_data
-from .layers.box_shapes import METADATA_KEY, box_rectangles, boxes_layer_kwargs, edge_colors
+from .layers.box_shapes import (
+    METADATA_KEY,
+    box_rectangles,
+    boxes_layer_kwargs,
+    edge_colors,
+    face_colors,
+)
 
 
 def get_reader(path):
@@ -62,6 +68,7 @@ def read_project(path) -> list[tuple]:
     kwargs.update(features=feats, shape_type="rectangle")
     if rects:
         kwargs["edge_color"] = edge_colors(feats["box_id"], sev)
+        kwargs["face_color"] = face_colors(feats["box_id"], {b.id: b.stratum for b in plan.boxes})
     layers.append((rects, kwargs, "shapes"))
     layers.extend(annotation_layer_data(plan, group, project=meta["project"]))
     return layers
