@@ -42,7 +42,8 @@ import numpy as np
 from napari_patchwise.engine.plan import ImageRef, Plan
 from napari_patchwise.engine.presets import get_preset
 from napari_patchwise.engine.propose import measure_candidates, propose
-from napari_patchwise.engine.sample import make_rare_sample, make_sample
+from napari_patchwise.engine.rare_sample import make_rare_sample
+from napari_patchwise.engine.sample import make_sample
 
 #: Region kind -> the sample regions that stand for it.
 KINDS = {

@@ -4,11 +4,10 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
+from napari_patchwise.engine.rare_sample import RARE_SHAPE, make_rare_sample
 from napari_patchwise.engine.sample import (
-    RARE_SHAPE,
     SAMPLE_SHAPE,
     SampleVolume,
-    make_rare_sample,
     make_sample,
 )
 
