@@ -1,0 +1,446 @@
+"""Weak labels: thresholding seeds for one region at the training magnification.
+
+Seeds are a first guess that a person corrects instead of painting from
+scratch: the thresholded foreground, split into instances that never touch,
+and a *confident background*. They are computed on one region already at the
+training magnification (see :func:`downsample_mean`); lengths are physical, so
+the same parameters hold at every magnification and anisotropy.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from .magnification import as_magnification
+
+__all__ = ["THRESHOLD_METHODS", "SeedParams", "Seeds", "compute_threshold", "downsample_mean",
+           "physical_sigma", "seed_region", "smooth_physical", "threshold_for_regions"]
+
+THRESHOLD_METHODS = ("otsu", "li", "yen", "triangle", "local", "manual")
+_GLOBAL_METHODS = ("otsu", "li", "yen", "triangle")
+_SAMPLE_VALUES = 2_000_000  # intensities kept by threshold_for_regions
+_FOOTPRINT_VOXELS = 4000  # largest peak-search neighbourhood, in voxels
+_FACE = ndi.generate_binary_structure(3, 1)
+_FULL = ndi.generate_binary_structure(3, 3)
+
+
+def downsample_mean(region, mag) -> np.ndarray:
+    """Block mean (float32) of a full-resolution 3D region by the magnification ``mag``.
+
+    Any numeric dtype is accepted. The result has shape ``ceil(shape / mag)``:
+    partial blocks at the far ends are averaged over the voxels they have.
+
+    Examples
+    --------
+    >>> a = np.arange(5, dtype="uint16").reshape(1, 1, 5)
+    >>> downsample_mean(a, (1, 1, 2))
+    array([[[0.5, 2.5, 4. ]]], dtype=float32)
+    """
+    m = as_magnification(mag)
+    a = np.asarray(region)
+    if a.ndim != 3:
+        raise ValueError(f"region has shape {a.shape}; a 3D (z, y, x) array is needed.")
+    if m == (1, 1, 1):
+        return a.astype(np.float32, copy=True)
+    out = a
+    for axis, f in enumerate(m):
+        if f > 1 and a.shape[axis]:
+            out = np.add.reduceat(out, np.arange(0, a.shape[axis], f), axis=axis, dtype=np.float64)
+    cz, cy, cx = (np.minimum(f, n - np.arange(0, n, f)) for n, f in zip(a.shape, m))
+    return (out / (cz[:, None, None] * cy[None, :, None] * cx[None, None, :])).astype(np.float32)
+
+
+def _required(threshold):
+    if threshold is None:
+        raise ValueError("method 'manual' needs a threshold: pass threshold=<value in image units>.")
+    return threshold
+
+
+def _unknown(method) -> ValueError:
+    return ValueError(f"unknown threshold method {method!r}; use one of {', '.join(THRESHOLD_METHODS)}.")
+
+
+def _number(name: str, value, *, minimum=None) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number; got {value!r}.") from None
+    if not math.isfinite(v) or (minimum is not None and v < minimum):
+        raise ValueError(f"{name} must be a finite number{'' if minimum is None else ' >= 0'}; got {value!r}.")
+    return v
+
+
+@dataclass(frozen=True)
+class SeedParams:
+    """How to turn one region into seeds; lengths are physical (e.g. micrometres).
+
+    Attributes
+    ----------
+    method : str
+        One of :data:`THRESHOLD_METHODS`; ``"local"`` compares every voxel with
+        the Gaussian-weighted mean of its neighbourhood (skimage ``threshold_local``).
+    threshold : float or None
+        Threshold in image units; required for ``"manual"``, ignored otherwise.
+    block_size : float
+        ``"local"``: neighbourhood size; 0 = a quarter of the region's largest
+        physical extent (it must exceed the objects). Per axis: an odd number
+        of voxels, at least 3 and at most the region.
+    offset : float
+        ``"local"``: subtracted from the local threshold. Where objects are
+        few the local mean is background: use about minus twice the noise.
+    smooth : float
+        Gaussian sigma applied first (0 = none), divided per axis by the spacing.
+    fill_holes : bool
+        Fill the holes of each object in 3D; plane by plane in (y, x) when the
+        region is thinner than 3 planes.
+    min_size : int
+        Remove objects smaller than this many voxels (at the magnification).
+    split : bool
+        Split touching objects by a watershed of the distance transform.
+    min_distance : float
+        Least distance between object centres; 0 = the larger of 1.5 times the
+        coarsest voxel size (a centre is not found again one plane further)
+        and half the typical object depth (volume-weighted median over objects
+        of the largest inside distance to the object's edge).
+    background_margin : float
+        Confident background is darker than ``t - margin * (t - low)``, ``low``
+        the 1st percentile of the region; 0 = everything below ``t``.
+    background_distance : float
+        Confident background is at least this far (centre to centre) from the
+        foreground; it never touches it, even at a corner (0 = that one voxel).
+    """
+
+    method: str = "otsu"
+    threshold: float | None = None
+    block_size: float = 0.0
+    offset: float = 0.0
+    smooth: float = 0.0
+    fill_holes: bool = True
+    min_size: int = 0
+    split: bool = True
+    min_distance: float = 0.0
+    background_margin: float = 0.2
+    background_distance: float = 0.0
+
+    def __post_init__(self):
+        if not isinstance(self.method, str) or self.method not in THRESHOLD_METHODS:
+            raise _unknown(self.method)
+        if self.method == "manual":
+            _number("threshold", _required(self.threshold))
+        for name in ("block_size", "smooth", "min_distance", "background_margin", "background_distance"):
+            _number(name, getattr(self, name), minimum=0)
+        _number("offset", self.offset)
+        if type(self.min_size) is bool or not isinstance(self.min_size, (int, np.integer)) or self.min_size < 0:
+            raise ValueError(f"min_size must be a whole number of voxels >= 0; got {self.min_size!r}.")
+        if self.background_margin > 1:
+            raise ValueError(f"background_margin is a fraction of t - low in [0, 1]; got {self.background_margin!r}.")
+
+
+def compute_threshold(values, method: str, *, threshold=None) -> float:
+    """One global threshold for a set of intensities.
+
+    Parameters
+    ----------
+    values : array-like
+        Intensities, any shape. Non-finite values are ignored, and so are
+        the brightest value (a saturation spike would pull the threshold far
+        up) and the darkest 0.1 % (blank padding), as in
+        :func:`~napari_patchwise.engine.blockstats.block_statistics`, unless
+        that leaves nothing with contrast.
+    method : {'otsu', 'li', 'yen', 'triangle', 'manual'}
+        The :mod:`skimage.filters` method of that name, or ``'manual'``.
+    threshold : float, optional
+        The value returned for ``'manual'``.
+
+    Examples
+    --------
+    >>> v = np.r_[np.full(50, 10.0), np.full(50, 100.0)]
+    >>> 10 <= compute_threshold(v, "otsu") < 100
+    True
+    >>> compute_threshold(v, "manual", threshold=42)
+    42.0
+    >>> compute_threshold(np.ones(5), "li")
+    Traceback (most recent call last):
+    ...
+    ValueError: no contrast: every intensity is 1.0, so no threshold separates foreground from background; choose a region with objects or use method='manual'.
+    """
+    if method == "manual":
+        return _number("threshold", _required(threshold))
+    if method == "local":
+        raise ValueError("method 'local' has no single global threshold; use seed_region, or a global method.")
+    if method not in _GLOBAL_METHODS:
+        raise _unknown(method)
+    v = np.asarray(values, dtype=np.float64).ravel()
+    if (v := v[np.isfinite(v)]).size == 0:
+        raise ValueError("no intensities to threshold: the values are empty or not finite.")
+    if v.min() == v.max():
+        raise ValueError(
+            f"no contrast: every intensity is {v[0]}, so no threshold separates foreground from "
+            "background; choose a region with objects or use method='manual'."
+        )
+    from skimage import filters
+
+    keep = v[(v > np.percentile(v, 0.1)) & (v < v.max())]
+    v = keep if keep.size and keep.min() < keep.max() else v
+    return float(getattr(filters, f"threshold_{method}")(v))
+
+
+def threshold_for_regions(regions, method: str, *, threshold=None) -> float:
+    """One global threshold over several regions (e.g. all chosen boxes).
+
+    Regions are read one z plane at a time and at most about two million
+    evenly spaced intensities are kept in all, so large or lazy (zarr, dask)
+    regions are never loaded whole.
+
+    Examples
+    --------
+    >>> a, b = np.zeros((2, 4, 4)), np.full((2, 4, 4), 100.0)
+    >>> 0 <= threshold_for_regions([a, b], "otsu") < 100
+    True
+    """
+    if method in ("manual", "local"):
+        return compute_threshold((), method, threshold=threshold)
+    regions = [r for r in regions if r is not None and math.prod(np.shape(r)) > 0]
+    if not regions:
+        raise ValueError("no regions (or only empty ones) to compute a threshold over; choose boxes first.")
+    step = max(1, -(-sum(math.prod(np.shape(r)) for r in regions) // _SAMPLE_VALUES))
+    picked, phase = [], 0
+    for r in regions:
+        planes = (r[i] for i in range(np.shape(r)[0])) if np.ndim(r) >= 3 else [r]
+        for plane in planes:
+            flat = np.asarray(plane).ravel()
+            picked.append(flat[phase::step].astype(np.float32))
+            phase = (phase - flat.size) % step
+    return compute_threshold(np.concatenate(picked), method, threshold=threshold)
+
+
+def _spacing(spacing) -> tuple[float, float, float]:
+    try:
+        s = tuple(float(v) for v in spacing)
+    except (TypeError, ValueError):
+        s = ()
+    if len(s) != 3 or not all(math.isfinite(v) and v > 0 for v in s):
+        raise ValueError(
+            f"spacing must be three positive numbers (z, y, x), the physical voxel size of the region "
+            f"at its magnification; got {spacing!r}. Use voxel_size_at(voxel_size, mag)."
+        )
+    return s  # type: ignore[return-value]
+
+
+def physical_sigma(sigma: float, spacing) -> tuple[float, float, float]:
+    """Per-axis Gaussian sigma in voxels for a physical sigma: ``sigma / spacing``."""
+    s = _number("smooth", sigma, minimum=0)
+    return tuple(s / d for d in _spacing(spacing))  # type: ignore[return-value]
+
+
+def smooth_physical(image, sigma: float, spacing) -> np.ndarray:
+    """Gaussian smoothing with a physical sigma (anisotropy-aware), as float32.
+
+    Examples
+    --------
+    >>> physical_sigma(1.0, (2.0, 0.5, 0.5))  # sigma in voxels per axis
+    (0.5, 2.0, 2.0)
+    >>> impulse = np.zeros((9, 33, 33), "float32"); impulse[4, 16, 16] = 1
+    >>> round(float(smooth_physical(impulse, 2.0, (2.0, 0.5, 0.5)).sum()), 3)
+    1.0
+    """
+    sig = physical_sigma(sigma, spacing)
+    img = np.asarray(image, dtype=np.float32)
+    return ndi.gaussian_filter(img, sig, mode="nearest") if any(sig) else img.copy()
+
+
+@dataclass(frozen=True, eq=False)
+class Seeds:
+    """Seeds of one region; every array has the region's shape.
+
+    Attributes
+    ----------
+    labels : ndarray of uint32
+        Instance ids ``1..N`` (0 = none); no two ids share a face. With
+        ``instance=False``: 0/1.
+    foreground : ndarray of bool
+        The thresholded mask after filling holes and removing small objects.
+    background : ndarray of bool
+        Confident background, plus the lines that separate instances
+        (foreground voxels of no instance). Never overlaps ``labels``;
+        elsewhere it keeps its distance from ``foreground``.
+    threshold : float
+        The global threshold used; for ``"local"`` the mean local threshold.
+    n_objects : int
+        Number of instances (semantic: of face-connected objects).
+    """
+
+    labels: np.ndarray
+    foreground: np.ndarray
+    background: np.ndarray
+    threshold: float
+    n_objects: int
+
+
+def _local_block(shape, spacing, block: float) -> tuple[int, ...]:
+    block = block or max(n * s for n, s in zip(shape, spacing)) / 4.0
+    return tuple(min(max(3, int(round(block / s)) | 1), n if n % 2 else max(1, n - 1))
+                 for n, s in zip(shape, spacing))
+
+
+def _fill(mask: np.ndarray) -> np.ndarray:
+    thick = mask.shape[0] >= 3
+    return ndi.binary_fill_holes(mask, _FACE) if thick else np.stack([ndi.binary_fill_holes(p) for p in mask])
+
+
+def _remove_small(mask: np.ndarray, min_size: int) -> np.ndarray:
+    if min_size <= 1 or not mask.any():
+        return mask
+    comps, _ = ndi.label(mask, structure=_FACE)
+    keep = np.bincount(comps.ravel()) >= min_size
+    keep[0] = False
+    return keep[comps]
+
+
+def _default_min_distance(depth, comps, spacing) -> float:
+    weight = np.bincount(comps.ravel(), minlength=len(depth))[1:]
+    order = np.argsort(depth[1:])
+    median = depth[1:][order][np.searchsorted(np.cumsum(weight[order]), weight.sum() / 2)]
+    return max(1.5 * max(spacing), 0.5 * float(median))
+
+
+def _markers(dist, comps, depth, spacing, min_distance) -> np.ndarray:
+    """Distance maxima at least ``min_distance`` apart; at least one per object.
+
+    Candidates: maxima within an ellipsoid of that radius (at most ~4000
+    voxels), one per plateau; deepest first, each suppresses closer ones.
+    """
+    from scipy.spatial import cKDTree
+
+    reach = min(min_distance, (_FOOTPRINT_VOXELS * math.prod(spacing) * 3 / (4 * math.pi)) ** (1 / 3))
+    radius = [min(max(1, int(reach / s)), k) for s, k in zip(spacing, dist.shape)]
+    grids = np.ogrid[tuple(slice(-r, r + 1) for r in radius)]
+    foot = sum((g * s / reach) ** 2 for g, s in zip(grids, spacing)) <= 1.0
+    peaks = (comps > 0) & (dist == ndi.maximum_filter(dist, footprint=foot, mode="constant"))
+    _, first = np.unique(ndi.label(peaks, structure=_FULL)[0].ravel(), return_index=True)
+    flat = first[1:][np.argsort(-dist.ravel()[first[1:]], kind="stable")]  # deepest first
+    phys = np.column_stack(np.unravel_index(flat, dist.shape)) * np.asarray(spacing)
+    pairs = np.sort(cKDTree(phys).query_pairs(min_distance * (1 - 1e-9), output_type="ndarray"), axis=1)
+    pairs = pairs[np.argsort(pairs[:, 0], kind="stable")]  # rows (deeper, shallower)
+    starts = np.searchsorted(pairs[:, 0], np.arange(len(flat) + 1))
+    keep = np.ones(len(flat), bool)
+    for i in np.unique(pairs[:, 0]):
+        if keep[i]:
+            keep[pairs[starts[i]:starts[i + 1], 1]] = False
+    flat = flat[keep]
+    lab, d = comps.ravel(), dist.ravel()
+    missing = np.arange(len(depth)) > 0
+    missing[lab[flat]] = False
+    if missing.any():  # an object without a marker gets its deepest voxel
+        deepest = np.flatnonzero(missing[lab] & (d == depth[lab]))
+        flat = np.concatenate([flat, deepest[np.unique(lab[deepest], return_index=True)[1]]])
+    markers = np.zeros(dist.shape, np.int32)
+    np.put(markers, flat, np.arange(1, len(flat) + 1))
+    return markers
+
+
+def _separate(labels: np.ndarray) -> np.ndarray:
+    """Clear voxels (in place) so that no two different ids share a face; the larger id yields."""
+    for axis in range(3):
+        a = np.moveaxis(labels, axis, 0)
+        lo, hi = a[:-1], a[1:]
+        clash = (lo > 0) & (hi > 0) & (lo != hi)
+        if clash.any():
+            a[np.pad(clash & (lo > hi), [(0, 1), (0, 0), (0, 0)])
+              | np.pad(clash & (hi > lo), [(1, 0), (0, 0), (0, 0)])] = 0
+    return labels
+
+
+def _sequential(labels: np.ndarray) -> tuple[np.ndarray, int]:
+    ids, inverse = np.unique(labels, return_inverse=True)
+    if ids[0] != 0:
+        inverse = inverse + 1
+    return inverse.reshape(labels.shape).astype(np.uint32), int(np.count_nonzero(ids))
+
+
+def seed_region(image, spacing, params: SeedParams = SeedParams(), *, threshold=None,
+                instance: bool = True) -> Seeds:
+    """Seeds for one region: foreground, instances and confident background.
+
+    Parameters
+    ----------
+    image : array-like, shape (z, y, x)
+        The region, already at the training magnification.
+    spacing : sequence of 3 float
+        Physical voxel size of ``image`` (z, y, x).
+    params : SeedParams
+    threshold : float, optional
+        A precomputed global threshold (e.g. :func:`threshold_for_regions`
+        over all boxes) used instead of one computed for this region; it
+        takes precedence over ``params.threshold``. Not for ``"local"``.
+    instance : bool
+        False: semantic seeds (labels 0/1, never split).
+
+    Returns
+    -------
+    Seeds
+
+    Notes
+    -----
+    Physical Gaussian smoothing; foreground ``image > t``; fill holes; remove
+    small objects; face-connected objects; with ``instance`` and ``split``, a
+    watershed (with lines) of the physical distance transform from maxima at
+    least ``min_distance`` apart, then any face contact left between two ids
+    is cleared. Line and cleared voxels join ``background``.
+
+    Examples
+    --------
+    >>> img = np.zeros((5, 20, 20), "float32")
+    >>> img[1:4, 3:9, 3:9] = img[1:4, 11:17, 11:17] = 100
+    >>> s = seed_region(img, (2.0, 0.5, 0.5))
+    >>> s.n_objects, s.labels.dtype.name, bool((s.background & (s.labels > 0)).any())
+    (2, 'uint32', False)
+    """
+    if not isinstance(params, SeedParams):
+        raise ValueError(f"params must be a SeedParams; got {type(params).__name__}.")
+    img = np.asarray(image)
+    if img.ndim != 3:
+        hint = " (this is a single plane: add a z axis, e.g. image[np.newaxis])" if img.ndim == 2 else ""
+        raise ValueError(f"image has shape {img.shape}; a 3D (z, y, x) region is needed{hint}.")
+    if img.size == 0:
+        raise ValueError(f"image is empty (shape {img.shape}); choose a region with voxels along every axis.")
+    sp = _spacing(spacing)
+    img = smooth_physical(img, params.smooth, sp)
+    if params.method == "local":
+        if threshold is not None:
+            raise ValueError("method 'local' computes its own threshold for every voxel; do not pass threshold=.")
+        from skimage.filters import threshold_local
+
+        t = threshold_local(img, _local_block(img.shape, sp, params.block_size),
+                            method="gaussian", offset=params.offset, mode="nearest")
+        t_used = float(t.mean())
+    else:
+        if threshold is None:
+            threshold = compute_threshold(img, params.method, threshold=params.threshold)
+        t = t_used = _number("threshold", threshold)
+    fg = _remove_small(_fill(img > t) if params.fill_holes else img > t, int(params.min_size))
+    comps, n = ndi.label(fg, structure=_FACE)
+    if not instance:
+        labels = fg.astype(np.uint32)
+    elif params.split and n:
+        from skimage.segmentation import watershed
+
+        dist = ndi.distance_transform_edt(fg, sampling=sp)
+        depth = np.zeros(n + 1)
+        np.maximum.at(depth, comps.ravel(), dist.ravel())
+        md = params.min_distance or _default_min_distance(depth, comps, sp)
+        ws = watershed(-dist, _markers(dist, comps, depth, sp, md), mask=fg, connectivity=1, watershed_line=True)
+        labels, n = _sequential(_separate(ws))
+    else:
+        labels = comps.astype(np.uint32)
+    low = float(np.percentile(img, 1))
+    dark = img < t - params.background_margin * np.maximum(t - low, 0)
+    near = ndi.binary_dilation(fg, structure=_FULL)
+    if params.background_distance > 0 and fg.any():
+        near |= ndi.distance_transform_edt(~fg, sampling=sp) < params.background_distance
+    background = (dark & ~near) | (fg & (labels == 0))
+    return Seeds(labels=labels, foreground=fg, background=background, threshold=t_used, n_objects=int(n))
