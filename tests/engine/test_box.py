@@ -113,6 +113,7 @@ def test_box_corners_as_strings_of_numbers_are_parsed():
     [
         ("locked", "yes", "locked must be true or false"),
         ("locked", 1, "locked must be true or false"),
+        ("dense", "no", "dense must be true or false"),
         ("notes", None, "notes must be text"),
         ("notes", 3, "notes must be text"),
         ("stratum", 5, "stratum must be text or null"),
@@ -201,7 +202,7 @@ def test_box_to_dict_is_json_ready():
     d = b.to_dict()
     assert d == {
         "id": 4, "lo": [0, 2, 2], "hi": [8, 10, 10], "source": "grid", "stratum": "dense",
-        "status": "seeded", "notes": "n", "locked": True, "stats": {"snr": 2.5},
+        "status": "seeded", "notes": "n", "locked": True, "dense": False, "stats": {"snr": 2.5},
     }
     back = Box.from_dict(json.loads(json.dumps(d)))
     assert back == b

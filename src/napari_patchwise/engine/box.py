@@ -35,6 +35,9 @@ class Box:
         Free text.
     locked : bool
         Locked boxes are kept when boxes are proposed again.
+    dense : bool
+        The box is to be annotated densely: every voxel gets a class,
+        background or ignore (unannotated voxels left in it are a finding).
     stats : dict
         Statistics that explain why a box was proposed (JSON-serialisable).
 
@@ -64,6 +67,7 @@ class Box:
     status: str = "todo"
     notes: str = ""
     locked: bool = False
+    dense: bool = False
     stats: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self):
@@ -81,6 +85,8 @@ class Box:
             raise ValueError(f"box {self.id}: status must be one of {STATUSES}; got {self.status!r}.")
         if not isinstance(self.locked, bool):
             raise ValueError(f"box {self.id}: locked must be true or false; got {self.locked!r}.")
+        if not isinstance(self.dense, bool):
+            raise ValueError(f"box {self.id}: dense must be true or false; got {self.dense!r}.")
         if not isinstance(self.notes, str):
             raise ValueError(f"box {self.id}: notes must be text; got {self.notes!r}.")
         if self.stratum is not None and not isinstance(self.stratum, str):
@@ -133,6 +139,7 @@ class Box:
             "status": self.status,
             "notes": self.notes,
             "locked": self.locked,
+            "dense": self.dense,
             "stats": dict(self.stats),
         }
 

@@ -1,0 +1,427 @@
+"""Seeding boxes: weak labels (thresholding, imports, Cellpose) written into a project.
+
+Every writer here works box by box at the plan's magnification and follows the
+same rules:
+
+* voxels a person edited (the ``edits`` layer) are kept unless
+  ``overwrite_edits=True``; every other voxel of the box is replaced, so
+  seeding a box again replaces its previous seeds;
+* new instance ids continue after the largest id already in the class layer,
+  so ids stay unique across boxes;
+* background is cropped under every class afterwards, and the ``weak`` layer
+  records the seeds' foreground (to warn when background later covers it);
+* the box's status becomes ``seeded`` (``in_progress`` and ``done`` are kept).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .annotation import EDITS, WEAK, crop_background, next_free_id
+from .box import Box
+from .magnification import voxel_size_at
+from .plan import Plan
+from .store import annotation_layers, hidden_layer
+from .weaklabels import SeedParams, Seeds, downsample_mean, seed_region, threshold_for_regions
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class SeedReport:
+    """What a seeding run wrote.
+
+    Attributes
+    ----------
+    class_name : str
+    method : str
+    threshold : float or None
+        The global threshold used (``None`` for imports).
+    boxes : dict of int to dict
+        Per box: ``objects`` (seeded instances), ``foreground`` and
+        ``background`` voxels written, ``kept`` (edited voxels left alone).
+    skipped : dict of int to str
+        Boxes not seeded, with the reason.
+    """
+
+    class_name: str
+    method: str
+    threshold: float | None = None
+    boxes: dict[int, dict] = field(default_factory=dict)
+    skipped: dict[int, str] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        objs = sum(b["objects"] for b in self.boxes.values())
+        fg = sum(b["foreground"] for b in self.boxes.values())
+        kept = sum(b["kept"] for b in self.boxes.values())
+        thr = "" if self.threshold is None else f" (threshold {self.threshold:.4g})"
+        text = (
+            f"seeded {len(self.boxes)} boxes with {self.method}{thr}: {objs} {self.class_name} "
+            f"objects, {fg} foreground voxels"
+        )
+        if kept:
+            text += f"; {kept} edited voxels kept"
+        if self.skipped:
+            text += "; skipped " + "; ".join(f"box {k}: {v}" for k, v in sorted(self.skipped.items()))
+        return text
+
+
+def choose_boxes(plan: Plan, box_ids: Sequence[int] | None) -> list[Box]:
+    """The plan's boxes with these ids (all boxes for ``None``); unknown ids raise.
+
+    Examples
+    --------
+    >>> from napari_patchwise.engine import ImageRef, Plan
+    >>> plan = Plan(ImageRef((8, 8, 8))).add_boxes([((0, 0, 0), (4, 4, 4))])
+    >>> [b.id for b in choose_boxes(plan, None)]
+    [1]
+    >>> choose_boxes(plan, [7])
+    Traceback (most recent call last):
+    ...
+    ValueError: the plan has no box 7 (its boxes are 1); pick existing boxes.
+    """
+    if box_ids is None:
+        boxes = list(plan.boxes)
+    else:
+        known = {b.id: b for b in plan.boxes}
+        bad = [i for i in box_ids if i not in known]
+        if bad:
+            have = ", ".join(str(i) for i in sorted(known)) or "none"
+            raise ValueError(
+                f"the plan has no box {', '.join(map(str, bad))} (its boxes are {have}); pick existing boxes."
+            )
+        boxes = [known[i] for i in box_ids]
+    if not boxes:
+        raise ValueError("the plan has no boxes to seed; propose or draw boxes first.")
+    return boxes
+
+
+def _misaligned(box: Box, plan: Plan) -> str | None:
+    m = plan.magnification
+    if any(l % f for l, f in zip(box.lo, m)) or any(h > s for h, s in zip(box.hi, plan.image.shape)):
+        return "not on the magnification grid or outside the image (fix its validation errors first)"
+    return None
+
+
+def image_at_mag(image, box: Box, mag: Sequence[int]) -> np.ndarray:
+    """The image under ``box``, block-averaged to the magnification (float32).
+
+    Only the box is read from ``image`` (numpy, zarr or dask).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> img = np.arange(32, dtype=np.uint16).reshape(2, 4, 4)
+    >>> image_at_mag(img, Box(1, (0, 0, 0), (2, 2, 4)), (1, 2, 2)).tolist()
+    [[[2.5, 4.5]], [[18.5, 20.5]]]
+    """
+    shape = image.shape
+    sl = box.slices(mag)
+    full = tuple(slice(s.start * f, min(s.stop * f, n)) for s, f, n in zip(sl, mag, shape))
+    return downsample_mean(np.asarray(image[full]), tuple(mag))
+
+
+def box_region(plan: Plan, box: Box):
+    """Slices of ``box`` in the annotation arrays (clipped to their shape).
+
+    Examples
+    --------
+    >>> from napari_patchwise.engine import ImageRef, Plan
+    >>> plan = Plan(ImageRef((8, 9, 9)), magnification=(1, 2, 2))
+    >>> box_region(plan, Box(1, (0, 4, 4), (4, 10, 10)))
+    (slice(0, 4, None), slice(2, 5, None), slice(2, 5, None))
+    """
+    shape = plan.annotation_shape
+    return tuple(slice(s.start, min(s.stop, n)) for s, n in zip(box.slices(plan.magnification), shape))
+
+
+def write_box_labels(
+    group, plan: Plan, box: Box, class_name: str, labels: np.ndarray,
+    background: np.ndarray | None = None, foreground: np.ndarray | None = None,
+    *, overwrite_edits: bool = False, first_id: int | None = None,
+) -> dict:
+    """Write labels (and optional background) into one box of a project.
+
+    Parameters
+    ----------
+    group : zarr.Group
+        The project's ``annotations.zarr`` (open for writing).
+    labels : ndarray
+        Ids ``1..N`` (``0`` = nothing) for the box at the magnification;
+        semantic classes store ``labels > 0`` as ``1``.
+    background : ndarray of bool, optional
+        Voxels to paint as background (``None`` leaves background as is).
+    foreground : ndarray of bool, optional
+        The weak-label foreground to record (default ``labels > 0``).
+    first_id : int, optional
+        Id given to label ``1`` (default: after the layer's largest id).
+
+    Returns
+    -------
+    dict
+        ``objects``, ``foreground``, ``background``, ``kept``, ``next_id``.
+    """
+    layers = annotation_layers(group, plan)
+    kind = {c.name: c.kind for c in plan.classes}.get(class_name)
+    if kind is None:
+        raise ValueError(
+            f"the plan has no class {class_name!r} (its classes are "
+            f"{[c.name for c in plan.classes]}); add it in the plan first."
+        )
+    sl = box_region(plan, box)
+    want = tuple(s.stop - s.start for s in sl)
+    labels = np.asarray(labels)
+    if labels.shape != want:
+        raise ValueError(f"labels for box {box.id} have shape {labels.shape}; the box is {want} at the magnification.")
+    edits = hidden_layer(group, EDITS)
+    free = np.ones(want, bool) if overwrite_edits else np.asarray(edits[sl]) == 0
+    target = layers[class_name]
+    old = np.asarray(target[sl])
+    mine = labels > 0
+    if kind == "instance":
+        ids, inverse = np.unique(labels[mine], return_inverse=True)
+        start = next_free_id(target) if first_id is None else int(first_id)
+        new_ids = np.zeros(want, target.dtype)
+        new_ids[mine] = (inverse + start).astype(target.dtype)
+        n_objects = int(ids.size)
+    else:
+        new_ids = mine.astype(target.dtype)
+        start, n_objects = 1, int(mine.any())
+    target[sl] = np.where(free, new_ids, old)
+    written_bg = 0
+    if background is not None:
+        bg_old = np.asarray(layers["background"][sl])
+        bg_new = np.where(free, np.asarray(background, bool).astype(bg_old.dtype), bg_old)
+        layers["background"][sl] = bg_new
+        written_bg = int(np.count_nonzero(bg_new & free))
+    weak = mine if foreground is None else np.asarray(foreground, bool)
+    hidden_layer(group, WEAK)[sl] = weak.astype(np.uint8)
+    if overwrite_edits:
+        edits[sl] = 0
+    classes = [layers[c.name] for c in plan.classes]
+    crop_background(layers["background"], classes, sl)
+    return {
+        "objects": n_objects,
+        "foreground": int(np.count_nonzero(mine & free)),
+        "background": written_bg,
+        "kept": int(np.count_nonzero(~free)),
+        "next_id": start + n_objects,
+    }
+
+
+def _seeded(plan: Plan, box: Box) -> Plan:
+    if box.status in ("todo", "seeded"):
+        return plan.update_box(box.id, status="seeded")
+    return plan
+
+
+def seed_boxes(
+    plan: Plan, group, image, *, class_name: str | None = None, box_ids: Sequence[int] | None = None,
+    params: SeedParams = SeedParams(), per_box_threshold: bool = False,
+    overwrite_edits: bool = False, progress: Progress | None = None,
+) -> tuple[Plan, SeedReport]:
+    """Threshold-based weak labels in the chosen boxes, written into the project.
+
+    Parameters
+    ----------
+    plan : Plan
+    group : zarr.Group
+        The project's annotations (open for writing).
+    image : array
+        The full-resolution image (numpy, zarr or dask; only boxes are read).
+    class_name : str, optional
+        Class to seed (default: the plan's first class).
+    box_ids : sequence of int, optional
+        Boxes to seed (default: all).
+    params : SeedParams
+    per_box_threshold : bool
+        Compute the threshold in each box instead of once over all chosen
+        boxes (one threshold is safer: a box with few objects gets no
+        threshold of its own that splits noise).
+    overwrite_edits : bool
+        Also replace voxels a person edited.
+    progress : callable, optional
+        Called with ``(done, total)`` after each box.
+
+    Returns
+    -------
+    plan : Plan
+        With seeded boxes' status ``seeded``.
+    report : SeedReport
+    """
+    if tuple(image.shape) != plan.image.shape:
+        raise ValueError(
+            f"the image has shape {tuple(image.shape)}; the plan was made for {plan.image.shape}. "
+            "Seed with the image the plan refers to."
+        )
+    class_name, kind = _class_kind(plan, class_name)
+    boxes = choose_boxes(plan, box_ids)
+    report = SeedReport(class_name, params.method)
+    usable = []
+    for b in boxes:
+        why = _misaligned(b, plan)
+        if why:
+            report.skipped[b.id] = why
+        else:
+            usable.append(b)
+    total = len(boxes) + (0 if per_box_threshold or params.method == "local" else len(usable))
+    done = 0
+    mag, spacing = plan.magnification, voxel_size_at(plan.image.voxel_size, plan.magnification)
+    regions = {}
+    threshold = None
+    if usable and not per_box_threshold and params.method != "local":
+        for b in usable:
+            regions[b.id] = image_at_mag(image, b, mag)
+            done += 1
+            if progress:
+                progress(done, total)
+        threshold = threshold_for_regions(list(regions.values()), params.method, threshold=params.threshold)
+        report.threshold = threshold
+    first_id = None
+    for b in usable:
+        region = regions.pop(b.id, None)
+        if region is None:
+            region = image_at_mag(image, b, mag)
+        seeds: Seeds = seed_region(region, spacing, params, threshold=threshold, instance=kind == "instance")
+        if report.threshold is None and threshold is None and len(usable) == 1:
+            report.threshold = seeds.threshold
+        stats = write_box_labels(
+            group, plan, b, class_name, seeds.labels, seeds.background, seeds.foreground,
+            overwrite_edits=overwrite_edits, first_id=first_id,
+        )
+        first_id = stats.pop("next_id") if kind == "instance" else None
+        report.boxes[b.id] = stats
+        plan = _seeded(plan, b)
+        done += 1
+        if progress:
+            progress(done, total)
+    for b in boxes:
+        if b.id in report.skipped and progress:
+            done += 1
+            progress(done, total)
+    return plan, report
+
+
+def _class_kind(plan: Plan, class_name: str | None) -> tuple[str, str]:
+    class_name = class_name or plan.classes[0].name
+    kind = {c.name: c.kind for c in plan.classes}.get(class_name)
+    if kind is None:
+        raise ValueError(
+            f"the plan has no class {class_name!r}; its classes are {[c.name for c in plan.classes]}."
+        )
+    return class_name, kind
+
+
+def _write_blocks(plan, group, boxes, get_block, class_name, kind, report, *, overwrite_edits,
+                  separate_touching, progress):
+    from .touching import separate
+
+    first_id = None
+    for i, b in enumerate(boxes):
+        why = _misaligned(b, plan)
+        if why:
+            report.skipped[b.id] = why
+        else:
+            sl = box_region(plan, b)
+            block, bg = get_block(b, sl)
+            block = np.array(block)
+            weak = block != 0
+            bg = None if bg is None else np.array(bg, bool)
+            if kind == "instance" and separate_touching:
+                sep = separate(block)
+                if sep.n_voxels:
+                    v = tuple(sep.voxels.T)
+                    block[v] = 0
+                    if bg is None:
+                        bg = np.zeros(block.shape, bool)
+                    bg[v] = True
+            if bg is not None:
+                bg &= block == 0
+            stats = write_box_labels(
+                group, plan, b, class_name, block, bg, weak,
+                overwrite_edits=overwrite_edits, first_id=first_id,
+            )
+            first_id = stats.pop("next_id") if kind == "instance" else None
+            report.boxes[b.id] = stats
+            plan = _seeded(plan, b)
+        if progress:
+            progress(i + 1, len(boxes))
+    return plan
+
+
+def import_into_boxes(
+    plan: Plan, group, labels, *, class_name: str | None = None, box_ids: Sequence[int] | None = None,
+    background=None, overwrite_edits: bool = False, separate_touching: bool = True,
+    method: str = "import", progress: Progress | None = None,
+) -> tuple[Plan, SeedReport]:
+    """Write an imported label volume (at the annotation grid) into the chosen boxes.
+
+    Parameters
+    ----------
+    labels : array
+        Ids at the plan's annotation shape (see
+        :func:`~napari_patchwise.engine.imports.labels_to_annotation`).
+    background : array of bool, optional
+        Confident background at the annotation shape.
+    separate_touching : bool
+        Carve a one-voxel background gap between imported instances that
+        touch (Cellpose masks usually do), so the seeds follow the rules.
+    """
+    shape = plan.annotation_shape
+    if tuple(labels.shape) != shape:
+        raise ValueError(
+            f"imported labels have shape {tuple(labels.shape)}; the annotation layers are {shape}. "
+            "Bring them to the annotation grid with labels_to_annotation()."
+        )
+    if background is not None and tuple(background.shape) != shape:
+        raise ValueError(f"imported background has shape {tuple(background.shape)}; expected {shape}.")
+    class_name, kind = _class_kind(plan, class_name)
+    boxes = choose_boxes(plan, box_ids)
+    report = SeedReport(class_name, method)
+
+    def get_block(box, sl):
+        return np.asarray(labels[sl]), None if background is None else np.asarray(background[sl])
+
+    plan = _write_blocks(plan, group, boxes, get_block, class_name, kind, report,
+                         overwrite_edits=overwrite_edits, separate_touching=separate_touching,
+                         progress=progress)
+    return plan, report
+
+
+def cellpose_into_boxes(
+    plan: Plan, group, image, model=None, *, class_name: str | None = None,
+    box_ids: Sequence[int] | None = None, diameter: float | None = None,
+    overwrite_edits: bool = False, separate_touching: bool = True,
+    progress: Progress | None = None, **eval_kwargs,
+) -> tuple[Plan, SeedReport]:
+    """Run Cellpose (3D, anisotropy from the voxel size) in each chosen box and write its masks.
+
+    ``model`` is a Cellpose model (or anything with its ``eval`` signature);
+    ``None`` loads the default Cellpose model (the optional ``cellpose``
+    extra, which downloads its weights on first use).
+    """
+    from .imports import cellpose_model, run_cellpose
+
+    if tuple(image.shape) != plan.image.shape:
+        raise ValueError(
+            f"the image has shape {tuple(image.shape)}; the plan was made for {plan.image.shape}."
+        )
+    class_name, kind = _class_kind(plan, class_name)
+    boxes = choose_boxes(plan, box_ids)
+    model = cellpose_model() if model is None else model
+    spacing = voxel_size_at(plan.image.voxel_size, plan.magnification)
+    anisotropy = spacing[0] / ((spacing[1] + spacing[2]) / 2)
+    report = SeedReport(class_name, "cellpose")
+
+    def get_block(box, sl):
+        region = image_at_mag(image, box, plan.magnification)
+        masks = run_cellpose(region, model, diameter=diameter, anisotropy=anisotropy, do_3D=True, **eval_kwargs)
+        return masks, None
+
+    plan = _write_blocks(plan, group, boxes, get_block, class_name, kind, report,
+                         overwrite_edits=overwrite_edits, separate_touching=separate_touching,
+                         progress=progress)
+    return plan, report
