@@ -174,6 +174,7 @@ class PlannerWidget(QWidget):
     def _attach(self, plan: Plan, rectangles: Shapes | None = None) -> None:
         self._detach()
         self.sync = BoxLayerSync(plan, rectangles=rectangles)
+        self.sync.project = None if self.project is None else str(self.project)
         if rectangles is None:
             self.viewer.add_layer(self.sync.rectangles)
         self.viewer.add_layer(self.sync.wireframes)
@@ -331,6 +332,7 @@ class PlannerWidget(QWidget):
             return
         self.project = folder
         self.sync.plan = plan
+        self.sync.project = str(folder)
         self.project_label.setText(f"project: {folder} (saved on every change)")
         self._sync_annotation_layers(plan)
         if write_image:

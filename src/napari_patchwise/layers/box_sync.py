@@ -16,7 +16,9 @@ Qt-free: it needs only :mod:`napari.layers`.
 
 from __future__ import annotations
 
+import weakref
 from contextlib import contextmanager
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -41,6 +43,20 @@ from .box_shapes import (
 #: Below this drawn extent (voxels) a rectangle counts as a click.
 CLICK_EXTENT = 3
 
+#: Every live sync, so other docks can find the plan of a project being edited.
+_ACTIVE: weakref.WeakSet = weakref.WeakSet()
+
+
+def sync_for_project(project) -> BoxLayerSync | None:
+    """The :class:`BoxLayerSync` editing the plan of a project folder, if any."""
+    if project is None:
+        return None
+    want = Path(project).resolve()
+    for sync in list(_ACTIVE):
+        if sync.project is not None and Path(sync.project).resolve() == want:
+            return sync
+    return None
+
 
 def _edge_width(plan: Plan) -> float:
     return float(max(1.0, max(plan.image.shape[1:]) / 300))
@@ -62,7 +78,9 @@ class BoxLayerSync:
 
     def __init__(self, plan: Plan, rectangles: Shapes | None = None, wireframes: Shapes | None = None):
         self.plan = plan
+        self.project: str | None = None
         self.findings: list[Finding] = []
+        self.extra_findings: list[Finding] = []
         self._syncing = False
         self._n_built = 0
         self._removing: list[int] = []
@@ -85,6 +103,7 @@ class BoxLayerSync:
         self.rectangles.current_edge_color = NEW_SHAPE_COLOR
         self.rectangles.current_face_color = "transparent"
         self.rectangles.events.data.connect(self._on_data)
+        _ACTIVE.add(self)
 
     # -- public API ---------------------------------------------------------
     def set_plan(self, plan: Plan) -> None:
@@ -92,9 +111,16 @@ class BoxLayerSync:
         self.plan = plan
         self.refresh()
 
+    def set_extra_findings(self, findings: list[Finding]) -> None:
+        """Show findings from other checks (e.g. annotation checks) with the box rules."""
+        self.extra_findings = list(findings)
+        self.refresh()
+
     def refresh(self) -> None:
         """Validate the plan, redraw both layers and emit :attr:`plan_changed`."""
-        self.findings = self.plan.validate()
+        ids = {b.id for b in self.plan.boxes}
+        extra = [f for f in self.extra_findings if f.box_id in ids]
+        self.findings = self.plan.validate() + extra
         self._rebuild()
         self.plan_changed.emit(self.plan)
 
@@ -110,6 +136,7 @@ class BoxLayerSync:
     def disconnect(self) -> None:
         """Stop listening to the rectangles layer."""
         self.rectangles.events.data.disconnect(self._on_data)
+        _ACTIVE.discard(self)
 
     # -- drawing -----------------------------------------------------------
     @contextmanager

@@ -1,0 +1,244 @@
+"""Live annotation rules on napari Labels layers, stroke by stroke (Qt-free).
+
+:class:`LiveQC` listens to ``events.paint`` of a project's class,
+``background`` and ``ignore`` layers. After every stroke it
+
+* records the changed voxels in the project's ``edits`` array (seeding never
+  overwrites them unless asked);
+* crops background under class voxels, only inside the painted region (as an
+  undoable edit of the background layer);
+* rechecks touching instances in the painted region plus a one-voxel halo
+  (:class:`~napari_patchwise.engine.touching.ContactIndex`), and emits
+  :attr:`LiveQC.contacts_changed`;
+* reports which boxes were painted in (:attr:`LiveQC.boxes_touched`).
+
+Undo and redo emit no paint event (napari only refreshes the layer), and a
+replaced array emits ``events.data``: both emit :attr:`LiveQC.recheck_needed`
+so the dock can run a full recheck, debounced and off the GUI thread
+(:meth:`LiveQC.compute_index` then :meth:`LiveQC.install_index`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+from psygnal import Signal
+
+from ..engine.annotation import effective_background, mark_edited
+from ..engine.plan import Plan
+from ..engine.touching import ContactIndex, Separation, grow, separate
+from .paint_regions import stroke_region, stroke_regions
+
+
+def _overlaps(a, b) -> bool:
+    return all(x.start < y.stop and y.start < x.stop for x, y in zip(a, b))
+
+
+class LiveQC:
+    """Annotation rules applied as a person paints.
+
+    Parameters
+    ----------
+    plan : Plan
+    layers : mapping of str to napari.layers.Labels
+        ``{class name: layer, 'background': layer, 'ignore': layer}``.
+    edits : array, optional
+        The project's ``edits`` array (marked after every stroke).
+    connectivity : int
+        1 = faces (default), 2 = faces and edges, 3 = also corners.
+    crop : bool
+        Crop background under class voxels after every stroke.
+    defer : callable, optional
+        ``defer(fn)`` runs ``fn`` later, after napari finished the edit (e.g.
+        ``QTimer.singleShot(0, fn)``). A mouse stroke emits its paint event
+        after writing the data, but ``Labels.paint`` and ``data_setitem``
+        called from code emit it *before* writing; deferring handles both.
+        Without it strokes are handled at once.
+    """
+
+    contacts_changed = Signal()
+    boxes_touched = Signal(object)
+    recheck_needed = Signal(str)
+
+    def __init__(self, plan: Plan, layers: Mapping, *, edits=None, connectivity: int = 1, crop: bool = True,
+                 defer=None):
+        self.plan = plan
+        self.defer = defer
+        self.layers = dict(layers)
+        self.edits = edits
+        self.connectivity = connectivity
+        self.crop = crop
+        self.live = True
+        self.instance_classes = [c.name for c in plan.classes if c.kind == "instance" and c.name in self.layers]
+        self.class_names = [c.name for c in plan.classes if c.name in self.layers]
+        self.indexes: dict[str, ContactIndex] = {}
+        self._log: dict[str, list] = {n: [] for n in self.layers}
+        self._busy = False
+        self._handlers = []
+        for name, layer in self.layers.items():
+            handlers = (
+                (layer.events.paint, lambda e, n=name: self._on_paint(n, e)),
+                (layer.events.set_data, lambda e, n=name: self._on_refresh(n)),
+                (layer.events.data, lambda e, n=name: self.recheck_needed.emit(n)),
+            )
+            for emitter, cb in handlers:
+                emitter.connect(cb)
+            self._handlers.extend(handlers)
+        for name in self.instance_classes:
+            self.indexes[name] = self.compute_index(name)
+
+    # -- lifecycle ------------------------------------------------------------
+    def disconnect(self) -> None:
+        """Stop listening to the layers."""
+        for emitter, cb in self._handlers:
+            emitter.disconnect(cb)
+        self._handlers = []
+        self._log = {}
+
+    def set_plan(self, plan: Plan) -> None:
+        self.plan = plan
+
+    # -- full rechecks (may run in a worker thread) ---------------------------
+    def stroke_count(self, name: str) -> int:
+        """How many strokes of a layer were seen (a marker for :meth:`install_index`)."""
+        return len(self._log[name])
+
+    def compute_index(self, name: str) -> ContactIndex:
+        """A fresh contact index of one instance class (reads the whole layer; no side effects)."""
+        layer = self.layers[name]
+        index = ContactIndex(tuple(layer.data.shape), connectivity=self.connectivity)
+        index.rebuild(layer.data)
+        return index
+
+    def install_index(self, name: str, index: ContactIndex, since: int | None = None) -> None:
+        """Use an index computed off the GUI thread; strokes painted after
+        ``since`` (:meth:`stroke_count` when it started) are replayed on it."""
+        if since is not None:
+            for region in self._log[name][since:]:
+                index.update(self.layers[name].data, region)
+        self.indexes[name] = index
+        self.contacts_changed.emit()
+
+    # -- events ---------------------------------------------------------------
+    def _on_refresh(self, name: str) -> None:
+        # napari refreshes after undo/redo without a paint event; only layers
+        # painted in this session can have been changed that way.
+        if self._log[name] and not self._busy:
+            self.recheck_needed.emit(name)
+
+    def _on_paint(self, name: str, event) -> None:
+        if self._busy:
+            return
+        value = getattr(event, "value", None)
+        if self.defer is None:
+            self._handle_stroke(name, value)
+        else:
+            self.defer(lambda: self._handle_stroke(name, value))
+
+    def _handle_stroke(self, name: str, value) -> None:
+        if name not in self._log:  # disconnected meanwhile
+            return
+        parts = stroke_regions(value)
+        region = stroke_region(value)
+        if region is None:
+            return
+        self._log[name].append(region)
+        if self.edits is not None:
+            for r, mask in parts:
+                mark_edited(self.edits, r, mask)
+        touched = {b.id for b in self.plan.boxes if _overlaps(b.slices(self.plan.magnification), region)}
+        if touched:
+            self.boxes_touched.emit(touched)
+        if not self.live:
+            return
+        if self.crop and name != "ignore":
+            self.crop_background(region)
+        if name in self.indexes:
+            shape = tuple(self.layers[name].data.shape)
+            region = tuple(slice(max(0, s.start), min(n, s.stop)) for s, n in zip(region, shape))
+            if self.indexes[name].update(self.layers[name].data, region):
+                self.contacts_changed.emit()
+
+    # -- actions --------------------------------------------------------------
+    def crop_background(self, region=None) -> int:
+        """Crop background under class voxels in ``region`` (everything by default).
+
+        Done through the background layer's ``data_setitem``, so it is
+        undoable and the view updates.
+        """
+        bg = self.layers.get("background")
+        if bg is None or not self.class_names:
+            return 0
+        shape = tuple(bg.data.shape)
+        if region is None:
+            return sum(
+                self.crop_background((slice(z, min(z + 16, shape[0])), slice(0, shape[1]), slice(0, shape[2])))
+                for z in range(0, shape[0], 16)
+            )
+        region = tuple(slice(max(0, s.start), min(n, s.stop)) for s, n in zip(region, shape))
+        block = np.asarray(bg.data[region])
+        if not block.any():
+            return 0
+        keep = effective_background(block, [np.asarray(self.layers[c].data[region]) for c in self.class_names])
+        hit = np.nonzero((block > 0) & ~keep)
+        if not hit[0].size:
+            return 0
+        idx = tuple(h + s.start for h, s in zip(hit, region))
+        self._busy = True
+        try:
+            bg.data_setitem(idx, 0)
+        finally:
+            self._busy = False
+        return int(hit[0].size)
+
+    def contacts(self) -> list[tuple[str, int, int, int, tuple[float, float, float]]]:
+        """``(class, id a, id b, contact count, location)`` for every touching pair."""
+        out = []
+        for name, index in self.indexes.items():
+            c = index.contacts()
+            for (a, b), n in sorted(c.pair_counts().items()):
+                out.append((name, int(a), int(b), int(n), c.location(a, b)))
+        return out
+
+    def n_pairs(self) -> int:
+        return sum(index.n_pairs for index in self.indexes.values())
+
+    def contact_voxels(self) -> np.ndarray:
+        """Every voxel involved in a contact, ``(K, 3)`` at the annotation grid."""
+        parts = [index.voxels() for index in self.indexes.values()]
+        parts = [p for p in parts if len(p)]
+        return np.unique(np.concatenate(parts), axis=0) if parts else np.zeros((0, 3), np.int64)
+
+    def separate(self, name: str, pairs=None) -> Separation:
+        """Carve a one-voxel background gap between touching instances of a class.
+
+        Applied through ``data_setitem`` of the class and background layers
+        (undoable); the contact index is updated for the carved region.
+        """
+        if name not in self.indexes:
+            raise ValueError(f"{name!r} is not an instance class with live checks; pick one of {self.instance_classes}.")
+        layer = self.layers[name]
+        sep = separate(layer.data, pairs, connectivity=self.connectivity)
+        if not sep.n_voxels:
+            return sep
+        idx = tuple(sep.voxels.T)
+        self._busy = True
+        try:
+            layer.data_setitem(idx, 0)
+            bg = self.layers.get("background")
+            if bg is not None:
+                bg.data_setitem(idx, 1)
+        finally:
+            self._busy = False
+        lo, hi = sep.voxels.min(axis=0), sep.voxels.max(axis=0) + 1
+        region = grow(tuple(slice(int(a), int(b)) for a, b in zip(lo, hi)), tuple(layer.data.shape), 0)
+        self._log[name].append(region)
+        if self.edits is not None:
+            mask = np.zeros(tuple(int(b - a) for a, b in zip(lo, hi)), bool)
+            mask[tuple(sep.voxels.T - lo[:, None])] = True
+            mark_edited(self.edits, region, mask)
+        self.indexes[name].update(layer.data, region)
+        self.contacts_changed.emit()
+        return sep
+

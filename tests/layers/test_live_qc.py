@@ -1,0 +1,195 @@
+"""Live checks on napari Labels layers: paint events, cropping, contacts, undo, Separate."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from napari.layers import Labels
+
+from napari_patchwise.engine import ClassSpec, ImageRef, Plan
+from napari_patchwise.engine.project import create_project, open_annotations
+from napari_patchwise.engine.store import hidden_layer
+from napari_patchwise.engine.touching import find_contacts
+from napari_patchwise.layers.annotation_layers import annotation_layer_data
+from napari_patchwise.layers.live_qc import LiveQC
+from napari_patchwise.layers.paint_regions import stroke_region, stroke_regions
+
+
+def _setup(tmp_path, shape=(8, 40, 40), voxel_size=(2.0, 0.5, 0.5), mag=(1, 1, 1)):
+    plan = Plan(ImageRef(shape, voxel_size=voxel_size), magnification=mag,
+                classes=(ClassSpec("nuclei"), ClassSpec("mito", "semantic")))
+    plan = plan.add_boxes([((0, 0, 0), (8, 20, 20))])
+    folder = create_project(tmp_path / "p", plan)
+    group = open_annotations(folder)
+    layers = {kw["metadata"]["napari-patchwise"]["array"]: Labels(data, **kw)
+              for data, kw, _ in annotation_layer_data(plan, group, str(folder))}
+    for layer in layers.values():
+        layer.brush_size = 5
+    queue = []
+    live = LiveQC(plan, layers, edits=hidden_layer(group, "edits"), defer=queue.append)
+    for layer in layers.values():
+        _flush_after_edits(layer, queue)
+    return plan, group, layers, live
+
+
+def _flush_after_edits(layer, queue):
+    """Run the deferred stroke handling once an edit call returns, as the Qt event loop would."""
+    for name in ("paint", "data_setitem"):
+        method = getattr(layer, name)
+
+        def wrapped(*args, _method=method, **kwargs):
+            _method(*args, **kwargs)
+            while queue:
+                queue.pop(0)()
+
+        setattr(layer, name, wrapped)
+
+
+def _same_as_full_scan(live, layer):
+    got = {tuple(p) for p in live.indexes["nuclei"].pairs().tolist()}
+    want = {tuple(p) for p in find_contacts(layer.data).pairs().tolist()}
+    return got == want
+
+
+def test_paint_flags_touching_at_once_and_marks_edits(tmp_path):
+    plan, group, layers, live = _setup(tmp_path)
+    nuc = layers["nuclei"]
+    seen = []
+    live.contacts_changed.connect(lambda: seen.append(1))
+    touched = []
+    live.boxes_touched.connect(touched.append)
+    nuc.paint((3, 10, 10), 1)
+    assert live.n_pairs() == 0
+    nuc.paint((3, 10, 14), 2)  # overlaps the first disc's edge: the two ids now share faces
+    assert seen and live.n_pairs() == 1
+    assert live.contacts()[0][:3] == ("nuclei", 1, 2)
+    assert _same_as_full_scan(live, nuc)
+    edits = group["edits"][:]
+    assert edits[3].sum() == np.count_nonzero(nuc.data[3][:]) and edits[3].sum() > 0
+    assert touched[0] == {1}
+    loc = live.contacts()[0][4]
+    assert loc[0] == 3 and 9 <= loc[1] <= 12
+    assert len(live.contact_voxels()) > 0
+
+
+def test_background_is_cropped_where_painted_only(tmp_path):
+    plan, group, layers, live = _setup(tmp_path)
+    nuc, bg = layers["nuclei"], layers["background"]
+    nuc.paint((3, 10, 10), 4)
+    bg.data[5, 30:35, 30:35] = 1  # written outside napari: not cropped (no stroke)
+    nuc.data[5, 32, 32] = 9
+    bg.brush_size = 15
+    bg.paint((3, 10, 10), 1)  # coarse background over the object
+    b, n = np.asarray(bg.data[:]), np.asarray(nuc.data[:])
+    assert b[3].sum() > 0 and not np.any((b[3] > 0) & (n[3] > 0))
+    assert b[5, 32, 32] == 1  # outside the painted region: untouched until asked
+    assert live.crop_background() == 1
+    assert np.asarray(bg.data[5, 32, 32]) == 0
+    # painting an object over background crops background under it too
+    nuc.paint((3, 4, 4), 7)
+    b, n = np.asarray(bg.data[:]), np.asarray(nuc.data[:])
+    assert not np.any((b > 0) & (n > 0))
+    live.crop = False
+    nuc.paint((3, 16, 16), 8)
+    assert np.any((np.asarray(bg.data[:]) > 0) & (np.asarray(nuc.data[:]) == 8))
+
+
+def test_data_setitem_payload_is_read(tmp_path):
+    plan, group, layers, live = _setup(tmp_path)
+    nuc = layers["nuclei"]
+    nuc.data_setitem((np.array([2, 2]), np.array([5, 5]), np.array([5, 6])), np.array([1, 2]))
+    assert live.n_pairs() == 1
+    assert group["edits"][2, 5, 5] == 1 and group["edits"][2, 5, 7] == 0
+
+
+def test_undo_asks_for_a_recheck_and_install_replays_later_strokes(tmp_path):
+    plan, group, layers, live = _setup(tmp_path)
+    nuc = layers["nuclei"]
+    asked = []
+    live.recheck_needed.connect(asked.append)
+    nuc.paint((3, 10, 10), 1)
+    nuc.paint((3, 10, 14), 2)
+    assert live.n_pairs() == 1
+    nuc.undo()  # no paint event: the index is stale until rechecked
+    assert asked and asked[-1] == "nuclei"
+    since = live.stroke_count("nuclei")
+    index = live.compute_index("nuclei")  # what the dock runs in a worker
+    nuc.paint((6, 30, 30), 5)
+    nuc.paint((6, 30, 34), 6)  # painted while the worker ran
+    live.install_index("nuclei", index, since)
+    assert _same_as_full_scan(live, nuc) and live.n_pairs() == 1
+    nuc.redo() if False else None
+    assert {tuple(p) for p in live.indexes["nuclei"].pairs().tolist()} == {(5, 6)}
+
+
+def test_separate_carves_background_and_is_undoable(tmp_path):
+    plan, group, layers, live = _setup(tmp_path)
+    nuc, bg = layers["nuclei"], layers["background"]
+    nuc.paint((3, 10, 10), 1)
+    nuc.paint((3, 10, 14), 2)
+    before = np.asarray(nuc.data[:]).copy()
+    sep = live.separate("nuclei")
+    after = np.asarray(nuc.data[:])
+    assert sep.n_voxels > 0 and live.n_pairs() == 0
+    assert set(np.unique(after)) == {0, 1, 2}
+    gap = (before > 0) & (after == 0)
+    assert np.array_equal(gap, np.asarray(bg.data[:]) > 0)
+    assert len(find_contacts(after).pairs()) == 0
+    nuc.undo()
+    assert np.array_equal(np.asarray(nuc.data[:]), before)
+    with pytest.raises(ValueError, match="not an instance class"):
+        live.separate("mito")
+
+
+def test_anisotropic_magnified_layers(tmp_path):
+    plan, group, layers, live = _setup(tmp_path, shape=(8, 80, 80), mag=(1, 2, 2))
+    nuc = layers["nuclei"]
+    assert nuc.data.shape == (8, 40, 40) and nuc.scale[1] == 1.0
+    nuc.paint((3, 10, 10), 1)
+    nuc.paint((3, 10, 14), 2)
+    assert live.n_pairs() == 1
+
+
+def test_live_off_only_marks_edits(tmp_path):
+    plan, group, layers, live = _setup(tmp_path)
+    live.live = False
+    nuc = layers["nuclei"]
+    nuc.paint((3, 10, 10), 1)
+    nuc.paint((3, 10, 14), 2)
+    assert live.n_pairs() == 0 and group["edits"][:].sum() > 0
+    live.install_index("nuclei", live.compute_index("nuclei"))
+    assert live.n_pairs() == 1
+    live.disconnect()
+    nuc.paint((3, 30, 30), 3)
+    assert group["edits"][3, 30, 30] == 0
+
+
+def test_stroke_regions_masked_atoms_and_planar_masks():
+    atom = SimpleNamespace(slice_key=(slice(0, 2), slice(3, 5), slice(1, 4)), mask=np.ones((2, 2, 3), bool))
+    planar = SimpleNamespace(slice_key=(slice(4, 5), slice(0, 2), slice(0, 2)), mask=np.array([[True, False], [False, False]]))
+    regions = stroke_regions([atom, planar, object()])
+    assert len(regions) == 2 and regions[1][1].shape == (1, 2, 2) and regions[1][1].sum() == 1
+    assert stroke_region([]) is None and stroke_regions(None) == []
+    four_d = SimpleNamespace(slice_key=(slice(0, 1), slice(0, 2), slice(3, 5), slice(1, 4)), mask=None)
+    assert stroke_region([four_d]) == (slice(0, 2), slice(3, 5), slice(1, 4))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 23), st.integers(0, 23),
+                          st.integers(0, 4), st.integers(1, 4)), min_size=1, max_size=12))
+def test_random_strokes_match_a_full_scan(strokes):
+    plan = Plan(ImageRef((6, 24, 24)))
+    data = np.zeros((6, 24, 24), np.uint32)
+    layers = {"nuclei": Labels(data), "background": Labels(np.zeros((6, 24, 24), np.uint8)),
+              "ignore": Labels(np.zeros((6, 24, 24), np.uint8))}
+    queue = []
+    live = LiveQC(plan, layers, defer=queue.append)
+    for z, y, x, label, size in strokes:
+        layers["nuclei"].brush_size = size
+        layers["nuclei"].paint((z, y, x), label)
+        while queue:
+            queue.pop(0)()
+        assert _same_as_full_scan(live, layers["nuclei"])
+    live.disconnect()
