@@ -25,7 +25,7 @@ def test_npe2_discovers_the_plugin_and_its_contributions():
     pm.discover()
     manifest = pm.get_manifest("napari-patchwise")
     contrib = manifest.contributions
-    assert [w.display_name for w in contrib.widgets] == ["Box planner"]
+    assert [w.display_name for w in contrib.widgets] == ["Box planner", "Seed weak labels", "Annotation QC"]
     assert [s.key for s in contrib.sample_data] == ["nuclei3d"]
     assert contrib.readers[0].accepts_directories
     for cmd in contrib.commands:  # every command points at something importable
@@ -57,6 +57,8 @@ def test_engine_imports_without_qt_or_napari():
         "import sys\n"
         "import napari_patchwise.engine, napari_patchwise.engine.project, napari_patchwise.engine.sample\n"
         "import napari_patchwise.engine.io, napari_patchwise.engine.layout, napari_patchwise.cli\n"
+        "import napari_patchwise.engine.seeding, napari_patchwise.engine.qc, napari_patchwise.cli_annotate\n"
+        "import napari_patchwise.engine.touching, napari_patchwise.engine.imports\n"
         "bad = sorted({m.split('.')[0] for m in sys.modules} & "
         "{'napari', 'qtpy', 'PyQt5', 'PyQt6', 'PySide2', 'PySide6', 'magicgui', 'vispy'})\n"
         "print(bad)\n"

@@ -1,0 +1,228 @@
+"""The QC dock in a real napari viewer: live touching checks, cropping, Separate, findings."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from napari_patchwise._qt import qc_dock as qc_module
+from napari_patchwise._qt.planner_widget import PlannerWidget
+from napari_patchwise._qt.qc_dock import OVERLAY_NAME, QCWidget
+from napari_patchwise.engine import ClassSpec, ImageRef, Plan
+from napari_patchwise.engine.io import write_tiff
+from napari_patchwise.engine.project import create_project
+from napari_patchwise.engine.touching import find_contacts
+
+pytestmark = pytest.mark.gui
+
+VOXEL = (2.0, 0.5, 0.5)
+SHAPE = (8, 64, 64)
+
+
+@pytest.fixture
+def qc_messages(monkeypatch):
+    seen = {"error": [], "warning": [], "info": []}
+    for kind in seen:
+        monkeypatch.setattr(qc_module, f"show_{kind}", seen[kind].append)
+    return seen
+
+
+def _project(tmp_path):
+    image = np.full(SHAPE, 10, np.uint16)
+    plan = Plan(ImageRef(SHAPE, voxel_size=VOXEL, path="image.tif", name="raw"),
+                classes=(ClassSpec("nuclei"),))
+    plan = plan.add_boxes([((0, 0, 0), (8, 32, 32)), ((0, 32, 32), (8, 64, 64))])
+    folder = create_project(tmp_path / "proj", plan)
+    write_tiff(folder / "image.tif", image, VOXEL)
+    return folder
+
+
+@pytest.fixture
+def opened(make_napari_viewer, tmp_path, qtbot, qc_messages):
+    viewer = make_napari_viewer()
+    folder = _project(tmp_path)
+    viewer.open(str(folder), plugin="napari-patchwise")
+    widget = QCWidget(viewer)
+    viewer.window.add_dock_widget(widget, name="Annotation QC")
+    assert widget.live is not None, qc_messages
+    qtbot.waitUntil(lambda: not widget._workers, timeout=10000)
+    nuc = viewer.layers["nuclei labels"]
+    nuc.mode = "paint"
+    nuc.brush_size = 5
+    viewer.dims.set_point(0, 3 * VOXEL[0])
+    return viewer, widget, folder, nuc
+
+
+def _stroke(drag, layer, label, start, end):
+    """A person's stroke (press, drag, release) at voxel (z, y, x) positions."""
+    layer.selected_label = label
+    to_world = lambda p: tuple(v * s for v, s in zip(p, layer.scale))  # noqa: E731
+    drag(layer, to_world(start), to_world(end))
+
+
+def _settle(qtbot, widget):
+    qtbot.wait(50)
+    qtbot.waitUntil(lambda: not widget._workers, timeout=10000)
+
+
+def test_a_stroke_that_touches_another_object_is_flagged_at_once(opened, mouse_drag, qtbot):
+    viewer, widget, folder, nuc = opened
+    _stroke(mouse_drag, nuc, 1, (3, 10, 6), (3, 10, 12))
+    qtbot.wait(20)
+    assert widget.pairs.rowCount() == 0
+    _stroke(mouse_drag, nuc, 2, (3, 10, 14), (3, 10, 20))  # the brushes overlap: 1 and 2 touch
+    qtbot.waitUntil(lambda: widget.pairs.rowCount() == 1, timeout=3000)
+    assert [widget.pairs.item(0, c).text() for c in range(3)] == ["nuclei", "1", "2"]
+    assert OVERLAY_NAME in viewer.layers and len(viewer.layers[OVERLAY_NAME].data) > 0
+    # the contact is where the strokes met
+    pts = viewer.layers[OVERLAY_NAME].data
+    assert set(pts[:, 0]) == {3} and 11 <= pts[:, 2].min() <= pts[:, 2].max() <= 16
+    # every edited voxel is recorded, so seeding will not overwrite it
+    import zarr
+    edits = zarr.open_group(folder / "annotations.zarr", mode="r")["edits"][:]
+    assert np.array_equal(edits > 0, np.asarray(nuc.data[:]) > 0)
+
+
+def test_separate_fixes_the_contact_without_deleting_either(opened, mouse_drag, qtbot, qc_messages):
+    viewer, widget, folder, nuc = opened
+    _stroke(mouse_drag, nuc, 1, (3, 10, 6), (3, 10, 12))
+    _stroke(mouse_drag, nuc, 2, (3, 10, 14), (3, 10, 20))
+    qtbot.waitUntil(lambda: widget.pairs.rowCount() == 1, timeout=3000)
+    widget.pairs.selectRow(0)
+    carved = widget.separate(selected_only=True)
+    qtbot.wait(20)
+    data = np.asarray(nuc.data[:])
+    assert carved > 0 and widget.pairs.rowCount() == 0
+    assert set(np.unique(data)) == {0, 1, 2}
+    assert len(find_contacts(data).pairs()) == 0
+    bg = np.asarray(viewer.layers["background"].data[:])
+    assert bg.sum() == carved and not np.any((bg > 0) & (data > 0))
+    assert "Separated 1 pairs" in qc_messages["info"][-1]
+    assert len(viewer.layers[OVERLAY_NAME].data) == 0
+
+
+def test_background_painted_over_objects_is_cropped(opened, mouse_drag, qtbot):
+    viewer, widget, folder, nuc = opened
+    _stroke(mouse_drag, nuc, 3, (3, 20, 20), (3, 20, 24))
+    bg = viewer.layers["background"]
+    bg.mode = "paint"
+    bg.brush_size = 15
+    _stroke(mouse_drag, bg, 1, (3, 20, 14), (3, 20, 30))
+    qtbot.wait(20)
+    b, n = np.asarray(bg.data[:]), np.asarray(nuc.data[:])
+    assert b.sum() > 100 and n.sum() > 0
+    assert not np.any((b > 0) & (n > 0))
+
+
+def test_undo_is_rechecked_off_the_gui_thread(opened, mouse_drag, qtbot):
+    viewer, widget, folder, nuc = opened
+    _stroke(mouse_drag, nuc, 1, (3, 10, 6), (3, 10, 12))
+    _stroke(mouse_drag, nuc, 2, (3, 10, 14), (3, 10, 20))
+    qtbot.waitUntil(lambda: widget.pairs.rowCount() == 1, timeout=3000)
+    nuc.undo()  # napari emits no paint event for undo
+    qtbot.waitUntil(lambda: widget.pairs.rowCount() == 0, timeout=5000)
+    nuc.redo()
+    qtbot.waitUntil(lambda: widget.pairs.rowCount() == 1, timeout=5000)
+    _settle(qtbot, widget)
+
+
+def test_replaced_array_is_rechecked(opened, qtbot):
+    viewer, widget, folder, nuc = opened
+    data = np.zeros(nuc.data.shape, np.uint32)
+    data[2, 5:9, 5:9] = 4
+    data[2, 9:12, 5:9] = 5
+    nuc.data = data
+    qtbot.waitUntil(lambda: widget.pairs.rowCount() == 1, timeout=5000)
+    _settle(qtbot, widget)
+
+
+def test_check_all_boxes_fills_findings_and_colours_the_planner(make_napari_viewer, tmp_path, qtbot,
+                                                                 qc_messages, mouse_drag):
+    viewer = make_napari_viewer()
+    folder = _project(tmp_path)
+    viewer.open(str(folder), plugin="napari-patchwise")
+    planner = PlannerWidget(viewer)
+    viewer.window.add_dock_widget(planner, name="Box planner")
+    widget = QCWidget(viewer)
+    _settle(qtbot, widget)
+    nuc = viewer.layers["nuclei labels"]
+    nuc.mode, nuc.brush_size = "paint", 5
+    viewer.dims.set_point(0, 3 * VOXEL[0])
+    _stroke(mouse_drag, nuc, 1, (3, 10, 6), (3, 10, 12))
+    _stroke(mouse_drag, nuc, 2, (3, 10, 14), (3, 10, 20))
+    qtbot.wait(20)  # strokes are handled once napari's edit returns
+    widget.check_boxes()
+    _settle(qtbot, widget)
+    codes = {widget.findings.item(r, 3).text() for r in range(widget.findings.rowCount())}
+    assert {"touching", "no-background", "few-objects"} <= codes
+    assert planner.sync.severity_by_box()[1] == "error"  # the touching box is drawn as an error
+    saved = json.loads((folder / "plan.json").read_text())
+    assert [b["status"] for b in saved["boxes"]] == ["in_progress", "todo"]
+    # mark box 1 dense, then done
+    widget.findings.selectRow(0 if widget.findings.item(0, 0).text() == "1" else 1)
+    widget.set_dense(True, box_id=1)
+    widget.mark_done(box_id=1)
+    _settle(qtbot, widget)
+    saved = json.loads((folder / "plan.json").read_text())
+    assert saved["boxes"][0]["status"] == "done" and saved["boxes"][0]["dense"] is True
+    rows = [(widget.findings.item(r, 0).text(), widget.findings.item(r, 2).text(),
+             widget.findings.item(r, 3).text()) for r in range(widget.findings.rowCount())]
+    assert ("1", "error", "unannotated") in rows
+
+
+def test_jump_to_pair_moves_the_view(opened, mouse_drag, qtbot):
+    viewer, widget, folder, nuc = opened
+    _stroke(mouse_drag, nuc, 1, (5, 40, 40), (5, 40, 46))
+    viewer.dims.set_point(0, 5 * VOXEL[0])
+    _stroke(mouse_drag, nuc, 2, (5, 40, 48), (5, 40, 54))
+    qtbot.waitUntil(lambda: widget.pairs.rowCount() == 1, timeout=3000)
+    viewer.dims.set_point(0, 0)
+    widget.jump_to_pair(0)
+    assert viewer.dims.point[0] == pytest.approx(5 * VOXEL[0])
+    assert nuc.selected_label == 1
+
+
+def test_no_project_says_so(make_napari_viewer, qc_messages):
+    viewer = make_napari_viewer()
+    widget = QCWidget(viewer)
+    assert widget.live is None and "No project" in widget.project_label.text()
+    widget.separate()
+    widget.check_boxes()
+    assert len(qc_messages["warning"]) == 2
+
+
+def test_screenshot_shows_the_contact_until_separated(make_napari_viewer, tmp_path, qtbot, mouse_drag):
+    viewer = make_napari_viewer(show=True)
+    folder = _project(tmp_path)
+    viewer.open(str(folder), plugin="napari-patchwise")
+    widget = QCWidget(viewer)
+    _settle(qtbot, widget)
+    for layer in list(viewer.layers):
+        if layer.name not in ("raw", "nuclei labels"):
+            layer.visible = False
+    nuc = viewer.layers["nuclei labels"]
+    nuc.mode, nuc.brush_size = "paint", 5
+    viewer.dims.set_point(0, 3 * VOXEL[0])
+    _stroke(mouse_drag, nuc, 1, (3, 30, 20), (3, 30, 28))
+    _stroke(mouse_drag, nuc, 2, (3, 30, 30), (3, 30, 38))
+    qtbot.waitUntil(lambda: OVERLAY_NAME in viewer.layers, timeout=3000)
+    nuc.visible = False  # only the image and the contact overlay are drawn
+    viewer.reset_view()
+
+    def red_pixels():
+        shot = viewer.screenshot(canvas_only=True, flash=False)[..., :3].astype(int)
+        r, g, b = shot[..., 0], shot[..., 1], shot[..., 2]
+        return (r > 150) & (g < 120) & (b < 160) & (r > g + 80)
+
+    red = red_pixels()
+    assert red.sum() > 20
+    ys, xs = np.nonzero(red)
+    h, w = red.shape
+    # one compact spot, left of centre in x (the contact is at x ≈ 29 of 64), at y ≈ 30 of 64
+    assert np.ptp(xs) < w / 4 and np.ptp(ys) < h / 4
+    assert abs(ys.mean() / h - 30 / 64) < 0.15
+    widget.separate()
+    qtbot.wait(50)
+    assert red_pixels().sum() == 0
