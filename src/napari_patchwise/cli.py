@@ -181,7 +181,7 @@ def cmd_demo(args) -> int:
             f"{out} already exists and is not empty; choose another --out folder or remove it."
         )
     t0 = time.perf_counter()
-    print("1/3 making the synthetic nuclei volume ...", flush=True)
+    print("1/4 making the synthetic nuclei volume ...", flush=True)
     sample = make_sample(seed=args.seed)
     preset = get_preset(args.preset)
     image = ImageRef(
@@ -196,12 +196,26 @@ def cmd_demo(args) -> int:
     cands = measure_candidates(sample.image, plan, progress=_ProgressBar("   measuring blocks"))
     plan, report = propose(plan, cands, seed=args.seed)
     _print_report(plan, report)
-    print(f"2/3 writing the project to {out} ...", flush=True)
+    print(f"2/4 writing the project to {out} ...", flush=True)
     create_project(out, plan)
     write_tiff(out / "image.tif", sample.image, sample.voxel_size)
     write_tiff(out / "ground_truth.tif", sample.labels, sample.voxel_size)
-    print("3/3 validating the boxes ...", flush=True)
-    findings = plan.validate()
+    if args.no_seed:
+        print("3/4 seeding skipped (--no-seed)")
+    else:
+        from .engine.project import open_annotations
+        from .engine.seeding import seed_boxes
+        from .engine.weaklabels import SeedParams
+
+        print("3/4 seeding weak labels in every box (Otsu, watershed split) ...", flush=True)
+        plan, seeded = seed_boxes(plan, open_annotations(out, plan), sample.image,
+                                  params=SeedParams(min_size=20), progress=_ProgressBar("   seeding"))
+        save_plan(out, plan)
+        print("   " + seeded.summary())
+    print("4/4 checking boxes and annotations ...", flush=True)
+    from .engine.qc import check_project
+
+    _, findings, _ = check_project(out)
     _print_findings(findings)
     print(
         f"done in {time.perf_counter() - t0:.1f} s: {len(plan.boxes)} boxes on a "
@@ -269,7 +283,12 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--preset", default="instance", choices=[n for n in PRESET_NAMES if n != "custom"])
     d.add_argument("--mag", default="1,1,1", help="magnification z,y,x (default: %(default)s)")
     d.add_argument("--seed", type=int, default=0, help="seed of the synthetic volume")
+    d.add_argument("--no-seed", action="store_true", help="stop after proposing boxes")
     d.set_defaults(func=cmd_demo)
+
+    from .cli_annotate import add_parsers
+
+    add_parsers(sub)
     return p
 
 
@@ -279,7 +298,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
-    except (UsageError, ProjectError, ValueError, FileNotFoundError) as e:
+    except (UsageError, ProjectError, ValueError, FileNotFoundError, ImportError) as e:
         print(f"patchwise {args.command}: error: {e}", file=sys.stderr)
         return 2
 

@@ -182,3 +182,18 @@ def test_no_background_finding_and_fragment_on_face_is_fine(tmp_path, sample):
     L["nuclei"][:] = n
     codes = {f.code for f in check_box(plan, L, plan.box(1)).findings}
     assert codes == {"no-background"}
+
+
+def test_a_box_without_objects_is_left_unpainted_and_only_background_is_flagged(tmp_path, sample):
+    plan, group, _ = _project(tmp_path, sample)
+    dark = sample.image.copy()
+    dark[:, :48, :48] = 100  # box 1 holds nothing above the shared threshold
+    plan2, report = seed_boxes(plan, group, dark, params=SeedParams(min_size=20))
+    assert report.empty == [1] and "no objects found in boxes 1" in report.summary()
+    assert plan2.box(1).status == "todo" and plan2.box(2).status == "seeded"
+    L = annotation_layers(group, plan2)
+    assert not L["nuclei"][box_region(plan2, plan2.box(1))].any()
+    assert not L["background"][box_region(plan2, plan2.box(1))].any()
+    L["background"][0:2, 0:4, 0:4] = 1
+    codes = {f.code for f in check_box(plan2, L, plan2.box(1)).findings}
+    assert codes == {"only-background"}

@@ -17,6 +17,7 @@ code                       severity  when
                                      than ``min_fragment`` voxels (pieces cut by
                                      the box's faces are not counted)
 ``no-background``          warning   a box has class labels but no background
+``only-background``        warning   a box is painted but holds no class voxel
 ``background-over-object`` warning   background covers weak-label foreground
                                      that no class claims
 ``few-class-voxels``       warning   a class has fewer than 5,000 annotated
@@ -212,6 +213,12 @@ def check_box(
             "warning", "no-background", box.id,
             "the box has labels but no background; paint background explicitly (unannotated "
             "voxels are ignored by training).",
+        ))
+    if not labelled and counts["background"]:
+        f.append(Finding(
+            "warning", "only-background", box.id,
+            "the box holds background but no object; check that it really has none (a dim "
+            "object painted as background teaches the model to miss it).",
         ))
     weak = hidden.get(WEAK)
     if weak is not None:

@@ -45,6 +45,9 @@ class SeedReport:
         ``background`` voxels written, ``kept`` (edited voxels left alone).
     skipped : dict of int to str
         Boxes not seeded, with the reason.
+    empty : list of int
+        Boxes where thresholding found no object: nothing (not even
+        background) was painted there and their status is unchanged.
     """
 
     class_name: str
@@ -52,18 +55,24 @@ class SeedReport:
     threshold: float | None = None
     boxes: dict[int, dict] = field(default_factory=dict)
     skipped: dict[int, str] = field(default_factory=dict)
+    empty: list[int] = field(default_factory=list)
 
     def summary(self) -> str:
         objs = sum(b["objects"] for b in self.boxes.values())
         fg = sum(b["foreground"] for b in self.boxes.values())
         kept = sum(b["kept"] for b in self.boxes.values())
         thr = "" if self.threshold is None else f" (threshold {self.threshold:.4g})"
+        done = len(self.boxes) - len(self.empty)
+        of = f" of {len(self.boxes)}" if self.empty else ""
         text = (
-            f"seeded {len(self.boxes)} boxes with {self.method}{thr}: {objs} {self.class_name} "
+            f"seeded {done}{of} boxes with {self.method}{thr}: {objs} {self.class_name} "
             f"objects, {fg} foreground voxels"
         )
         if kept:
             text += f"; {kept} edited voxels kept"
+        if self.empty:
+            text += (f"; no objects found in boxes {', '.join(map(str, self.empty))} (nothing painted "
+                     "there: try a threshold per box with smoothing, or a manual threshold)")
         if self.skipped:
             text += "; skipped " + "; ".join(f"box {k}: {v}" for k, v in sorted(self.skipped.items()))
         return text
@@ -212,6 +221,37 @@ def write_box_labels(
     }
 
 
+def largest_parts(labels: np.ndarray) -> np.ndarray:
+    """Keep only the largest face-connected part of each id (smaller parts become 0).
+
+    Splitting touching objects can leave an id in several pieces; a seed
+    should be one object.
+
+    Examples
+    --------
+    >>> a = np.array([[[1, 1, 0, 1, 2]]])
+    >>> largest_parts(a).tolist()
+    [[[1, 1, 0, 0, 2]]]
+    """
+    from skimage.measure import label as components
+
+    comps = components(labels, background=0, connectivity=1)
+    n = int(comps.max())
+    if n == 0:
+        return labels
+    flat_c, flat_l = comps.ravel(), labels.ravel()
+    sizes = np.bincount(flat_c, minlength=n + 1)
+    owner = np.zeros(n + 1, labels.dtype)
+    owner[flat_c] = flat_l
+    order = np.lexsort((-sizes[1:], owner[1:])) + 1  # by id, largest part first
+    ids = owner[order]
+    first = np.ones(len(order), bool)
+    first[1:] = ids[1:] != ids[:-1]
+    keep = np.zeros(n + 1, bool)
+    keep[order[first]] = True
+    return np.where(keep[comps], labels, 0).astype(labels.dtype)
+
+
 def _seeded(plan: Plan, box: Box) -> Plan:
     if box.status in ("todo", "seeded"):
         return plan.update_box(box.id, status="seeded")
@@ -288,13 +328,22 @@ def seed_boxes(
         seeds: Seeds = seed_region(region, spacing, params, threshold=threshold, instance=kind == "instance")
         if report.threshold is None and threshold is None and len(usable) == 1:
             report.threshold = seeds.threshold
+        labels = largest_parts(seeds.labels)
+        # no foreground: the threshold says nothing about this box (a dim region under a
+        # threshold shared with brighter boxes looks like "all background"); paint nothing
+        background = seeds.background if seeds.n_objects else None
+        # the gaps carved between instances are background on purpose, not covered objects
+        weak = seeds.foreground & ~seeds.background
         stats = write_box_labels(
-            group, plan, b, class_name, seeds.labels, seeds.background, seeds.foreground,
+            group, plan, b, class_name, labels, background, weak,
             overwrite_edits=overwrite_edits, first_id=first_id,
         )
         first_id = stats.pop("next_id") if kind == "instance" else None
         report.boxes[b.id] = stats
-        plan = _seeded(plan, b)
+        if seeds.n_objects:
+            plan = _seeded(plan, b)
+        else:
+            report.empty.append(b.id)
         done += 1
         if progress:
             progress(done, total)

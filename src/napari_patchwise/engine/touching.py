@@ -335,6 +335,11 @@ class ContactIndex:
         """Unique voxels on either side of a contact, shape (K, 3), sorted by row."""
         return self.contacts().voxels()
 
+    def contacts_in(self, region) -> Contacts:
+        """Contacts with both voxels in ``region``; costs time in the buckets it overlaps."""
+        hits = _ts.inside_buckets(self._buckets, _ts.as_region(region, self.shape), self.bucket)
+        return Contacts.concat([c._take(inside) for _, c, inside in hits] or [Contacts.empty(self._dtype)])
+
     @property
     def n_pairs(self) -> int:
         """Number of touching pairs."""
