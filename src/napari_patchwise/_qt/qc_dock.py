@@ -45,6 +45,9 @@ from ..layers.project_link import (
 OVERLAY_NAME = "patchwise contacts"
 RECHECK_DELAY_MS = 400
 BOX_CHECK_DELAY_MS = 800
+TABLE_DELAY_MS = 150
+#: The touching-pairs table lists at most this many pairs.
+MAX_PAIR_ROWS = 1000
 CONNECTIVITY_CHOICES = (("faces (6)", 1), ("faces + edges (18)", 2), ("faces + edges + corners (26)", 3))
 
 
@@ -106,6 +109,9 @@ class QCWidget(QWidget):
         self.box_timer = QTimer(self)
         self.box_timer.setSingleShot(True)
         self.box_timer.setInterval(BOX_CHECK_DELAY_MS)
+        self.table_timer = QTimer(self)
+        self.table_timer.setSingleShot(True)
+        self.table_timer.setInterval(TABLE_DELAY_MS)
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.project_label)
@@ -141,6 +147,9 @@ class QCWidget(QWidget):
         self.done_button.clicked.connect(lambda: self.mark_done())
         self.dense_check.clicked.connect(lambda on: self.set_dense(on))
         self.debounce.timeout.connect(self._recheck_pending)
+        self.table_timer.timeout.connect(self.refresh_contacts)
+        self.viewer.dims.events.current_step.connect(self._draw_overlay)
+        self.viewer.dims.events.ndisplay.connect(self._draw_overlay)
         self.box_timer.timeout.connect(lambda: self.check_boxes(sorted(self._touched_boxes), quiet=True))
         self.viewer.layers.events.inserted.connect(self._on_layers_changed)
         self.viewer.layers.events.removed.connect(self._on_layers_changed)
@@ -168,6 +177,8 @@ class QCWidget(QWidget):
         self._detach()
         for emitter in (self.viewer.layers.events.inserted, self.viewer.layers.events.removed):
             emitter.disconnect(self._on_layers_changed)
+        for emitter in (self.viewer.dims.events.current_step, self.viewer.dims.events.ndisplay):
+            emitter.disconnect(self._draw_overlay)
         bus.annotations_changed.disconnect(self._on_annotations_written)
 
     def _on_annotations_written(self, project: str) -> None:
@@ -200,7 +211,7 @@ class QCWidget(QWidget):
         self.live = LiveQC(plan, layers, edits=edits, connectivity=self.connectivity.currentData(),
                            crop=self.crop_check.isChecked(), defer=lambda fn: QTimer.singleShot(0, fn))
         self.live.live = self.live_check.isChecked()
-        self.live.contacts_changed.connect(self.refresh_contacts)
+        self.live.contacts_changed.connect(self._on_contacts_changed)
         self.live.recheck_needed.connect(self._schedule_recheck)
         self.live.boxes_touched.connect(self._on_boxes_touched)
         self.project_label.setText(f"project: {project}")
@@ -254,10 +265,16 @@ class QCWidget(QWidget):
         worker.start()
 
     # -- contacts --------------------------------------------------------------
+    def _on_contacts_changed(self) -> None:
+        """After a stroke: the overlay at once, the table a moment later (it may be long)."""
+        self._draw_overlay()
+        self.table_timer.start()
+
     def refresh_contacts(self) -> None:
         """Redraw the touching-pairs table and the overlay layer."""
         live = self.live
-        rows = live.contacts() if live is not None else []
+        all_rows = live.contacts() if live is not None else []
+        rows = all_rows[:MAX_PAIR_ROWS]
         self.pairs.setRowCount(len(rows))
         for r, (name, a, b, n, loc) in enumerate(rows):
             for c, v in enumerate((name, a, b, n)):
@@ -265,16 +282,24 @@ class QCWidget(QWidget):
                 if c == 0:
                     it.setData(Qt.ItemDataRole.UserRole + 1, loc)
                 self.pairs.setItem(r, c, it)
+        more = f" (first {len(rows)} listed)" if len(all_rows) > len(rows) else ""
         self.pairs_label.setText(
-            f"Touching pairs: {len(rows)}" + (" — select one to jump there; Separate carves a "
+            f"Touching pairs: {len(all_rows)}{more}" + (" — select one to jump there; Separate carves a "
                                               "one-voxel background gap" if rows else " ✓"))
         self._draw_overlay()
 
-    def _draw_overlay(self) -> None:
+    def _current_plane(self) -> int | None:
+        """The annotation-grid z of the 2D view (``None`` in 3D: draw every contact)."""
+        if self.viewer.dims.ndisplay != 2 or self.live is None:
+            return None
+        layer = next(iter(self.live.layers.values()))
+        return int(round(float(layer.world_to_data(self.viewer.dims.point)[-3])))
+
+    def _draw_overlay(self, *_) -> None:
         live = self.live
-        if live is None:
+        if live is None or self._closed:
             return
-        voxels = live.contact_voxels()
+        voxels = live.contact_voxels(self._current_plane())
         if self.overlay is None or self.overlay not in self.viewer.layers:
             if not len(voxels):
                 return
@@ -309,13 +334,17 @@ class QCWidget(QWidget):
         if self.live is None:
             show_warning("No project to separate in.")
             return 0
-        rows = sorted({i.row() for i in self.pairs.selectedIndexes()}) if selected_only else range(self.pairs.rowCount())
         by_class: dict[str, list] = {}
-        for r in rows:
-            name = self.pairs.item(r, 0).data(Qt.ItemDataRole.UserRole)
-            a = self.pairs.item(r, 1).data(Qt.ItemDataRole.UserRole)
-            b = self.pairs.item(r, 2).data(Qt.ItemDataRole.UserRole)
-            by_class.setdefault(name, []).append((a, b))
+        if selected_only:
+            for r in sorted({i.row() for i in self.pairs.selectedIndexes()}):
+                name = self.pairs.item(r, 0).data(Qt.ItemDataRole.UserRole)
+                a = self.pairs.item(r, 1).data(Qt.ItemDataRole.UserRole)
+                b = self.pairs.item(r, 2).data(Qt.ItemDataRole.UserRole)
+                by_class.setdefault(name, []).append((a, b))
+        else:
+            for name, index in self.live.indexes.items():
+                if index.n_pairs:
+                    by_class[name] = index.pairs().tolist()
         if not by_class:
             show_warning("Select touching pairs in the list first." if selected_only else "No touching pairs.")
             return 0

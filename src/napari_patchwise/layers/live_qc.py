@@ -204,11 +204,31 @@ class LiveQC:
     def n_pairs(self) -> int:
         return sum(index.n_pairs for index in self.indexes.values())
 
-    def contact_voxels(self) -> np.ndarray:
-        """Every voxel involved in a contact, ``(K, 3)`` at the annotation grid."""
-        parts = [index.voxels() for index in self.indexes.values()]
-        parts = [p for p in parts if len(p)]
-        return np.unique(np.concatenate(parts), axis=0) if parts else np.zeros((0, 3), np.int64)
+    def contact_voxels(self, z: int | None = None) -> np.ndarray:
+        """Voxels involved in a contact, ``(K, 3)`` at the annotation grid.
+
+        With ``z``, only that plane's (fast: only the index buckets near the
+        plane are read), which is what a 2D view shows.
+        """
+        if z is None:
+            parts = [index.voxels() for index in self.indexes.values()]
+            parts = [p for p in parts if len(p)]
+            return np.unique(np.concatenate(parts), axis=0) if parts else np.zeros((0, 3), np.int64)
+        shape = None
+        plane = None
+        for index in self.indexes.values():
+            shape = index.shape
+            c = index.contacts_in((slice(z - 1, z + 2), slice(0, None), slice(0, None)))
+            if not len(c):
+                continue
+            plane = np.zeros(shape[1:], bool) if plane is None else plane
+            for v in (c.first, c.second):
+                v = v[v[:, 0] == z]
+                plane[v[:, 1], v[:, 2]] = True
+        if plane is None:
+            return np.zeros((0, 3), np.int64)
+        yx = np.argwhere(plane)
+        return np.column_stack([np.full(len(yx), z, np.int64), yx])
 
     def separate(self, name: str, pairs=None) -> Separation:
         """Carve a one-voxel background gap between touching instances of a class.
