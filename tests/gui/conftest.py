@@ -7,6 +7,7 @@ import pytest
 from napari_patchwise._qt import box_actions as ba_module
 from napari_patchwise._qt import planner_widget as pw_module
 from napari_patchwise._qt import propose_panel as pp_module
+from napari_patchwise._qt import seed_dock as sd_module
 
 
 @pytest.fixture
@@ -14,7 +15,7 @@ def messages(monkeypatch):
     """Collect what the dock tells the user (instead of napari notifications)."""
     seen = {"error": [], "warning": [], "info": []}
     for kind in seen:
-        for module in (pw_module, pp_module, ba_module):
+        for module in (pw_module, pp_module, ba_module, sd_module):
             monkeypatch.setattr(module, f"show_{kind}", seen[kind].append)
     return seen
 

@@ -1,0 +1,405 @@
+"""Seed dock: weak labels in chosen boxes, previewed, then written into the project.
+
+Methods: thresholding (Otsu, Li, Yen, triangle, local, manual), an import (a
+label image, Cellpose ``_seg.npy`` / ``_masks.tif``, a probability map such
+as ilastik's, or a Labels layer already in the viewer), or Cellpose run in
+each box when it is installed. The work runs in a worker thread with a
+progress bar; voxels a person edited are kept unless "overwrite my edits" is
+ticked.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, FloatSpinBox, SpinBox
+from napari.layers import Image, Labels, Shapes
+from napari.qt.threading import create_worker
+from napari.utils.notifications import show_error, show_info, show_warning
+from qtpy.QtCore import Signal
+from qtpy.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+
+from ..engine.imports import (
+    CELLPOSE_HINT,
+    labels_from_probability,
+    labels_to_annotation,
+    read_label_image,
+    read_probability,
+)
+from ..engine.io import read_volume
+from ..engine.magnification import voxel_size_at
+from ..engine.project import ProjectError, open_annotations, resolve_image_path
+from ..engine.seeding import (
+    box_region,
+    cellpose_into_boxes,
+    choose_boxes,
+    image_at_mag,
+    import_into_boxes,
+    seed_boxes,
+)
+from ..engine.weaklabels import THRESHOLD_METHODS, SeedParams, seed_region
+from ..layers.annotation_layers import annotation_transform
+from ..layers.box_shapes import METADATA_KEY, NO_BOX
+from ..layers.box_sync import sync_for_project
+from ..layers.project_link import annotation_layer_map, annotation_projects, bus, commit_plan, current_plan
+from .propose_form import layer_array
+
+PREVIEW_NAME = "seed preview"
+METHODS = (
+    *[(m if m != "local" else "local (adaptive)", m) for m in THRESHOLD_METHODS],
+    ("label image file (Cellpose _seg.npy / _masks.tif, TIFF, Zarr, HDF5)", "file"),
+    ("probability map file (ilastik, a model)", "probability"),
+    ("Labels layer in the viewer", "layer"),
+    ("run Cellpose in each box (needs cellpose)", "cellpose"),
+)
+BOX_CHOICES = (("selected boxes", "selected"), ("boxes still to do", "todo"), ("all boxes", "all"))
+
+
+class SeedForm(Container):
+    """The seeding inputs."""
+
+    def __init__(self):
+        self.method = ComboBox(label="method", choices=METHODS, value="otsu")
+        self.class_name = ComboBox(label="class", choices=[])
+        self.boxes = ComboBox(label="boxes", choices=BOX_CHOICES, value="all")
+        self.threshold = FloatSpinBox(label="threshold", value=0.5, min=-1e9, max=1e9, step=0.05)
+        self.smooth = FloatSpinBox(label="smooth σ (physical)", value=0.0, min=0, max=1e4, step=0.25)
+        self.fill_holes = CheckBox(text="fill holes", value=True)
+        self.min_size = SpinBox(label="min object voxels", value=20, min=0, max=10**8)
+        self.split = CheckBox(text="split touching objects (watershed)", value=True)
+        self.min_distance = FloatSpinBox(label="min centre distance (0 = auto)", value=0.0, min=0, max=1e4)
+        self.margin = FloatSpinBox(label="background margin", value=0.2, min=0, max=1, step=0.05)
+        self.per_box = CheckBox(text="threshold per box", value=False)
+        self.overwrite = CheckBox(text="overwrite my edits", value=False)
+        self.file = FileEdit(label="file", mode="r")
+        self.channel = SpinBox(label="channel (-1 = only one)", value=-1, min=-1, max=255)
+        self.layer = ComboBox(label="labels layer", choices=[])
+        self.diameter = FloatSpinBox(label="Cellpose diameter (0 = auto)", value=0.0, min=0, max=1e4)
+        super().__init__(widgets=[
+            self.method, self.class_name, self.boxes, self.threshold, self.smooth, self.fill_holes,
+            self.min_size, self.split, self.min_distance, self.margin, self.per_box, self.overwrite,
+            self.file, self.channel, self.layer, self.diameter,
+        ])
+        self.method.changed.connect(self._show_relevant)
+        self._show_relevant()
+
+    def _show_relevant(self, *_):
+        m = self.method.value
+        thresholding = m in THRESHOLD_METHODS
+        for w in (self.smooth, self.fill_holes, self.min_distance, self.margin, self.per_box, self.split):
+            w.visible = thresholding
+        self.threshold.visible = m in ("manual", "probability")
+        self.file.visible = m in ("file", "probability")
+        self.channel.visible = m == "probability"
+        self.layer.visible = m == "layer"
+        self.diameter.visible = m == "cellpose"
+        self.min_size.visible = thresholding or m == "probability"
+
+    def params(self) -> SeedParams:
+        return SeedParams(
+            method=self.method.value, threshold=self.threshold.value if self.method.value == "manual" else None,
+            smooth=self.smooth.value, fill_holes=self.fill_holes.value, min_size=self.min_size.value,
+            split=self.split.value, min_distance=self.min_distance.value,
+            background_margin=self.margin.value,
+        )
+
+
+def _manual_in_range(regions, threshold: float) -> None:
+    """Refuse a manual threshold that would seed nothing or fill the boxes (e.g. 0.5 on 16-bit data)."""
+    lo, hi = np.inf, -np.inf
+    for region in regions:
+        lo, hi = min(lo, float(region.min())), max(hi, float(region.max()))
+    if threshold >= hi:
+        raise ValueError(f"the manual threshold {threshold:g} is not below any intensity in the chosen boxes "
+                         f"({lo:g} to {hi:g}): nothing would be seeded. Choose a threshold between them.")
+    if threshold < lo:
+        raise ValueError(f"the manual threshold {threshold:g} is below every intensity in the chosen boxes "
+                         f"({lo:g} to {hi:g}): every voxel would be foreground. Choose a threshold between them.")
+
+
+def _failure(what: str, exc: Exception) -> str:
+    if isinstance(exc, ValueError | ImportError | OSError):  # ProjectError is a ValueError
+        return f"{what} failed: {exc}"
+    return f"{what} failed ({type(exc).__name__}): {exc}"
+
+
+class SeedWidget(QWidget):
+    """Dock widget: seed weak labels into the project's boxes."""
+
+    progressed = Signal(int, int)
+
+    def __init__(self, napari_viewer):
+        super().__init__()
+        self.viewer = napari_viewer
+        self.form = SeedForm()
+        self.project: str | None = None
+        self.last_report = None
+        self._worker = None
+        self._preview_worker = None
+        self.project_label = QLabel("")
+        self.project_label.setWordWrap(True)
+        self.preview_button = QPushButton("Preview (first chosen box)")
+        self.apply_button = QPushButton("Apply")
+        self.progress = QProgressBar()
+        self.progress.setVisible(False)
+        self.result = QLabel("")
+        self.result.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.project_label)
+        layout.addWidget(self.form.native)
+        row = QHBoxLayout()
+        row.addWidget(self.preview_button)
+        row.addWidget(self.apply_button)
+        layout.addLayout(row)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.result)
+        layout.addStretch(1)
+        self.preview_button.clicked.connect(lambda: self.preview())
+        self.apply_button.clicked.connect(lambda: self.apply())
+        self.progressed.connect(self._on_progress)
+        self.viewer.layers.events.inserted.connect(self.reset_choices)
+        self.viewer.layers.events.removed.connect(self.reset_choices)
+        self.reset_choices()
+
+    @property
+    def busy(self) -> bool:
+        """Seeding or a preview is running."""
+        return self._worker is not None or self._preview_worker is not None
+
+    # -- inputs (read in the GUI thread) -------------------------------------------
+    def reset_choices(self, *_):
+        projects = annotation_projects(self.viewer.layers)
+        self.project = projects[0] if projects else None
+        if self.project is None:
+            self.project_label.setText("No project: open a project folder (or save one in the Box planner).")
+            self.form.class_name.choices = []
+        else:
+            self.project_label.setText(f"project: {self.project}")
+            try:
+                plan = current_plan(self.project)
+                self.form.class_name.choices = [c.name for c in plan.classes]
+            except ProjectError as e:
+                show_error(str(e))
+        own = set(annotation_layer_map(self.viewer.layers, self.project).values()) if self.project else set()
+        self.form.layer.choices = [(lay.name, lay) for lay in self.viewer.layers
+                                   if isinstance(lay, Labels) and lay not in own and lay.name != PREVIEW_NAME]
+
+    def _selected_ids(self) -> list[int]:
+        """Boxes whose rectangles are selected: through the planner, else in the reader's boxes layer."""
+        sync = sync_for_project(self.project)
+        if sync is not None:
+            return sync.selected_box_ids()
+        want = Path(self.project).resolve()
+        for layer in self.viewer.layers:
+            meta = (layer.metadata or {}).get(METADATA_KEY, {})
+            if (isinstance(layer, Shapes) and isinstance(meta, dict) and meta.get("role") == "boxes"
+                    and meta.get("project") and Path(meta["project"]).resolve() == want):
+                ids = layer.features["box_id"].to_numpy()
+                return sorted({int(ids[i]) for i in layer.selected_data if 0 <= i < len(ids)} - {NO_BOX})
+        return []
+
+    def _plan_and_boxes(self):
+        if self.project is None:
+            raise ValueError("no project: open a project folder first (its annotation layers are needed).")
+        plan = current_plan(self.project)
+        if self.form.class_name.value not in [c.name for c in plan.classes]:
+            raise ValueError("choose the class to seed (the plan's classes are listed under 'class').")
+        choice = self.form.boxes.value
+        if choice == "selected":
+            ids = self._selected_ids()
+            if not ids:
+                raise ValueError("no box is selected: select box rectangles (or choose 'all boxes').")
+        elif choice == "todo":
+            ids = [b.id for b in plan.boxes if b.status == "todo"]
+            if not ids:
+                raise ValueError("no box is still to do; choose 'all boxes' to seed again.")
+        else:
+            ids = None
+        return plan, [b.id for b in choose_boxes(plan, ids)]
+
+    def _image(self, plan):
+        layer = next((lay for lay in self.viewer.layers if isinstance(lay, Image) and lay.name == plan.image.name), None)
+        if layer is not None and tuple(layer_array(layer).shape) == plan.image.shape:
+            return layer_array(layer)
+        path = resolve_image_path(self.project, plan)
+        if path is None or not path.exists():
+            raise ValueError(f"the project's image is neither open (a layer named {plan.image.name!r}) nor at {path}.")
+        return read_volume(path).data
+
+    def _importer(self, plan):
+        """A function giving (labels, background) at the annotation shape; inputs checked now."""
+        m, shape, mag = self.form.method.value, plan.image.shape, plan.magnification
+        if m == "layer":
+            layer = self.form.layer.value
+            if layer is None:
+                raise ValueError("choose a Labels layer to import (e.g. the output of another plugin).")
+            data = layer_array(layer)
+            return lambda: (labels_to_annotation(data, shape, mag), None)
+        path = self.form.file.value
+        if path is None or str(path) in ("", "."):
+            raise ValueError("choose a file to import in 'file'.")
+        path = Path(path)
+        if not path.exists():
+            raise ValueError(f"the file {path} does not exist; choose an existing file to import.")
+        if m == "file":
+            return lambda: (labels_to_annotation(read_label_image(path), shape, mag), None)
+        channel = None if self.form.channel.value < 0 else self.form.channel.value
+        threshold, min_size = self.form.threshold.value, self.form.min_size.value
+        if not 0 < threshold <= 1:
+            raise ValueError(f"a probability threshold lies in (0, 1]; got {threshold:g}.")
+        instance = {c.name: c.kind for c in plan.classes}[self.form.class_name.value] == "instance"
+
+        def load():
+            prob = labels_to_annotation(read_probability(path, channel=channel), shape, mag)
+            labels = labels_from_probability(prob, threshold=threshold, instance=instance, min_size=min_size)
+            return labels, prob < 0.1
+
+        return load
+
+    def _work(self, plan, ids):
+        """The seeding job for the worker thread, with every input read from the form now."""
+        project, m = self.project, self.form.method.value
+        common = {"class_name": self.form.class_name.value, "box_ids": ids,
+                  "overwrite_edits": self.form.overwrite.value}
+        if m in THRESHOLD_METHODS:
+            image, params, per_box = self._image(plan), self.form.params(), self.form.per_box.value
+
+            def work(progress):
+                if params.method == "manual":
+                    _manual_in_range((image_at_mag(image, b, plan.magnification) for b in choose_boxes(plan, ids)),
+                                     params.threshold)
+                return seed_boxes(plan, open_annotations(project, plan), image, params=params,
+                                  per_box_threshold=per_box, progress=progress, **common)
+        elif m == "cellpose":
+            if importlib.util.find_spec("cellpose") is None:
+                raise ValueError(CELLPOSE_HINT)
+            image, diameter = self._image(plan), self.form.diameter.value or None
+
+            def work(progress):
+                return cellpose_into_boxes(plan, open_annotations(project, plan), image, diameter=diameter,
+                                           progress=progress, **common)
+        else:
+            load = self._importer(plan)
+
+            def work(progress):
+                labels, background = load()
+                return import_into_boxes(plan, open_annotations(project, plan), labels, background=background,
+                                         method=f"{m} import", progress=progress, **common)
+        return work
+
+    # -- actions -------------------------------------------------------------------
+    def apply(self) -> None:
+        """Seed the chosen boxes in a worker; the layers refresh when it is done."""
+        if self.busy:
+            show_warning("Seeding or a preview is already running; wait for it to finish.")
+            return
+        try:
+            plan, ids = self._plan_and_boxes()
+            work = self._work(plan, ids)
+        except (ValueError, ProjectError) as e:
+            show_error(str(e))
+            return
+        emit = self.progressed.emit
+
+        def progress(done, total):  # called in the worker thread
+            try:
+                emit(int(done), int(total))
+            except RuntimeError:  # the dock was deleted meanwhile
+                pass
+
+        self._run(create_worker(work, progress, _start_thread=False, _ignore_errors=True), self.project)
+
+    def _on_progress(self, done: int, total: int) -> None:
+        self.progress.setRange(0, max(1, total))
+        self.progress.setValue(min(done, max(1, total)))
+
+    def _set_busy(self, busy: bool) -> None:
+        self.apply_button.setEnabled(not busy)
+        self.preview_button.setEnabled(not busy)
+
+    def _run(self, worker, project) -> None:
+        self._worker = worker
+        self.progress.setRange(0, 0)
+        self.progress.setValue(0)
+        self.progress.setFormat("seeding: %p%")
+        self.progress.setVisible(True)
+        self._set_busy(True)
+
+        def returned(result):
+            self._finish(project, *result)
+
+        def finished(*_):
+            self._worker = None
+            self.progress.setVisible(False)
+            self._set_busy(self.busy)
+
+        worker.returned.connect(returned)
+        worker.errored.connect(lambda e: show_error(_failure("Seeding", e)))
+        worker.finished.connect(finished)
+        worker.start()
+
+    def _finish(self, project, seeded_plan, report) -> None:
+        """Statuses into the project's current plan (the planner may have changed it), layers refreshed."""
+        self.last_report = report
+        status = {b.id: b.status for b in seeded_plan.boxes if b.id in report.boxes}
+        try:
+            plan = current_plan(project)
+            for b in plan.boxes:
+                if b.id in status and b.status != status[b.id]:
+                    plan = plan.update_box(b.id, status=status[b.id])
+            commit_plan(project, plan)
+        except (OSError, ProjectError) as e:
+            show_error(f"The labels were written, but the box statuses were not saved: {e}")
+        for layer in annotation_layer_map(self.viewer.layers, project).values():
+            layer.refresh()
+        bus.annotations_changed.emit(project)
+        self.result.setText(report.summary())
+        (show_info if report.boxes else show_warning)(report.summary())
+
+    def preview(self) -> None:
+        """Seeds of the first chosen box in a '{PREVIEW_NAME}' layer; nothing is written."""
+        if self.busy:
+            show_warning("Seeding or a preview is already running; wait for it to finish.")
+            return
+        try:
+            if self.form.method.value not in THRESHOLD_METHODS:
+                raise ValueError("preview is for thresholding methods; imports are shown by Apply.")
+            plan, ids = self._plan_and_boxes()
+            params, image = self.form.params(), self._image(plan)
+        except (ValueError, ProjectError) as e:
+            show_error(str(e))
+            return
+        box = plan.box(ids[0])
+        kind = {c.name: c.kind for c in plan.classes}[self.form.class_name.value]
+
+        def job():
+            region = image_at_mag(image, box, plan.magnification)
+            if params.method == "manual":
+                _manual_in_range([region], params.threshold)
+            spacing = voxel_size_at(plan.image.voxel_size, plan.magnification)
+            return seed_region(region, spacing, params, instance=kind == "instance")
+
+        def show(seeds):
+            tf = annotation_transform(plan)
+            origin = [s.start for s in box_region(plan, box)]
+            translate = tuple(t + o * s for t, o, s in zip(tf["translate"], origin, tf["scale"]))
+            if PREVIEW_NAME in self.viewer.layers:
+                self.viewer.layers.remove(self.viewer.layers[PREVIEW_NAME])
+            self.viewer.add_labels(seeds.labels, name=PREVIEW_NAME, scale=tf["scale"], translate=translate,
+                                   units=(plan.image.unit,) * 3, opacity=0.5)
+            self.result.setText(f"preview of box {box.id}: {seeds.n_objects} objects, threshold "
+                                f"{seeds.threshold:.4g}. Apply writes them into the project.")
+
+        def finished(*_):
+            self._preview_worker = None
+            self._set_busy(self.busy)
+
+        worker = create_worker(job, _start_thread=False, _ignore_errors=True)
+        self._preview_worker = worker
+        self._set_busy(True)
+        worker.returned.connect(show)
+        worker.errored.connect(lambda e: show_error(_failure("Preview", e)))
+        worker.finished.connect(finished)
+        worker.start()
