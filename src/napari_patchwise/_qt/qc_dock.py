@@ -228,13 +228,13 @@ class QCWidget(QWidget):
                 self._recheck_pending()
 
     def _schedule_recheck(self, name: str) -> None:
-        if self.live is not None and name in self.live.indexes:
+        if not self._closed and self.live is not None and name in self.live.indexes:
             self._pending.add(name)
             self.debounce.start()
 
     def _recheck_pending(self) -> None:
         live = self.live
-        if live is None:
+        if live is None or self._closed:
             return
         for name in sorted(self._pending):
             since = live.stroke_count(name)
@@ -377,8 +377,8 @@ class QCWidget(QWidget):
 
     def check_boxes(self, box_ids=None, quiet: bool = False) -> None:
         """Check boxes (all by default) in a worker; findings fill the table and colour the boxes."""
-        if self.live is None:
-            if not quiet:
+        if self.live is None or self._closed:
+            if not quiet and not self._closed:
                 show_warning("No project to check.")
             return
         self._touched_boxes.clear()

@@ -37,6 +37,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import ndimage as ndi
 from skimage.measure import label as label_components
 
 from .annotation import EDITS, WEAK, clip_region, compose
@@ -223,7 +224,9 @@ def check_box(
     weak = hidden.get(WEAK)
     if weak is not None:
         w = np.asarray(weak[region]) > 0
-        covered = int(np.count_nonzero(w & (comp.classmap == 0)))
+        # one-voxel gaps carved between objects (Separate) lie next to an object: not a cover
+        near_object = ndi.binary_dilation(comp.classmap > 0)
+        covered = int(np.count_nonzero(w & (comp.classmap == 0) & ~near_object))
         if covered:
             f.append(Finding(
                 "warning", "background-over-object", box.id,
