@@ -103,15 +103,8 @@ class QCWidget(QWidget):
         self.findings = _table(["box", "status", "severity", "code", "message"])
         self.progress = QProgressBar()
         self.progress.setVisible(False)
-        self.debounce = QTimer(self)
-        self.debounce.setSingleShot(True)
-        self.debounce.setInterval(RECHECK_DELAY_MS)
-        self.box_timer = QTimer(self)
-        self.box_timer.setSingleShot(True)
-        self.box_timer.setInterval(BOX_CHECK_DELAY_MS)
-        self.table_timer = QTimer(self)
-        self.table_timer.setSingleShot(True)
-        self.table_timer.setInterval(TABLE_DELAY_MS)
+        self.debounce, self.box_timer, self.table_timer = (
+            self._timer(ms) for ms in (RECHECK_DELAY_MS, BOX_CHECK_DELAY_MS, TABLE_DELAY_MS))
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.project_label)
@@ -123,14 +116,12 @@ class QCWidget(QWidget):
         layout.addLayout(row)
         layout.addWidget(self.pairs_label)
         layout.addWidget(self.pairs, stretch=1)
-        row = QHBoxLayout()
-        for b in (self.separate_sel, self.separate_all, self.crop_button):
-            row.addWidget(b)
-        layout.addLayout(row)
-        row = QHBoxLayout()
-        for b in (self.check_button, self.done_button):
-            row.addWidget(b)
-        layout.addLayout(row)
+        for buttons in ((self.separate_sel, self.separate_all, self.crop_button),
+                        (self.check_button, self.done_button)):
+            row = QHBoxLayout()
+            for b in buttons:
+                row.addWidget(b)
+            layout.addLayout(row)
         layout.addWidget(self.dense_check)
         layout.addWidget(self.findings, stretch=1)
         layout.addWidget(self.progress)
@@ -156,6 +147,12 @@ class QCWidget(QWidget):
         bus.annotations_changed.connect(self._on_annotations_written)
         self.destroyed.connect(lambda *_: self._teardown())
         self.attach()
+
+    def _timer(self, ms: int) -> QTimer:
+        timer = QTimer(self)
+        timer.setSingleShot(True)
+        timer.setInterval(ms)
+        return timer
 
     # -- project and live checks ---------------------------------------------
     def _on_layers_changed(self, event=None) -> None:
