@@ -38,6 +38,7 @@ import math
 import time
 
 import numpy as np
+from _timing import best_time
 
 from napari_patchwise.engine.plan import ImageRef, Plan
 from napari_patchwise.engine.presets import get_preset
@@ -153,15 +154,6 @@ def _ratio(a, b) -> str:
     return f"{a / b:5.2f}"
 
 
-def _best_time(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
-
-
 def _explain(cands, sample, block, rule, ours_runs):
     """Which candidates could cover each kind, their strata, and what ours chose."""
     print("  strata table (informative members):", cands.strata.counts())
@@ -190,8 +182,8 @@ def run_volume(name, args):
     plan = Plan(ImageRef(image.shape), get_preset(args.preset), args.mag)
     cands = measure_candidates(image, plan)
     block = cands.block
-    t_measure = _best_time(lambda: measure_candidates(image, plan), args.repeat)
-    t_sum = _best_time(lambda: np.sum(image), args.repeat)
+    t_measure = best_time(lambda: measure_candidates(image, plan), args.repeat)
+    t_sum = best_time(lambda: np.sum(image), args.repeat)
     present = [k for k, v in cands.strata.counts().items() if v and k != "typical"]
     ns = args.n or sorted({len(KINDS), len(present)})
     print(f"\n== {name}: make_{'rare_' if name == 'rare' else ''}sample() {image.shape}, "

@@ -25,6 +25,7 @@ import argparse
 import time
 
 import numpy as np
+from _timing import best_time
 from scipy import ndimage as ndi
 
 from napari_patchwise.engine.touching import ContactIndex, find_contacts, touching_pairs
@@ -74,21 +75,12 @@ def strokes(labels, n, seed=1):
         yield (slice(z, z + 1), slice(y0, y1), slice(x0, x1))
 
 
-def best(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
-
-
 def live(shape, n_strokes, repeat, connectivity):
     t0 = time.perf_counter()
     labels = make_labels(shape)
     t_make = time.perf_counter() - t0
     index = ContactIndex(shape, connectivity=connectivity)
-    t_rebuild = best(lambda: index.rebuild(labels), 1)
+    t_rebuild = best_time(lambda: index.rebuild(labels), 1)
     print(f"\n{shape} uint32 ({labels.nbytes / 2**20:.0f} MiB), built in {t_make:.1f} s: "
           f"{len(np.unique(labels)) - 1} objects, {index.n_pairs} touching pairs, "
           f"{len(index)} contacts; rebuild {t_rebuild:.2f} s")
@@ -97,7 +89,7 @@ def live(shape, n_strokes, repeat, connectivity):
         t0 = time.perf_counter()
         index.update(labels, region)
         times.append(time.perf_counter() - t0)
-    t_full = best(lambda: find_contacts(labels, connectivity=connectivity), repeat)
+    t_full = best_time(lambda: find_contacts(labels, connectivity=connectivity), repeat)
     full = find_contacts(labels, connectivity=connectivity)
     same = len(full) == len(index) and np.array_equal(full.pairs(), index.pairs())
     p50, p95, worst = (float(np.percentile(times, q)) * 1e3 for q in (50, 95, 100))
@@ -109,12 +101,12 @@ def live(shape, n_strokes, repeat, connectivity):
 
 
 def scan(labels, repeat):
-    t_copy = best(lambda: np.copy(labels), repeat)
+    t_copy = best_time(lambda: np.copy(labels), repeat)
     print(f"  2. np.copy {t_copy * 1e3:.0f} ms (baseline = 1.00)")
     ratios = {}
     for c in (1, 2, 3):
-        t_pairs = best(lambda: touching_pairs(labels, connectivity=c), repeat)
-        t_find = best(lambda: find_contacts(labels, connectivity=c), repeat)
+        t_pairs = best_time(lambda: touching_pairs(labels, connectivity=c), repeat)
+        t_find = best_time(lambda: find_contacts(labels, connectivity=c), repeat)
         ratios[c] = (t_pairs / t_copy, t_find / t_copy)
         print(f"     connectivity {c}: touching_pairs {t_pairs * 1e3:.0f} ms "
               f"(ratio {t_pairs / t_copy:.2f}), find_contacts {t_find * 1e3:.0f} ms "

@@ -120,7 +120,6 @@ def test_undo_asks_for_a_recheck_and_install_replays_later_strokes(tmp_path):
     nuc.paint((6, 30, 34), 6)  # painted while the worker ran
     live.install_index("nuclei", index, since)
     assert _same_as_full_scan(live, nuc) and live.n_pairs() == 1
-    nuc.redo() if False else None
     assert {tuple(p) for p in live.indexes["nuclei"].pairs().tolist()} == {(5, 6)}
 
 

@@ -41,8 +41,8 @@ from ..engine.seeding import (
 )
 from ..engine.weaklabels import THRESHOLD_METHODS, SeedParams, seed_region
 from ..layers.annotation_layers import annotation_transform
-from ..layers.box_shapes import METADATA_KEY, NO_BOX
-from ..layers.box_sync import sync_for_project
+from ..layers.box_shapes import METADATA_KEY
+from ..layers.box_sync import selected_box_ids, sync_for_project
 from ..layers.project_link import annotation_layer_map, annotation_projects, bus, commit_plan, current_plan
 from .propose_form import layer_array
 
@@ -196,8 +196,7 @@ class SeedWidget(QWidget):
             meta = (layer.metadata or {}).get(METADATA_KEY, {})
             if (isinstance(layer, Shapes) and isinstance(meta, dict) and meta.get("role") == "boxes"
                     and meta.get("project") and Path(meta["project"]).resolve() == want):
-                ids = layer.features["box_id"].to_numpy()
-                return sorted({int(ids[i]) for i in layer.selected_data if 0 <= i < len(ids)} - {NO_BOX})
+                return selected_box_ids(layer)
         return []
 
     def _plan_and_boxes(self):

@@ -360,7 +360,7 @@ def cellpose_into_boxes(
     ``None`` loads the default Cellpose model (the optional ``cellpose``
     extra, which downloads its weights on first use).
     """
-    from .imports import cellpose_model, run_cellpose
+    from .imports import cellpose_anisotropy, cellpose_model, run_cellpose
 
     if tuple(image.shape) != plan.image.shape:
         raise ValueError(
@@ -370,7 +370,7 @@ def cellpose_into_boxes(
     boxes = choose_boxes(plan, box_ids)
     model = cellpose_model() if model is None else model
     spacing = voxel_size_at(plan.image.voxel_size, plan.magnification)
-    anisotropy = spacing[0] / ((spacing[1] + spacing[2]) / 2)
+    anisotropy = cellpose_anisotropy(spacing)
     report = SeedReport(class_name, "cellpose")
 
     def get_block(box, sl):

@@ -21,7 +21,6 @@ uint8 True
 
 from __future__ import annotations
 
-import numpy as np
 import zarr
 
 from .annotation import HIDDEN_LAYERS
@@ -65,16 +64,3 @@ def _layer_shape(group: zarr.Group) -> tuple[int, ...]:
             return tuple(node.shape)
     raise ProjectError("annotations have no background layer; save the plan to recreate the layers.")
 
-
-def layer_is_empty(array, region=None) -> bool:
-    """Whether ``array`` (or its ``region``) holds only zeros; unwritten zarr chunks are not read.
-
-    Examples
-    --------
-    >>> layer_is_empty(np.zeros((2, 2, 2))), layer_is_empty(np.ones((2, 2, 2)), (slice(0, 1),) * 3)
-    (True, False)
-    """
-    if region is None and isinstance(array, zarr.Array) and array.nchunks_initialized == 0:
-        return True
-    block = np.asarray(array[region if region is not None else ...])
-    return not block.any()

@@ -62,6 +62,13 @@ def _edge_width(plan: Plan) -> float:
     return float(max(1.0, max(plan.image.shape[1:]) / 300))
 
 
+def selected_box_ids(rectangles: Shapes) -> list[int]:
+    """Ids of the boxes whose rectangles are selected in a boxes layer (sorted)."""
+    ids = rectangles.features["box_id"].to_numpy()
+    sel = {int(ids[i]) for i in rectangles.selected_data if 0 <= i < len(ids)}
+    return sorted(sel - {NO_BOX})
+
+
 class BoxLayerSync:
     """Bind a plan to a rectangles layer (2D editing) and a wireframe layer (3D view).
 
@@ -129,9 +136,7 @@ class BoxLayerSync:
 
     def selected_box_ids(self) -> list[int]:
         """Ids of the boxes whose rectangles are selected in the layer (sorted)."""
-        ids = self.rectangles.features["box_id"].to_numpy()
-        sel = {int(ids[i]) for i in self.rectangles.selected_data if 0 <= i < len(ids)}
-        return sorted(sel - {NO_BOX})
+        return selected_box_ids(self.rectangles)
 
     def disconnect(self) -> None:
         """Stop listening to the rectangles layer."""
