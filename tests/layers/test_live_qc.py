@@ -192,3 +192,23 @@ def test_random_strokes_match_a_full_scan(strokes):
             queue.pop(0)()
         assert _same_as_full_scan(live, layers["nuclei"])
     live.disconnect()
+
+
+def test_contacts_across_the_face_of_two_boxes_are_not_listed(tmp_path):
+    plan = Plan(ImageRef((8, 40, 40))).add_boxes([((0, 0, 0), (8, 20, 20)), ((0, 0, 20), (8, 20, 40))])
+    data = np.zeros((8, 40, 40), np.uint32)
+    data[3, 5:8, 17:20] = 1   # box 1's seed ...
+    data[3, 5:8, 20:23] = 2   # ... meets box 2's seed at the shared face: no crop holds both
+    data[3, 30:33, 5:8] = 3   # outside every box ...
+    data[3, 33:36, 5:8] = 4   # ... touching: still shown
+    layers = {"nuclei": Labels(data), "background": Labels(np.zeros_like(data, np.uint8)),
+              "ignore": Labels(np.zeros_like(data, np.uint8))}
+    live = LiveQC(plan, layers)
+    assert [c[1:3] for c in live.contacts()] == [(3, 4)]
+    assert set(live.contact_voxels(3)[:, 2]) == {5, 6, 7}
+    live.separate("nuclei")
+    assert len(find_contacts(layers["nuclei"].data).pairs()) == 1  # the cross-box pair is left alone
+    data[3, 6, 10] = 5
+    data[3, 6, 11] = 6        # inside box 1: listed
+    live.install_index("nuclei", live.compute_index("nuclei"))
+    assert [c[1:3] for c in live.contacts()] == [(5, 6)]

@@ -149,9 +149,7 @@ class QCWidget(QWidget):
         self.attach()
 
     def _timer(self, ms: int) -> QTimer:
-        timer = QTimer(self)
-        timer.setSingleShot(True)
-        timer.setInterval(ms)
+        timer = QTimer(self, singleShot=True, interval=ms)
         return timer
 
     # -- project and live checks ---------------------------------------------
@@ -160,7 +158,9 @@ class QCWidget(QWidget):
             return
         if self.live is not None and any(lay not in self.viewer.layers for lay in self.live.layers.values()):
             self._detach()
-        if self.live is None:
+        # only a new layer starts checks: while a viewer closes, its layers are removed one
+        # by one, and re-attaching to the remaining ones would start workers on a dying viewer
+        if self.live is None and getattr(event, "type", "inserted") == "inserted" and not self._closed:
             self.attach()
 
     def _detach(self) -> None:
@@ -303,8 +303,8 @@ class QCWidget(QWidget):
             plan = live.plan
             tf = annotation_transform(plan)
             self.overlay = Points(
-                voxels, name=OVERLAY_NAME, symbol="square", face_color="#ff2d55", border_width=0,
-                size=max(tf["scale"][1:]), out_of_slice_display=False, opacity=0.9,
+                voxels, name=OVERLAY_NAME, symbol="square", face_color="#ff2d55",
+                border_color="white", border_width=0.2, size=1.5 * max(tf["scale"][1:]), out_of_slice_display=False, opacity=1.0,
                 metadata={METADATA_KEY: {"role": "contacts", "project": self.project}}, **tf,
             )
             self.viewer.add_layer(self.overlay)
@@ -339,9 +339,8 @@ class QCWidget(QWidget):
                 b = self.pairs.item(r, 2).data(Qt.ItemDataRole.UserRole)
                 by_class.setdefault(name, []).append((a, b))
         else:
-            for name, index in self.live.indexes.items():
-                if index.n_pairs:
-                    by_class[name] = index.pairs().tolist()
+            for name, a, b, _, _ in self.live.contacts():
+                by_class.setdefault(name, []).append((a, b))
         if not by_class:
             show_warning("Select touching pairs in the list first." if selected_only else "No touching pairs.")
             return 0

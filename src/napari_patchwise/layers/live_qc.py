@@ -192,17 +192,43 @@ class LiveQC:
             self._busy = False
         return int(hit[0].size)
 
+    def _across_boxes(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+        """Contacts whose two voxels lie in two different boxes and in no box together.
+
+        Seeds of neighbouring boxes meet at the shared face; no training crop
+        holds both sides, so such contacts break no rule.
+        """
+        if not self.plan.boxes or not len(first):
+            return np.zeros(len(first), bool)
+        sl = [b.slices(self.plan.magnification) for b in self.plan.boxes]
+        lo = np.array([[s.start for s in b] for b in sl])
+        hi = np.array([[s.stop for s in b] for b in sl])
+
+        def inside(v):
+            return ((v[:, None, :] >= lo) & (v[:, None, :] < hi)).all(axis=2)
+
+        f, s = inside(first), inside(second)
+        return f.any(axis=1) & s.any(axis=1) & ~(f & s).any(axis=1)
+
+    def _relevant(self, c):
+        drop = self._across_boxes(c.first, c.second)
+        if not drop.any():
+            return c
+        keep = ~drop
+        return type(c)(c.first[keep], c.second[keep], c.a[keep], c.b[keep])
+
     def contacts(self) -> list[tuple[str, int, int, int, tuple[float, float, float]]]:
-        """``(class, id a, id b, contact count, location)`` for every touching pair."""
+        """``(class, id a, id b, contact count, location)`` for every touching pair
+        (contacts across the face shared by two boxes are left out)."""
         out = []
         for name, index in self.indexes.items():
-            c = index.contacts()
+            c = self._relevant(index.contacts())
             for (a, b), n in sorted(c.pair_counts().items()):
                 out.append((name, int(a), int(b), int(n), c.location(a, b)))
         return out
 
     def n_pairs(self) -> int:
-        return sum(index.n_pairs for index in self.indexes.values())
+        return len(self.contacts())
 
     def contact_voxels(self, z: int | None = None) -> np.ndarray:
         """Voxels involved in a contact, ``(K, 3)`` at the annotation grid.
@@ -211,14 +237,14 @@ class LiveQC:
         plane are read), which is what a 2D view shows.
         """
         if z is None:
-            parts = [index.voxels() for index in self.indexes.values()]
+            parts = [self._relevant(index.contacts()).voxels() for index in self.indexes.values()]
             parts = [p for p in parts if len(p)]
             return np.unique(np.concatenate(parts), axis=0) if parts else np.zeros((0, 3), np.int64)
         shape = None
         plane = None
         for index in self.indexes.values():
             shape = index.shape
-            c = index.contacts_in((slice(z - 1, z + 2), slice(0, None), slice(0, None)))
+            c = self._relevant(index.contacts_in((slice(z - 1, z + 2), slice(0, None), slice(0, None))))
             if not len(c):
                 continue
             plane = np.zeros(shape[1:], bool) if plane is None else plane
@@ -239,6 +265,8 @@ class LiveQC:
         if name not in self.indexes:
             raise ValueError(f"{name!r} is not an instance class with live checks; pick one of {self.instance_classes}.")
         layer = self.layers[name]
+        if pairs is None:
+            pairs = [(a, b) for n, a, b, _, _ in self.contacts() if n == name]
         sep = separate(layer.data, pairs, connectivity=self.connectivity)
         if not sep.n_voxels:
             return sep
