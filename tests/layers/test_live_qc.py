@@ -11,7 +11,7 @@ from napari.layers import Labels
 from napari_patchwise.engine import ClassSpec, ImageRef, Plan
 from napari_patchwise.engine.project import create_project, open_annotations
 from napari_patchwise.engine.store import hidden_layer
-from napari_patchwise.engine.touching import find_contacts
+from napari_patchwise.engine.touching import find_contacts, grow
 from napari_patchwise.layers.annotation_layers import annotation_layer_data
 from napari_patchwise.layers.live_qc import LiveQC
 from napari_patchwise.layers.paint_regions import stroke_region, stroke_regions
@@ -57,7 +57,7 @@ def test_paint_flags_touching_at_once_and_marks_edits(tmp_path):
     plan, group, layers, live = _setup(tmp_path)
     nuc = layers["nuclei"]
     seen = []
-    live.contacts_changed.connect(lambda: seen.append(1))
+    live.contacts_changed.connect(seen.append)
     touched = []
     live.boxes_touched.connect(touched.append)
     nuc.paint((3, 10, 10), 1)
@@ -71,7 +71,12 @@ def test_paint_flags_touching_at_once_and_marks_edits(tmp_path):
     assert touched[0] == {1}
     loc = live.contacts()[0][4]
     assert loc[0] == 3 and 9 <= loc[1] <= 12
-    assert len(live.contact_voxels()) > 0
+    assert len(live.contact_voxels_in()) > 0
+    # the last change was reported with the stroke's region: the contact lies in it plus a one-voxel halo
+    region = seen[-1]
+    assert region is not None and region[0].start <= 3 < region[0].stop
+    assert 0 < len(live.contact_voxels_in(region)) < len(live.contact_voxels_in())
+    assert len(live.contact_voxels_in(grow(region, nuc.data.shape, 1))) == len(live.contact_voxels_in())
 
 
 def test_background_is_cropped_where_painted_only(tmp_path):
@@ -205,7 +210,8 @@ def test_contacts_across_the_face_of_two_boxes_are_not_listed(tmp_path):
               "ignore": Labels(np.zeros_like(data, np.uint8))}
     live = LiveQC(plan, layers)
     assert [c[1:3] for c in live.contacts()] == [(3, 4)]
-    assert set(live.contact_voxels(3)[:, 2]) == {5, 6, 7}
+    assert set(live.contact_voxels_in((slice(3, 4), slice(0, 40), slice(0, 40)))[:, 2]) == {5, 6, 7}
+    assert live.n_contacts() == 3
     live.separate("nuclei")
     assert len(find_contacts(layers["nuclei"].data).pairs()) == 1  # the cross-box pair is left alone
     data[3, 6, 10] = 5

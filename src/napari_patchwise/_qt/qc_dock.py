@@ -9,7 +9,6 @@ thread.
 
 from __future__ import annotations
 
-from napari.layers import Points
 from napari.qt.threading import create_worker
 from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtCore import Qt, QTimer
@@ -32,6 +31,7 @@ from ..engine.qc import check_plan_annotations, hidden_arrays
 from ..engine.store import hidden_layer
 from ..layers.annotation_layers import annotation_transform
 from ..layers.box_shapes import METADATA_KEY
+from ..layers.contact_overlay import OVERLAY_NAME, ContactOverlay
 from ..layers.live_qc import LiveQC
 from ..layers.project_link import (
     annotation_layer_map,
@@ -42,7 +42,6 @@ from ..layers.project_link import (
     show_findings,
 )
 
-OVERLAY_NAME = "patchwise contacts"
 RECHECK_DELAY_MS = 400
 BOX_CHECK_DELAY_MS = 800
 TABLE_DELAY_MS = 150
@@ -75,7 +74,7 @@ class QCWidget(QWidget):
         self.viewer = napari_viewer
         self.project: str | None = None
         self.live: LiveQC | None = None
-        self.overlay: Points | None = None
+        self.overlay: ContactOverlay | None = None
         self._workers = set()
         self._busy_workers = set()
         self._closed = False
@@ -139,8 +138,6 @@ class QCWidget(QWidget):
         self.dense_check.clicked.connect(lambda on: self.set_dense(on))
         self.debounce.timeout.connect(self._recheck_pending)
         self.table_timer.timeout.connect(self.refresh_contacts)
-        self.viewer.dims.events.current_step.connect(self._draw_overlay)
-        self.viewer.dims.events.ndisplay.connect(self._draw_overlay)
         self.box_timer.timeout.connect(lambda: self.check_boxes(sorted(self._touched_boxes), quiet=True))
         self.viewer.layers.events.inserted.connect(self._on_layers_changed)
         self.viewer.layers.events.removed.connect(self._on_layers_changed)
@@ -154,7 +151,7 @@ class QCWidget(QWidget):
 
     # -- project and live checks ---------------------------------------------
     def _on_layers_changed(self, event=None) -> None:
-        if event is not None and getattr(event, "value", None) is self.overlay:
+        if event is not None and self.overlay is not None and getattr(event, "value", None) is self.overlay.layer:
             return
         if self.live is not None and any(lay not in self.viewer.layers for lay in self.live.layers.values()):
             self._detach()
@@ -174,8 +171,6 @@ class QCWidget(QWidget):
         self._detach()
         for emitter in (self.viewer.layers.events.inserted, self.viewer.layers.events.removed):
             emitter.disconnect(self._on_layers_changed)
-        for emitter in (self.viewer.dims.events.current_step, self.viewer.dims.events.ndisplay):
-            emitter.disconnect(self._draw_overlay)
         bus.annotations_changed.disconnect(self._on_annotations_written)
 
     def _on_annotations_written(self, project: str) -> None:
@@ -262,9 +257,9 @@ class QCWidget(QWidget):
         worker.start()
 
     # -- contacts --------------------------------------------------------------
-    def _on_contacts_changed(self) -> None:
-        """After a stroke: the overlay at once, the table a moment later (it may be long)."""
-        self._draw_overlay()
+    def _on_contacts_changed(self, region=None) -> None:
+        """After a stroke: the overlay at once (only around the stroke), the table a moment later."""
+        self._draw_overlay(region)
         self.table_timer.start()
 
     def refresh_contacts(self) -> None:
@@ -283,33 +278,23 @@ class QCWidget(QWidget):
         self.pairs_label.setText(
             f"Touching pairs: {len(all_rows)}{more}" + (" — select one to jump there; Separate carves a "
                                               "one-voxel background gap" if rows else " ✓"))
-        self._draw_overlay()
 
-    def _current_plane(self) -> int | None:
-        """The annotation-grid z of the 2D view (``None`` in 3D: draw every contact)."""
-        if self.viewer.dims.ndisplay != 2 or self.live is None:
-            return None
-        layer = next(iter(self.live.layers.values()))
-        return int(round(float(layer.world_to_data(self.viewer.dims.point)[-3])))
-
-    def _draw_overlay(self, *_) -> None:
+    def _draw_overlay(self, region=None) -> None:
+        """Mark contact voxels in the overlay layer (only around ``region`` when given)."""
         live = self.live
         if live is None or self._closed:
             return
-        voxels = live.contact_voxels(self._current_plane())
-        if self.overlay is None or self.overlay not in self.viewer.layers:
-            if not len(voxels):
-                return
-            plan = live.plan
-            tf = annotation_transform(plan)
-            self.overlay = Points(
-                voxels, name=OVERLAY_NAME, symbol="square", face_color="#ff2d55",
-                border_color="white", border_width=0.2, size=1.5 * max(tf["scale"][1:]), out_of_slice_display=False, opacity=1.0,
-                metadata={METADATA_KEY: {"role": "contacts", "project": self.project}}, **tf,
-            )
-            self.viewer.add_layer(self.overlay)
-        else:
-            self.overlay.data = voxels
+        old = self.overlay.layer if self.overlay is not None else None
+        if old is not None and old not in self.viewer.layers:
+            old = None  # removed by the person: a fresh one when next needed
+        if self.overlay is None or self.overlay.live is not live:  # checks (re)started
+            self.overlay = ContactOverlay(
+                live, metadata={METADATA_KEY: {"role": "contacts", "project": self.project}},
+                **annotation_transform(live.plan))
+            region = None
+        self.overlay.layer = old if old is not None and old.data.shape == self.overlay.shape else None
+        if self.overlay.update(None if self.overlay.layer is None else region):
+            self.viewer.add_layer(self.overlay.layer)
 
     def jump_to_pair(self, row: int) -> None:
         item = self.pairs.item(row, 0)

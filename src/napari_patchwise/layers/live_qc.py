@@ -35,6 +35,12 @@ def _overlaps(a, b) -> bool:
     return all(x.start < y.stop and y.start < x.stop for x, y in zip(a, b))
 
 
+def _inside(voxels: np.ndarray, region) -> np.ndarray:
+    lo = np.array([s.start for s in region])
+    hi = np.array([s.stop for s in region])
+    return ((voxels >= lo) & (voxels < hi)).all(axis=1)
+
+
 class LiveQC:
     """Annotation rules applied as a person paints.
 
@@ -57,7 +63,8 @@ class LiveQC:
         Without it strokes are handled at once.
     """
 
-    contacts_changed = Signal()
+    #: Emitted with the region whose contacts may have changed (``None``: anywhere).
+    contacts_changed = Signal(object)
     boxes_touched = Signal(object)
     recheck_needed = Signal(str)
 
@@ -97,7 +104,11 @@ class LiveQC:
         self._log = {}
 
     def set_plan(self, plan: Plan) -> None:
+        """Use a new plan; which contacts are shown depends on its boxes."""
+        boxes = [(b.lo, b.hi) for b in self.plan.boxes]
         self.plan = plan
+        if boxes != [(b.lo, b.hi) for b in plan.boxes]:
+            self.contacts_changed.emit(None)
 
     # -- full rechecks (may run in a worker thread) ---------------------------
     def stroke_count(self, name: str) -> int:
@@ -118,7 +129,7 @@ class LiveQC:
             for region in self._log[name][since:]:
                 index.update(self.layers[name].data, region)
         self.indexes[name] = index
-        self.contacts_changed.emit()
+        self.contacts_changed.emit(None)
 
     # -- events ---------------------------------------------------------------
     def _on_refresh(self, name: str) -> None:
@@ -158,7 +169,7 @@ class LiveQC:
             shape = tuple(self.layers[name].data.shape)
             region = tuple(slice(max(0, s.start), min(n, s.stop)) for s, n in zip(region, shape))
             if self.indexes[name].update(self.layers[name].data, region):
-                self.contacts_changed.emit()
+                self.contacts_changed.emit(region)
 
     # -- actions --------------------------------------------------------------
     def crop_background(self, region=None) -> int:
@@ -230,31 +241,30 @@ class LiveQC:
     def n_pairs(self) -> int:
         return len(self.contacts())
 
-    def contact_voxels(self, z: int | None = None) -> np.ndarray:
-        """Voxels involved in a contact, ``(K, 3)`` at the annotation grid.
+    def n_contacts(self) -> int:
+        """Number of contacts shown (contacts across the face shared by two boxes are left out)."""
+        return sum(len(self._relevant(index.contacts())) for index in self.indexes.values())
 
-        With ``z``, only that plane's (fast: only the index buckets near the
-        plane are read), which is what a 2D view shows.
+    def contact_voxels_in(self, region=None) -> np.ndarray:
+        """Voxels on either side of a contact, ``(K, 3)`` at the annotation grid.
+
+        With ``region`` (3 slices), only the voxels inside it; only the index
+        buckets near the region are read, so this is fast for a small region.
         """
-        if z is None:
-            parts = [self._relevant(index.contacts()).voxels() for index in self.indexes.values()]
-            parts = [p for p in parts if len(p)]
-            return np.unique(np.concatenate(parts), axis=0) if parts else np.zeros((0, 3), np.int64)
-        shape = None
-        plane = None
+        parts = []
         for index in self.indexes.values():
-            shape = index.shape
-            c = self._relevant(index.contacts_in((slice(z - 1, z + 2), slice(0, None), slice(0, None))))
-            if not len(c):
-                continue
-            plane = np.zeros(shape[1:], bool) if plane is None else plane
-            for v in (c.first, c.second):
-                v = v[v[:, 0] == z]
-                plane[v[:, 1], v[:, 2]] = True
-        if plane is None:
+            if region is None:
+                c = index.contacts()
+            else:
+                c = index.contacts_in(grow(region, index.shape, 1))
+            v = self._relevant(c).voxels()
+            if region is not None and len(v):
+                v = v[_inside(v, region)]
+            if len(v):
+                parts.append(v)
+        if not parts:
             return np.zeros((0, 3), np.int64)
-        yx = np.argwhere(plane)
-        return np.column_stack([np.full(len(yx), z, np.int64), yx])
+        return np.unique(np.concatenate(parts), axis=0) if len(parts) > 1 else parts[0]
 
     def separate(self, name: str, pairs=None) -> Separation:
         """Carve a one-voxel background gap between touching instances of a class.
@@ -287,6 +297,6 @@ class LiveQC:
             mask[tuple(sep.voxels.T - lo[:, None])] = True
             mark_edited(self.edits, region, mask)
         self.indexes[name].update(layer.data, region)
-        self.contacts_changed.emit()
+        self.contacts_changed.emit(region)
         return sep
 
