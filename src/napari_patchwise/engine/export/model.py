@@ -1,0 +1,224 @@
+"""What every export format shares: a crop, the export context and the options.
+
+An export turns each validated box into a *case*: the image and the composed
+annotation of the box at the training magnification (:class:`Crop`). Format
+writers (``nnunet``, ``stardist``, ``cellpose``, ``omezarr``) turn cases into
+files; :func:`~napari_patchwise.engine.export.run.export_project` chooses the
+boxes, assigns splits, stages the files in a temporary folder, writes the
+manifest and moves everything into place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..annotation import Composition
+from ..box import Box
+from ..plan import Plan
+from ..validation import Finding
+
+#: The formats, in the order they are offered.
+FORMAT_NAMES = ("nnunet", "stardist", "cellpose", "omezarr")
+#: Splits a case can belong to.
+SPLITS = ("train", "val", "test")
+#: The manifest written into every exported folder.
+MANIFEST_NAME = "patchwise_manifest.json"
+
+
+class ExportError(ValueError):
+    """An export cannot run (the message says what is wrong and how to fix it)."""
+
+
+def case_name(box: Box) -> str:
+    """The case identifier of a box (stable: box ids are never reused).
+
+    Examples
+    --------
+    >>> case_name(Box(7, (0, 0, 0), (4, 4, 4)))
+    'box_0007'
+    """
+    return f"box_{box.id:04d}"
+
+
+@dataclass(frozen=True, eq=False)
+class Crop:
+    """One box, ready to be written.
+
+    Attributes
+    ----------
+    case : str
+        Case identifier (:func:`case_name`).
+    box : Box
+    image : ndarray
+        ``(z, y, x)`` image under the box at the training magnification.
+    composition : Composition
+        The composed annotation of the box (same shape as ``image``).
+    voxel_size : tuple of float
+        Physical voxel size at the training magnification, ``(z, y, x)``.
+    split : {'train', 'val', 'test'}
+    findings : list of Finding
+        Warnings of the box (and the overridden errors, if any).
+    override : str or None
+        Why an error finding was overridden, if one was.
+    """
+
+    case: str
+    box: Box
+    image: np.ndarray
+    composition: Composition
+    voxel_size: tuple[float, float, float]
+    split: str = "train"
+    findings: tuple[Finding, ...] = ()
+    override: str | None = None
+
+
+@dataclass(frozen=True)
+class CaseRef:
+    """A case already in (or about to be in) an exported folder."""
+
+    case: str
+    split: str
+
+
+@dataclass(frozen=True)
+class ExportContext:
+    """What writers need to know besides the crop.
+
+    Attributes
+    ----------
+    plan : Plan
+    dataset_id : int
+        nnU-Net dataset number (``DatasetNNN_Name``), 1..999.
+    dataset_name : str
+        nnU-Net dataset name (letters, digits, ``_`` and ``-``).
+    instance_class : str or None
+        The instance class StarDist and Cellpose exports use (the plan's first
+        instance class when ``None``).
+    patch_size : tuple of int
+        StarDist training patch size ``(z, y, x)``; smaller crops get a warning.
+    cellpose_planes : tuple of str
+        Which planes Cellpose gets: ``'yx'`` and optionally ``'zy'``, ``'zx'``
+        (resampled to isotropic pixels using the voxel size).
+    min_masks : int
+        Cellpose drops training images with fewer masks than this; such
+        planes get a warning.
+    """
+
+    plan: Plan
+    dataset_id: int = 501
+    dataset_name: str = "Patchwise"
+    instance_class: str | None = None
+    patch_size: tuple[int, int, int] = (48, 96, 96)
+    cellpose_planes: tuple[str, ...] = ("yx",)
+    min_masks: int = 5
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.plan.classes)
+
+    def instance_name(self) -> str:
+        """The instance class for StarDist / Cellpose, or a clear error."""
+        instance = [c.name for c in self.plan.classes if c.kind == "instance"]
+        if self.instance_class is not None:
+            if self.instance_class not in instance:
+                raise ExportError(
+                    f"{self.instance_class!r} is not an instance class of this plan "
+                    f"(its instance classes: {', '.join(instance) or 'none'}); pick one of them."
+                )
+            return self.instance_class
+        if not instance:
+            raise ExportError(
+                "StarDist and Cellpose need an instance class, and this plan has only semantic classes; "
+                "export to nnU-Net or OME-Zarr instead."
+            )
+        return instance[0]
+
+
+@dataclass(frozen=True)
+class CaseOutput:
+    """What a writer wrote for one case.
+
+    Attributes
+    ----------
+    files : tuple of str
+        Paths relative to the format's folder, ``/``-separated.
+    warnings : tuple of str
+        Things a person should know (e.g. planes with few masks).
+    """
+
+    files: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass
+class ExportOptions:
+    """How to export.
+
+    Attributes
+    ----------
+    formats : tuple of str
+        Any of :data:`FORMAT_NAMES`.
+    fractions : tuple of float
+        Train / val / test fractions (normalised), stratified by stratum.
+    seed : int
+        Seed of the split assignment (same seed and boxes, same splits).
+    test_boxes : tuple of int
+        Boxes pinned to the test split (e.g. a held-out difficult region).
+    overwrite : bool
+        Replace an existing export instead of adding new cases to it.
+    overrides : dict of int to str
+        Boxes to export despite error findings, each with the reason
+        (recorded in the manifest).
+    context : dict
+        Extra :class:`ExportContext` fields (``dataset_id``, ``patch_size``, ...).
+    """
+
+    formats: tuple[str, ...] = ("nnunet",)
+    fractions: tuple[float, float, float] = (0.8, 0.2, 0.0)
+    seed: int = 0
+    test_boxes: tuple[int, ...] = ()
+    overwrite: bool = False
+    overrides: dict[int, str] = field(default_factory=dict)
+    context: dict = field(default_factory=dict)
+
+
+@dataclass
+class ExportReport:
+    """What an export wrote and skipped.
+
+    Attributes
+    ----------
+    folders : dict of str to Path
+        The folder each format was written to.
+    written : dict of str to list of str
+        New cases per format.
+    kept : dict of str to list of str
+        Cases already in the folder, left untouched.
+    skipped : list of (int, str)
+        Boxes not exported, with the reason.
+    warnings : list of str
+        Warnings of exported boxes and of the writers.
+    """
+
+    folders: dict[str, Path] = field(default_factory=dict)
+    written: dict[str, list[str]] = field(default_factory=dict)
+    kept: dict[str, list[str]] = field(default_factory=dict)
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """A few lines for a person: what was written where, what was skipped and why."""
+        lines = []
+        for fmt, folder in self.folders.items():
+            new, old = self.written.get(fmt, []), self.kept.get(fmt, [])
+            kept = f" ({len(old)} already there, untouched)" if old else ""
+            lines.append(f"{fmt}: {len(new)} new cases in {folder}{kept}")
+        for box_id, why in self.skipped:
+            lines.append(f"skipped box {box_id}: {why}")
+        if self.warnings:
+            lines.append(f"{len(self.warnings)} warnings:")
+            lines.extend(f"  {w}" for w in self.warnings)
+        return "\n".join(lines)

@@ -1,0 +1,231 @@
+"""Train / val / test splits of exported boxes: stratified, seedable, stable.
+
+Boxes are grouped by :attr:`Box.stratum` (boxes without one form a group of
+their own) so that every kind of region reaches every split in proportion.
+Counts follow the largest-remainder method: per stratum, each split gets the
+whole part of its share, and the units left over go where the fractional
+parts are largest while keeping the totals across strata on target (so many
+one-box strata still give a validation set). Which boxes of a stratum take
+which split is drawn with a seeded :class:`numpy.random.Generator`.
+
+Boxes pinned to the test split (a held-out difficult region) are always
+``test``; boxes already exported keep their split. Both count towards the
+fractions, and the other boxes fill what they leave.
+
+Examples
+--------
+>>> from napari_patchwise.engine import Box
+>>> boxes = [Box(i, (0, 0, 0), (4, 4, 4), stratum="dense" if i <= 5 else "sparse")
+...          for i in range(1, 11)]
+>>> splits = assign_splits(boxes, (0.6, 0.2, 0.2), seed=1, test_boxes=[10])
+>>> sorted(splits.values()).count("train"), splits[10]
+(6, 'test')
+>>> assign_splits(boxes, (0.6, 0.2, 0.2), seed=1, test_boxes=[10]) == splits
+True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+
+from ..box import Box
+from .model import SPLITS
+
+
+def check_fractions(fractions) -> tuple[float, float, float]:
+    """Train / val / test fractions, normalised to sum to one.
+
+    Raises
+    ------
+    ValueError
+        Unless they are three finite non-negative numbers with a positive
+        train share.
+
+    Examples
+    --------
+    >>> check_fractions((8, 2, 0))
+    (0.8, 0.2, 0.0)
+    >>> check_fractions((0, 1, 1))
+    Traceback (most recent call last):
+    ...
+    ValueError: the train fraction must be positive (a model needs training data); got train/val/test (0, 1, 1).
+    """
+    if isinstance(fractions, (str, bytes)) or not isinstance(fractions, Iterable):
+        raise ValueError(
+            f"split fractions must be three numbers train/val/test (e.g. 0.8,0.2,0); got {fractions!r}."
+        )
+    values = tuple(fractions)
+    if len(values) != 3:
+        raise ValueError(
+            f"split fractions must be three numbers train/val/test (e.g. 0.8,0.2,0); got {values!r}."
+        )
+    try:
+        if any(isinstance(v, bool) for v in values):
+            raise TypeError
+        nums = [float(v) for v in values]
+    except (TypeError, ValueError):
+        raise ValueError(f"split fractions must be numbers; got {values!r}.") from None
+    if not all(math.isfinite(v) and v >= 0 for v in nums):
+        raise ValueError(f"split fractions must be finite and not negative; got train/val/test {values!r}.")
+    if nums[0] <= 0:
+        raise ValueError(
+            "the train fraction must be positive (a model needs training data); "
+            f"got train/val/test {values!r}."
+        )
+    total = sum(nums)
+    return tuple(v / total for v in nums)  # type: ignore[return-value]
+
+
+def largest_remainder(total: int, weights: Sequence[float]) -> list[int]:
+    """Split ``total`` whole units in proportion to ``weights``.
+
+    Every share gets the whole part of its quota; the units left over go to
+    the largest fractional parts (ties to the earlier share).
+
+    Examples
+    --------
+    >>> largest_remainder(7, (0.8, 0.2, 0.0))
+    [6, 1, 0]
+    >>> largest_remainder(3, (1, 1, 1))
+    [1, 1, 1]
+    >>> largest_remainder(0, (1, 0))
+    [0, 0]
+    """
+    w = [max(float(x), 0.0) for x in weights]
+    s = sum(w)
+    if total <= 0 or s <= 0:
+        return [0] * len(w)
+    quotas = [total * x / s for x in w]
+    shares = [math.floor(q) for q in quotas]
+    order = sorted(range(len(w)), key=lambda i: (shares[i] - quotas[i], i))
+    for i in order[: total - sum(shares)]:
+        shares[i] += 1
+    return shares
+
+
+def _stratum_key(stratum):
+    return (stratum is not None, stratum or "")
+
+
+def _stratum_counts(sizes: dict, fractions, rng) -> dict:
+    """Per stratum, how many of its boxes each split gets.
+
+    Largest remainder per stratum; the leftover units are placed so that the
+    totals across strata match the largest-remainder totals of all boxes
+    (ties between strata are drawn with ``rng``).
+    """
+    keys = list(sizes)
+    quotas = {k: [sizes[k] * f for f in fractions] for k in keys}
+    counts = {k: [math.floor(q) for q in quotas[k]] for k in keys}
+    left = {k: sizes[k] - sum(counts[k]) for k in keys}
+    target = largest_remainder(sum(sizes.values()), fractions)
+    need = [t - sum(counts[k][s] for k in keys) for s, t in enumerate(target)]
+    rank = dict(zip(keys, rng.permutation(len(keys)).tolist()))
+    cands = sorted(
+        ((k, s) for k in keys for s in range(3) if fractions[s] > 0),
+        key=lambda ks: (counts[ks[0]][ks[1]] - quotas[ks[0]][ks[1]], rank[ks[0]], ks[1]),
+    )
+    # first at most one unit per (stratum, split), largest fractional part first ...
+    for k, s in cands:
+        if left[k] > 0 and need[s] > 0:
+            counts[k][s] += 1
+            left[k] -= 1
+            need[s] -= 1
+    # ... then whatever is still left where it is still needed (sum(left) == sum(need))
+    for k, s in cands:
+        n = min(left[k], need[s])
+        counts[k][s] += n
+        left[k] -= n
+        need[s] -= n
+    return counts
+
+
+def assign_splits(
+    boxes: Sequence[Box],
+    fractions=(0.8, 0.2, 0.0),
+    seed: int = 0,
+    test_boxes: Iterable[int] = (),
+    existing: Mapping[int, str] | None = None,
+) -> dict[int, str]:
+    """Give every box a split (``'train'``, ``'val'`` or ``'test'``).
+
+    Parameters
+    ----------
+    boxes : sequence of Box
+        The boxes to export.
+    fractions : three numbers
+        Train / val / test shares (normalised); the train share must be positive.
+    seed : int
+        Same seed and boxes, same splits.
+    test_boxes : iterable of int
+        Ids of boxes that must be ``test`` (ids not among ``boxes`` are ignored).
+    existing : mapping of int to str, optional
+        Splits of boxes exported before; they keep them.
+
+    Returns
+    -------
+    dict of int to str
+        Box id to split, for every box of ``boxes`` (in their order).
+
+    Raises
+    ------
+    ValueError
+        For bad fractions, an unknown split in ``existing``, or a box pinned
+        to test that was already exported in another split.
+
+    Examples
+    --------
+    >>> from napari_patchwise.engine import Box
+    >>> boxes = [Box(i, (0, 0, 0), (4, 4, 4)) for i in range(1, 6)]
+    >>> assign_splits(boxes, (0.6, 0.4, 0), seed=0, existing={1: "val"})[1]
+    'val'
+    >>> sorted(assign_splits(boxes, (0.6, 0.4, 0), seed=0).values())
+    ['train', 'train', 'train', 'val', 'val']
+    >>> assign_splits(boxes, (0.8, 0.2, 0), test_boxes=[2], existing={2: "train"})
+    Traceback (most recent call last):
+    ...
+    ValueError: box 2 is pinned to the test split but was already exported as train; export with overwrite to move it.
+    """
+    fr = check_fractions(fractions)
+    existing = dict(existing or {})
+    bad = {i: s for i, s in existing.items() if s not in SPLITS}
+    if bad:
+        raise ValueError(f"existing splits must be one of {SPLITS}; got {bad}.")
+    ids = [b.id for b in boxes]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"box ids must be unique; got {sorted(ids)}.")
+    pinned = {int(i) for i in test_boxes} & set(ids)
+    out: dict[int, str] = {}
+    for i in sorted(pinned):
+        if existing.get(i, "test") != "test":
+            raise ValueError(
+                f"box {i} is pinned to the test split but was already exported as {existing[i]}; "
+                "export with overwrite to move it."
+            )
+        out[i] = "test"
+    for i in ids:
+        if i in existing and i not in out:
+            out[i] = existing[i]
+    strata: dict = {}
+    for b in sorted(boxes, key=lambda b: (_stratum_key(b.stratum), b.id)):
+        strata.setdefault(b.stratum, []).append(b)
+    rng = np.random.default_rng(seed)
+    counts = _stratum_counts({k: len(v) for k, v in strata.items()}, fr, rng)
+    for k, members in strata.items():
+        free = [b.id for b in members if b.id not in out]
+        if not free:
+            continue
+        fixed = [sum(out.get(b.id) == s for b in members) for s in SPLITS]
+        deficit = [max(0, c - f) for c, f in zip(counts[k], fixed)]
+        # sum(deficit) >= len(free); more when fixed boxes took more than their share
+        per_split = deficit if sum(deficit) == len(free) else largest_remainder(len(free), deficit)
+        order = [free[j] for j in rng.permutation(len(free))]
+        start = 0
+        for split, n in zip(SPLITS, per_split):
+            for i in order[start:start + n]:
+                out[i] = split
+            start += n
+    return {i: out[i] for i in ids}
