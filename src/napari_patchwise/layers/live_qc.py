@@ -1,15 +1,16 @@
 """Live annotation rules on napari Labels layers, stroke by stroke (Qt-free).
 
 :class:`LiveQC` listens to ``events.paint`` of a project's class,
-``background`` and ``ignore`` layers. After every stroke it
+``background`` and ``ignore`` layers. After every stroke it, in this order,
 
-* records the changed voxels in the project's ``edits`` array (seeding never
-  overwrites them unless asked);
-* crops background under class voxels, only inside the painted region (as an
-  undoable edit of the background layer);
 * rechecks touching instances in the painted region plus a one-voxel halo
   (:class:`~napari_patchwise.engine.touching.ContactIndex`), and emits
-  :attr:`LiveQC.contacts_changed`;
+  :attr:`LiveQC.contacts_changed` with the region (so an overlay is redrawn
+  first: it is what the person waits for);
+* crops background under class voxels, only inside the painted region (as an
+  undoable edit of the background layer);
+* records the changed voxels in the project's ``edits`` array (seeding never
+  overwrites them unless asked);
 * reports which boxes were painted in (:attr:`LiveQC.boxes_touched`).
 
 Undo and redo emit no paint event (napari only refreshes the layer), and a
@@ -155,21 +156,20 @@ class LiveQC:
         if region is None:
             return
         self._log[name].append(region)
+        # contacts first: the overlay is what the person waits for
+        if self.live and name in self.indexes:
+            shape = tuple(self.layers[name].data.shape)
+            clipped = tuple(slice(max(0, s.start), min(n, s.stop)) for s, n in zip(region, shape))
+            if self.indexes[name].update(self.layers[name].data, clipped):
+                self.contacts_changed.emit(clipped)
+        if self.live and self.crop and name != "ignore":
+            self.crop_background(region)
         if self.edits is not None:
             for r, mask in parts:
                 mark_edited(self.edits, r, mask)
         touched = {b.id for b in self.plan.boxes if _overlaps(b.slices(self.plan.magnification), region)}
         if touched:
             self.boxes_touched.emit(touched)
-        if not self.live:
-            return
-        if self.crop and name != "ignore":
-            self.crop_background(region)
-        if name in self.indexes:
-            shape = tuple(self.layers[name].data.shape)
-            region = tuple(slice(max(0, s.start), min(n, s.stop)) for s, n in zip(region, shape))
-            if self.indexes[name].update(self.layers[name].data, region):
-                self.contacts_changed.emit(region)
 
     # -- actions --------------------------------------------------------------
     def crop_background(self, region=None) -> int:
