@@ -65,3 +65,37 @@ def small_volume():
     for cz, cy, cx in rng.integers((4, 10, 10), (44, 150, 150), size=(30, 3)):
         img[(zz - cz) ** 2 / 9 + ((yy - cy) ** 2 + (xx - cx) ** 2) / 36 < 1] += 400
     return img.clip(0, 65535).astype(np.uint16)
+
+
+#: Boxes of :func:`annotated_project` (full-resolution corners); box 3 holds touching nuclei.
+ANNOTATED_BOXES = [((0, 0, 0), (16, 32, 32)), ((0, 0, 48), (16, 32, 80)), ((0, 48, 0), (16, 80, 32)),
+                   ((8, 48, 48), (24, 80, 80))]
+
+
+@pytest.fixture
+def annotated_project(tmp_path, small_volume):
+    """A project with four painted boxes: two nuclei and background in each (box 2 leaves its
+    last two planes unannotated), the two nuclei of box 3 touching (an error finding).
+    Returns the project folder."""
+    from napari_patchwise.engine import ImageRef, Plan, get_preset
+    from napari_patchwise.engine.io import write_tiff
+    from napari_patchwise.engine.project import create_project, open_annotations
+
+    image = small_volume[:24, :96, :96]
+    voxel = (2.0, 0.5, 0.5)
+    plan = Plan(ImageRef(image.shape, "uint16", voxel, path="image.tif", name="blobs"),
+                get_preset("custom", minimum=(16, 32, 32))).add_boxes(ANNOTATED_BOXES)
+    folder = create_project(tmp_path / "annotated", plan)
+    write_tiff(folder / "image.tif", image, voxel)
+    group = open_annotations(folder, plan)
+    for box in plan.boxes:
+        region = box.slices(plan.magnification)
+        ids = np.zeros(tuple(s.stop - s.start for s in region), np.uint32)
+        ids[4:10, 4:12, 4:12] = 10 * box.id + 1
+        ids[4:10, 4:12, (12 if box.id == 3 else 16):24] = 10 * box.id + 2
+        group["nuclei"][region] = ids
+        background = (ids == 0).astype(np.uint8)
+        if box.id == 2:  # its last two planes are left unannotated
+            background[-2:] = 0
+        group["background"][region] = background
+    return folder

@@ -25,7 +25,8 @@ def test_npe2_discovers_the_plugin_and_its_contributions():
     pm.discover()
     manifest = pm.get_manifest("napari-patchwise")
     contrib = manifest.contributions
-    assert [w.display_name for w in contrib.widgets] == ["Box planner", "Seed weak labels", "Annotation QC"]
+    assert [w.display_name for w in contrib.widgets] == ["Box planner", "Seed weak labels", "Annotation QC",
+                                                          "Export training data"]
     assert [s.key for s in contrib.sample_data] == ["nuclei3d"]
     assert contrib.readers[0].accepts_directories
     for cmd in contrib.commands:  # every command points at something importable
@@ -59,6 +60,7 @@ def test_engine_imports_without_qt_or_napari():
         "import napari_patchwise.engine.io, napari_patchwise.engine.layout, napari_patchwise.cli\n"
         "import napari_patchwise.engine.seeding, napari_patchwise.engine.qc, napari_patchwise.cli_annotate\n"
         "import napari_patchwise.engine.touching, napari_patchwise.engine.imports\n"
+        "import napari_patchwise.engine.export, napari_patchwise.cli_export\n"
         "bad = sorted({m.split('.')[0] for m in sys.modules} & "
         "{'napari', 'qtpy', 'PyQt5', 'PyQt6', 'PySide2', 'PySide6', 'magicgui', 'vispy'})\n"
         "print(bad)\n"

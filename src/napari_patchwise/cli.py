@@ -181,7 +181,7 @@ def cmd_demo(args) -> int:
             f"{out} already exists and is not empty; choose another --out folder or remove it."
         )
     t0 = time.perf_counter()
-    print("1/4 making the synthetic nuclei volume ...", flush=True)
+    print("1/5 making the synthetic nuclei volume ...", flush=True)
     sample = make_sample(seed=args.seed)
     preset = get_preset(args.preset)
     image = ImageRef(
@@ -196,27 +196,34 @@ def cmd_demo(args) -> int:
     cands = measure_candidates(sample.image, plan, progress=_ProgressBar("   measuring blocks"))
     plan, report = propose(plan, cands, seed=args.seed)
     _print_report(plan, report)
-    print(f"2/4 writing the project to {out} ...", flush=True)
+    print(f"2/5 writing the project to {out} ...", flush=True)
     create_project(out, plan)
     write_tiff(out / "image.tif", sample.image, sample.voxel_size)
     write_tiff(out / "ground_truth.tif", sample.labels, sample.voxel_size)
     if args.no_seed:
-        print("3/4 seeding skipped (--no-seed)")
+        print("3/5 seeding skipped (--no-seed)")
     else:
         from .engine.project import open_annotations
         from .engine.seeding import seed_boxes
         from .engine.weaklabels import SeedParams
 
-        print("3/4 seeding weak labels in every box (Otsu, watershed split) ...", flush=True)
+        print("3/5 seeding weak labels in every box (Otsu, watershed split) ...", flush=True)
         plan, seeded = seed_boxes(plan, open_annotations(out, plan), sample.image,
                                   params=SeedParams(min_size=20), progress=_ProgressBar("   seeding"))
         save_plan(out, plan)
         print("   " + seeded.summary())
-    print("4/4 checking boxes and annotations ...", flush=True)
+    print("4/5 checking boxes and annotations ...", flush=True)
     from .engine.qc import check_project
 
     _, findings, _ = check_project(out)
     _print_findings(findings)
+    if args.no_export or args.no_seed:
+        print(f"5/5 export skipped ({'--no-export' if args.no_export else 'nothing annotated: --no-seed'})")
+    else:
+        from .cli_export import export_demo
+
+        print("5/5 exporting the boxes as an nnU-Net dataset ...", flush=True)
+        export_demo(out, progress=_ProgressBar("   exporting"))
     print(
         f"done in {time.perf_counter() - t0:.1f} s: {len(plan.boxes)} boxes on a "
         f"{'×'.join(map(str, image.shape))} volume.\n"
@@ -284,11 +291,13 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--mag", default="1,1,1", help="magnification z,y,x (default: %(default)s)")
     d.add_argument("--seed", type=int, default=0, help="seed of the synthetic volume")
     d.add_argument("--no-seed", action="store_true", help="stop after proposing boxes")
+    d.add_argument("--no-export", action="store_true", help="do not export the boxes to nnU-Net")
     d.set_defaults(func=cmd_demo)
 
-    from .cli_annotate import add_parsers
+    from . import cli_annotate, cli_export
 
-    add_parsers(sub)
+    cli_annotate.add_parsers(sub)
+    cli_export.add_parsers(sub)
     return p
 
 

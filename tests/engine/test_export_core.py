@@ -452,3 +452,31 @@ def test_unwritable_output_folder_gives_clear_message(tmp_path):
             _export(folder, locked)
     finally:
         locked.chmod(0o700)
+
+
+def test_settings_of_other_formats_do_not_block_adding_cases(tmp_path):
+    """A new nnU-Net dataset name changes nothing for the StarDist folder: its cases are kept."""
+    folder = _project(tmp_path)
+    _paint(folder, 1)
+    _paint(folder, 2)
+    out = tmp_path / "out"
+    export_project(folder, out, ExportOptions(formats=("stardist",), context={"dataset_name": "First"}))
+    report = export_project(folder, out, ExportOptions(formats=("stardist",), context={"dataset_name": "Other"}))
+    assert report.written["stardist"] == [] and report.kept["stardist"]
+    with pytest.raises(ExportError, match="other settings.*patch_size"):
+        export_project(folder, out, ExportOptions(formats=("stardist",), context={"patch_size": (8, 8, 8)}))
+
+
+def test_only_done_skips_boxes_not_reviewed(tmp_path):
+    from napari_patchwise.engine.project import load_plan
+
+    folder = _project(tmp_path)
+    _paint(folder, 1)
+    _paint(folder, 2)
+    done = 2
+    save_plan(folder, load_plan(folder).update_box(done, status="done"))
+    report = export_project(folder, tmp_path / "a", ExportOptions(formats=("stardist",), only_done=True))
+    assert report.written["stardist"] == [f"box_{done:04d}"]
+    assert [i for i, why in report.skipped if "not marked done" in why] == [1]
+    report = export_project(folder, tmp_path / "b", ExportOptions(formats=("stardist",)))
+    assert any("not marked done" in w for w in report.warnings)

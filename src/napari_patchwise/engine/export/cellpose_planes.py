@@ -31,6 +31,10 @@ PLANES = {"yx": 0, "zy": 2, "zx": 1}
 MASK_SUFFIX = "_masks"
 
 
+#: The :class:`~.model.ExportContext` settings this format uses (an export can only
+#: add cases to a folder written with the same ones).
+SETTINGS = ("instance_class", "cellpose_planes", "min_masks")
+
 def folder_name(ctx: ExportContext) -> str:
     """The Cellpose folder is always ``cellpose``."""
     return FOLDER

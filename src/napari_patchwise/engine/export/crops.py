@@ -44,6 +44,7 @@ def exportable(
     findings: Iterable[Finding],
     overrides: Mapping[int, str] | None = None,
     counts: Mapping[int, Mapping[str, int]] | None = None,
+    only_done: bool = False,
 ) -> tuple[list[Box], list[tuple[int, str]], dict[int, str]]:
     """Which boxes to export, which to skip and why, and which errors are overridden.
 
@@ -60,6 +61,9 @@ def exportable(
         Voxels per meaning of each box (:meth:`Composition.counts`); a box
         with neither background nor a class voxel is skipped. Without it,
         boxes whose status is ``todo`` count as not annotated.
+    only_done : bool
+        Skip boxes a person has not marked ``done`` (e.g. seeded, never
+        reviewed).
 
     Returns
     -------
@@ -89,6 +93,9 @@ def exportable(
     >>> boxes, _, overridden = exportable(plan, errors, {2: "pairs checked by hand"})
     >>> [b.id for b in boxes], overridden
     ([1, 2], {2: 'pairs checked by hand'})
+    >>> plan = plan.update_box(1, status="seeded")
+    >>> [b.id for b in exportable(plan, [], only_done=True)[0]]
+    [2]
     """
     overrides = dict(overrides or {})
     known = {b.id for b in plan.boxes}
@@ -121,6 +128,9 @@ def exportable(
             skipped.append((box.id, why + " (this cannot be overridden; fix the box)"))
         elif not annotated:
             skipped.append((box.id, "nothing annotated"))
+        elif only_done and box.status != "done":
+            skipped.append((box.id, f"not marked done (status {box.status}); review it and mark it done "
+                                    "(QC dock), or export without only-done"))
         elif errs and box.id not in overrides:
             codes = ", ".join(sorted({f.code for f in errs}))
             why = (f"error findings ({codes}): {errs[0].message} Fix them, or export the box "

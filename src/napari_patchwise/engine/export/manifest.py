@@ -227,23 +227,23 @@ def read_manifest(path) -> dict:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
         raise ExportError(
             f"{p} is not a readable napari-patchwise export manifest ({e}); move the folder away "
-            "or export with --overwrite."
+            "or export with overwrite on (--overwrite, or the Export dock's overwrite box)."
         ) from None
     if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
         raise ExportError(
             f"{p} is not a napari-patchwise export manifest; move the folder away or export "
-            "with --overwrite."
+            "with overwrite on (--overwrite, or the Export dock's overwrite box)."
         )
     version = data.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version > MANIFEST_VERSION:
         raise ExportError(
             f"{p} has manifest version {version!r}; this napari-patchwise reads versions "
-            f"1..{MANIFEST_VERSION}. Upgrade napari-patchwise or export with --overwrite."
+            f"1..{MANIFEST_VERSION}. Upgrade napari-patchwise or export with overwrite on (--overwrite, or the Export dock's overwrite box)."
         )
     cases = data.get("cases")
     if not isinstance(cases, list) or not all(
         isinstance(c, dict) and isinstance(c.get("case"), str) and isinstance(c.get("files"), dict)
         for c in cases
     ):
-        raise ExportError(f"{p} has a damaged case list; export with --overwrite to write it again.")
+        raise ExportError(f"{p} has a damaged case list; export with overwrite on (--overwrite, or the Export dock's overwrite box) to write it again.")
     return data

@@ -169,6 +169,9 @@ class ExportOptions:
         Boxes pinned to the test split (e.g. a held-out difficult region).
     overwrite : bool
         Replace an existing export instead of adding new cases to it.
+    only_done : bool
+        Export only boxes a person marked ``done`` (by default every box
+        without error findings; the report warns about boxes not marked done).
     overrides : dict of int to str
         Boxes to export despite error findings, each with the reason
         (recorded in the manifest).
@@ -181,6 +184,7 @@ class ExportOptions:
     seed: int = 0
     test_boxes: tuple[int, ...] = ()
     overwrite: bool = False
+    only_done: bool = False
     overrides: dict[int, str] = field(default_factory=dict)
     context: dict = field(default_factory=dict)
 

@@ -43,6 +43,10 @@ NORMALISATION_NAMES = ("ct", "nonorm", "zscore", "rescale_to_0_1", "rgb_to_0_1")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_\-]+$")
 
 
+#: The :class:`~.model.ExportContext` settings this format uses (an export can only
+#: add cases to a folder written with the same ones).
+SETTINGS = ("dataset_id", "dataset_name")
+
 def folder_name(ctx: ExportContext) -> str:
     """``Dataset{id:03d}_{name}``, after checking both.
 

@@ -36,6 +36,10 @@ _UNITS = {"um": "micrometer", "µm": "micrometer", "micron": "micrometer", "nm":
 _NGFF_UNITS = ("angstrom", "nanometer", "micrometer", "millimeter", "centimeter", "meter")
 
 
+#: The :class:`~.model.ExportContext` settings this format uses (an export can only
+#: add cases to a folder written with the same ones).
+SETTINGS = ()
+
 def folder_name(ctx: ExportContext) -> str:
     """The OME-Zarr folder is always ``omezarr``."""
     return FOLDER

@@ -74,12 +74,14 @@ def _context(plan, options: ExportOptions) -> ExportContext:
     return ExportContext(plan, **options.context)
 
 
-def _settings(ctx: ExportContext) -> dict:
+def _settings(ctx: ExportContext, writer=None) -> dict:
+    """The context settings a writer uses (its ``SETTINGS``; all of them if it names none)."""
+    names = [f.name for f in dataclasses.fields(ctx) if f.name != "plan"]
+    names = [n for n in names if n in getattr(writer, "SETTINGS", names)]
     out = {}
-    for f in dataclasses.fields(ctx):
-        if f.name != "plan":
-            v = getattr(ctx, f.name)
-            out[f.name] = list(v) if isinstance(v, (tuple, list)) else v
+    for name in names:
+        v = ctx.instance_name() if name == "instance_class" else getattr(ctx, name)
+        out[name] = list(v) if isinstance(v, (tuple, list)) else v
     return out
 
 
@@ -210,7 +212,8 @@ def export_project(
             f"{', '.join(map(str, sorted(known))) or 'none'}); check the box ids."
         )
     boxes, skipped, overridden = exportable(
-        plan, findings, options.overrides, counts={i: q.counts for i, q in qc.boxes.items()}
+        plan, findings, options.overrides, counts={i: q.counts for i, q in qc.boxes.items()},
+        only_done=options.only_done,
     )
     if not boxes:
         raise ExportError(_no_boxes_message(plan, skipped))
@@ -219,12 +222,11 @@ def export_project(
     layers = annotation_layers(open_annotations(project, plan, mode="r"), plan)
     image_path = resolve_image_path(project, plan)
     image_text = None if image_path is None else str(image_path.resolve())
-    settings = _settings(ctx)
-    same = _same_export(plan, str(project), image_text, settings)
     out = ensure_output_folder(out)
     writers = dict(writers or {})
     fmts = [_Format(f, writers.get(f) or writer_module(f), ctx, out) for f in formats]
     for fm in fmts:
+        same = _same_export(plan, str(project), image_text, _settings(ctx, fm.writer))
         report.warnings.extend(fm.open(options.overwrite, same))
         report.folders[fm.name] = fm.target
 
@@ -256,6 +258,13 @@ def export_project(
     for i in gone:
         report.warnings.append(f"box {i} is no longer in the plan but stays in the export; "
                                "export with overwrite to drop it.")
+    unreviewed = [b for b in boxes if b.status != "done"]
+    if unreviewed:
+        ids = ", ".join(str(b.id) for b in unreviewed)
+        report.warnings.append(
+            f"{len(unreviewed)} of {len(boxes)} exported boxes are not marked done ({ids}); they are "
+            "exported as they are (export with only-done to leave them out)."
+        )
     for f in findings:
         if f.box_id is None and f.severity == "warning":
             report.warnings.append(f"plan: {f.code}: {f.message}")
@@ -336,7 +345,7 @@ def _finish(fm: _Format, plan, ctx, project, image_text, options, fractions, ski
     manifest = build_manifest(
         export_format=fm.name, plan=plan, project=project, image_path=image_text,
         cases=entries, files=dataset_files, labels=mapping(ctx) if mapping else None,
-        settings=_settings(ctx), fractions=fractions, seed=options.seed,
+        settings=_settings(ctx, fm.writer), fractions=fractions, seed=options.seed,
         test_boxes=options.test_boxes, skipped=skipped,
         plan_findings=[f for f in findings if f.box_id is None],
     )

@@ -79,7 +79,7 @@ def existing_export(target: Path, *, overwrite: bool, same: Callable[[dict], str
     """
     if not os.path.lexists(target) or overwrite:
         return None
-    hint = "choose another output folder, move it away, or export with --overwrite to replace it."
+    hint = "choose another output folder, move it away, or export with overwrite on (--overwrite, or the Export dock's overwrite box) to replace it."
     if not target.is_dir() or target.is_symlink():
         raise ExportError(f"{target} exists and is not an export folder; {hint}")
     if not (target / MANIFEST_NAME).is_file():

@@ -26,6 +26,10 @@ from .model import CaseOutput, CaseRef, Crop, ExportContext, ExportError
 FOLDER = "stardist"
 IGNORE = -1
 
+#: The :class:`~.model.ExportContext` settings this format uses (an export can only
+#: add cases to a folder written with the same ones).
+SETTINGS = ("instance_class", "patch_size")
+
 def folder_name(ctx: ExportContext) -> str:
     """The StarDist folder is always ``stardist``."""
     return FOLDER

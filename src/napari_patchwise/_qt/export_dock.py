@@ -1,0 +1,270 @@
+"""Export dock: the project's validated boxes as training data.
+
+The dock finds the project from its annotation layers (like the QC dock),
+gathers the options and runs
+:func:`~napari_patchwise.engine.export.run.export_project` in a worker thread
+with a progress bar. The report (what was written where, which boxes were
+skipped and why) is shown in a read-only text box.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from magicgui.widgets import (
+    CheckBox,
+    ComboBox,
+    Container,
+    FileEdit,
+    FloatSpinBox,
+    LineEdit,
+    PushButton,
+    SpinBox,
+)
+from napari.layers import Shapes
+from napari.qt.threading import create_worker
+from napari.utils.notifications import show_error, show_info, show_warning
+from qtpy.QtCore import Signal
+from qtpy.QtWidgets import (
+    QLabel,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..cli_export import parse_ids
+from ..engine.export.model import ExportOptions, ExportReport
+from ..engine.export.run import export_project
+from ..engine.project import ProjectError
+from ..layers.box_shapes import METADATA_KEY
+from ..layers.box_sync import selected_box_ids, sync_for_project
+from ..layers.project_link import annotation_projects, current_plan
+
+FORMAT_LABELS = (("nnunet", "nnU-Net v2"), ("stardist", "StarDist"), ("cellpose", "Cellpose"),
+                 ("omezarr", "OME-Zarr"))
+#: The output folder proposed for a project (inside it, as the demo does).
+DEFAULT_OUT = "export"
+NO_PROJECT = "No project: open a project folder (or save one in the Box planner)."
+
+
+def _failure(exc: Exception) -> str:
+    if isinstance(exc, ValueError | OSError):  # ExportError and ProjectError are ValueErrors
+        return f"Export failed: {exc}"
+    return f"Export failed ({type(exc).__name__}): {exc}"
+
+
+def _row(*widgets, label: str) -> Container:
+    return Container(widgets=list(widgets), layout="horizontal", labels=False, label=label)
+
+
+class ExportForm(Container):
+    """The export inputs."""
+
+    def __init__(self):
+        self.formats = {name: CheckBox(text=text, value=name == "nnunet") for name, text in FORMAT_LABELS}
+        self.out = FileEdit(label="output folder", mode="d")
+        self.train = FloatSpinBox(value=0.8, min=0, max=1, step=0.05, tooltip="train fraction")
+        self.val = FloatSpinBox(value=0.2, min=0, max=1, step=0.05, tooltip="validation fraction")
+        self.test = FloatSpinBox(value=0.0, min=0, max=1, step=0.05, tooltip="test fraction")
+        self.seed = SpinBox(label="split seed", value=0, min=0, max=2**31 - 1)
+        self.test_boxes = LineEdit(label="test boxes", tooltip="box ids pinned to the test split, e.g. 3,7")
+        self.use_selected = PushButton(text="use the boxes selected in the Box planner")
+        self.overwrite = CheckBox(text="overwrite an existing export (else new cases are added)", value=False)
+        self.only_done = CheckBox(text="only boxes marked done", value=False)
+        self.dataset_id = SpinBox(label="nnU-Net dataset id", value=501, min=1, max=999)
+        self.dataset_name = LineEdit(label="nnU-Net dataset name", value="Patchwise")
+        self.instance_class = ComboBox(label="instance class (StarDist, Cellpose)", choices=[])
+        super().__init__(widgets=[
+            _row(*self.formats.values(), label="formats"), self.out,
+            _row(self.train, self.val, self.test, label="split train / val / test"), self.seed,
+            self.test_boxes, self.use_selected, self.only_done, self.overwrite, self.dataset_id, self.dataset_name,
+            self.instance_class,
+        ])
+        for box in self.formats.values():
+            box.changed.connect(self._show_relevant)
+        self._show_relevant()
+
+    def chosen_formats(self) -> tuple[str, ...]:
+        return tuple(name for name, box in self.formats.items() if box.value)
+
+    def _show_relevant(self, *_):
+        chosen = self.chosen_formats()
+        self.dataset_id.visible = self.dataset_name.visible = "nnunet" in chosen
+        self.instance_class.visible = bool({"stardist", "cellpose"} & set(chosen))
+
+    def out_folder(self) -> Path:
+        value = self.out.value
+        if value is None or str(value).strip() in ("", "."):
+            raise ValueError("choose an output folder (one folder per format is written inside it).")
+        return Path(value)
+
+    def options(self) -> ExportOptions:
+        """The options, checked (a ValueError names what to fix)."""
+        formats = self.chosen_formats()
+        if not formats:
+            raise ValueError("tick at least one format to export.")
+        fractions = (self.train.value, self.val.value, self.test.value)
+        if self.train.value <= 0:
+            raise ValueError("the train fraction is 0; a model needs training data, give it a share.")
+        context: dict = {"dataset_id": self.dataset_id.value, "dataset_name": self.dataset_name.value.strip()}
+        if self.instance_class.value:
+            context["instance_class"] = self.instance_class.value
+        return ExportOptions(formats=formats, fractions=fractions, seed=self.seed.value,
+                             test_boxes=parse_ids(self.test_boxes.value, "test boxes"),
+                             overwrite=self.overwrite.value,
+                             only_done=self.only_done.value, context=context)
+
+
+class ExportWidget(QWidget):
+    """Dock widget: write the project's validated boxes as training data."""
+
+    progressed = Signal(int, int)
+
+    def __init__(self, napari_viewer):
+        super().__init__()
+        self.viewer = napari_viewer
+        self.form = ExportForm()
+        self.project: str | None = None
+        self.last_report: ExportReport | None = None
+        self._worker = None
+        self._closed = False
+        self.project_label = QLabel(NO_PROJECT)
+        self.project_label.setWordWrap(True)
+        self.export_button = QPushButton("Export")
+        self.progress = QProgressBar()
+        self.progress.setVisible(False)
+        self.summary = QPlainTextEdit()
+        self.summary.setReadOnly(True)
+        self.summary.setPlaceholderText("What the export wrote and skipped appears here.")
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.project_label)
+        layout.addWidget(self.form.native)
+        layout.addWidget(self.export_button)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.summary, stretch=1)
+        self.export_button.clicked.connect(lambda: self.export())
+        self.form.use_selected.changed.connect(lambda *_: self.use_selected_boxes())
+        self.progressed.connect(self._on_progress)
+        self.viewer.layers.events.inserted.connect(self.reset_choices)
+        self.viewer.layers.events.removed.connect(self.reset_choices)
+        self.destroyed.connect(lambda *_: self._teardown())
+        self.reset_choices()
+
+    @property
+    def busy(self) -> bool:
+        """An export is running."""
+        return self._worker is not None
+
+    def _teardown(self) -> None:
+        self._closed = True
+        for emitter in (self.viewer.layers.events.inserted, self.viewer.layers.events.removed):
+            emitter.disconnect(self.reset_choices)
+
+    # -- inputs (read in the GUI thread) -------------------------------------------
+    def reset_choices(self, *_):
+        if self._closed:
+            return
+        projects = annotation_projects(self.viewer.layers)
+        self.project = projects[0] if projects else None
+        if self.project is None:
+            self.project_label.setText(NO_PROJECT)
+            self.form.instance_class.choices = []
+            return
+        self.project_label.setText(f"project: {self.project}")
+        try:
+            plan = current_plan(self.project)
+        except ProjectError as e:
+            show_error(str(e))
+            return
+        self.form.instance_class.choices = [c.name for c in plan.classes if c.kind == "instance"]
+        if str(self.form.out.value).strip() in ("", "."):
+            self.form.out.value = Path(self.project) / DEFAULT_OUT
+
+    def selected_ids(self) -> list[int]:
+        """Boxes whose rectangles are selected: through the planner, else in the reader's boxes layer."""
+        sync = sync_for_project(self.project)
+        if sync is not None:
+            return sync.selected_box_ids()
+        want = Path(self.project).resolve()
+        for layer in self.viewer.layers:
+            meta = (layer.metadata or {}).get(METADATA_KEY, {})
+            if (isinstance(layer, Shapes) and isinstance(meta, dict) and meta.get("role") == "boxes"
+                    and meta.get("project") and Path(meta["project"]).resolve() == want):
+                return selected_box_ids(layer)
+        return []
+
+    def use_selected_boxes(self) -> list[int]:
+        """Pin the selected boxes to the test split (their ids go into 'test boxes')."""
+        ids = self.selected_ids() if self.project is not None else []
+        if not ids:
+            show_warning("No box is selected: select box rectangles in the Box planner first.")
+            return []
+        self.form.test_boxes.value = ",".join(map(str, ids))
+        return ids
+
+    # -- the export ----------------------------------------------------------------
+    def export(self) -> None:
+        """Export in a worker; the summary appears when it is done."""
+        if self.busy:
+            show_warning("An export is already running; wait for it to finish.")
+            return
+        try:
+            if self.project is None:
+                raise ValueError("no project: open a project folder first (its annotation layers are needed).")
+            out, options = self.form.out_folder(), self.form.options()
+        except ValueError as e:
+            show_error(str(e))
+            return
+        emit = self.progressed.emit
+
+        def progress(done, total):  # called in the worker thread
+            try:
+                emit(int(done), int(total))
+            except RuntimeError:  # the dock was deleted meanwhile
+                pass
+
+        worker = create_worker(export_project, Path(self.project), out, options, progress,
+                               _start_thread=False, _ignore_errors=True)
+        self._worker = worker
+        self.progress.setRange(0, 0)
+        self.progress.setFormat("exporting: %p%")
+        self.progress.setVisible(True)
+        self.export_button.setEnabled(False)
+
+        def finished(*_):
+            self._worker = None
+            if not self._closed:
+                self.progress.setVisible(False)
+                self.export_button.setEnabled(True)
+
+        worker.returned.connect(self._finish)
+        worker.errored.connect(self._failed)
+        worker.finished.connect(finished)
+        worker.start()
+
+    def _on_progress(self, done: int, total: int) -> None:
+        self.progress.setRange(0, max(1, total))
+        self.progress.setValue(min(done, max(1, total)))
+
+    def _failed(self, exc: Exception) -> None:
+        if self._closed:
+            return
+        self.summary.setPlainText(_failure(exc))
+        show_error(_failure(exc))
+
+    def _finish(self, report: ExportReport) -> None:
+        self.last_report = report
+        if self._closed:
+            return
+        self.summary.setPlainText(report.summary())
+        new = len({case for cases in report.written.values() for case in cases})
+        where = ", ".join(sorted({str(Path(folder).parent) for folder in report.folders.values()}))
+        message = f"Exported {new} boxes as {', '.join(report.folders)} into {where}"
+        if not new:
+            kept = len({case for cases in report.kept.values() for case in cases})
+            message = f"Nothing new to export: the export in {where} holds its {kept} boxes already"
+        if report.skipped:
+            message += f"; {len(report.skipped)} boxes skipped (the Export dock says why)"
+        (show_info if new and not report.skipped else show_warning)(message + ".")

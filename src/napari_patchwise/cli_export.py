@@ -1,0 +1,214 @@
+"""``patchwise export``: validated boxes as training data, and the demo's export step."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+from .engine.export.model import FORMAT_NAMES, ExportOptions, ExportReport
+
+CELLPOSE_PLANES = ("yx", "zy", "zx")
+#: Where the demo writes its nnU-Net dataset, inside the demo folder.
+DEMO_EXPORT = "export"
+DEMO_DATASET = (501, "PatchwiseDemo")
+TORCH_CPU = "pip install torch --index-url https://download.pytorch.org/whl/cpu"
+NNUNET_HINT = f"pip install nnunetv2 (on Linux first torch's CPU build, without gigabytes of CUDA: {TORCH_CPU})"
+
+
+def _usage(message: str) -> ValueError:
+    """Bad input (``patchwise`` exits with 2 and the message; the Export dock shows it)."""
+    return ValueError(message)
+
+
+def parse_formats(values: list[str] | None) -> tuple[str, ...]:
+    """``--format`` values (repeated, or comma lists) as format names, in the order given."""
+    names = [v.strip().lower().replace("-", "") for text in values or () for v in text.split(",") if v.strip()]
+    names = ["omezarr" if n in ("ome", "zarr", "ngff") else n for n in names]
+    bad = [n for n in names if n not in FORMAT_NAMES]
+    if bad or not names:
+        raise _usage(f"--format takes {', '.join(FORMAT_NAMES)} (repeat it or give a comma list); "
+                     f"got {', '.join(bad) or 'nothing'}.")
+    return tuple(dict.fromkeys(names))
+
+
+def parse_split(text: str) -> tuple[float, float, float]:
+    """``TRAIN,VAL[,TEST]`` fractions (any scale: the engine normalises them)."""
+    try:
+        vals = [float(v) for v in text.split(",")]
+    except ValueError:
+        vals = []
+    if len(vals) == 2:
+        vals.append(0.0)
+    if len(vals) != 3 or min(vals) < 0 or vals[0] <= 0:
+        raise _usage(f"--split takes TRAIN,VAL,TEST fractions such as 0.8,0.2,0 (not negative, train "
+                     f"above 0); got {text!r}.")
+    return vals[0], vals[1], vals[2]
+
+
+def parse_ids(text: str | None, option: str) -> tuple[int, ...]:
+    """Box ids like ``3,7`` (empty: none)."""
+    if not text or not text.strip():
+        return ()
+    try:
+        ids = [int(v) for v in text.replace(" ", "").split(",") if v]
+    except ValueError:
+        ids = []
+    if not ids or min(ids) < 1:
+        raise _usage(f"{option} takes box ids like 3,7; got {text!r}.")
+    return tuple(dict.fromkeys(ids))
+
+
+def parse_overrides(values: list[str] | None) -> dict[int, str]:
+    """``BOX=REASON`` values as ``{box id: reason}``."""
+    out = {}
+    for text in values or ():
+        box, sep, reason = text.partition("=")
+        try:
+            box_id = int(box.strip())
+        except ValueError:
+            box_id = 0
+        if not sep or box_id < 1 or not reason.strip():
+            raise _usage(f"--override takes BOX=REASON, e.g. 7=\"contacts checked by hand\"; got {text!r}.")
+        out[box_id] = reason.strip()
+    return out
+
+
+def parse_planes(text: str) -> tuple[str, ...]:
+    planes = tuple(dict.fromkeys(p.strip().lower() for p in text.split(",") if p.strip()))
+    if not planes or any(p not in CELLPOSE_PLANES for p in planes):
+        raise _usage(f"--cellpose-planes takes a comma list of {', '.join(CELLPOSE_PLANES)}; got {text!r}.")
+    return planes
+
+
+def options_from_args(args) -> ExportOptions:
+    """The export options of a parsed ``patchwise export`` command line."""
+    from .cli import _triple_arg
+
+    context: dict = {}
+    if args.dataset_id is not None:
+        if not 1 <= args.dataset_id <= 999:
+            raise _usage(f"--dataset-id is an nnU-Net dataset number from 1 to 999; got {args.dataset_id}.")
+        context["dataset_id"] = args.dataset_id
+    if args.dataset_name is not None:
+        context["dataset_name"] = args.dataset_name
+    if args.instance_class is not None:
+        context["instance_class"] = args.instance_class
+    if args.patch_size is not None:
+        context["patch_size"] = _triple_arg(args.patch_size, "--patch-size")
+    if args.cellpose_planes is not None:
+        context["cellpose_planes"] = parse_planes(args.cellpose_planes)
+    return ExportOptions(
+        formats=parse_formats(args.format), fractions=parse_split(args.split), seed=args.seed,
+        test_boxes=parse_ids(args.test_boxes, "--test-boxes"), overwrite=args.overwrite,
+        only_done=args.only_done,
+        overrides=parse_overrides(args.override), context=context,
+    )
+
+
+def report_dict(report: ExportReport) -> dict:
+    """The report as JSON-ready data."""
+    return {
+        "folders": {fmt: str(folder) for fmt, folder in report.folders.items()},
+        "written": {fmt: list(cases) for fmt, cases in report.written.items()},
+        "kept": {fmt: list(cases) for fmt, cases in report.kept.items()},
+        "skipped": [{"box": box_id, "reason": why} for box_id, why in report.skipped],
+        "warnings": list(report.warnings),
+    }
+
+
+def nnunet_installed() -> bool:
+    return importlib.util.find_spec("nnunetv2") is not None
+
+
+def verify(folder: Path) -> None:
+    """Run nnU-Net's integrity check on an exported nnU-Net dataset (raises ExportError)."""
+    from .engine.export.nnunet import verify_nnunet
+
+    verify_nnunet(folder)
+
+
+def cmd_export(args) -> int:
+    from .cli import _ProgressBar
+    from .engine.export.run import export_project
+
+    options = options_from_args(args)
+    if args.verify and "nnunet" not in options.formats:
+        raise _usage("--verify runs nnU-Net's integrity check on the nnU-Net folder; add --format nnunet.")
+    if args.verify and not nnunet_installed():
+        raise _usage(f"--verify needs nnU-Net v2: {NNUNET_HINT}.")
+    report = export_project(Path(args.project), Path(args.out), options, progress=_ProgressBar("exporting"))
+    dataset = report.folders.get("nnunet") if args.verify else None
+    if not args.json:
+        print(report.summary(), flush=True)
+    if dataset is not None:
+        verify(dataset)  # an ExportError with nnU-Net's messages when it finds a problem
+    if args.json:
+        json.dump({**report_dict(report), "verified": None if dataset is None else str(dataset)}, sys.stdout,
+                  indent=2)
+        print()
+    elif dataset is not None:
+        print(f"{dataset} passed nnU-Net's dataset integrity check.")
+    return 0
+
+
+def export_demo(folder: Path, progress=None) -> ExportReport:
+    """The demo's last step: its project as an nnU-Net dataset, checked by nnU-Net when installed."""
+    from .engine.export.run import export_project
+
+    dataset_id, name = DEMO_DATASET
+    out = folder / DEMO_EXPORT
+    options = ExportOptions(formats=("nnunet",), context={"dataset_id": dataset_id, "dataset_name": name})
+    report = export_project(folder, out, options, progress=progress)
+    for line in report.summary().splitlines():
+        print("   " + line)
+    dataset = report.folders["nnunet"]
+    if nnunet_installed():
+        print("   running nnU-Net's dataset integrity check ...", flush=True)
+        verify(dataset)
+        print(f"   {dataset.name} passed nnU-Net's dataset integrity check.")
+    else:
+        print(f"   nnU-Net is not installed here. To run its integrity check on {dataset.name}:\n"
+              f"     {TORCH_CPU}   (Linux, unless you train on a GPU)\n"
+              "     pip install nnunetv2\n"
+              f"     patchwise export {folder} --format nnunet -o {out} --dataset-id {dataset_id} "
+              f"--dataset-name {name} --verify")
+    print(f"   train on it: nnUNet_raw={out} nnUNetv2_plan_and_preprocess -d {dataset_id} "
+          "--verify_dataset_integrity (see docs/user-guide.md, Export)")
+    return report
+
+
+def add_parsers(sub) -> None:
+    e = sub.add_parser(
+        "export", help="write validated boxes as training data (nnU-Net, StarDist, Cellpose, OME-Zarr)",
+        description="Export the validated boxes of PROJECT into OUT, one folder per format, with "
+        "train/val/test splits and a patchwise_manifest.json. Boxes with error findings are skipped "
+        "(and listed) unless overridden. An existing export gets the new cases added; nothing is "
+        "replaced without --overwrite.")
+    e.add_argument("project", help="project folder (holding plan.json)")
+    e.add_argument("--format", action="append", required=True, metavar="FORMAT",
+                   help=f"{', '.join(FORMAT_NAMES)}; repeat it or give a comma list")
+    e.add_argument("-o", "--out", required=True, help="output folder (one folder per format inside it)")
+    e.add_argument("--split", default="0.8,0.2,0", metavar="TRAIN,VAL,TEST",
+                   help="split fractions, stratified by stratum (default: %(default)s)")
+    e.add_argument("--seed", type=int, default=0, help="seed of the split (default: %(default)s)")
+    e.add_argument("--test-boxes", default=None, metavar="IDS",
+                   help="box ids pinned to the test split, e.g. 3,7 (a held-out difficult region)")
+    e.add_argument("--overwrite", action="store_true", help="replace an existing export instead of adding to it")
+    e.add_argument("--only-done", action="store_true",
+                   help="export only boxes marked done (default: every box without error findings)")
+    e.add_argument("--override", action="append", default=None, metavar="BOX=REASON",
+                   help="export a box despite error findings, with the reason (recorded in the manifest)")
+    e.add_argument("--dataset-id", type=int, default=None, help="nnU-Net dataset number (default 501)")
+    e.add_argument("--dataset-name", default=None, help="nnU-Net dataset name (default Patchwise)")
+    e.add_argument("--instance-class", default=None,
+                   help="instance class for StarDist and Cellpose (default: the first one)")
+    e.add_argument("--patch-size", default=None, metavar="Z,Y,X",
+                   help="StarDist training patch size; smaller crops get a warning (default 48,96,96)")
+    e.add_argument("--cellpose-planes", default=None, metavar="PLANES",
+                   help="Cellpose planes: yx and optionally zy, zx (default yx)")
+    e.add_argument("--verify", action="store_true",
+                   help="run nnU-Net's dataset integrity check on the nnU-Net folder (needs nnunetv2)")
+    e.add_argument("--json", action="store_true", help="print the report as JSON")
+    e.set_defaults(func=cmd_export)
