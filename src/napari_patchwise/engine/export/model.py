@@ -223,6 +223,6 @@ class ExportReport:
         for box_id, why in self.skipped:
             lines.append(f"skipped box {box_id}: {why}")
         if self.warnings:
-            lines.append(f"{len(self.warnings)} warnings:")
+            lines.append(f"{len(self.warnings)} warning{'' if len(self.warnings) == 1 else 's'}:")
             lines.extend(f"  {w}" for w in self.warnings)
         return "\n".join(lines)
