@@ -9,7 +9,8 @@ import pytest
 
 from napari_patchwise._qt import qc_dock as qc_module
 from napari_patchwise._qt.planner_widget import PlannerWidget
-from napari_patchwise._qt.qc_dock import OVERLAY_NAME, QCWidget
+from napari_patchwise._qt.qc_dock import QCWidget
+from napari_patchwise.layers.contact_overlay import OVERLAY_NAME
 from napari_patchwise.engine import ClassSpec, ImageRef, Plan
 from napari_patchwise.engine.io import write_tiff
 from napari_patchwise.engine.project import create_project

@@ -21,7 +21,6 @@ from magicgui.widgets import (
     PushButton,
     SpinBox,
 )
-from napari.layers import Shapes
 from napari.qt.threading import create_worker
 from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtCore import Signal
@@ -38,9 +37,7 @@ from ..cli_export import parse_ids
 from ..engine.export.model import ExportOptions, ExportReport
 from ..engine.export.run import export_project
 from ..engine.project import ProjectError
-from ..layers.box_shapes import METADATA_KEY
-from ..layers.box_sync import selected_box_ids, sync_for_project
-from ..layers.project_link import annotation_projects, current_plan
+from ..layers.project_link import annotation_projects, current_plan, selected_project_box_ids
 
 FORMAT_LABELS = (("nnunet", "nnU-Net v2"), ("stardist", "StarDist"), ("cellpose", "Cellpose"),
                  ("omezarr", "OME-Zarr"))
@@ -184,16 +181,7 @@ class ExportWidget(QWidget):
 
     def selected_ids(self) -> list[int]:
         """Boxes whose rectangles are selected: through the planner, else in the reader's boxes layer."""
-        sync = sync_for_project(self.project)
-        if sync is not None:
-            return sync.selected_box_ids()
-        want = Path(self.project).resolve()
-        for layer in self.viewer.layers:
-            meta = (layer.metadata or {}).get(METADATA_KEY, {})
-            if (isinstance(layer, Shapes) and isinstance(meta, dict) and meta.get("role") == "boxes"
-                    and meta.get("project") and Path(meta["project"]).resolve() == want):
-                return selected_box_ids(layer)
-        return []
+        return selected_project_box_ids(self.viewer.layers, self.project)
 
     def use_selected_boxes(self) -> list[int]:
         """Pin the selected boxes to the test split (their ids go into 'test boxes')."""

@@ -31,7 +31,7 @@ from ..engine.qc import check_plan_annotations, hidden_arrays
 from ..engine.store import hidden_layer
 from ..layers.annotation_layers import annotation_transform
 from ..layers.box_shapes import METADATA_KEY
-from ..layers.contact_overlay import OVERLAY_NAME, ContactOverlay  # noqa: F401 (OVERLAY_NAME re-exported)
+from ..layers.contact_overlay import ContactOverlay
 from ..layers.live_qc import LiveQC
 from ..layers.project_link import (
     annotation_layer_map,

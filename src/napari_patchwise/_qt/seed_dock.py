@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, FloatSpinBox, SpinBox
-from napari.layers import Image, Labels, Shapes
+from napari.layers import Image, Labels
 from napari.qt.threading import create_worker
 from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtCore import Signal
@@ -41,9 +41,14 @@ from ..engine.seeding import (
 )
 from ..engine.weaklabels import THRESHOLD_METHODS, SeedParams, seed_region
 from ..layers.annotation_layers import annotation_transform
-from ..layers.box_shapes import METADATA_KEY
-from ..layers.box_sync import selected_box_ids, sync_for_project
-from ..layers.project_link import annotation_layer_map, annotation_projects, bus, commit_plan, current_plan
+from ..layers.project_link import (
+    annotation_layer_map,
+    annotation_projects,
+    bus,
+    commit_plan,
+    current_plan,
+    selected_project_box_ids,
+)
 from .propose_form import layer_array
 
 PREVIEW_NAME = "seed preview"
@@ -188,16 +193,7 @@ class SeedWidget(QWidget):
 
     def _selected_ids(self) -> list[int]:
         """Boxes whose rectangles are selected: through the planner, else in the reader's boxes layer."""
-        sync = sync_for_project(self.project)
-        if sync is not None:
-            return sync.selected_box_ids()
-        want = Path(self.project).resolve()
-        for layer in self.viewer.layers:
-            meta = (layer.metadata or {}).get(METADATA_KEY, {})
-            if (isinstance(layer, Shapes) and isinstance(meta, dict) and meta.get("role") == "boxes"
-                    and meta.get("project") and Path(meta["project"]).resolve() == want):
-                return selected_box_ids(layer)
-        return []
+        return selected_project_box_ids(self.viewer.layers, self.project)
 
     def _plan_and_boxes(self):
         if self.project is None:

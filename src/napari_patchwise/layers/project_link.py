@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from napari.layers import Labels
+from napari.layers import Labels, Shapes
 from psygnal import Signal
 
 from ..engine.plan import Plan
 from ..engine.project import load_plan, save_plan
 from ..engine.validation import Finding
 from .box_shapes import METADATA_KEY
-from .box_sync import sync_for_project
+from .box_sync import selected_box_ids, sync_for_project
 
 
 class _Bus:
@@ -80,3 +80,18 @@ def show_findings(project, findings: list[Finding]) -> bool:
         return False
     sync.set_extra_findings(findings)
     return True
+
+
+def selected_project_box_ids(layers, project) -> list[int]:
+    """Ids of a project's boxes whose rectangles are selected: through the Box planner
+    when it edits the project, else in the project reader's boxes layer."""
+    sync = sync_for_project(project)
+    if sync is not None:
+        return sync.selected_box_ids()
+    want = Path(project).resolve()
+    for layer in layers:
+        meta = _meta(layer)
+        if (isinstance(layer, Shapes) and meta.get("role") == "boxes" and meta.get("project")
+                and Path(meta["project"]).resolve() == want):
+            return selected_box_ids(layer)
+    return []
