@@ -10,6 +10,7 @@ manifest and moves everything into place.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +31,32 @@ MANIFEST_NAME = "patchwise_manifest.json"
 
 class ExportError(ValueError):
     """An export cannot run (the message says what is wrong and how to fix it)."""
+
+
+_CASE_WARNING = re.compile(r"^(\S+) (box_\d+): (.*)$", re.S)
+
+
+def _grouped(warnings: list[str]) -> list[str]:
+    """Warnings with the same text for several cases of a format, said once.
+
+    Examples
+    --------
+    >>> _grouped(["stardist box_0001: small", "stardist box_0002: small", "plan: few boxes"])
+    ['stardist box_0001, box_0002: small', 'plan: few boxes']
+    """
+    out: list = []
+    seen: dict[tuple[str, str], list] = {}
+    for w in warnings:
+        m = _CASE_WARNING.match(w)
+        if m is None:
+            out.append(w)
+            continue
+        key = (m.group(1), m.group(3))
+        if key not in seen:
+            seen[key] = []
+            out.append(key)
+        seen[key].append(m.group(2))
+    return [w if isinstance(w, str) else f"{w[0]} {', '.join(seen[w])}: {w[1]}" for w in out]
 
 
 def case_name(box: Box) -> str:
@@ -224,5 +251,5 @@ class ExportReport:
             lines.append(f"skipped box {box_id}: {why}")
         if self.warnings:
             lines.append(f"{len(self.warnings)} warning{'' if len(self.warnings) == 1 else 's'}:")
-            lines.extend(f"  {w}" for w in self.warnings)
+            lines.extend(f"  {w}" for w in _grouped(self.warnings))
         return "\n".join(lines)
