@@ -38,18 +38,13 @@ from ..engine.export.model import ExportOptions, ExportReport
 from ..engine.export.run import export_project
 from ..engine.project import ProjectError
 from ..layers.project_link import annotation_projects, current_plan, selected_project_box_ids
+from .messages import failure_message
 
 FORMAT_LABELS = (("nnunet", "nnU-Net v2"), ("stardist", "StarDist"), ("cellpose", "Cellpose"),
                  ("omezarr", "OME-Zarr"))
 #: The output folder proposed for a project (inside it, as the demo does).
 DEFAULT_OUT = "export"
 NO_PROJECT = "No project: open a project folder (or save one in the Box planner)."
-
-
-def _failure(exc: Exception) -> str:
-    if isinstance(exc, ValueError | OSError):  # ExportError and ProjectError are ValueErrors
-        return f"Export failed: {exc}"
-    return f"Export failed ({type(exc).__name__}): {exc}"
 
 
 def _row(*widgets, label: str) -> Container:
@@ -239,8 +234,8 @@ class ExportWidget(QWidget):
     def _failed(self, exc: Exception) -> None:
         if self._closed:
             return
-        self.summary.setPlainText(_failure(exc))
-        show_error(_failure(exc))
+        self.summary.setPlainText(failure_message("Export", exc))
+        show_error(failure_message("Export", exc))
 
     def _finish(self, report: ExportReport) -> None:
         self.last_report = report

@@ -49,6 +49,7 @@ from ..layers.project_link import (
     current_plan,
     selected_project_box_ids,
 )
+from .messages import failure_message
 from .propose_form import layer_array
 
 PREVIEW_NAME = "seed preview"
@@ -122,12 +123,6 @@ def _manual_in_range(regions, threshold: float) -> None:
     if threshold < lo:
         raise ValueError(f"the manual threshold {threshold:g} is below every intensity in the chosen boxes "
                          f"({lo:g} to {hi:g}): every voxel would be foreground. Choose a threshold between them.")
-
-
-def _failure(what: str, exc: Exception) -> str:
-    if isinstance(exc, ValueError | ImportError | OSError):  # ProjectError is a ValueError
-        return f"{what} failed: {exc}"
-    return f"{what} failed ({type(exc).__name__}): {exc}"
 
 
 class SeedWidget(QWidget):
@@ -331,7 +326,7 @@ class SeedWidget(QWidget):
             self._set_busy(self.busy)
 
         worker.returned.connect(returned)
-        worker.errored.connect(lambda e: show_error(_failure("Seeding", e)))
+        worker.errored.connect(lambda e: show_error(failure_message("Seeding", e)))
         worker.finished.connect(finished)
         worker.start()
 
@@ -395,6 +390,6 @@ class SeedWidget(QWidget):
         self._preview_worker = worker
         self._set_busy(True)
         worker.returned.connect(show)
-        worker.errored.connect(lambda e: show_error(_failure("Preview", e)))
+        worker.errored.connect(lambda e: show_error(failure_message("Preview", e)))
         worker.finished.connect(finished)
         worker.start()
