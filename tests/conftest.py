@@ -1,11 +1,25 @@
-"""Shared fixtures: small synthetic volumes and simulated mouse drags."""
+"""Shared fixtures: small synthetic volumes, the real volumes in ../shared/data, simulated mouse drags."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pytest
+
+#: Real labelled volumes shared beside the repository (see ../shared/data/README.md).
+SHARED_DATA = Path(os.environ.get("PATCHWISE_SHARED_DATA",
+                                  Path(__file__).resolve().parents[2] / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The folder of real volumes, ``../shared/data``; the test is skipped when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real volumes not found at {SHARED_DATA} (set PATCHWISE_SHARED_DATA)")
+    return SHARED_DATA
 
 
 @dataclass
