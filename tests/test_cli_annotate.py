@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 import shutil
 import sys
 
@@ -469,6 +470,30 @@ def test_demo_passes_check(demo, capsys):
     assert main(["check", str(folder)]) == 0
     out = capsys.readouterr().out
     assert "20 boxes (17 seeded, 3 todo)" in out and "0 errors" in out
+
+
+def _not_annotated(out: str) -> list[int]:
+    return [int(i) for i in re.findall(r"warning +box +(\d+) +not-annotated: ", out)]
+
+
+def test_check_reports_the_boxes_export_skips_as_not_annotated(project, tmp_path, capsys):
+    assert main(["check", str(project)]) == 0
+    out = capsys.readouterr().out
+    assert _not_annotated(out) == [1, 2] and "0 errors," in out
+    assert main(["seed", str(project), "--boxes", "1"]) == 0
+    capsys.readouterr()
+    assert main(["check", str(project)]) == 0
+    flagged = _not_annotated(capsys.readouterr().out)
+    assert flagged == [2]
+    assert main(["export", str(project), "--format", "omezarr", "-o", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert re.findall(r"skipped box (\d+): (.*)", out) == [("2", "nothing annotated")]
+
+
+def test_demo_check_step_names_the_boxes_its_export_skips(demo):
+    _, _, out = demo
+    skipped = [int(i) for i in re.findall(r"skipped box (\d+): nothing annotated", out)]
+    assert skipped and _not_annotated(out) == skipped
 
 
 def test_demo_project_can_be_seeded_again(demo, tmp_path, capsys):

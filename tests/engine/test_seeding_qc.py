@@ -163,9 +163,9 @@ def test_check_box_findings(tmp_path, sample):
     assert q.touching["nuclei"].tolist() == [[1, 2]]
     q2 = check_box(dense_plan.update_box(1, status="done"), L, dense_plan.box(1).replace(status="done"))
     assert {f.code: f.severity for f in q2.findings}["unannotated"] == "error"
-    # box 2 is empty: todo, no findings
+    # box 2 is empty: todo, and export will skip it
     q3 = check_box(plan, L, plan.box(2))
-    assert q3.status == "todo" and q3.findings == []
+    assert q3.status == "todo" and [(f.severity, f.code) for f in q3.findings] == [("warning", "not-annotated")]
     _, findings, report = check_project(folder)
     plan_codes = {f.code for f in findings if f.box_id is None}
     assert {"few-class-voxels", "few-objects"} <= plan_codes

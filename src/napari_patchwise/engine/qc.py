@@ -8,6 +8,8 @@ code                       severity  when
 =========================  ========  ==============================================
 ``touching``               error     instances of one class touch (no background
                                      voxel between them); Separate fixes it
+``not-annotated``          warning   a box holds no class or background voxel
+                                     (:func:`has_annotation`): export skips it
 ``class-overlap``          error     a voxel is painted in two classes
 ``unannotated``            warning   a box marked dense still has unannotated
                                      voxels (an error once it is marked done)
@@ -33,7 +35,7 @@ the person and kept.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -101,6 +103,22 @@ class QCReport:
 def _pairs_text(pairs: np.ndarray, limit: int = 4) -> str:
     shown = ", ".join(f"{a}–{b}" for a, b in pairs[:limit].tolist())
     return shown + (f" and {len(pairs) - limit} more" if len(pairs) > limit else "")
+
+
+def has_annotation(counts: Mapping[str, int]) -> bool:
+    """Whether a box holds some annotation: a class or a background voxel.
+
+    Ignore alone is no annotation. The one rule behind the ``not-annotated``
+    finding and the export, which skips such boxes.
+
+    Examples
+    --------
+    >>> has_annotation({"unannotated": 10, "background": 0, "nuclei": 0, "ignore": 3})
+    False
+    >>> has_annotation({"unannotated": 10, "background": 2, "nuclei": 0, "ignore": 0})
+    True
+    """
+    return any(v > 0 for k, v in counts.items() if k not in ("unannotated", "ignore"))
 
 
 def derive_status(current: str, labelled: bool, edited: bool) -> str:
@@ -208,6 +226,12 @@ def check_box(
             sev, "unannotated", box.id,
             f"{counts['unannotated']} voxels of this dense box are unannotated; paint them as a "
             "class, background or ignore.",
+        ))
+    if not has_annotation(counts):
+        f.append(Finding(
+            "warning", "not-annotated", box.id,
+            "nothing is annotated in this box (no class or background voxel), so export skips it; "
+            "seed or paint it, or delete the box.",
         ))
     if labelled and counts["background"] == 0:
         f.append(Finding(

@@ -27,16 +27,13 @@ from ..box import Box
 from ..boxdata import box_region
 from ..magnification import Triple, voxel_size_at
 from ..plan import Plan
+from ..qc import has_annotation
 from ..validation import Finding
 from ..weaklabels import downsample_mean
 from .model import Crop, ExportError, case_name
 
 #: Error findings no override can lift: the box itself has to be fixed.
 GEOMETRIC_CODES = ("outside-image", "not-aligned")
-
-
-def _is_annotated(counts: Mapping[str, int]) -> bool:
-    return any(v > 0 for k, v in counts.items() if k not in ("unannotated", "ignore"))
 
 
 def exportable(
@@ -59,8 +56,10 @@ def exportable(
         overridden.
     counts : mapping of int to dict, optional
         Voxels per meaning of each box (:meth:`Composition.counts`); a box
-        with neither background nor a class voxel is skipped. Without it,
-        boxes whose status is ``todo`` count as not annotated.
+        with neither background nor a class voxel is skipped
+        (:func:`~..qc.has_annotation`, the rule of the ``not-annotated``
+        finding). Without it, boxes whose status is ``todo`` count as not
+        annotated.
     only_done : bool
         Skip boxes a person has not marked ``done`` (e.g. seeded, never
         reviewed).
@@ -120,7 +119,7 @@ def exportable(
         errs = errors.get(box.id, [])
         geometric = [f for f in errs if f.code in GEOMETRIC_CODES]
         if counts is not None:
-            annotated = _is_annotated(counts.get(box.id, {}))
+            annotated = has_annotation(counts.get(box.id, {}))
         else:
             annotated = box.status != "todo"
         if geometric:
