@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 
 import numpy as np
 import pytest
@@ -38,13 +39,17 @@ def _cases(folder):
 def test_every_format_in_one_run(annotated_project, tmp_path):
     out = tmp_path / "out"
     code, text, err = _export(annotated_project, out, "--format", "nnunet,stardist", "--format", "cellpose",
-                              "--format", "omezarr", "--dataset-name", "Blobs", "--patch-size", "16,32,32")
+                              "--format", "omezarr", "--dataset-name", "Blobs", "--patch-size", "16,32,32",
+                              "--cellpose-min-masks", "1")  # two nuclei per box
     assert code == 0, err
     assert sorted(p.name for p in out.iterdir()) == ["Dataset501_Blobs", "cellpose", "omezarr", "stardist"]
     for fmt, name in (("nnunet", "Dataset501_Blobs"), ("stardist", "stardist"), ("cellpose", "cellpose"),
                       ("omezarr", "omezarr")):
         assert sorted(_cases(out / name)) == [1, 2, 4]  # box 3 has touching nuclei
-        assert f"{fmt}: 3 new cases in {out / name}" in text
+        if fmt != "cellpose":
+            assert f"{fmt}: 3 new cases in {out / name}" in text
+    # yx planes with at least one nucleus: z 4..9 of boxes 1, 2 and 4
+    assert f"cellpose: 18 new training planes from 3 of 3 new cases in {out / 'cellpose'}" in text
     assert "skipped box 3: error findings (touching)" in text
     assert "exporting" in err and "100%" in err
     # nnU-Net: background 0, the class 1, ignore 2 (unannotated voxels too)
@@ -55,9 +60,70 @@ def test_every_format_in_one_run(annotated_project, tmp_path):
     # StarDist: instance ids, 0 background, -1 unannotated
     masks = tifffile.imread(out / "stardist" / "masks" / "box_0002.tif")
     assert (masks[-2:] == -1).all() and len(np.unique(masks[:-2])) == 3 and masks.min() == -1
-    # Cellpose: only fully annotated yx planes of box 2
+    # Cellpose: the fully annotated yx planes of box 2 (not its last two) that hold a mask
     planes = sorted(p.name for p in (out / "cellpose").glob("box_0002_yx*_masks.tif"))
-    assert planes == [f"box_0002_yx{z:03d}_masks.tif" for z in range(14)]
+    assert planes == [f"box_0002_yx{z:03d}_masks.tif" for z in range(4, 10)]
+
+
+def _warnings_block(text: str) -> tuple[int, list[str]]:
+    """The count an export summary announces ("N warnings:") and the lines it prints under it."""
+    lines = text.splitlines()
+    at = [i for i, line in enumerate(lines) if re.fullmatch(r"\d+ warnings?:", line)]
+    assert len(at) == 1, text
+    shown = []
+    for line in lines[at[0] + 1:]:
+        if not line.startswith("  "):
+            break
+        shown.append(line)
+    return int(lines[at[0]].split()[0]), shown
+
+
+def test_stardist_default_patch_fits_every_box(annotated_project, tmp_path):
+    out = tmp_path / "out"
+    code, text, err = _export(annotated_project, out, "--format", "stardist", "--split", "1,0,0")
+    assert code == 0, err
+    # 16x32x32 boxes at 2 x 0.5 x 0.5: grid (1, 2, 2), so patches divisible by (4, 8, 8)
+    config = json.loads((out / "stardist" / "stardist_config.json").read_text())
+    assert config["train_patch_size"] == [16, 32, 32] and config["grid"] == [1, 2, 2]
+    assert "smaller than the StarDist training patch" not in text
+    assert "  train_patch_size (16, 32, 32): the largest that fits every train/val crop" in text
+    manifest = _manifest(out / "stardist")
+    assert manifest["settings"]["patch_size"] is None and "stardist_config.json" in manifest["files"]
+
+
+def test_warning_count_matches_the_lines_printed(annotated_project, tmp_path):
+    code, text, err = _export(annotated_project, tmp_path / "out", "--format", "stardist",
+                              "--patch-size", "48,96,96")
+    assert code == 0, err
+    count, shown = _warnings_block(text)
+    assert count == len(shown)
+    # the three boxes are smaller than the patch asked for: one line names them all
+    small = [line for line in shown if "smaller than the StarDist training patch (48, 96, 96)" in line]
+    assert len(small) == 1 and "box_0001, box_0002, box_0004:" in small[0]
+
+
+def test_cellpose_says_plainly_when_no_plane_trains(annotated_project, tmp_path):
+    out = tmp_path / "out"
+    code, text, err = _export(annotated_project, out, "--format", "cellpose")
+    assert code == 0, err
+    # two nuclei per box: no plane reaches Cellpose's five masks, so none is written
+    assert f"cellpose: no new training planes (none of the 3 new cases gave one) in {out / 'cellpose'}" in text
+    assert "no new box has one: paint the rest of some planes" in text
+    assert "--cellpose-min-masks" in text
+    assert not list((out / "cellpose").glob("*.tif"))
+    count, shown = _warnings_block(text)
+    assert count == len(shown)
+    code, text, err = _export(annotated_project, tmp_path / "again", "--format", "cellpose",
+                              "--cellpose-min-masks", "2")
+    assert code == 0, err
+    assert f"cellpose: 18 new training planes from 3 of 3 new cases in {tmp_path / 'again' / 'cellpose'}" in text
+
+
+def test_cellpose_min_masks_must_not_be_negative(annotated_project, tmp_path):
+    code, _, err = _export(annotated_project, tmp_path / "out", "--format", "cellpose",
+                           "--cellpose-min-masks", "-1")
+    assert code == 2 and "--cellpose-min-masks is a number of masks, 0 or more" in err
+    assert not (tmp_path / "out").exists()
 
 
 def test_formats_may_be_spelled_loosely_and_bad_ones_are_named(annotated_project, tmp_path):

@@ -99,6 +99,11 @@ def options_from_args(args) -> ExportOptions:
         context["patch_size"] = _triple_arg(args.patch_size, "--patch-size")
     if args.cellpose_planes is not None:
         context["cellpose_planes"] = parse_planes(args.cellpose_planes)
+    if args.cellpose_min_masks is not None:
+        if args.cellpose_min_masks < 0:
+            raise _usage(f"--cellpose-min-masks is a number of masks, 0 or more (Cellpose's min_train_masks); "
+                         f"got {args.cellpose_min_masks}.")
+        context["min_masks"] = args.cellpose_min_masks
     return ExportOptions(
         formats=parse_formats(args.format), fractions=parse_split(args.split), seed=args.seed,
         test_boxes=parse_ids(args.test_boxes, "--test-boxes"), overwrite=args.overwrite,
@@ -113,6 +118,9 @@ def report_dict(report: ExportReport) -> dict:
         "folders": {fmt: str(folder) for fmt, folder in report.folders.items()},
         "written": {fmt: list(cases) for fmt, cases in report.written.items()},
         "kept": {fmt: list(cases) for fmt, cases in report.kept.items()},
+        "images": {fmt: {"what": n.noun, "images": n.images, "cases": n.cases}
+                   for fmt, n in report.images.items()},
+        "notes": {fmt: list(notes) for fmt, notes in report.notes.items()},
         "skipped": [{"box": box_id, "reason": why} for box_id, why in report.skipped],
         "warnings": list(report.warnings),
     }
@@ -205,9 +213,13 @@ def add_parsers(sub) -> None:
     e.add_argument("--instance-class", default=None,
                    help="instance class for StarDist and Cellpose (default: the first one)")
     e.add_argument("--patch-size", default=None, metavar="Z,Y,X",
-                   help="StarDist training patch size; smaller crops get a warning (default 48,96,96)")
+                   help="StarDist training patch size; smaller crops get a warning (default: the largest "
+                   "every train/val crop allows, divisible by StarDist's pooling)")
     e.add_argument("--cellpose-planes", default=None, metavar="PLANES",
                    help="Cellpose planes: yx and optionally zy, zx (default yx)")
+    e.add_argument("--cellpose-min-masks", type=int, default=None, metavar="N",
+                   help="write only Cellpose planes with at least N masks: Cellpose's min_train_masks, "
+                   "below which its training drops an image (default 5)")
     e.add_argument("--verify", action="store_true",
                    help="run nnU-Net's dataset integrity check on the nnU-Net folder (needs nnunetv2)")
     e.add_argument("--json", action="store_true", help="print the report as JSON")

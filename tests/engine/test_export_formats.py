@@ -226,13 +226,74 @@ def test_stardist_round_trip_and_spacing(tmp_path):
         assert tif.imagej_metadata["unit"] == "um"
 
 
-def test_stardist_patch_size_warning(tmp_path):
-    ctx = make_ctx()  # patch (48, 96, 96) is larger than the crop (6, 12, 14)
+def test_stardist_patch_size_asked_for_warns_on_smaller_crops(tmp_path):
+    ctx = make_ctx(patch_size=(48, 96, 96))  # larger than the crop (6, 12, 14)
     out = stardist.write_case(tmp_path, make_crop(ctx), ctx)
     assert len(out.warnings) == 1
     w = out.warnings[0]
-    assert "(6, 12, 14)" in w and "(48, 96, 96)" in w and "z, y, x" in w
-    assert "train_patch_size no larger than (6, 12, 14)" in w
+    assert "(6, 12, 14)" in w and "(48, 96, 96)" in w and "z, y, x" in w and "StarDist stops" in w
+    assert "export without a patch size" in w
+
+
+def _stardist_crop(ctx, box_id, shape, split="train"):
+    """A crop of ``shape`` cut from the corner of the standard layers (tiled to fit)."""
+    reps = [-(-s // b) for s, b in zip(shape, SHAPE)]
+    layers = {k: np.tile(v, reps)[: shape[0], : shape[1], : shape[2]] for k, v in make_layers().items()}
+    names = ctx.class_names
+    comp = compose({k: v for k, v in layers.items() if k in (*names, "background", "ignore")}, names)
+    box = Box(box_id, (0, 0, 0), shape)
+    return Crop(case_name(box), box, np.zeros(shape, np.uint16), comp, VS_FULL, split=split)
+
+
+def _stardist_export(root, ctx, crops):
+    outs = [stardist.write_case(root, c, ctx) for c in crops]
+    done = stardist.finish(root, [CaseRef(c.case, c.split, o) for c, o in zip(crops, outs)], ctx)
+    config = json.loads((root / stardist.CONFIG_NAME).read_text()) if done.files else None
+    return outs, done, config
+
+
+def test_stardist_default_patch_is_the_largest_every_crop_allows(tmp_path):
+    ctx = make_ctx()  # voxels 4x longer in z: StarDist's grid (1, 2, 2), patches divisible by (4, 8, 8)
+    crops = [_stardist_crop(ctx, 1, (30, 64, 64)), _stardist_crop(ctx, 2, (64, 90, 70), "val"),
+             _stardist_crop(ctx, 3, (9, 20, 20), "test")]  # test crops do not train: they do not count
+    outs, done, config = _stardist_export(tmp_path, ctx, crops)
+    assert [o.warnings for o in outs] == [(), (), ()]
+    assert done.warnings == () and done.files == (stardist.CONFIG_NAME,)
+    assert config["train_patch_size"] == [28, 64, 64]
+    assert config["grid"] == [1, 2, 2] and config["anisotropy"] == [4.0, 1.0, 1.0]
+    assert config["unet_n_depth"] == 2 and config["unet_pool"] == [2, 2, 2] and config["axes"] == "ZYX"
+    for crop in crops[:2]:  # StarDist samples a patch inside each training image: it must fit
+        assert all(p <= s for p, s in zip(config["train_patch_size"], crop.image.shape))
+    assert all(p % d == 0 for p, d in zip(config["train_patch_size"], (4, 8, 8)))
+    assert len(done.notes) == 1 and "train_patch_size (28, 64, 64)" in done.notes[0]
+    assert stardist.CONFIG_NAME in done.notes[0]
+
+
+def test_stardist_default_patch_stays_within_stardists_default_and_isotropic_grid(tmp_path):
+    plan = Plan(ImageRef((200, 200, 200), voxel_size=(1.0, 1.0, 1.0)), classes=TWO_CLASSES)
+    ctx = ExportContext(plan)
+    _, done, config = _stardist_export(tmp_path, ctx, [_stardist_crop(ctx, 1, (160, 150, 140))])
+    assert config["grid"] == [2, 2, 2] and config["train_patch_size"] == [128, 128, 128]
+    assert done.warnings == ()
+
+
+def test_stardist_crop_too_small_for_any_patch_is_named(tmp_path):
+    ctx = make_ctx()
+    crops = [_stardist_crop(ctx, 1, (3, 64, 64)), _stardist_crop(ctx, 2, (16, 32, 32))]
+    outs, done, config = _stardist_export(tmp_path, ctx, crops)
+    assert config["train_patch_size"] == [16, 32, 32]  # from the crop StarDist can use
+    assert len(done.warnings) == 1
+    assert done.warnings[0].startswith("box_0001: smaller than StarDist's smallest training patch (4, 8, 8)")
+
+
+def test_stardist_patch_size_asked_for_must_suit_the_pooling(tmp_path):
+    ctx = make_ctx(patch_size=(6, 12, 12))
+    crop = make_crop(ctx)
+    outs, done, config = _stardist_export(tmp_path, ctx, [crop])
+    assert outs[0].warnings == ()  # the crop is (6, 12, 14): the patch fits
+    assert config["train_patch_size"] == [6, 12, 12]
+    assert len(done.warnings) == 1 and "not divisible by (4, 8, 8)" in done.warnings[0]
+    assert "use (4, 8, 8)" in done.warnings[0]
 
 
 def test_stardist_needs_an_instance_class(tmp_path):
@@ -285,7 +346,7 @@ def test_cellpose_object_cut_into_pieces_gets_one_id_per_piece(tmp_path):
 
 
 def test_cellpose_zy_zx_resampled_to_square_pixels(tmp_path):
-    ctx = make_ctx(cellpose_planes=("zy", "zx"))
+    ctx = make_ctx(cellpose_planes=("zy", "zx"), min_masks=0)  # 0: every fully annotated plane
     crop = make_crop(ctx)
     cellpose_planes.write_case(tmp_path, crop, ctx)
     planes = cellpose_planes.read_case(tmp_path, crop.case)
@@ -309,13 +370,41 @@ def test_cellpose_zy_zx_resampled_to_square_pixels(tmp_path):
         assert tif.pages[0].tags["YResolution"].value == (2, 1)  # rows are 0.5 apart after resampling
 
 
-def test_cellpose_few_masks_warning(tmp_path):
+def test_cellpose_writes_only_planes_it_trains_on(tmp_path):
     ctx = make_ctx()
     out = cellpose_planes.write_case(tmp_path, make_crop(ctx, layers=make_layers(n_nuclei=2)), ctx)
-    assert len(out.warnings) == 1
-    w = out.warnings[0]
-    assert "Cellpose skips training images with fewer than 5 masks" in w
-    assert "4 of 4" in w and "box_0001_yx000 (2)" in w
+    # four fully annotated planes with 2 masks each: Cellpose's training drops them (min_train_masks 5)
+    assert out.files == () and out.images == 0 and out.left_out == 4
+    assert list(tmp_path.iterdir()) == []
+    assert out.warnings == ("box_0001: every fully annotated yx plane has fewer than 5 masks, so Cellpose "
+                            "gets nothing from this box.",)
+    done = cellpose_planes.finish(tmp_path, [CaseRef("box_0001", "train", out)], ctx)
+    assert done.files == ()
+    assert "no new box has one" in done.notes[0] and "--cellpose-min-masks" in done.notes[0]
+    assert done.notes[1].startswith("left out: 4 fully annotated planes with fewer than 5 masks")
+
+
+def test_cellpose_min_masks_can_be_lowered(tmp_path):
+    ctx = make_ctx(min_masks=2)
+    out = cellpose_planes.write_case(tmp_path, make_crop(ctx, layers=make_layers(n_nuclei=2)), ctx)
+    assert out.images == 4 and out.left_out == 0 and out.warnings == ()
+    assert len(cellpose_planes.read_case(tmp_path, "box_0001")) == 4
+    done = cellpose_planes.finish(tmp_path, [CaseRef("box_0001", "train", out)], ctx)
+    assert done.notes == ()
+
+
+def test_cellpose_mixed_planes_count_only_those_written(tmp_path):
+    ctx = make_ctx()
+    layers = make_layers()
+    layers["nuclei"][0, 6:9, 6:9] = 0  # plane z=0 keeps 4 of its 5 nuclei
+    layers["background"][0, 6:9, 6:9] = 1
+    out = cellpose_planes.write_case(tmp_path, make_crop(ctx, layers=layers), ctx)
+    assert out.images == 3 and out.left_out == 1 and out.warnings == ()
+    assert sorted(cellpose_planes.read_case(tmp_path, "box_0001")) == [f"box_0001_yx{z:03d}" for z in (1, 2, 5)]
+    done = cellpose_planes.finish(tmp_path, [CaseRef("box_0001", "train", out), CaseRef("box_0009", "train")],
+                                  ctx)
+    assert done.notes == ("left out: 1 fully annotated planes with fewer than 5 masks (Cellpose's training "
+                          "drops them: min_train_masks).",)
 
 
 def test_cellpose_no_fully_annotated_plane(tmp_path):

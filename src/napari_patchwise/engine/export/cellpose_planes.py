@@ -6,8 +6,10 @@ Folder ``cellpose/``::
     {case}_{plane}{index:03d}_masks.tif    its masks (Cellpose's ``_masks`` suffix)
 
 ``plane`` is ``yx`` (index = z), and optionally ``zy`` (index = x) and ``zx``
-(index = y). Cellpose trains on every pixel of an image, so only planes
-without unannotated or ignore pixels are written. ``zy`` and ``zx`` planes are
+(index = y). Only planes Cellpose trains on are written: Cellpose trains on
+every pixel of an image, so a plane must have no unannotated or ignore pixel,
+and its training drops images with fewer masks than ``min_train_masks``
+(5 unless set otherwise; ``ctx.min_masks`` here). ``zy`` and ``zx`` planes are
 resampled along z to square pixels (linear for the image, nearest for the
 masks). Masks hold the instance class's objects, relabelled ``1..N`` per
 plane so that each mask is one connected piece (8-connectivity): an object
@@ -29,6 +31,8 @@ FOLDER = "cellpose"
 #: Plane name -> the axis held fixed.
 PLANES = {"yx": 0, "zy": 2, "zx": 1}
 MASK_SUFFIX = "_masks"
+#: What the images of a case are called in the export's report.
+IMAGES = "training planes"
 
 
 #: The :class:`~.model.ExportContext` settings this format uses (an export can only
@@ -43,7 +47,8 @@ def folder_name(ctx: ExportContext) -> str:
 def label_mapping(ctx: ExportContext) -> dict[str, int]:
     """Values of the masks besides the instance ids (``1..N`` per plane).
 
-    Planes holding unannotated or ignore pixels are not written.
+    Planes holding unannotated or ignore pixels, or fewer than ``ctx.min_masks``
+    masks, are not written.
 
     Examples
     --------
@@ -160,50 +165,89 @@ def planes_of(crop: Crop, ctx: ExportContext):
 
 
 def write_case(root: Path, crop: Crop, ctx: ExportContext) -> CaseOutput:
-    """Write every fully annotated plane of the crop and its masks.
+    """Write every plane of the crop that Cellpose trains on, and its masks.
+
+    A plane is written when it is fully annotated and holds at least
+    ``ctx.min_masks`` masks (Cellpose drops training images with fewer:
+    its ``min_train_masks``).
 
     Returns
     -------
     CaseOutput
-        The files, a warning listing planes with fewer than ``ctx.min_masks``
-        masks, and a warning when no plane is fully annotated.
+        The files; ``images``: the planes written; ``left_out``: fully
+        annotated planes with too few masks; a warning when the box gives
+        Cellpose no plane.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from napari_patchwise.engine.annotation import compose
+    >>> from napari_patchwise.engine.box import Box
+    >>> from napari_patchwise.engine.plan import ImageRef, Plan
+    >>> ids = np.zeros((2, 3, 9), np.uint32); ids[0, 1, ::2] = [1, 2, 3, 4, 5]; ids[1, 1, 0] = 6
+    >>> comp = compose({"nuclei": ids, "background": np.ones_like(ids)}, ["nuclei"])
+    >>> crop = Crop("box_0003", Box(3, (0, 0, 0), (2, 3, 9)), ids.astype(float), comp, (1.0, 1.0, 1.0))
+    >>> ctx = ExportContext(Plan(ImageRef((2, 3, 9))))
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     out = write_case(Path(tmp), crop, ctx)
+    >>> out.files, out.images, out.left_out
+    (('box_0003_yx000.tif', 'box_0003_yx000_masks.tif'), 1, 1)
     """
     if np.asarray(crop.image).ndim != 3 or crop.image.shape != crop.composition.classmap.shape:
         raise ExportError(f"{crop.case}: image and annotation must be 3D arrays of one shape.")
-    files, few = [], []
+    files, full, few = [], 0, 0
     for name, img, masks, pixel in planes_of(crop, ctx):
+        full += 1
+        if int(masks.max(initial=0)) < ctx.min_masks:
+            few += 1
+            continue
         for rel, data in ((f"{name}.tif", img), (f"{name}{MASK_SUFFIX}.tif", masks)):
             write_tiff_spaced(root / rel, data, pixel, ctx.plan.image.unit)
             files.append(rel)
-        if int(masks.max(initial=0)) < ctx.min_masks:
-            few.append(f"{name} ({int(masks.max(initial=0))})")
+    planes = "/".join(chosen_planes(ctx.cellpose_planes))
     warnings = []
-    if not files:
+    if not full:
         warnings.append(
-            f"{crop.case}: no {'/'.join(chosen_planes(ctx.cellpose_planes))} plane is fully annotated, so "
-            "Cellpose gets nothing from this box; paint background or a class on every voxel of "
-            "some planes (no unannotated or ignore voxels)."
+            f"{crop.case}: no {planes} plane is fully annotated (every pixel a class or background), "
+            "so Cellpose gets nothing from this box."
+        )
+    elif not files:
+        warnings.append(
+            f"{crop.case}: every fully annotated {planes} plane has fewer than {ctx.min_masks} masks, "
+            "so Cellpose gets nothing from this box."
+        )
+    return CaseOutput(files=tuple(sorted(files)), warnings=tuple(warnings), images=len(files) // 2,
+                      left_out=few)
+
+
+def finish(root: Path, cases: Sequence[CaseRef], ctx: ExportContext) -> CaseOutput:
+    """No dataset-level file (the manifest records the splits); notes on what Cellpose got.
+
+    Examples
+    --------
+    >>> from napari_patchwise.engine.plan import ImageRef, Plan
+    >>> ctx = ExportContext(Plan(ImageRef((4, 4, 4))))
+    >>> done = finish(Path("."), [CaseRef("box_0001", "train", CaseOutput((), images=0))], ctx)
+    >>> print(done.notes[0])  # doctest: +ELLIPSIS
+    Cellpose trains on fully annotated planes (...) with at least 5 masks, and no new box has one: ...
+    """
+    new = [c.output for c in cases if c.output is not None]
+    few = sum(out.left_out for out in new)
+    notes = []
+    if new and not any(out.images for out in new):
+        notes.append(
+            f"Cellpose trains on fully annotated planes (every pixel a class or background, none "
+            f"unannotated or ignore) with at least {ctx.min_masks} masks, and no new box has one: "
+            "paint the rest of some planes (e.g. mark a box dense and finish it), or, if you train "
+            "with a lower min_train_masks, export with that minimum (patchwise export "
+            "--cellpose-min-masks N)."
         )
     if few:
-        warnings.append(
-            f"{crop.case}: {len(few)} of {len(files) // 2} Cellpose planes have fewer than {ctx.min_masks} "
-            f"masks: {_listing(few)}. Cellpose skips training images with fewer than "
-            f"{ctx.min_masks} masks (its min_train_masks); annotate more objects or lower "
-            "min_train_masks."
+        notes.append(
+            f"left out: {few} fully annotated planes with fewer than {ctx.min_masks} masks "
+            "(Cellpose's training drops them: min_train_masks)."
         )
-    return CaseOutput(files=tuple(sorted(files)), warnings=tuple(warnings))
-
-
-def _listing(items: Sequence[str], most: int = 6) -> str:
-    """``a, b, c`` or ``a, b, ... (and 7 more)``."""
-    if len(items) <= most:
-        return ", ".join(items)
-    return f"{', '.join(items[:most])} (and {len(items) - most} more)"
-
-
-def finish(root: Path, cases: Sequence[CaseRef], ctx: ExportContext) -> tuple[str, ...]:
-    """Cellpose needs no dataset-level file; the manifest records the splits."""
-    return ()
+    return CaseOutput(files=(), notes=tuple(notes))
 
 
 def read_case(root: Path, case: str, ctx: ExportContext | None = None) -> dict[str, tuple]:

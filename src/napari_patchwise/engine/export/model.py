@@ -102,12 +102,6 @@ class Crop:
     override: str | None = None
 
 
-@dataclass(frozen=True)
-class CaseRef:
-    """A case already in (or about to be in) an exported folder."""
-
-    case: str
-    split: str
 
 
 @dataclass(frozen=True)
@@ -124,21 +118,23 @@ class ExportContext:
     instance_class : str or None
         The instance class StarDist and Cellpose exports use (the plan's first
         instance class when ``None``).
-    patch_size : tuple of int
-        StarDist training patch size ``(z, y, x)``; smaller crops get a warning.
+    patch_size : tuple of int or None
+        StarDist training patch size ``(z, y, x)``; smaller crops get a
+        warning. ``None``: the largest size every crop allows that StarDist's
+        network can pool (see :func:`~.stardist.auto_patch_size`).
     cellpose_planes : tuple of str
         Which planes Cellpose gets: ``'yx'`` and optionally ``'zy'``, ``'zx'``
         (resampled to isotropic pixels using the voxel size).
     min_masks : int
-        Cellpose drops training images with fewer masks than this; such
-        planes get a warning.
+        Cellpose drops training images with fewer masks than this (its
+        ``min_train_masks``, 5 by default), so such planes are not written.
     """
 
     plan: Plan
     dataset_id: int = 501
     dataset_name: str = "Patchwise"
     instance_class: str | None = None
-    patch_size: tuple[int, int, int] = (48, 96, 96)
+    patch_size: tuple[int, int, int] | None = None
     cellpose_planes: tuple[str, ...] = ("yx",)
     min_masks: int = 5
 
@@ -173,11 +169,44 @@ class CaseOutput:
     files : tuple of str
         Paths relative to the format's folder, ``/``-separated.
     warnings : tuple of str
-        Things a person should know (e.g. planes with few masks).
+        Things a person should know (e.g. a box that gives Cellpose nothing).
+    images : int or None
+        Training images among the files, for formats that cut a case into
+        several (Cellpose planes); ``None``: the case is one image.
+    left_out : int
+        Training images the writer left out because the trainer would drop
+        them (Cellpose: fully annotated planes with too few masks).
+    notes : tuple of str
+        Facts about the format's folder a person reads with the result (not
+        warnings), e.g. the StarDist patch size the crops allow.
+
+    A writer's ``finish`` returns one too: the dataset-level files, and
+    warnings and notes about the whole folder.
     """
 
     files: tuple[str, ...]
     warnings: tuple[str, ...] = ()
+    images: int | None = None
+    left_out: int = 0
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CaseRef:
+    """A case already in (or about to be in) an exported folder.
+
+    Attributes
+    ----------
+    case : str
+    split : str
+    output : CaseOutput or None
+        What the writer returned for a case written by this export; ``None``
+        for a case already in the folder.
+    """
+
+    case: str
+    split: str
+    output: CaseOutput | None = None
 
 
 @dataclass
@@ -216,6 +245,25 @@ class ExportOptions:
     context: dict = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class ImageCount:
+    """Training images a format got from the new cases, for formats that cut a case into several.
+
+    Attributes
+    ----------
+    noun : str
+        What the images are, e.g. ``'training planes'``.
+    images : int
+        Images written.
+    cases : int
+        New cases that gave at least one.
+    """
+
+    noun: str
+    images: int
+    cases: int
+
+
 @dataclass
 class ExportReport:
     """What an export wrote and skipped.
@@ -232,6 +280,11 @@ class ExportReport:
         Boxes not exported, with the reason.
     warnings : list of str
         Warnings of exported boxes and of the writers.
+    images : dict of str to ImageCount
+        Training images of the new cases, for formats whose cases give
+        several (Cellpose: the planes it trains on).
+    notes : dict of str to list of str
+        Facts about a format's folder (e.g. the StarDist patch size).
     """
 
     folders: dict[str, Path] = field(default_factory=dict)
@@ -239,17 +292,56 @@ class ExportReport:
     kept: dict[str, list[str]] = field(default_factory=dict)
     skipped: list[tuple[int, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    images: dict[str, ImageCount] = field(default_factory=dict)
+    notes: dict[str, list[str]] = field(default_factory=dict)
+
+    def headline(self, fmt: str) -> str:
+        """What one format got, in one line.
+
+        Examples
+        --------
+        >>> r = ExportReport(folders={"cellpose": Path("out/cellpose")}, written={"cellpose": ["box_0001"]},
+        ...                  images={"cellpose": ImageCount("training planes", 0, 0)})
+        >>> r.headline("cellpose")
+        'cellpose: no new training planes (the new case gave none) in out/cellpose'
+        """
+        new, old = self.written.get(fmt, []), self.kept.get(fmt, [])
+        kept = f" ({len(old)} already there, untouched)" if old else ""
+        count = self.images.get(fmt)
+        if count is None or not new:
+            what = f"{len(new)} new cases"
+        elif count.images:
+            what = f"{count.images} new {count.noun} from {count.cases} of {len(new)} new cases"
+        else:
+            which = "the new case gave none" if len(new) == 1 else f"none of the {len(new)} new cases gave one"
+            what = f"no new {count.noun} ({which})"
+        return f"{fmt}: {what} in {self.folders[fmt]}{kept}"
 
     def summary(self) -> str:
-        """A few lines for a person: what was written where, what was skipped and why."""
+        """A few lines for a person: what was written where, what was skipped and why.
+
+        Warnings with the same text for several cases of a format are said
+        once (with the cases), and counted once.
+
+        Examples
+        --------
+        >>> r = ExportReport(folders={"stardist": Path("out/stardist")}, written={"stardist": ["box_0001"]},
+        ...                  warnings=["stardist box_0001: small", "stardist box_0002: small"],
+        ...                  notes={"stardist": ["train_patch_size (8, 8, 8)"]})
+        >>> print(r.summary())
+        stardist: 1 new cases in out/stardist
+          train_patch_size (8, 8, 8)
+        1 warning:
+          stardist box_0001, box_0002: small
+        """
         lines = []
-        for fmt, folder in self.folders.items():
-            new, old = self.written.get(fmt, []), self.kept.get(fmt, [])
-            kept = f" ({len(old)} already there, untouched)" if old else ""
-            lines.append(f"{fmt}: {len(new)} new cases in {folder}{kept}")
+        for fmt in self.folders:
+            lines.append(self.headline(fmt))
+            lines.extend(f"  {note}" for note in self.notes.get(fmt, ()))
         for box_id, why in self.skipped:
             lines.append(f"skipped box {box_id}: {why}")
-        if self.warnings:
-            lines.append(f"{len(self.warnings)} warning{'' if len(self.warnings) == 1 else 's'}:")
-            lines.extend(f"  {w}" for w in _grouped(self.warnings))
+        warnings = _grouped(self.warnings)
+        if warnings:
+            lines.append(f"{len(warnings)} warning{'' if len(warnings) == 1 else 's'}:")
+            lines.extend(f"  {w}" for w in warnings)
         return "\n".join(lines)

@@ -173,7 +173,7 @@ def _holds_ignore(path: Path, ignore: int) -> bool:
     return bool(np.any(tifffile.imread(path) == ignore))
 
 
-def finish(root: Path, cases: Sequence[CaseRef], ctx: ExportContext) -> tuple[str, ...]:
+def finish(root: Path, cases: Sequence[CaseRef], ctx: ExportContext) -> CaseOutput:
     """Write ``dataset.json`` (and ``splits_final.json``) from every case of the folder.
 
     ``labels`` lists ``ignore`` only when some label file holds it;
@@ -206,7 +206,7 @@ def finish(root: Path, cases: Sequence[CaseRef], ctx: ExportContext) -> tuple[st
         written.append("splits_final.json")
     elif splits.exists():
         splits.unlink()
-    return tuple(written)
+    return CaseOutput(files=tuple(written))
 
 
 def read_case(root: Path, case: str, ctx: ExportContext | None = None) -> dict:

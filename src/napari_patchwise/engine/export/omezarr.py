@@ -169,9 +169,9 @@ def _instance_ids(crop: Crop, name: str) -> np.ndarray:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def finish(root: Path, cases: Sequence[CaseRef], ctx: ExportContext) -> tuple[str, ...]:
+def finish(root: Path, cases: Sequence[CaseRef], ctx: ExportContext) -> CaseOutput:
     """Each case is a complete OME-Zarr; no dataset-level file."""
-    return ()
+    return CaseOutput(files=())
 
 
 def _level0(group) -> str:

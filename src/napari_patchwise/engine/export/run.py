@@ -5,9 +5,12 @@ For each format a writer module (``nnunet``, ``stardist``,
 ``cellpose_planes``, ``omezarr`` in this package) provides::
 
     folder_name(ctx) -> str                     the format folder in the output folder
-    write_case(root, crop, ctx) -> CaseOutput   the files of one case
-    finish(root, cases, ctx) -> tuple[str, ...] dataset-level files, from all cases
+    write_case(root, crop, ctx) -> CaseOutput   the files of one case (and its warnings)
+    finish(root, cases, ctx) -> CaseOutput      dataset-level files, warnings and notes,
+                                                from all cases (or just the file names)
     label_mapping(ctx) -> dict                  optional: label values written
+    IMAGES = "training planes"                  optional: what a case's images are called
+                                                when a case gives several (Cellpose)
 
 Each format folder is written into a hidden temporary folder beside it and
 swapped into place when every format is complete, so a failure leaves the
@@ -31,11 +34,13 @@ from .manifest import build_manifest, case_entry, manifest_bytes, sha256_file
 from .model import (
     FORMAT_NAMES,
     MANIFEST_NAME,
+    CaseOutput,
     CaseRef,
     ExportContext,
     ExportError,
     ExportOptions,
     ExportReport,
+    ImageCount,
     case_name,
 )
 from .splits import assign_splits, check_fractions
@@ -132,7 +137,7 @@ class _Format:
         self.old: dict | None = None
         self.old_cases: dict[str, dict] = {}
         self.stage: Stage | None = None
-        self.new: dict[str, tuple[dict, tuple[str, ...]]] = {}  # case -> (entry, declared files)
+        self.new: dict[str, tuple[dict, CaseOutput]] = {}  # case -> (entry, what the writer wrote)
 
     def open(self, overwrite: bool, same) -> list[str]:
         """Look at the target; returns warnings about files its manifest lists but it lacks."""
@@ -279,7 +284,7 @@ def export_project(
         _write_cases(plan, layers, levels, boxes, splits, findings, overridden, fmts, active, ctx,
                      report, progress)
         for fm in active:
-            _finish(fm, plan, ctx, project, image_text, options, fractions, skipped, findings)
+            _finish(fm, plan, ctx, project, image_text, options, fractions, skipped, findings, report)
         commit_all({fm.name: fm.stage for fm in active})
     except BaseException:
         for fm in active:
@@ -317,7 +322,7 @@ def _write_cases(plan, layers, levels, boxes, splits, findings, overridden, fmts
         for fm in targets:
             written = fm.writer.write_case(fm.stage.path, crop, ctx)
             entry = case_entry(crop, {}, digest, plan.magnification)
-            fm.new[case] = (entry, tuple(written.files))
+            fm.new[case] = (entry, written)
             report.written[fm.name].append(case)
             report.warnings.extend(f"{fm.name} {w}" if w.startswith(case) else f"{fm.name} {case}: {w}"
                                    for w in written.warnings)
@@ -325,15 +330,24 @@ def _write_cases(plan, layers, levels, boxes, splits, findings, overridden, fmts
             progress(n, total)
 
 
-def _finish(fm: _Format, plan, ctx, project, image_text, options, fractions, skipped, findings) -> None:
+def _finish(fm: _Format, plan, ctx, project, image_text, options, fractions, skipped, findings,
+            report: ExportReport) -> None:
     """Dataset-level files, checksums and the manifest of one staged format folder."""
     root = fm.stage.path
     refs = [CaseRef(c["case"], c["split"]) for c in fm.old_cases.values()]
-    refs += [CaseRef(case, entry["split"]) for case, (entry, _) in fm.new.items()]
-    fm.writer.finish(root, sorted(refs, key=lambda r: r.case), ctx)
+    refs += [CaseRef(case, entry["split"], out) for case, (entry, out) in fm.new.items()]
+    done = fm.writer.finish(root, sorted(refs, key=lambda r: r.case), ctx)
+    if isinstance(done, CaseOutput):
+        report.warnings.extend(f"{fm.name} {w}" for w in done.warnings)
+        report.notes[fm.name] = list(done.notes)
+    noun = getattr(fm.writer, "IMAGES", None)
+    if noun:
+        counts = [out.images for _, out in fm.new.values() if out.images is not None]
+        report.images[fm.name] = ImageCount(noun, sum(counts), sum(1 for n in counts if n))
     entries = [dict(c) for c in fm.old_cases.values()]
     claimed = {rel for c in entries for rel in c["files"]}
-    for case, (entry, files) in fm.new.items():
+    for case, (entry, out) in fm.new.items():
+        files = tuple(out.files)
         missing = [rel for rel in files if not (root / rel).is_file()]
         if missing:
             raise ExportError(f"the {fm.name} writer listed {missing} for {case} but did not write them.")

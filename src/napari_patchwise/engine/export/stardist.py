@@ -11,20 +11,37 @@ losses, so ``-1`` marks what training must not see. The TIFFs carry the voxel
 size as ImageJ reads it (``XResolution``/``YResolution`` and ``spacing``), for
 every dtype, so Fiji and :func:`~napari_patchwise.engine.io.read_volume` show
 it; StarDist itself wants it as ``anisotropy`` in its configuration.
+
+``stardist_config.json`` holds the ``Config3D`` settings these crops call for:
+``train_patch_size`` (by default the largest that fits every train and val
+crop and that StarDist's U-Net can pool), ``grid`` and ``anisotropy``. StarDist
+samples training patches inside each image, so it stops on an image smaller
+than ``train_patch_size``; and its U-Net backbone needs the patch divisible by
+``unet_pool ** unet_n_depth * grid`` along each axis (``StarDist3D.train``).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from ..io import write_tiff_spaced
+from ..magnification import voxel_size_at
 from .model import CaseOutput, CaseRef, Crop, ExportContext, ExportError
 
 FOLDER = "stardist"
 IGNORE = -1
+#: The Config3D settings these crops call for, beside the images.
+CONFIG_NAME = "stardist_config.json"
+#: StarDist's default 3D U-Net: ``unet_n_depth`` levels of ``unet_pool`` max-pooling.
+UNET_N_DEPTH = 2
+UNET_POOL = (2, 2, 2)
+#: StarDist's own default ``train_patch_size``; the automatic patch size stays within it
+#: (larger patches mostly exhaust GPU memory).
+MAX_PATCH = (128, 128, 128)
 
 #: The :class:`~.model.ExportContext` settings this format uses (an export can only
 #: add cases to a folder written with the same ones).
@@ -76,8 +93,74 @@ def label_mapping(ctx: ExportContext) -> dict[str, int]:
             **{n: 0 for n in ctx.class_names if n != name}}
 
 
+def object_anisotropy(voxel_size: Sequence[float]) -> tuple[float, float, float]:
+    """StarDist's ``anisotropy`` of objects that are round in space, at this voxel size.
+
+    StarDist measures it as the largest median object extent (in voxels) over
+    each axis's; for round objects that is each axis's voxel size over the
+    finest one.
+
+    Examples
+    --------
+    >>> object_anisotropy((2.0, 0.5, 0.5)), object_anisotropy((1, 1, 1))
+    ((4.0, 1.0, 1.0), (1.0, 1.0, 1.0))
+    """
+    vs = [float(v) for v in voxel_size]
+    finest = min(vs)
+    return tuple(round(v / finest, 3) for v in vs)  # type: ignore[return-value]
+
+
+def stardist_grid(anisotropy: Sequence[float]) -> tuple[int, int, int]:
+    """StarDist's ``grid`` for this anisotropy: 1 along axes more than 1.5× coarser, else 2.
+
+    The rule of StarDist's own 3D training example.
+
+    Examples
+    --------
+    >>> stardist_grid((4.0, 1.0, 1.0)), stardist_grid((1.0, 1.0, 1.0))
+    ((1, 2, 2), (2, 2, 2))
+    """
+    return tuple(1 if a > 1.5 else 2 for a in anisotropy)  # type: ignore[return-value]
+
+
+def patch_divisor(grid: Sequence[int], n_depth: int = UNET_N_DEPTH,
+                  pool: Sequence[int] = UNET_POOL) -> tuple[int, int, int]:
+    """What ``train_patch_size`` must be divisible by: ``pool ** n_depth * grid`` per axis.
+
+    Examples
+    --------
+    >>> patch_divisor((1, 2, 2)), patch_divisor((1, 1, 1), n_depth=3)
+    ((4, 8, 8), (8, 8, 8))
+    """
+    return tuple(int(p) ** int(n_depth) * int(g) for p, g in zip(pool, grid))  # type: ignore[return-value]
+
+
+def auto_patch_size(shapes: Sequence[Sequence[int]], divisor: Sequence[int],
+                    most: Sequence[int] = MAX_PATCH) -> tuple[int, int, int] | None:
+    """The largest patch within every shape (and ``most``) that is divisible by ``divisor``.
+
+    ``None`` when there is no shape, or one is smaller than ``divisor`` in
+    some axis.
+
+    Examples
+    --------
+    >>> auto_patch_size([(64, 64, 64), (40, 200, 90)], (4, 8, 8))
+    (40, 64, 64)
+    >>> auto_patch_size([(160, 160, 160)], (4, 8, 8)), auto_patch_size([(3, 64, 64)], (4, 8, 8))
+    ((128, 128, 128), None)
+    """
+    if not shapes:
+        return None
+    fit = [min(min(int(s[i]) for s in shapes), int(most[i])) for i in range(3)]
+    patch = tuple(f // int(d) * int(d) for f, d in zip(fit, divisor))
+    return patch if min(patch) > 0 else None  # type: ignore[return-value]
+
+
 def patch_size_warning(crop: Crop, ctx: ExportContext) -> str | None:
-    """A warning when the crop is smaller than StarDist's training patch in some axis.
+    """A warning when the crop is smaller than the StarDist training patch asked for in some axis.
+
+    No warning when no patch size is asked for (it is then chosen to fit
+    every crop).
 
     Examples
     --------
@@ -86,18 +169,22 @@ def patch_size_warning(crop: Crop, ctx: ExportContext) -> str | None:
     >>> ctx = SimpleNamespace(patch_size=(48, 96, 96))
     >>> print(patch_size_warning(crop, ctx))  # doctest: +NORMALIZE_WHITESPACE
     box_0002: the crop (z, y, x) = (16, 128, 128) is smaller than the StarDist training patch (48, 96, 96)
-    in z; make the box at least that large, or train with train_patch_size no larger than (16, 96, 96).
+    in z, and StarDist stops on such an image; make the box at least that large, or export without a
+    patch size to get the largest that fits every crop.
+    >>> patch_size_warning(crop, SimpleNamespace(patch_size=None)) is None
+    True
     """
+    if ctx.patch_size is None:
+        return None
     shape = tuple(int(s) for s in crop.image.shape)
     patch = tuple(int(p) for p in ctx.patch_size)
     small = [ax for ax, s, p in zip("zyx", shape, patch) if s < p]
     if not small:
         return None
-    fit = tuple(min(s, p) for s, p in zip(shape, patch))
     return (
         f"{crop.case}: the crop (z, y, x) = {shape} is smaller than the StarDist training patch "
-        f"{patch} in {', '.join(small)}; make the box at least that large, or train with "
-        f"train_patch_size no larger than {fit}."
+        f"{patch} in {', '.join(small)}, and StarDist stops on such an image; make the box at least "
+        "that large, or export without a patch size to get the largest that fits every crop."
     )
 
 
@@ -107,8 +194,8 @@ def write_case(root: Path, crop: Crop, ctx: ExportContext) -> CaseOutput:
     Returns
     -------
     CaseOutput
-        The two files, and a warning when the crop is smaller than
-        ``ctx.patch_size``.
+        The two files, and a warning when the crop is smaller than the
+        ``ctx.patch_size`` asked for.
     """
     name = ctx.instance_name()
     image = np.asarray(crop.image)
@@ -126,9 +213,102 @@ def write_case(root: Path, crop: Crop, ctx: ExportContext) -> CaseOutput:
     return CaseOutput(files=tuple(sorted(files)), warnings=(warning,) if warning else ())
 
 
-def finish(root: Path, cases: Sequence[CaseRef], ctx: ExportContext) -> tuple[str, ...]:
-    """StarDist needs no dataset-level file; the manifest records the splits."""
-    return ()
+def _image_shape(path: Path) -> tuple[int, int, int]:
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        shape = tuple(int(v) for v in tif.series[0].shape)
+    return (1, *shape) if len(shape) == 2 else shape  # type: ignore[return-value]
+
+
+def training_config(root: Path, cases: Sequence[CaseRef], ctx: ExportContext) -> tuple[dict, list[str], list[str]]:
+    """The Config3D settings for the cases of a StarDist folder, and what to tell about them.
+
+    Returns
+    -------
+    config : dict
+        ``axes``, ``grid``, ``anisotropy``, ``backbone``, ``unet_n_depth``,
+        ``unet_pool`` and ``train_patch_size`` (``None`` when no crop fits
+        one).
+    warnings, notes : list of str
+    """
+    root = Path(root)
+    shapes = {c.case: _image_shape(root / "images" / f"{c.case}.tif") for c in cases}
+    training = [c.case for c in cases if c.split in ("train", "val")] or [c.case for c in cases]
+    voxel = voxel_size_at(ctx.plan.image.voxel_size, ctx.plan.magnification)
+    anisotropy = object_anisotropy(voxel)
+    grid = stardist_grid(anisotropy)
+    divisor = patch_divisor(grid)
+    warnings: list[str] = []
+    notes: list[str] = []
+    pooling = (f"divisible by {divisor} (unet_pool {UNET_POOL[0]}, unet_n_depth {UNET_N_DEPTH}, "
+               f"grid {grid})")
+    if ctx.patch_size is None:
+        small = [c for c in training if any(s < d for s, d in zip(shapes[c], divisor))]
+        usable = [shapes[c] for c in training if c not in small]
+        patch = auto_patch_size(usable, divisor)
+        if small:
+            warnings.append(
+                f"{', '.join(small)}: smaller than StarDist's smallest training patch {divisor} in some "
+                "axis, and StarDist stops on an image smaller than its patch; make these boxes larger, "
+                "or leave their images and masks out of StarDist's training."
+            )
+        if patch is not None:
+            smallest = tuple(min(s[i] for s in usable) for i in range(3))
+            notes.append(
+                f"train_patch_size {patch}: the largest that fits every train/val crop (smallest "
+                f"{smallest}), at most StarDist's default {MAX_PATCH[0]}, and {pooling}; Config3D "
+                f"settings in {CONFIG_NAME}."
+            )
+    else:
+        patch = tuple(int(p) for p in ctx.patch_size)
+        if any(p % d for p, d in zip(patch, divisor)):
+            near = tuple(max(d, p // d * d) for p, d in zip(patch, divisor))
+            warnings.append(
+                f"train_patch_size {patch} is not {pooling}, which StarDist's U-Net needs for voxels of "
+                f"{voxel}; use {near}, or export without a patch size to get the largest that fits."
+            )
+        notes.append(f"train_patch_size {patch} (as asked); Config3D settings in {CONFIG_NAME}.")
+    config = {
+        "axes": "ZYX",
+        "grid": list(grid),
+        "anisotropy": list(anisotropy),
+        "backbone": "unet",
+        "unet_n_depth": UNET_N_DEPTH,
+        "unet_pool": list(UNET_POOL),
+        "train_patch_size": None if patch is None else list(patch),
+    }
+    return config, warnings, notes
+
+
+def finish(root: Path, cases: Sequence[CaseRef], ctx: ExportContext) -> CaseOutput:
+    """Write ``stardist_config.json`` (the Config3D settings for every case of the folder).
+
+    The manifest records the splits.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from napari_patchwise.engine.plan import ImageRef, Plan
+    >>> ctx = ExportContext(Plan(ImageRef((64, 256, 256), voxel_size=(2.0, 0.5, 0.5))))
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     Path(tmp, "images").mkdir()
+    ...     for i, shape in enumerate([(64, 64, 64), (50, 100, 70)], start=1):
+    ...         _ = write_tiff_spaced(Path(tmp, "images", f"box_{i:04d}.tif"), np.zeros(shape, np.uint8),
+    ...                               (2.0, 0.5, 0.5))
+    ...     done = finish(Path(tmp), [CaseRef("box_0001", "train"), CaseRef("box_0002", "val")], ctx)
+    ...     config = json.loads(Path(tmp, CONFIG_NAME).read_text())
+    >>> config["train_patch_size"], config["grid"], config["anisotropy"]
+    ([48, 64, 64], [1, 2, 2], [4.0, 1.0, 1.0])
+    >>> done.files, done.warnings
+    (('stardist_config.json',), ())
+    """
+    config, warnings, notes = training_config(root, cases, ctx)
+    if config["train_patch_size"] is None:
+        return CaseOutput(files=(), warnings=tuple(warnings), notes=tuple(notes))
+    text = json.dumps(config, indent=2) + "\n"
+    (Path(root) / CONFIG_NAME).write_text(text, encoding="utf-8")
+    return CaseOutput(files=(CONFIG_NAME,), warnings=tuple(warnings), notes=tuple(notes))
 
 
 def read_case(root: Path, case: str, ctx: ExportContext | None = None) -> tuple[np.ndarray, np.ndarray]:
