@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -42,6 +45,73 @@ def test_demo_refuses_an_existing_folder_and_leaves_it_alone(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path)]) == 2
     assert "not empty" in capsys.readouterr().err
     assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
+
+
+def test_demo_does_not_offer_the_membrane_preset(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["demo", "--help"])
+    assert e.value.code == 0
+    assert "--preset {instance,neuron}" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as e:
+        main(["demo", "--out", str(tmp_path / "m"), "--preset", "membrane"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert "160×160×160 boxes" in err and "do not fit the demo's 96×384×384 sample" in err
+    assert "--preset membrane --points CSV" in err
+    assert not (tmp_path / "m").exists()
+
+
+def test_demo_neuron_preset_works(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--preset", "neuron", "--no-export"]) == 0
+    plan = load_plan(out)
+    assert plan.preset.name == "neuron" and len(plan.boxes) >= 10
+    assert {b.size for b in plan.boxes} == {(32, 85, 85)}
+    assert "0 errors" in capsys.readouterr().out
+
+
+def _hint_command(stdout: str) -> list[str]:
+    line = next(line for line in stdout.splitlines() if line.startswith("Open it in napari with:"))
+    return shlex.split(line.split("with:", 1)[1])
+
+
+def test_demo_hint_runs_without_an_activated_venv(tmp_path):
+    from napari_patchwise.cli_hints import installed
+
+    scripts = Path(sys.executable).parent
+    cwd = scripts.parent.parent  # e.g. the folder holding .venv, as in the README
+    env = {**os.environ, "PATH": str(tmp_path / "nothing-here")}  # the venv is not activated
+    out = tmp_path / "demo"
+    run = subprocess.run([sys.executable, "-m", "napari_patchwise.cli", "demo", "--out", str(out), "--no-seed"],
+                         cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    if not installed("napari"):  # a headless install: the hint says how to get napari
+        assert f"{os.path.relpath(sys.executable, cwd)} -m pip install" in run.stdout
+        return
+    command = _hint_command(run.stdout)
+    assert command[0] == os.path.relpath(scripts / "napari", cwd)  # e.g. .venv/bin/napari, not napari
+    assert command[1:] == ["--plugin", "napari-patchwise", str(out)]
+    version = subprocess.run([command[0], "--version"], cwd=cwd, env=env, capture_output=True, text=True,
+                             timeout=300)
+    assert version.returncode == 0 and "napari" in version.stdout
+
+
+def test_hints_name_the_bare_program_when_path_finds_it(tmp_path):
+    from napari_patchwise.cli_hints import pip, program
+
+    scripts = tmp_path / "env" / "bin"
+    scripts.mkdir(parents=True)
+    for name in ("python", "napari"):
+        (scripts / name).write_text("#!/bin/sh\n")
+        (scripts / name).chmod(0o755)
+    py = str(scripts / "python")
+    assert program("napari", executable=py, cwd=tmp_path, path=str(scripts)) == "napari"
+    assert program("napari", executable=py, cwd=tmp_path, path="/usr/bin") == "env/bin/napari"
+    assert program("napari", executable=py, cwd=scripts, path="") == "./napari"
+    assert program("napari", executable=py, cwd=tmp_path / "else", path="") == str(scripts / "napari")
+    assert pip(executable=py, cwd=tmp_path, path="") == "env/bin/python -m pip"
+    spaced = tmp_path / "my env"
+    assert program("napari", executable=str(spaced / "python"), cwd=tmp_path, path="") == "'my env/napari'"
 
 
 def _project_with(tmp_path, boxes):

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import time
 from collections import Counter
 from pathlib import Path
 
 from . import __version__
+from .cli_hints import installed, pip, program
 from .engine.io import read_points_csv, read_volume, write_tiff
 from .engine.magnification import as_magnification
 from .engine.plan import ImageRef, Plan, parse_classes
@@ -74,6 +76,19 @@ class _ProgressBar:
         elif pct // 10 > self.last // 10 or (done >= total and self.last < 100):
             print(f"{self.label}: {pct}%", file=self.out, flush=True)
         self.last = pct
+
+
+def open_hint(folder: Path) -> str:
+    """How to open a project in napari, as a command that runs as printed.
+
+    Through the ``napari`` installed beside this Python (``.venv/bin/napari``
+    when the venv is not activated); how to install it when it is not there.
+    """
+    command = f"{program('napari')} --plugin napari-patchwise {shlex.quote(str(folder))}"
+    if installed("napari"):
+        return f"Open it in napari with:  {command}"
+    return (f"napari is not installed here (the plain install is headless). To open the project:\n"
+            f"  {pip()} install \"napari-patchwise[napari]\"\n  {command}")
 
 
 def _print_report(plan: Plan, report: ProposalReport) -> None:
@@ -168,7 +183,7 @@ def cmd_propose(args) -> int:
     findings = plan.validate()
     _print_findings(findings)
     print(f"done in {time.perf_counter() - t0:.1f} s: {len(added)} new boxes, "
-          f"{len(plan.boxes)} in {out}.\nOpen it in napari with:  napari --plugin napari-patchwise {out}")
+          f"{len(plan.boxes)} in {out}.\n{open_hint(out)}")
     return 1 if any(f.severity == "error" for f in findings) else 0
 
 
@@ -226,10 +241,29 @@ def cmd_demo(args) -> int:
         export_demo(out, progress=_ProgressBar("   exporting"))
     print(
         f"done in {time.perf_counter() - t0:.1f} s: {len(plan.boxes)} boxes on a "
-        f"{'×'.join(map(str, image.shape))} volume.\n"
-        f"Open it in napari with:  napari --plugin napari-patchwise {out}"
+        f"{'×'.join(map(str, image.shape))} volume.\n{open_hint(out)}"
     )
     return 1 if any(f.severity == "error" for f in findings) else 0
+
+
+#: Presets the demo can show on its sample volume.
+DEMO_PRESETS = ("instance", "neuron")
+
+
+def _demo_preset(text: str) -> str:
+    """``demo --preset``: the presets whose boxes fit the sample volume."""
+    from .engine.sample import SAMPLE_SHAPE
+
+    if text == "membrane":
+        size = "×".join(map(str, get_preset("membrane").default_size))
+        raise argparse.ArgumentTypeError(
+            f"the membrane preset's {size} boxes (on points, with a 16-voxel ignore border) do not fit the "
+            f"demo's {'×'.join(map(str, SAMPLE_SHAPE))} sample; use --preset {' or '.join(DEMO_PRESETS)} here, "
+            "and membrane on your own volume: patchwise propose IMAGE -o PROJECT --preset membrane "
+            "--points CSV")
+    if text not in DEMO_PRESETS:
+        raise argparse.ArgumentTypeError(f"choose {' or '.join(DEMO_PRESETS)}; got {text!r}")
+    return text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -287,7 +321,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="make a project from the built-in sample volume, headless")
     d.add_argument("--out", default="patchwise-demo", help="new project folder (default: %(default)s)")
-    d.add_argument("--preset", default="instance", choices=[n for n in PRESET_NAMES if n != "custom"])
+    d.add_argument("--preset", default="instance", type=_demo_preset, metavar="{" + ",".join(DEMO_PRESETS) + "}",
+                   help="box rules (default: %(default)s); membrane's 160³ boxes do not fit the sample")
     d.add_argument("--mag", default="1,1,1", help="magnification z,y,x (default: %(default)s)")
     d.add_argument("--seed", type=int, default=0, help="seed of the synthetic volume")
     d.add_argument("--no-seed", action="store_true", help="stop after proposing boxes")

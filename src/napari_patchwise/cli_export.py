@@ -4,17 +4,33 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shlex
 import sys
 from pathlib import Path
 
+from .cli_hints import pip, program
 from .engine.export.model import FORMAT_NAMES, ExportOptions, ExportReport
 
 CELLPOSE_PLANES = ("yx", "zy", "zx")
 #: Where the demo writes its nnU-Net dataset, inside the demo folder.
 DEMO_EXPORT = "export"
 DEMO_DATASET = (501, "PatchwiseDemo")
-TORCH_CPU = "pip install torch --index-url https://download.pytorch.org/whl/cpu"
-NNUNET_HINT = f"pip install nnunetv2 (on Linux first torch's CPU build, without gigabytes of CUDA: {TORCH_CPU})"
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+
+
+def torch_cpu_hint() -> str:
+    """Installing torch's CPU build with the running Python's pip."""
+    return f"{pip()} install torch --index-url {TORCH_CPU_INDEX}"
+
+
+def nnunet_hint() -> str:
+    """Installing nnU-Net v2 with the running Python's pip."""
+    return (f"{pip()} install nnunetv2 (on Linux first torch's CPU build, without gigabytes of CUDA: "
+            f"{torch_cpu_hint()})")
+
+
+def _q(path) -> str:
+    return shlex.quote(str(path))
 
 
 def _usage(message: str) -> ValueError:
@@ -145,7 +161,7 @@ def cmd_export(args) -> int:
     if args.verify and "nnunet" not in options.formats:
         raise _usage("--verify runs nnU-Net's integrity check on the nnU-Net folder; add --format nnunet.")
     if args.verify and not nnunet_installed():
-        raise _usage(f"--verify needs nnU-Net v2: {NNUNET_HINT}.")
+        raise _usage(f"--verify needs nnU-Net v2: {nnunet_hint()}.")
     report = export_project(Path(args.project), Path(args.out), options, progress=_ProgressBar("exporting"))
     dataset = report.folders.get("nnunet") if args.verify else None
     if not args.json:
@@ -178,11 +194,11 @@ def export_demo(folder: Path, progress=None) -> ExportReport:
         print(f"   {dataset.name} passed nnU-Net's dataset integrity check.")
     else:
         print(f"   nnU-Net is not installed here. To run its integrity check on {dataset.name}:\n"
-              f"     {TORCH_CPU}   (Linux, unless you train on a GPU)\n"
-              "     pip install nnunetv2\n"
-              f"     patchwise export {folder} --format nnunet -o {out} --dataset-id {dataset_id} "
-              f"--dataset-name {name} --verify")
-    print(f"   train on it: nnUNet_raw={out} nnUNetv2_plan_and_preprocess -d {dataset_id} "
+              f"     {torch_cpu_hint()}   (Linux, unless you train on a GPU)\n"
+              f"     {pip()} install nnunetv2\n"
+              f"     {program('patchwise')} export {_q(folder)} --format nnunet -o {_q(out)} "
+              f"--dataset-id {dataset_id} --dataset-name {name} --verify")
+    print(f"   train on it: nnUNet_raw={_q(out)} {program('nnUNetv2_plan_and_preprocess')} -d {dataset_id} "
           "--verify_dataset_integrity (see docs/user-guide.md, Export)")
     return report
 
