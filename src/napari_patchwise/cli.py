@@ -255,9 +255,11 @@ def _demo_preset(text: str) -> str:
     from .engine.sample import SAMPLE_SHAPE
 
     if text == "membrane":
-        size = "×".join(map(str, get_preset("membrane").default_size))
+        membrane = get_preset("membrane")
+        size = "×".join(map(str, membrane.default_size))
         raise argparse.ArgumentTypeError(
-            f"the membrane preset's {size} boxes (on points, with a 16-voxel ignore border) do not fit the "
+            f"the membrane preset's {size} boxes (on points, with a {membrane.ignore_border}-voxel ignore "
+            "border) do not fit the "
             f"demo's {'×'.join(map(str, SAMPLE_SHAPE))} sample; use --preset {' or '.join(DEMO_PRESETS)} here, "
             "and membrane on your own volume: patchwise propose IMAGE -o PROJECT --preset membrane "
             "--points CSV")

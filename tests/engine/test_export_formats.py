@@ -277,6 +277,20 @@ def test_stardist_default_patch_stays_within_stardists_default_and_isotropic_gri
     assert done.warnings == ()
 
 
+def test_stardist_default_patch_covers_cases_already_in_the_folder(tmp_path):
+    ctx = make_ctx()
+    old = _stardist_crop(ctx, 1, (20, 64, 64))
+    stardist.write_case(tmp_path, old, ctx)  # an earlier export
+    new = _stardist_crop(ctx, 2, (40, 48, 64))
+    out = stardist.write_case(tmp_path, new, ctx)
+    done = stardist.finish(tmp_path, [CaseRef(old.case, "train"), CaseRef(new.case, "train", out)], ctx)
+    config = json.loads((tmp_path / stardist.CONFIG_NAME).read_text())
+    assert config["train_patch_size"] == [20, 48, 64] and done.warnings == ()
+    (tmp_path / "images" / "box_0001.tif").unlink()
+    with pytest.raises(ExportError, match="box_0001.tif of a case in this export is missing; export again"):
+        stardist.finish(tmp_path, [CaseRef(old.case, "train"), CaseRef(new.case, "train", out)], ctx)
+
+
 def test_stardist_crop_too_small_for_any_patch_is_named(tmp_path):
     ctx = make_ctx()
     crops = [_stardist_crop(ctx, 1, (3, 64, 64)), _stardist_crop(ctx, 2, (16, 32, 32))]

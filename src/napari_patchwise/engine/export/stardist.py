@@ -216,6 +216,11 @@ def write_case(root: Path, crop: Crop, ctx: ExportContext) -> CaseOutput:
 def _image_shape(path: Path) -> tuple[int, int, int]:
     import tifffile
 
+    if not path.is_file():
+        raise ExportError(
+            f"the image {path} of a case in this export is missing; export again with overwrite to "
+            "rebuild the StarDist folder."
+        )
     with tifffile.TiffFile(path) as tif:
         shape = tuple(int(v) for v in tif.series[0].shape)
     return (1, *shape) if len(shape) == 2 else shape  # type: ignore[return-value]
