@@ -246,7 +246,7 @@ def test_verify_without_nnunet_says_how_to_install_it_before_writing(annotated_p
                                                                    monkeypatch):
     monkeypatch.setattr(cli_export, "nnunet_installed", lambda: False)
     code, _, err = _export(annotated_project, tmp_path / "out", "--format", "nnunet", "--verify")
-    assert code == 2 and "--verify needs nnU-Net v2: pip install nnunetv2" in err
+    assert code == 2 and "--verify needs nnU-Net v2: " in err and " -m pip install nnunetv2" in err
     assert not (tmp_path / "out").exists()
 
 
