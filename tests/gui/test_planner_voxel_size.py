@@ -144,6 +144,22 @@ def test_a_scale_that_cannot_be_a_voxel_size_is_refused(saved, messages):
     assert tuple(image.scale) == (2.0, 0.5, 0.5) and widget.plan.image.voxel_size == (2.0, 0.5, 0.5)
 
 
+@pytest.mark.parametrize("typed, recorded", [(None, (None, None)), ("30,4,4nm", ((30.0, 4.0, 4.0), "nanometer"))])
+def test_a_saved_in_memory_image_records_the_plan_voxel_size_or_none(make_napari_viewer, tmp_path, small_volume,
+                                                                     messages, qtbot, typed, recorded):
+    from napari_patchwise.engine.io import read_voxel_size
+
+    viewer = make_napari_viewer()
+    viewer.add_image(small_volume, name="mem")  # in memory: written into the project as image.tif
+    widget = _planner(viewer, "mem", messages)
+    widget.new_plan()
+    if typed:
+        _type_voxel_size(widget, typed)
+    widget.save_project(tmp_path / "p")
+    qtbot.waitUntil(lambda: widget._worker is None, timeout=20000)
+    assert read_voxel_size(tmp_path / "p" / "image.tif") == recorded  # never a made-up 1 µm
+
+
 def test_reopened_project_with_unknown_voxel_size_shows_the_warning(make_napari_viewer, tmp_path,
                                                                     small_volume, messages):
     from napari_patchwise.cli import main

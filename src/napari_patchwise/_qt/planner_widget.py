@@ -342,13 +342,13 @@ class PlannerWidget(QWidget):
         self.project_label.setText(f"project: {folder} (saved on every change)")
         self._sync_annotation_layers(plan)
         if write_image:
-            self._run(self._write_image_worker(folder / IMAGE_FILE, image_layer.data, plan.image.voxel_size))
+            self._run(self._write_image_worker(folder / IMAGE_FILE, image_layer.data, plan.image))
         else:
             show_info(f"Saved project {folder}")
 
     @thread_worker
-    def _write_image_worker(self, path, data, voxel_size):
-        write_tiff(path, data, voxel_size)
+    def _write_image_worker(self, path, data, image):
+        write_tiff(path, data, image.voxel_size if image.voxel_size_known else None, image.unit)
         return path
 
     def _run(self, worker) -> None:
