@@ -267,3 +267,25 @@ def test_contrast_ignores_a_saturated_stripe_of_the_sample():
     inside = s.image[s.labels > 0]
     assert hi < 0.1 * np.iinfo(s.image.dtype).max
     assert np.median(inside) > lo + 0.2 * (hi - lo)  # nuclei are clearly visible
+
+
+def test_contrast_of_a_chunked_volume_reads_a_few_chunks(tmp_path):
+    from napari_patchwise.engine.sample import make_sample
+
+    s = make_sample((64, 256, 256))
+    z = zarr.create_array(str(tmp_path / "v.zarr"), shape=s.image.shape, chunks=(16, 32, 32), dtype="uint16")
+    z[...] = s.image
+    reads = []
+
+    class Counting:  # counts the reads robust_contrast_limits makes
+        shape, dtype, chunks = z.shape, z.dtype, z.chunks
+
+        def __getitem__(self, key):
+            reads.append(key)
+            return z[key]
+
+    lo, hi = robust_contrast_limits(Counting())
+    n_chunks = 4 * 8 * 8
+    assert len(reads) < n_chunks // 2  # not the whole volume
+    assert (lo, hi) == pytest.approx(robust_contrast_limits(s.image), rel=0.1, abs=20)
+    assert hi < 0.1 * 65535
