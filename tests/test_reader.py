@@ -142,4 +142,5 @@ def test_reader_opens_the_recorded_hdf5_dataset_and_marks_an_unknown_voxel_size(
     (tmp_path / "p" / "v.h5").symlink_to(tmp_path / "v.h5")
     (image, kwargs, _), *_ = get_reader(str(folder))(str(folder))
     np.testing.assert_array_equal(np.asarray(image), small_volume // 2)
-    assert kwargs["metadata"]["napari-patchwise"] == {"voxel_size_known": False, "dataset": "b"}
+    assert kwargs["metadata"]["napari-patchwise"] == {"role": "image", "project": str(folder), "dataset": "b",
+                                                      "voxel_size_known": False}

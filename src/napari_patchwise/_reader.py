@@ -68,7 +68,8 @@ def read_project(path) -> list[tuple]:
                 stacklevel=2,
             )
         else:
-            image_meta = {"voxel_size_known": plan.image.voxel_size_known, "dataset": plan.image.dataset}
+            image_meta = {"role": "image", "project": meta["project"], "dataset": plan.image.dataset,
+                          "voxel_size_known": plan.image.voxel_size_known}
             kwargs = {"name": plan.image.name, "scale": plan.image.voxel_size, "units": (plan.image.unit,) * 3,
                       "contrast_limits": robust_contrast_limits(vol.data), "metadata": {METADATA_KEY: image_meta}}
             layers.append((vol.data, kwargs, "image"))

@@ -175,3 +175,23 @@ def test_reopened_project_with_unknown_voxel_size_shows_the_warning(make_napari_
     assert UNKNOWN_VOXEL_SIZE in widget.plan_findings.text()
     _type_voxel_size(widget, "2,1,1")
     assert widget.plan.image.voxel_size_known and tuple(viewer.layers["bare"].scale) == (2.0, 1.0, 1.0)
+
+
+def test_the_project_image_is_followed_even_beside_a_layer_of_the_same_name(make_napari_viewer, tmp_path,
+                                                                          small_volume, messages, qtbot):
+    viewer = make_napari_viewer()
+    viewer.add_image(small_volume, name="vol", scale=(2.0, 0.5, 0.5))
+    widget = _planner(viewer, "vol", messages)
+    widget.new_plan()
+    widget.save_project(tmp_path / "proj")
+    qtbot.waitUntil(lambda: widget._worker is None, timeout=20000)
+    other = make_napari_viewer()
+    unrelated = other.add_image(small_volume, name="vol")  # same name, another image
+    planner = PlannerWidget(other)
+    planner.open_project(tmp_path / "proj")
+    project_image = other.layers["vol [1]"]
+    assert planner.image_layer() is project_image
+    project_image.scale = (4.0, 1.0, 1.0)
+    assert planner.plan.image.voxel_size == (4.0, 1.0, 1.0)
+    unrelated.scale = (9.0, 9.0, 9.0)
+    assert planner.plan.image.voxel_size == (4.0, 1.0, 1.0)

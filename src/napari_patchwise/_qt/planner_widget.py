@@ -41,7 +41,7 @@ from ..engine.project import (
 from ..engine.validation import voxels_at
 from ..layers.annotation_layers import annotation_layer_data
 from ..layers.box_sync import METADATA_KEY, BoxLayerSync
-from ..layers.image_scale import image_ref_from_layer, place_project_layers, set_layer_voxel_size
+from ..layers.image_scale import image_ref_from_layer, place_project_layers, plan_image_layer, set_layer_voxel_size
 from .box_table import QtBoxTable
 from .plan_settings import PlanSettings
 from .propose_panel import ProposePanel
@@ -369,7 +369,7 @@ class PlannerWidget(QWidget):
         layer = self._image_layer
         if layer is not None and layer in self.viewer.layers:
             return layer
-        return next((lay for lay in self.viewer.layers if lay.name == plan.image.name), None)
+        return plan_image_layer(self.viewer.layers, plan, self.project)
 
     def open_project(self, folder: str | os.PathLike | None = None) -> None:
         """Open a project folder: image, boxes and annotation layers."""

@@ -86,6 +86,18 @@ def image_ref_from_layer(layer) -> ImageRef:
                     voxel_size_known=known, dataset=dataset)
 
 
+def plan_image_layer(layers, plan: Plan, project=None):
+    """The image layer of a plan: the one the project reader opened for ``project`` (napari may
+    have renamed it, e.g. ``vol [1]``), else the first layer named like the plan's image."""
+    want = None if project is None else Path(project).resolve()
+    for layer in layers:
+        meta = _meta(layer)
+        if want is not None and meta.get("role") == "image" and meta.get("project"):
+            if Path(meta["project"]).resolve() == want:
+                return layer
+    return next((lay for lay in layers if lay.name == plan.image.name), None)
+
+
 def set_layer_voxel_size(layer, voxel_size, unit: str, known: bool = True) -> None:
     """Give a layer this ``(z, y, x)`` voxel size and unit (leading axes keep theirs)."""
     vs = check_voxel_size(voxel_size)
