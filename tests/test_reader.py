@@ -75,3 +75,72 @@ def test_proposed_boxes_are_filled_with_their_stratum_colour(tmp_path):
     ids = kwargs["features"]["box_id"]
     np.testing.assert_allclose(kwargs["face_color"], face_colors(ids, {1: "dense", 2: None}))
     assert not np.allclose(kwargs["face_color"][0], kwargs["face_color"][-1])
+
+
+# -- which paths the manifest claims (through npe2) ------------------------------------------
+@pytest.fixture(scope="module")
+def plugin_manager():
+    from npe2 import PluginManager
+
+    pm = PluginManager()
+    pm.discover()
+    return pm
+
+
+def _readers(pm, path) -> set[str]:
+    return {r.plugin_name for r in pm.iter_compatible_readers([str(path)])}
+
+
+@pytest.mark.parametrize("name", ["image.tif", "image.TIFF", "image.ome.tif", "image.png", "image.npy",
+                                  "image.mrc", "image.nii.gz", "notes.json", "image.zarr/0"])
+def test_manifest_claims_no_image_file(plugin_manager, tmp_path, name):
+    p = tmp_path / name
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_bytes(b"x")
+    assert "napari-patchwise" not in _readers(plugin_manager, p)
+
+
+def test_manifest_claims_project_folders_their_plan_and_hdf5(plugin_manager, project):
+    folder, _ = project
+    assert "napari-patchwise" in _readers(plugin_manager, folder)
+    assert _readers(plugin_manager, folder / "plan.json") == {"napari-patchwise"}
+    assert get_reader(str(folder / "plan.json")) is not None
+    for name in ("v.h5", "v.hdf5"):
+        assert "napari-patchwise" in _readers(plugin_manager, folder.parent / name)
+
+
+def test_plan_json_outside_a_project_is_declined(tmp_path):
+    (tmp_path / "plan.json").write_text("{}")
+    assert get_reader(str(tmp_path / "plan.json")) is None
+
+
+# -- reopening: voxel size, dataset, contrast --------------------------------------------------
+def test_reopened_sample_image_is_not_black(tmp_path):
+    """The sample has a saturated stripe; the reopened image's contrast must ignore it."""
+    from napari_patchwise.engine.sample import make_sample
+
+    s = make_sample((32, 128, 128))
+    write_tiff(tmp_path / "image.tif", s.image, s.voxel_size)
+    folder = create_project(tmp_path / "p", Plan(ImageRef(s.image.shape, "uint16", s.voxel_size,
+                                                          path="../image.tif", name="nuclei")))
+    (image, kwargs, kind), *_ = get_reader(str(folder))(str(folder))
+    assert kind == "image"
+    lo, hi = kwargs["contrast_limits"]
+    assert hi < 0.1 * np.iinfo(np.uint16).max
+    inside = np.asarray(image)[s.labels > 0]
+    assert np.median(inside) > lo + 0.2 * (hi - lo)
+
+
+def test_reader_opens_the_recorded_hdf5_dataset_and_marks_an_unknown_voxel_size(tmp_path, small_volume):
+    h5py = pytest.importorskip("h5py")
+    with h5py.File(tmp_path / "v.h5", "w") as f:
+        f.create_dataset("a", data=small_volume)
+        f.create_dataset("b", data=small_volume // 2)
+    plan = Plan(ImageRef(small_volume.shape, "uint16", path="v.h5", dataset="b", name="v",
+                         unit="pixel", voxel_size_known=False))
+    folder = create_project(tmp_path / "p", plan)
+    (tmp_path / "p" / "v.h5").symlink_to(tmp_path / "v.h5")
+    (image, kwargs, _), *_ = get_reader(str(folder))(str(folder))
+    np.testing.assert_array_equal(np.asarray(image), small_volume // 2)
+    assert kwargs["metadata"]["napari-patchwise"] == {"role": "image", "project": str(folder), "dataset": "b",
+                                                      "voxel_size_known": False}

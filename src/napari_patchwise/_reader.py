@@ -1,15 +1,23 @@
 """napari reader for patchwise project folders.
 
-Dropping a project folder on napari (or ``napari PROJECT``) restores the image
-it refers to, the boxes (as the ``patchwise boxes`` Shapes layer) and every
-annotation layer. The Box planner dock picks the boxes layer up for editing.
+Dropping a project folder on napari (or ``napari PROJECT``, or opening its
+``plan.json``) restores the image it refers to, the boxes (as the ``patchwise
+boxes`` Shapes layer) and every annotation layer. The Box planner dock picks
+the boxes layer up for editing.
+
+The manifest claims folders and files named ``plan.json`` only, so napari's
+own reader opens image files without asking. napari offers every folder to
+all readers that accept folders (its own included) and asks which to use;
+Patchwise is listed first and chosen by default.
 """
 
 from __future__ import annotations
 
 import os
 import warnings
+from pathlib import Path
 
+from .engine.contrast import robust_contrast_limits
 from .engine.io import read_volume
 from .engine.project import is_project, open_project, resolve_image_path
 from .engine.validation import severity_by_box
@@ -23,28 +31,36 @@ from .layers.box_shapes import (
 )
 
 
-def get_reader(path):
-    """Return :func:`read_project` when ``path`` is a patchwise project folder, else ``None``."""
+PLAN_FILE = "plan.json"
+
+
+def _project_folder(path) -> str | None:
     if isinstance(path, list | tuple):
         if len(path) != 1:
             return None
         path = path[0]
-    if not isinstance(path, str | os.PathLike) or not is_project(path):
+    if not isinstance(path, str | os.PathLike):
         return None
-    return read_project
+    p = Path(path)
+    folder = p.parent if p.name == PLAN_FILE and p.is_file() else p
+    return os.fspath(folder) if is_project(folder) else None
+
+
+def get_reader(path):
+    """Return :func:`read_project` when ``path`` is a patchwise project folder (or its
+    ``plan.json``), else ``None``."""
+    return read_project if _project_folder(path) is not None else None
 
 
 def read_project(path) -> list[tuple]:
     """Layer data tuples for a project: image, boxes, annotation layers."""
-    if isinstance(path, list | tuple):
-        path = path[0]
-    folder = os.fspath(path)
+    folder = _project_folder(path) or os.fspath(path[0] if isinstance(path, list | tuple) else path)
     plan, group = open_project(folder)
     meta = {"role": "boxes", "project": os.path.abspath(folder)}
     layers: list[tuple] = []
     image_path = resolve_image_path(folder, plan)
     if image_path is not None and image_path.exists():
-        vol = read_volume(image_path)
+        vol = read_volume(image_path, dataset=plan.image.dataset)
         if tuple(vol.data.shape) != plan.image.shape:
             warnings.warn(
                 f"{image_path} has shape {tuple(vol.data.shape)}, the plan expects "
@@ -52,13 +68,11 @@ def read_project(path) -> list[tuple]:
                 stacklevel=2,
             )
         else:
-            layers.append(
-                (
-                    vol.data,
-                    {"name": plan.image.name, "scale": plan.image.voxel_size, "units": (plan.image.unit,) * 3},
-                    "image",
-                )
-            )
+            image_meta = {"role": "image", "project": meta["project"], "dataset": plan.image.dataset,
+                          "voxel_size_known": plan.image.voxel_size_known}
+            kwargs = {"name": plan.image.name, "scale": plan.image.voxel_size, "units": (plan.image.unit,) * 3,
+                      "contrast_limits": robust_contrast_limits(vol.data), "metadata": {METADATA_KEY: image_meta}}
+            layers.append((vol.data, kwargs, "image"))
     elif image_path is not None:
         warnings.warn(f"the project's image {image_path} is missing; boxes and labels are shown without it.", stacklevel=2)
     findings = plan.validate()

@@ -7,6 +7,7 @@ message says what is wrong and how to fix it).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shlex
 import sys
@@ -30,6 +31,7 @@ from .engine.propose import (
 from .engine.presets import PRESET_NAMES, get_preset
 from .engine.project import ProjectError, create_project, is_project, load_plan, save_plan
 from .engine.validation import Finding
+from .engine.voxelsize import UNKNOWN_VOXEL_SIZE, VoxelChoice, choose_voxel_size
 
 
 class UsageError(Exception):
@@ -113,6 +115,16 @@ def _triple_arg(text: str, what: str) -> tuple[int, int, int]:
     return vals  # type: ignore[return-value]
 
 
+def _with_voxel_size(plan: Plan, vox: VoxelChoice) -> Plan:
+    """The plan with the chosen voxel size; prints the notes, and the warning while it is unknown."""
+    for note in vox.notes:
+        print(f"note: {note}")
+    if not vox.known:
+        print(f"warning: {UNKNOWN_VOXEL_SIZE} with --voxel-size Z,Y,X (e.g. 2,0.5,0.5um)", file=sys.stderr)
+    image = dataclasses.replace(plan.image, voxel_size=vox.voxel_size, unit=vox.unit, voxel_size_known=vox.known)
+    return plan.replace(image=image)
+
+
 def cmd_propose(args) -> int:
     out = Path(args.out)
     vol = read_volume(args.image)
@@ -138,15 +150,19 @@ def cmd_propose(args) -> int:
                 "another -o folder.")
         if plan.preset.name != preset.name:
             print(f"note: {out} uses the {plan.preset.name} preset; keeping it.")
+        plan = _with_voxel_size(plan, choose_voxel_size(
+            args.voxel_size, vol.voxel_size, vol.unit, current=plan.image.voxel_size,
+            current_unit=plan.image.unit, current_known=plan.image.voxel_size_known))
         new_project = False
     elif out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UsageError(
             f"{out} exists and is not a napari-patchwise project; choose a new or empty -o folder.")
     else:
-        ref = ImageRef(shape=shape, dtype=str(image.dtype), voxel_size=vol.voxel_size or (1.0, 1.0, 1.0),
-                       path=str(Path(args.image).resolve()), name=Path(args.image).stem)
+        ref = ImageRef(shape=shape, dtype=str(image.dtype), path=str(Path(vol.path).resolve()),
+                       name=Path(vol.path).stem, dataset=vol.dataset)
         plan = Plan(ref, preset=preset, magnification=args.mag or "1,1,1",
                     classes=parse_classes(args.classes))
+        plan = _with_voxel_size(plan, choose_voxel_size(args.voxel_size, vol.voxel_size, vol.unit))
         new_project = True
     t0 = time.perf_counter()
     if args.points:
@@ -286,7 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="propose boxes on an image (stratified by content, from points, or by uncertainty)",
         description="Propose annotation boxes on IMAGE and write them to the project PROJECT "
         "(created if new; boxes are added to an existing project for the same image).")
-    pr.add_argument("image", help="3D image: TIFF, Zarr / OME-Zarr or .npy (read blockwise)")
+    pr.add_argument("image", help="3D image: TIFF, Zarr / OME-Zarr, HDF5 (file.h5 or file.h5:dataset) "
+                    "or .npy (read blockwise)")
     pr.add_argument("-o", "--out", required=True, help="project folder (new, or an existing project)")
     pr.add_argument("--preset", default="instance", choices=PRESET_NAMES,
                     help="box rules (default: %(default)s)")
@@ -294,6 +311,9 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--size", default=None,
                     help="box size Z,Y,X at the magnification (default: the preset's)")
     pr.add_argument("--min", default=None, help="minimum box size Z,Y,X for --preset custom")
+    pr.add_argument("--voxel-size", default=None, metavar="Z,Y,X[UNIT]",
+                    help="voxel size, e.g. 0.5,0.2,0.2um, 10nm or 2.18,1,1 (in the image's unit); "
+                    "default: what the file records. Changes an existing project's voxel size")
     how_many = pr.add_mutually_exclusive_group()
     how_many.add_argument("--n", type=int, default=None, help="number of boxes to add")
     how_many.add_argument("--budget", type=int, default=None,

@@ -41,7 +41,7 @@ def _project_image(folder: Path, plan):
             f"the project's image {path or '(none recorded)'} is not there; put it back or fix "
             f"\"image\": {{\"path\": ...}} in {folder / 'plan.json'}."
         )
-    return read_volume(path).data
+    return read_volume(path, dataset=plan.image.dataset).data
 
 
 def cmd_seed(args) -> int:

@@ -268,7 +268,7 @@ def test_zarr_single_array_with_dataset_is_an_error(tmp_path):
 def test_missing_h5py_names_the_install_command(tmp_path, monkeypatch):
     (tmp_path / "l.h5").write_bytes(b"\x89HDF\r\n\x1a\n")
     monkeypatch.setitem(sys.modules, "h5py", None)
-    with pytest.raises(ImportError, match="reading HDF5 needs h5py: pip install h5py"):
+    with pytest.raises(ImportError, match=r"reading HDF5 needs h5py: pip install 'napari-patchwise\[hdf5\]'"):
         read_label_image(tmp_path / "l.h5")
     with pytest.raises(ImportError) as e:
         read_probability(tmp_path / "l.h5")

@@ -9,6 +9,7 @@ from napari_patchwise._qt import export_dock as ed_module
 from napari_patchwise._qt import planner_widget as pw_module
 from napari_patchwise._qt import propose_panel as pp_module
 from napari_patchwise._qt import seed_dock as sd_module
+from napari_patchwise._qt import voxel_size as vs_module
 
 
 @pytest.fixture
@@ -16,8 +17,9 @@ def messages(monkeypatch):
     """Collect what the dock tells the user (instead of napari notifications)."""
     seen = {"error": [], "warning": [], "info": []}
     for kind in seen:
-        for module in (pw_module, pp_module, ba_module, sd_module, ed_module):
-            monkeypatch.setattr(module, f"show_{kind}", seen[kind].append)
+        for module in (pw_module, pp_module, ba_module, sd_module, ed_module, vs_module):
+            if hasattr(module, f"show_{kind}"):
+                monkeypatch.setattr(module, f"show_{kind}", seen[kind].append)
     return seen
 
 

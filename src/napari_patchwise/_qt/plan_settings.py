@@ -1,4 +1,4 @@
-"""The settings form of the Box planner: image, preset, magnification, classes."""
+"""The settings form of the Box planner: image, voxel size, preset, magnification, classes."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from magicgui.widgets import ComboBox, Container, Label, LineEdit, create_widget
 from ..engine.magnification import as_magnification, voxel_size_at
 from ..engine.plan import ClassSpec, parse_classes
 from ..engine.presets import PRESET_NAMES, Preset, get_preset
+from ..engine.voxelsize import UNITS, UNKNOWN_VOXEL_SIZE, format_voxel_size, parse_voxel_size
 
 
 def _fmt(values) -> str:
@@ -19,6 +20,9 @@ class PlanSettings(Container):
 
     def __init__(self):
         self.image = create_widget(annotation=napari.layers.Image, label="image")
+        self.voxel_size = LineEdit(value="1,1,1", label="voxel size (z,y,x)")
+        self.unit = ComboBox(choices=UNITS, value="pixel", label="unit")
+        self.voxel_note = Label(value="")
         self.preset = ComboBox(choices=PRESET_NAMES, value="instance", label="preset")
         self.minimum = LineEdit(value="32,64,64", label="custom minimum (z,y,x)")
         self.magnification = LineEdit(value="1,1,1", label="magnification (z,y,x)")
@@ -28,6 +32,9 @@ class PlanSettings(Container):
         super().__init__(
             widgets=[
                 self.image,
+                self.voxel_size,
+                self.unit,
+                self.voxel_note,
                 self.preset,
                 self.preset_info,
                 self.minimum,
@@ -41,6 +48,10 @@ class PlanSettings(Container):
         self.magnification.tooltip = (
             "downsampling factors (z, y, x) the annotations are made at, e.g. 1,2,2; "
             "box sizes are read at this magnification"
+        )
+        self.voxel_size.tooltip = (
+            "physical size of one voxel (z, y, x), e.g. 2,0.5,0.5 (a unit may follow: 0.5,0.2,0.2um); "
+            "read from the file when it records one. Enter applies it to the image, boxes and labels"
         )
         self.classes.tooltip = "comma-separated name:kind, kind is instance or semantic (e.g. 'nuclei:instance, membrane:semantic')"
         self.changed.connect(self.update_info)
@@ -57,9 +68,20 @@ class PlanSettings(Container):
     def get_classes(self) -> tuple[ClassSpec, ...]:
         return parse_classes(self.classes.value)
 
-    def image_voxel_size(self):
-        layer = self.image.value
-        return tuple(float(s) for s in layer.scale[-3:]) if layer is not None else None
+    def get_voxel_size(self) -> tuple[tuple[float, float, float], str]:
+        """``(voxel_size, unit)`` as typed (a unit after the numbers wins over the unit box)."""
+        vs, unit = parse_voxel_size(self.voxel_size.value)
+        return vs, unit or self.unit.value
+
+    def show_voxel_size(self, voxel_size, unit: str, known: bool, note: str = "") -> None:
+        """Show a voxel size without emitting change events; warn while it is unknown."""
+        with self.voxel_size.changed.blocked(), self.unit.changed.blocked(), self.changed.blocked():
+            if unit not in self.unit.choices:
+                self.unit.choices = (*self.unit.choices, unit)
+            self.voxel_size.value = format_voxel_size(voxel_size)
+            self.unit.value = unit
+        self.voxel_note.value = note if known else f"⚠ {UNKNOWN_VOXEL_SIZE}"
+        self.update_info()
 
     def set_from_plan(self, plan) -> None:
         """Show a plan's settings without emitting change events."""
@@ -91,4 +113,9 @@ class PlanSettings(Container):
         elif layer.ndim != 3:
             self.voxel_info.value = f"— ({layer.name} is {layer.ndim}D; pick a 3D image)"
         else:
-            self.voxel_info.value = _fmt(voxel_size_at(self.image_voxel_size(), mag))
+            try:
+                vs, unit = self.get_voxel_size()
+            except ValueError as e:
+                self.voxel_info.value = f"⚠ {e}"
+                return
+            self.voxel_info.value = f"{_fmt(voxel_size_at(vs, mag))} {unit}"

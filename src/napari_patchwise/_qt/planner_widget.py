@@ -28,7 +28,7 @@ from qtpy.QtWidgets import (
 )
 
 from ..engine.io import write_tiff
-from ..engine.plan import ImageRef, Plan
+from ..engine.plan import Plan
 from ..engine.presets import TARGET_TOTAL_VOXELS
 from ..engine.project import (
     ProjectError,
@@ -41,10 +41,12 @@ from ..engine.project import (
 from ..engine.validation import voxels_at
 from ..layers.annotation_layers import annotation_layer_data
 from ..layers.box_sync import METADATA_KEY, BoxLayerSync
+from ..layers.image_scale import image_ref_from_layer, place_project_layers, plan_image_layer, set_layer_voxel_size
 from .box_table import QtBoxTable
 from .plan_settings import PlanSettings
 from .propose_panel import ProposePanel
 from .stratum_legend import StratumLegend
+from .voxel_size import VoxelSizeControl
 
 IMAGE_FILE = "image.tif"
 
@@ -61,6 +63,7 @@ class PlannerWidget(QWidget):
         self._image_layer = None
 
         self.settings = PlanSettings()
+        self.voxel = VoxelSizeControl(self)
         self.new_button = QPushButton("New plan on image")
         self.save_button = QPushButton("Save project…")
         self.open_button = QPushButton("Open project…")
@@ -124,7 +127,7 @@ class PlannerWidget(QWidget):
     def reset_choices(self, *_):
         """Called by napari when layers change: refresh the layer choices."""
         self.settings.reset_choices()
-        self.settings.update_info()
+        self.voxel.refresh()
         self.proposer.reset_choices()
 
     # -- plan lifecycle --------------------------------------------------------
@@ -146,15 +149,7 @@ class PlannerWidget(QWidget):
             if not self._confirm(f"Discard the current unsaved plan with {len(self.plan.boxes)} boxes?"):
                 return None
         try:
-            path = getattr(layer.source, "path", None)
-            image = ImageRef(
-                shape=tuple(layer.data.shape),
-                dtype=str(layer.data.dtype),
-                voxel_size=tuple(float(s) for s in layer.scale[-3:]),
-                path=os.path.abspath(path) if path else None,
-                name=layer.name,
-                unit=str(layer.units[-1]),
-            )
+            image = image_ref_from_layer(layer)
             plan = Plan(
                 image,
                 preset=self.settings.get_preset(),
@@ -164,6 +159,7 @@ class PlannerWidget(QWidget):
         except ValueError as e:
             show_error(f"Cannot start a plan on '{layer.name}': {e}")
             return None
+        set_layer_voxel_size(layer, image.voxel_size, image.unit, image.voxel_size_known)  # e.g. from its file
         self._image_layer = layer
         self.project = None
         self._attach(plan)
@@ -183,8 +179,18 @@ class PlannerWidget(QWidget):
         self.proposer.new_session()
         self._on_plan_changed(plan)
         self.settings.set_from_plan(plan)
+        self.voxel.follow(self._image_for(plan))
+
+    def apply_plan(self, plan: Plan) -> None:
+        """Make ``plan`` the plan (saved when in a project) and put the project's layers on its voxel size."""
+        if self.sync is None:
+            return
+        self.sync.set_plan(plan)
+        place_project_layers(self.viewer.layers, plan, self.project)
+        self.voxel.refresh()
 
     def _detach(self) -> None:
+        self.voxel.stop()
         if self.sync is None:
             return
         sync, self.sync = self.sync, None
@@ -336,13 +342,13 @@ class PlannerWidget(QWidget):
         self.project_label.setText(f"project: {folder} (saved on every change)")
         self._sync_annotation_layers(plan)
         if write_image:
-            self._run(self._write_image_worker(folder / IMAGE_FILE, image_layer.data, plan.image.voxel_size))
+            self._run(self._write_image_worker(folder / IMAGE_FILE, image_layer.data, plan.image))
         else:
             show_info(f"Saved project {folder}")
 
     @thread_worker
-    def _write_image_worker(self, path, data, voxel_size):
-        write_tiff(path, data, voxel_size)
+    def _write_image_worker(self, path, data, image):
+        write_tiff(path, data, image.voxel_size if image.voxel_size_known else None, image.unit)
         return path
 
     def _run(self, worker) -> None:
@@ -363,7 +369,7 @@ class PlannerWidget(QWidget):
         layer = self._image_layer
         if layer is not None and layer in self.viewer.layers:
             return layer
-        return next((lay for lay in self.viewer.layers if lay.name == plan.image.name), None)
+        return plan_image_layer(self.viewer.layers, plan, self.project)
 
     def open_project(self, folder: str | os.PathLike | None = None) -> None:
         """Open a project folder: image, boxes and annotation layers."""

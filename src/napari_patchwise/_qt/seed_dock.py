@@ -216,7 +216,7 @@ class SeedWidget(QWidget):
         path = resolve_image_path(self.project, plan)
         if path is None or not path.exists():
             raise ValueError(f"the project's image is neither open (a layer named {plan.image.name!r}) nor at {path}.")
-        return read_volume(path).data
+        return read_volume(path, dataset=plan.image.dataset).data
 
     def _importer(self, plan):
         """A function giving (labels, background) at the annotation shape; inputs checked now."""

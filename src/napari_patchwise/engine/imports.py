@@ -16,14 +16,14 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from ._cellpose import CELLPOSE_HINT, cellpose_anisotropy, cellpose_model, run_cellpose
+from .hdf5 import H5PY_HINT, HDF5_SUFFIXES
+from .hdf5 import h5py_module as _h5py
 from .magnification import as_magnification, scaled_shape
 
 __all__ = ["CELLPOSE_HINT", "H5PY_HINT", "cellpose_anisotropy", "cellpose_model", "labels_from_probability",
            "labels_to_annotation", "read_cellpose_seg", "read_label_image", "read_probability",
            "relabel_sequential_uint32", "run_cellpose"]
 
-H5PY_HINT = "reading HDF5 needs h5py: pip install h5py"
-HDF5_SUFFIXES = (".h5", ".hdf5", ".hdf")
 _PLANES = 16  # z planes checked at a time when scanning large label volumes
 
 
@@ -68,14 +68,6 @@ def _existing(path) -> Path:
     if not p.exists():
         raise FileNotFoundError(f"nothing at {p}; check the path.")
     return p
-
-
-def _h5py():
-    try:
-        import h5py
-    except ImportError as e:
-        raise ImportError(H5PY_HINT) from e
-    return h5py
 
 
 def _read_hdf5(p: Path, dataset):

@@ -1,7 +1,10 @@
-"""Reading and writing volumes: TIFF, Zarr / OME-Zarr and ``.npy``.
+"""Reading and writing volumes: TIFF, Zarr / OME-Zarr, HDF5 and ``.npy``, with their voxel size.
 
-Zarr and ``.npy`` volumes are opened lazily (nothing is loaded until sliced);
-TIFF files are memory-mapped when they are stored uncompressed.
+Zarr, HDF5 and ``.npy`` volumes are opened lazily (nothing is loaded until
+sliced); TIFF files are memory-mapped when they are stored uncompressed. The
+voxel size and its unit come from the file (ImageJ and OME-TIFF tags, OME-Zarr
+coordinate transformations, HDF5 attributes; see :mod:`.volume_meta` and
+:mod:`.hdf5`); ``None`` means the file records none.
 """
 
 from __future__ import annotations
@@ -12,7 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .hdf5 import HDF5_SUFFIXES, open_dataset, split_dataset
+from .volume_meta import ngff_voxel_size, tiff_voxel_size
+
 TIFF_SUFFIXES = (".tif", ".tiff")
+FORMATS_HINT = "use a TIFF (.tif/.tiff), Zarr/OME-Zarr (.zarr), HDF5 (.h5, file.h5:dataset) or .npy volume"
 
 
 @dataclass(frozen=True)
@@ -22,64 +29,61 @@ class Volume:
     Parameters
     ----------
     data : array-like
-        ``(z, y, x)`` array (numpy, memmap or zarr).
+        ``(z, y, x)`` array (numpy, memmap, zarr or h5py).
     voxel_size : tuple of float or None
-        Physical voxel size if the file records one.
+        Physical voxel size if the file records one (``None``: unknown).
     path : str
-        Where it was read from.
+        The file it was read from.
+    unit : str or None
+        Unit of ``voxel_size`` (UDUNITS-2 name, e.g. ``'micrometer'``) if recorded.
+    dataset : str or None
+        The dataset read, for files holding several (HDF5).
     """
 
     data: object
     voxel_size: tuple[float, float, float] | None
     path: str
-
-
-def _tiff_voxel_size(tif) -> tuple[float, float, float] | None:
-    page = tif.pages[0]
-    ij = tif.imagej_metadata or {}
-    try:
-        xres = page.tags["XResolution"].value
-        yres = page.tags["YResolution"].value
-        x = xres[1] / xres[0] if xres[0] else None
-        y = yres[1] / yres[0] if yres[0] else None
-    except KeyError:
-        x = y = None
-    z = ij.get("spacing")
-    if x and y and z:
-        return (float(z), float(y), float(x))
-    return None
+    unit: str | None = None
+    dataset: str | None = None
 
 
 def _read_zarr(path: Path):
+    """``(array, voxel_size, unit)`` of a Zarr array, OME-Zarr image or plain group."""
     import zarr
 
     node = zarr.open(str(path), mode="r")
     if isinstance(node, zarr.Array):
-        return node, None
+        return node, None, None
     attrs = dict(node.attrs)
     ms = attrs.get("multiscales") or attrs.get("ome", {}).get("multiscales")
     if ms:
-        ds = ms[0]["datasets"][0]
-        arr = node[ds["path"]]
-        vs = None
-        for t in ds.get("coordinateTransformations", []):
-            if t.get("type") == "scale":
-                vs = tuple(float(s) for s in t["scale"][-3:])
-        return arr, vs
+        arr = node[ms[0]["datasets"][0]["path"]]
+        vs, unit = ngff_voxel_size(ms[0])
+        return arr, vs, unit
     arrays = sorted(node.array_keys())
     if not arrays:
         raise ValueError(f"{path} is a Zarr group without arrays; point at the array to read.")
-    return node[arrays[0]], None
+    return node[arrays[0]], None, None
 
 
-def read_volume(path, *, channels: bool = False) -> Volume:
-    """Open a 3D volume from a TIFF, Zarr / OME-Zarr or ``.npy`` file.
+def _is_zarr(p: Path) -> bool:
+    return p.name.lower().endswith(".zarr") or (
+        p.is_dir() and any((p / f).exists() for f in ("zarr.json", ".zarray", ".zgroup")))
+
+
+def read_volume(path, *, channels: bool = False, dataset: str | None = None) -> Volume:
+    """Open a 3D volume from a TIFF, Zarr / OME-Zarr, HDF5 or ``.npy`` file.
 
     Parameters
     ----------
     path : str or Path
+        The file; for HDF5 optionally with the dataset, ``file.h5:raw`` or
+        ``file.h5/raw``.
     channels : bool
         Also accept a ``(C, z, y, x)`` array (e.g. class probabilities).
+    dataset : str, optional
+        HDF5 dataset to read (default: the path's suffix, else the only or
+        obvious image dataset, see :func:`.hdf5.choose_image_dataset`).
 
     Returns
     -------
@@ -91,6 +95,8 @@ def read_volume(path, *, channels: bool = False) -> Volume:
         If there is nothing at ``path``.
     ValueError
         If the format is not supported or the data is not a single 3D volume.
+    ImportError
+        For HDF5 without h5py (the message names the extra to install).
 
     Examples
     --------
@@ -98,33 +104,63 @@ def read_volume(path, *, channels: bool = False) -> Volume:
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     p = write_tiff(f"{tmp}/v.tif", np.zeros((4, 8, 8), "uint8"), (2.0, 0.5, 0.5))
     ...     vol = read_volume(p)
-    ...     print(vol.data.shape, vol.voxel_size)
-    (4, 8, 8) (2.0, 0.5, 0.5)
+    ...     print(vol.data.shape, vol.voxel_size, vol.unit)
+    (4, 8, 8) (2.0, 0.5, 0.5) micrometer
     """
-    p = Path(path)
+    p, suffix_dataset = split_dataset(path)
     if not p.exists():
         raise FileNotFoundError(f"no image at {p}; check the path.")
     name = p.name.lower()
-    vs = None
-    if name.endswith(TIFF_SUFFIXES):
+    vs = unit = None
+    if name.endswith(HDF5_SUFFIXES):
+        data, dataset, vs, unit = open_dataset(p, dataset or suffix_dataset)
+    elif name.endswith(TIFF_SUFFIXES):
         import tifffile
 
         with tifffile.TiffFile(p) as tif:
-            vs = _tiff_voxel_size(tif)
+            vs, unit = tiff_voxel_size(tif)
         try:
             data = tifffile.memmap(p, mode="r")
         except ValueError:  # compressed or tiled: read it
             data = tifffile.imread(p)
     elif name.endswith(".npy"):
         data = np.load(p, mmap_mode="r")
-    elif name.endswith(".zarr") or (p.is_dir() and any((p / f).exists() for f in ("zarr.json", ".zarray", ".zgroup"))):
-        data, vs = _read_zarr(p)
+    elif _is_zarr(p):
+        data, vs, unit = _read_zarr(p)
     else:
-        raise ValueError(
-            f"cannot read {p.name}: use a TIFF (.tif/.tiff), Zarr/OME-Zarr (.zarr) or .npy volume."
-        )
+        raise ValueError(f"cannot read {p.name}: {FORMATS_HINT}.")
     data = _squeeze_to_3d(data, p, channels)
-    return Volume(data=data, voxel_size=vs, path=str(p))
+    return Volume(data=data, voxel_size=vs, path=str(p), unit=unit,
+                  dataset=dataset if name.endswith(HDF5_SUFFIXES) else None)
+
+
+def read_voxel_size(path, *, dataset: str | None = None) -> tuple[tuple[float, float, float] | None, str | None]:
+    """``(voxel_size, unit)`` a file records, reading its metadata only (``(None, None)``: none).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     p = write_tiff(f"{tmp}/v.tif", np.zeros((4, 8, 8), "uint8"), (2.0, 0.5, 0.5), "nanometer")
+    ...     print(read_voxel_size(p), read_voxel_size(write_tiff(f"{tmp}/w.tif", np.zeros((2, 2, 2)))))
+    ((2.0, 0.5, 0.5), 'nanometer') (None, None)
+    """
+    p, suffix_dataset = split_dataset(path)
+    name = p.name.lower()
+    if name.endswith(HDF5_SUFFIXES):
+        ds, _, vs, unit = open_dataset(p, dataset or suffix_dataset)
+        ds.file.close()
+        return vs, unit
+    if name.endswith(TIFF_SUFFIXES):
+        import tifffile
+
+        with tifffile.TiffFile(p) as tif:
+            return tiff_voxel_size(tif)
+    if _is_zarr(p):
+        return _read_zarr(p)[1:]
+    if not p.exists():
+        raise FileNotFoundError(f"no image at {p}; check the path.")
+    return None, None
 
 
 def _squeeze_to_3d(data, p: Path, channels: bool = False):

@@ -19,6 +19,7 @@ from .box import Box
 from .magnification import Triple, _as_int_triple, as_magnification, scaled_shape, snap_box
 from .presets import Preset, get_preset, preset_from_dict
 from .validation import Finding, validate_plan
+from .voxelsize import voxel_size_findings
 
 PLAN_FORMAT = "napari-patchwise-plan"
 PLAN_VERSION = 1
@@ -109,6 +110,12 @@ class ImageRef:
         Display name (a napari layer name).
     unit : str
         Unit of ``voxel_size``.
+    voxel_size_known : bool
+        False while nobody knows the voxel size (the file records none and
+        none was given): ``voxel_size`` is then a placeholder and the plan
+        carries a ``voxel-size-unknown`` warning.
+    dataset : str or None
+        The dataset holding the image in a file with several (HDF5).
     """
 
     shape: Triple
@@ -117,6 +124,8 @@ class ImageRef:
     path: str | None = None
     name: str = "image"
     unit: str = "micrometer"
+    voxel_size_known: bool = True
+    dataset: str | None = None
 
     def __post_init__(self):
         shape = tuple(self.shape)
@@ -138,8 +147,11 @@ class ImageRef:
         for key in ("name", "unit"):
             if not isinstance(getattr(self, key), str):
                 raise ValueError(f"image {key} must be text; got {getattr(self, key)!r}.")
-        if self.path is not None and not isinstance(self.path, str):
-            raise ValueError(f"image path must be text or null; got {self.path!r}.")
+        for key in ("path", "dataset"):
+            if getattr(self, key) is not None and not isinstance(getattr(self, key), str):
+                raise ValueError(f"image {key} must be text or null; got {getattr(self, key)!r}.")
+        if not isinstance(self.voxel_size_known, bool):
+            raise ValueError(f"image voxel_size_known must be true or false; got {self.voxel_size_known!r}.")
 
     def to_dict(self) -> dict:
         return {
@@ -149,8 +161,9 @@ class ImageRef:
             "dtype": self.dtype,
             "voxel_size": list(self.voxel_size),
             "unit": self.unit,
+            "voxel_size_known": self.voxel_size_known,
             "axes": "zyx",
-        }
+        } | ({"dataset": self.dataset} if self.dataset is not None else {})
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ImageRef:
@@ -161,6 +174,8 @@ class ImageRef:
             path=d.get("path"),
             name=d.get("name", "image"),
             unit=d.get("unit", "micrometer"),
+            voxel_size_known=d.get("voxel_size_known", True),
+            dataset=d.get("dataset"),
         )
 
 
@@ -219,8 +234,10 @@ class Plan:
         raise KeyError(f"no box with id {box_id} in the plan.")
 
     def validate(self) -> list[Finding]:
-        """Findings for every box and for the plan (see :func:`validate_plan`)."""
-        return validate_plan(self.boxes, self.image.shape, self.magnification, self.preset)
+        """Findings for every box and for the plan (see :func:`validate_plan`), and a
+        warning while the voxel size is unknown."""
+        findings = validate_plan(self.boxes, self.image.shape, self.magnification, self.preset)
+        return voxel_size_findings(self.image.voxel_size_known) + findings
 
     # -- edits -----------------------------------------------------------
     def replace(self, **changes) -> Plan:

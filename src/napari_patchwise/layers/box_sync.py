@@ -27,6 +27,7 @@ from psygnal import Signal
 
 from ..engine.plan import Plan
 from ..engine.validation import Finding, severity_by_box
+from ..engine.voxelsize import normalize_unit
 from .box_shapes import (
     METADATA_KEY,
     NEW_SHAPE_COLOR,
@@ -152,7 +153,17 @@ class BoxLayerSync:
         finally:
             self._syncing = False
 
+    def _place(self) -> None:
+        """Keep both layers on the plan's voxel size and unit (it may change, e.g. in the planner)."""
+        vs, unit = self.plan.image.voxel_size, self.plan.image.unit
+        for layer in (self.rectangles, self.wireframes):
+            if tuple(float(s) for s in layer.scale) != vs:
+                layer.scale = vs
+            if normalize_unit(str(layer.units[-1])) != normalize_unit(unit):
+                layer.units = (unit,) * 3
+
     def _rebuild(self) -> None:
+        self._place()
         style = _Style(
             self.severity_by_box(),
             {b.id: b.stratum for b in self.plan.boxes},

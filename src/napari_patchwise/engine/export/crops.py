@@ -245,7 +245,7 @@ def image_levels(folder, plan: Plan) -> list[ImageLevel]:
         if path.name.lower().endswith(".zarr") or path.is_dir():
             levels = _zarr_levels(path)
         if not levels:
-            levels = [ImageLevel(read_volume(path).data)]
+            levels = [ImageLevel(read_volume(path, dataset=plan.image.dataset).data)]
     except (OSError, ValueError, KeyError) as e:
         raise ExportError(f"cannot read the project's image {path} ({e}); check the file.") from e
     shape = tuple(int(s) for s in levels[0].data.shape)

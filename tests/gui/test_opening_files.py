@@ -1,0 +1,82 @@
+"""Opening files in a real napari: images stay with napari's reader, projects and HDF5 open with Patchwise.
+
+``viewer.open(path, plugin=None)`` is what File › Open, drag-and-drop and ``napari PATH`` do: the
+preferred or only compatible reader opens the path, several raise ``MultipleReaderError``, which
+the GUI turns into its reader dialog.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tifffile
+from napari.errors import MultipleReaderError
+
+from napari_patchwise.engine import ImageRef, Plan, get_preset
+from napari_patchwise.engine.io import write_tiff
+from napari_patchwise.engine.project import create_project
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def project(tmp_path, small_volume):
+    write_tiff(tmp_path / "vol.tif", small_volume, (2.0, 0.5, 0.5))
+    plan = Plan(ImageRef(small_volume.shape, "uint16", (2.0, 0.5, 0.5), path="../vol.tif", name="vol"),
+                get_preset("custom", minimum=(8, 32, 32))).add_boxes([((0, 0, 0), (8, 64, 64))])
+    return create_project(tmp_path / "proj", plan)
+
+
+def test_a_tiff_opens_with_napari_own_reader_without_asking(make_napari_viewer, tmp_path, small_volume):
+    viewer = make_napari_viewer()
+    tifffile.imwrite(tmp_path / "stack.tif", small_volume)
+    (layer,) = viewer.open(str(tmp_path / "stack.tif"), plugin=None)  # several readers: MultipleReaderError
+    assert layer.name == "stack" and layer.data.shape == small_volume.shape
+
+
+def test_a_project_plan_json_opens_with_patchwise_without_asking(make_napari_viewer, project):
+    viewer = make_napari_viewer()
+    layers = viewer.open(str(project / "plan.json"), plugin=None)
+    assert [lay.name for lay in layers] == ["vol", "patchwise boxes", "nuclei labels", "background", "ignore"]
+    assert tuple(layers[0].scale) == (2.0, 0.5, 0.5)
+
+
+def test_a_project_folder_offers_patchwise(make_napari_viewer, project):
+    """napari asks which reader to use for any folder (its own reader takes folders too); the GUI
+    turns this error into its reader dialog, where Patchwise is listed and chosen by default."""
+    viewer = make_napari_viewer()
+    with pytest.raises(MultipleReaderError) as info:
+        viewer.open(str(project), plugin=None)
+    assert "napari-patchwise" in info.value.available_plugins
+    layers = viewer.open(str(project), plugin="napari-patchwise")  # `napari --plugin napari-patchwise PROJECT`
+    assert "patchwise boxes" in [lay.name for lay in layers]
+
+
+def test_an_hdf5_file_opens_with_its_voxel_size(make_napari_viewer, tmp_path, small_volume):
+    h5py = pytest.importorskip("h5py")
+    with h5py.File(tmp_path / "v.h5", "w") as f:
+        f.create_dataset("raw", data=small_volume).attrs["element_size_um"] = [2.0, 0.5, 0.5]
+        f.create_dataset("label", data=(small_volume > 300).astype(np.uint8))
+    viewer = make_napari_viewer()
+    with pytest.raises(MultipleReaderError):  # napari lists *.h5 for its own reader, which cannot read it
+        viewer.open(str(tmp_path / "v.h5"), plugin=None)
+    image, labels = viewer.open(str(tmp_path / "v.h5"), plugin="napari-patchwise")
+    assert (image.name, labels.name) == ("v raw", "v label")
+    assert tuple(image.scale) == tuple(labels.scale) == (2.0, 0.5, 0.5)
+
+
+def test_reopened_sample_is_not_black_on_screen(make_napari_viewer, tmp_path):
+    from napari_patchwise.engine.sample import make_sample
+
+    s = make_sample((32, 128, 128))
+    write_tiff(tmp_path / "image.tif", s.image, s.voxel_size)
+    folder = create_project(tmp_path / "p", Plan(ImageRef(s.image.shape, "uint16", s.voxel_size,
+                                                          path="../image.tif", name="nuclei")))
+    viewer = make_napari_viewer(show=True)
+    viewer.open(str(folder / "plan.json"), plugin=None)
+    for layer in viewer.layers[1:]:
+        layer.visible = False
+    viewer.dims.set_point(0, 16 * s.voxel_size[0])
+    viewer.reset_view()
+    shot = viewer.screenshot(canvas_only=True, flash=False)[..., :3].max(axis=-1)
+    assert (shot > 20).mean() > 0.05  # nuclei are visible (a black square with the stripe: 0.3 %)
