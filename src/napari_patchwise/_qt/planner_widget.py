@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 from napari.layers import Labels, Shapes
-from napari.qt.threading import thread_worker
 from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtWidgets import (
     QFileDialog,
@@ -44,6 +43,7 @@ from ..layers.box_sync import METADATA_KEY, BoxLayerSync
 from .box_table import QtBoxTable
 from .plan_settings import PlanSettings
 from .propose_panel import ProposePanel
+from .runner import Runner
 from .stratum_legend import StratumLegend
 
 IMAGE_FILE = "image.tif"
@@ -57,7 +57,6 @@ class PlannerWidget(QWidget):
         self.viewer = napari_viewer
         self.sync: BoxLayerSync | None = None
         self.project: Path | None = None
-        self._worker = None
         self._image_layer = None
 
         self.settings = PlanSettings()
@@ -106,6 +105,7 @@ class PlannerWidget(QWidget):
         layout.addWidget(self.table, stretch=1)
         layout.addWidget(self.proposer.actions)
         layout.addWidget(self.proposer.details)
+        self.runner = Runner(self, progress=self.progress)
 
         self.new_button.clicked.connect(lambda: self.new_plan())
         self.save_button.clicked.connect(lambda: self.save_project())
@@ -336,28 +336,24 @@ class PlannerWidget(QWidget):
         self.project_label.setText(f"project: {folder} (saved on every change)")
         self._sync_annotation_layers(plan)
         if write_image:
-            self._run(self._write_image_worker(folder / IMAGE_FILE, image_layer.data, plan.image.voxel_size))
+            self._write_image(folder / IMAGE_FILE, image_layer.data, plan.image.voxel_size)
         else:
             show_info(f"Saved project {folder}")
 
-    @thread_worker
-    def _write_image_worker(self, path, data, voxel_size):
-        write_tiff(path, data, voxel_size)
-        return path
+    @property
+    def _worker(self):
+        """The job writing the project's image, while it runs."""
+        return self.runner.jobs[-1] if self.runner.jobs else None
 
-    def _run(self, worker) -> None:
-        self._worker = worker
-        self.progress.setRange(0, 0)
-        self.progress.setVisible(True)
+    def _write_image(self, path: Path, data, voxel_size) -> None:
+        """Write the image of a new project in the dock's runner (the plan is saved already)."""
 
-        def done(*_):
-            self.progress.setVisible(False)
-            self._worker = None
+        def work(progress):
+            write_tiff(path, data, voxel_size)
+            return path
 
-        worker.returned.connect(lambda p: show_info(f"Saved project with its image {p}"))
-        worker.errored.connect(lambda e: show_error(f"Writing the image failed: {e}"))
-        worker.finished.connect(done)
-        worker.start()
+        self.runner.start(work, what="Writing the image", label="writing the image…",
+                          returned=lambda p: show_info(f"Saved project with its image {p}"))
 
     def _image_for(self, plan: Plan):
         layer = self._image_layer
