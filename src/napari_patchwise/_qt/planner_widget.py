@@ -119,6 +119,17 @@ class PlannerWidget(QWidget):
         self.reset_choices()
         for layer in list(self.viewer.layers):
             self._adopt_if_boxes(layer)
+        self.destroyed.connect(lambda *_: self._teardown())
+
+    def _teardown(self) -> None:
+        """The dock was deleted: let go of the boxes layer (it stays) and of the viewer's events."""
+        if self.sync is not None:
+            sync, self.sync = self.sync, None
+            sync.plan_changed.disconnect(self._on_plan_changed)
+            sync.disconnect()
+        self.viewer.dims.events.ndisplay.disconnect(self._on_ndisplay)
+        self.viewer.layers.events.inserted.disconnect(self._on_layer_inserted)
+        self.viewer.layers.events.removed.disconnect(self._on_layer_removed)
 
     # -- napari hooks ----------------------------------------------------------
     def reset_choices(self, *_):
