@@ -239,6 +239,7 @@ class ProposePanel(BoxActions, QWidget):
 
     def _measure(self, request: MeasureRequest, then: Callable) -> None:
         """Run :func:`measure_candidates` in a worker thread, then ``then`` on the main thread."""
+
         def work(progress):
             return measure_candidates(request.image, request.plan, labels=request.labels,
                                       probability=request.probability, progress=progress)
