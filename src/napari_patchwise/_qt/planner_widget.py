@@ -351,11 +351,6 @@ class PlannerWidget(QWidget):
         else:
             show_info(f"Saved project {folder}")
 
-    @property
-    def _worker(self):
-        """The job writing the project's image, while it runs."""
-        return self.runner.jobs[-1] if self.runner.jobs else None
-
     def _write_image(self, path: Path, data, voxel_size) -> None:
         """Write the image of a new project in the dock's runner (the plan is saved already)."""
 
