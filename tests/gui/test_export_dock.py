@@ -73,7 +73,7 @@ def test_export_runs_in_a_worker_and_reports_what_was_skipped(viewer, tmp_path, 
         return real(*args, **kwargs)
 
     monkeypatch.setattr(ed_module, "export_project", spy)
-    widget.progressed.connect(lambda done, total: steps.append((done, total)))
+    widget.progress.valueChanged.connect(lambda done: steps.append((done, widget.progress.maximum())))
     out = tmp_path / "out"
     widget.form.formats["stardist"].value = True
     _export(qtbot, widget, out=out, dataset_name="Blobs", dataset_id=12)

@@ -156,7 +156,7 @@ def test_save_then_reopen_restores_boxes_and_layers(planner, make_napari_viewer,
     sync.set_plan(sync.plan.add_boxes([((0, 0, 0), (8, 64, 64)), ((16, 64, 64), (24, 128, 128))]))
     folder = tmp_path / "proj"
     widget.save_project(folder)
-    qtbot.waitUntil(lambda: widget._worker is None, timeout=20000)
+    qtbot.waitUntil(lambda: not widget.runner.busy, timeout=20000)
     assert (folder / "image.tif").exists()
     assert {"nuclei labels", "background", "ignore"} <= {lay.name for lay in viewer.layers}
 

@@ -328,7 +328,7 @@ def test_proposals_are_saved_to_the_project_and_proposing_goes_on_after_reopenin
     viewer, widget, panel = proposer
     folder = tmp_path / "proj"
     widget.save_project(folder)
-    qtbot.waitUntil(lambda: widget._worker is None, timeout=20000)
+    qtbot.waitUntil(lambda: not widget.runner.busy, timeout=20000)
     _propose(qtbot, panel, n_boxes=3)
     locked = widget.plan.boxes[0]
     panel.accept([locked.id])

@@ -2,9 +2,10 @@
 
 The dock finds the project from its annotation layers (like the QC dock),
 gathers the options and runs
-:func:`~napari_patchwise.engine.export.run.export_project` in a worker thread
-with a progress bar. The report (what was written where, which boxes were
-skipped and why) is shown in a read-only text box.
+:func:`~napari_patchwise.engine.export.run.export_project` through its
+:class:`~.runner.Runner` (a worker thread, with a progress bar). The report
+(what was written where, which boxes were skipped and why) is shown in a
+read-only text box.
 """
 
 from __future__ import annotations
@@ -21,9 +22,7 @@ from magicgui.widgets import (
     PushButton,
     SpinBox,
 )
-from napari.qt.threading import create_worker
 from napari.utils.notifications import show_error, show_info, show_warning
-from qtpy.QtCore import Signal
 from qtpy.QtWidgets import (
     QLabel,
     QPlainTextEdit,
@@ -38,7 +37,7 @@ from ..engine.export.model import ExportOptions, ExportReport
 from ..engine.export.run import export_project
 from ..engine.project import ProjectError
 from ..layers.project_link import annotation_projects, current_plan, selected_project_box_ids
-from .messages import failure_message
+from .runner import Runner
 
 FORMAT_LABELS = (("nnunet", "nnU-Net v2"), ("stardist", "StarDist"), ("cellpose", "Cellpose"),
                  ("omezarr", "OME-Zarr"))
@@ -112,15 +111,12 @@ class ExportForm(Container):
 class ExportWidget(QWidget):
     """Dock widget: write the project's validated boxes as training data."""
 
-    progressed = Signal(int, int)
-
     def __init__(self, napari_viewer):
         super().__init__()
         self.viewer = napari_viewer
         self.form = ExportForm()
         self.project: str | None = None
         self.last_report: ExportReport | None = None
-        self._worker = None
         self._closed = False
         self.project_label = QLabel(NO_PROJECT)
         self.project_label.setWordWrap(True)
@@ -136,9 +132,9 @@ class ExportWidget(QWidget):
         layout.addWidget(self.export_button)
         layout.addWidget(self.progress)
         layout.addWidget(self.summary, stretch=1)
+        self.runner = Runner(self, progress=self.progress, controls=(self.export_button,))
         self.export_button.clicked.connect(lambda: self.export())
         self.form.use_selected.changed.connect(lambda *_: self.use_selected_boxes())
-        self.progressed.connect(self._on_progress)
         self.viewer.layers.events.inserted.connect(self.reset_choices)
         self.viewer.layers.events.removed.connect(self.reset_choices)
         self.destroyed.connect(lambda *_: self._teardown())
@@ -147,7 +143,7 @@ class ExportWidget(QWidget):
     @property
     def busy(self) -> bool:
         """An export is running."""
-        return self._worker is not None
+        return self.runner.busy
 
     def _teardown(self) -> None:
         self._closed = True
@@ -200,47 +196,12 @@ class ExportWidget(QWidget):
         except ValueError as e:
             show_error(str(e))
             return
-        emit = self.progressed.emit
-
-        def progress(done, total):  # called in the worker thread
-            try:
-                emit(int(done), int(total))
-            except RuntimeError:  # the dock was deleted meanwhile
-                pass
-
-        worker = create_worker(export_project, Path(self.project), out, options, progress,
-                               _start_thread=False, _ignore_errors=True)
-        self._worker = worker
-        self.progress.setRange(0, 0)
-        self.progress.setFormat("exporting: %p%")
-        self.progress.setVisible(True)
-        self.export_button.setEnabled(False)
-
-        def finished(*_):
-            self._worker = None
-            if not self._closed:
-                self.progress.setVisible(False)
-                self.export_button.setEnabled(True)
-
-        worker.returned.connect(self._finish)
-        worker.errored.connect(self._failed)
-        worker.finished.connect(finished)
-        worker.start()
-
-    def _on_progress(self, done: int, total: int) -> None:
-        self.progress.setRange(0, max(1, total))
-        self.progress.setValue(min(done, max(1, total)))
-
-    def _failed(self, exc: Exception) -> None:
-        if self._closed:
-            return
-        self.summary.setPlainText(failure_message("Export", exc))
-        show_error(failure_message("Export", exc))
+        project = Path(self.project)
+        self.runner.start(lambda progress: export_project(project, out, options, progress), what="Export",
+                          returned=self._finish, failed=self.summary.setPlainText, label="exporting: %p%")
 
     def _finish(self, report: ExportReport) -> None:
         self.last_report = report
-        if self._closed:
-            return
         self.summary.setPlainText(report.summary())
         new = len({case for cases in report.written.values() for case in cases})
         where = ", ".join(sorted({str(Path(folder).parent) for folder in report.folders.values()}))

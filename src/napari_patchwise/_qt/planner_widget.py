@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 from napari.layers import Labels, Shapes
-from napari.qt.threading import thread_worker
 from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtWidgets import (
     QFileDialog,
@@ -45,6 +44,7 @@ from ..layers.image_scale import image_ref_from_layer, place_project_layers, pla
 from .box_table import QtBoxTable
 from .plan_settings import PlanSettings
 from .propose_panel import ProposePanel
+from .runner import Runner
 from .stratum_legend import StratumLegend
 from .voxel_size import VoxelSizeControl
 
@@ -59,7 +59,6 @@ class PlannerWidget(QWidget):
         self.viewer = napari_viewer
         self.sync: BoxLayerSync | None = None
         self.project: Path | None = None
-        self._worker = None
         self._image_layer = None
 
         self.settings = PlanSettings()
@@ -109,6 +108,7 @@ class PlannerWidget(QWidget):
         layout.addWidget(self.table, stretch=1)
         layout.addWidget(self.proposer.actions)
         layout.addWidget(self.proposer.details)
+        self.runner = Runner(self, progress=self.progress)
 
         self.new_button.clicked.connect(lambda: self.new_plan())
         self.save_button.clicked.connect(lambda: self.save_project())
@@ -122,6 +122,17 @@ class PlannerWidget(QWidget):
         self.reset_choices()
         for layer in list(self.viewer.layers):
             self._adopt_if_boxes(layer)
+        self.destroyed.connect(lambda *_: self._teardown())
+
+    def _teardown(self) -> None:
+        """The dock was deleted: let go of the boxes layer (it stays) and of the viewer's events."""
+        if self.sync is not None:
+            sync, self.sync = self.sync, None
+            sync.plan_changed.disconnect(self._on_plan_changed)
+            sync.disconnect()
+        self.viewer.dims.events.ndisplay.disconnect(self._on_ndisplay)
+        self.viewer.layers.events.inserted.disconnect(self._on_layer_inserted)
+        self.viewer.layers.events.removed.disconnect(self._on_layer_removed)
 
     # -- napari hooks ----------------------------------------------------------
     def reset_choices(self, *_):
@@ -342,28 +353,19 @@ class PlannerWidget(QWidget):
         self.project_label.setText(f"project: {folder} (saved on every change)")
         self._sync_annotation_layers(plan)
         if write_image:
-            self._run(self._write_image_worker(folder / IMAGE_FILE, image_layer.data, plan.image))
+            self._write_image(folder / IMAGE_FILE, image_layer.data, plan.image)
         else:
             show_info(f"Saved project {folder}")
 
-    @thread_worker
-    def _write_image_worker(self, path, data, image):
-        write_tiff(path, data, image.voxel_size if image.voxel_size_known else None, image.unit)
-        return path
+    def _write_image(self, path: Path, data, image) -> None:
+        """Write the image of a new project in the dock's runner (the plan is saved already)."""
 
-    def _run(self, worker) -> None:
-        self._worker = worker
-        self.progress.setRange(0, 0)
-        self.progress.setVisible(True)
+        def work(progress):
+            write_tiff(path, data, image.voxel_size if image.voxel_size_known else None, image.unit)
+            return path
 
-        def done(*_):
-            self.progress.setVisible(False)
-            self._worker = None
-
-        worker.returned.connect(lambda p: show_info(f"Saved project with its image {p}"))
-        worker.errored.connect(lambda e: show_error(f"Writing the image failed: {e}"))
-        worker.finished.connect(done)
-        worker.start()
+        self.runner.start(work, what="Writing the image", label="writing the image…",
+                          returned=lambda p: show_info(f"Saved project with its image {p}"))
 
     def _image_for(self, plan: Plan):
         layer = self._image_layer

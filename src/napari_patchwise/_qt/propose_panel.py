@@ -2,8 +2,9 @@
 
 Everything that decides *which* boxes is in :mod:`napari_patchwise.engine.propose`;
 this module gathers the input from napari layers, runs the slow measurement
-(:func:`~napari_patchwise.engine.propose.measure_candidates`) in a worker
-thread with a progress bar, and hands the new plan to the dock's
+(:func:`~napari_patchwise.engine.propose.measure_candidates`) through its
+:class:`~.runner.Runner` (a worker thread, with a progress bar and a Cancel
+button), and hands the new plan to the dock's
 :class:`~napari_patchwise.layers.box_sync.BoxLayerSync` on the main thread, so
 validation, colouring and autosave work as for boxes drawn by hand.
 
@@ -14,15 +15,10 @@ re-proposing single boxes do not read the image again.
 
 from __future__ import annotations
 
-import functools
-import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 from napari.layers import Labels
-from napari.qt.threading import create_worker
 from napari.utils.notifications import show_error, show_info, show_warning
-from qtpy.QtCore import Signal
 from qtpy.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -53,22 +49,10 @@ from .propose_form import (  # noqa: F401 (points_to_voxels and drop_unlocked_pr
     layer_array,
     points_to_voxels,
 )
+from .runner import JobCancelled, Runner
 
-class MeasurementCancelled(Exception):
-    """Raised in the worker thread (from the progress callback) to stop a measurement."""
-
-
-@dataclass
-class _Run:
-    """State of one measurement shared with its worker thread."""
-
-    cancel: threading.Event = field(default_factory=threading.Event)
-    closed: bool = False  # the dock was deleted: touch no widget
-
-
-def _dock_closed(run: _Run, *_) -> None:
-    run.closed = True
-    run.cancel.set()
+#: Raised in the worker thread (by the progress callback) to stop a measurement.
+MeasurementCancelled = JobCancelled
 
 
 class ProposePanel(BoxActions, QWidget):
@@ -80,8 +64,6 @@ class ProposePanel(BoxActions, QWidget):
         The dock: gives the viewer, the plan's sync, its image layer and the table.
     """
 
-    progressed = Signal(int, int)
-
     def __init__(self, host):
         super().__init__()
         self.host = host
@@ -90,8 +72,6 @@ class ProposePanel(BoxActions, QWidget):
         self.rejected: list[Extent] = []
         self.last_report = None
         self.last_worker = None
-        self._worker = None
-        self._run: _Run | None = None
         self._watched: set[int] = set()
 
         self.form = ProposeForm(self._layers_of)
@@ -131,14 +111,14 @@ class ProposePanel(BoxActions, QWidget):
             row.addWidget(b)
         self.details = QLabel("Select a box in the table to see why it was proposed.")
         self.details.setWordWrap(True)
+        self.runner = Runner(self, progress=self.progress, cancel_button=self.cancel_button,
+                             controls=(self.propose_button, self.repropose_button))
 
         self.propose_button.clicked.connect(lambda: self.propose())
         self.accept_button.clicked.connect(lambda: self.accept())
         self.reject_button.clicked.connect(lambda: self.reject())
         self.repropose_button.clicked.connect(lambda: self.repropose())
         self.lock_button.clicked.connect(lambda: self.toggle_lock())
-        self.cancel_button.clicked.connect(lambda: self.cancel())
-        self.progressed.connect(self._on_progress)
         host.viewer.layers.events.removed.connect(self._on_layer_removed)
         self.reset_choices()
 
@@ -146,7 +126,7 @@ class ProposePanel(BoxActions, QWidget):
     @property
     def busy(self) -> bool:
         """A measurement is running."""
-        return self._worker is not None
+        return self.runner.busy
 
     @property
     def sync(self):
@@ -259,80 +239,23 @@ class ProposePanel(BoxActions, QWidget):
 
     def _measure(self, request: MeasureRequest, then: Callable) -> None:
         """Run :func:`measure_candidates` in a worker thread, then ``then`` on the main thread."""
-        run = _Run()
-        emit = self.progressed.emit
 
-        def report(done, total):  # called in the worker thread
-            if run.cancel.is_set():
-                raise MeasurementCancelled()
-            if not run.closed:
-                try:
-                    emit(int(done), int(total))
-                except RuntimeError:  # the dock was deleted meanwhile
-                    run.closed = True
-
-        def work():
+        def work(progress):
             return measure_candidates(request.image, request.plan, labels=request.labels,
-                                      probability=request.probability, progress=report)
-
-        worker = create_worker(work, _start_thread=False, _ignore_errors=True)
-        self._worker = self.last_worker = worker
-        self._run = run
-        on_close = functools.partial(_dock_closed, run)
-        self.destroyed.connect(on_close)
-        self._set_busy(True)
+                                      probability=request.probability, progress=progress)
 
         def returned(cands):
-            if run.closed:
-                return
             self.cache.put(request.key, request.layer_ids, cands)
-            self.progress.setValue(self.progress.maximum())
             then(cands, request)
 
-        def errored(exc):
-            if run.closed:
-                return
-            if isinstance(exc, MeasurementCancelled):
-                show_info("Measuring was cancelled; nothing was proposed.")
-            elif isinstance(exc, ValueError):
-                show_error(f"Cannot measure {request.description}: {exc}")
-            else:
-                show_error(f"Measuring {request.description} failed ({type(exc).__name__}): {exc}")
-
-        def finished():
-            if run.closed:
-                return
-            self.destroyed.disconnect(on_close)
-            self._worker = self._run = None
-            self._set_busy(False)
-
-        worker.returned.connect(returned)
-        worker.errored.connect(errored)
-        worker.finished.connect(finished)
-        worker.start()
+        job = self.runner.start(work, what=f"Measuring {request.description}", returned=returned,
+                                label="measuring candidate blocks: %p%",
+                                cancelled="Measuring was cancelled; nothing was proposed.")
+        self.last_worker = job.worker
 
     def cancel(self) -> None:
         """Stop the running measurement (nothing is proposed)."""
-        if self._run is None:
-            return
-        self._run.cancel.set()
-        self._worker.quit()
-        self.progress.setFormat("cancelling…")
-
-    def _set_busy(self, busy: bool) -> None:
-        self.propose_button.setEnabled(not busy)
-        self.repropose_button.setEnabled(not busy)
-        if busy:
-            self.progress.setRange(0, 0)  # busy indicator until the first report
-            self.progress.setValue(0)
-            self.progress.setFormat("measuring candidate blocks: %p%")
-        self.progress.setVisible(busy)
-        self.cancel_button.setVisible(busy)
-
-    def _on_progress(self, done: int, total: int) -> None:
-        if self.progress.maximum() != total:
-            self.progress.setRange(0, max(1, total))
-        self.progress.setValue(min(done, max(1, total)))
+        self.runner.cancel()
 
     def _current_plan_for(self, request: MeasureRequest) -> Plan | None:
         """The plan now, if the measurement still fits it (else say so)."""

@@ -3,13 +3,12 @@
 The dock finds the project from its annotation layers (opened by the project
 reader or the Box planner), then :class:`~napari_patchwise.layers.live_qc.LiveQC`
 checks every stroke. Full rechecks (after undo/redo or a replaced array, and
-"Check all boxes") run in worker threads; the results are applied on the main
-thread.
+"Check all boxes") run through the dock's :class:`~.runner.Runner` in worker
+threads; the results are applied on the main thread.
 """
 
 from __future__ import annotations
 
-from napari.qt.threading import create_worker
 from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtCore import Qt, QTimer
 from qtpy.QtWidgets import (
@@ -41,6 +40,7 @@ from ..layers.project_link import (
     current_plan,
     show_findings,
 )
+from .runner import Runner
 
 RECHECK_DELAY_MS = 400
 BOX_CHECK_DELAY_MS = 800
@@ -75,8 +75,6 @@ class QCWidget(QWidget):
         self.project: str | None = None
         self.live: LiveQC | None = None
         self.overlay: ContactOverlay | None = None
-        self._workers = set()
-        self._busy_workers = set()
         self._closed = False
         self._pending: set[str] = set()
         self._touched_boxes: set[int] = set()
@@ -124,6 +122,7 @@ class QCWidget(QWidget):
         layout.addWidget(self.dense_check)
         layout.addWidget(self.findings, stretch=1)
         layout.addWidget(self.progress)
+        self.runner = Runner(self, progress=self.progress)
 
         self.live_check.toggled.connect(self._on_live_toggled)
         self.crop_check.toggled.connect(lambda on: setattr(self.live, "crop", on) if self.live else None)
@@ -144,6 +143,11 @@ class QCWidget(QWidget):
         bus.annotations_changed.connect(self._on_annotations_written)
         self.destroyed.connect(lambda *_: self._teardown())
         self.attach()
+
+    @property
+    def _workers(self) -> list:
+        """The checks running in worker threads (rechecks and box checks)."""
+        return self.runner.jobs
 
     def _timer(self, ms: int) -> QTimer:
         timer = QTimer(self, singleShot=True, interval=ms)
@@ -230,31 +234,13 @@ class QCWidget(QWidget):
             return
         for name in sorted(self._pending):
             since = live.stroke_count(name)
-            worker = create_worker(live.compute_index, name)
-            worker.returned.connect(lambda index, n=name, s=since, lv=live: self._install(lv, n, index, s))
-            self._start(worker, busy=False)
+            self.runner.start(lambda progress, n=name: live.compute_index(n), what="QC check", quiet=True,
+                              returned=lambda index, n=name, s=since: self._install(live, n, index, s))
         self._pending.clear()
 
     def _install(self, live, name, index, since) -> None:
         if not self._closed and live is self.live:
             live.install_index(name, index, since)
-
-    def _start(self, worker, busy: bool = True) -> None:
-        self._workers.add(worker)
-        if busy:
-            self._busy_workers.add(worker)
-            self.progress.setRange(0, 0)
-            self.progress.setVisible(True)
-
-        def finished(*_):
-            self._workers.discard(worker)
-            self._busy_workers.discard(worker)
-            if not self._busy_workers and not self._closed:
-                self.progress.setVisible(False)
-
-        worker.errored.connect(lambda e: None if self._closed else show_error(f"QC check failed: {e}"))
-        worker.finished.connect(finished)
-        worker.start()
 
     # -- contacts --------------------------------------------------------------
     def _on_contacts_changed(self, region=None) -> None:
@@ -367,12 +353,14 @@ class QCWidget(QWidget):
         self.live.set_plan(plan)
         layers = {n: lay.data for n, lay in self.live.layers.items()}
         group = open_annotations(self.project, plan, mode="r")
-        worker = create_worker(
-            check_plan_annotations, plan, layers, hidden=hidden_arrays(group), box_ids=box_ids,
-            connectivity=self.connectivity.currentData(),
-        )
-        worker.returned.connect(lambda report, full=box_ids is None: self._show_report(report, full))
-        self._start(worker, busy=not quiet)
+        hidden, connectivity = hidden_arrays(group), self.connectivity.currentData()
+
+        def work(progress):
+            return check_plan_annotations(plan, layers, hidden=hidden, box_ids=box_ids,
+                                          connectivity=connectivity, progress=progress)
+
+        self.runner.start(work, what="QC check", quiet=quiet, label="checking boxes: %p%",
+                          returned=lambda report, full=box_ids is None: self._show_report(report, full))
 
     def _show_report(self, report, full: bool) -> None:
         if self._closed or self.project is None:

@@ -16,9 +16,7 @@ from pathlib import Path
 import numpy as np
 from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, FloatSpinBox, SpinBox
 from napari.layers import Image, Labels
-from napari.qt.threading import create_worker
 from napari.utils.notifications import show_error, show_info, show_warning
-from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from ..engine.imports import (
@@ -49,8 +47,8 @@ from ..layers.project_link import (
     current_plan,
     selected_project_box_ids,
 )
-from .messages import failure_message
 from .propose_form import layer_array
+from .runner import Runner
 
 PREVIEW_NAME = "seed preview"
 METHODS = (
@@ -128,16 +126,12 @@ def _manual_in_range(regions, threshold: float) -> None:
 class SeedWidget(QWidget):
     """Dock widget: seed weak labels into the project's boxes."""
 
-    progressed = Signal(int, int)
-
     def __init__(self, napari_viewer):
         super().__init__()
         self.viewer = napari_viewer
         self.form = SeedForm()
         self.project: str | None = None
         self.last_report = None
-        self._worker = None
-        self._preview_worker = None
         self.project_label = QLabel("")
         self.project_label.setWordWrap(True)
         self.preview_button = QPushButton("Preview (first chosen box)")
@@ -156,9 +150,9 @@ class SeedWidget(QWidget):
         layout.addWidget(self.progress)
         layout.addWidget(self.result)
         layout.addStretch(1)
+        self.runner = Runner(self, progress=self.progress, controls=(self.apply_button, self.preview_button))
         self.preview_button.clicked.connect(lambda: self.preview())
         self.apply_button.clicked.connect(lambda: self.apply())
-        self.progressed.connect(self._on_progress)
         self.viewer.layers.events.inserted.connect(self.reset_choices)
         self.viewer.layers.events.removed.connect(self.reset_choices)
         self.reset_choices()
@@ -166,7 +160,7 @@ class SeedWidget(QWidget):
     @property
     def busy(self) -> bool:
         """Seeding or a preview is running."""
-        return self._worker is not None or self._preview_worker is not None
+        return self.runner.busy
 
     # -- inputs (read in the GUI thread) -------------------------------------------
     def reset_choices(self, *_):
@@ -291,44 +285,12 @@ class SeedWidget(QWidget):
         except (ValueError, ProjectError) as e:
             show_error(str(e))
             return
-        emit = self.progressed.emit
+        self._run(work, self.project)
 
-        def progress(done, total):  # called in the worker thread
-            try:
-                emit(int(done), int(total))
-            except RuntimeError:  # the dock was deleted meanwhile
-                pass
-
-        self._run(create_worker(work, progress, _start_thread=False, _ignore_errors=True), self.project)
-
-    def _on_progress(self, done: int, total: int) -> None:
-        self.progress.setRange(0, max(1, total))
-        self.progress.setValue(min(done, max(1, total)))
-
-    def _set_busy(self, busy: bool) -> None:
-        self.apply_button.setEnabled(not busy)
-        self.preview_button.setEnabled(not busy)
-
-    def _run(self, worker, project) -> None:
-        self._worker = worker
-        self.progress.setRange(0, 0)
-        self.progress.setValue(0)
-        self.progress.setFormat("seeding: %p%")
-        self.progress.setVisible(True)
-        self._set_busy(True)
-
-        def returned(result):
-            self._finish(project, *result)
-
-        def finished(*_):
-            self._worker = None
-            self.progress.setVisible(False)
-            self._set_busy(self.busy)
-
-        worker.returned.connect(returned)
-        worker.errored.connect(lambda e: show_error(failure_message("Seeding", e)))
-        worker.finished.connect(finished)
-        worker.start()
+    def _run(self, work, project) -> None:
+        """Seeding in the dock's runner; statuses and layers follow on the main thread."""
+        self.runner.start(work, what="Seeding", returned=lambda result: self._finish(project, *result),
+                          label="seeding: %p%")
 
     def _finish(self, project, seeded_plan, report) -> None:
         """Statuses into the project's current plan (the planner may have changed it), layers refreshed."""
@@ -382,14 +344,4 @@ class SeedWidget(QWidget):
             self.result.setText(f"preview of box {box.id}: {seeds.n_objects} objects, threshold "
                                 f"{seeds.threshold:.4g}. Apply writes them into the project.")
 
-        def finished(*_):
-            self._preview_worker = None
-            self._set_busy(self.busy)
-
-        worker = create_worker(job, _start_thread=False, _ignore_errors=True)
-        self._preview_worker = worker
-        self._set_busy(True)
-        worker.returned.connect(show)
-        worker.errored.connect(lambda e: show_error(failure_message("Preview", e)))
-        worker.finished.connect(finished)
-        worker.start()
+        self.runner.start(lambda progress: job(), what="Preview", returned=show, label="preview: %p%")
