@@ -192,7 +192,7 @@ def _measure(regions, spacing, diameter, threshold_of, by_volume):
     from .weaklabels import markers_at_distance_maxima, smooth_physical
 
     smoothed = [smooth_physical(r, _ESTIMATE_SMOOTH * diameter, spacing) for r in regions]
-    t = threshold_of(smoothed)
+    t = threshold_of(regions, smoothed)
     depths, sizes = [], []
     for img in smoothed:
         fg = ndi.binary_fill_holes(img > t, _FACE)
@@ -270,7 +270,8 @@ def estimate_object_diameter(regions, spacing, *, method: str = "otsu", threshol
     >>> 7.0 < est.diameter < 9.0, est.n_objects   # balls of diameter 8
     (True, 3)
     """
-    from .weaklabels import _spacing, compute_threshold, threshold_for_regions
+    from .thresholds import threshold_smoothed
+    from .weaklabels import _spacing
 
     if hasattr(regions, "ndim") and np.ndim(regions) == 3:
         regions = [regions]
@@ -283,10 +284,8 @@ def estimate_object_diameter(regions, spacing, *, method: str = "otsu", threshol
     sp = _spacing(spacing)
     method = "otsu" if method == "local" else method
 
-    def threshold_of(smoothed):
-        if method == "manual":
-            return compute_threshold((), "manual", threshold=threshold)
-        return threshold_for_regions(smoothed, method)
+    def threshold_of(raw, smoothed):
+        return threshold_smoothed(raw, smoothed, method, threshold=threshold)
 
     diameter, thickness, n = 8 * max(sp), None, 0
     for rnd in range(_THICKNESS_ROUNDS + _VOLUME_ROUNDS):

@@ -21,7 +21,8 @@ from .boxdata import box_region, choose_boxes, image_at_mag, largest_parts
 from .magnification import voxel_size_at
 from .objectsize import SizeEstimate, resolve_seed_params
 from .plan import Plan
-from .weaklabels import SeedParams, seed_region, smooth_physical, threshold_for_regions
+from .thresholds import threshold_smoothed
+from .weaklabels import SeedParams, seed_region, smooth_physical
 
 __all__ = ["BoxSeeds", "GroupSeeds", "SeedSetup", "box_groups", "prepare_seeding", "preview_box", "seed_group",
            "usable_boxes"]
@@ -139,9 +140,8 @@ def prepare_seeding(plan: Plan, image, usable: Sequence[Box], params: SeedParams
 
 def _threshold(regions, spacing, params: SeedParams) -> float:
     """One threshold over the regions as they are thresholded: smoothed by ``params.smooth``."""
-    if params.method == "manual":
-        return threshold_for_regions([], "manual", threshold=params.threshold)
-    return threshold_for_regions([smooth_physical(r, params.smooth, spacing) for r in regions], params.method)
+    smoothed = [smooth_physical(r, params.smooth, spacing) for r in regions]
+    return threshold_smoothed(regions, smoothed, params.method, threshold=params.threshold)
 
 
 def _bounds(plan: Plan, group) -> tuple[slice, ...]:

@@ -114,3 +114,42 @@ def threshold_for_regions(regions, method: str, *, threshold=None) -> float:
             picked.append(flat[phase::step].astype(np.float32))
             phase = (phase - flat.size) % step
     return compute_threshold(np.concatenate(picked), method, threshold=threshold)
+
+
+def threshold_smoothed(raw_regions, smoothed_regions, method: str, *, threshold=None) -> float:
+    """One threshold over smoothed regions, leaving out voxels saturated or blank in the raw ones.
+
+    Smoothing turns the edge of a saturated band (or of blank padding) into
+    a ramp of values that :func:`compute_threshold` would no longer recognise
+    as the brightest (or darkest) value; the voxels are therefore chosen on
+    the raw intensities (below the brightest raw value and above the darkest
+    0.1 %), smoothed values outside the range of those raw values (bled from
+    saturated or blank voxels) are left out too, and the rest thresholded.
+    At most about two million evenly spaced values are used.
+
+    Examples
+    --------
+    >>> raw = np.zeros((4, 8, 8)); raw[:, :, :4] = 10; raw[:, :, 6:] = 100; raw[:, :, :2] = 1000
+    >>> smoothed = raw.copy(); smoothed[:, :, 2] = 500  # a ramp next to the saturated part
+    >>> 10 <= threshold_smoothed([raw], [smoothed], "otsu") < 100
+    True
+    """
+    if method in ("manual", "local"):
+        return compute_threshold((), method, threshold=threshold)
+    raw = [np.asarray(r, np.float32).ravel() for r in raw_regions]
+    smooth = [np.asarray(s, np.float32).ravel() for s in smoothed_regions]
+    if not raw or sum(r.size for r in raw) == 0:
+        raise ValueError("no regions (or only empty ones) to compute a threshold over; choose boxes first.")
+    every = np.concatenate(raw)
+    top, low = float(every.max()), float(np.percentile(every, 0.1))
+    step = max(1, -(-every.size // _SAMPLE_VALUES))
+    inside = [(r < top) & (r > low) for r in raw]
+    if any(m.any() for m in inside):
+        lo_v = min(float(r[m].min()) for r, m in zip(raw, inside) if m.any())
+        hi_v = max(float(r[m].max()) for r, m in zip(raw, inside) if m.any())
+        # smoothed values beyond every raw value kept can only come from saturated or blank voxels
+        inside = [m & (s >= lo_v) & (s <= hi_v) for m, s in zip(inside, smooth)]
+    kept = np.concatenate([s[m] for s, m in zip(smooth, inside)])[::step]
+    if kept.size == 0 or kept.min() == kept.max():
+        kept = np.concatenate(smooth)[::step]
+    return compute_threshold(kept, method)

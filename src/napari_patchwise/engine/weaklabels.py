@@ -16,7 +16,8 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from .magnification import as_magnification
-from .thresholds import THRESHOLD_METHODS, _number, _required, _unknown, compute_threshold, threshold_for_regions
+from .thresholds import (THRESHOLD_METHODS, _number, _required, _unknown, compute_threshold, threshold_for_regions,
+                         threshold_smoothed)
 
 __all__ = ["THRESHOLD_METHODS", "SeedParams", "Seeds", "compute_threshold", "downsample_mean",
            "physical_sigma", "seed_region", "smooth_physical", "threshold_for_regions"]
@@ -332,7 +333,7 @@ def seed_region(image, spacing, params: SeedParams = SeedParams(), *, threshold=
         from .objectsize import resolve_seed_params
 
         params, _ = resolve_seed_params(params, [img], sp)
-    img = smooth_physical(img, params.smooth, sp)
+    raw, img = img, smooth_physical(img, params.smooth, sp)
     if params.method == "local":
         if threshold is not None:
             raise ValueError("method 'local' computes its own threshold for every voxel; do not pass threshold=.")
@@ -343,7 +344,7 @@ def seed_region(image, spacing, params: SeedParams = SeedParams(), *, threshold=
         t_used = float(t.mean())
     else:
         if threshold is None:
-            threshold = compute_threshold(img, params.method, threshold=params.threshold)
+            threshold = threshold_smoothed([raw], [img], params.method, threshold=params.threshold)
         t = t_used = _number("threshold", threshold)
     fg = _remove_small(_fill(img > t) if params.fill_holes else img > t, int(params.min_size))
     comps, n = ndi.label(fg, structure=_FACE)
