@@ -379,13 +379,15 @@ def cellpose_into_boxes(
     plan: Plan, group, image, model=None, *, class_name: str | None = None,
     box_ids: Sequence[int] | None = None, diameter: float | None = None,
     overwrite_edits: bool = False, separate_touching: bool = True,
-    progress: Progress | None = None, **eval_kwargs,
+    progress: Progress | None = None, object_diameter: float | None = None, **eval_kwargs,
 ) -> tuple[Plan, SeedReport]:
     """Run Cellpose (3D, anisotropy from the voxel size) in each chosen box and write its masks.
 
     ``model`` is a Cellpose model (or anything with its ``eval`` signature);
     ``None`` loads the default Cellpose model (the optional ``cellpose``
-    extra, which downloads its weights on first use).
+    extra, which downloads its weights on first use). ``diameter`` is
+    Cellpose's, in pixels at the magnification; ``object_diameter`` gives it
+    in physical units instead (divided by the x voxel size at the magnification).
     """
     from .imports import cellpose_anisotropy, cellpose_model, run_cellpose
 
@@ -398,6 +400,8 @@ def cellpose_into_boxes(
     model = cellpose_model() if model is None else model
     spacing = voxel_size_at(plan.image.voxel_size, plan.magnification)
     anisotropy = cellpose_anisotropy(spacing)
+    if object_diameter:
+        diameter = float(object_diameter) / spacing[2]
     report = SeedReport(class_name, "cellpose")
 
     def get_block(box, sl):
