@@ -88,10 +88,12 @@ def derive_parameters(diameter: float, spacing, *, smooth_fraction: float = SMOO
 
     Notes
     -----
-    The fractions were chosen on the synthetic sample (dense, sparse, low-SNR
-    and edge regions) and on one time point of the CHO nuclei time-lapse; the
-    embryo and ovule nuclei volumes and the other time points were kept out
-    and are reported separately by ``benchmarks/bench_seeding_quality.py``.
+    The fractions were chosen on regions of one synthetic sample (dense,
+    sparse, low-SNR, edge) and on time points 0 and 10 of the CHO nuclei
+    time-lapse; the upper end of :data:`SMOOTH_FRACTIONS` (0.2, not 0.3) was
+    set after seeing the embryo nuclei. The ovule nuclei, the other CHO time
+    points and another synthetic sample were not looked at;
+    ``benchmarks/bench_seeding_quality.py`` reports them apart.
 
     Examples
     --------
