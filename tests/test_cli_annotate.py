@@ -470,6 +470,7 @@ def test_demo_seeds_every_box(demo):
     folder, code, out = demo
     assert code == 0
     assert "seeded 17 of 20 boxes with otsu" in out and "0 errors" in out
+    assert "split-instance" not in out  # one id across touching boxes, yet one part inside each box
     assert "no objects found in boxes 4, 11, 18" in out  # the dim low-SNR boxes: nothing painted
     plan = load_plan(folder)
     assert len(plan.boxes) == 20

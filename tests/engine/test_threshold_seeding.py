@@ -8,7 +8,7 @@ import pytest
 from napari_patchwise.engine import ClassSpec, ImageRef, Plan
 from napari_patchwise.engine.project import create_project, open_annotations
 from napari_patchwise.engine.sample import make_sample
-from napari_patchwise.engine.seeding import box_region, seed_boxes
+from napari_patchwise.engine.seeding import box_region, largest_parts, seed_boxes
 from napari_patchwise.engine.store import annotation_layers
 from napari_patchwise.engine.touching import find_contacts
 from napari_patchwise.engine.weaklabels import SeedParams
@@ -51,6 +51,10 @@ def test_an_object_across_two_boxes_keeps_one_id(tmp_path, sample):
     assert across.sum() > 20  # objects do cross the face between the boxes
     np.testing.assert_array_equal(left[across], right[across])
     assert len(find_contacts(nuclei).pairs()) == 0
+    # inside each box (one training crop) every id is still one connected part
+    for b in plan.boxes:
+        crop = nuclei[box_region(plan, b)]
+        np.testing.assert_array_equal(largest_parts(crop), crop)
 
 
 def _written(group, plan, box):

@@ -202,12 +202,32 @@ class BoxSeeds:
     n_objects: int
 
 
+def _one_part_per_box(labels: np.ndarray, boxes) -> np.ndarray:
+    """Each id one face-connected part inside every box (a crop holds one box), largest part kept.
+
+    Clearing voxels for one box can split a part in an overlapping box, so
+    the boxes are visited again until nothing changes.
+    """
+    for _ in range(len(boxes) + 1):
+        changed = False
+        for sl in boxes:
+            part = labels[sl]
+            kept = largest_parts(part)
+            if not np.array_equal(kept, part):
+                labels[sl] = kept
+                changed = True
+        if not changed:
+            break
+    return labels
+
+
 def seed_group(plan: Plan, image, setup: SeedSetup, group) -> GroupSeeds:
     """Seed the boxes of one group as one region with the setup's threshold and lengths.
 
     The image is read over the bounding region of the group's boxes and seeded
     there; what lies outside every box of the group is then cleared, and each
-    id keeps only its largest face-connected part.
+    id keeps only its largest face-connected part, in the group and inside
+    each of its boxes (the training crops).
     """
     mag = plan.magnification
     region = _bounds(plan, group)
@@ -220,11 +240,12 @@ def seed_group(plan: Plan, image, setup: SeedSetup, group) -> GroupSeeds:
         threshold = _threshold([image_at_mag(image, b, mag) for b in group], setup.spacing, setup.params)
     seeds = seed_region(img, setup.spacing, setup.params, threshold=threshold, instance=setup.instance)
     inside = np.zeros(img.shape, bool)
-    for b in group:
-        inside[tuple(slice(s.start - o, s.stop - o) for s, o in zip(box_region(plan, b), lo))] = True
+    boxes = [tuple(slice(s.start - o, s.stop - o) for s, o in zip(box_region(plan, b), lo)) for b in group]
+    for sl in boxes:
+        inside[sl] = True
     labels = np.where(inside, seeds.labels, 0).astype(np.uint32)
     if setup.instance:
-        labels = largest_parts(labels)
+        labels = _one_part_per_box(largest_parts(labels), boxes)
     # the gaps carved between instances are background on purpose, not covered objects
     background = seeds.background & inside
     foreground = seeds.foreground & inside & ~seeds.background
