@@ -16,8 +16,9 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from .magnification import as_magnification
-from .thresholds import (THRESHOLD_METHODS, _number, _required, _unknown, compute_threshold, threshold_for_regions,
-                         threshold_smoothed)
+from .thresholds import (  # noqa: F401 (compute_threshold, threshold_for_regions re-exported)
+    THRESHOLD_METHODS, _number, _required, _unknown, compute_threshold, threshold_for_regions, threshold_smoothed,
+)
 
 __all__ = ["THRESHOLD_METHODS", "SeedParams", "Seeds", "compute_threshold", "downsample_mean",
            "physical_sigma", "seed_region", "smooth_physical", "threshold_for_regions"]
