@@ -16,6 +16,7 @@ import tifffile
 from napari_patchwise.cli import main
 from napari_patchwise.engine import ImageRef, Plan, get_preset
 from napari_patchwise.engine.io import write_tiff
+from napari_patchwise.engine.objectsize import MARKER_FRACTION
 from napari_patchwise.engine.project import create_project, load_plan, open_annotations, save_plan
 from napari_patchwise.engine.store import hidden_layer
 
@@ -134,13 +135,39 @@ def test_seed_manual_threshold(project, capsys, sample):
     _, s = sample
     thr = float(np.percentile(s.image, 90))
     assert main(["seed", str(project), "--method", "manual", "--threshold", str(thr),
-                 "--no-split", "--min-size", "20"]) == 0
+                 "--no-split", "--min-size", "20", "--smooth", "0"]) == 0
     assert f"(threshold {thr:.4g})" in capsys.readouterr().out
     ids = _layer(project)
     plan = load_plan(project)
     box = _box(plan, 1)
     assert ids[box].any()
     assert (s.image[box][ids[box] > 0] >= thr).mean() > 0.9
+
+
+def test_seed_prints_the_estimated_diameter_and_takes_a_given_one(project, capsys):
+    assert main(["seed", str(project)]) == 0
+    out = capsys.readouterr().out
+    m = re.search(r"object diameter ([0-9.]+) \(estimated\); smoothing sigma ([0-9.]+), smallest object "
+                  r"(\d+) voxels, min centre distance ([0-9.]+)", out)
+    assert m, out
+    diameter = float(m.group(1))
+    assert 4 < diameter < 20  # the sample's nuclei: about 9 micrometres
+    assert float(m.group(4)) == pytest.approx(MARKER_FRACTION * diameter, rel=0.01)
+    assert main(["seed", str(project), "--diameter", "6", "--smooth", "0.5"]) == 0
+    out = capsys.readouterr().out
+    assert "object diameter 6 (given); smoothing sigma 0.5," in out
+    assert f"min centre distance {MARKER_FRACTION * 6:.3g}" in out
+
+
+@pytest.mark.parametrize(("flag", "value", "message"), [
+    ("--diameter", "0", "--diameter must be positive"),
+    ("--diameter", "-3", "--diameter must be positive"),
+    ("--smooth", "-1", "--smooth must be >= 0"),
+    ("--min-size", "-5", "--min-size must be a number of voxels >= 0"),
+])
+def test_seed_bad_lengths_exit_2(project, capsys, flag, value, message):
+    assert main(["seed", str(project), flag, value]) == 2
+    assert message in capsys.readouterr().err
 
 
 def test_seed_manual_without_threshold_exits_2(project, capsys):
@@ -443,6 +470,7 @@ def test_demo_seeds_every_box(demo):
     folder, code, out = demo
     assert code == 0
     assert "seeded 17 of 20 boxes with otsu" in out and "0 errors" in out
+    assert "split-instance" not in out  # one id across touching boxes, yet one part inside each box
     assert "no objects found in boxes 4, 11, 18" in out  # the dim low-SNR boxes: nothing painted
     plan = load_plan(folder)
     assert len(plan.boxes) == 20

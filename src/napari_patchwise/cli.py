@@ -238,9 +238,10 @@ def cmd_demo(args) -> int:
         from .engine.seeding import seed_boxes
         from .engine.weaklabels import SeedParams
 
-        print("3/5 seeding weak labels in every box (Otsu, watershed split) ...", flush=True)
+        print("3/5 seeding weak labels in every box (Otsu, watershed split, lengths from the estimated "
+              "object diameter) ...", flush=True)
         plan, seeded = seed_boxes(plan, open_annotations(out, plan), sample.image,
-                                  params=SeedParams(min_size=20), progress=_ProgressBar("   seeding"))
+                                  params=SeedParams(), progress=_ProgressBar("   seeding"))
         save_plan(out, plan)
         print("   " + seeded.summary())
     print("4/5 checking boxes and annotations ...", flush=True)

@@ -65,11 +65,19 @@ def cmd_seed(args) -> int:
             raise UsageError(f"--threshold is for --method manual (or probability imports); "
                              f"--method {args.method} computes its own threshold. Add --method manual "
                              "to use yours.")
+        for name in ("diameter", "smooth", "min_distance"):
+            value = getattr(args, name)
+            if value is not None and (value < 0 or (name == "diameter" and value == 0)):
+                flag = "--" + name.replace("_", "-")
+                raise UsageError(f"{flag} must be {'positive' if name == 'diameter' else '>= 0'} "
+                                 f"(physical units of the image); got {value:g}. Leave it out to derive it.")
+        if args.min_size is not None and args.min_size < 0:
+            raise UsageError(f"--min-size must be a number of voxels >= 0; got {args.min_size}.")
         params = SeedParams(
             method=args.method, threshold=args.threshold, smooth=args.smooth, min_size=args.min_size,
             split=not args.no_split, min_distance=args.min_distance,
             background_margin=args.background_margin, fill_holes=not args.no_fill_holes,
-            block_size=args.block_size, offset=args.offset,
+            block_size=args.block_size, offset=args.offset, object_diameter=args.diameter,
         )
         plan, report = seed_boxes(plan, group, _project_image(folder, plan), params=params,
                                   per_box_threshold=args.per_box_threshold, **common)
@@ -78,7 +86,7 @@ def cmd_seed(args) -> int:
             raise UsageError("--method cellpose segments the project's image; to import Cellpose "
                              "output (_seg.npy, _masks.tif) use --method labels --from FILE.")
         plan, report = cellpose_into_boxes(plan, group, _project_image(folder, plan),
-                                           diameter=args.diameter, **common)
+                                           object_diameter=args.diameter, **common)
     else:
         if not args.source:
             raise UsageError(f"--method {args.method} needs --from FILE (a label image, Cellpose "
@@ -88,7 +96,8 @@ def cmd_seed(args) -> int:
             prob = labels_to_annotation(prob, plan.image.shape, plan.magnification)
             kind = {c.name: c.kind for c in plan.classes}.get(args.class_name or plan.classes[0].name)
             labels = labels_from_probability(prob, threshold=args.threshold if args.threshold is not None else 0.5,
-                                             instance=kind == "instance", min_size=args.min_size)
+                                             instance=kind == "instance",
+                                             min_size=20 if args.min_size is None else args.min_size)
             background = prob < args.background_below
         else:
             labels = labels_to_annotation(read_label_image(args.source, dataset=args.dataset),
@@ -144,14 +153,22 @@ def add_parsers(sub) -> None:
     s.add_argument("--boxes", default=None, help="box ids, e.g. 1,4,7 (default: all)")
     s.add_argument("--threshold", type=float, default=None,
                    help="manual threshold (image units), or the probability cut (default 0.5)")
-    s.add_argument("--smooth", type=float, default=0.0,
-                   help="Gaussian sigma in physical units (per-axis voxels follow the voxel size)")
-    s.add_argument("--min-size", type=int, default=20,
-                   help="remove objects smaller than this many voxels (default: %(default)s)")
+    s.add_argument("--diameter", type=float, default=None, metavar="D",
+                   help="typical object diameter in the image's physical units (e.g. micrometres); "
+                   "thresholding derives smoothing, smallest object and centre distance from it. "
+                   "Default: estimated from the chosen boxes (printed). Cellpose: converted to pixels "
+                   "(default: Cellpose's own)")
+    s.add_argument("--smooth", type=float, default=None,
+                   help="Gaussian sigma in physical units (per-axis voxels follow the voxel size; "
+                   "0 = none; default: derived from the diameter)")
+    s.add_argument("--min-size", type=int, default=None,
+                   help="remove objects smaller than this many voxels (default: derived from the "
+                   "diameter; probability imports: 20)")
     s.add_argument("--no-split", action="store_true", help="do not split touching objects (watershed)")
     s.add_argument("--no-fill-holes", action="store_true", help="keep holes inside objects")
-    s.add_argument("--min-distance", type=float, default=0.0,
-                   help="watershed: minimum distance between object centres (physical units; 0 = auto)")
+    s.add_argument("--min-distance", type=float, default=None,
+                   help="watershed: minimum distance between object centres (physical units; default: "
+                   "derived from the diameter; 0 = from each box's object depth)")
     s.add_argument("--background-margin", type=float, default=0.2,
                    help="confident background lies this fraction below the threshold (default 0.2)")
     s.add_argument("--block-size", type=float, default=0.0, help="local threshold neighbourhood (physical units)")
@@ -163,7 +180,6 @@ def add_parsers(sub) -> None:
     s.add_argument("--dataset", default=None, help="dataset inside an HDF5 / Zarr file")
     s.add_argument("--background-below", type=float, default=0.1,
                    help="probability imports: background where the probability is below this")
-    s.add_argument("--diameter", type=float, default=None, help="Cellpose object diameter (voxels)")
     s.set_defaults(func=cmd_seed)
 
     c = sub.add_parser("check", help="every finding of a project: boxes and annotations (exit 1 on errors)")

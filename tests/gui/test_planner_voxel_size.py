@@ -102,7 +102,7 @@ def saved(make_napari_viewer, tmp_path, small_volume, messages, qtbot):
     widget.new_plan()
     widget.sync.set_plan(widget.plan.add_boxes([((8, 32, 64), (16, 64, 128))]))
     widget.save_project(tmp_path / "proj")
-    qtbot.waitUntil(lambda: widget._worker is None, timeout=20000)
+    qtbot.waitUntil(lambda: not widget.runner.busy, timeout=20000)
     return viewer, widget, layer, tmp_path / "proj"
 
 
@@ -156,7 +156,7 @@ def test_a_saved_in_memory_image_records_the_plan_voxel_size_or_none(make_napari
     if typed:
         _type_voxel_size(widget, typed)
     widget.save_project(tmp_path / "p")
-    qtbot.waitUntil(lambda: widget._worker is None, timeout=20000)
+    qtbot.waitUntil(lambda: not widget.runner.busy, timeout=20000)
     assert read_voxel_size(tmp_path / "p" / "image.tif") == recorded  # never a made-up 1 µm
 
 
@@ -184,7 +184,7 @@ def test_the_project_image_is_followed_even_beside_a_layer_of_the_same_name(make
     widget = _planner(viewer, "vol", messages)
     widget.new_plan()
     widget.save_project(tmp_path / "proj")
-    qtbot.waitUntil(lambda: widget._worker is None, timeout=20000)
+    qtbot.waitUntil(lambda: not widget.runner.busy, timeout=20000)
     other = make_napari_viewer()
     unrelated = other.add_image(small_volume, name="vol")  # same name, another image
     planner = PlannerWidget(other)

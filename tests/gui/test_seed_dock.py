@@ -131,10 +131,12 @@ def test_switching_method_shows_only_its_fields(make_napari_viewer):
     widget = SeedWidget(make_napari_viewer())
     form = widget.form
     fields = ("threshold", "smooth", "fill_holes", "min_size", "split", "min_distance", "margin", "per_box",
-              "file", "channel", "layer", "diameter")
+              "file", "channel", "layer", "diameter", "estimate", "derive")
+    thresholding = {"diameter", "estimate", "derive", "smooth", "fill_holes", "min_size", "split", "min_distance",
+                    "margin", "per_box"}
     wanted = {
-        "otsu": {"smooth", "fill_holes", "min_size", "split", "min_distance", "margin", "per_box"},
-        "manual": {"threshold", "smooth", "fill_holes", "min_size", "split", "min_distance", "margin", "per_box"},
+        "otsu": thresholding,
+        "manual": thresholding | {"threshold"},
         "file": {"file"},
         "probability": {"file", "channel", "threshold", "min_size"},
         "layer": {"layer"},
@@ -246,6 +248,63 @@ def test_boxes_still_to_do_skips_seeded_boxes(viewer, project, qtbot, messages):
     _set(widget, boxes="todo")  # every box is seeded now
     widget.apply_button.click()
     assert not widget.busy and "no box is still to do" in messages["error"][-1]
+
+
+def test_the_lengths_follow_the_diameter_unless_unticked(make_napari_viewer):
+    form = SeedWidget(make_napari_viewer()).form
+    assert all(not getattr(form, n).enabled for n in ("smooth", "min_size", "min_distance"))
+    p = form.params()
+    assert p.object_diameter is None and p.smooth is p.min_size is p.min_distance is None  # all derived
+    form.diameter.value = 7.5
+    form.derive.value = False
+    assert all(getattr(form, n).enabled for n in ("smooth", "min_size", "min_distance"))
+    form.smooth.value, form.min_size.value, form.min_distance.value = 0.5, 12, 3.0
+    p = form.params()
+    assert (p.object_diameter, p.smooth, p.min_size, p.min_distance) == (7.5, 0.5, 12, 3.0)
+
+
+def test_estimate_fills_the_diameter_off_the_gui_thread(viewer, project, qtbot, messages):
+    widget = _seed_dock(viewer)
+    _set(widget, method="otsu", boxes="all")
+    assert widget.form.diameter.value == 0
+    widget.form.estimate.clicked.emit()
+    assert widget.busy and not widget.form.estimate.enabled
+    qtbot.waitUntil(lambda: not widget.busy, timeout=60000)
+    assert messages["error"] == []
+    diameter = widget.form.diameter.value
+    assert 4 < diameter < 20  # the sample's nuclei: about 9 micrometres
+    assert "estimated object diameter" in widget.result.text() and "2 boxes" in widget.result.text()
+    from napari_patchwise.engine.objectsize import MARKER_FRACTION
+
+    assert widget.form.min_distance.value == pytest.approx(MARKER_FRACTION * diameter, abs=1e-3)
+    assert widget.form.smooth.value > 0 and widget.form.min_size.value > 0
+    assert not np.asarray(_arrays(project)["nuclei"]).any()  # nothing written
+
+
+def test_preview_equals_apply_moves_the_view_and_goes_away_after_apply(viewer, project, qtbot, messages):
+    widget = _seed_dock(viewer)
+    viewer.dims.set_point(0, 0.0)
+    _set(widget, method="otsu", boxes="all")
+    widget.preview_button.click()
+    qtbot.waitUntil(lambda: not widget.busy, timeout=60000)
+    assert messages["error"] == []
+    preview = viewer.layers[PREVIEW_NAME]
+    shown = np.asarray(preview.data).copy()
+    assert "Apply writes exactly these seeds" in widget.result.text()
+    # the view moved to box 1: its middle plane is current and the camera is centred on it
+    lo, hi = (np.array(c) for c in BOXES[0])
+    centre = (lo + hi - 1) / 2 * np.array(VOXEL)
+    assert viewer.dims.point[0] == pytest.approx(centre[0], abs=VOXEL[0])
+    np.testing.assert_allclose(viewer.scene.camera.center[-2:], centre[1:], atol=VOXEL[1] * MAG[1])
+    assert widget.form.diameter.value > 0  # the estimate is shown, editable
+
+    widget.apply_button.click()
+    qtbot.waitUntil(lambda: not widget.busy, timeout=60000)
+    assert PREVIEW_NAME not in viewer.layers
+    written = np.asarray(_arrays(project)["nuclei"])[REGIONS[1]]
+    np.testing.assert_array_equal(written > 0, shown > 0)
+    pairs = np.unique(np.stack([shown[shown > 0], written[written > 0]]), axis=1)
+    assert len(np.unique(pairs[0])) == len(np.unique(pairs[1])) == pairs.shape[1]
 
 
 def test_preview_is_placed_on_the_box_and_writes_nothing(viewer, project, qtbot, messages, emitted):

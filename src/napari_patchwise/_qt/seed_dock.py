@@ -11,10 +11,10 @@ ticked.
 from __future__ import annotations
 
 import importlib.util
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, FloatSpinBox, SpinBox
 from napari.layers import Image, Labels
 from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
@@ -28,6 +28,7 @@ from ..engine.imports import (
 )
 from ..engine.io import read_volume
 from ..engine.magnification import voxel_size_at
+from ..engine.objectsize import resolve_seed_params
 from ..engine.project import ProjectError, open_annotations, resolve_image_path
 from ..engine.seeding import (
     box_region,
@@ -37,7 +38,8 @@ from ..engine.seeding import (
     import_into_boxes,
     seed_boxes,
 )
-from ..engine.weaklabels import THRESHOLD_METHODS, SeedParams, seed_region
+from ..engine.threshold_seeding import preview_box
+from ..engine.weaklabels import THRESHOLD_METHODS
 from ..layers.annotation_layers import annotation_transform
 from ..layers.project_link import (
     annotation_layer_map,
@@ -49,65 +51,9 @@ from ..layers.project_link import (
 )
 from .propose_form import layer_array
 from .runner import Runner
+from .seed_form import METHODS, SeedForm  # noqa: F401 (METHODS re-exported)
 
 PREVIEW_NAME = "seed preview"
-METHODS = (
-    *[(m if m != "local" else "local (adaptive)", m) for m in THRESHOLD_METHODS],
-    ("label image file (Cellpose _seg.npy / _masks.tif, TIFF, Zarr, HDF5)", "file"),
-    ("probability map file (ilastik, a model)", "probability"),
-    ("Labels layer in the viewer", "layer"),
-    ("run Cellpose in each box (needs cellpose)", "cellpose"),
-)
-BOX_CHOICES = (("selected boxes", "selected"), ("boxes still to do", "todo"), ("all boxes", "all"))
-
-
-class SeedForm(Container):
-    """The seeding inputs."""
-
-    def __init__(self):
-        self.method = ComboBox(label="method", choices=METHODS, value="otsu")
-        self.class_name = ComboBox(label="class", choices=[])
-        self.boxes = ComboBox(label="boxes", choices=BOX_CHOICES, value="all")
-        self.threshold = FloatSpinBox(label="threshold", value=0.5, min=-1e9, max=1e9, step=0.05)
-        self.smooth = FloatSpinBox(label="smooth σ (physical)", value=0.0, min=0, max=1e4, step=0.25)
-        self.fill_holes = CheckBox(text="fill holes", value=True)
-        self.min_size = SpinBox(label="min object voxels", value=20, min=0, max=10**8)
-        self.split = CheckBox(text="split touching objects (watershed)", value=True)
-        self.min_distance = FloatSpinBox(label="min centre distance (0 = auto)", value=0.0, min=0, max=1e4)
-        self.margin = FloatSpinBox(label="background margin", value=0.2, min=0, max=1, step=0.05)
-        self.per_box = CheckBox(text="threshold per box", value=False)
-        self.overwrite = CheckBox(text="overwrite my edits", value=False)
-        self.file = FileEdit(label="file", mode="r")
-        self.channel = SpinBox(label="channel (-1 = only one)", value=-1, min=-1, max=255)
-        self.layer = ComboBox(label="labels layer", choices=[])
-        self.diameter = FloatSpinBox(label="Cellpose diameter (0 = auto)", value=0.0, min=0, max=1e4)
-        super().__init__(widgets=[
-            self.method, self.class_name, self.boxes, self.threshold, self.smooth, self.fill_holes,
-            self.min_size, self.split, self.min_distance, self.margin, self.per_box, self.overwrite,
-            self.file, self.channel, self.layer, self.diameter,
-        ])
-        self.method.changed.connect(self._show_relevant)
-        self._show_relevant()
-
-    def _show_relevant(self, *_):
-        m = self.method.value
-        thresholding = m in THRESHOLD_METHODS
-        for w in (self.smooth, self.fill_holes, self.min_distance, self.margin, self.per_box, self.split):
-            w.visible = thresholding
-        self.threshold.visible = m in ("manual", "probability")
-        self.file.visible = m in ("file", "probability")
-        self.channel.visible = m == "probability"
-        self.layer.visible = m == "layer"
-        self.diameter.visible = m == "cellpose"
-        self.min_size.visible = thresholding or m == "probability"
-
-    def params(self) -> SeedParams:
-        return SeedParams(
-            method=self.method.value, threshold=self.threshold.value if self.method.value == "manual" else None,
-            smooth=self.smooth.value, fill_holes=self.fill_holes.value, min_size=self.min_size.value,
-            split=self.split.value, min_distance=self.min_distance.value,
-            background_margin=self.margin.value,
-        )
 
 
 def _manual_in_range(regions, threshold: float) -> None:
@@ -150,8 +96,10 @@ class SeedWidget(QWidget):
         layout.addWidget(self.progress)
         layout.addWidget(self.result)
         layout.addStretch(1)
-        self.runner = Runner(self, progress=self.progress, controls=(self.apply_button, self.preview_button))
+        self.runner = Runner(self, progress=self.progress, controls=(self.apply_button, self.preview_button,
+                                                                            self.form.estimate.native))
         self.preview_button.clicked.connect(lambda: self.preview())
+        self.form.estimate.changed.connect(lambda *_: self.preview(diameter_only=True))
         self.apply_button.clicked.connect(lambda: self.apply())
         self.viewer.layers.events.inserted.connect(self.reset_choices)
         self.viewer.layers.events.removed.connect(self.reset_choices)
@@ -262,7 +210,7 @@ class SeedWidget(QWidget):
             image, diameter = self._image(plan), self.form.diameter.value or None
 
             def work(progress):
-                return cellpose_into_boxes(plan, open_annotations(project, plan), image, diameter=diameter,
+                return cellpose_into_boxes(plan, open_annotations(project, plan), image, object_diameter=diameter,
                                            progress=progress, **common)
         else:
             load = self._importer(plan)
@@ -306,12 +254,22 @@ class SeedWidget(QWidget):
             show_error(f"The labels were written, but the box statuses were not saved: {e}")
         for layer in annotation_layer_map(self.viewer.layers, project).values():
             layer.refresh()
+        if PREVIEW_NAME in self.viewer.layers:  # the preview is written now, or outdated
+            self.viewer.layers.remove(self.viewer.layers[PREVIEW_NAME])
+        if report.params is not None:
+            self.form.show_used(report.params)
         bus.annotations_changed.emit(project)
         self.result.setText(report.summary())
         (show_info if report.boxes else show_warning)(report.summary())
 
-    def preview(self) -> None:
-        """Seeds of the first chosen box in a '{PREVIEW_NAME}' layer; nothing is written."""
+    def preview(self, *, diameter_only: bool = False) -> None:
+        """What Apply would write into the first chosen box, in a '{PREVIEW_NAME}' layer; nothing is written.
+
+        The threshold and the object diameter are computed over all chosen
+        boxes and the box is seeded with the boxes it overlaps, exactly as Apply
+        does; the view moves to the box. With ``diameter_only`` only the object
+        diameter is measured over the chosen boxes and shown in the form.
+        """
         if self.busy:
             show_warning("Seeding or a preview is already running; wait for it to finish.")
             return
@@ -323,25 +281,60 @@ class SeedWidget(QWidget):
         except (ValueError, ProjectError) as e:
             show_error(str(e))
             return
+        job, show = (self._diameter_job if diameter_only else self._preview_job)(plan, ids, params, image)
+
+        self.runner.start(lambda progress: job(), what="Estimating the diameter" if diameter_only else "Preview",
+                          returned=show, label="preview: %p%")
+
+    def _preview_job(self, plan, ids, params, image):
+        """The preview's job (worker thread) and how its result is shown (GUI thread)."""
         box = plan.box(ids[0])
-        kind = {c.name: c.kind for c in plan.classes}[self.form.class_name.value]
+        class_name, per_box = self.form.class_name.value, self.form.per_box.value
 
         def job():
-            region = image_at_mag(image, box, plan.magnification)
             if params.method == "manual":
-                _manual_in_range([region], params.threshold)
-            spacing = voxel_size_at(plan.image.voxel_size, plan.magnification)
-            return seed_region(region, spacing, params, instance=kind == "instance")
+                _manual_in_range((image_at_mag(image, b, plan.magnification) for b in choose_boxes(plan, ids)),
+                                 params.threshold)
+            return preview_box(plan, image, box.id, box_ids=ids, class_name=class_name, params=params,
+                               per_box_threshold=per_box)
 
-        def show(seeds):
+        def show(result):
+            seeds, setup = result
             tf = annotation_transform(plan)
             origin = [s.start for s in box_region(plan, box)]
             translate = tuple(t + o * s for t, o, s in zip(tf["translate"], origin, tf["scale"]))
             if PREVIEW_NAME in self.viewer.layers:
                 self.viewer.layers.remove(self.viewer.layers[PREVIEW_NAME])
-            self.viewer.add_labels(seeds.labels, name=PREVIEW_NAME, scale=tf["scale"], translate=translate,
-                                   units=(plan.image.unit,) * 3, opacity=0.5)
-            self.result.setText(f"preview of box {box.id}: {seeds.n_objects} objects, threshold "
-                                f"{seeds.threshold:.4g}. Apply writes them into the project.")
+            layer = self.viewer.add_labels(seeds.labels, name=PREVIEW_NAME, scale=tf["scale"], translate=translate,
+                                           units=(plan.image.unit,) * 3, opacity=0.5)
+            self._go_to(layer)
+            self.form.show_used(setup.params)
+            how = "estimated" if setup.estimate is not None else "given"
+            self.result.setText(
+                f"preview of box {box.id}: {seeds.n_objects} objects, threshold {seeds.threshold:.4g}, object "
+                f"diameter {setup.params.object_diameter:.3g} ({how}). Apply writes exactly these seeds.")
 
-        self.runner.start(lambda progress: job(), what="Preview", returned=show, label="preview: %p%")
+        return job, show
+
+    def _diameter_job(self, plan, ids, params, image):
+        """Measuring the object diameter over the chosen boxes, and showing it in the form."""
+        params = replace(params, object_diameter=None)
+        spacing = voxel_size_at(plan.image.voxel_size, plan.magnification)
+
+        def job():
+            regions = [image_at_mag(image, b, plan.magnification) for b in choose_boxes(plan, ids)]
+            return resolve_seed_params(params, regions, spacing)
+
+        def show(result):
+            resolved, estimate = result
+            self.form.show_used(resolved)
+            self.result.setText(f"estimated object diameter {estimate.diameter:.3g} {plan.image.unit} "
+                                f"({estimate.n_objects} objects measured in {len(ids)} boxes).")
+
+        return job, show
+
+    def _go_to(self, layer) -> None:
+        """Centre the camera on a layer's data and show its middle plane."""
+        middle = layer.data_to_world(tuple((n - 1) / 2 for n in layer.data.shape))
+        self.viewer.dims.set_point(self.viewer.dims.ndim - 3, float(middle[0]))
+        self.viewer.scene.camera.center = tuple(float(v) for v in middle)

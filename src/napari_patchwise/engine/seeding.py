@@ -16,7 +16,7 @@ same rules:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import replace
 
 import numpy as np
 
@@ -26,70 +26,17 @@ from .magnification import voxel_size_at
 from .plan import Plan
 from .store import annotation_layers, hidden_layer
 from .boxdata import box_region, choose_boxes, image_at_mag, largest_parts  # noqa: F401 (re-exported)
-from .weaklabels import SeedParams, Seeds, seed_region, threshold_for_regions
+from .seedreport import SeedReport  # noqa: F401 (re-exported)
+from .threshold_seeding import prepare_seeding, seed_group, usable_boxes
+from .weaklabels import SeedParams
 
 Progress = Callable[[int, int], None]
-
-
-@dataclass
-class SeedReport:
-    """What a seeding run wrote.
-
-    Attributes
-    ----------
-    class_name : str
-    method : str
-    threshold : float or None
-        The global threshold used (``None`` for imports).
-    boxes : dict of int to dict
-        Per box: ``objects`` (seeded instances), ``foreground`` and
-        ``background`` voxels written, ``kept`` (edited voxels left alone).
-    skipped : dict of int to str
-        Boxes not seeded, with the reason.
-    empty : list of int
-        Boxes where thresholding found no object: nothing (not even
-        background) was painted there and their status is unchanged.
-    """
-
-    class_name: str
-    method: str
-    threshold: float | None = None
-    boxes: dict[int, dict] = field(default_factory=dict)
-    skipped: dict[int, str] = field(default_factory=dict)
-    empty: list[int] = field(default_factory=list)
-
-    def summary(self) -> str:
-        objs = sum(b["objects"] for b in self.boxes.values())
-        fg = sum(b["foreground"] for b in self.boxes.values())
-        kept = sum(b["kept"] for b in self.boxes.values())
-        thr = "" if self.threshold is None else f" (threshold {self.threshold:.4g})"
-        done = len(self.boxes) - len(self.empty)
-        of = f" of {len(self.boxes)}" if self.empty else ""
-        text = (
-            f"seeded {done}{of} boxes with {self.method}{thr}: {objs} {self.class_name} "
-            f"objects, {fg} foreground voxels"
-        )
-        if kept:
-            text += f"; {kept} edited voxels kept"
-        if self.empty:
-            text += (f"; no objects found in boxes {', '.join(map(str, self.empty))} (nothing painted "
-                     "there: try a threshold per box with smoothing, or a manual threshold)")
-        if self.skipped:
-            text += "; skipped " + "; ".join(f"box {k}: {v}" for k, v in sorted(self.skipped.items()))
-        return text
-
-
-def _misaligned(box: Box, plan: Plan) -> str | None:
-    m = plan.magnification
-    if any(l % f for l, f in zip(box.lo, m)) or any(h > s for h, s in zip(box.hi, plan.image.shape)):
-        return "not on the magnification grid or outside the image (fix its validation errors first)"
-    return None
 
 
 def write_box_labels(
     group, plan: Plan, box: Box, class_name: str, labels: np.ndarray,
     background: np.ndarray | None = None, foreground: np.ndarray | None = None,
-    *, overwrite_edits: bool = False, first_id: int | None = None,
+    *, overwrite_edits: bool = False, first_id: int | None = None, relabel: bool = True,
 ) -> dict:
     """Write labels (and optional background) into one box of a project.
 
@@ -106,6 +53,9 @@ def write_box_labels(
         The weak-label foreground to record (default ``labels > 0``).
     first_id : int, optional
         Id given to label ``1`` (default: after the layer's largest id).
+    relabel : bool
+        Instance classes: renumber the ids from ``first_id`` (default);
+        False writes them as they are (ids shared with other boxes).
 
     Returns
     -------
@@ -129,7 +79,11 @@ def write_box_labels(
     target = layers[class_name]
     old = np.asarray(target[sl])
     mine = labels > 0
-    if kind == "instance":
+    if kind == "instance" and not relabel:
+        new_ids = labels.astype(target.dtype)
+        n_objects = int(np.count_nonzero(np.unique(labels)))
+        start = int(labels.max(initial=0)) + 1 - n_objects  # so that next_id follows the largest id
+    elif kind == "instance":
         ids, inverse = np.unique(labels[mine], return_inverse=True)
         start = next_free_id(target) if first_id is None else int(first_id)
         new_ids = np.zeros(want, target.dtype)
@@ -185,10 +139,12 @@ def seed_boxes(
     box_ids : sequence of int, optional
         Boxes to seed (default: all).
     params : SeedParams
+        Lengths left unset are derived from the object diameter, measured
+        over all chosen boxes when not given.
     per_box_threshold : bool
-        Compute the threshold in each box instead of once over all chosen
-        boxes (one threshold is safer: a box with few objects gets no
-        threshold of its own that splits noise).
+        Compute the threshold in each box (each group of overlapping boxes)
+        instead of once over all chosen boxes (one threshold is safer: a box
+        with few objects gets no threshold of its own that splits noise).
     overwrite_edits : bool
         Also replace voxels a person edited.
     progress : callable, optional
@@ -199,6 +155,13 @@ def seed_boxes(
     plan : Plan
         With seeded boxes' status ``seeded``.
     report : SeedReport
+
+    Notes
+    -----
+    What is written is computed by
+    :mod:`~napari_patchwise.engine.threshold_seeding` (the same code as the
+    preview): boxes that overlap or touch are seeded together as one region,
+    so their seeds never touch and an object crossing them keeps one id.
     """
     if tuple(image.shape) != plan.image.shape:
         raise ValueError(
@@ -208,57 +171,47 @@ def seed_boxes(
     class_name, kind = _class_kind(plan, class_name)
     boxes = choose_boxes(plan, box_ids)
     report = SeedReport(class_name, params.method)
-    usable = []
-    for b in boxes:
-        why = _misaligned(b, plan)
-        if why:
-            report.skipped[b.id] = why
-        else:
-            usable.append(b)
-    total = len(boxes) + (0 if per_box_threshold or params.method == "local" else len(usable))
-    done = 0
-    mag, spacing = plan.magnification, voxel_size_at(plan.image.voxel_size, plan.magnification)
-    regions = {}
-    threshold = None
-    if usable and not per_box_threshold and params.method != "local":
-        for b in usable:
-            regions[b.id] = image_at_mag(image, b, mag)
+    usable, report.skipped = usable_boxes(plan, boxes)
+    reads = bool(usable) and ((not per_box_threshold and params.method != "local") or not params.resolved)
+    total = len(boxes) + (len(usable) if reads else 0)
+    setup = prepare_seeding(plan, image, usable, params, instance=kind == "instance",
+                            per_box_threshold=per_box_threshold, progress=progress, total=total)
+    report.threshold, report.params, report.estimate = setup.threshold, setup.params, setup.estimate
+    report.groups = [[b.id for b in g] for g in setup.groups]
+    done = len(usable) if reads else 0
+    next_id = next_free_id(annotation_layers(group, plan)[class_name]) if kind == "instance" else 1
+    for g in setup.groups:
+        seeds = seed_group(plan, image, setup, g)
+        if report.threshold is None and len(setup.groups) == 1 and params.method != "local":
+            report.threshold = seeds.threshold
+        labels = seeds.labels
+        if kind == "instance":  # one id per object of the group, after the layer's largest id
+            ids, inverse = np.unique(labels, return_inverse=True)
+            shift = next_id - 1 if ids[0] == 0 else next_id
+            labels = np.where(labels > 0, inverse.reshape(labels.shape) + shift, 0).astype(np.uint32)
+            next_id += int(np.count_nonzero(ids))
+        seeds = replace(seeds, labels=labels)
+        for b in g:
+            part = seeds.crop(plan, b)
+            # no foreground: the threshold says nothing about this box (a dim region under a
+            # threshold shared with brighter boxes looks like "all background"); paint nothing
+            background = part.background if part.n_objects else None
+            stats = write_box_labels(group, plan, b, class_name, part.labels, background, part.foreground,
+                                     overwrite_edits=overwrite_edits, relabel=False)
+            stats.pop("next_id")
+            report.boxes[b.id] = stats
+            if part.n_objects:
+                plan = _seeded(plan, b)
+            else:
+                report.empty.append(b.id)
             done += 1
             if progress:
                 progress(done, total)
-        threshold = threshold_for_regions(list(regions.values()), params.method, threshold=params.threshold)
-        report.threshold = threshold
-    first_id = None
-    for b in usable:
-        region = regions.pop(b.id, None)
-        if region is None:
-            region = image_at_mag(image, b, mag)
-        seeds: Seeds = seed_region(region, spacing, params, threshold=threshold, instance=kind == "instance")
-        if report.threshold is None and threshold is None and len(usable) == 1:
-            report.threshold = seeds.threshold
-        labels = largest_parts(seeds.labels)
-        # no foreground: the threshold says nothing about this box (a dim region under a
-        # threshold shared with brighter boxes looks like "all background"); paint nothing
-        background = seeds.background if seeds.n_objects else None
-        # the gaps carved between instances are background on purpose, not covered objects
-        weak = seeds.foreground & ~seeds.background
-        stats = write_box_labels(
-            group, plan, b, class_name, labels, background, weak,
-            overwrite_edits=overwrite_edits, first_id=first_id,
-        )
-        first_id = stats.pop("next_id") if kind == "instance" else None
-        report.boxes[b.id] = stats
-        if seeds.n_objects:
-            plan = _seeded(plan, b)
-        else:
-            report.empty.append(b.id)
-        done += 1
-        if progress:
-            progress(done, total)
     for b in boxes:
         if b.id in report.skipped and progress:
             done += 1
             progress(done, total)
+    report.empty.sort()
     return plan, report
 
 
@@ -278,7 +231,7 @@ def _write_blocks(plan, group, boxes, get_block, class_name, kind, report, *, ov
 
     first_id = None
     for i, b in enumerate(boxes):
-        why = _misaligned(b, plan)
+        why = usable_boxes(plan, [b])[1].get(b.id)
         if why:
             report.skipped[b.id] = why
         else:
@@ -352,13 +305,15 @@ def cellpose_into_boxes(
     plan: Plan, group, image, model=None, *, class_name: str | None = None,
     box_ids: Sequence[int] | None = None, diameter: float | None = None,
     overwrite_edits: bool = False, separate_touching: bool = True,
-    progress: Progress | None = None, **eval_kwargs,
+    progress: Progress | None = None, object_diameter: float | None = None, **eval_kwargs,
 ) -> tuple[Plan, SeedReport]:
     """Run Cellpose (3D, anisotropy from the voxel size) in each chosen box and write its masks.
 
     ``model`` is a Cellpose model (or anything with its ``eval`` signature);
     ``None`` loads the default Cellpose model (the optional ``cellpose``
-    extra, which downloads its weights on first use).
+    extra, which downloads its weights on first use). ``diameter`` is
+    Cellpose's, in pixels at the magnification; ``object_diameter`` gives it
+    in physical units instead (divided by the x voxel size at the magnification).
     """
     from .imports import cellpose_anisotropy, cellpose_model, run_cellpose
 
@@ -371,6 +326,8 @@ def cellpose_into_boxes(
     model = cellpose_model() if model is None else model
     spacing = voxel_size_at(plan.image.voxel_size, plan.magnification)
     anisotropy = cellpose_anisotropy(spacing)
+    if object_diameter:
+        diameter = float(object_diameter) / spacing[2]
     report = SeedReport(class_name, "cellpose")
 
     def get_block(box, sl):

@@ -16,14 +16,13 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from .magnification import as_magnification
+from .thresholds import (  # noqa: F401 (compute_threshold, threshold_for_regions re-exported)
+    THRESHOLD_METHODS, _number, _required, _unknown, compute_threshold, threshold_for_regions, threshold_smoothed,
+)
 
 __all__ = ["THRESHOLD_METHODS", "SeedParams", "Seeds", "compute_threshold", "downsample_mean",
            "physical_sigma", "seed_region", "smooth_physical", "threshold_for_regions"]
 
-THRESHOLD_METHODS = ("otsu", "li", "yen", "triangle", "local", "manual")
-_GLOBAL_METHODS = ("otsu", "li", "yen", "triangle")
-_SAMPLE_VALUES = 2_000_000  # intensities kept by threshold_for_regions
-_FOOTPRINT_VOXELS = 4000  # largest peak-search neighbourhood, in voxels
 _FACE = ndi.generate_binary_structure(3, 1)
 _FULL = ndi.generate_binary_structure(3, 3)
 
@@ -54,26 +53,6 @@ def downsample_mean(region, mag) -> np.ndarray:
     return (out / (cz[:, None, None] * cy[None, :, None] * cx[None, None, :])).astype(np.float32)
 
 
-def _required(threshold):
-    if threshold is None:
-        raise ValueError("method 'manual' needs a threshold: pass threshold=<value in image units>.")
-    return threshold
-
-
-def _unknown(method) -> ValueError:
-    return ValueError(f"unknown threshold method {method!r}; use one of {', '.join(THRESHOLD_METHODS)}.")
-
-
-def _number(name: str, value, *, minimum=None) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number; got {value!r}.") from None
-    if not math.isfinite(v) or (minimum is not None and v < minimum):
-        raise ValueError(f"{name} must be a finite number{'' if minimum is None else ' >= 0'}; got {value!r}.")
-    return v
-
-
 @dataclass(frozen=True)
 class SeedParams:
     """How to turn one region into seeds; lengths are physical (e.g. micrometres).
@@ -92,20 +71,28 @@ class SeedParams:
     offset : float
         ``"local"``: subtracted from the local threshold. Where objects are
         few the local mean is background: use about minus twice the noise.
-    smooth : float
-        Gaussian sigma applied first (0 = none), divided per axis by the spacing.
+    object_diameter : float or None
+        Typical object diameter; ``None`` or 0 = estimated from the image
+        (:func:`~napari_patchwise.engine.objectsize.estimate_object_diameter`).
+        ``smooth``, ``min_size`` and ``min_distance`` left at ``None`` are
+        derived from it (:func:`~napari_patchwise.engine.objectsize.derive_parameters`).
+    smooth : float or None
+        Gaussian sigma applied first (0 = none), divided per axis by the
+        spacing; ``None`` = derived from the object diameter.
     fill_holes : bool
         Fill the holes of each object in 3D; plane by plane in (y, x) when the
         region is thinner than 3 planes.
-    min_size : int
-        Remove objects smaller than this many voxels (at the magnification).
+    min_size : int or None
+        Remove objects smaller than this many voxels (at the magnification);
+        ``None`` = derived from the object diameter.
     split : bool
         Split touching objects by a watershed of the distance transform.
-    min_distance : float
-        Least distance between object centres; 0 = the larger of 1.5 times the
-        coarsest voxel size (a centre is not found again one plane further)
-        and half the typical object depth (volume-weighted median over objects
-        of the largest inside distance to the object's edge).
+    min_distance : float or None
+        Least distance between object centres; ``None`` = derived from the
+        object diameter; 0 = the larger of 1.5 times the coarsest voxel size
+        (a centre is not found again one plane further) and half the typical
+        object depth (volume-weighted median over objects of the largest
+        inside distance to the object's edge).
     background_margin : float
         Confident background is darker than ``t - margin * (t - low)``, ``low``
         the 1st percentile of the region; 0 = everything below ``t``.
@@ -118,104 +105,36 @@ class SeedParams:
     threshold: float | None = None
     block_size: float = 0.0
     offset: float = 0.0
-    smooth: float = 0.0
+    smooth: float | None = None
     fill_holes: bool = True
-    min_size: int = 0
+    min_size: int | None = None
     split: bool = True
-    min_distance: float = 0.0
+    min_distance: float | None = None
     background_margin: float = 0.2
     background_distance: float = 0.0
+    object_diameter: float | None = None
+
+    @property
+    def resolved(self) -> bool:
+        """Whether every length is given (nothing left to derive from an object diameter)."""
+        return None not in (self.smooth, self.min_size, self.min_distance)
 
     def __post_init__(self):
         if not isinstance(self.method, str) or self.method not in THRESHOLD_METHODS:
             raise _unknown(self.method)
         if self.method == "manual":
             _number("threshold", _required(self.threshold))
-        for name in ("block_size", "smooth", "min_distance", "background_margin", "background_distance"):
-            _number(name, getattr(self, name), minimum=0)
+        for name in ("block_size", "smooth", "min_distance", "background_margin", "background_distance",
+                     "object_diameter"):
+            if getattr(self, name) is not None or name in ("block_size", "background_margin",
+                                                           "background_distance"):
+                _number(name, getattr(self, name), minimum=0)
         _number("offset", self.offset)
-        if type(self.min_size) is bool or not isinstance(self.min_size, (int, np.integer)) or self.min_size < 0:
-            raise ValueError(f"min_size must be a whole number of voxels >= 0; got {self.min_size!r}.")
+        m = self.min_size
+        if m is not None and (type(m) is bool or not isinstance(m, (int, np.integer)) or m < 0):
+            raise ValueError(f"min_size must be a whole number of voxels >= 0 (or None: derived); got {m!r}.")
         if self.background_margin > 1:
             raise ValueError(f"background_margin is a fraction of t - low in [0, 1]; got {self.background_margin!r}.")
-
-
-def compute_threshold(values, method: str, *, threshold=None) -> float:
-    """One global threshold for a set of intensities.
-
-    Parameters
-    ----------
-    values : array-like
-        Intensities, any shape. Non-finite values are ignored, and so are
-        the brightest value (a saturation spike would pull the threshold far
-        up) and the darkest 0.1 % (blank padding), as in
-        :func:`~napari_patchwise.engine.blockstats.block_statistics`, unless
-        that leaves nothing with contrast.
-    method : {'otsu', 'li', 'yen', 'triangle', 'manual'}
-        The :mod:`skimage.filters` method of that name, or ``'manual'``.
-    threshold : float, optional
-        The value returned for ``'manual'``.
-
-    Examples
-    --------
-    >>> v = np.r_[np.full(50, 10.0), np.full(50, 100.0)]
-    >>> 10 <= compute_threshold(v, "otsu") < 100
-    True
-    >>> compute_threshold(v, "manual", threshold=42)
-    42.0
-    >>> compute_threshold(np.ones(5), "li")
-    Traceback (most recent call last):
-    ...
-    ValueError: no contrast: every intensity is 1.0, so no threshold separates foreground from background; choose a region with objects or use method='manual'.
-    """
-    if method == "manual":
-        return _number("threshold", _required(threshold))
-    if method == "local":
-        raise ValueError("method 'local' has no single global threshold; use seed_region, or a global method.")
-    if method not in _GLOBAL_METHODS:
-        raise _unknown(method)
-    v = np.asarray(values, dtype=np.float64).ravel()
-    if (v := v[np.isfinite(v)]).size == 0:
-        raise ValueError("no intensities to threshold: the values are empty or not finite.")
-    if v.min() == v.max():
-        raise ValueError(
-            f"no contrast: every intensity is {v[0]}, so no threshold separates foreground from "
-            "background; choose a region with objects or use method='manual'."
-        )
-    from skimage import filters
-
-    keep = v[(v > np.percentile(v, 0.1)) & (v < v.max())]
-    v = keep if keep.size and keep.min() < keep.max() else v
-    return float(getattr(filters, f"threshold_{method}")(v))
-
-
-def threshold_for_regions(regions, method: str, *, threshold=None) -> float:
-    """One global threshold over several regions (e.g. all chosen boxes).
-
-    Regions are read one z plane at a time and at most about two million
-    evenly spaced intensities are kept in all, so large or lazy (zarr, dask)
-    regions are never loaded whole.
-
-    Examples
-    --------
-    >>> a, b = np.zeros((2, 4, 4)), np.full((2, 4, 4), 100.0)
-    >>> 0 <= threshold_for_regions([a, b], "otsu") < 100
-    True
-    """
-    if method in ("manual", "local"):
-        return compute_threshold((), method, threshold=threshold)
-    regions = [r for r in regions if r is not None and math.prod(np.shape(r)) > 0]
-    if not regions:
-        raise ValueError("no regions (or only empty ones) to compute a threshold over; choose boxes first.")
-    step = max(1, -(-sum(math.prod(np.shape(r)) for r in regions) // _SAMPLE_VALUES))
-    picked, phase = [], 0
-    for r in regions:
-        planes = (r[i] for i in range(np.shape(r)[0])) if np.ndim(r) >= 3 else [r]
-        for plane in planes:
-            flat = np.asarray(plane).ravel()
-            picked.append(flat[phase::step].astype(np.float32))
-            phase = (phase - flat.size) % step
-    return compute_threshold(np.concatenate(picked), method, threshold=threshold)
 
 
 def _spacing(spacing) -> tuple[float, float, float]:
@@ -308,19 +227,18 @@ def _default_min_distance(depth, comps, spacing) -> float:
     return max(1.5 * max(spacing), 0.5 * float(median))
 
 
-def _markers(dist, comps, depth, spacing, min_distance) -> np.ndarray:
+def markers_at_distance_maxima(dist, comps, depth, spacing, min_distance) -> np.ndarray:
     """Distance maxima at least ``min_distance`` apart; at least one per object.
 
-    Candidates: maxima within an ellipsoid of that radius (at most ~4000
-    voxels), one per plateau; deepest first, each suppresses closer ones.
+    Candidates: maxima within the box inscribed in the ball of that radius
+    (a separable filter, so its cost does not grow with the radius), one
+    per plateau; deepest first, each suppresses closer ones.
     """
     from scipy.spatial import cKDTree
 
-    reach = min(min_distance, (_FOOTPRINT_VOXELS * math.prod(spacing) * 3 / (4 * math.pi)) ** (1 / 3))
-    radius = [min(max(1, int(reach / s)), k) for s, k in zip(spacing, dist.shape)]
-    grids = np.ogrid[tuple(slice(-r, r + 1) for r in radius)]
-    foot = sum((g * s / reach) ** 2 for g, s in zip(grids, spacing)) <= 1.0
-    peaks = (comps > 0) & (dist == ndi.maximum_filter(dist, footprint=foot, mode="constant"))
+    size = [min(2 * max(1, int(min_distance / (s * math.sqrt(3)))) + 1, 2 * k + 1)
+            for s, k in zip(spacing, dist.shape)]
+    peaks = (comps > 0) & (dist == ndi.maximum_filter(dist, size=size, mode="constant"))
     _, first = np.unique(ndi.label(peaks, structure=_FULL)[0].ravel(), return_index=True)
     flat = first[1:][np.argsort(-dist.ravel()[first[1:]], kind="stable")]  # deepest first
     phys = np.column_stack(np.unravel_index(flat, dist.shape)) * np.asarray(spacing)
@@ -386,11 +304,14 @@ def seed_region(image, spacing, params: SeedParams = SeedParams(), *, threshold=
 
     Notes
     -----
+    Lengths left unset in ``params`` are derived from its object diameter,
+    estimated from this region when not given (see
+    :func:`~napari_patchwise.engine.objectsize.resolve_seed_params`).
     Physical Gaussian smoothing; foreground ``image > t``; fill holes; remove
     small objects; face-connected objects; with ``instance`` and ``split``, a
-    watershed (with lines) of the physical distance transform from maxima at
-    least ``min_distance`` apart, then any face contact left between two ids
-    is cleared. Line and cleared voxels join ``background``.
+    watershed of the physical distance transform from maxima at least
+    ``min_distance`` apart, then every face contact between two ids is
+    cleared (the larger id yields). Cleared voxels join ``background``.
 
     Examples
     --------
@@ -409,7 +330,11 @@ def seed_region(image, spacing, params: SeedParams = SeedParams(), *, threshold=
     if img.size == 0:
         raise ValueError(f"image is empty (shape {img.shape}); choose a region with voxels along every axis.")
     sp = _spacing(spacing)
-    img = smooth_physical(img, params.smooth, sp)
+    if not params.resolved:
+        from .objectsize import resolve_seed_params
+
+        params, _ = resolve_seed_params(params, [img], sp)
+    raw, img = img, smooth_physical(img, params.smooth, sp)
     if params.method == "local":
         if threshold is not None:
             raise ValueError("method 'local' computes its own threshold for every voxel; do not pass threshold=.")
@@ -420,7 +345,7 @@ def seed_region(image, spacing, params: SeedParams = SeedParams(), *, threshold=
         t_used = float(t.mean())
     else:
         if threshold is None:
-            threshold = compute_threshold(img, params.method, threshold=params.threshold)
+            threshold = threshold_smoothed([raw], [img], params.method, threshold=params.threshold)
         t = t_used = _number("threshold", threshold)
     fg = _remove_small(_fill(img > t) if params.fill_holes else img > t, int(params.min_size))
     comps, n = ndi.label(fg, structure=_FACE)
@@ -433,7 +358,9 @@ def seed_region(image, spacing, params: SeedParams = SeedParams(), *, threshold=
         depth = np.zeros(n + 1)
         np.maximum.at(depth, comps.ravel(), dist.ravel())
         md = params.min_distance or _default_min_distance(depth, comps, sp)
-        ws = watershed(-dist, _markers(dist, comps, depth, sp, md), mask=fg, connectivity=1, watershed_line=True)
+        # no watershed_line: in scikit-image 0.26 it can grow the queue without bound (MemoryError on
+        # a 100³ region); _separate then carves the one-voxel gaps the lines would have drawn
+        ws = watershed(-dist, markers_at_distance_maxima(dist, comps, depth, sp, md), mask=fg, connectivity=1)
         labels, n = _sequential(_separate(ws))
     else:
         labels = comps.astype(np.uint32)
