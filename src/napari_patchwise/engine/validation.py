@@ -15,9 +15,13 @@ code                       severity  when
 ``below-minimum``          error     smaller than the preset's hard minimum
 ``not-multiple``           info      size is not an integer multiple of the
                                      preset's minimum (or default) size
-``few-voxels``             warning   fewer than 230,000 voxels
+``few-voxels``             warning   fewer than 230,000 voxels (not reported
+                                     when the whole image holds fewer)
 ``overlap``                warning   shares voxels with another box
 ``total-voxels``           warning   the plan's total is outside 5–10 million
+``image-share``            info      instead of ``total-voxels`` when the image
+                                     holds fewer than 5 million voxels: the
+                                     share of the image the boxes hold
 ``few-boxes``              info      fewer than 10 boxes
 ``clustered``              warning   boxes crowd one part of the volume while
                                      other parts have none
@@ -110,6 +114,41 @@ def voxels_at(box: Box, mag: Sequence[int]) -> int:
     231200
     """
     return math.prod(-(-s // m) for s, m in zip(box.size, mag))
+
+
+def image_share_text(total: int, volume: int, mag) -> str:
+    """What the boxes hold of an image smaller than the plan's voxel target.
+
+    Examples
+    --------
+    >>> image_share_text(294_912, 746_640, (1, 1, 1))
+    'the boxes hold 39.5 % of the image (294,912 of 746,640 voxels at magnification 1×1×1); the whole image is smaller than the 5–10 million voxels a plan aims for.'
+    """
+    lo, hi = TARGET_TOTAL_VOXELS
+    return (f"the boxes hold {100 * total / max(volume, 1):.3g} % of the image ({total:,} of "
+            f"{volume:,} voxels at magnification {_fmt(mag)}); the whole image is smaller than "
+            f"the {lo / 1e6:g}–{hi / 1e6:g} million voxels a plan aims for.")
+
+
+def voxel_target_text(boxes: Sequence[Box], image_shape: Sequence[int], mag) -> str:
+    """One line on the plan's annotated voxels against the target, for a dock.
+
+    Examples
+    --------
+    >>> voxel_target_text([Box(1, (0, 0, 0), (64, 64, 64))], (96, 384, 384), 1)
+    '0.26 M voxels at magnification 1×1×1 ✗ target 5–10 M'
+    >>> voxel_target_text([Box(1, (0, 0, 0), (32, 96, 96))], (51, 120, 122), 1)
+    '0.29 M voxels at magnification 1×1×1, 39.5 % of the image (smaller than the 5–10 M target)'
+    """
+    m = as_magnification(mag)
+    total = sum(voxels_at(b, m) for b in boxes)
+    volume = math.prod(int(s) // f for s, f in zip(image_shape, m))
+    lo, hi = TARGET_TOTAL_VOXELS
+    text = f"{total / 1e6:.2f} M voxels at magnification {_fmt(m)}"
+    if volume < lo:
+        return (text + f", {100 * total / max(volume, 1):.3g} % of the image (smaller than the "
+                f"{lo / 1e6:g}–{hi / 1e6:g} M target)")
+    return text + f" {'✓' if lo <= total <= hi else '✗'} target {lo / 1e6:g}–{hi / 1e6:g} M"
 
 
 def _check_shape(image_shape) -> Triple:
@@ -209,7 +248,7 @@ def validate_box(box: Box, image_shape: Sequence[int], mag, preset: Preset) -> l
             )
         )
     n = voxels_at(box, m)
-    if n < MIN_BOX_VOXELS:
+    if n < MIN_BOX_VOXELS <= math.prod(s // f for s, f in zip(shape, m)):
         out.append(
             Finding(
                 "warning",
@@ -247,19 +286,46 @@ def _overlap_findings(boxes: Sequence[Box]) -> list[Finding]:
 def _cluster_finding(boxes: Sequence[Box], shape: Triple) -> Finding | None:
     """Warn when boxes crowd one part of the volume while other parts are empty.
 
-    The volume is cut in two along every axis that is at least twice the
-    median box extent; each box counts in the part holding its centre. The
-    plan is clustered when at least half of the parts hold no box while one
-    part holds at least half of the boxes (and at least three).
+    The volume is cut in two along every axis at least 1.5 times the median
+    box extent (so boxes can sit in either half; z included: a 96-plane
+    stack with 64-plane boxes is split); each box counts in the part holding
+    its centre. The plan is clustered when at least three boxes all lie on
+    one side of a split axis, or when at least half of the parts hold no box
+    while one part holds at least half of the boxes (and at least three).
     """
     n = len(boxes)
     if n < 2:
         return None
     median = np.median([b.size for b in boxes], axis=0)
-    splits = [2 if s >= 2 * m else 1 for s, m in zip(shape, median)]
+    splits = [2 if s >= 1.5 * m else 1 for s, m in zip(shape, median)]
     n_parts = math.prod(splits)
-    if n_parts < 2 or n < n_parts:
+    if n_parts < 2:
         return None
+    crowded = _crowded_part(boxes, shape, splits) if n >= n_parts else None
+    return crowded or _one_sided(boxes, shape, splits)
+
+
+def _one_sided(boxes: Sequence[Box], shape: Triple, splits) -> Finding | None:
+    """Every box (at least three) on one side of a split axis."""
+    n = len(boxes)
+    for ax in range(3):  # every box on one side of an axis
+        if splits[ax] < 2 or n < 3:
+            continue
+        low = sum(b.center[ax] < shape[ax] / 2 for b in boxes)
+        if low in (0, n):
+            side, half = ("low", (shape[ax] // 2, shape[ax] - 1)) if low else (
+                "high", (0, shape[ax] // 2 - 1))
+            a = "zyx"[ax]
+            return Finding(
+                "warning", "clustered", None,
+                f"all {n} boxes have their centre in the {side} half along {a}, none in "
+                f"{a} {half[0]}–{half[1]}; move some there so the plan sees the whole volume.")
+    return None
+
+
+def _crowded_part(boxes: Sequence[Box], shape: Triple, splits) -> Finding | None:
+    """One part holds at least half of the boxes while half of the parts hold none."""
+    n, n_parts = len(boxes), math.prod(splits)
     counts: dict[tuple[int, ...], int] = {}
     for b in boxes:
         key = tuple(
@@ -308,7 +374,7 @@ def validate_plan(
     >>> from napari_patchwise.engine import get_preset
     >>> boxes = [Box(i, (0, 0, 64 * i), (64, 64, 64 * i + 64)) for i in range(3)]
     >>> [(f.code, f.box_id) for f in validate_plan(boxes, (64, 64, 192), 1, get_preset("instance"))]
-    [('total-voxels', None), ('few-boxes', None)]
+    [('image-share', None), ('few-boxes', None)]
     """
     m = as_magnification(mag)
     shape = _check_shape(image_shape)
@@ -319,7 +385,10 @@ def validate_plan(
     out.sort(key=lambda f: (f.box_id, _RANK[f.severity]))
     total = sum(voxels_at(b, m) for b in boxes)
     lo, hi = TARGET_TOTAL_VOXELS
-    if not lo <= total <= hi:
+    volume = math.prod(s // f for s, f in zip(shape, m))
+    if volume < lo:  # the target cannot be reached: say how much of the image is planned
+        out.append(Finding("info", "image-share", None, image_share_text(total, volume, m)))
+    elif not lo <= total <= hi:
         out.append(
             Finding(
                 "warning",
