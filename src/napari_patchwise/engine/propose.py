@@ -28,7 +28,16 @@ from .candidates import Candidates, _overlaps, box_size_for, measure_candidates
 from .plan import Plan
 from .points import PointBoxes, boxes_from_points
 from .presets import TARGET_TOTAL_VOXELS
-from .selection import STRONG, W_ALSO, W_SPREAD_COVER, Picker, cover_order
+from .selection import (
+    _FEW_MEMBERS,
+    STRONG,
+    W_ALSO,
+    W_BLOCK,
+    W_SPREAD_COVER,
+    Picker,
+    blockers,
+    cover_order,
+)
 from .strata import STRATA
 
 __all__ = [
@@ -260,10 +269,15 @@ def propose(plan: Plan, cands: Candidates, *, n=None, budget=None, seed=0,
 
     def take(stratum, covering=False):
         k = STRATA.index(stratum)
-        if covering:  # prefer a box that also stands for other strata still to cover
+        if covering:  # prefer a box that also stands for other strata still to cover,
+            # and never take the last free place of another
             others = [j for j, s in enumerate(STRATA) if s not in covered and j != k
                       and s != "typical"]
             bonus = W_ALSO * strong[:, others].sum(axis=1)
+            for j in others:
+                free_j = member[:, j] & picker.free
+                if 0 < free_j.sum() <= _FEW_MEMBERS:
+                    bonus = bonus - W_BLOCK * blockers(cands, free_j)
             i = picker.pick(member[:, k], table.strength[:, k], W_SPREAD_COVER, bonus)
         else:
             i = picker.pick(member[:, k], table.strength[:, k])
@@ -303,9 +317,14 @@ def propose(plan: Plan, cands: Candidates, *, n=None, budget=None, seed=0,
             "existing boxes or empty space; choose a smaller box size to place more.")
     available = {s: int(c) for s, c in zip(STRATA, counts)}
     missing = [s for s in order if s not in covered and s != "typical"]
-    if missing:
-        messages.append(f"not covered (stopped before reaching them): {', '.join(missing)}; "
+    room = [s for s in missing if (member[:, STRATA.index(s)] & picker.free).any()]
+    if room:
+        messages.append(f"not covered (stopped before reaching them): {', '.join(room)}; "
                         "raise the box count.")
+    if len(room) < len(missing):
+        messages.append(
+            "not covered (no free place left that does not overlap the boxes): "
+            f"{', '.join(s for s in missing if s not in room)}; choose a smaller box size.")
     ids = []
     for i, stratum in chosen:
         lo, hi = cands.extent(i)

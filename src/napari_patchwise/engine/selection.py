@@ -13,13 +13,21 @@ import numpy as np
 
 from .candidates import Candidates, _overlaps
 from .strata import STRATA
+from .validation import axis_halves
 
 #: Weights of the selection score: stratum strength, distance to chosen boxes, seeded jitter.
 W_STRENGTH, W_SPREAD, W_JITTER = 1.0, 1.0, 0.25
 #: While covering strata, spread counts less: the most typical member matters most.
 W_SPREAD_COVER = 0.25
-#: While covering, each other uncovered stratum a candidate is a strong member of adds this.
+#: While covering, each other uncovered stratum a candidate is a strong member of adds this ...
 W_ALSO = 0.5
+#: ... and each uncovered stratum it would leave without a free member takes this off.
+W_BLOCK = 1.0
+#: While filling, a candidate in the half of an axis no box has reached, while two or more
+#: keep to the other half, gets this.
+W_BALANCE = 0.3
+#: Strata with up to this many free members are checked for being blocked.
+_FEW_MEMBERS = 64
 #: Failure modes first: the order of strata that are equally easy to place.
 COVER_PRIORITY = ("low_snr", "artifact", "edge", "uncertain", "sparse", "dense", "worst", "best",
                   "typical")
@@ -68,6 +76,16 @@ def cover_order(cands: Candidates, member: np.ndarray) -> list[str]:
     return [STRATA[k] for k in np.lexsort((prio, room)) if counts[k] > 0]
 
 
+def blockers(cands: Candidates, members: np.ndarray) -> np.ndarray:
+    """Candidates that overlap every one of ``members`` (taking one leaves none free)."""
+    lo = cands.grid.origins
+    size = np.asarray(cands.block)
+    hit = np.ones(len(cands), bool)
+    for j in np.flatnonzero(members):
+        hit &= np.all(np.abs(lo - lo[j]) < size, axis=1)
+    return hit
+
+
 class Picker:
     """Greedy, seeded choice of well-spread, non-overlapping candidates."""
 
@@ -77,12 +95,29 @@ class Picker:
         self.centres = cands.grid.origins + np.asarray(cands.block) / 2.0
         self.jitter = np.random.default_rng(seed).random(len(cands))
         self.dist = np.full(len(cands), np.inf)
+        # halves of the axes the clustered-boxes check splits (-1: not split)
+        self.half = axis_halves(self.centres, cands.grid.image_shape, cands.block)
+        self.seen_half = np.zeros((3, 2), int)
         for lo, hi in occupied:
             self._seen(np.add(lo, hi) / 2.0)
 
     def _seen(self, centre) -> None:
         d = np.linalg.norm((self.centres - centre) / np.asarray(self.c.block), axis=1)
         self.dist = np.minimum(self.dist, d)
+        half = axis_halves(np.asarray(centre)[None], self.c.grid.image_shape, self.c.block)[0]
+        for a, h in enumerate(half):
+            if h >= 0:
+                self.seen_half[a, h] += 1
+
+    def balance(self) -> np.ndarray:
+        """1 per axis where at least two boxes keep to one half and the candidate lies in the
+        other (a third box there would make the plan clustered along that axis)."""
+        out = np.zeros(len(self.c))
+        for a in range(3):
+            lo, hi = self.seen_half[a]
+            if min(lo, hi) == 0 and max(lo, hi) >= 2:
+                out += self.half[:, a] == (0 if lo == 0 else 1)
+        return out
 
     def pick(self, mask: np.ndarray, strength: np.ndarray, spread_weight=W_SPREAD,
              bonus=0.0) -> int | None:
@@ -96,6 +131,8 @@ class Picker:
         else:
             spread = np.ones(len(self.c))
         score = W_STRENGTH * strength + spread_weight * spread + W_JITTER * self.jitter + bonus
+        if spread_weight == W_SPREAD:  # filling: keep clear of a clustered plan
+            score = score + W_BALANCE * self.balance()
         i = int(np.flatnonzero(ok)[np.argmax(score[ok])])
         self.take(i)
         return i

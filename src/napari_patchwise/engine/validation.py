@@ -15,8 +15,8 @@ code                       severity  when
 ``below-minimum``          error     smaller than the preset's hard minimum
 ``not-multiple``           info      size is not an integer multiple of the
                                      preset's minimum (or default) size
-``few-voxels``             warning   fewer than 230,000 voxels (not reported
-                                     when the whole image holds fewer)
+``few-voxels``             warning   fewer than 230,000 voxels (an info when the
+                                     whole image holds fewer)
 ``overlap``                warning   shares voxels with another box
 ``total-voxels``           warning   the plan's total is outside 5–10 million
 ``image-share``            info      instead of ``total-voxels`` when the image
@@ -248,7 +248,8 @@ def validate_box(box: Box, image_shape: Sequence[int], mag, preset: Preset) -> l
             )
         )
     n = voxels_at(box, m)
-    if n < MIN_BOX_VOXELS <= math.prod(s // f for s, f in zip(shape, m)):
+    whole = math.prod(s // f for s, f in zip(shape, m))
+    if n < MIN_BOX_VOXELS <= whole:
         out.append(
             Finding(
                 "warning",
@@ -256,6 +257,16 @@ def validate_box(box: Box, image_shape: Sequence[int], mag, preset: Preset) -> l
                 bid,
                 f"{n:,} voxels at magnification {_fmt(m)}, fewer than {MIN_BOX_VOXELS:,}; "
                 "make the box larger.",
+            )
+        )
+    elif n < MIN_BOX_VOXELS:  # no box can reach the rule: say so, without a warning colour
+        out.append(
+            Finding(
+                "info",
+                "few-voxels",
+                bid,
+                f"{n:,} voxels at magnification {_fmt(m)}, fewer than {MIN_BOX_VOXELS:,}, but "
+                f"the whole image holds only {whole:,}: no box can hold more.",
             )
         )
     return out
@@ -283,6 +294,30 @@ def _overlap_findings(boxes: Sequence[Box]) -> list[Finding]:
     ]
 
 
+def split_axes(shape, extent) -> list[bool]:
+    """Axes the clustered-boxes check cuts in two: at least 1.5 box extents long.
+
+    Examples
+    --------
+    >>> split_axes((96, 384, 60), (64, 64, 64))
+    [True, True, False]
+    """
+    return [bool(s >= 1.5 * e) for s, e in zip(shape, extent)]
+
+
+def axis_halves(centres, shape, extent) -> np.ndarray:
+    """Half (0 low, 1 high; -1 on an axis not split) of each box centre, per axis.
+
+    Examples
+    --------
+    >>> axis_halves([[32, 100, 30]], (96, 384, 60), (64, 64, 64)).tolist()
+    [[0, 0, -1]]
+    """
+    c = np.asarray(centres, float)
+    half = (c >= np.asarray(shape) / 2).astype(int)
+    return np.where(split_axes(shape, extent), half, -1)
+
+
 def _cluster_finding(boxes: Sequence[Box], shape: Triple) -> Finding | None:
     """Warn when boxes crowd one part of the volume while other parts are empty.
 
@@ -297,7 +332,7 @@ def _cluster_finding(boxes: Sequence[Box], shape: Triple) -> Finding | None:
     if n < 2:
         return None
     median = np.median([b.size for b in boxes], axis=0)
-    splits = [2 if s >= 1.5 * m else 1 for s, m in zip(shape, median)]
+    splits = [2 if split else 1 for split in split_axes(shape, median)]
     n_parts = math.prod(splits)
     if n_parts < 2:
         return None
