@@ -130,3 +130,10 @@ def test_a_fitted_box_always_fits_keeps_the_minimum_and_passes_the_box_rules(sha
     if aniso <= ANISOTROPY_LIMIT and all(d <= s for d, s in zip(preset.default_size, shape)):
         assert fit.size == preset.default_size
     assert fit.changed == bool(fit.message)
+
+
+def test_a_small_custom_box_is_not_inflated_to_reach_230000_voxels():
+    small = get_preset("custom", minimum=(16, 48, 48))  # 36,864 voxels: meant to be small
+    fit = fit_box_size(small, (200, 500, 500), 1, (4, 1, 1))
+    assert math.prod(fit.size) <= 4 * math.prod(small.default_size)
+    assert all(s >= m for s, m in zip(fit.size, small.minimum))

@@ -132,8 +132,8 @@ def fit_box_size(preset: Preset, image_shape: Sequence[int], mag=1,
     to the default's (an axis held up by the minimum does not inflate the
     others), plus 1 when the size is not a multiple of the minimum, the
     default or an alternative, plus 10 when it holds fewer than 230,000
-    voxels while another combination holds more. When the default wins it is
-    kept without a message.
+    voxels while another combination holds more (for presets whose default
+    holds that many). When the default wins it is kept without a message.
 
     Examples
     --------
@@ -182,7 +182,9 @@ def fit_box_size(preset: Preset, image_shape: Sequence[int], mag=1,
     multiple = np.zeros(len(combos), bool)
     for b in bases:
         multiple |= np.all(combos % np.array(b) == 0, axis=1)
-    few = (count < MIN_BOX_VOXELS) & bool((count >= MIN_BOX_VOXELS).any())
+    # a preset whose default holds 230,000 voxels keeps to that rule where any size can
+    meant = math.prod(default) >= MIN_BOX_VOXELS and bool((count >= MIN_BOX_VOXELS).any())
+    few = (count < MIN_BOX_VOXELS) & meant
     cost = (_W_SHAPE * shape_cost + _W_COUNT * count_cost + _W_MULTIPLE * ~multiple
             + _W_FEW * few)
     size = tuple(int(s) for s in combos[int(np.argmin(cost))])
