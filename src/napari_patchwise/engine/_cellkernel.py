@@ -91,7 +91,7 @@ def _cell_index(k, g, bounds, first):
     return np.searchsorted(bounds, k * g, side="right") - 1 - first
 
 
-def cells_piece(img, lab, prob, gp, origin, bounds, tile, steps, mag, cell0, ncell, last):
+def cells_piece(img, lab, prob, gp, fixed, origin, cell0, ncell):
     """Per-cell sums, histograms and objects of one chunk.
 
     Parameters
@@ -105,18 +105,15 @@ def cells_piece(img, lab, prob, gp, origin, bounds, tile, steps, mag, cell0, nce
         Global levels (threshold, blank level, saturation, range, the centre
         subtracted before summing) and the histogram edges ``xbins`` (sample
         values) and ``dbins`` (absolute neighbour differences).
+    fixed : tuple
+        What every chunk shares: ``bounds`` (cell faces along each axis, full
+        resolution, from 0 to the image end), ``tile`` (tile width per axis),
+        ``steps`` (sample step at the magnification), ``mag`` and ``last`` (the
+        index of the volume's last sample plane along each axis).
     origin : tuple of int
         Full-resolution corner of the chunk.
-    bounds : tuple of 3 arrays
-        Cell faces along each axis (full resolution, from 0 to the image end).
-    tile : tuple of int
-        Tile width along each axis (full resolution).
-    steps, mag : tuple of int
-        Sample step (at the magnification) and magnification per axis.
     cell0, ncell : tuple of int
         First cell and number of cells the chunk meets, per axis.
-    last : tuple of int
-        Index of the volume's last sample plane along each axis.
 
     Returns
     -------
@@ -127,6 +124,7 @@ def cells_piece(img, lab, prob, gp, origin, bounds, tile, steps, mag, cell0, nce
         the objects: bounding boxes (global sample indices) and sizes, with
         the label planes on the chunk faces (no labels) or the ids (labels).
     """
+    bounds, tile, steps, mag, last = fixed
     img = np.asarray(img)
     xbins, dbins = gp["xbins"], gp["dbins"]
     g = [s * f for s, f in zip(steps, mag)]

@@ -407,6 +407,8 @@ def cell_statistics(image, layout: CellLayout, *, threshold=None, labels=None, p
     starts = [np.cumsum((0,) + c[:-1]) for c in work.chunks]
     last = tuple(-(-e // gi) - 1 for e, gi in zip(ends, g))
     fn = dask.delayed(cells_piece, pure=True)
+    # what every task shares, as one graph node (not unpacked again for each chunk)
+    fixed = dask.delayed((layout.bounds, tile, steps, m, last), pure=True, traverse=False)
     tasks, where = [], []
     for ci in np.ndindex(*work.numblocks):
         origin = tuple(int(starts[a][ci[a]]) for a in range(3))
@@ -417,8 +419,7 @@ def cell_statistics(image, layout: CellLayout, *, threshold=None, labels=None, p
                    for a in range(3))
         lp = None if lab_d is None else lab_d[ci]
         pp = None if prob_d is None else prob_d[(0,) * (prob_p.ndim - 3) + ci]
-        tasks.append(fn(work_d[ci], lp, pp, gp, origin, layout.bounds, tile, steps, m, c0, nc,
-                        last))
+        tasks.append(fn(work_d[ci], lp, pp, gp, fixed, origin, c0, nc))
         where.append((c0, nc))
     results, params = _compute((tasks, gp), scheduler, progress)
     return _combine(layout, results, where, params, work.numblocks, steps, g,
