@@ -73,7 +73,9 @@ def _local_gradient(x: np.ndarray, axis: int, tile: np.ndarray) -> np.ndarray:
     same = tile[1:] == tile[:-1]
     shape = [1] * x.ndim
     shape[axis] = n - 1
-    d = np.diff(x, axis=axis) * same.reshape(shape)
+    d = np.diff(x, axis=axis)
+    if not same.all():
+        d *= same.reshape(shape)
     head = [slice(None)] * x.ndim
     tail = [slice(None)] * x.ndim
     head[axis], tail[axis] = slice(0, n - 1), slice(1, n)
@@ -83,7 +85,8 @@ def _local_gradient(x: np.ndarray, axis: int, tile: np.ndarray) -> np.ndarray:
     count[:-1] += same
     count[1:] += same
     shape[axis] = n
-    return out / np.maximum(count, 1).reshape(shape)
+    out /= np.maximum(count, 1).reshape(shape)
+    return out
 
 
 def _cell_index(k, g, bounds, first):
@@ -130,8 +133,7 @@ def cells_piece(img, lab, prob, gp, fixed, origin, cell0, ncell):
     g = [s * f for s, f in zip(steps, mag)]
     ext = [origin[a] + img.shape[a] for a in range(3)]
     ks = [_axis_samples(origin[a], ext[a], g[a]) for a in range(3)]
-    out = {"min": float(np.nanmin(img)) if img.size else math.nan,
-           "max": float(np.nanmax(img)) if img.size else math.nan}
+    out = {"min": math.nan, "max": math.nan}
     cshape = tuple(ncell)
     nc = int(np.prod(cshape))
     if img.dtype.kind == "f":
@@ -146,6 +148,7 @@ def cells_piece(img, lab, prob, gp, fixed, origin, cell0, ncell):
         return out
     x = _take(img, 0, ks, g, mag, origin, "mean").astype(np.float64)
     raw = x if all(f == 1 for f in mag) else _take(img, 0, ks, g, mag, origin, "first")
+    out["min"], out["max"] = float(np.nanmin(raw)), float(np.nanmax(raw))  # constant image?
     cells = [_cell_index(ks[a], g[a], bounds[a], cell0[a]) for a in range(3)]
     cid = ((cells[0][:, None, None] * cshape[1] + cells[1][None, :, None]) * cshape[2]
            + cells[2][None, None, :]).ravel()
@@ -157,8 +160,11 @@ def cells_piece(img, lab, prob, gp, fixed, origin, cell0, ncell):
     else:
         lb = None
         fg = x > gp["threshold"]
-    grads = [_local_gradient(x, a, tiles[a]) for a in range(3)]
-    grad = np.sqrt(grads[0] ** 2 + grads[1] ** 2 + grads[2] ** 2)
+    grad = np.zeros_like(x)
+    for a in range(3):
+        ga = _local_gradient(x, a, tiles[a])
+        grad += ga * ga
+    np.sqrt(grad, out=grad)
     blank = (x <= gp["blank_level"]) & (grad == 0)
     sat = raw >= gp["saturation"]
     # noise: differences to the next voxel along x within the tile
@@ -181,19 +187,20 @@ def cells_piece(img, lab, prob, gp, fixed, origin, cell0, ncell):
             p = p.reshape(x.shape)
             h = -(xlogy(p, p) + xlogy(1 - p, 1 - p)) / math.log(2)
 
-    c = x - gp["centre"]  # centred, so sums of squares keep their precision
-    qty = {
-        "n": None, "x": c, "x2": c * c, "n_fg": fg, "x_fg": np.where(fg, c, 0.0),
-        "grad": grad, "n_blank": blank, "n_sat": sat, "h": h,
-        "n_d": dmask, "d": np.where(dmask, dfull, 0.0), "d2": np.where(dmask, dfull * dfull, 0.0),
-    }
-    sums = np.zeros((nc, len(SUMS)))
-    for name, q in qty.items():
-        if name == "h" and q is None:
-            continue
-        w = None if q is None else np.asarray(q, np.float64).ravel()
-        sums[:, _S[name]] = np.bincount(cid, weights=w, minlength=nc)
-    out["sums"] = sums.reshape(cshape + (len(SUMS),))
+    q = np.empty((len(SUMS),) + x.shape)  # one contiguous plane per quantity
+    c = np.subtract(x, gp["centre"], out=q[_S["x"]])  # centred: squares keep their precision
+    q[_S["n"]] = 1.0
+    np.multiply(c, c, out=q[_S["x2"]])
+    q[_S["n_fg"]] = fg
+    np.multiply(c, fg, out=q[_S["x_fg"]])
+    q[_S["grad"]] = grad
+    q[_S["n_blank"]] = blank
+    q[_S["n_sat"]] = sat
+    q[_S["h"]] = 0.0 if h is None else h
+    q[_S["n_d"]] = dmask
+    dm = np.multiply(dfull, dmask, out=q[_S["d"]])
+    np.multiply(dm, dm, out=q[_S["d2"]])
+    out["sums"] = np.moveaxis(_cell_sums(q, cells, cshape), 0, -1)
     out["hx"] = _histogram(cid, x.ravel(), xbins, nc, gp.get("xlut")).reshape(cshape + (-1,))
     dcid = cid[dmask.ravel()]
     out["hd"] = _histogram(dcid, np.abs(dfull).ravel()[dmask.ravel()], dbins, nc,
@@ -201,6 +208,27 @@ def cells_piece(img, lab, prob, gp, fixed, origin, cell0, ncell):
     out["faces"] = _border_faces(fg, ks, last, cid, nc).reshape(cshape + (6, 2))
     out["objects"] = _objects(fg, lb, ks)
     return out
+
+
+def _cell_sums(q: np.ndarray, cells, cshape) -> np.ndarray:
+    """Sums of ``q`` (quantities × z × y × x samples) over the cells; ``cells`` gives each
+    sample's cell along each axis (non-decreasing). Returns (quantities, *cshape)."""
+    for a in (0, 1, 2):  # outer axes first: their sums add whole contiguous rows
+        starts = np.searchsorted(cells[a], np.arange(cshape[a]))
+        ends = np.append(starts[1:], len(cells[a]))
+        size = ends - starts
+        if size.min() == size.max() > 0:  # equal cells (the usual case): a reshape and a sum
+            shape = q.shape[: a + 1] + (cshape[a], int(size[0])) + q.shape[a + 2:]
+            q = q.reshape(shape).sum(axis=a + 2)
+            continue
+        part = np.add.reduceat(q, np.minimum(starts, len(cells[a]) - 1), axis=a + 1)
+        empty = starts >= ends
+        if empty.any():  # reduceat gives one sample for an empty cell: it holds nothing
+            shape = [1] * q.ndim
+            shape[a + 1] = cshape[a]
+            part = np.where(empty.reshape(shape), 0.0, part)
+        q = part
+    return q
 
 
 def _histogram(cid, values, edges, nc, lut=None) -> np.ndarray:
