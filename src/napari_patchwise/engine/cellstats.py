@@ -237,7 +237,10 @@ def _box_sums(cells: np.ndarray, spans) -> np.ndarray:
     the per-axis (first, end) cell of each position. Returns (N, ...)."""
     tail = cells.shape[3:]
     acc = np.zeros(tuple(s + 1 for s in cells.shape[:3]) + tail, dtype=cells.dtype)
-    acc[1:, 1:, 1:] = cells.cumsum(0).cumsum(1).cumsum(2)
+    inner = acc[1:, 1:, 1:]
+    np.cumsum(cells, axis=0, out=inner)
+    np.cumsum(inner, axis=1, out=inner)
+    np.cumsum(inner, axis=2, out=inner)
     (z0, z1), (y0, y1), (x0, x1) = spans
     out = (acc[np.ix_(z1, y1, x1)] - acc[np.ix_(z0, y1, x1)] - acc[np.ix_(z1, y0, x1)]
            - acc[np.ix_(z1, y1, x0)] + acc[np.ix_(z0, y0, x1)] + acc[np.ix_(z0, y1, x0)]
@@ -431,8 +434,11 @@ def _combine(layout, results, where, gp, grid_shape, steps, g, labelled, with_pr
     ncell = tuple(len(b) - 1 for b in layout.bounds)
     first = results[0]
     sums = np.zeros(ncell + (len(SUMS),))
-    hx = np.zeros(ncell + first["hx"].shape[3:], np.int64)
-    hd = np.zeros(ncell + first["hd"].shape[3:], np.int64)
+    # counts: 32 bits hold every sample of all but enormous volumes, and halve the work
+    total = sum(float(r["sums"][..., _S["n"]].sum()) for r in results)
+    count = np.int32 if total < 2**31 else np.int64
+    hx = np.zeros(ncell + first["hx"].shape[3:], count)
+    hd = np.zeros(ncell + first["hd"].shape[3:], count)
     faces = np.zeros(ncell + (6, 2), np.int64)
     nan = np.zeros(ncell, np.int64)
     for r, (c0, nc) in zip(results, where):
