@@ -15,13 +15,8 @@ from scipy.stats import spearmanr
 from skimage.filters import threshold_otsu
 
 from napari_patchwise.engine.blockstats import STAT_NAMES, _steps, block_statistics, candidate_grid
-from napari_patchwise.engine.cellstats import (
-    CellLayout,
-    _cell_params,
-    _value_bins,
-    candidate_layout,
-    cell_statistics,
-)
+from napari_patchwise.engine._cellcombine import _cell_params, _value_bins
+from napari_patchwise.engine.cellstats import CellLayout, candidate_layout, cell_statistics
 from napari_patchwise.engine.plan import ImageRef, Plan
 from napari_patchwise.engine.presets import get_preset
 from napari_patchwise.engine.propose import measure_candidates

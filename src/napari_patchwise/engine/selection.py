@@ -13,7 +13,7 @@ import numpy as np
 
 from .candidates import Candidates, _overlaps
 from .strata import STRATA
-from .validation import axis_halves
+from .clustering import axis_halves
 
 #: Weights of the selection score: stratum strength, distance to chosen boxes, seeded jitter.
 W_STRENGTH, W_SPREAD, W_JITTER = 1.0, 1.0, 0.25
