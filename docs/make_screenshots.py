@@ -32,7 +32,7 @@ def main() -> None:
     widget.new_plan()
     plan = widget.sync.plan
     # a grid of default boxes, one deliberately too thin and one overlapping, to show findings
-    plan = plan.add_boxes(grid_boxes(plan.image.shape, plan.default_box_size, plan.magnification, max_boxes=12))
+    plan = plan.add_boxes(grid_boxes(plan.image.shape, plan.default_box_size, plan.magnification, max_boxes=6))
     plan = plan.add_boxes([((8, 20, 300), (24, 84, 364)), ((40, 120, 120), (96, 248, 248))])
     widget.sync.set_plan(plan)
     widget.jump_to_box(plan.boxes[-2].id)

@@ -128,7 +128,8 @@ def test_validate_json(tmp_path, capsys):
     folder = _project_with(tmp_path, [((0, 0, 0), (64, 64, 64))])
     assert main(["validate", "--json", str(folder)]) == 0
     findings = json.loads(capsys.readouterr().out)
-    assert {f["code"] for f in findings} >= {"few-boxes", "total-voxels"}
+    # a 64×128×128 image cannot hold 5 million voxels: its share is reported instead
+    assert {f["code"] for f in findings} >= {"few-boxes", "image-share"}
 
 
 def test_validate_bad_project_exits_2_with_a_message(tmp_path, capsys):
@@ -163,17 +164,31 @@ def sample_files(tmp_path_factory):
 
 def test_propose_writes_a_valid_stratified_project(sample_files, tmp_path, capsys):
     out = tmp_path / "proj"
-    assert main(["propose", str(sample_files / "image.tif"), "-o", str(out), "--n", "8"]) == 0
+    assert main(["propose", str(sample_files / "image.tif"), "-o", str(out), "--n", "5"]) == 0
     text = capsys.readouterr()
-    assert "proposed 8 boxes" in text.out and "measuring blocks" in text.err
+    assert "proposed 5 boxes" in text.out and "measuring blocks" in text.err
+    # z voxels 4× coarser than y/x: 64³ would be four times too deep; the box is refitted
+    assert "note: box 32×96×96 instead of the instance preset's 64×64×64" in text.out
     plan = load_plan(out)
-    assert len(plan.boxes) == 8 and {b.source for b in plan.boxes} == {"proposal"}
+    assert len(plan.boxes) == 5 and {b.source for b in plan.boxes} == {"proposal"}
+    assert {b.size for b in plan.boxes} == {(32, 96, 96)}
     assert plan.image.voxel_size == (2.0, 0.5, 0.5)
     assert not [f for f in plan.validate() if f.box_id is not None]
     # a second run adds to the project without overlapping
     assert main(["propose", str(sample_files / "image.zarr"), "-o", str(out), "--n", "3",
                  "--seed", "2"]) == 0
-    assert len(load_plan(out).boxes) == 11
+    plan = load_plan(out)
+    assert len(plan.boxes) > 5 and not [f for f in plan.validate() if f.box_id is not None]
+
+
+def test_propose_summary_counts_the_strata_it_lists(sample_files, tmp_path, capsys):
+    assert main(["propose", str(sample_files / "image.tif"), "-o", str(tmp_path / "p"),
+                 "--size", "32,64,64"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("proposed"))
+    head, _, rest = line.partition(": ")
+    n = int(head.rsplit("/", 1)[1])
+    named = rest.split("; typical")[0].split(", ")
+    assert len(named) == n and not any(x.startswith("typical") for x in named)
 
 
 def test_propose_from_points_and_uncertainty(sample_files, tmp_path, capsys):
@@ -187,7 +202,7 @@ def test_propose_from_points_and_uncertainty(sample_files, tmp_path, capsys):
     assert plan.boxes[0].lo == (16, 96, 96)
     out2 = tmp_path / "unc"
     assert main(["propose", str(sample_files / "image.tif"), "-o", str(out2), "--uncertainty",
-                 str(sample_files / "prob.npy"), "--n", "1"]) == 0
+                 str(sample_files / "prob.npy"), "--n", "1", "--size", "64,64,64"]) == 0
     (box,) = load_plan(out2).boxes
     assert box.source == "uncertainty" and box.lo == (0, 64, 128)
 

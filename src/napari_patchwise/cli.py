@@ -97,10 +97,22 @@ def _print_report(plan: Plan, report: ProposalReport) -> None:
     print(report.summary())
     for m in report.messages:
         print(f"note: {m}")
-    new = [b for b in plan.boxes if b.id in set(report.added)]
-    by = Counter(b.stratum for b in new)
-    if by:
-        print("boxes per stratum: " + ", ".join(f"{k} {v}" for k, v in sorted(by.items())))
+
+
+def _box_size(plan: Plan, size) -> tuple[int, int, int]:
+    """The box size at the magnification (``--size``, or fitted to the image), said aloud."""
+    if size is not None:
+        return size
+    fit = plan.box_fit()  # ValueError (exit 2) when not even the preset's minimum fits
+    where = f"z×y×x at magnification {'×'.join(map(str, plan.magnification))}"
+    if plan.box_size is not None:
+        print(f"box size {'×'.join(map(str, fit.size))} ({where}), the project's")
+    elif fit.changed:
+        print(f"note: {fit.message} Choose another with --size Z,Y,X.")
+    else:
+        print(f"box size {'×'.join(map(str, fit.size))} ({where}), the {plan.preset.name} "
+              "preset's default")
+    return fit.size
 
 
 def _triple_arg(text: str, what: str) -> tuple[int, int, int]:
@@ -161,9 +173,10 @@ def cmd_propose(args) -> int:
         ref = ImageRef(shape=shape, dtype=str(image.dtype), path=str(Path(vol.path).resolve()),
                        name=Path(vol.path).stem, dataset=vol.dataset)
         plan = Plan(ref, preset=preset, magnification=args.mag or "1,1,1",
-                    classes=parse_classes(args.classes))
+                    classes=parse_classes(args.classes), box_size=size)
         plan = _with_voxel_size(plan, choose_voxel_size(args.voxel_size, vol.voxel_size, vol.unit))
         new_project = True
+    size = _box_size(plan, size)
     t0 = time.perf_counter()
     if args.points:
         pts = read_points_csv(args.points)
@@ -224,6 +237,7 @@ def cmd_demo(args) -> int:
     )
     plan = Plan(image, preset=preset, magnification=args.mag, classes=parse_classes("nuclei:instance"))
     print("   proposing boxes from the image content ...", flush=True)
+    _box_size(plan, None)
     cands = measure_candidates(sample.image, plan, progress=_ProgressBar("   measuring blocks"))
     plan, report = propose(plan, cands, seed=args.seed)
     _print_report(plan, report)

@@ -38,7 +38,7 @@ from napari_patchwise.engine.store import annotation_layers
 from napari_patchwise.engine.validation import Finding
 from napari_patchwise.engine.weaklabels import downsample_mean
 
-SHAPE = (16, 64, 64)
+SHAPE = (16, 128, 128)  # 262,144 voxels: boxes below 230,000 get the few-voxels warning
 #: four boxes of 8×32×32, one per quadrant of the upper half
 EXTENTS = [((0, 0, 0), (8, 32, 32)), ((0, 0, 32), (8, 32, 64)),
            ((0, 32, 0), (8, 64, 32)), ((0, 32, 32), (8, 64, 64))]

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from napari_patchwise.engine.blockstats import STAT_NAMES, candidate_grid
+from napari_patchwise.engine.cellstats import candidate_layout
 from napari_patchwise.engine.plan import ImageRef, Plan
 from napari_patchwise.engine.presets import PRESET_NAMES, TARGET_TOTAL_VOXELS, get_preset
 from napari_patchwise.engine.propose import (
@@ -147,7 +148,7 @@ def test_n_strata_boxes_cover_every_stratum(plan, cands):
     n = sum(1 for s in STRATA if cands.strata.counts()[s] and s != "typical")
     for seed in range(10):
         _, report = propose(plan, cands, n=n, seed=seed)
-        assert report.summary().endswith(f"{n}/{n}")
+        assert f"content strata covered {n}/{n}:" in report.summary()
 
 
 def test_budget_stops_the_proposal(plan, cands):
@@ -177,16 +178,63 @@ def test_excluded_regions_are_not_proposed(plan, cands):
     first, _ = propose(plan, cands, n=10, seed=0)
     rejected = [(b.lo, b.hi) for b in first.boxes[:3]]
     again, _ = propose(plan, cands, n=10, seed=0, exclude=rejected)
-    assert not {(b.lo, b.hi) for b in again.boxes} & set(rejected)
+    for b in again.boxes:  # not even partly: candidates overlap, a shifted twin is refused too
+        assert not any(_overlap(b, r) for r in rejected)
+
+
+# ------------------------------------------------------------- candidates reach every voxel
+def test_a_feature_in_the_lattice_remainder_gets_a_box():
+    # 96 planes and 64³ boxes: on a lattice from the origin nothing could start below z 64
+    img = make_sample((96, 128, 192), seed=3).image.copy()
+    img[72:90, 40:80, 60:100] = np.iinfo(img.dtype).max  # saturated: the only artifact
+    plan = Plan(ImageRef(img.shape), get_preset("instance"), 1)
+    c = measure_candidates(img, plan)
+    assert (c.grid.origins[:, 0] == 32).any()
+    new, report = propose(plan, c, n=len(STRATA), seed=0)
+    art = [b for b in new.boxes if b.stratum == "artifact"]
+    assert art and art[0].lo[0] == 32 and _overlap(art[0], ((72, 40, 60), (90, 80, 100))) > 0
+    _pairwise_disjoint(new.boxes)
+
+
+def test_a_small_volume_gets_boxes_of_distinct_strata_not_a_tiling():
+    s = make_sample((64, 192, 192))  # 2.4 M voxels: 9 lattice blocks of 64³ would tile it
+    plan = Plan(ImageRef(s.image.shape), get_preset("instance"), 1)
+    new, report = propose(plan, measure_candidates(s.image, plan), seed=0)
+    assert len(new.boxes) == 4  # half the volume holds four boxes
+    strata = [b.stratum for b in new.boxes]
+    assert len(set(strata)) == len(strata)
+    assert any("fewer than the 5 million" in m and "half" in m for m in report.messages)
+    _pairwise_disjoint(new.boxes)
+    more, _ = propose(plan, measure_candidates(s.image, plan), n=9, seed=0)
+    assert len(more.boxes) > 4  # asked for: more than half, as far as they fit
+
+
+def test_the_summary_counts_the_strata_it_lists(plan, cands):
+    new, report = propose(plan, cands, seed=0)  # the demo's default proposal: 20 boxes
+    text = report.summary()
+    head, _, rest = text.partition(": ")
+    k, n = (int(v) for v in head.rsplit(" ", 1)[1].split("/"))
+    content, _, typical = rest.partition("; typical ")
+    named = [part.split(" ")[0] for part in content.split(", ")]
+    assert len(named) == n and len(set(named)) == n and "typical" not in named
+    assert k == sum("missing" not in part for part in content.split(", "))
+    per = {b.stratum for b in new.boxes}
+    assert ("typical" in per) == bool(typical)
+    listed = sum(int(p.split(" ")[1]) for p in content.split(", ") if p.split(" ")[1].isdigit())
+    assert listed + (int(typical) if typical else 0) == len(new.boxes)
 
 
 def test_empty_space_only_when_asked(plan, cands):
-    n_inf = int(cands.strata.informative.sum())
+    informative = cands.strata.informative
+    assert not informative.all()
     everything, report = propose(plan, cands, n=len(cands), include_empty=False)
-    assert len(everything.boxes) == n_inf < len(cands)
+    taken = [cands.grid.origins.tolist().index(list(b.lo)) for b in everything.boxes]
+    assert informative[taken].all()
+    assert not (informative & ~_covers(cands, everything.boxes)).any()  # no room left
     assert report.messages and "only" in report.messages[0]
     with_empty, _ = propose(plan, cands, n=len(cands), include_empty=True)
-    assert len(with_empty.boxes) == len(cands)
+    assert _covers(cands, with_empty.boxes).all()  # every candidate is taken or overlapped
+    assert len(with_empty.boxes) > len(everything.boxes)
 
 
 def test_repropose_keeps_the_stratum_and_moves_the_box(plan, cands):
@@ -232,7 +280,9 @@ def test_class_probabilities_give_uncertainty(sample, plan):
     prob[:, :, :64, :64] = 1 / 3
     c = measure_candidates(sample.image, plan, probability=prob)
     assert c.stats["uncertainty"][0] == pytest.approx(1.0)
-    assert np.nanmax(c.stats["uncertainty"][1:]) == pytest.approx(0.0)
+    apart = ~_covers(c, [Plan(ImageRef(sample.image.shape)).add_box((0, 0, 0),
+                                                                     (96, 64, 64))[1]])
+    assert np.nanmax(c.stats["uncertainty"][apart]) == pytest.approx(0.0)
 
 
 # ------------------------------------------------------------------ bad input
@@ -253,8 +303,10 @@ def test_bad_images_get_clear_messages(plan, sample):
     with pytest.raises(ValueError, match="below the instance preset's minimum"):
         measure_candidates(sample.image, plan, size=(16, 64, 64))
     big = Plan(ImageRef((96, 384, 384)), get_preset("membrane"), 1)
-    with pytest.raises(ValueError, match="more than the image.*smaller box size"):
+    with pytest.raises(ValueError, match="no box fits.*only 96 voxels along z.*instance preset"):
         measure_candidates(sample.image, big)
+    with pytest.raises(ValueError, match="more than the image.*smaller box size"):
+        measure_candidates(sample.image, plan, size=(128, 64, 64))
 
 
 def test_out_of_core_zarr_input(tmp_path, sample, plan, cands):
@@ -270,7 +322,7 @@ def test_out_of_core_zarr_input(tmp_path, sample, plan, cands):
 # ------------------------------------------------------------------ rules, property-based
 def _fake_candidates(plan, rng):
     block = box_size_for(plan)
-    grid = candidate_grid(plan.image.shape, block, mag=plan.magnification)
+    grid = candidate_layout(plan.image.shape, block, mag=plan.magnification).grid
     n = len(grid)
     stats = {k: rng.random(n) for k in STAT_NAMES}
     stats["p99"] = stats["p01"] + 0.05 + rng.random(n)
@@ -300,9 +352,9 @@ MAGS = [(1, 1, 1), (1, 2, 2), (2, 2, 2), (1, 3, 3), (2, 4, 4)]
 )
 def test_every_proposed_box_passes_the_rules(preset, mag, k, extra, n, seed, n_manual):
     p = get_preset(preset, minimum=(30, 90, 90)) if preset == "custom" else get_preset(preset)
-    full = p.size_at(mag)
-    shape = tuple(ki * f + e for ki, f, e in zip(k, full, extra))
+    shape = tuple(ki * f + e for ki, f, e in zip(k, p.size_at(mag), extra))
     plan = Plan(ImageRef(shape), p, mag)
+    full = box_size_for(plan)  # the preset's default, or refitted for voxels anisotropic at mag
     rng = np.random.default_rng(seed)
     for _ in range(n_manual):  # hand-drawn boxes anywhere on the grid
         lo = tuple(int(rng.integers(0, (s - f) // m + 1)) * m for s, f, m in zip(shape, full, mag))
@@ -322,11 +374,16 @@ def test_every_proposed_box_passes_the_rules(preset, mag, k, extra, n, seed, n_m
     if n is None:  # the default fills up to the target, or says the volume has no more room
         per_box = math.prod(f // m for f, m in zip(full, mag))
         total = sum(math.prod(s // m for s, m in zip(b.size, mag)) for b in new.boxes)
+        volume = math.prod(s // m for s, m in zip(shape, mag))
+        small = volume < TARGET_TOTAL_VOXELS[0]
         target = max(TARGET_TOTAL_VOXELS[0], per_box * p.suggested_count)
+        if small:  # at most half of a small image (or one box), and said so
+            assert total <= max(volume // 2, per_box) or len(added) == 0
+            assert any("fewer than the 5 million" in m for m in report.messages)
         if any("fit without overlapping" in m or "is free" in m for m in report.messages):
             free = cands.strata.informative & ~_covers(cands, new.boxes)
             assert not free.any()
-        else:
+        elif not small:
             assert total >= target or len(new.boxes) >= p.suggested_count
 
 

@@ -514,10 +514,37 @@ def test_total_voxels_counts_at_the_magnification():
 
 
 def test_total_voxels_trips_for_empty_plan():
-    found = validate_plan([], (64, 64, 64), 1, INSTANCE)
+    found = validate_plan([], (256, 256, 256), 1, INSTANCE)
     assert codes(found) == ["total-voxels", "few-boxes"]
     assert "0 voxels" in found[0].message
     assert "0 boxes" in found[1].message
+
+
+def test_a_small_image_gets_its_share_instead_of_an_unreachable_target():
+    # 51×120×122 = 746,640 voxels: 5 million can never be annotated
+    box = Box(1, (0, 0, 0), (32, 96, 96))
+    found = validate_plan([box], (51, 120, 122), 1, INSTANCE)
+    assert "total-voxels" not in codes(found)
+    f = only(found, "image-share")
+    assert f.severity == "info" and f.box_id is None
+    assert "39.5 % of the image" in f.message and "294,912 of 746,640 voxels" in f.message
+    # the share is counted at the magnification
+    f = only(validate_plan([box], (51, 120, 122), (1, 2, 2), ANY_SIZE), "image-share")
+    assert "73,728 of 186,660 voxels" in f.message
+
+
+def test_an_image_just_large_enough_keeps_the_target():
+    found = validate_plan([], (5, 1000, 1000), 1, ANY_SIZE)  # exactly 5 million voxels
+    assert "image-share" not in codes(found) and "total-voxels" in codes(found)
+
+
+def test_few_voxels_is_only_an_info_when_no_box_of_that_size_fits():
+    # the whole image holds 32×40×40 = 51,200 voxels: no box can reach 230,000
+    found = validate_box(Box(1, (0, 0, 0), (32, 40, 40)), (32, 40, 40), 1, INSTANCE)
+    f = only(found, "few-voxels")
+    assert f.severity == "info" and "the whole image holds only 51,200" in f.message
+    found = validate_box(Box(1, (0, 0, 0), (32, 40, 40)), (64, 64, 64), 1, INSTANCE)
+    assert only(found, "few-voxels").severity == "warning"  # 262,144 voxels: a larger box fits
 
 
 @pytest.mark.parametrize(("n", "word"), [(1, "1 box;"), (2, "2 boxes;"), (9, "9 boxes;")])
@@ -573,14 +600,36 @@ def test_clustered_passes_when_spread():
 
 
 def test_clustered_passes_with_fewer_boxes_than_parts():
-    boxes = _octant_boxes([(0, 0, 0)], 5)
+    # 4 boxes in opposite octants: fewer than the 8 parts, and both halves of every axis used
+    boxes = _octant_boxes([(0, 0, 0), (1, 1, 1)], 2)
     assert "clustered" not in codes(validate_plan(boxes, (256, 256, 256), 1, INSTANCE))
 
 
+def test_clustered_trips_when_few_boxes_keep_to_one_side():
+    boxes = _octant_boxes([(0, 0, 0)], 5)  # fewer boxes than parts, all in one octant
+    f = only(validate_plan(boxes, (256, 256, 256), 1, INSTANCE), "clustered")
+    assert "all 5 boxes have their centre in the low half along z" in f.message
+
+
 def test_clustered_passes_when_volume_is_not_split():
-    # every axis is shorter than two median box extents: the volume is one part
-    boxes = [Box(i + 1, (0, 0, 10 * i), (100, 100, 10 * i + 100)) for i in range(10)]
-    assert "clustered" not in codes(validate_plan(boxes, (150, 150, 199), 1, ANY_SIZE))
+    # every axis is shorter than 1.5 median box extents: the volume is one part
+    boxes = [Box(i + 1, (0, 0, 4 * i), (100, 100, 4 * i + 100)) for i in range(10)]
+    assert "clustered" not in codes(validate_plan(boxes, (140, 140, 140), 1, ANY_SIZE))
+
+
+def test_clustered_looks_along_z():
+    # the demo volume: 96 planes, 64³ boxes. Boxes spread over y and x but all in the low z
+    # half leave z 48-95 without a box centre; z is split because a box fits in either half
+    boxes = [Box(i + 1, (0, 64 * (i // 4), 64 * (i % 4)), (64, 64 * (i // 4) + 64, 64 * (i % 4) + 64))
+             for i in range(16)]
+    f = only(validate_plan(boxes, (96, 256, 256), 1, INSTANCE), "clustered")
+    assert f.severity == "warning"
+    assert "all 16 boxes have their centre in the low half along z" in f.message
+    assert "z 48–95" in f.message
+    moved = [b.replace(lo=(32, *b.lo[1:]), hi=(96, *b.hi[1:])) if b.id % 2 else b for b in boxes]
+    assert "clustered" not in codes(validate_plan(moved, (96, 256, 256), 1, INSTANCE))
+    # too few planes for two boxes' centres to differ much: z is not split
+    assert "clustered" not in codes(validate_plan(boxes, (80, 256, 256), 1, INSTANCE))
 
 
 def test_plan_without_findings():
@@ -736,10 +785,12 @@ def test_validate_plan_box_findings_are_validate_box_plus_overlap(case):
     # per-box first (sorted by id), then plan-level
     assert found == per_box + plan_level
     assert [f.box_id for f in per_box] == sorted(f.box_id for f in per_box)
-    assert {f.code for f in plan_level} <= {"total-voxels", "few-boxes", "clustered"}
+    assert {f.code for f in plan_level} <= {"total-voxels", "image-share", "few-boxes", "clustered"}
     assert ("few-boxes" in codes(plan_level)) == (len(boxes) < MIN_BOXES)
     total = sum(voxels_at(b, mag) for b in boxes)
-    assert ("total-voxels" in codes(plan_level)) == (not 5_000_000 <= total <= 10_000_000)
+    small = (shape[0] // mag[0]) * (shape[1] // mag[1]) * (shape[2] // mag[2]) < 5_000_000
+    assert ("image-share" in codes(plan_level)) == small
+    assert ("total-voxels" in codes(plan_level)) == (not small and not 5_000_000 <= total <= 10_000_000)
 
 
 @settings(max_examples=100, deadline=None)

@@ -219,3 +219,75 @@ def test_screenshot_shows_valid_boxes_green_and_invalid_ones_red(make_napari_vie
     assert gx.mean() < rx.mean()  # the valid box is drawn left of the invalid one
     h, w = shot.shape[:2]
     assert red[: h // 4].sum() == 0  # nothing red near the top edge: the red box sits mid-height
+
+
+# --------------------------------------------------------------------------- box size
+EMBRYO_VOXEL = (2.18, 1.0, 1.0)
+
+
+@pytest.fixture
+def embryo_like(make_napari_viewer, messages):
+    """A 51-plane stack whose z is 2.18× coarser: the instance default 64³ does not fit."""
+    rng = np.random.default_rng(0)
+    viewer = make_napari_viewer()
+    viewer.add_image(rng.normal(100, 10, (51, 120, 122)).astype(np.float32), name="embryo",
+                     scale=EMBRYO_VOXEL)
+    widget = PlannerWidget(viewer)
+    viewer.window.add_dock_widget(widget, name="Box planner")
+    widget.settings.image.value = viewer.layers["embryo"]
+    return viewer, widget
+
+
+def test_the_box_size_is_fitted_to_the_image_and_explained(embryo_like, messages):
+    viewer, widget = embryo_like
+    s = widget.settings
+    assert s.box_size.value == "32,96,96"
+    assert "instead of the instance preset's 64×64×64" in s.box_info.value
+    assert "2.18× coarser" in s.box_info.value
+    assert widget.new_plan() is not None
+    assert widget.plan.box_size is None and widget.plan.default_box_size == (32, 96, 96)
+    assert any("2.18× coarser" in m for m in messages["info"])
+    # the image is smaller than the voxel target: the summary gives its share instead
+    assert "% of the image" in widget.summary.text() and "✗" not in widget.summary.text()
+
+
+def test_a_click_and_a_proposal_use_the_box_size(embryo_like, mouse_drag, qtbot, messages):
+    viewer, widget = embryo_like
+    widget.settings.box_size.value = "32,64,64"
+    assert widget.new_plan() is not None
+    assert widget.plan.box_size == (32, 64, 64)
+    assert "set by hand" in widget.settings.box_info.value
+    layer = widget.sync.rectangles
+    viewer.dims.set_point(0, 25 * EMBRYO_VOXEL[0])
+    mouse_drag(layer, (25 * 2.18, 30.0, 30.0), (25 * 2.18, 30.0, 30.0), steps=1)  # a click
+    (box,) = widget.plan.boxes
+    assert box.size == (32, 64, 64)
+    widget.sync.set_plan(widget.plan.remove_box(box.id))
+    widget.proposer.form.n_boxes.value = 1
+    widget.proposer.propose_button.click()
+    qtbot.waitUntil(lambda: not widget.proposer.busy and bool(widget.plan.boxes), timeout=30000)
+    assert {b.size for b in widget.plan.boxes} == {(32, 64, 64)}
+
+
+def test_editing_the_box_size_updates_the_plan_or_says_what_is_wrong(embryo_like, messages):
+    _, widget = embryo_like
+    assert widget.new_plan() is not None
+    widget.settings.box_size.value = "32,48,48"
+    assert widget.plan.box_size == (32, 48, 48) and widget.plan.default_box_size == (32, 48, 48)
+    widget.settings.box_size.value = "16,48,48"  # below the instance minimum
+    assert widget.plan.box_size == (32, 48, 48)
+    assert any("below the instance preset's minimum" in m for m in messages["warning"])
+    widget.settings.preset.value = "neuron"  # another preset: fitted again
+    assert widget.plan.box_size is None and widget.settings.box_size.value == "32,85,85"
+    assert widget.plan.preset.name == "neuron"
+
+
+def test_an_image_too_thin_for_the_preset_is_refused_naming_the_axis(make_napari_viewer,
+                                                                     messages):
+    viewer = make_napari_viewer()
+    viewer.add_image(np.zeros((20, 64, 64), np.uint16), name="thin")
+    widget = PlannerWidget(viewer)
+    widget.settings.image.value = viewer.layers["thin"]
+    assert "only 20 voxels along z" in widget.settings.box_info.value
+    assert widget.new_plan() is None
+    assert "only 20 voxels along z" in messages["error"][0]

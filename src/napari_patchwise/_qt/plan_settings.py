@@ -1,11 +1,12 @@
-"""The settings form of the Box planner: image, voxel size, preset, magnification, classes."""
+"""The settings form of the Box planner: image, voxel size, preset, magnification, box size, classes."""
 
 from __future__ import annotations
 
 import napari.layers
 from magicgui.widgets import ComboBox, Container, Label, LineEdit, create_widget
 
-from ..engine.magnification import as_magnification, voxel_size_at
+from ..engine.boxfit import fit_box_size
+from ..engine.magnification import _as_int_triple, as_magnification, voxel_size_at
 from ..engine.plan import ClassSpec, parse_classes
 from ..engine.presets import PRESET_NAMES, Preset, get_preset
 from ..engine.voxelsize import UNITS, UNKNOWN_VOXEL_SIZE, format_voxel_size, parse_voxel_size
@@ -27,8 +28,16 @@ class PlanSettings(Container):
         self.minimum = LineEdit(value="32,64,64", label="custom minimum (z,y,x)")
         self.magnification = LineEdit(value="1,1,1", label="magnification (z,y,x)")
         self.voxel_info = Label(value="", label="voxel at magnification")
+        self.box_size = LineEdit(value="", label="box size (z,y,x)")
+        self.box_info = Label(value="")
+        self.box_info.native.setWordWrap(True)
+        self._fitted = ""  # the last size filled in from the image (auto while shown)
         self.classes = LineEdit(value="nuclei:instance", label="classes")
         self.preset_info = Label(value="")
+        # a new image, preset or magnification: fit again (connected before the form's own
+        # change signal, so the dock reads the size after it was reset)
+        for w in (self.image, self.preset, self.minimum, self.magnification):
+            w.changed.connect(self._refit)
         super().__init__(
             widgets=[
                 self.image,
@@ -40,6 +49,8 @@ class PlanSettings(Container):
                 self.minimum,
                 self.magnification,
                 self.voxel_info,
+                self.box_size,
+                self.box_info,
                 self.classes,
             ],
             labels=True,
@@ -54,6 +65,11 @@ class PlanSettings(Container):
             "read from the file when it records one. Enter applies it to the image, boxes and labels"
         )
         self.classes.tooltip = "comma-separated name:kind, kind is instance or semantic (e.g. 'nuclei:instance, membrane:semantic')"
+        self.box_size.tooltip = (
+            "size (z, y, x) at the magnification of boxes drawn, clicked and proposed; filled in "
+            "with the preset's box fitted to the image (its depth and voxel size), edit to "
+            "choose another"
+        )
         self.changed.connect(self.update_info)
         self.update_info()
 
@@ -67,6 +83,17 @@ class PlanSettings(Container):
 
     def get_classes(self) -> tuple[ClassSpec, ...]:
         return parse_classes(self.classes.value)
+
+    def get_box_size(self):
+        """The box size set by hand, or None while it is the fitted one (or empty)."""
+        text = self.box_size.value.strip()
+        if not text or text == self._fitted:
+            return None
+        return _as_int_triple(text.replace("×", ","), "box size", positive=True)
+
+    def _refit(self, *_):
+        with self.changed.blocked():
+            self.box_size.value = ""  # back to the fitted size, filled in by update_info
 
     def get_voxel_size(self) -> tuple[tuple[float, float, float], str]:
         """``(voxel_size, unit)`` as typed (a unit after the numbers wins over the unit box)."""
@@ -91,6 +118,7 @@ class PlanSettings(Container):
                 self.minimum.value = _fmt(plan.preset.minimum)
             self.magnification.value = _fmt(plan.magnification)
             self.classes.value = ", ".join(f"{c.name}:{c.kind}" for c in plan.classes)
+            self.box_size.value = "" if plan.box_size is None else _fmt(plan.box_size)
         self.update_info()
 
     def update_info(self, *_):
@@ -102,11 +130,11 @@ class PlanSettings(Container):
             self.preset_info.value = f"⚠ {e}"
             self.voxel_info.value = ""
             return
-        full = preset.size_at(mag)
         self.preset_info.value = (
-            f"new box {'×'.join(map(str, preset.default_size))} at mag "
-            f"({'×'.join(map(str, full))} voxels); minimum {'×'.join(map(str, preset.minimum))}"
+            f"default box {'×'.join(map(str, preset.default_size))}; minimum "
+            f"{'×'.join(map(str, preset.minimum))} (z×y×x at the magnification)"
         )
+        self._show_fit(preset, mag)
         layer = self.image.value
         if layer is None:
             self.voxel_info.value = "—"
@@ -119,3 +147,30 @@ class PlanSettings(Container):
                 self.voxel_info.value = f"⚠ {e}"
                 return
             self.voxel_info.value = f"{_fmt(voxel_size_at(vs, mag))} {unit}"
+
+    def _show_fit(self, preset, mag) -> None:
+        """Fill in the fitted box size (unless one was typed) and say why it was chosen."""
+        layer = self.image.value
+        shape = None if layer is None or layer.ndim != 3 else tuple(layer.data.shape)
+        if getattr(layer, "multiscale", False) and shape is not None:
+            shape = tuple(layer.data[0].shape)
+        try:
+            fit = fit_box_size(preset, shape, mag, self.get_voxel_size()[0]) if shape else None
+            auto = self.get_box_size() is None
+        except ValueError as e:
+            self.box_info.value = f"⚠ {e}"
+            return
+        size = preset.default_size if fit is None else fit.size
+        if auto:
+            self._fitted = _fmt(size)
+            with self.changed.blocked():
+                self.box_size.value = self._fitted
+        if not auto:
+            full = preset.size_at(mag, self.get_box_size())
+            self.box_info.value = f"set by hand ({'×'.join(map(str, full))} full-resolution voxels)"
+        elif fit is not None and fit.changed:
+            self.box_info.value = fit.message
+        else:
+            full = preset.size_at(mag, size)
+            self.box_info.value = (f"the {preset.name} preset's default "
+                                   f"({'×'.join(map(str, full))} full-resolution voxels)")

@@ -27,8 +27,8 @@ from qtpy.QtWidgets import (
 )
 
 from ..engine.io import write_tiff
+from ..engine.candidates import box_size_for
 from ..engine.plan import Plan
-from ..engine.presets import TARGET_TOTAL_VOXELS
 from ..engine.project import (
     ProjectError,
     create_project,
@@ -37,7 +37,7 @@ from ..engine.project import (
     open_annotations,
     save_plan,
 )
-from ..engine.validation import voxels_at
+from ..engine.validation import voxel_target_text
 from ..layers.annotation_layers import annotation_layer_data
 from ..layers.box_sync import METADATA_KEY, BoxLayerSync
 from ..layers.image_scale import image_ref_from_layer, place_project_layers, plan_image_layer, set_layer_voxel_size
@@ -83,9 +83,9 @@ class PlannerWidget(QWidget):
         for b in (self.new_button, self.save_button, self.open_button):
             buttons.addWidget(b)
         help_text = QLabel(
-            "Draw a rectangle on the 'patchwise boxes' layer to add a box (depth from the "
-            "preset, centred on the slice; a click gives a default box). Move or resize it on "
-            "any slice; delete it with the layer's delete button. Click a row to jump to a box."
+            "Draw a rectangle on the 'patchwise boxes' layer to add a box (depth from the box "
+            "size, centred on the slice; a click gives a box of the box size). Move or resize it "
+            "on any slice; delete it with the layer's delete button. Click a row to jump to a box."
         )
         help_text.setWordWrap(True)
         plan_tab = QWidget()
@@ -166,11 +166,15 @@ class PlannerWidget(QWidget):
                 preset=self.settings.get_preset(),
                 magnification=self.settings.get_magnification(),
                 classes=self.settings.get_classes(),
+                box_size=self.settings.get_box_size(),
             )
+            fit = plan.box_fit()  # refuses an image too thin for the preset's minimum
         except ValueError as e:
             show_error(f"Cannot start a plan on '{layer.name}': {e}")
             return None
         set_layer_voxel_size(layer, image.voxel_size, image.unit, image.voxel_size_known)  # e.g. from its file
+        if fit.changed and plan.box_size is None:
+            show_info(fit.message[:1].upper() + fit.message[1:])
         self._image_layer = layer
         self.project = None
         self._attach(plan)
@@ -220,7 +224,10 @@ class PlannerWidget(QWidget):
                 preset=self.settings.get_preset(),
                 magnification=self.settings.get_magnification(),
                 classes=self.settings.get_classes(),
+                box_size=self.settings.get_box_size(),
             )
+            if new.box_size is not None:
+                box_size_for(new)  # below the preset's minimum: say so now
         except ValueError as e:
             show_warning(str(e))
             return
@@ -245,14 +252,10 @@ class PlannerWidget(QWidget):
         m = plan.magnification
         self.table.set_boxes(plan.boxes, findings, m)
         self.legend.set_boxes(plan.boxes)
-        total = sum(voxels_at(b, m) for b in plan.boxes)
-        lo, hi = TARGET_TOTAL_VOXELS
         n_err = sum(f.severity == "error" for f in findings)
         n_warn = sum(f.severity == "warning" for f in findings)
-        mark = "✓" if lo <= total <= hi else "✗"
         self.summary.setText(
-            f"{len(plan.boxes)} boxes · {total / 1e6:.2f} M voxels at magnification "
-            f"{'×'.join(map(str, m))} {mark} target {lo / 1e6:g}–{hi / 1e6:g} M · "
+            f"{len(plan.boxes)} boxes · {voxel_target_text(plan.boxes, plan.image.shape, m)} · "
             f"{n_err} errors · {n_warn} warnings"
         )
         self.plan_findings.setText(

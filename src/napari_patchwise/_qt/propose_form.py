@@ -162,7 +162,8 @@ class ProposeForm(Container):
             "foreground probability (z, y, x) or class probabilities (C, z, y, x) of the image"
         )
         self.n_boxes.tooltip = ("number of boxes to add; 0 fills the plan up to the preset's "
-                              "suggested count and 5 million voxels")
+                                "suggested count and 5 million voxels (on a smaller image: up "
+                                "to half of it, one stratum after another)")
         self.budget.tooltip = "stop once the new boxes hold this many million voxels at the magnification"
         self.seed.tooltip = "same seed, same boxes; another seed gives other, equally valid boxes"
         self.include_empty.tooltip = "also propose blank, empty or saturated blocks"

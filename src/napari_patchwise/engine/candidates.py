@@ -1,4 +1,10 @@
-"""Candidate boxes: box-sized blocks of an image, measured and sorted into strata."""
+"""Candidate boxes: box-sized blocks of an image, measured and sorted into strata.
+
+Candidates lie at half-box strides plus one position against each far face
+(:func:`.cellstats.candidate_layout`), so they overlap and every voxel lies in
+some candidate; they are measured together on cells
+(:func:`.cellstats.cell_statistics`).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .blockstats import BlockGrid, block_statistics, candidate_grid, edge_blocks
+from .blockstats import BlockGrid, edge_blocks
 from .box import Box
+from .cellstats import candidate_layout, cell_statistics
 from .magnification import _as_int_triple
 from .plan import Plan
 from .strata import StrataTable, assign_strata, describe_stats
@@ -23,7 +30,8 @@ class Candidates:
     Attributes
     ----------
     grid : BlockGrid
-        The candidate blocks (full-resolution origins, one block size).
+        The candidate blocks (full-resolution origins, one block size); they
+        overlap (half-box strides and blocks against the far faces).
     stats : dict of str to ndarray
         Per-block statistics (:data:`.blockstats.STAT_NAMES`).
     strata : StrataTable
@@ -52,13 +60,14 @@ class Candidates:
 
 
 def box_size_for(plan: Plan, size=None) -> tuple[int, int, int]:
-    """Full-resolution box size for ``plan``: ``size`` (at the magnification)
-    or the preset's default.
+    """Full-resolution box size for ``plan``: ``size`` (at the magnification),
+    else the plan's box size (:meth:`.plan.Plan.box_fit`: set by hand, or the
+    preset's default fitted to the image).
 
     Raises
     ------
     ValueError
-        If ``size`` is below the preset's minimum.
+        If the size is below the preset's minimum, or no box fits the image.
 
     Examples
     --------
@@ -72,7 +81,7 @@ def box_size_for(plan: Plan, size=None) -> tuple[int, int, int]:
     ...
     ValueError: box size (16, 64, 64) (z, y, x at the magnification) is below the instance preset's minimum (32, 32, 32); use at least (32, 64, 64).
     """
-    s = plan.preset.default_size if size is None else _as_int_triple(size, "size", positive=True)
+    s = plan.box_fit().size if size is None else _as_int_triple(size, "size", positive=True)
     small = any(a < b for a, b in zip(s, plan.preset.minimum))
     if small:
         fix = tuple(max(a, b) for a, b in zip(s, plan.preset.minimum))
@@ -97,7 +106,7 @@ def _check_fits(plan: Plan, block) -> None:
 def measure_candidates(image, plan: Plan, *, size=None, labels=None, probability=None,
                        threshold=None, sample_step=None, scheduler=None,
                        progress=None) -> Candidates:
-    """Measure box-sized candidate blocks of ``image`` for ``plan``.
+    """Measure overlapping box-sized candidate blocks of ``image`` for ``plan``.
 
     Parameters
     ----------
@@ -106,9 +115,10 @@ def measure_candidates(image, plan: Plan, *, size=None, labels=None, probability
     plan : Plan
         Gives the image shape, magnification and preset.
     size : tuple of 3 int, optional
-        Box size at the magnification; the preset's default by default.
+        Box size at the magnification; by default the plan's
+        (:meth:`.plan.Plan.box_fit`).
     labels, probability, threshold, sample_step, scheduler, progress
-        Passed to :func:`.blockstats.block_statistics`.
+        Passed to :func:`.cellstats.cell_statistics`.
 
     Returns
     -------
@@ -129,7 +139,7 @@ def measure_candidates(image, plan: Plan, *, size=None, labels=None, probability
     >>> plan = Plan(ImageRef(s.image.shape), get_preset("instance"), 1)
     >>> c = measure_candidates(s.image, plan, size=(32, 32, 32), scheduler="sync")
     >>> len(c), c.block
-    (16, (32, 32, 32))
+    (49, (32, 32, 32))
     """
     shape = tuple(int(v) for v in getattr(image, "shape", np.shape(image)))
     if len(shape) == 3 and shape != tuple(plan.image.shape):
@@ -140,11 +150,12 @@ def measure_candidates(image, plan: Plan, *, size=None, labels=None, probability
     block = box_size_for(plan, size)
     if len(shape) == 3:
         _check_fits(plan, block)
-    # a 2D image gets the plan's grid, so block_statistics words the error
-    grid = candidate_grid(plan.image.shape, block, mag=plan.magnification)
-    stats = block_statistics(image, grid, threshold=threshold, labels=labels,
-                             probability=probability, sample_step=sample_step,
-                             scheduler=scheduler, progress=progress)
+    # a 2D image gets the plan's layout, so cell_statistics words the error
+    layout = candidate_layout(plan.image.shape, block, mag=plan.magnification)
+    stats = cell_statistics(image, layout, threshold=threshold, labels=labels,
+                            probability=probability, sample_step=sample_step,
+                            scheduler=scheduler, progress=progress)
+    grid = layout.grid
     table = assign_strata(stats, edge=edge_blocks(grid.origins, grid.block, grid.image_shape))
     return Candidates(grid, stats, table)
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .box import Box
+from .boxfit import BoxFit, fit_box_size
 from .magnification import Triple, _as_int_triple, as_magnification, scaled_shape, snap_box
 from .presets import Preset, get_preset, preset_from_dict
 from .validation import Finding, validate_plan
@@ -193,6 +194,12 @@ class Plan:
     (64, 128, 128)
     >>> plan.remove_box(1).boxes
     ()
+
+    ``box_size`` (at the magnification) is the size of new boxes; ``None``
+    fits it to the image (:func:`.boxfit.fit_box_size`):
+
+    >>> Plan(ImageRef((51, 120, 122), voxel_size=(2.18, 1, 1))).box_fit().size
+    (32, 96, 96)
     """
 
     image: ImageRef
@@ -201,8 +208,12 @@ class Plan:
     classes: tuple[ClassSpec, ...] = (ClassSpec("nuclei", "instance"),)
     boxes: tuple[Box, ...] = ()
     next_id: int = 1
+    box_size: Triple | None = None
 
     def __post_init__(self):
+        if self.box_size is not None:
+            object.__setattr__(self, "box_size",
+                               _as_int_triple(self.box_size, "box size", positive=True))
         object.__setattr__(self, "magnification", as_magnification(self.magnification))
         object.__setattr__(self, "classes", tuple(self.classes))
         object.__setattr__(self, "boxes", tuple(self.boxes))
@@ -222,10 +233,24 @@ class Plan:
         """Shape of the annotation layers: ``ceil(image shape / magnification)``."""
         return scaled_shape(self.image.shape, self.magnification)
 
+    def box_fit(self) -> BoxFit:
+        """Size of new boxes at the magnification: ``box_size`` when set, else the
+        preset's default fitted to the image (raises ``ValueError`` when even
+        the preset's minimum does not fit)."""
+        if self.box_size is not None:
+            return BoxFit(self.box_size, self.preset.default_size)
+        return fit_box_size(self.preset, self.image.shape, self.magnification,
+                            self.image.voxel_size)
+
     @property
     def default_box_size(self) -> Triple:
-        """Full-resolution size of a new box (the preset's default at the magnification)."""
-        return self.preset.size_at(self.magnification)
+        """Full-resolution size of a new box (:meth:`box_fit`, or the preset's
+        default when no box fits the image)."""
+        try:
+            size = self.box_fit().size
+        except ValueError:
+            size = self.preset.default_size
+        return self.preset.size_at(self.magnification, size)
 
     def box(self, box_id: int) -> Box:
         for b in self.boxes:
@@ -314,6 +339,7 @@ class Plan:
 
     # -- serialisation ---------------------------------------------------
     def to_dict(self) -> dict:
+        size = {} if self.box_size is None else {"box_size": list(self.box_size)}
         return {
             "format": PLAN_FORMAT,
             "version": PLAN_VERSION,
@@ -322,6 +348,7 @@ class Plan:
             "magnification": list(self.magnification),
             "classes": [{"name": c.name, "kind": c.kind} for c in self.classes],
             "next_id": self.next_id,
+            **size,
             "boxes": [b.to_dict() for b in sorted(self.boxes, key=lambda b: b.id)],
         }
 
@@ -355,6 +382,7 @@ class Plan:
                 classes=tuple(ClassSpec(c["name"], c.get("kind", "instance")) for c in d["classes"]),
                 boxes=tuple(boxes),
                 next_id=int(d.get("next_id", 1)),
+                box_size=None if d.get("box_size") is None else tuple(d["box_size"]),
             )
         except KeyError as e:
             raise ValueError(f"missing entry {e.args[0]!r}.") from None

@@ -17,8 +17,8 @@ The steps are separate so a viewer can measure once and propose many times:
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,8 +26,18 @@ import numpy as np
 from .candidates import Candidates, _overlaps, box_size_for, measure_candidates
 from .plan import Plan
 from .points import PointBoxes, boxes_from_points
-from .presets import TARGET_TOTAL_VOXELS
+from .selection import (
+    _FEW_MEMBERS,
+    STRONG,
+    W_ALSO,
+    W_BLOCK,
+    W_SPREAD_COVER,
+    Picker,
+    blockers,
+    cover_order,
+)
 from .strata import STRATA
+from .targets import _limits, _stop, _voxels
 
 __all__ = [
     "Candidates",
@@ -40,17 +50,6 @@ __all__ = [
     "propose_by_uncertainty",
     "repropose_box",
 ]
-
-#: Weights of the selection score: stratum strength, distance to chosen boxes, seeded jitter.
-_W_STRENGTH, _W_SPREAD, _W_JITTER = 1.0, 1.0, 0.25
-#: While covering strata, spread counts less: the most typical member matters most.
-_W_SPREAD_COVER = 0.25
-#: Strata with as many members are covered in this order: failure modes first.
-_COVER_TIES = ("low_snr", "artifact", "edge", "uncertain", "sparse", "dense", "worst", "best",
-               "typical")
-#: A box covers a stratum it was not picked for only if it is this strong a member.
-_STRONG = 0.9
-
 
 @dataclass(frozen=True)
 class ProposalReport:
@@ -66,83 +65,50 @@ class ProposalReport:
         Strata with at least one box after the proposal.
     messages : tuple of str
         Notes: strata that could not be covered, budget not reached, ...
+    per_stratum : dict of str to int
+        New boxes per stratum they were picked for.
+    by : {'content', 'uncertainty'}
+        How the boxes were chosen.
     """
 
     added: tuple[int, ...]
     strata_available: dict = field(default_factory=dict)
     strata_covered: tuple[str, ...] = ()
     messages: tuple[str, ...] = ()
+    per_stratum: dict = field(default_factory=dict)
+    by: str = "content"
 
     def summary(self) -> str:
-        """One line: boxes added and content strata covered (typical is not counted)."""
+        """One line: boxes added, and every content stratum present with its new boxes.
+
+        The count of covered strata is over exactly the strata listed; typical
+        boxes are listed apart and not counted.
+
+        Examples
+        --------
+        >>> r = ProposalReport((1, 2, 3), {"dense": 4, "sparse": 2, "edge": 1, "typical": 9},
+        ...                    ("dense", "sparse"), per_stratum={"dense": 2, "typical": 1})
+        >>> r.summary()
+        'proposed 3 boxes; content strata covered 2/3: dense 2, sparse (in a box of another stratum), edge missing; typical 1'
+        """
+        n = len(self.added)
+        text = f"proposed {n} box{'es' if n != 1 else ''}"
+        if self.by == "uncertainty":
+            return text + " where the model is least sure"
         present = [s for s in STRATA if self.strata_available.get(s) and s != "typical"]
-        missing = [s for s in present if s not in self.strata_covered]
-        text = (f"proposed {len(self.added)} box{'es' if len(self.added) != 1 else ''}; "
-                f"strata covered {len(present) - len(missing)}/{len(present)}")
-        return text + (f" (missing: {', '.join(missing)})" if missing else "")
-
-
-def _default_target(plan: Plan, block) -> tuple[int, int]:
-    """(boxes, voxels at the magnification) the plan should reach by default."""
-    per_box = math.prod(b // m for b, m in zip(block, plan.magnification))
-    n = max(plan.preset.suggested_count, math.ceil(TARGET_TOTAL_VOXELS[0] / per_box))
-    return n, TARGET_TOTAL_VOXELS[0]
-
-
-class _Picker:
-    """Greedy, seeded choice of well-spread candidates."""
-
-    def __init__(self, cands: Candidates, available: np.ndarray, occupied: Sequence, seed):
-        self.c = cands
-        self.free = available.copy()
-        self.centres = cands.grid.origins + np.asarray(cands.block) / 2.0
-        self.diag = float(np.linalg.norm(cands.grid.image_shape)) or 1.0
-        self.jitter = np.random.default_rng(seed).random(len(cands))
-        self.dist = np.full(len(cands), np.inf)
-        for lo, hi in occupied:
-            self._seen(np.add(lo, hi) / 2.0)
-
-    def _seen(self, centre) -> None:
-        d = np.linalg.norm((self.centres - centre) / np.asarray(self.c.block), axis=1)
-        self.dist = np.minimum(self.dist, d)
-
-    def pick(self, mask: np.ndarray, strength: np.ndarray, spread_weight=_W_SPREAD) -> int | None:
-        ok = self.free & mask
-        if not ok.any():
-            return None
-        finite = np.isfinite(self.dist)
-        if finite.any():  # distance in box widths, saturating at 4
-            spread = np.where(finite, np.minimum(self.dist, 4.0) / 4.0, 1.0)
-        else:
-            spread = np.ones(len(self.c))
-        score = _W_STRENGTH * strength + spread_weight * spread + _W_JITTER * self.jitter
-        i = int(np.flatnonzero(ok)[np.argmax(score[ok])])
-        self.take(i)
-        return i
-
-    def take(self, i: int) -> None:
-        lo, hi = self.c.extent(i)
-        self.free &= ~_overlaps(self.c, [(lo, hi)])
-        self._seen(self.centres[i])
-
-
-def _stop(n_added, vox_added, n, budget) -> bool:
-    return (n is not None and n_added >= n) or (budget is not None and vox_added >= budget)
-
-
-def _limits(plan, cands, kept, n, budget):
-    if n is not None and budget is not None:
-        raise ValueError("give either a box count (n) or a voxel budget, not both.")
-    if n is not None and (int(n) != n or n < 0):
-        raise ValueError(f"the box count must be a whole number >= 0; got {n!r}.")
-    if budget is not None and budget <= 0:
-        raise ValueError(f"the voxel budget must be positive; got {budget!r}.")
-    if n is None and budget is None:  # fill the plan up to the preset's target
-        n_target, v_target = _default_target(plan, cands.block)
-        have = sum(math.prod(s // m for s, m in zip(b.size, plan.magnification)) for b in kept)
-        per_box = math.prod(b // m for b, m in zip(cands.block, plan.magnification))
-        n = max(n_target - len(kept), math.ceil(max(0, v_target - have) / per_box), 0)
-    return n, budget
+        parts = []
+        for s in present:
+            if self.per_stratum.get(s):
+                parts.append(f"{s} {self.per_stratum[s]}")
+            elif s in self.strata_covered:
+                parts.append(f"{s} (in a box of another stratum)")
+            else:
+                parts.append(f"{s} missing")
+        covered = sum(s in self.strata_covered for s in present)
+        text += f"; content strata covered {covered}/{len(present)}"
+        text += (": " + ", ".join(parts)) if parts else ""
+        typical = self.per_stratum.get("typical", 0)
+        return text + (f"; typical {typical}" if typical else "")
 
 
 def _check_candidates(plan: Plan, cands: Candidates) -> None:
@@ -172,7 +138,9 @@ def propose(plan: Plan, cands: Candidates, *, n=None, budget=None, seed=0,
         Stop once the new boxes hold this many voxels at the magnification.
         Without ``n`` or ``budget`` the plan is filled up to the preset's
         suggested count and at least 5 million voxels, as far as the image
-        allows.
+        allows; an image holding fewer voxels than that gets boxes filling
+        at most half of it (at least one), so they differ in kind instead of
+        tiling the image (a message says so).
     seed : int
         Same seed, same boxes; another seed gives other, equally valid boxes.
     include_empty : bool
@@ -193,15 +161,19 @@ def propose(plan: Plan, cands: Candidates, *, n=None, budget=None, seed=0,
 
     Notes
     -----
-    First every content stratum present gets one box, rarest stratum first
-    (ties: failure modes such as low SNR and artifacts before best and worst
-    case), unless a box already covers it (a box picked for one stratum covers
-    another only where it is a strong member, strength >= 0.9); then strata,
-    typical included, take turns until the count or budget is reached.
-    Within a stratum the candidate with the best score wins: its strength in
-    the stratum plus its distance to the nearest box (in box widths, counted
-    up to 4; weighted 0.25 while covering, 1 while filling) plus a seeded
-    jitter.
+    Candidates overlap (half-box strides), and taking one makes every
+    candidate sharing a voxel with it unavailable. First every content
+    stratum present gets one box (:func:`.selection.cover_order`): strata whose
+    members fit only one or two non-overlapping boxes first, then failure
+    modes (low SNR, artifacts, edges) before sparse, dense, worst and best
+    case; a stratum is skipped when a box already stands for it strongly
+    (strength >= 0.9). Then strata, typical included, take turns until the
+    count or budget is reached, those with the fewest boxes of their own
+    first. A stratum's first own box is its most typical free member: its
+    strength plus 0.25 times its distance to the nearest box (in box widths,
+    counted up to 4) plus 0.5 for every other stratum still to cover it
+    stands for strongly, plus a seeded jitter (0 to 0.25); later boxes weigh
+    the distance fully.
 
     Examples
     --------
@@ -223,48 +195,64 @@ def propose(plan: Plan, cands: Candidates, *, n=None, budget=None, seed=0,
             b for b in plan.boxes
             if b.locked or b.status != "todo" or b.source not in ("proposal", "uncertainty")))
     kept = list(plan.boxes)
-    n, budget = _limits(plan, cands, kept, n, budget)
+    n, budget, notes = _limits(plan, cands, kept, n, budget)
     table = cands.strata
     exclude = list(exclude)
     blocked = _overlaps(cands, kept) | _overlaps(cands, exclude)
     usable = ~blocked & (table.informative | include_empty)
-    picker = _Picker(cands, usable, [(b.lo, b.hi) for b in kept], seed)
+    picker = Picker(cands, usable, [(b.lo, b.hi) for b in kept], seed)
     member = table.member & usable[:, None]
     if include_empty:  # uninformative blocks are typical, so they can be filled in
         member[:, STRATA.index("typical")] |= usable & ~table.informative
     counts = member.sum(axis=0)
-    tie = [_COVER_TIES.index(STRATA[k]) for k in range(len(STRATA))]
-    order = [STRATA[k] for k in np.lexsort((tie, counts)) if counts[k] > 0]
+    order = cover_order(cands, member)
     covered = {b.stratum for b in kept if b.stratum}
     chosen: list[tuple[int, str]] = []
-    per_box = math.prod(b // m for b, m in zip(cands.block, plan.magnification))
+    per_box = _voxels(cands.block, plan.magnification)
 
-    def take(stratum, spread_weight=_W_SPREAD):
+    strong = table.member & (table.strength >= STRONG)
+
+    def take(stratum, covering=False):
         k = STRATA.index(stratum)
-        i = picker.pick(member[:, k], table.strength[:, k], spread_weight)
+        if covering:  # prefer a box that also stands for other strata still to cover,
+            # and never take the last free place of another
+            others = [j for j, s in enumerate(STRATA) if s not in covered and j != k
+                      and s != "typical"]
+            bonus = W_ALSO * strong[:, others].sum(axis=1)
+            for j in others:
+                free_j = member[:, j] & picker.free
+                if 0 < free_j.sum() <= _FEW_MEMBERS:
+                    bonus = bonus - W_BLOCK * blockers(cands, free_j)
+            i = picker.pick(member[:, k], table.strength[:, k], W_SPREAD_COVER, bonus)
+        else:
+            i = picker.pick(member[:, k], table.strength[:, k])
         if i is not None:
             chosen.append((i, stratum))
             covered.add(stratum)
-            covered.update(s for s, m, w in zip(STRATA, table.member[i], table.strength[i])
-                           if m and w >= _STRONG)
+            covered.update(s for s, m in zip(STRATA, strong[i]) if m)
         return i
 
-    for s in order:  # cover: rarest stratum first; typical blocks only fill
+    for s in order:  # cover: strata with little room first; typical blocks only fill
         if _stop(len(chosen), len(chosen) * per_box, n, budget):
             break
         if s not in covered and s != "typical":
-            take(s, _W_SPREAD_COVER)
+            take(s, covering=True)
     content = [s for s in order if s != "typical"]
     while not _stop(len(chosen), len(chosen) * per_box, n, budget):
         progressed = False
-        for s in content + ["typical"]:
+        # strata with the fewest boxes of their own go first (one covered only by another
+        # stratum's box gets its own box before any stratum gets a second)
+        own = [sum(b.stratum == s for b in kept) + sum(c == s for _, c in chosen)
+               for s in content]
+        turn = [content[j] for j in np.argsort(own, kind="stable")]
+        for s, mine in zip(turn + ["typical"], sorted(own) + [1]):
             if _stop(len(chosen), len(chosen) * per_box, n, budget):
                 break
-            progressed |= take(s) is not None
+            progressed |= take(s, covering=mine == 0) is not None  # its first own box: as in cover
         if not progressed:
             break
 
-    messages = []
+    messages = list(notes)
     if not usable.any():
         messages.append("no informative candidate is free: every block is empty or taken "
                         "(allow empty regions, remove boxes, or choose a smaller box size).")
@@ -274,9 +262,14 @@ def propose(plan: Plan, cands: Candidates, *, n=None, budget=None, seed=0,
             "existing boxes or empty space; choose a smaller box size to place more.")
     available = {s: int(c) for s, c in zip(STRATA, counts)}
     missing = [s for s in order if s not in covered and s != "typical"]
-    if missing:
-        messages.append(f"not covered (stopped before reaching them): {', '.join(missing)}; "
+    room = [s for s in missing if (member[:, STRATA.index(s)] & picker.free).any()]
+    if room:
+        messages.append(f"not covered (stopped before reaching them): {', '.join(room)}; "
                         "raise the box count.")
+    if len(room) < len(missing):
+        messages.append(
+            "not covered (no free place left that does not overlap the boxes): "
+            f"{', '.join(s for s in missing if s not in room)}; choose a smaller box size.")
     ids = []
     for i, stratum in chosen:
         lo, hi = cands.extent(i)
@@ -284,7 +277,8 @@ def propose(plan: Plan, cands: Candidates, *, n=None, budget=None, seed=0,
                                  stats=cands.box_stats(i))
         ids.append(box.id)
     cov = tuple(s for s in STRATA if s in covered and available.get(s))
-    return plan, ProposalReport(tuple(ids), available, cov, tuple(messages))
+    per = dict(Counter(stratum for _, stratum in chosen))
+    return plan, ProposalReport(tuple(ids), available, cov, tuple(messages), per)
 
 
 def propose_by_uncertainty(plan: Plan, cands: Candidates, *, n=None, budget=None, seed=0,
@@ -322,11 +316,11 @@ def propose_by_uncertainty(plan: Plan, cands: Candidates, *, n=None, budget=None
         raise ValueError("these candidates have no uncertainty: measure them with a "
                          "probability map (probability=...).")
     kept = list(plan.boxes)
-    n, budget = _limits(plan, cands, kept, n, budget)
+    n, budget, notes = _limits(plan, cands, kept, n, budget)
     free = ~_overlaps(cands, kept) & ~_overlaps(cands, list(exclude)) & np.isfinite(unc)
     free &= unc >= min_uncertainty
     jitter = np.random.default_rng(seed).random(len(cands)) * 1e-9
-    per_box = math.prod(b // m for b, m in zip(cands.block, plan.magnification))
+    per_box = _voxels(cands.block, plan.magnification)
     ids = []
     for i in np.argsort(-(np.nan_to_num(unc, nan=-1.0) + jitter), kind="stable"):
         if _stop(len(ids), len(ids) * per_box, n, budget):
@@ -340,9 +334,10 @@ def propose_by_uncertainty(plan: Plan, cands: Candidates, *, n=None, budget=None
         ids.append(box.id)
     counts = cands.strata.counts()
     cov = ("uncertain",) if ids else ()
-    msgs = () if _stop(len(ids), len(ids) * per_box, n, budget) else (
-        f"only {len(ids)} uncertain block{'s' if len(ids) != 1 else ''} fit without overlaps.",)
-    return plan, ProposalReport(tuple(ids), counts, cov, msgs)
+    msgs = tuple(notes) + (() if _stop(len(ids), len(ids) * per_box, n, budget) else (
+        f"only {len(ids)} uncertain block{'s' if len(ids) != 1 else ''} fit without overlaps.",))
+    return plan, ProposalReport(tuple(ids), counts, cov, msgs, {"uncertain": len(ids)},
+                                by="uncertainty")
 
 
 def repropose_box(plan: Plan, cands: Candidates, box_id: int, *, seed=0,
@@ -374,7 +369,7 @@ def repropose_box(plan: Plan, cands: Candidates, box_id: int, *, seed=0,
     blocked = _overlaps(cands, list(rest.boxes)) | _overlaps(cands, [(old.lo, old.hi), *exclude])
     table = cands.strata
     k = STRATA.index(stratum)
-    picker = _Picker(cands, ~blocked & table.informative, [(b.lo, b.hi) for b in rest.boxes],
+    picker = Picker(cands, ~blocked & table.informative, [(b.lo, b.hi) for b in rest.boxes],
                      seed)
     i = picker.pick(table.member[:, k], table.strength[:, k])
     if i is None:

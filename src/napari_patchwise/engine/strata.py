@@ -155,9 +155,11 @@ def assign_strata(stats, edge=None) -> StrataTable:
     - ``worst``: the top ``q`` by difficulty, the mean rank of density,
       foreground and lack of SNR, among artifact-free blocks with foreground.
     - ``dense`` / ``sparse``: top / bottom ``q`` by object density among
-      blocks holding objects.
+      artifact-free blocks holding objects that are not low-SNR (objects
+      fainter than the threshold would make a block look sparse).
     - ``edge``: touching a volume face (``edge``) with at least 2 % of
-      foreground on it (``border_foreground``: objects cut by the edge).
+      foreground on it (``border_foreground``: objects cut by the edge);
+      strongest where the face holds more foreground than the block.
     - ``uncertain``: top ``q`` by mean entropy, when a probability map was
       measured.
     - ``typical``: in none of the above.
@@ -176,7 +178,7 @@ def assign_strata(stats, edge=None) -> StrataTable:
     >>> stats["uncertainty"][:] = np.nan
     >>> t = assign_strata(stats)
     >>> t.strata_of(0), t.strata_of(9)
-    (('low_snr', 'sparse'), ('worst', 'dense'))
+    (('low_snr',), ('worst', 'dense'))
     """
     n = len(stats["p01"])
     contrast_raw = np.asarray(stats["p99"], float) - np.asarray(stats["p01"], float)
@@ -214,7 +216,7 @@ def assign_strata(stats, edge=None) -> StrataTable:
     difficulty = (_rank(density, with_fg) + _rank(fg, with_fg) + 1 - _rank(snr, with_fg)) / 3
     diff_rank = _rank(difficulty, with_fg)
     put("worst", with_fg & (diff_rank > 1 - QUANTILE), _standout(difficulty, with_fg))
-    has_obj = inf & clean & (density > 0)
+    has_obj = inf & clean & ~low & (density > 0)  # low SNR hides objects: density unsure
     d_rank = _rank(density, has_obj)
     put("dense", has_obj & (d_rank > 1 - QUANTILE), _standout(density, has_obj))
     put("sparse", has_obj & (d_rank <= QUANTILE + 1e-12), _standout(density, has_obj, -1.0))
@@ -222,7 +224,9 @@ def assign_strata(stats, edge=None) -> StrataTable:
     if "border_foreground" in stats:
         bfg = np.nan_to_num(np.asarray(stats["border_foreground"], float))
         touch = touch & (bfg >= EDGE_FOREGROUND)
-        put("edge", touch, np.maximum(_standout(bfg, inf & touch), 0.01))
+        # strongest where the border face holds more foreground than the block as a whole:
+        # objects cut by the edge, not merely a dense region that reaches it
+        put("edge", touch, np.maximum(_standout(bfg - fg, inf & touch), 0.01))
     else:
         put("edge", touch, _rank(fg, inf & touch))
     unc = np.asarray(stats["uncertainty"], float)

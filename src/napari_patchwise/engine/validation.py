@@ -15,9 +15,13 @@ code                       severity  when
 ``below-minimum``          error     smaller than the preset's hard minimum
 ``not-multiple``           info      size is not an integer multiple of the
                                      preset's minimum (or default) size
-``few-voxels``             warning   fewer than 230,000 voxels
+``few-voxels``             warning   fewer than 230,000 voxels (an info when the
+                                     whole image holds fewer)
 ``overlap``                warning   shares voxels with another box
 ``total-voxels``           warning   the plan's total is outside 5–10 million
+``image-share``            info      instead of ``total-voxels`` when the image
+                                     holds fewer than 5 million voxels: the
+                                     share of the image the boxes hold
 ``few-boxes``              info      fewer than 10 boxes
 ``clustered``              warning   boxes crowd one part of the volume while
                                      other parts have none
@@ -30,9 +34,8 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 from .box import Box, boxes_overlap
+from .clustering import _cluster_finding
 from .magnification import Triple, as_magnification
 from .presets import MIN_BOX_VOXELS, MIN_BOXES, TARGET_TOTAL_VOXELS, Preset
 
@@ -110,6 +113,41 @@ def voxels_at(box: Box, mag: Sequence[int]) -> int:
     231200
     """
     return math.prod(-(-s // m) for s, m in zip(box.size, mag))
+
+
+def image_share_text(total: int, volume: int, mag) -> str:
+    """What the boxes hold of an image smaller than the plan's voxel target.
+
+    Examples
+    --------
+    >>> image_share_text(294_912, 746_640, (1, 1, 1))
+    'the boxes hold 39.5 % of the image (294,912 of 746,640 voxels at magnification 1×1×1); the whole image is smaller than the 5–10 million voxels a plan aims for.'
+    """
+    lo, hi = TARGET_TOTAL_VOXELS
+    return (f"the boxes hold {100 * total / max(volume, 1):.3g} % of the image ({total:,} of "
+            f"{volume:,} voxels at magnification {_fmt(mag)}); the whole image is smaller than "
+            f"the {lo / 1e6:g}–{hi / 1e6:g} million voxels a plan aims for.")
+
+
+def voxel_target_text(boxes: Sequence[Box], image_shape: Sequence[int], mag) -> str:
+    """One line on the plan's annotated voxels against the target, for a dock.
+
+    Examples
+    --------
+    >>> voxel_target_text([Box(1, (0, 0, 0), (64, 64, 64))], (96, 384, 384), 1)
+    '0.26 M voxels at magnification 1×1×1 ✗ target 5–10 M'
+    >>> voxel_target_text([Box(1, (0, 0, 0), (32, 96, 96))], (51, 120, 122), 1)
+    '0.29 M voxels at magnification 1×1×1, 39.5 % of the image (smaller than the 5–10 M target)'
+    """
+    m = as_magnification(mag)
+    total = sum(voxels_at(b, m) for b in boxes)
+    volume = math.prod(int(s) // f for s, f in zip(image_shape, m))
+    lo, hi = TARGET_TOTAL_VOXELS
+    text = f"{total / 1e6:.2f} M voxels at magnification {_fmt(m)}"
+    if volume < lo:
+        return (text + f", {100 * total / max(volume, 1):.3g} % of the image (smaller than the "
+                f"{lo / 1e6:g}–{hi / 1e6:g} M target)")
+    return text + f" {'✓' if lo <= total <= hi else '✗'} target {lo / 1e6:g}–{hi / 1e6:g} M"
 
 
 def _check_shape(image_shape) -> Triple:
@@ -209,7 +247,8 @@ def validate_box(box: Box, image_shape: Sequence[int], mag, preset: Preset) -> l
             )
         )
     n = voxels_at(box, m)
-    if n < MIN_BOX_VOXELS:
+    whole = math.prod(s // f for s, f in zip(shape, m))
+    if n < MIN_BOX_VOXELS <= whole:
         out.append(
             Finding(
                 "warning",
@@ -217,6 +256,16 @@ def validate_box(box: Box, image_shape: Sequence[int], mag, preset: Preset) -> l
                 bid,
                 f"{n:,} voxels at magnification {_fmt(m)}, fewer than {MIN_BOX_VOXELS:,}; "
                 "make the box larger.",
+            )
+        )
+    elif n < MIN_BOX_VOXELS:  # no box can reach the rule: say so, without a warning colour
+        out.append(
+            Finding(
+                "info",
+                "few-voxels",
+                bid,
+                f"{n:,} voxels at magnification {_fmt(m)}, fewer than {MIN_BOX_VOXELS:,}, but "
+                f"the whole image holds only {whole:,}: no box can hold more.",
             )
         )
     return out
@@ -244,46 +293,6 @@ def _overlap_findings(boxes: Sequence[Box]) -> list[Finding]:
     ]
 
 
-def _cluster_finding(boxes: Sequence[Box], shape: Triple) -> Finding | None:
-    """Warn when boxes crowd one part of the volume while other parts are empty.
-
-    The volume is cut in two along every axis that is at least twice the
-    median box extent; each box counts in the part holding its centre. The
-    plan is clustered when at least half of the parts hold no box while one
-    part holds at least half of the boxes (and at least three).
-    """
-    n = len(boxes)
-    if n < 2:
-        return None
-    median = np.median([b.size for b in boxes], axis=0)
-    splits = [2 if s >= 2 * m else 1 for s, m in zip(shape, median)]
-    n_parts = math.prod(splits)
-    if n_parts < 2 or n < n_parts:
-        return None
-    counts: dict[tuple[int, ...], int] = {}
-    for b in boxes:
-        key = tuple(
-            min(k - 1, int(c * k // s)) if k > 1 else 0 for c, k, s in zip(b.center, splits, shape)
-        )
-        counts[key] = counts.get(key, 0) + 1
-    empty = n_parts - len(counts)
-    crowded_key, crowded = max(counts.items(), key=lambda kv: kv[1])
-    if 2 * empty < n_parts or crowded < max(3, math.ceil(n / 2)):
-        return None
-    where = ", ".join(
-        f"{'z' if ax == 0 else 'y' if ax == 1 else 'x'} {('low' if k == 0 else 'high')} half"
-        for ax, (k, sp) in enumerate(zip(crowded_key, splits))
-        if sp > 1
-    )
-    return Finding(
-        "warning",
-        "clustered",
-        None,
-        f"{crowded} of {n} boxes lie in one part of the volume ({where}) while {empty} of "
-        f"{n_parts} parts have none; spread boxes over the volume.",
-    )
-
-
 def validate_plan(
     boxes: Sequence[Box], image_shape: Sequence[int], mag, preset: Preset
 ) -> list[Finding]:
@@ -308,7 +317,7 @@ def validate_plan(
     >>> from napari_patchwise.engine import get_preset
     >>> boxes = [Box(i, (0, 0, 64 * i), (64, 64, 64 * i + 64)) for i in range(3)]
     >>> [(f.code, f.box_id) for f in validate_plan(boxes, (64, 64, 192), 1, get_preset("instance"))]
-    [('total-voxels', None), ('few-boxes', None)]
+    [('image-share', None), ('few-boxes', None)]
     """
     m = as_magnification(mag)
     shape = _check_shape(image_shape)
@@ -319,7 +328,10 @@ def validate_plan(
     out.sort(key=lambda f: (f.box_id, _RANK[f.severity]))
     total = sum(voxels_at(b, m) for b in boxes)
     lo, hi = TARGET_TOTAL_VOXELS
-    if not lo <= total <= hi:
+    volume = math.prod(s // f for s, f in zip(shape, m))
+    if volume < lo:  # the target cannot be reached: say how much of the image is planned
+        out.append(Finding("info", "image-share", None, image_share_text(total, volume, m)))
+    elif not lo <= total <= hi:
         out.append(
             Finding(
                 "warning",
