@@ -113,3 +113,38 @@ def test_the_report_names_the_diameter_and_the_derived_lengths(tmp_path, sample)
     _, given = seed_boxes(plan, group, sample.image, params=SeedParams(object_diameter=7.5, smooth=0.0))
     assert given.estimate is None and given.params.smooth == 0.0
     assert "object diameter 7.5 (given)" in given.summary()
+
+
+def test_touching_boxes_join_only_while_their_region_stays_compact():
+    from napari_patchwise.engine.box import Box
+    from napari_patchwise.engine.threshold_seeding import box_groups
+
+    row = [Box(i + 1, (0, 0, 16 * i), (16, 16, 16 * (i + 1))) for i in range(4)]  # side by side
+    assert [[b.id for b in g] for g in box_groups(row)] == [[1, 2, 3, 4]]
+    # a staircase of boxes touching corner to corner would be read as a large cube: kept apart
+    stairs = [Box(i + 1, (16 * i,) * 3, (16 * (i + 1),) * 3) for i in range(4)]
+    assert [[b.id for b in g] for g in box_groups(stairs)] == [[1], [2], [3], [4]]
+    # overlapping boxes are always seeded together, however far their region reaches
+    overlap = [Box(1, (0, 0, 0), (16, 16, 16)), Box(2, (8, 8, 8), (64, 24, 24))]
+    assert [[b.id for b in g] for g in box_groups(overlap)] == [[1, 2]]
+
+
+def test_a_chain_of_touching_boxes_across_a_volume_is_not_read_as_one_region(tmp_path, monkeypatch):
+    """Seeding a staircase of boxes reads each box, never the cube they span."""
+    from napari_patchwise.engine import threshold_seeding
+
+    sample = make_sample((64, 128, 128))
+    plan = Plan(ImageRef(sample.image.shape, "uint16", sample.voxel_size), classes=(ClassSpec("nuclei"),))
+    plan = plan.add_boxes([((16 * i, 32 * i, 32 * i), (16 * (i + 1), 32 * (i + 1), 32 * (i + 1)))
+                           for i in range(4)])
+    seen = []
+    real = threshold_seeding.image_at_mag
+
+    def spy(image, box, mag):
+        seen.append(box.nvoxels)
+        return real(image, box, mag)
+
+    folder = create_project(tmp_path / "p", plan)
+    monkeypatch.setattr(threshold_seeding, "image_at_mag", spy)
+    seed_boxes(plan, open_annotations(folder, plan), sample.image, params=SeedParams(object_diameter=6.0))
+    assert max(seen) == 16 * 32 * 32  # one box at a time, never the 64×128×128 they span

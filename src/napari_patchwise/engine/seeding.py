@@ -160,7 +160,7 @@ def seed_boxes(
     -----
     What is written is computed by
     :mod:`~napari_patchwise.engine.threshold_seeding` (the same code as the
-    preview): boxes that overlap or touch are seeded together as one region,
+    preview): boxes that overlap (or touch, while compact) are seeded together as one region,
     so their seeds never touch and an object crossing them keeps one id.
     """
     if tuple(image.shape) != plan.image.shape:

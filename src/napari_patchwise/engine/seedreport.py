@@ -33,7 +33,7 @@ class SeedReport:
         Thresholding: the object size measured in the boxes, when the
         diameter was not given.
     groups : list of list of int
-        Thresholding: boxes that overlap or touch, seeded as one region.
+        Thresholding: boxes that overlap (or touch, while compact), seeded as one region.
     """
 
     class_name: str

@@ -2,7 +2,7 @@
 
 :func:`prepare_seeding` fixes everything that depends on the whole choice of
 boxes: the global threshold (over all chosen boxes), the object diameter and
-the lengths derived from it, and the *groups* of boxes that overlap or touch.
+the lengths derived from it, and the *groups* of boxes seeded together (overlapping, or touching while compact).
 :func:`seed_group` then seeds one group as one region (the bounding box of
 its boxes), so seeds never touch across boxes and an object crossing two
 boxes keeps one id. Apply (``seeding.seed_boxes``) writes every group;
@@ -11,6 +11,7 @@ boxes keeps one id. Apply (``seeding.seed_boxes``) writes every group;
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -41,13 +42,36 @@ def usable_boxes(plan: Plan, boxes: Sequence[Box]) -> tuple[list[Box], dict[int,
     return usable, skipped
 
 
+#: Touching boxes are seeded together only while their bounding region holds at most this many
+#: times the voxels of the boxes themselves (a chain of boxes across a volume is not read whole).
+COMPACT_GROUP = 1.5
+
+
+def _overlap(a: Box, b: Box) -> bool:
+    return all(al < bh and bl < ah for al, ah, bl, bh in zip(a.lo, a.hi, b.lo, b.hi))
+
+
 def _near(a: Box, b: Box) -> bool:
     """Whether two boxes overlap or share a face, an edge or a corner."""
     return all(al <= bh and bl <= ah for al, ah, bl, bh in zip(a.lo, a.hi, b.lo, b.hi))
 
 
-def box_groups(boxes: Sequence[Box]) -> list[tuple[Box, ...]]:
-    """Boxes that overlap or touch, directly or through others, grouped (in the given order).
+def _bbox_voxels(boxes) -> int:
+    lo = np.min([b.lo for b in boxes], axis=0)
+    hi = np.max([b.hi for b in boxes], axis=0)
+    return int(np.prod(hi - lo))
+
+
+def box_groups(boxes: Sequence[Box], compact: float = COMPACT_GROUP) -> list[tuple[Box, ...]]:
+    """Boxes seeded together, in the given order: overlapping boxes always, touching ones while compact.
+
+    Boxes that overlap, directly or through others, must be seeded as one
+    region (else their seeds would touch inside the overlap). Boxes that only
+    touch (a face, an edge or a corner) are joined as well, so an object
+    crossing them keeps one id, as long as the joined group's bounding region
+    holds at most ``compact`` times the voxels of its boxes; otherwise they
+    are seeded apart (their seeds may then meet at the shared face, where no
+    training crop holds both).
 
     Examples
     --------
@@ -56,8 +80,12 @@ def box_groups(boxes: Sequence[Box]) -> list[tuple[Box, ...]]:
     [[1, 2, 3]]
     >>> [[b.id for b in g] for g in box_groups(bs[:2])]
     [[1], [2]]
+    >>> diagonal = [Box(1, (0, 0, 0), (4, 4, 4)), Box(2, (4, 4, 4), (8, 8, 8))]  # a shared corner only
+    >>> [[b.id for b in g] for g in box_groups(diagonal)]
+    [[1], [2]]
     """
-    parent = list(range(len(boxes)))
+    n = len(boxes)
+    parent = list(range(n))
 
     def root(i):
         while parent[i] != i:
@@ -65,10 +93,22 @@ def box_groups(boxes: Sequence[Box]) -> list[tuple[Box, ...]]:
             i = parent[i]
         return i
 
-    for i in range(len(boxes)):
+    for i in range(n):
         for j in range(i):
-            if _near(boxes[i], boxes[j]):
+            if _overlap(boxes[i], boxes[j]):
                 parent[root(i)] = root(j)
+
+    def members(r):
+        return [boxes[k] for k in range(n) if root(k) == r]
+
+    for i in range(n):
+        for j in range(i):
+            ri, rj = root(i), root(j)
+            if ri == rj or not _near(boxes[i], boxes[j]):
+                continue
+            joined = members(ri) + members(rj)
+            if _bbox_voxels(joined) <= compact * sum(math.prod(b.size) for b in joined):
+                parent[ri] = rj
     groups: dict[int, list[Box]] = {}
     for i, b in enumerate(boxes):
         groups.setdefault(root(i), []).append(b)
@@ -89,7 +129,7 @@ class SeedSetup:
     estimate : SizeEstimate or None
         The measured object size, when the diameter was not given.
     groups : tuple of tuple of Box
-        Chosen boxes that overlap or touch, seeded together.
+        Chosen boxes seeded together (see :func:`box_groups`).
     spacing : tuple of float
         Voxel size at the magnification.
     instance : bool
