@@ -195,3 +195,29 @@ def test_the_project_image_is_followed_even_beside_a_layer_of_the_same_name(make
     assert planner.plan.image.voxel_size == (4.0, 1.0, 1.0)
     unrelated.scale = (9.0, 9.0, 9.0)
     assert planner.plan.image.voxel_size == (4.0, 1.0, 1.0)
+
+
+@pytest.mark.parametrize("with_plan", [False, True])
+def test_a_new_voxel_size_keeps_the_view_on_the_same_voxels(make_napari_viewer, tmp_path, small_volume,
+                                                           messages, with_plan):
+    """Typing 25,25,25 Å over an unknown (1,1,1) voxel size must not leave the view on another
+    slice, zoomed 25× into one corner: the slice, the centre and a voxel's size on screen stay."""
+    tifffile.imwrite(tmp_path / "bare.tif", small_volume)
+    viewer = make_napari_viewer()
+    (layer,) = viewer.open(str(tmp_path / "bare.tif"), plugin=None)
+    widget = _planner(viewer, "bare", messages)
+    if with_plan:
+        widget.new_plan()
+    viewer.dims.set_current_step(0, 30)
+    camera = viewer.scene.camera
+    camera.center = (30.0, 40.0, 100.0)
+    camera.zoom = 3.0
+    _type_voxel_size(widget, "2,0.5,0.5um")
+    assert tuple(layer.scale) == (2.0, 0.5, 0.5)
+    assert viewer.dims.current_step[0] == 30  # the same slice (not world 30 = slice 15)
+    assert camera.center[1:] == pytest.approx((20.0, 50.0))  # the same voxel (40, 100) in the middle
+    assert camera.zoom == pytest.approx(6.0)  # a voxel as large on screen as before
+    _type_voxel_size(widget, "25,25,25A")
+    assert viewer.dims.current_step[0] == 30
+    assert camera.center[1:] == pytest.approx((1000.0, 2500.0))
+    assert camera.zoom == pytest.approx(3.0 / 25)

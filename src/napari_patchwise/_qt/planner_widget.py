@@ -40,7 +40,8 @@ from ..engine.project import (
 from ..engine.validation import voxel_target_text
 from ..layers.annotation_layers import annotation_layer_data
 from ..layers.box_sync import METADATA_KEY, BoxLayerSync
-from ..layers.image_scale import image_ref_from_layer, place_project_layers, plan_image_layer, set_layer_voxel_size
+from ..layers.image_scale import (image_ref_from_layer, place_project_layers, plan_image_layer,
+                                  set_layer_voxel_size, view_kept)
 from .box_table import QtBoxTable
 from .plan_settings import PlanSettings
 from .propose_panel import ProposePanel
@@ -172,7 +173,8 @@ class PlannerWidget(QWidget):
         except ValueError as e:
             show_error(f"Cannot start a plan on '{layer.name}': {e}")
             return None
-        set_layer_voxel_size(layer, image.voxel_size, image.unit, image.voxel_size_known)  # e.g. from its file
+        with view_kept(self.viewer, layer):  # the same slice and voxels on screen
+            set_layer_voxel_size(layer, image.voxel_size, image.unit, image.voxel_size_known)  # e.g. from its file
         if fit.changed and plan.box_size is None:
             show_info(fit.message[:1].upper() + fit.message[1:])
         self._image_layer = layer

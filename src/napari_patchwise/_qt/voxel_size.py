@@ -13,7 +13,13 @@ from __future__ import annotations
 from napari.utils.notifications import show_info, show_warning
 
 from ..engine.voxelsize import format_voxel_size
-from ..layers.image_scale import ImageScaleLink, layer_voxel_size, set_layer_voxel_size, with_voxel_size
+from ..layers.image_scale import (
+    ImageScaleLink,
+    layer_voxel_size,
+    set_layer_voxel_size,
+    view_kept,
+    with_voxel_size,
+)
 
 _NOTES = {"file": "read from the image file", "layer": "from the image layer's scale"}
 
@@ -64,14 +70,16 @@ class VoxelSizeControl:
             if (vs, unit) == (plan.image.voxel_size, plan.image.unit) and plan.image.voxel_size_known:
                 return
             if self.link is not None:
-                self.link.set_voxel_size(vs, unit)
+                with view_kept(self.planner.viewer, self.link.layer):
+                    self.link.set_voxel_size(vs, unit)
             else:  # the plan's image is not open: the plan and its layers only
                 self.planner.apply_plan(with_voxel_size(plan, vs, unit))
             show_info(f"Voxel size set to {format_voxel_size(vs, unit)}; boxes and labels follow it.")
         else:
             layer = self.settings.image.value
             if layer is not None and layer.ndim >= 3:
-                set_layer_voxel_size(layer, vs, unit)
+                with view_kept(self.planner.viewer, layer):  # the same slice and voxels on screen
+                    set_layer_voxel_size(layer, vs, unit)
         self.refresh()
 
     def follow(self, image_layer) -> None:

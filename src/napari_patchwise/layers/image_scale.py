@@ -3,7 +3,8 @@
 * :func:`layer_voxel_size` says what is known about an image layer's voxel
   size: from its scale, from the file it was read from (napari's own reader
   leaves the scale at 1), or nothing (a placeholder of 1,1,1 pixels).
-* :func:`set_layer_voxel_size` puts a voxel size on an image layer.
+* :func:`set_layer_voxel_size` puts a voxel size on an image layer;
+  :func:`view_kept` keeps the viewer on the same voxels of it meanwhile.
 * :func:`place_project_layers` puts a project's annotation and contact layers
   on the plan's voxel size (boxes layers follow their
   :class:`~napari_patchwise.layers.box_sync.BoxLayerSync`).
@@ -15,9 +16,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
 from psygnal import Signal
 
 from ..engine.io import read_voxel_size
@@ -107,6 +110,47 @@ def set_layer_voxel_size(layer, voxel_size, unit: str, known: bool = True) -> No
         layer.scale = (*lead, *vs)
     if layer_unit(layer) != unit:
         layer.units = (*[str(u) for u in layer.units[:-3]], *(unit,) * 3)
+
+
+@contextmanager
+def view_kept(viewer, layer):
+    """Keep the view on the same voxels of ``layer`` while its scale or translation changes.
+
+    A new voxel size changes where the image lies in world coordinates, but
+    napari keeps the slider, the camera centre and the zoom in world
+    coordinates: the view would jump to another slice and zoom far in or out
+    (25× for a voxel size of 25 Å typed over 1 pixel). The slice, the centre
+    and the on-screen size of a voxel are carried over instead.
+    """
+    before = _placement(layer)
+    point = list(viewer.dims.point)
+    camera = viewer.scene.camera
+    center, zoom = list(camera.center), camera.zoom
+    yield
+    after = _placement(layer)
+    if after == before:
+        return
+    ndim, n = viewer.dims.ndim, len(before[0])
+
+    def moved(dim, value):  # a world coordinate along viewer dim ``dim``, carried to the new placement
+        k = dim - (ndim - n)
+        if k < 0:
+            return value
+        (s0, t0), (s1, t1) = (before[0][k], before[1][k]), (after[0][k], after[1][k])
+        return (value - t0) / s0 * s1 + t1
+
+    viewer.dims.point = [moved(d, p) for d, p in enumerate(point)]
+    displayed = list(viewer.dims.displayed)
+    shift = len(center) - len(displayed)
+    camera.center = tuple(c if i < shift else moved(displayed[i - shift], c) for i, c in enumerate(center))
+    ratios = [after[0][d - (ndim - n)] / before[0][d - (ndim - n)] for d in displayed if d >= ndim - n]
+    if ratios:
+        camera.zoom = zoom / float(np.exp(np.mean(np.log(ratios))))
+
+
+def _placement(layer) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """A layer's ``(scale, translate)`` of its last three axes."""
+    return (tuple(float(s) for s in layer.scale[-3:]), tuple(float(t) for t in layer.translate[-3:]))
 
 
 def place_project_layers(layers, plan: Plan, project) -> int:
