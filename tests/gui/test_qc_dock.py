@@ -86,6 +86,20 @@ def test_a_stroke_that_touches_another_object_is_flagged_at_once(opened, mouse_d
     assert np.array_equal(edits > 0, np.asarray(nuc.data[:]) > 0)
 
 
+def test_the_contact_markers_leave_the_painted_layer_active_and_share_its_units(opened, mouse_drag, qtbot):
+    """The markers' layer appears with the first contact: the next stroke must still go into the
+    layer being painted, and its units must match (or napari stops using units for rendering)."""
+    viewer, widget, folder, nuc = opened
+    viewer.layers.selection.active = nuc
+    _stroke(mouse_drag, nuc, 1, (3, 10, 6), (3, 10, 12))
+    _stroke(mouse_drag, nuc, 2, (3, 10, 14), (3, 10, 20))
+    qtbot.waitUntil(lambda: OVERLAY_NAME in viewer.layers, timeout=3000)
+    assert viewer.layers.selection.active is nuc and nuc.mode == "paint"
+    overlay = viewer.layers[OVERLAY_NAME]
+    assert tuple(map(str, overlay.units)) == tuple(map(str, nuc.units)) == ("micrometer",) * 3
+    np.testing.assert_allclose(overlay.scale, nuc.scale)
+
+
 def test_separate_fixes_the_contact_without_deleting_either(opened, mouse_drag, qtbot, qc_messages):
     viewer, widget, folder, nuc = opened
     _stroke(mouse_drag, nuc, 1, (3, 10, 6), (3, 10, 12))

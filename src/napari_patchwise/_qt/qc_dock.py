@@ -276,11 +276,14 @@ class QCWidget(QWidget):
         if self.overlay is None or self.overlay.live is not live:  # checks (re)started
             self.overlay = ContactOverlay(
                 live, metadata={METADATA_KEY: {"role": "contacts", "project": self.project}},
-                **annotation_transform(live.plan))
+                units=(live.plan.image.unit,) * 3, **annotation_transform(live.plan))
             region = None
         self.overlay.layer = old if old is not None and old.data.shape == self.overlay.shape else None
         if self.overlay.update(None if self.overlay.layer is None else region):
+            painting = self.viewer.layers.selection.active
             self.viewer.add_layer(self.overlay.layer)
+            if painting is not None and painting in self.viewer.layers:  # the next stroke goes where the
+                self.viewer.layers.selection.active = painting  # last one did, not into the markers
 
     def jump_to_pair(self, row: int) -> None:
         item = self.pairs.item(row, 0)
@@ -291,7 +294,7 @@ class QCWidget(QWidget):
         world = [v * s + t for v, s, t in zip(loc, tf["scale"], tf["translate"])]
         axis0 = self.viewer.dims.ndim - 3
         self.viewer.dims.set_point(axis0, world[0])
-        self.viewer.camera.center = tuple(world)
+        self.viewer.scene.camera.center = tuple(world)
         name = item.data(Qt.ItemDataRole.UserRole)
         layer = self.live.layers.get(name)
         if layer is not None:
