@@ -159,6 +159,8 @@ def test_save_then_reopen_restores_boxes_and_layers(planner, make_napari_viewer,
     qtbot.waitUntil(lambda: not widget.runner.busy, timeout=20000)
     assert (folder / "image.tif").exists()
     assert {"nuclei labels", "background", "ignore"} <= {lay.name for lay in viewer.layers}
+    # the boxes layer stays selected, still drawing boxes (not the 'ignore' layer added last)
+    assert viewer.layers.selection.active is sync.rectangles and sync.rectangles.mode == "add_rectangle"
 
     # a later edit is saved at once
     sync.set_plan(sync.plan.update_box(2, status="done"))

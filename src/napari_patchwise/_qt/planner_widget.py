@@ -395,6 +395,7 @@ class PlannerWidget(QWidget):
     def _sync_annotation_layers(self, plan: Plan) -> None:
         """Add (or replace when reshaped) the Labels layers of the project's annotation arrays."""
         group = open_annotations(self.project, plan)
+        active = self.viewer.layers.selection.active  # stays selected (e.g. boxes, in add-rectangle mode)
         for data, kwargs, _ in annotation_layer_data(plan, group, project=str(self.project)):
             name = kwargs["name"]
             old = self.viewer.layers[name] if name in self.viewer.layers else None
@@ -403,6 +404,8 @@ class PlannerWidget(QWidget):
             if old is not None:
                 self.viewer.layers.remove(old)
             self.viewer.add_labels(data, **kwargs)
+        if active is not None and active in self.viewer.layers:
+            self.viewer.layers.selection.active = active
 
     def _confirm(self, question: str) -> bool:
         answer = QMessageBox.question(self, "napari-patchwise", question)
