@@ -37,6 +37,7 @@ from ..engine.export.model import ExportOptions, ExportReport
 from ..engine.export.run import export_project
 from ..engine.project import ProjectError
 from ..layers.project_link import annotation_projects, current_plan, selected_project_box_ids
+from .narrow import narrow_combos
 from .runner import Runner
 
 FORMAT_LABELS = (("nnunet", "nnU-Net v2"), ("stardist", "StarDist"), ("cellpose", "Cellpose"),
@@ -48,6 +49,12 @@ NO_PROJECT = "No project: open a project folder (or save one in the Box planner)
 
 def _row(*widgets, label: str) -> Container:
     return Container(widgets=list(widgets), layout="horizontal", labels=False, label=label)
+
+
+def _format_rows(boxes: dict) -> list[Container]:
+    """The format check boxes two to a row (four in one row would widen the dock)."""
+    ticks = list(boxes.values())
+    return [_row(*ticks[i:i + 2], label="formats" if i == 0 else "") for i in range(0, len(ticks), 2)]
 
 
 class ExportForm(Container):
@@ -62,14 +69,16 @@ class ExportForm(Container):
         self.seed = SpinBox(label="split seed", value=0, min=0, max=2**31 - 1)
         self.test_boxes = LineEdit(label="test boxes", tooltip="box ids pinned to the test split, e.g. 3,7")
         self.use_selected = PushButton(text="use the boxes selected in the Box planner")
-        self.overwrite = CheckBox(text="overwrite an existing export (else new cases are added)", value=False)
+        self.overwrite = CheckBox(text="overwrite an existing export", value=False,
+                                  tooltip="replace an earlier export in the output folder; unticked, new "
+                                          "cases are added to it and the cases already there are kept")
         self.only_done = CheckBox(text="only boxes marked done", value=False)
         self.dataset_id = SpinBox(label="nnU-Net dataset id", value=501, min=1, max=999)
         self.dataset_name = LineEdit(label="nnU-Net dataset name", value="Patchwise")
         self.instance_class = ComboBox(label="instance class (StarDist, Cellpose)", choices=[])
         super().__init__(widgets=[
-            _row(*self.formats.values(), label="formats"), self.out,
-            _row(self.train, self.val, self.test, label="split train / val / test"), self.seed,
+            *_format_rows(self.formats), self.out,
+            _row(self.train, self.val, self.test, label="train/val/test"), self.seed,
             self.test_boxes, self.use_selected, self.only_done, self.overwrite, self.dataset_id, self.dataset_name,
             self.instance_class,
         ])
@@ -139,6 +148,7 @@ class ExportWidget(QWidget):
         self.viewer.layers.events.removed.connect(self.reset_choices)
         self.destroyed.connect(lambda *_: self._teardown())
         self.reset_choices()
+        narrow_combos(self)
 
     @property
     def busy(self) -> bool:

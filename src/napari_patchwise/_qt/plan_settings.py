@@ -30,10 +30,11 @@ class PlanSettings(Container):
         self.voxel_info = Label(value="", label="voxel at magnification")
         self.box_size = LineEdit(value="", label="box size (z,y,x)")
         self.box_info = Label(value="")
-        self.box_info.native.setWordWrap(True)
         self._fitted = ""  # the last size filled in from the image (auto while shown)
         self.classes = LineEdit(value="nuclei:instance", label="classes")
         self.preset_info = Label(value="")
+        for label in (self.voxel_note, self.preset_info, self.voxel_info, self.box_info):
+            label.native.setWordWrap(True)  # a long line would widen the dock
         # a new image, preset or magnification: fit again (connected before the form's own
         # change signal, so the dock reads the size after it was reset)
         for w in (self.image, self.preset, self.minimum, self.magnification):

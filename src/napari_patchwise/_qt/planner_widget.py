@@ -43,6 +43,7 @@ from ..layers.box_sync import METADATA_KEY, BoxLayerSync
 from ..layers.image_scale import (image_ref_from_layer, place_project_layers, plan_image_layer,
                                   set_layer_voxel_size, view_kept)
 from .box_table import QtBoxTable
+from .narrow import narrow_combos
 from .plan_settings import PlanSettings
 from .propose_panel import ProposePanel
 from .runner import Runner
@@ -110,6 +111,7 @@ class PlannerWidget(QWidget):
         layout.addWidget(self.proposer.actions)
         layout.addWidget(self.proposer.details)
         self.runner = Runner(self, progress=self.progress)
+        narrow_combos(self)
 
         self.new_button.clicked.connect(lambda: self.new_plan())
         self.save_button.clicked.connect(lambda: self.save_project())

@@ -40,6 +40,7 @@ from ..layers.project_link import (
     current_plan,
     show_findings,
 )
+from .narrow import narrow_combos
 from .runner import Runner
 
 RECHECK_DELAY_MS = 400
@@ -123,6 +124,7 @@ class QCWidget(QWidget):
         layout.addWidget(self.findings, stretch=1)
         layout.addWidget(self.progress)
         self.runner = Runner(self, progress=self.progress)
+        narrow_combos(self)
 
         self.live_check.toggled.connect(self._on_live_toggled)
         self.crop_check.toggled.connect(lambda on: setattr(self.live, "crop", on) if self.live else None)

@@ -50,6 +50,7 @@ from ..layers.project_link import (
     selected_project_box_ids,
 )
 from .propose_form import layer_array
+from .narrow import narrow_combos
 from .runner import Runner
 from .seed_form import METHODS, SeedForm  # noqa: F401 (METHODS re-exported)
 
@@ -104,6 +105,7 @@ class SeedWidget(QWidget):
         self.viewer.layers.events.inserted.connect(self.reset_choices)
         self.viewer.layers.events.removed.connect(self.reset_choices)
         self.reset_choices()
+        narrow_combos(self)
 
     @property
     def busy(self) -> bool:

@@ -38,7 +38,9 @@ class SeedForm(Container):
                                      step=0.5)
         self.diameter.native.setDecimals(3)
         self.estimate = PushButton(text="Estimate diameter from the boxes")
-        self.derive = CheckBox(text="smoothing, min size and centre distance from the diameter", value=True)
+        self.derive = CheckBox(text="the three lengths below from the diameter", value=True,
+                               tooltip="smoothing, min object voxels and min centre distance follow from the "
+                                       "object diameter; untick to set them yourself")
         self.smooth = FloatSpinBox(label="smooth σ (physical)", value=0.0, min=0, max=1e4, step=0.25)
         self.smooth.native.setDecimals(3)
         self.fill_holes = CheckBox(text="fill holes", value=True)
