@@ -47,3 +47,17 @@ def test_long_choices_are_shown_whole_in_the_drop_down_list(viewer, name, qtbot)
             finally:
                 combo.hidePopup()
     assert checked
+
+
+@pytest.mark.parametrize("name", DOCKS)
+def test_a_dock_opens_narrow_beside_the_canvas(make_napari_viewer, name, qtbot):
+    """Opened on the sample in a window the size of a 1280×800 screen, a dock leaves the canvas the
+    larger part (the Box planner used to open 632 px wide for a wrapped note, the canvas got 310)."""
+    viewer = make_napari_viewer(show=True)
+    viewer.window.set_geometry(0, 0, 1280, 800)
+    viewer.open_sample("napari-patchwise", "nuclei3d")
+    dock, widget = viewer.window.add_plugin_dock_widget("napari-patchwise", name)
+    qtbot.waitUntil(widget.isVisible)
+    qtbot.waitUntil(lambda: dock.width() > 0)
+    assert dock.width() <= MAX_DOCK_WIDTH
+    assert viewer.window.geometry()[2] <= 1280

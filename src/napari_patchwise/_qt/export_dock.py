@@ -37,7 +37,7 @@ from ..engine.export.model import ExportOptions, ExportReport
 from ..engine.export.run import export_project
 from ..engine.project import ProjectError
 from ..layers.project_link import annotation_projects, current_plan, selected_project_box_ids
-from .narrow import narrow_combos
+from .narrow import NarrowDock, narrow_combos
 from .runner import Runner
 
 FORMAT_LABELS = (("nnunet", "nnU-Net v2"), ("stardist", "StarDist"), ("cellpose", "Cellpose"),
@@ -117,7 +117,7 @@ class ExportForm(Container):
                              only_done=self.only_done.value, context=context)
 
 
-class ExportWidget(QWidget):
+class ExportWidget(NarrowDock, QWidget):
     """Dock widget: write the project's validated boxes as training data."""
 
     def __init__(self, napari_viewer):

@@ -8,7 +8,7 @@ text that does not wrap made a single dock take more than half of a
 
 from __future__ import annotations
 
-from qtpy.QtWidgets import QComboBox, QWidget
+from qtpy.QtWidgets import QComboBox, QLabel, QSizePolicy, QWidget
 
 #: The widest a dock may ask to be, in pixels (1280 - napari's layer list - a usable canvas).
 MAX_DOCK_WIDTH = 440
@@ -24,3 +24,28 @@ def narrow_combos(widget: QWidget, chars: int = COMBO_CHARS) -> None:
     for combo in widget.findChildren(QComboBox):
         combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         combo.setMinimumContentsLength(chars)
+
+
+def wrap(label: QLabel) -> None:
+    """Let a line of text wrap, and its row shrink to the dock's width.
+
+    magicgui's ``Label`` has a fixed size policy: wrapped or not, its row
+    would stay as wide as the whole text.
+    """
+    label.setWordWrap(True)
+    label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+
+
+class NarrowDock:
+    """Mixin for a dock's widget: it opens at most :data:`MAX_DOCK_WIDTH` wide.
+
+    Qt opens a dock at its widget's preferred width, and a wrapped line of
+    text prefers to be long (the Box planner asked for 632 px with the box-size
+    note of a sample image); the minimum width stays what the content needs,
+    and the dock can still be dragged wider.
+    """
+
+    def sizeHint(self):  # noqa: N802 (Qt's name)
+        hint = super().sizeHint()
+        hint.setWidth(max(min(hint.width(), MAX_DOCK_WIDTH), self.minimumSizeHint().width()))
+        return hint

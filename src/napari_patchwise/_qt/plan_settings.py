@@ -10,6 +10,7 @@ from ..engine.magnification import _as_int_triple, as_magnification, voxel_size_
 from ..engine.plan import ClassSpec, parse_classes
 from ..engine.presets import PRESET_NAMES, Preset, get_preset
 from ..engine.voxelsize import UNITS, UNKNOWN_VOXEL_SIZE, format_voxel_size, parse_voxel_size
+from .narrow import wrap
 
 
 def _fmt(values) -> str:
@@ -34,7 +35,7 @@ class PlanSettings(Container):
         self.classes = LineEdit(value="nuclei:instance", label="classes")
         self.preset_info = Label(value="")
         for label in (self.voxel_note, self.preset_info, self.voxel_info, self.box_info):
-            label.native.setWordWrap(True)  # a long line would widen the dock
+            wrap(label.native)  # a long line would widen the dock
         # a new image, preset or magnification: fit again (connected before the form's own
         # change signal, so the dock reads the size after it was reset)
         for w in (self.image, self.preset, self.minimum, self.magnification):

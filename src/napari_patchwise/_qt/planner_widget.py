@@ -43,7 +43,7 @@ from ..layers.box_sync import METADATA_KEY, BoxLayerSync
 from ..layers.image_scale import (image_ref_from_layer, place_project_layers, plan_image_layer,
                                   set_layer_voxel_size, view_kept)
 from .box_table import QtBoxTable
-from .narrow import narrow_combos
+from .narrow import NarrowDock, narrow_combos
 from .plan_settings import PlanSettings
 from .propose_panel import ProposePanel
 from .runner import Runner
@@ -53,7 +53,7 @@ from .voxel_size import VoxelSizeControl
 IMAGE_FILE = "image.tif"
 
 
-class PlannerWidget(QWidget):
+class PlannerWidget(NarrowDock, QWidget):
     """Dock widget: settings, proposals, boxes table, summary, project buttons."""
 
     def __init__(self, napari_viewer):

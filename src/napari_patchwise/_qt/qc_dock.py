@@ -40,7 +40,7 @@ from ..layers.project_link import (
     current_plan,
     show_findings,
 )
-from .narrow import narrow_combos
+from .narrow import NarrowDock, narrow_combos
 from .runner import Runner
 
 RECHECK_DELAY_MS = 400
@@ -67,7 +67,7 @@ def _item(value) -> QTableWidgetItem:
     return it
 
 
-class QCWidget(QWidget):
+class QCWidget(NarrowDock, QWidget):
     """Dock widget: live checks while painting, touching pairs, per-box findings."""
 
     def __init__(self, napari_viewer):

@@ -50,7 +50,7 @@ from ..layers.project_link import (
     selected_project_box_ids,
 )
 from .propose_form import layer_array
-from .narrow import narrow_combos
+from .narrow import NarrowDock, narrow_combos
 from .runner import Runner
 from .seed_form import METHODS, SeedForm  # noqa: F401 (METHODS re-exported)
 
@@ -70,7 +70,7 @@ def _manual_in_range(regions, threshold: float) -> None:
                          f"({lo:g} to {hi:g}): every voxel would be foreground. Choose a threshold between them.")
 
 
-class SeedWidget(QWidget):
+class SeedWidget(NarrowDock, QWidget):
     """Dock widget: seed weak labels into the project's boxes."""
 
     def __init__(self, napari_viewer):
