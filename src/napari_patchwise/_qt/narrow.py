@@ -32,8 +32,10 @@ def wrap(label: QLabel) -> None:
     magicgui's ``Label`` has a fixed size policy: wrapped or not, its row
     would stay as wide as the whole text.
     """
+    policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+    policy.setHeightForWidth(True)  # as many lines as the width needs
+    label.setSizePolicy(policy)
     label.setWordWrap(True)
-    label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
 
 
 class NarrowDock:

@@ -133,9 +133,10 @@ class PlanSettings(Container):
             self.voxel_info.value = ""
             return
         self.preset_info.value = (
-            f"default box {'×'.join(map(str, preset.default_size))}; minimum "
-            f"{'×'.join(map(str, preset.minimum))} (z×y×x at the magnification)"
+            f"default box {'×'.join(map(str, preset.default_size))}, minimum "
+            f"{'×'.join(map(str, preset.minimum))} (z×y×x)"
         )
+        self.preset_info.tooltip = "the preset's box sizes (z×y×x), read at the magnification"
         self._show_fit(preset, mag)
         layer = self.image.value
         if layer is None:
@@ -156,6 +157,7 @@ class PlanSettings(Container):
         shape = None if layer is None or layer.ndim != 3 else tuple(layer.data.shape)
         if getattr(layer, "multiscale", False) and shape is not None:
             shape = tuple(layer.data[0].shape)
+        self.box_info.tooltip = None
         try:
             fit = fit_box_size(preset, shape, mag, self.get_voxel_size()[0]) if shape else None
             auto = self.get_box_size() is None
@@ -170,8 +172,9 @@ class PlanSettings(Container):
         if not auto:
             full = preset.size_at(mag, self.get_box_size())
             self.box_info.value = f"set by hand ({'×'.join(map(str, full))} full-resolution voxels)"
-        elif fit is not None and fit.changed:
-            self.box_info.value = fit.message
+        elif fit is not None and fit.changed:  # why, in one sentence (all of it in the tooltip)
+            self.box_info.value = fit.message.split(". ")[0] + "."
+            self.box_info.tooltip = fit.message
         else:
             full = preset.size_at(mag, size)
             self.box_info.value = (f"the {preset.name} preset's default "

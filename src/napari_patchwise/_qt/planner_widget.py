@@ -84,11 +84,12 @@ class PlannerWidget(NarrowDock, QWidget):
         buttons = QHBoxLayout()
         for b in (self.new_button, self.save_button, self.open_button):
             buttons.addWidget(b)
-        help_text = QLabel(
+        help_text = QLabel("Draw a rectangle (or click) on 'patchwise boxes' to add a box; move or resize "
+                           "it on any slice. Click a row to jump to a box.")
+        help_text.setToolTip(
             "Draw a rectangle on the 'patchwise boxes' layer to add a box (depth from the box "
             "size, centred on the slice; a click gives a box of the box size). Move or resize it "
-            "on any slice; delete it with the layer's delete button. Click a row to jump to a box."
-        )
+            "on any slice; delete it with the layer's delete button. Click a row to jump to a box.")
         help_text.setWordWrap(True)
         plan_tab = QWidget()
         plan_layout = QVBoxLayout(plan_tab)
