@@ -218,3 +218,15 @@ def test_contacts_across_the_face_of_two_boxes_are_not_listed(tmp_path):
     data[3, 6, 11] = 6        # inside box 1: listed
     live.install_index("nuclei", live.compute_index("nuclei"))
     assert [c[1:3] for c in live.contacts()] == [(5, 6)]
+
+
+def test_background_and_ignore_have_one_colour_of_their_own(tmp_path):
+    """Background painted in label 1's colour looked like the class's object 1 on screen."""
+    _, _, layers, _ = _setup(tmp_path)
+    nuclei, background, ignore = layers["nuclei"], layers["background"], layers["ignore"]
+    bg = [tuple(background.get_color(v)) for v in (1, 2, 7)]
+    assert bg[0] == bg[1] == bg[2]  # any value reads as background, so shows as background
+    assert tuple(ignore.get_color(1)) != bg[0]
+    for v in (1, 2):  # the class's first objects look different
+        assert not np.allclose(nuclei.get_color(v)[:3], bg[0][:3], atol=0.1)
+    assert background.get_color(0) is None or background.get_color(0)[3] == 0

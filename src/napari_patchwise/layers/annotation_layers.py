@@ -35,11 +35,17 @@ def annotation_layer_name(name: str) -> str:
     return name if name in ("background", "ignore") else f"{name} labels"
 
 
+#: One colour for every voxel of the background and ignore layers: background in a class's
+#: colours looked like its object 1 (both are label 1), and any value in them means the same.
+FIXED_COLORS = {"background": "#7f93ad", "ignore": "#e8c33a"}
+
+
 def annotation_layer_data(plan: Plan, group, project: str | None = None) -> list[tuple]:
     """Layer data tuples for every annotation array of a project's group.
 
     Classes come first, then ``background`` and ``ignore``; background is
-    shown faintly so objects stay visible through it.
+    shown faintly so objects stay visible through it, background and ignore
+    each in one colour of their own (:data:`FIXED_COLORS`).
     """
     out = []
     tf = annotation_transform(plan)
@@ -54,5 +60,7 @@ def annotation_layer_data(plan: Plan, group, project: str | None = None) -> list
             "opacity": 0.3 if name == "background" else 0.6,
             "metadata": {METADATA_KEY: {"role": "annotation", "array": name, "project": project}},
         }
+        if name in FIXED_COLORS:
+            kwargs["colormap"] = {None: FIXED_COLORS[name], 0: "transparent"}
         out.append((group[name], kwargs, "labels"))
     return out
