@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from napari_patchwise._qt import qc_dock as qc_module
+from napari_patchwise._qt.narrow import MAX_DOCK_WIDTH
 from napari_patchwise._qt.planner_widget import PlannerWidget
 from napari_patchwise._qt.qc_dock import QCWidget
 from napari_patchwise.layers.contact_overlay import OVERLAY_NAME
@@ -98,6 +99,8 @@ def test_the_contact_markers_leave_the_painted_layer_active_and_share_its_units(
     overlay = viewer.layers[OVERLAY_NAME]
     assert tuple(map(str, overlay.units)) == tuple(map(str, nuc.units)) == ("micrometer",) * 3
     np.testing.assert_allclose(overlay.scale, nuc.scale)
+    qtbot.waitUntil(lambda: widget.pairs.rowCount() == 1, timeout=3000)
+    assert widget.minimumSizeHint().width() <= MAX_DOCK_WIDTH  # the pairs line wraps
 
 
 def test_separate_fixes_the_contact_without_deleting_either(opened, mouse_drag, qtbot, qc_messages):

@@ -91,6 +91,7 @@ class QCWidget(NarrowDock, QWidget):
         for text, value in CONNECTIVITY_CHOICES:
             self.connectivity.addItem(text, value)
         self.pairs_label = QLabel("Touching pairs: –")
+        self.pairs_label.setWordWrap(True)
         self.pairs = _table(["class", "id a", "id b", "contacts"])
         self.separate_sel = QPushButton("Separate selected")
         self.separate_all = QPushButton("Separate all")
