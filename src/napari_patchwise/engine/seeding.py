@@ -180,6 +180,7 @@ def seed_boxes(
     report.groups = [[b.id for b in g] for g in setup.groups]
     done = len(usable) if reads else 0
     next_id = next_free_id(annotation_layers(group, plan)[class_name]) if kind == "instance" else 1
+    report.distinct = 0
     for g in setup.groups:
         seeds = seed_group(plan, image, setup, g)
         if report.threshold is None and len(setup.groups) == 1 and params.method != "local":
@@ -191,6 +192,7 @@ def seed_boxes(
             labels = np.where(labels > 0, inverse.reshape(labels.shape) + shift, 0).astype(np.uint32)
             next_id += int(np.count_nonzero(ids))
         seeds = replace(seeds, labels=labels)
+        written: set[int] = set()
         for b in g:
             part = seeds.crop(plan, b)
             # no foreground: the threshold says nothing about this box (a dim region under a
@@ -201,12 +203,14 @@ def seed_boxes(
             stats.pop("next_id")
             report.boxes[b.id] = stats
             if part.n_objects:
+                written.update(np.unique(part.labels[part.labels > 0]).tolist())
                 plan = _seeded(plan, b)
             else:
                 report.empty.append(b.id)
             done += 1
             if progress:
                 progress(done, total)
+        report.distinct += len(written)
     for b in boxes:
         if b.id in report.skipped and progress:
             done += 1

@@ -34,6 +34,10 @@ class SeedReport:
         diameter was not given.
     groups : list of list of int
         Thresholding: boxes that overlap (or touch, while compact), seeded as one region.
+    distinct : int or None
+        Thresholding: the number of distinct objects written (an object in
+        two boxes of a group is counted in each box's ``objects`` but once
+        here); ``None`` when each box's objects are its own.
     """
 
     class_name: str
@@ -45,6 +49,14 @@ class SeedReport:
     params: SeedParams | None = None
     estimate: SizeEstimate | None = None
     groups: list[list[int]] = field(default_factory=list)
+    distinct: int | None = None
+
+    @property
+    def objects(self) -> int:
+        """Objects written, each counted once even when it lies in two boxes."""
+        if self.distinct is not None:
+            return self.distinct
+        return sum(b["objects"] for b in self.boxes.values())
 
     def parameters_line(self) -> str:
         """The object diameter (estimated or given) and the lengths used, in one line ('' for imports)."""
@@ -56,7 +68,7 @@ class SeedReport:
                 f"smallest object {p.min_size} voxels, min centre distance {p.min_distance:.3g}")
 
     def summary(self) -> str:
-        objs = sum(b["objects"] for b in self.boxes.values())
+        objs = self.objects
         fg = sum(b["foreground"] for b in self.boxes.values())
         kept = sum(b["kept"] for b in self.boxes.values())
         thr = "" if self.threshold is None else f" (threshold {self.threshold:.4g})"
