@@ -301,6 +301,8 @@ def test_preview_equals_apply_moves_the_view_and_goes_away_after_apply(viewer, p
     widget.apply_button.click()
     qtbot.waitUntil(lambda: not widget.busy, timeout=60000)
     assert PREVIEW_NAME not in viewer.layers
+    # the selected preview went away: the seeded labels are selected for painting
+    assert viewer.layers.selection.active is viewer.layers["nuclei labels"]
     written = np.asarray(_arrays(project)["nuclei"])[REGIONS[1]]
     np.testing.assert_array_equal(written > 0, shown > 0)
     pairs = np.unique(np.stack([shown[shown > 0], written[written > 0]]), axis=1)

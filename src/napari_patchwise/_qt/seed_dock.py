@@ -254,10 +254,14 @@ class SeedWidget(NarrowDock, QWidget):
             commit_plan(project, plan)
         except (OSError, ProjectError) as e:
             show_error(f"The labels were written, but the box statuses were not saved: {e}")
-        for layer in annotation_layer_map(self.viewer.layers, project).values():
+        layers = annotation_layer_map(self.viewer.layers, project)
+        for layer in layers.values():
             layer.refresh()
         if PREVIEW_NAME in self.viewer.layers:  # the preview is written now, or outdated
             self.viewer.layers.remove(self.viewer.layers[PREVIEW_NAME])
+            if self.viewer.layers.selection.active is None and report.class_name in layers:
+                # the preview was selected: the seeded labels are what one paints next
+                self.viewer.layers.selection.active = layers[report.class_name]
         if report.params is not None:
             self.form.show_used(report.params)
         bus.annotations_changed.emit(project)
