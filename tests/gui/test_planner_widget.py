@@ -240,12 +240,18 @@ def embryo_like(make_napari_viewer, messages):
     return viewer, widget
 
 
-def test_the_box_size_is_fitted_to_the_image_and_explained(embryo_like, messages):
+def test_the_box_size_is_fitted_to_the_image_and_explained(embryo_like, messages, qtbot):
     viewer, widget = embryo_like
     s = widget.settings
     assert s.box_size.value == "32,96,96"
-    assert "instead of the instance preset's 64×64×64" in s.box_info.value
-    assert "2.18× coarser" in s.box_info.value
+    assert s.box_info.value == "not the default 64×64×64: only 51 voxels along z; z voxels 2.18× coarser"
+    assert "instead of the instance preset's 64×64×64" in s.box_info.tooltip  # the full reason
+    # the note is not cut off at a laptop's dock width (it overlapped the next row)
+    viewer.window.show()
+    widget.window().resize(1280, 800)
+    label = s.box_info.native
+    qtbot.waitUntil(lambda: label.isVisible() and label.width() > 0)
+    assert label.height() >= label.heightForWidth(label.width())
     assert widget.new_plan() is not None
     assert widget.plan.box_size is None and widget.plan.default_box_size == (32, 96, 96)
     assert any("2.18× coarser" in m for m in messages["info"])

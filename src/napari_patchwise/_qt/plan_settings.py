@@ -172,8 +172,8 @@ class PlanSettings(Container):
         if not auto:
             full = preset.size_at(mag, self.get_box_size())
             self.box_info.value = f"set by hand ({'×'.join(map(str, full))} full-resolution voxels)"
-        elif fit is not None and fit.changed:  # why, in one sentence (all of it in the tooltip)
-            self.box_info.value = fit.message.split(". ")[0] + "."
+        elif fit is not None and fit.changed:  # why, in a few words (all of it in the tooltip)
+            self.box_info.value = fit.reason
             self.box_info.tooltip = fit.message
         else:
             full = preset.size_at(mag, size)

@@ -48,11 +48,14 @@ class BoxFit:
         The preset's default size at the magnification.
     message : str
         Why ``size`` differs from ``default`` (empty when it does not).
+    reason : str
+        The same, in a few words (for a narrow dock; empty when it does not).
     """
 
     size: Triple
     default: Triple
     message: str = ""
+    reason: str = ""
 
     @property
     def changed(self) -> bool:
@@ -190,27 +193,30 @@ def fit_box_size(preset: Preset, image_shape: Sequence[int], mag=1,
     size = tuple(int(s) for s in combos[int(np.argmin(cost))])
     if size == default:
         return BoxFit(default, default)
-    return BoxFit(size, default, _explain(preset, size, room, v, m, fits, ratio))
+    message, reason = _explain(preset, size, room, v, m, fits, ratio)
+    return BoxFit(size, default, message, reason)
 
 
 def _explain(preset: Preset, size: Triple, room: Triple, v: np.ndarray, mag: Triple,
-             fits: bool, ratio: float) -> str:
-    """One message: what was chosen instead of the default, and why."""
+             fits: bool, ratio: float) -> tuple[str, str]:
+    """What was chosen instead of the default and why: in full, and in a few words."""
     default = preset.default_size
-    why = []
+    why, brief = [], []
     if not fits:
         short = [f"{room[a]} voxels along {_AXES[a]}" for a in range(3) if default[a] > room[a]]
         why.append(f"the image has only {' and '.join(short)}")
+        brief.append(f"only {' and '.join(short)}")
     if ratio > ANISOTROPY_LIMIT:
         coarse = "/".join(_AXES[a] for a in range(3) if v[a] == v.max())
         fine = "/".join(_AXES[a] for a in range(3) if v[a] == v.min())
         why.append(f"{coarse} voxels are {ratio:.3g}× coarser than {fine} voxels")
+        brief.append(f"{coarse} voxels {ratio:.3g}× coarser")
     bases = [("the minimum", preset.minimum), ("the default", default),
              *(("the alternative " + _x(a), a) for a in preset.alternatives)]
     of = next((name for name, b in bases if all(s % k == 0 for s, k in zip(size, b))), None)
     n = math.prod(size)
     phys = np.array(size) * v
-    return (
+    message = (
         f"box {_x(size)} instead of the {preset.name} preset's {_x(default)} (z×y×x at "
         f"magnification {_x(mag)}): {', and '.join(why)}. {_x(size)} keeps the minimum "
         f"{_x(preset.minimum)}" + (f" (a multiple of {of})" if of else "")
@@ -218,6 +224,7 @@ def _explain(preset: Preset, size: Triple, room: Triple, v: np.ndarray, mag: Tri
                                      f" (no box of {MIN_BOX_VOXELS:,} fits)")
         + f" and is physically {_ratio(phys)} (z:y:x; the preset's shape is {_ratio(default)})."
     )
+    return message, f"not the default {_x(default)}: {'; '.join(brief)}"
 
 
 def _ratio(t) -> str:
