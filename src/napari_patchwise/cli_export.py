@@ -139,6 +139,7 @@ def report_dict(report: ExportReport) -> dict:
         "notes": {fmt: list(notes) for fmt, notes in report.notes.items()},
         "skipped": [{"box": box_id, "reason": why} for box_id, why in report.skipped],
         "warnings": list(report.warnings),
+        "recovered": list(report.recovered),
     }
 
 

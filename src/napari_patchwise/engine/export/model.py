@@ -285,6 +285,9 @@ class ExportReport:
         several (Cellpose: the planes it trains on).
     notes : dict of str to list of str
         Facts about a format's folder (e.g. the StarDist patch size).
+    recovered : list of str
+        What an interrupted earlier export had left beside the format
+        folders, and what was done with it (removed, or put back).
     """
 
     folders: dict[str, Path] = field(default_factory=dict)
@@ -294,6 +297,7 @@ class ExportReport:
     warnings: list[str] = field(default_factory=list)
     images: dict[str, ImageCount] = field(default_factory=dict)
     notes: dict[str, list[str]] = field(default_factory=dict)
+    recovered: list[str] = field(default_factory=list)
 
     def headline(self, fmt: str) -> str:
         """What one format got, in one line.
@@ -334,7 +338,7 @@ class ExportReport:
         1 warning:
           stardist box_0001, box_0002: small
         """
-        lines = []
+        lines = list(self.recovered)
         for fmt in self.folders:
             lines.append(self.headline(fmt))
             lines.extend(f"  {note}" for note in self.notes.get(fmt, ()))

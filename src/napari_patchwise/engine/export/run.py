@@ -14,7 +14,9 @@ For each format a writer module (``nnunet``, ``stardist``,
 
 Each format folder is written into a hidden temporary folder beside it and
 swapped into place when every format is complete, so a failure leaves the
-previous folders as they were. An earlier export of the same project and
+previous folders as they were; what a killed export left beside a format
+folder is removed (or put back) by the next export, which says so
+(:attr:`ExportReport.recovered`, see :mod:`.staging`). An earlier export of the same project and
 image is extended: its cases keep their split and their files, and only new
 boxes are written.
 """
@@ -44,7 +46,7 @@ from .model import (
     case_name,
 )
 from .splits import assign_splits, check_fractions
-from .staging import Stage, commit_all, ensure_output_folder, existing_export
+from .staging import Stage, commit_all, ensure_output_folder, existing_export, recover
 
 #: Format name to writer module, where they differ.
 MODULES = {"cellpose": "cellpose_planes"}
@@ -137,10 +139,16 @@ class _Format:
         self.old: dict | None = None
         self.old_cases: dict[str, dict] = {}
         self.stage: Stage | None = None
+        self.recovered: list[str] = []
         self.new: dict[str, tuple[dict, CaseOutput]] = {}  # case -> (entry, what the writer wrote)
 
     def open(self, overwrite: bool, same) -> list[str]:
-        """Look at the target; returns warnings about files its manifest lists but it lacks."""
+        """Look at the target; returns warnings about files its manifest lists but it lacks.
+
+        What an interrupted export left beside the target is cleaned up (or
+        put back) first; :attr:`recovered` says what was done.
+        """
+        self.recovered = recover(self.target)
         self.old = existing_export(self.target, overwrite=overwrite, same=same)
         self.old_cases = {c["case"]: c for c in (self.old or {}).get("cases", [])}
         missing = sorted(rel for c in self.old_cases.values() for rel in c["files"]
@@ -233,6 +241,7 @@ def export_project(
     for fm in fmts:
         same = _same_export(plan, str(project), image_text, _settings(ctx, fm.writer))
         report.warnings.extend(fm.open(options.overwrite, same))
+        report.recovered.extend(fm.recovered)
         report.folders[fm.name] = fm.target
 
     # splits: cases already exported keep theirs

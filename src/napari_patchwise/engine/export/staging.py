@@ -5,9 +5,39 @@ output folder (so renames stay on one file system). When the target is an
 earlier export of the same project and image, its files are brought into the
 stage first (hard links, or copies where links are not possible): the cases
 already there stay byte for byte what they were, and only new cases are
-added. :meth:`Stage.commit` swaps the stage into place (old folder renamed
-away, stage renamed in, old folder deleted); :meth:`Stage.discard` removes
-the stage and leaves the old folder exactly as it was.
+added. :meth:`Stage.commit` swaps the stage into place; :meth:`Stage.discard`
+removes the stage and leaves the old folder exactly as it was.
+
+The folders beside a target ``NAME`` and the states a kill can leave
+---------------------------------------------------------------------
+``.NAME.xxxxxxxx.partial``
+    A stage (``x``: 8 characters of :func:`tempfile.mkdtemp`). Its writer
+    holds an OS lock on it (``flock``) while it runs, so a folder nobody
+    holds was left by a writer that stopped.
+``.NAME.xxxxxxxx.old/NAME``
+    An old export moved aside during a swap (held the same way).
+
+The swap exchanges ``NAME`` and the stage in one step where the system can
+(Linux ``renameat2(RENAME_EXCHANGE)``): ``NAME`` is the old export, then the
+new one, never missing; the old one, now under the stage's name, is removed.
+Elsewhere it takes two renames: ``NAME`` into a new ``.old`` folder, the stage
+to ``NAME``, then the ``.old`` folder is removed; between the two renames
+``NAME`` is missing. :func:`recover`, run by every export before it looks at
+its target, brings any state a kill leaves back to a consistent one:
+
+================================  ==========================================
+left beside ``NAME``              what :func:`recover` does
+================================  ==========================================
+``.partial``, nobody holds it     removes it: an unfinished stage, or the old
+                                  export after an exchange (``NAME`` is new)
+``.old``, ``NAME`` there          removes it: the swap was done
+``.old/NAME``, ``NAME`` missing   renames it back to ``NAME`` (the previous
+                                  export, complete): the swap never
+                                  happened, and the export writes the new
+                                  cases again
+a folder some writer holds        leaves it (another export is running)
+anything else                     leaves it (not ours: names match exactly)
+================================  ==========================================
 
 Examples
 --------
@@ -23,8 +53,12 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import os
+import re
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -102,8 +136,194 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
+# ------------------------------------------------------------------ OS helpers
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; every leftover counts as stopped
+    fcntl = None
+
+STAGE_SUFFIX = ".partial"
+OLD_SUFFIX = ".old"
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def _renameat2():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):  # a libc without it
+        return None
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    fn.restype = ctypes.c_int
+    return fn
+
+
+#: ``renameat2`` of the C library, or ``None`` where there is none.
+_RENAMEAT2 = _renameat2()
+
+
+def exchange(a, b) -> bool:
+    """Swap the names of two existing paths in one atomic step.
+
+    Returns ``False``, changing nothing, where the system or the file system
+    cannot (then swap another way).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     a, b = pathlib.Path(tmp, "a"), pathlib.Path(tmp, "b")
+    ...     _ = a.write_text("A"), b.write_text("B")
+    ...     swapped = exchange(a, b)
+    ...     print(a.read_text() == ("B" if swapped else "A"))
+    True
+    """
+    fn = _RENAMEAT2
+    if fn is None:
+        return False
+    if fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _hold(path: Path) -> int | None:
+    """Lock ``path`` (a folder) for this process; the open descriptor, or ``None`` if not possible."""
+    if fcntl is None:
+        return None
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # a file system without locks
+        os.close(fd)
+        return None
+    return fd
+
+
+def _release(fd: int | None) -> None:
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(fd)  # closing drops the lock
+
+
+def _held(path: Path) -> bool:
+    """Whether a running process holds ``path`` (see :func:`_hold`); a killed one holds nothing."""
+    if fcntl is None:
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return True  # cannot even look: leave it
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return False
+
+
+def _remove(path: Path) -> None:
+    """Remove a file, link or folder tree (whatever a swap moved aside)."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
+
+def leftovers(target) -> list[Path]:
+    """The stage and old folders a stopped export of ``target`` may have left beside it.
+
+    Only folders named exactly as :class:`Stage` names them (not links, not
+    files), sorted by name.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     for name in (".Set.abcd_123.partial", ".Set.abcd_123.old", ".Set2.abcd_123.old",
+    ...                  ".Set.abc.partial", "Set.abcd_123.partial"):
+    ...         pathlib.Path(tmp, name).mkdir()
+    ...     [p.name for p in leftovers(pathlib.Path(tmp, "Set"))]
+    ['.Set.abcd_123.old', '.Set.abcd_123.partial']
+    """
+    target = Path(target)
+    pattern = re.compile(r"\." + re.escape(target.name) + r"\.[a-z0-9_]{8}(\.partial|\.old)\Z")
+    try:
+        entries = sorted(os.scandir(target.parent), key=lambda e: e.name)
+    except OSError:
+        return []
+    return [Path(e.path) for e in entries
+            if pattern.match(e.name) and e.is_dir(follow_symlinks=False)]
+
+
+def recover(target) -> list[str]:
+    """Bring back what a stopped export left beside ``target``; what was done, one line each.
+
+    See the table in this module's description. Folders a running export
+    holds are left alone.
+
+    Raises
+    ------
+    ExportError
+        If an old export moved aside cannot be renamed back (the message
+        says where it is).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     old = pathlib.Path(tmp, ".Set.abcd_123.old", "Set")
+    ...     old.mkdir(parents=True)
+    ...     _ = (old / "a.txt").write_text("kept")
+    ...     pathlib.Path(tmp, ".Set.wxyz_789.partial").mkdir()
+    ...     for line in recover(pathlib.Path(tmp, "Set")):
+    ...         print(line.replace(tmp, "OUT"))
+    ...     print(sorted(p.name for p in pathlib.Path(tmp).iterdir()), pathlib.Path(tmp, "Set", "a.txt").read_text())
+    restored OUT/Set from .Set.abcd_123.old, where an interrupted export had moved it
+    removed 1 leftover folder of an interrupted export beside OUT/Set (.Set.wxyz_789.partial)
+    ['Set'] kept
+    """
+    target = Path(target)
+    found = [p for p in leftovers(target) if not _held(p)]
+    lines, back = [], None
+    olds = [p for p in found if p.name.endswith(OLD_SUFFIX) and os.path.lexists(p / target.name)]
+    if olds and not os.path.lexists(target):
+        # killed between the two renames of a swap: the newest old folder is the last export
+        back = max(olds, key=lambda p: p.stat().st_mtime_ns)
+        try:
+            os.replace(back / target.name, target)
+        except OSError as e:
+            raise ExportError(
+                f"an interrupted export left the previous {target.name} in {back / target.name} and it "
+                f"cannot be moved back ({e.strerror or e}); move it to {target} by hand, then export again."
+            ) from None
+        _fsync_dir(target.parent)
+        lines.append(f"restored {target} from {back.name}, where an interrupted export had moved it")
+    removed = []
+    for p in found:
+        _remove(p)
+        if p != back and not os.path.lexists(p):
+            removed.append(p.name)
+    if removed:
+        n = len(removed)
+        lines.append(f"removed {n} leftover folder{'' if n == 1 else 's'} of an interrupted export "
+                     f"beside {target} ({', '.join(removed)})")
+    return lines
+
+
 class Stage:
     """A temporary folder that becomes ``target`` on :meth:`commit`.
+
+    The stage is locked (see the module description) until it is committed
+    or discarded, so :func:`recover` in another process leaves it alone.
 
     Parameters
     ----------
@@ -120,7 +340,8 @@ class Stage:
         self.target = Path(target)
         parent = self.target.parent
         try:
-            self.path = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.", suffix=".partial", dir=parent))
+            self.path = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.", suffix=STAGE_SUFFIX, dir=parent))
+            self._lock = _hold(self.path)
             # mkdtemp makes 0700 folders; take the output folder's mode
             os.chmod(self.path, parent.stat().st_mode & 0o777)
         except OSError as e:
@@ -128,7 +349,6 @@ class Stage:
                 f"cannot write to the output folder {parent} ({e.strerror or e}); choose a folder "
                 "you may write to."
             ) from None
-
     def carry(self, old: Path, linked: Iterable[str]) -> None:
         """Bring every file of the folder ``old`` into the stage (not its manifest).
 
@@ -163,34 +383,72 @@ class Stage:
         return sorted(out)
 
     def commit(self) -> Path:
-        """Swap the stage into place; returns the target."""
-        target, trash = self.target, None
+        """Swap the stage into place; returns the target.
+
+        The previous target is removed once the new one is in its place. If
+        the swap fails or is interrupted (an exception, Ctrl-C), the previous
+        target stays (or is put back) and the stage is removed.
+        """
+        target = self.target
         try:
-            if os.path.lexists(target):
-                trash = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
-                os.replace(target, trash / target.name)
-            try:
+            if not os.path.lexists(target):
                 os.replace(self.path, target)
-            except OSError:
-                if trash is not None:  # put the old folder back
-                    os.replace(trash / target.name, target)
-                raise
-        except OSError as e:
+                aside = None
+            elif exchange(self.path, target):
+                aside = self.path  # the previous target, under the stage's name
+            else:
+                aside = self._swap_by_renames()
+        except BaseException as e:
             self.discard()
-            if trash is not None:
-                shutil.rmtree(trash, ignore_errors=True)
+            if not isinstance(e, OSError):
+                raise
+            if os.path.lexists(target):
+                state = "the previous folder is unchanged"
+            else:
+                state = "the previous folder was moved aside and the next export puts it back"
             raise ExportError(
-                f"cannot move the new export into {target} ({e.strerror or e}); the previous "
-                "folder is unchanged. Check permissions and free space, then export again."
+                f"cannot move the new export into {target} ({e.strerror or e}); {state}. Check "
+                "permissions and free space, then export again."
             ) from None
         _fsync_dir(target.parent)
-        if trash is not None:
-            shutil.rmtree(trash, ignore_errors=True)
+        if aside is not None:
+            _remove(aside)
+        _release(self._lock)
+        self._lock = None
         return target
+
+    def _swap_by_renames(self) -> Path:
+        """Rename the target into a new ``.old`` folder, then the stage to the target.
+
+        Returns the ``.old`` folder. On failure the target is renamed back;
+        when even that fails the ``.old`` folder stays for :func:`recover`.
+        """
+        target = self.target
+        trash = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=OLD_SUFFIX, dir=target.parent))
+        held = _hold(trash)
+        try:
+            os.replace(target, trash / target.name)
+        except BaseException:
+            _release(held)
+            _remove(trash)
+            raise
+        try:
+            os.replace(self.path, target)
+        except BaseException:
+            try:
+                os.replace(trash / target.name, target)  # put the previous folder back
+            finally:
+                _release(held)
+            _remove(trash)
+            raise
+        _release(held)
+        return trash
 
     def discard(self) -> None:
         """Remove the stage (the target is not touched)."""
         shutil.rmtree(self.path, ignore_errors=True)
+        _release(self._lock)
+        self._lock = None
 
 
 def commit_all(stages: Mapping[str, Stage]) -> dict[str, Path]:
