@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -53,3 +54,30 @@ def _write_bytes_atomic(path: Path, data: bytes) -> Path:
         finally:
             os.close(dfd)
     return path
+
+
+def remove_stale_temps(path) -> int:
+    """Remove the temporary files a killed atomic write of ``path`` left beside it; how many.
+
+    Only files named exactly as :func:`write_json_atomic` names them
+    (``.NAME.xxxxxxxx.tmp``). Call it only as the file's one writer.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     for name in (".a.json.k2_9xq0z.tmp", ".a.json.tmp", ".b.json.k2_9xq0z.tmp"):
+    ...         _ = Path(tmp, name).write_text("{")
+    ...     print(remove_stale_temps(f"{tmp}/a.json"), sorted(p.name for p in Path(tmp).iterdir()))
+    1 ['.a.json.tmp', '.b.json.k2_9xq0z.tmp']
+    """
+    path = Path(path)
+    pattern = re.compile(r"\." + re.escape(path.name) + r"\.[a-z0-9_]{8}\.tmp\Z")
+    n = 0
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(path.parent):
+            if pattern.match(entry.name) and entry.is_file(follow_symlinks=False):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+                    n += 1
+    return n

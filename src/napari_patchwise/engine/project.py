@@ -24,13 +24,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
 
 import zarr
 
-from .atomic import _json_bytes, _write_bytes_atomic, write_json_atomic  # noqa: F401 (re-exported)
+from .atomic import _json_bytes, _write_bytes_atomic, remove_stale_temps, write_json_atomic  # noqa: F401
 from .plan import PLAN_FORMAT, Plan
 
 PLAN_FILE = "plan.json"
@@ -187,11 +188,42 @@ def _new_annotations(folder: Path, plan: Plan) -> None:
         shutil.rmtree(trash, ignore_errors=True)
 
 
+#: zarr's temporary file for a key being written (``<key>.<uuid4 hex>.partial``)
+_ZARR_TEMP = re.compile(r".+\.[0-9a-f]{32}\.partial\Z")
+
+
+def _remove_store_leftovers(path: Path) -> int:
+    """Remove the temporary files a killed writer left in ``annotations.zarr``; how many.
+
+    zarr writes every chunk and metadata file as ``<key>.<uuid>.partial`` and
+    renames it into place; a kill in between leaves that file behind. Only
+    files named exactly so are removed (the caller is the project's one writer).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     for name in ("0." + "ab" * 16 + ".partial", "zarr.json", "0.partial"):
+    ...         _ = Path(tmp, name).write_text("x")
+    ...     print(_remove_store_leftovers(Path(tmp)), sorted(p.name for p in Path(tmp).iterdir()))
+    1 ['0.partial', 'zarr.json']
+    """
+    n = 0
+    for dirpath, _, filenames in os.walk(path):
+        for name in filenames:
+            if _ZARR_TEMP.match(name):
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(dirpath, name))
+                    n += 1
+    return n
+
+
 def _sync_annotations(folder: Path, plan: Plan) -> None:
     """Add missing layers; recreate empty layers whose shape or kind changed."""
     path = folder / ANNOTATIONS
     if not os.path.lexists(path):
         return _new_annotations(folder, plan)
+    _remove_store_leftovers(path)
     group = _open_group(path, "r+")
     shape = plan.annotation_shape
     arrays = dict(group.arrays())
@@ -233,6 +265,8 @@ def _sync_annotations(folder: Path, plan: Plan) -> None:
 
 def _write_plan(folder: Path, plan: Plan) -> Path:
     target, data = folder / PLAN_FILE, _json_bytes(plan.to_dict())
+    for name in (PLAN_FILE, BACKUP_FILE):  # left by a killed save
+        remove_stale_temps(folder / name)
     if target.is_file():
         old = target.read_bytes()
         if old == data:
@@ -307,6 +341,7 @@ def save_plan(folder, plan: Plan) -> Path:
     The previous good ``plan.json`` is kept as ``plan.json.bak``. Layers for new
     classes are added; painted layers are never deleted or rewritten. Layers
     are recreated at a new magnification only while none holds painted labels.
+    Temporary files a killed writer left in ``annotations.zarr`` are removed.
 
     Examples
     --------
