@@ -3,7 +3,7 @@
 Each run happens in a child process (forked from a server that has the
 package imported, so a child costs milliseconds). An audit hook counts the
 child's write steps under the test folder (opening a file for writing,
-rename, link, mkdir, chmod, remove, the ``renameat2`` call) and SIGKILLs the
+rename, link, mkdir, chmod, remove, the ``renameat2`` exchange) and SIGKILLs the
 child at step ``k``; other children are killed after a delay instead, which
 can stop them in the middle of writing a file. After each kill:
 
@@ -20,6 +20,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import random
+import re
 import shutil
 import signal
 import sys
@@ -42,7 +43,7 @@ BOXES = [((0, 0, 0), (8, 32, 32)), ((0, 0, 32), (8, 32, 64)), ((8, 32, 0), (16, 
 FORMATS = ("nnunet", "omezarr")
 #: audit events that change the file system (besides ``open`` for writing)
 WRITE_EVENTS = {"os.rename", "os.remove", "os.rmdir", "os.mkdir", "os.link", "os.symlink", "os.chmod",
-                "os.truncate", "shutil.rmtree", "shutil.copyfile", "shutil.move", "ctypes.call_function"}
+                "os.truncate", "shutil.rmtree", "shutil.copyfile", "shutil.move", "renameat2"}
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 _PRELOAD = ["napari_patchwise.cli", "napari_patchwise.engine.export.run", "napari_patchwise.engine.export.nnunet",
             "napari_patchwise.engine.export.omezarr", "napari_patchwise.engine.seeding", "zarr", "tifffile"]
@@ -58,11 +59,21 @@ def _is_write(event: str, args: tuple, root: str) -> bool:
         return writes and os.fsdecode(path).startswith(root)
     if event not in WRITE_EVENTS:
         return False
-    if event == "ctypes.call_function":
-        return any(isinstance(a, bytes) and a.startswith(os.fsencode(root)) for a in args[1])
+    if event == "renameat2":
+        return any(isinstance(a, bytes) and a.startswith(os.fsencode(root)) for a in args)
     if event in ("os.remove", "os.rmdir") and args[-1] is not None:
         return True  # shutil.rmtree removes entries by name relative to an open folder
     return any(isinstance(a, (str, bytes, os.PathLike)) and os.fsdecode(a).startswith(root) for a in args)
+
+
+#: folders and files this package swaps or renames into place (not zarr's own temporary files)
+_OUR_TEMP = re.compile(r"\.[a-z0-9_]{8}\.(partial|old|tmp)\Z")
+
+
+def _ours(args: tuple) -> bool:
+    """Whether a rename moves one of this package's stage, old or temporary paths."""
+    paths = [Path(os.fsdecode(a)) for a in args[:2] if isinstance(a, (str, bytes, os.PathLike))]
+    return any(_OUR_TEMP.search(p.name) or _OUR_TEMP.search(p.parent.name) for p in paths)
 
 
 def _run_op(op: str, spec: dict):
@@ -85,15 +96,23 @@ def _child(conn, op: str, spec: dict, kill_at: int | None, delay: float | None, 
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
-    if no_exchange:
-        from napari_patchwise.engine.export import staging
+    from napari_patchwise.engine.export import staging
 
+    exchange = staging._RENAMEAT2
+    if no_exchange or exchange is None:
         staging._RENAMEAT2 = None
-    root, count = str(spec["root"]), [0]
+    else:  # a C call raises no audit event: say it (then the hook sees it as a write step)
+        def audited(*args):
+            sys.audit("renameat2", *args)
+            return exchange(*args)
+        staging._RENAMEAT2 = audited
+    root, count, renames = str(spec["root"]), [0], []
 
     def hook(event, args):
         if _is_write(event, args, root):
             count[0] += 1
+            if event == "renameat2" or (event == "os.rename" and _ours(args)):
+                renames.append(count[0])
             if count[0] == kill_at:
                 os.kill(os.getpid(), signal.SIGKILL)
 
@@ -104,9 +123,9 @@ def _child(conn, op: str, spec: dict, kill_at: int | None, delay: float | None, 
     try:
         result = _run_op(op, spec)
     except BaseException as e:  # reported to the test, which fails with it
-        conn.send(("error", f"{type(e).__name__}: {e}", count[0], 0.0))
+        conn.send(("error", f"{type(e).__name__}: {e}", (count[0], renames), 0.0))
         return
-    conn.send(("ok", result, count[0], time.perf_counter() - t0))
+    conn.send(("ok", result, (count[0], renames), time.perf_counter() - t0))
 
 
 # ----------------------------------------------------------- the test side
@@ -143,15 +162,17 @@ def _spawn(ctx, op, spec, *, kill_at=None, delay=None, no_exchange=False):
 ALL_STEPS = os.environ.get("PATCHWISE_ALL_FAULTS", "") not in ("", "0")
 
 
-def _steps(n: int, tail: int, spread: int = 20) -> list[int]:
-    """The write steps to kill at, of ``n``: all of them, or ``spread`` of them and the last ``tail``.
+def _steps(n: int, tail: int, spread: int = 20, around=()) -> list[int]:
+    """The write steps to kill at, of ``n``: all, or ``spread`` of them, the last ``tail`` and ``around``.
 
-    >>> _steps(100, 5, 10)
-    [1, 11, 21, 31, 41, 51, 61, 71, 81, 91, 96, 97, 98, 99, 100]
+    ``around``: steps (renames) to kill at, and just after.
+
+    >>> _steps(100, 5, 10, around=[50])
+    [1, 11, 21, 31, 41, 50, 51, 61, 71, 81, 91, 96, 97, 98, 99, 100]
     """
     if ALL_STEPS:
         return list(range(1, n + 1))
-    picked = set(range(max(1, n - tail + 1), n + 1))
+    picked = set(range(max(1, n - tail + 1), n + 1)) | {s + d for s in around for d in (0, 1) if s + d <= n}
     if spread:
         picked |= set(range(1, n + 1, max(1, n // spread)))
     return sorted(picked)
@@ -217,7 +238,7 @@ class _Case:
         shutil.copytree(self.work, self.saved, symlinks=True)
         self.before = _tree(self.work)
         self.spec = spec_of(self.work)
-        killed, _, self.clean_result, self.steps, self.seconds = _spawn(ctx, op, self.spec)
+        killed, _, self.clean_result, (self.steps, self.renames), self.seconds = _spawn(ctx, op, self.spec)
         assert not killed and self.steps > 0
         self.clean = _tree(self.work)
         self.clean_copy = tmp / "clean"
@@ -324,12 +345,13 @@ def _export_intact(case: _Case, no_exchange: bool):
 def test_clean_export_adds_the_new_box(export_case):
     assert export_case.clean_result == []
     assert any(k.endswith("box_0003.json") for k in export_case.clean) and export_case.steps > 20
+    assert len(export_case.renames) >= 2  # a swap per format folder
 
 
 def test_export_killed_at_every_write_step(export_case, capsys):
     case = export_case
     recovered = 0
-    for k in _steps(case.steps, tail=30):
+    for k in _steps(case.steps, tail=3, spread=12, around=case.renames):
         killed, result = _check_kill(case, capsys, kill_at=k, check=_export_intact(case, False))
         assert killed
         recovered += bool(result)
@@ -340,7 +362,9 @@ def test_export_without_exchange_killed_at_every_step_of_the_swap(export_case, c
     """Where the system cannot swap two names at once, the two renames are recovered from."""
     case = export_case
     restored = []
-    for k in _steps(case.steps, tail=24, spread=0):
+    case.fresh()
+    _, _, _, (steps, renames), _ = _spawn(case.ctx, case.op, case.spec, no_exchange=True)
+    for k in _steps(steps, tail=0, spread=0, around=renames):
         killed, result = _check_kill(case, capsys, kill_at=k, no_exchange=True,
                                      check=_export_intact(case, True))
         restored += [line for line in result or () if line.startswith("restored")]
@@ -371,7 +395,7 @@ def seed_case(tmp_path_factory, forks):
 def test_seed_killed_at_every_write_step(seed_case, capsys):
     case = seed_case
     assert case.clean_result == 0
-    for k in _steps(case.steps, tail=6, spread=12):
+    for k in _steps(case.steps, tail=2, spread=10, around=case.renames[-2:]):
         assert _check_kill(case, capsys, kill_at=k, renumbered="nuclei")[0]
 
 
@@ -404,5 +428,85 @@ def save_case(tmp_path_factory, forks):
 
 def test_save_killed_at_every_write_step(save_case, capsys):
     case = save_case
-    for k in _steps(case.steps, tail=10):
+    for k in _steps(case.steps, tail=2, spread=10, around=case.renames):
         assert _check_kill(case, capsys, kill_at=k)[0]
+
+
+# ------------------------------------------- the swap itself, in this process
+def _old_export(out: Path) -> Path:
+    target = out / "Set"
+    (target / "imagesTr").mkdir(parents=True)
+    (target / "imagesTr" / "a.tif").write_bytes(b"old case")
+    (target / "manifest.json").write_text("{}")
+    return target
+
+
+def _second_rename_fails(monkeypatch, exc, *, put_back_fails=False):
+    """``os.replace`` in the staging module raises ``exc`` on its 2nd call (and 3rd, if asked)."""
+    from napari_patchwise.engine.export import staging
+
+    monkeypatch.setattr(staging, "_RENAMEAT2", None)  # the two-rename swap
+    calls = {"n": 0}
+    real = os.replace
+
+    def replace(src, dst):
+        calls["n"] += 1
+        if calls["n"] == 2 or (put_back_fails and calls["n"] == 3):
+            raise exc
+        return real(src, dst)
+
+    monkeypatch.setattr(staging.os, "replace", replace)
+    return staging
+
+
+@pytest.mark.parametrize("exc", [OSError(28, "No space left on device"), KeyboardInterrupt()])
+def test_failure_between_the_two_renames_puts_the_old_export_back(tmp_path, monkeypatch, exc):
+    target = _old_export(tmp_path)
+    before = _tree(tmp_path)
+    staging = _second_rename_fails(monkeypatch, exc)
+    stage = staging.Stage(target)
+    (stage.path / "new.txt").write_text("new")
+    if isinstance(exc, OSError):
+        with pytest.raises(staging.ExportError, match="No space left.*previous folder is unchanged"):
+            stage.commit()
+    else:
+        with pytest.raises(KeyboardInterrupt):
+            stage.commit()
+    assert _tree(tmp_path) == before  # the old export, and nothing beside it
+
+
+def test_old_export_left_aside_is_put_back_by_the_next_export(tmp_path, monkeypatch):
+    target = _old_export(tmp_path)
+    before = _tree(target)
+    staging = _second_rename_fails(monkeypatch, OSError(5, "Input/output error"), put_back_fails=True)
+    stage = staging.Stage(target)
+    with pytest.raises(staging.ExportError, match="moved aside and the next export puts it back"):
+        stage.commit()
+    monkeypatch.undo()
+    assert not target.exists()
+    [aside] = staging.leftovers(target)
+    assert _tree(aside / "Set") == before
+    lines = staging.recover(target)
+    assert lines == [f"restored {target} from {aside.name}, where an interrupted export had moved it"]
+    assert _tree(target) == before and staging.leftovers(target) == []
+
+
+def test_recover_leaves_running_stages_and_other_folders_alone(tmp_path):
+    from napari_patchwise.engine.export import staging
+
+    target = _old_export(tmp_path)
+    running = staging.Stage(target)
+    others = [".Set.abcdefgh.partial.keep", ".Set.abc.partial", ".Sett.abcdefgh.partial", "Set.abcdefgh.old",
+              ".Set.ABCDEFGH.old"]
+    for name in others:
+        (tmp_path / name).mkdir()
+    (tmp_path / ".Set.abcdefgh.old").write_text("a file, not a folder of ours")
+    (tmp_path / ".Set.zzzzzzzz.partial").symlink_to(target)
+    stale = tmp_path / ".Set.k_0m2x9q.partial"
+    (stale / "imagesTr").mkdir(parents=True)
+    lines = staging.recover(target)
+    assert lines == [f"removed 1 leftover folder of an interrupted export beside {target} ({stale.name})"]
+    assert running.path.is_dir() and not stale.exists() and (target / "manifest.json").is_file()
+    assert all((tmp_path / n).exists() for n in [*others, ".Set.abcdefgh.old", ".Set.zzzzzzzz.partial"])
+    running.discard()
+    assert not running.path.exists()
