@@ -40,6 +40,7 @@ from ..engine.project import (
 from ..engine.validation import voxel_target_text
 from ..layers.annotation_layers import annotation_layer_data
 from ..layers.box_sync import METADATA_KEY, BoxLayerSync
+from ..layers.project_session import hold_project
 from ..layers.image_scale import (image_ref_from_layer, place_project_layers, plan_image_layer,
                                   set_layer_voxel_size, view_kept)
 from .box_table import QtBoxTable
@@ -317,6 +318,7 @@ class PlannerWidget(NarrowDock, QWidget):
         if self.sync is not None and self.sync.rectangles is layer:
             return
         try:
+            hold_project(self.viewer, meta["project"])  # held already when the reader opened it
             plan = load_plan(meta["project"])
         except ProjectError as e:
             show_error(str(e))
@@ -352,6 +354,7 @@ class PlannerWidget(NarrowDock, QWidget):
             plan = plan.replace(image=dataclasses.replace(plan.image, path=IMAGE_FILE))
         try:
             create_project(folder, plan)
+            hold_project(self.viewer, folder)  # while its layers are open: no command changes it
         except (ProjectError, OSError) as e:
             show_error(str(e))
             return
