@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from napari_patchwise._qt.planner_widget import PlannerWidget
 from napari_patchwise.cli import main
 from napari_patchwise.engine import ImageRef, Plan, get_preset
 from napari_patchwise.engine.io import write_tiff
@@ -89,3 +90,24 @@ def test_a_second_viewer_in_the_same_napari_cannot_open_it_too(make_napari_viewe
     with pytest.raises(Exception, match=f"is being changed by {HOLDER.replace('(', '.').replace(')', '.')}"):
         second.open(str(project), plugin="napari-patchwise")
     assert len(second.layers) == 0
+
+
+def test_a_project_saved_from_the_box_planner_is_held_while_its_boxes_are_open(
+        make_napari_viewer, small_volume, tmp_path, qtbot, messages):
+    viewer = make_napari_viewer()
+    viewer.add_image(small_volume, name="vol", scale=(2.0, 0.5, 0.5))
+    widget = PlannerWidget(viewer)
+    widget.settings.image.value = viewer.layers["vol"]
+    widget.settings.preset.value = "custom"
+    widget.settings.minimum.value = "8,32,32"
+    assert widget.new_plan() is not None, messages
+    folder = tmp_path / "proj"
+    widget.save_project(folder)
+    qtbot.waitUntil(lambda: not widget.runner.busy, timeout=20000)
+    assert lock_holder(folder).command == HOLDER
+    for name in ("nuclei labels", "background", "ignore"):
+        viewer.layers.remove(name)
+    assert lock_holder(folder) is not None  # the planner still saves its boxes there
+    viewer.layers.remove(widget.sync.rectangles)
+    qtbot.waitUntil(lambda: lock_holder(folder) is None, timeout=10000)
+    assert main(["validate", str(folder)]) in (0, 1) and main(["check", str(folder), "--update-status"]) in (0, 1)

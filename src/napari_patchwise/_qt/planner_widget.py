@@ -361,6 +361,9 @@ class PlannerWidget(NarrowDock, QWidget):
         self.project = folder
         self.sync.plan = plan
         self.sync.project = str(folder)
+        rects = self.sync.rectangles  # a boxes layer of the project: its lock lasts while it is open
+        rects.metadata = {**rects.metadata, METADATA_KEY: {**rects.metadata.get(METADATA_KEY, {}),
+                                                           "project": os.path.abspath(folder)}}
         self.project_label.setText(f"project: {folder} (saved on every change)")
         self._sync_annotation_layers(plan)
         if write_image:
