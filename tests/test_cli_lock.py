@@ -119,7 +119,7 @@ def test_two_seeds_started_together_never_corrupt_the_project(project):
 
 def test_writers_are_refused_and_readers_run_while_a_viewer_holds_the_project(project, image, capsys):
     before = _snapshot(project)
-    with ProjectLock(project, "napari (the project is open in a viewer)"):
+    with ProjectLock(project, "napari, where the project is open"):
         for argv in (["seed", str(project)],
                      ["check", str(project), "--update-status"],
                      ["propose", str(image), "-o", str(project), "--n", "1"]):
@@ -157,3 +157,20 @@ def test_a_new_project_is_locked_while_it_is_made_and_a_failed_one_leaves_no_fol
     assert main(["propose", str(image), "-o", str(out), "--preset", "custom", "--size", "16,32,32",
                  "--n", "1"]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["annotations.zarr", "plan.json"]
+
+
+def test_readers_take_no_lock_and_read_plan_json_once(project, tmp_path, monkeypatch):
+    """validate, check and export see one save of plan.json (replaced atomically), never two."""
+    import napari_patchwise.engine.project as project_module
+
+    assert main(["seed", str(project)]) == 0
+    reads = []
+    parse = project_module._parse_plan
+    monkeypatch.setattr(project_module, "_parse_plan", lambda path: reads.append(path) or parse(path))
+    with ProjectLock(project, "a writer"):
+        for argv in (["validate", project], ["check", project],
+                     ["export", project, "--format", "omezarr", "-o", tmp_path / "out"]):
+            reads.clear()
+            assert main([str(a) for a in argv]) in (0, 1), argv
+            assert reads == [project / "plan.json"], argv
+    assert (tmp_path / "out").is_dir()

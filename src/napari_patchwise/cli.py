@@ -1,7 +1,8 @@
 """The ``patchwise`` command: the same engine calls as the napari docks, headless.
 
 Exit codes: 0 success, 1 the project has error findings, 2 bad input (the
-message says what is wrong and how to fix it).
+message says what is wrong and how to fix it), or another writer holds the
+project (the message names it; see :mod:`.engine.lock`).
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from ..engine.lock import ProjectLock
 from .box_shapes import METADATA_KEY
 
 #: What other writers are told holds the project.
-HOLDER = "napari (the project is open in a viewer)"
+HOLDER = "napari, where the project is open"
 #: Layers that write into their project: painting, or the Box planner's autosave.
 WRITING_ROLES = ("annotation", "boxes")
 
