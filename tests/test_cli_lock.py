@@ -18,7 +18,7 @@ import pytest
 from napari_patchwise.cli import main
 from napari_patchwise.engine import ImageRef, Plan, get_preset
 from napari_patchwise.engine.io import write_tiff
-from napari_patchwise.engine.lock import ProjectLock, lock_holder
+from napari_patchwise.engine.lock import LockHolder, ProjectLock, lock_holder
 from napari_patchwise.engine.project import LOCK_FILE, create_project, load_plan, open_annotations
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="uses SIGKILL")
@@ -54,10 +54,18 @@ def _seed(project, box: int) -> subprocess.Popen:
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
+def _written_holder(project) -> LockHolder | None:
+    """The holder a lock file names; read without locking, so a command starting now is not disturbed."""
+    try:
+        return LockHolder.from_text((project / LOCK_FILE).read_text())
+    except OSError:
+        return None
+
+
 def _until_locked_by(proc: subprocess.Popen, project, timeout: float = 300) -> None:
     """Wait until ``proc`` holds the project's lock (fails if it ends first)."""
     waited = 0.0
-    while (holder := lock_holder(project)) is None or holder.pid != proc.pid:
+    while (holder := _written_holder(project)) is None or holder.pid != proc.pid:
         try:
             proc.wait(timeout=0.005)
         except subprocess.TimeoutExpired:

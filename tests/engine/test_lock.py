@@ -151,3 +151,18 @@ def test_project_lock_refused_leaves_no_new_folder(tmp_path):
             with project_lock(tmp_path, "other", create=True):
                 pass
     assert list(Path(tmp_path).iterdir()) == []
+
+
+def test_a_holder_letting_go_within_the_grace_is_waited_for(tmp_path):
+    import threading
+
+    from napari_patchwise.engine.lock import GRACE
+
+    holder = ProjectLock(tmp_path, "finishing").acquire()
+    timer = threading.Timer(GRACE / 5, holder.release)
+    timer.start()
+    try:
+        with ProjectLock(tmp_path, "next") as lock:
+            assert lock.held and lock_holder(tmp_path).command == "next"
+    finally:
+        timer.join()

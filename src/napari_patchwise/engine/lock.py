@@ -38,6 +38,7 @@ import json
 import logging
 import os
 import socket
+import time
 import weakref
 from pathlib import Path
 
@@ -51,6 +52,9 @@ except ImportError:  # Windows
 
 log = logging.getLogger(__name__)
 
+#: Seconds a writer retries before it is refused: a holder letting go, or a look at who holds it
+#: (:func:`lock_holder` locks for an instant), is not a writer.
+GRACE = 0.25
 #: Windows: the byte locked, far past the holder's text (a locked range cannot be read there).
 _WIN_LOCK_OFFSET = 1 << 30
 _HELD: weakref.WeakSet = weakref.WeakSet()
@@ -186,11 +190,21 @@ class ProjectLock:
         return self._fd is not None
 
     def acquire(self) -> ProjectLock:
+        """Take the lock, or raise :class:`ProjectLocked` within :data:`GRACE` seconds."""
         if self._fd is not None:
             return self
-        path = _lock_path(self.folder)
         if not self.folder.is_dir():
             raise ProjectError(f"project folder {self.folder} does not exist; check the path.")
+        deadline = time.monotonic() + GRACE
+        while True:
+            try:
+                return self._acquire(_lock_path(self.folder))
+            except ProjectLocked:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(GRACE / 10)
+
+    def _acquire(self, path: Path) -> ProjectLock:
         for _ in range(5):  # a holder that releases removes the file: lock the new one
             try:
                 fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
