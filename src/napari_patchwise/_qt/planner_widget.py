@@ -40,9 +40,9 @@ from ..engine.project import (
 from ..engine.validation import voxel_target_text
 from ..layers.annotation_layers import annotation_layer_data
 from ..layers.box_sync import METADATA_KEY, BoxLayerSync
-from ..layers.project_session import hold_project
 from ..layers.image_scale import (image_ref_from_layer, place_project_layers, plan_image_layer,
                                   set_layer_voxel_size, view_kept)
+from ..layers.project_session import hold_project
 from .box_table import QtBoxTable
 from .narrow import NarrowDock, narrow_combos
 from .plan_settings import PlanSettings
