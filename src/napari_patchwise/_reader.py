@@ -3,7 +3,9 @@
 Dropping a project folder on napari (or ``napari PROJECT``, or opening its
 ``plan.json``) restores the image it refers to, the boxes (as the ``patchwise
 boxes`` Shapes layer) and every annotation layer. The Box planner dock picks
-the boxes layer up for editing.
+the boxes layer up for editing. The viewer holds the project's write lock
+while those layers are open (:mod:`.layers.project_session`); a project that a
+``patchwise`` command or another napari is changing is refused, naming it.
 
 The manifest claims folders and files named ``plan.json`` only, so napari's
 own reader opens image files without asking. napari offers every folder to
@@ -19,7 +21,8 @@ from pathlib import Path
 
 from .engine.contrast import robust_contrast_limits
 from .engine.io import read_volume
-from .engine.project import is_project, open_project, resolve_image_path
+from .engine.lock import ProjectLocked
+from .engine.project import ProjectError, is_project, open_project, resolve_image_path
 from .engine.validation import severity_by_box
 from .layers.annotation_layers import annotation_layer_data
 from .layers.box_shapes import (
@@ -29,6 +32,7 @@ from .layers.box_shapes import (
     edge_colors,
     face_colors,
 )
+from .layers.project_session import hold_project
 
 
 PLAN_FILE = "plan.json"
@@ -52,10 +56,26 @@ def get_reader(path):
     return read_project if _project_folder(path) is not None else None
 
 
+def _hold(folder) -> None:
+    """Take the project's write lock for the viewer it opens in (refused while another writer has it)."""
+    from napari import current_viewer
+
+    viewer = current_viewer()
+    if viewer is None:  # read outside a viewer: nothing paints into it here
+        return
+    try:
+        hold_project(viewer, folder)
+    except ProjectLocked:
+        raise
+    except ProjectError as e:  # e.g. a read-only folder: it can be looked at, not changed
+        warnings.warn(f"{folder} opens without its write lock: {e}", stacklevel=3)
+
+
 def read_project(path) -> list[tuple]:
     """Layer data tuples for a project: image, boxes, annotation layers."""
     folder = _project_folder(path) or os.fspath(path[0] if isinstance(path, list | tuple) else path)
     plan, group = open_project(folder)
+    _hold(folder)
     meta = {"role": "boxes", "project": os.path.abspath(folder)}
     layers: list[tuple] = []
     image_path = resolve_image_path(folder, plan)

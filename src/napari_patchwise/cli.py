@@ -1,7 +1,8 @@
 """The ``patchwise`` command: the same engine calls as the napari docks, headless.
 
 Exit codes: 0 success, 1 the project has error findings, 2 bad input (the
-message says what is wrong and how to fix it).
+message says what is wrong and how to fix it), or another writer holds the
+project (the message names it; see :mod:`.engine.lock`).
 """
 
 from __future__ import annotations
@@ -29,13 +30,39 @@ from .engine.propose import (
     propose_by_uncertainty,
 )
 from .engine.presets import PRESET_NAMES, get_preset
-from .engine.project import ProjectError, create_project, is_project, load_plan, save_plan
+from .engine.lock import project_lock
+from .engine.project import (
+    PLAN_FILE,
+    ProjectError,
+    create_project,
+    folder_is_empty,
+    is_project,
+    load_plan,
+    save_plan,
+)
 from .engine.validation import Finding
 from .engine.voxelsize import UNKNOWN_VOXEL_SIZE, VoxelChoice, choose_voxel_size
 
 
 class UsageError(Exception):
     """Bad input from the command line (exit code 2)."""
+
+
+def writing(folder, args, *, new: bool = False):
+    """Hold the project's lock while a command changes it (``with writing(folder, args):``).
+
+    Load the plan inside the block, never before: another writer may have
+    changed it until the lock was taken. ``new``: the folder may be missing or
+    empty (a new project is made there).
+    """
+    folder = Path(folder)
+    if new:
+        if folder.exists() and not folder.is_dir():
+            raise UsageError(f"{folder} is a file; choose a new or empty folder for the project.")
+    elif not (folder / PLAN_FILE).is_file():
+        load_plan(folder)  # raises with the precise reason
+    return project_lock(folder, getattr(args, "command_line", None) or f"patchwise {args.command}",
+                        create=new)
 
 
 def _print_findings(findings: list[Finding], out=None) -> None:
@@ -140,8 +167,6 @@ def _with_voxel_size(plan: Plan, vox: VoxelChoice) -> Plan:
 def cmd_propose(args) -> int:
     out = Path(args.out)
     vol = read_volume(args.image)
-    image = vol.data
-    shape = tuple(int(v) for v in image.shape)
     size = _triple_arg(args.size, "--size") if args.size else None
     if args.preset == "custom":
         if size is None and not args.min:
@@ -150,6 +175,18 @@ def cmd_propose(args) -> int:
         preset = get_preset("custom", minimum=minimum, default_size=size or minimum)
     else:
         preset = get_preset(args.preset)
+    new = not is_project(out)
+    if new and not folder_is_empty(out):
+        raise UsageError(
+            f"{out} exists and is not a napari-patchwise project; choose a new or empty -o folder.")
+    with writing(out, args, new=new):
+        return _propose_into(args, out, vol, size, preset)
+
+
+def _propose_into(args, out: Path, vol, size, preset) -> int:
+    """``propose`` once the project's lock is held: its plan is read here."""
+    image = vol.data
+    shape = tuple(int(v) for v in image.shape)
     if is_project(out):
         plan = load_plan(out)
         if tuple(plan.image.shape) != shape:
@@ -166,7 +203,7 @@ def cmd_propose(args) -> int:
             args.voxel_size, vol.voxel_size, vol.unit, current=plan.image.voxel_size,
             current_unit=plan.image.unit, current_known=plan.image.voxel_size_known))
         new_project = False
-    elif out.exists() and (not out.is_dir() or any(out.iterdir())):
+    elif not folder_is_empty(out):
         raise UsageError(
             f"{out} exists and is not a napari-patchwise project; choose a new or empty -o folder.")
     else:
@@ -217,13 +254,18 @@ def cmd_propose(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from .engine.sample import make_sample
-
     out = Path(args.out)
-    if out.exists() and any(out.iterdir()):
+    if not folder_is_empty(out):
         raise UsageError(
             f"{out} already exists and is not empty; choose another --out folder or remove it."
         )
+    with writing(out, args, new=True):
+        return _demo_into(args, out)
+
+
+def _demo_into(args, out: Path) -> int:
+    from .engine.sample import make_sample
+
     t0 = time.perf_counter()
     print("1/5 making the synthetic nuclei volume ...", flush=True)
     sample = make_sample(seed=args.seed)
@@ -376,7 +418,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     """Entry point of the ``patchwise`` console script."""
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     args = parser.parse_args(argv)
+    args.command_line = shlex.join(["patchwise", *argv])[:300]
     try:
         return int(args.func(args))
     except (UsageError, ProjectError, ValueError, FileNotFoundError, ImportError) as e:

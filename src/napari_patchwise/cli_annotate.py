@@ -45,10 +45,19 @@ def _project_image(folder: Path, plan):
 
 
 def cmd_seed(args) -> int:
+    from .cli import writing
+
+    folder = Path(args.project)
+    with writing(folder, args):
+        return _seed_locked(args, folder)
+
+
+def _seed_locked(args, folder: Path) -> int:
+    """``seed`` once the project's lock is held: the plan, and the next free instance id, are read
+    here (another writer may have changed both until then)."""
     from .cli import _print_findings, _ProgressBar, UsageError
     from .engine.project import load_plan
 
-    folder = Path(args.project)
     plan = load_plan(folder)
     group = open_annotations(folder, plan, mode="r+")
     boxes = _box_ids(args.boxes)
@@ -117,9 +126,14 @@ def cmd_check(args) -> int:
     from .cli import _print_findings
 
     folder = Path(args.project)
-    plan, findings, report = check_project(folder, connectivity=args.connectivity)
-    if args.update_status:
-        save_plan(folder, plan)
+    if args.update_status:  # a writer: the plan is read and saved under the lock
+        from .cli import writing
+
+        with writing(folder, args):
+            plan, findings, report = check_project(folder, connectivity=args.connectivity)
+            save_plan(folder, plan)
+    else:  # a reader: plan.json once (it is replaced atomically), no lock
+        plan, findings, report = check_project(folder, connectivity=args.connectivity)
     if args.json:
         out = {
             "findings": [f.to_dict() for f in findings],

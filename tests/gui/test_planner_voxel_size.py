@@ -185,6 +185,7 @@ def test_the_project_image_is_followed_even_beside_a_layer_of_the_same_name(make
     widget.new_plan()
     widget.save_project(tmp_path / "proj")
     qtbot.waitUntil(lambda: not widget.runner.busy, timeout=20000)
+    viewer.close()  # one writer per project: the other viewer opens it once this one has closed
     other = make_napari_viewer()
     unrelated = other.add_image(small_volume, name="vol")  # same name, another image
     planner = PlannerWidget(other)

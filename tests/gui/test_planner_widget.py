@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
 
 from napari_patchwise._qt.box_table import COL
 from napari_patchwise._qt.planner_widget import PlannerWidget
+from napari_patchwise.engine.lock import lock_holder
 from napari_patchwise.layers.box_shapes import SEVERITY_COLORS
 
 pytestmark = pytest.mark.gui
@@ -167,14 +169,20 @@ def test_save_then_reopen_restores_boxes_and_layers(planner, make_napari_viewer,
     saved = json.loads((folder / "plan.json").read_text())
     assert [b["status"] for b in saved["boxes"]] == ["todo", "done"]
 
+    # the project is this viewer's until it closes (one writer per project)
+    assert lock_holder(folder).pid == os.getpid()
+    saved_plan = widget.plan
+    viewer.close()
+    qtbot.waitUntil(lambda: lock_holder(folder) is None, timeout=10000)
+
     viewer2 = make_napari_viewer()
     widget2 = PlannerWidget(viewer2)
     widget2.open_project(folder)
-    assert widget2.plan == widget.plan
+    assert widget2.plan == saved_plan
     assert widget2.project == folder
     names = [lay.name for lay in viewer2.layers]
     assert names[0] == "vol" and "patchwise boxes" in names and "nuclei labels" in names
-    assert viewer2.layers["vol"].data.shape == widget.plan.image.shape
+    assert viewer2.layers["vol"].data.shape == saved_plan.image.shape
     assert widget2.settings.magnification.value == "1,2,2"
 
 

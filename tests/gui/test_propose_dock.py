@@ -13,6 +13,7 @@ from napari_patchwise._qt import propose_panel as pp_module
 from napari_patchwise._qt.box_table import COL
 from napari_patchwise._qt.planner_widget import PlannerWidget
 from napari_patchwise._qt.propose_panel import points_to_voxels
+from napari_patchwise.engine.lock import lock_holder
 from napari_patchwise.engine.sample import make_sample
 from napari_patchwise.engine.strata import STRATA
 from napari_patchwise.layers.box_shapes import FACE_ALPHA, STRATUM_COLORS, face_colors
@@ -338,10 +339,13 @@ def test_proposals_are_saved_to_the_project_and_proposing_goes_on_after_reopenin
     assert saved["boxes"][0]["locked"] is True and saved["boxes"][0]["stratum"] in STRATA
     assert "strata" in saved["boxes"][0]["stats"]
 
+    plan = widget.plan
+    viewer.close()  # one writer per project: reopened once the first viewer has let go of it
+    qtbot.waitUntil(lambda: lock_holder(folder) is None, timeout=10000)
     viewer2 = make_napari_viewer()
     widget2 = _dock(viewer2)
     widget2.open_project(folder)
-    assert widget2.plan == widget.plan
+    assert widget2.plan == plan
     assert widget2.image_layer() is viewer2.layers["nuclei"]
     layer = widget2.sync.rectangles  # the reader's layer, now coloured by stratum
     ids = layer.features["box_id"].to_numpy()

@@ -42,6 +42,7 @@ from ..layers.annotation_layers import annotation_layer_data
 from ..layers.box_sync import METADATA_KEY, BoxLayerSync
 from ..layers.image_scale import (image_ref_from_layer, place_project_layers, plan_image_layer,
                                   set_layer_voxel_size, view_kept)
+from ..layers.project_session import hold_project
 from .box_table import QtBoxTable
 from .narrow import NarrowDock, narrow_combos
 from .plan_settings import PlanSettings
@@ -317,6 +318,7 @@ class PlannerWidget(NarrowDock, QWidget):
         if self.sync is not None and self.sync.rectangles is layer:
             return
         try:
+            hold_project(self.viewer, meta["project"])  # held already when the reader opened it
             plan = load_plan(meta["project"])
         except ProjectError as e:
             show_error(str(e))
@@ -352,12 +354,16 @@ class PlannerWidget(NarrowDock, QWidget):
             plan = plan.replace(image=dataclasses.replace(plan.image, path=IMAGE_FILE))
         try:
             create_project(folder, plan)
+            hold_project(self.viewer, folder)  # while its layers are open: no command changes it
         except (ProjectError, OSError) as e:
             show_error(str(e))
             return
         self.project = folder
         self.sync.plan = plan
         self.sync.project = str(folder)
+        rects = self.sync.rectangles  # a boxes layer of the project: its lock lasts while it is open
+        rects.metadata = {**rects.metadata, METADATA_KEY: {**rects.metadata.get(METADATA_KEY, {}),
+                                                           "project": os.path.abspath(folder)}}
         self.project_label.setText(f"project: {folder} (saved on every change)")
         self._sync_annotation_layers(plan)
         if write_image:

@@ -6,6 +6,7 @@ with one array per class (``uint32`` for instance classes, ``uint8`` for
 semantic ones) plus ``background`` and ``ignore`` (``uint8``), all of shape
 :attr:`Plan.annotation_shape`. Every write goes to a temporary file first and
 is renamed into place, so an interrupted save leaves the last save intact.
+Whoever changes a project holds its lock, ``.patchwise.lock`` (:mod:`.lock`).
 
 Examples
 --------
@@ -37,6 +38,8 @@ from .plan import PLAN_FORMAT, Plan
 PLAN_FILE = "plan.json"
 BACKUP_FILE = "plan.json.bak"
 ANNOTATIONS = "annotations.zarr"
+#: Held by whoever changes the project (see :mod:`.lock`); not part of its content.
+LOCK_FILE = ".patchwise.lock"
 ATTRS_KEY = "napari-patchwise"
 MAX_CHUNKS = (32, 128, 128)
 LAYER_DTYPES = {"instance": "uint32", "semantic": "uint8", "background": "uint8", "ignore": "uint8"}
@@ -57,6 +60,23 @@ def _folder(folder) -> Path:
         hint = "its parent" if folder.name == PLAN_FILE else f"the one holding {PLAN_FILE}"
         raise ProjectError(f"{folder} is not a folder; choose {hint} folder.")
     return folder
+
+
+def folder_is_empty(folder) -> bool:
+    """Whether ``folder`` holds nothing but a project lock file (a missing folder is empty).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = Path(tmp, LOCK_FILE).write_text("")
+    ...     print(folder_is_empty(tmp), folder_is_empty(f"{tmp}/new"))
+    True True
+    """
+    folder = Path(folder)
+    if not folder.exists():
+        return True
+    return folder.is_dir() and all(p.name == LOCK_FILE for p in folder.iterdir())
 
 
 def _backup_hint(folder: Path) -> str:
@@ -315,7 +335,7 @@ def create_project(folder, plan: Plan, *, overwrite: bool = False) -> Path:
     try:
         if folder.exists() and not folder.is_dir():
             raise ProjectError(f"{folder} is a file; choose a new or empty folder for the project.")
-        if folder.is_dir() and any(folder.iterdir()) and not overwrite:
+        if folder.is_dir() and not folder_is_empty(folder) and not overwrite:
             if (folder / PLAN_FILE).exists():
                 raise ProjectError(
                     f"{folder} is already a napari-patchwise project; open it instead (or pass "

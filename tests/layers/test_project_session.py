@@ -1,0 +1,58 @@
+"""A viewer's project locks follow the project's layers (Qt-free: a ViewerModel)."""
+
+from __future__ import annotations
+
+import gc
+
+import numpy as np
+import pytest
+from napari.components import ViewerModel
+from napari.layers import Image, Labels
+
+from napari_patchwise.engine.lock import ProjectLocked, lock_holder
+from napari_patchwise.layers.box_shapes import METADATA_KEY
+from napari_patchwise.layers.project_session import HOLDER, hold_project, layer_project, session_for
+
+
+def _labels(project, role="annotation") -> Labels:
+    return Labels(np.zeros((2, 4, 4), np.uint8), metadata={METADATA_KEY: {"role": role, "project": str(project)}})
+
+
+def test_layer_project_is_set_for_writing_layers_only(tmp_path):
+    assert layer_project(_labels(tmp_path)) == tmp_path.resolve()
+    assert layer_project(_labels(tmp_path, role="image")) is None
+    assert layer_project(Image(np.zeros((4, 4)))) is None
+
+
+def test_the_lock_goes_with_the_last_layer_of_its_project(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    viewer = ViewerModel()
+    hold_project(viewer, a), hold_project(viewer, b)
+    assert hold_project(viewer, a) is session_for(viewer).locks[a.resolve()]  # held once
+    la1, la2, lb = _labels(a), _labels(a), _labels(b)
+    for layer in (la1, la2, lb):
+        viewer.layers.append(layer)
+    viewer.layers.remove(la1)
+    assert lock_holder(a).command == HOLDER
+    viewer.layers.remove(lb)
+    assert lock_holder(b) is None and lock_holder(a) is not None
+    viewer.layers.clear()  # what closing the viewer does
+    assert lock_holder(a) is None
+
+
+def test_two_viewers_cannot_hold_one_project(tmp_path):
+    first, second = ViewerModel(), ViewerModel()
+    hold_project(first, tmp_path)
+    with pytest.raises(ProjectLocked, match="is being changed by napari"):
+        hold_project(second, tmp_path)
+    assert not session_for(second).holds(tmp_path) and session_for(first).holds(tmp_path)
+
+
+def test_a_viewer_that_is_gone_lets_go(tmp_path):
+    viewer = ViewerModel()
+    viewer.layers.append(_labels(tmp_path))
+    hold_project(viewer, tmp_path)
+    del viewer
+    gc.collect()
+    assert lock_holder(tmp_path) is None
