@@ -9,7 +9,6 @@ grid of a magnification. Running Cellpose itself is optional
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ from ._cellpose import CELLPOSE_HINT, cellpose_anisotropy, cellpose_model, run_c
 from .hdf5 import H5PY_HINT, HDF5_SUFFIXES
 from .hdf5 import h5py_module as _h5py
 from .magnification import as_magnification, scaled_shape
+from .safeload import load_npy
 
 __all__ = ["CELLPOSE_HINT", "H5PY_HINT", "cellpose_anisotropy", "cellpose_model", "labels_from_probability",
            "labels_to_annotation", "read_cellpose_seg", "read_label_image", "read_probability",
@@ -30,7 +30,10 @@ _PLANES = 16  # z planes checked at a time when scanning large label volumes
 def read_cellpose_seg(path) -> np.ndarray:
     """Masks of a Cellpose ``*_seg.npy`` file (GUI or command line output).
 
-    The file is a pickled dict; it is unpickled, so only read files you trust.
+    The file is a pickled dict. It is read with :func:`.safeload.load_npy`,
+    which builds only numpy arrays and plain values: a file that asks for
+    anything else (a crafted file can run code that way) is refused with an
+    :class:`~.safeload.UnsafeFileError` before anything in it runs.
 
     Examples
     --------
@@ -41,12 +44,7 @@ def read_cellpose_seg(path) -> np.ndarray:
     (2, 3, 3)
     """
     p = _existing(path)
-    try:
-        obj = np.load(p, allow_pickle=True)
-    except (ValueError, OSError, EOFError, pickle.UnpicklingError) as e:
-        raise ValueError(f"{p.name} is not a NumPy .npy file ({e}).") from e
-    if isinstance(obj, np.ndarray) and obj.dtype == object and obj.shape == ():
-        obj = obj.item()
+    obj = load_npy(p)
     if not isinstance(obj, dict):
         raise ValueError(
             f"{p.name} does not hold a dict like a Cellpose _seg.npy file; if it is a plain label "
