@@ -1,7 +1,8 @@
 """The ``patchwise`` command: the same engine calls as the napari docks, headless.
 
-Exit codes: 0 success, 1 the project has error findings, 2 bad input (the
-message says what is wrong and how to fix it).
+Exit codes: 0 success, 1 the project has error findings, 2 bad input or a
+fault such as a damaged file or a full disk (the message says what is wrong and
+how to fix it), 130 interrupted with Ctrl-C (see :mod:`.cli_errors`).
 """
 
 from __future__ import annotations
@@ -220,6 +221,8 @@ def cmd_demo(args) -> int:
     from .engine.sample import make_sample
 
     out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out} is a file; choose a new or empty folder for --out (the file is kept).")
     if out.exists() and any(out.iterdir()):
         raise UsageError(
             f"{out} already exists and is not empty; choose another --out folder or remove it."
@@ -375,13 +378,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """Entry point of the ``patchwise`` console script."""
+    from .cli_errors import run
+
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        return int(args.func(args))
-    except (UsageError, ProjectError, ValueError, FileNotFoundError, ImportError) as e:
-        print(f"patchwise {args.command}: error: {e}", file=sys.stderr)
-        return 2
+    return run(args, args.func, (UsageError, ProjectError, ValueError, FileNotFoundError, ImportError))
 
 
 if __name__ == "__main__":  # pragma: no cover

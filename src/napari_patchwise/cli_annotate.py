@@ -7,6 +7,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from .engine.box import as_box_id
 from .engine.imports import (
     labels_from_probability,
     labels_to_annotation,
@@ -26,11 +27,11 @@ def _box_ids(text: str | None):
     if not text:
         return None
     try:
-        ids = [int(v) for v in text.replace(" ", "").split(",") if v]
+        ids = [as_box_id(int(v)) for v in text.replace(" ", "").split(",") if v]
     except ValueError:
         ids = []
     if not ids:
-        raise ValueError(f"--boxes takes box ids like 1,4,7; got {text!r}.")
+        raise ValueError(f"--boxes takes box ids (whole numbers >= 1) like 1,4,7; got {text!r}.")
     return list(dict.fromkeys(ids))
 
 

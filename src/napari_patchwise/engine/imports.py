@@ -17,6 +17,7 @@ from scipy import ndimage as ndi
 from ._cellpose import CELLPOSE_HINT, cellpose_anisotropy, cellpose_model, run_cellpose
 from .hdf5 import H5PY_HINT, HDF5_SUFFIXES
 from .hdf5 import h5py_module as _h5py
+from .io import open_npy, open_tiff, refuse_folder
 from .magnification import as_magnification, scaled_shape
 from .safeload import load_npy
 
@@ -114,6 +115,7 @@ def _read_zarr(p: Path, dataset):
 def _read_any(path, dataset=None):
     """``(array, axistags or None, path)``; numpy, memmap or zarr array."""
     p = _existing(path)
+    refuse_folder(p)
     name = p.name.lower()
     if name.endswith(HDF5_SUFFIXES):
         data, tags = _read_hdf5(p, dataset)
@@ -124,21 +126,16 @@ def _read_any(path, dataset=None):
         return read_cellpose_seg(p), None, p
     if name.endswith(".npy"):
         try:
-            return np.load(p, mmap_mode="r"), None, p
+            return open_npy(p), None, p
         except ValueError as e:
-            if "pickle" not in str(e) and "Python objects" not in str(e):
-                raise ValueError(f"{p.name} is not a NumPy .npy file ({e}).") from e
+            if "pickled Python objects" not in str(e):
+                raise
             raise ValueError(
                 f"{p.name} holds pickled Python objects, not an array; if it is a Cellpose "
                 "segmentation, name it *_seg.npy or use read_cellpose_seg."
-            ) from e
+            ) from None
     if name.endswith((".tif", ".tiff")):
-        import tifffile
-
-        try:
-            return tifffile.memmap(p, mode="r"), None, p
-        except ValueError:  # compressed or tiled
-            return tifffile.imread(p), None, p
+        return open_tiff(p)[0], None, p
     if name.endswith(".zarr") or p.is_dir():
         return _read_zarr(p, dataset), None, p
     raise ValueError(

@@ -110,21 +110,15 @@ def read_volume(path, *, channels: bool = False, dataset: str | None = None) -> 
     p, suffix_dataset = split_dataset(path)
     if not p.exists():
         raise FileNotFoundError(f"no image at {p}; check the path.")
+    refuse_folder(p)
     name = p.name.lower()
     vs = unit = None
     if name.endswith(HDF5_SUFFIXES):
         data, dataset, vs, unit = open_dataset(p, dataset or suffix_dataset)
     elif name.endswith(TIFF_SUFFIXES):
-        import tifffile
-
-        with tifffile.TiffFile(p) as tif:
-            vs, unit = tiff_voxel_size(tif)
-        try:
-            data = tifffile.memmap(p, mode="r")
-        except ValueError:  # compressed or tiled: read it
-            data = tifffile.imread(p)
+        data, vs, unit = _read_tiff(p)
     elif name.endswith(".npy"):
-        data = np.load(p, mmap_mode="r")
+        data = open_npy(p)
     elif _is_zarr(p):
         data, vs, unit = _read_zarr(p)
     else:
@@ -132,6 +126,86 @@ def read_volume(path, *, channels: bool = False, dataset: str | None = None) -> 
     data = _squeeze_to_3d(data, p, channels)
     return Volume(data=data, voxel_size=vs, path=str(p), unit=unit,
                   dataset=dataset if name.endswith(HDF5_SUFFIXES) else None)
+
+
+def refuse_folder(p: Path) -> None:
+    """A folder where a file is expected (anything but a Zarr store) is refused by name.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     refuse_folder(Path(tmp, "."))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: ... is a folder, not an image file; give the file itself (a folder is read only as a Zarr store, name.zarr).
+    """
+    if p.is_dir() and not _is_zarr(p):
+        raise ValueError(
+            f"{p} is a folder, not an image file; give the file itself (a folder is read only as a "
+            "Zarr store, name.zarr)."
+        )
+
+
+def _not_a(p: Path, what: str, fix: str) -> ValueError:
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(8)
+    except OSError:
+        head = b""
+    return ValueError(f"{p.name} is not a {what} (it starts with {head!r}); {fix}")
+
+
+def open_tiff(p: Path):
+    """A TIFF file's data (memory-mapped when stored plainly) and its ``TiffFile`` metadata reader;
+    a file that is not a TIFF is refused by name."""
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(p) as tif:
+            meta = tiff_voxel_size(tif)
+    except tifffile.TiffFileError:
+        raise _not_a(p, "TIFF file", "save the image as a TIFF again, or give the right file.") from None
+    try:
+        data = tifffile.memmap(p, mode="r")
+    except ValueError:  # compressed or tiled: read it
+        data = tifffile.imread(p)
+    return data, meta
+
+
+def _read_tiff(p: Path):
+    data, (vs, unit) = open_tiff(p)
+    return data, vs, unit
+
+
+def open_npy(p: Path):
+    """A ``.npy`` array, memory-mapped; never unpickles (object arrays are refused by name).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = Path(tmp, "t.npy").write_text("hello")
+    ...     open_npy(Path(tmp, "t.npy"))
+    Traceback (most recent call last):
+    ...
+    ValueError: t.npy is not a NumPy .npy file (it starts with b'hello'); save the array with numpy.save, or give the right file.
+    """
+    not_npy = _not_a(p, "NumPy .npy file", "save the array with numpy.save, or give the right file.")
+    with open(p, "rb") as fh:
+        if fh.read(6) != b"\x93NUMPY":
+            raise not_npy
+    try:
+        return np.load(p, mmap_mode="r", allow_pickle=False)
+    except ValueError as e:
+        if "pickle" in str(e) or "Python objects" in str(e):
+            raise ValueError(
+                f"{p.name} holds pickled Python objects, not an array; it is not read (a pickle can "
+                "run code). Save the volume with numpy.save of a numeric array, or as a TIFF."
+            ) from None
+        raise not_npy from None
+    except (EOFError, OSError):
+        raise not_npy from None
 
 
 def read_voxel_size(path, *, dataset: str | None = None) -> tuple[tuple[float, float, float] | None, str | None]:
