@@ -138,12 +138,12 @@ def refuse_folder(p: Path) -> None:
     ...     refuse_folder(Path(tmp, "."))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: ... is a folder, not an image file; give the file itself (a folder is read only as a Zarr store, name.zarr).
+    ValueError: cannot read ...: ... is a folder, not an image file; give the file itself (a folder is read only as a Zarr store, name.zarr).
     """
     if p.is_dir() and not _is_zarr(p):
         raise ValueError(
-            f"{p} is a folder, not an image file; give the file itself (a folder is read only as a "
-            "Zarr store, name.zarr)."
+            f"cannot read {p.name}: {p} is a folder, not an image file; give the file itself (a folder "
+            "is read only as a Zarr store, name.zarr)."
         )
 
 
