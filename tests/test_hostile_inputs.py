@@ -265,3 +265,28 @@ def test_hostile_input_ends_in_a_message_and_changes_nothing(case, base_project,
     assert _hash_tree(project) == before
     assert not (work / "ran").exists()
     assert {k: v for k, v in _hash_tree(work).items() if k in inputs} == inputs
+
+
+def test_ctrl_c_in_a_real_process_exits_130_with_a_message(tmp_path):
+    """SIGINT, as Ctrl-C sends it, to the command running in its own process."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(Path(__file__).resolve().parents[1] / "src"), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "napari_patchwise.cli", "demo", "--out", str(tmp_path / "demo")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # not ignored, as in a terminal
+    try:
+        first = proc.stdout.readline()  # "1/5 making the synthetic nuclei volume ...": it is working
+        assert first.startswith("1/5"), first
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == EXIT_INTERRUPTED, err
+    assert "Traceback" not in out + err
+    assert "patchwise demo: error: interrupted (Ctrl-C)" in err
