@@ -219,7 +219,41 @@ CASES = [
     Case("disk full during seed", ["seed", "{project}"], "the disk is full",
          fault=lambda mp: mp.setattr("zarr.storage._local._put",
                                      _raise(OSError(errno.ENOSPC, "No space left on device")))),
+    Case("disk full after a few seeded chunks", ["seed", "{project}", "--method", "labels", "--from",
+                                                 "{tmp}/labels.tif"], "the disk is full",
+         setup=lambda p, t: tifffile.imwrite(t / "labels.tif", _blobs()),
+         fault=lambda mp: _fail_after(mp, "zarr.storage._local._put", 3,
+                                      OSError(errno.ENOSPC, "No space left on device"))),
+    Case("Ctrl-C after the first seeded box", ["seed", "{project}", "--method", "labels", "--from",
+                                               "{tmp}/labels.tif"], "interrupted (Ctrl-C)", code=EXIT_INTERRUPTED,
+         setup=lambda p, t: tifffile.imwrite(t / "labels.tif", _blobs()),
+         fault=lambda mp: _fail_after(mp, "napari_patchwise.engine.seeding.write_box_labels", 1,
+                                      KeyboardInterrupt())),
 ]
+
+
+def _blobs():
+    labels = np.zeros((24, 96, 96), "uint16")
+    labels[2:8, 4:12, 4:12] = 1
+    labels[2:8, 4:12, 52:60] = 2
+    labels[2:8, 52:60, 4:12] = 3
+    labels[10:16, 52:60, 52:60] = 4
+    return labels
+
+
+def _fail_after(monkeypatch, target: str, n: int, exc: BaseException):
+    """Let ``target`` run ``n`` times, then raise ``exc`` (a fault half way through a run)."""
+    module, _, name = target.rpartition(".")
+    real = getattr(__import__(module, fromlist=[name]), name)
+    calls = []
+
+    def f(*args, **kwargs):
+        calls.append(1)
+        if len(calls) > n:
+            raise exc
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(target, f)
 
 
 def _raise(exc):

@@ -46,12 +46,26 @@ def _project_image(folder: Path, plan):
 
 
 def cmd_seed(args) -> int:
-    from .cli import _print_findings, _ProgressBar, UsageError
+    from .cli import _print_findings
     from .engine.project import load_plan
+    from .engine.storesnapshot import store_snapshot
 
     folder = Path(args.project)
     plan = load_plan(folder)
     group = open_annotations(folder, plan, mode="r+")
+    with store_snapshot(folder):  # a failure half way (disk full, Ctrl-C) leaves the store as it was
+        plan, report = _seed(args, folder, plan, group)
+        save_plan(folder, plan)
+    print(report.summary())
+    _, findings, _ = check_project(folder)
+    shown = set(report.boxes) | set(report.skipped)
+    _print_findings([f for f in findings if f.box_id in shown or f.box_id is None])
+    return 0
+
+
+def _seed(args, folder: Path, plan, group):
+    from .cli import _ProgressBar, UsageError
+
     boxes = _box_ids(args.boxes)
     progress = _ProgressBar(f"seeding ({args.method})")
     common = dict(class_name=args.class_name, box_ids=boxes, overwrite_edits=args.overwrite_edits,
@@ -106,12 +120,7 @@ def cmd_seed(args) -> int:
             background = None
         plan, report = import_into_boxes(plan, group, labels, background=background,
                                          method=f"{args.method} import", **common)
-    save_plan(folder, plan)
-    print(report.summary())
-    _, findings, _ = check_project(folder)
-    shown = set(report.boxes) | set(report.skipped)
-    _print_findings([f for f in findings if f.box_id in shown or f.box_id is None])
-    return 0
+    return plan, report
 
 
 def cmd_check(args) -> int:
