@@ -224,6 +224,12 @@ CASES = [
          setup=lambda p, t: tifffile.imwrite(t / "labels.tif", _blobs()),
          fault=lambda mp: _fail_after(mp, "zarr.storage._local._put", 3,
                                       OSError(errno.ENOSPC, "No space left on device"))),
+    Case("disk full during export", ["export", "{project}", "--format", "nnunet", "-o", "{tmp}/out"],
+         "the disk is full", fault=lambda mp: _fail_after(mp, "tifffile.imwrite", 2,
+                                                           OSError(errno.ENOSPC, "No space left on device"))),
+    Case("Ctrl-C during export", ["export", "{project}", "--format", "nnunet", "-o", "{tmp}/out"],
+         "interrupted (Ctrl-C)", code=EXIT_INTERRUPTED,
+         fault=lambda mp: _fail_after(mp, "tifffile.imwrite", 2, KeyboardInterrupt())),
     Case("Ctrl-C after the first seeded box", ["seed", "{project}", "--method", "labels", "--from",
                                                "{tmp}/labels.tif"], "interrupted (Ctrl-C)", code=EXIT_INTERRUPTED,
          setup=lambda p, t: tifffile.imwrite(t / "labels.tif", _blobs()),
@@ -298,6 +304,7 @@ def test_hostile_input_ends_in_a_message_and_changes_nothing(case, base_project,
     assert err.count("error:") == 1
     assert _hash_tree(project) == before
     assert not (work / "ran").exists()
+    assert not [p for p in work.rglob("*") if p.name.endswith(".partial")]  # no half-written folder left
     assert {k: v for k, v in _hash_tree(work).items() if k in inputs} == inputs
 
 
