@@ -17,7 +17,7 @@ from scipy import ndimage as ndi
 from ._cellpose import CELLPOSE_HINT, cellpose_anisotropy, cellpose_model, run_cellpose
 from .hdf5 import H5PY_HINT, HDF5_SUFFIXES
 from .hdf5 import h5py_module as _h5py
-from .io import open_npy, open_tiff, refuse_folder
+from .filecheck import open_npy, open_tiff, refuse_folder
 from .magnification import as_magnification, scaled_shape
 from .safeload import load_npy
 
