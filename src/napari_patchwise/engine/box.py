@@ -39,7 +39,9 @@ def as_box_id(value, what: str = "box id") -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
         kind = "text" if isinstance(value, str) else type(value).__name__
         raise ValueError(f"{what} must be a whole number >= 1; got {value!r} ({kind}).")
-    if not np.isfinite(value) or float(value) != int(value) or int(value) < 1:
+    if isinstance(value, (float, np.floating)) and not (np.isfinite(value) and float(value).is_integer()):
+        raise ValueError(f"{what} must be a whole number >= 1; got {value!r}.")
+    if int(value) < 1:
         raise ValueError(f"{what} must be a whole number >= 1; got {value!r}.")
     return int(value)
 
