@@ -31,7 +31,7 @@ def _box_ids(text: str | None):
     except ValueError:
         ids = []
     if not ids:
-        raise ValueError(f"--boxes takes box ids (whole numbers >= 1) like 1,4,7; got {text!r}.")
+        raise ValueError(f"--boxes takes box ids like 1,4,7 (whole numbers >= 1); got {text!r}.")
     return list(dict.fromkeys(ids))
 
 
