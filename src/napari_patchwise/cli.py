@@ -1,8 +1,9 @@
 """The ``patchwise`` command: the same engine calls as the napari docks, headless.
 
-Exit codes: 0 success, 1 the project has error findings, 2 bad input (the
-message says what is wrong and how to fix it), or another writer holds the
-project (the message names it; see :mod:`.engine.lock`).
+Exit codes: 0 success, 1 the project has error findings, 2 bad input, a fault such
+as a damaged file or a full disk (the message says what is wrong and how to fix it),
+or another writer holds the project (the message names it; see :mod:`.engine.lock`),
+130 interrupted with Ctrl-C (see :mod:`.cli_errors`).
 """
 
 from __future__ import annotations
@@ -255,6 +256,8 @@ def _propose_into(args, out: Path, vol, size, preset) -> int:
 
 def cmd_demo(args) -> int:
     out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out} is a file; choose a new or empty folder for --out (the file is kept).")
     if not folder_is_empty(out):
         raise UsageError(
             f"{out} already exists and is not empty; choose another --out folder or remove it."
@@ -417,15 +420,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """Entry point of the ``patchwise`` console script."""
+    from .cli_errors import run
+
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     args = parser.parse_args(argv)
     args.command_line = shlex.join(["patchwise", *argv])[:300]
-    try:
-        return int(args.func(args))
-    except (UsageError, ProjectError, ValueError, FileNotFoundError, ImportError) as e:
-        print(f"patchwise {args.command}: error: {e}", file=sys.stderr)
-        return 2
+    return run(args, args.func, (UsageError, ProjectError, ValueError, FileNotFoundError, ImportError))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,6 +7,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from .engine.box import as_box_id
 from .engine.imports import (
     labels_from_probability,
     labels_to_annotation,
@@ -26,11 +27,11 @@ def _box_ids(text: str | None):
     if not text:
         return None
     try:
-        ids = [int(v) for v in text.replace(" ", "").split(",") if v]
+        ids = [as_box_id(int(v)) for v in text.replace(" ", "").split(",") if v]
     except ValueError:
         ids = []
     if not ids:
-        raise ValueError(f"--boxes takes box ids like 1,4,7; got {text!r}.")
+        raise ValueError(f"--boxes takes box ids like 1,4,7 (whole numbers >= 1); got {text!r}.")
     return list(dict.fromkeys(ids))
 
 
@@ -55,11 +56,25 @@ def cmd_seed(args) -> int:
 def _seed_locked(args, folder: Path) -> int:
     """``seed`` once the project's lock is held: the plan, and the next free instance id, are read
     here (another writer may have changed both until then)."""
-    from .cli import _print_findings, _ProgressBar, UsageError
+    from .cli import _print_findings
     from .engine.project import load_plan
+    from .engine.storesnapshot import store_snapshot
 
     plan = load_plan(folder)
     group = open_annotations(folder, plan, mode="r+")
+    with store_snapshot(folder):  # a failure half way (disk full, Ctrl-C) leaves the store as it was
+        plan, report = _seed(args, folder, plan, group)
+        save_plan(folder, plan)
+    print(report.summary())
+    _, findings, _ = check_project(folder)
+    shown = set(report.boxes) | set(report.skipped)
+    _print_findings([f for f in findings if f.box_id in shown or f.box_id is None])
+    return 0
+
+
+def _seed(args, folder: Path, plan, group):
+    from .cli import _ProgressBar, UsageError
+
     boxes = _box_ids(args.boxes)
     progress = _ProgressBar(f"seeding ({args.method})")
     common = dict(class_name=args.class_name, box_ids=boxes, overwrite_edits=args.overwrite_edits,
@@ -114,12 +129,7 @@ def _seed_locked(args, folder: Path) -> int:
             background = None
         plan, report = import_into_boxes(plan, group, labels, background=background,
                                          method=f"{args.method} import", **common)
-    save_plan(folder, plan)
-    print(report.summary())
-    _, findings, _ = check_project(folder)
-    shown = set(report.boxes) | set(report.skipped)
-    _print_findings([f for f in findings if f.box_id in shown or f.box_id is None])
-    return 0
+    return plan, report
 
 
 def cmd_check(args) -> int:

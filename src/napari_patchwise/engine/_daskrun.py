@@ -11,6 +11,10 @@ _LOCAL = {"threads", "threading", "sync", "synchronous", "single-threaded", "pro
           "multiprocessing"}
 
 
+class SchedulerError(ValueError):
+    """A dask.distributed scheduler that cannot be reached (nothing was computed)."""
+
+
 class _Progress(Callback):
     """Counts finished dask tasks and reports ``(done, total)``."""
 
@@ -43,7 +47,15 @@ def _compute(objs, scheduler, progress):
                 "'distributed' package is not installed; pip install distributed "
                 "(or pass scheduler=None to use local threads)."
             ) from None
-        with Client(scheduler) as client:  # task callbacks are local-only: report start/end
+        try:
+            client = Client(scheduler)
+        except (OSError, TimeoutError, ValueError, TypeError) as e:
+            raise SchedulerError(
+                f"cannot reach the dask scheduler at {scheduler!r} ({type(e).__name__}: {e}); start it "
+                "(dask scheduler), check the address (e.g. tcp://host:8786), or leave the scheduler "
+                "out to use local threads."
+            ) from None
+        with client:  # task callbacks are local-only: report start/end
             if progress:
                 progress(0, 1)
             out = dask.compute(*objs, scheduler=client)

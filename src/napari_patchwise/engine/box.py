@@ -7,12 +7,43 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from .magnification import Triple, _as_int_triple
 
 #: Where a box came from.
 SOURCES = ("manual", "grid", "points", "proposal", "uncertainty", "import")
 #: Annotation progress of a box.
 STATUSES = ("todo", "seeded", "in_progress", "done")
+
+
+def as_box_id(value, what: str = "box id") -> int:
+    """A box id as an ``int``: a whole number >= 1 (the one rule for every box id a plan holds).
+
+    ``0`` and negative ids are refused (an export would name a case ``box_-005``),
+    and so are text, booleans and fractions.
+
+    Examples
+    --------
+    >>> as_box_id(7), as_box_id(np.int64(3)), as_box_id(2.0)
+    (7, 3, 2)
+    >>> as_box_id(0)
+    Traceback (most recent call last):
+    ...
+    ValueError: box id must be a whole number >= 1; got 0.
+    >>> as_box_id("5")
+    Traceback (most recent call last):
+    ...
+    ValueError: box id must be a whole number >= 1; got '5' (text).
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        kind = "text" if isinstance(value, str) else type(value).__name__
+        raise ValueError(f"{what} must be a whole number >= 1; got {value!r} ({kind}).")
+    if isinstance(value, (float, np.floating)) and not (np.isfinite(value) and float(value).is_integer()):
+        raise ValueError(f"{what} must be a whole number >= 1; got {value!r}.")
+    if int(value) < 1:
+        raise ValueError(f"{what} must be a whole number >= 1; got {value!r}.")
+    return int(value)
 
 
 @dataclass(frozen=True)
@@ -160,6 +191,10 @@ class Box:
         for key in ("id", "lo", "hi"):
             if key not in d:
                 raise ValueError(f"box entry is missing {key!r}.")
+        box_id = as_box_id(d["id"])
+        for key in ("lo", "hi"):
+            if not isinstance(d[key], (list, tuple)):
+                raise ValueError(f"box {box_id} {key} must be a list of three whole numbers; got {d[key]!r}.")
         return cls(**{k: (tuple(v) if k in ("lo", "hi") else v) for k, v in d.items()})
 
 

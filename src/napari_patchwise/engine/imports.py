@@ -9,7 +9,6 @@ grid of a magnification. Running Cellpose itself is optional
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,9 @@ from scipy import ndimage as ndi
 from ._cellpose import CELLPOSE_HINT, cellpose_anisotropy, cellpose_model, run_cellpose
 from .hdf5 import H5PY_HINT, HDF5_SUFFIXES
 from .hdf5 import h5py_module as _h5py
+from .filecheck import open_npy, open_tiff, refuse_folder
 from .magnification import as_magnification, scaled_shape
+from .safeload import load_npy
 
 __all__ = ["CELLPOSE_HINT", "H5PY_HINT", "cellpose_anisotropy", "cellpose_model", "labels_from_probability",
            "labels_to_annotation", "read_cellpose_seg", "read_label_image", "read_probability",
@@ -30,7 +31,10 @@ _PLANES = 16  # z planes checked at a time when scanning large label volumes
 def read_cellpose_seg(path) -> np.ndarray:
     """Masks of a Cellpose ``*_seg.npy`` file (GUI or command line output).
 
-    The file is a pickled dict; it is unpickled, so only read files you trust.
+    The file is a pickled dict. It is read with :func:`.safeload.load_npy`,
+    which builds only numpy arrays and plain values: a file that asks for
+    anything else (a crafted file can run code that way) is refused with an
+    :class:`~.safeload.UnsafeFileError` before anything in it runs.
 
     Examples
     --------
@@ -41,12 +45,7 @@ def read_cellpose_seg(path) -> np.ndarray:
     (2, 3, 3)
     """
     p = _existing(path)
-    try:
-        obj = np.load(p, allow_pickle=True)
-    except (ValueError, OSError, EOFError, pickle.UnpicklingError) as e:
-        raise ValueError(f"{p.name} is not a NumPy .npy file ({e}).") from e
-    if isinstance(obj, np.ndarray) and obj.dtype == object and obj.shape == ():
-        obj = obj.item()
+    obj = load_npy(p)
     if not isinstance(obj, dict):
         raise ValueError(
             f"{p.name} does not hold a dict like a Cellpose _seg.npy file; if it is a plain label "
@@ -116,6 +115,7 @@ def _read_zarr(p: Path, dataset):
 def _read_any(path, dataset=None):
     """``(array, axistags or None, path)``; numpy, memmap or zarr array."""
     p = _existing(path)
+    refuse_folder(p)
     name = p.name.lower()
     if name.endswith(HDF5_SUFFIXES):
         data, tags = _read_hdf5(p, dataset)
@@ -126,21 +126,16 @@ def _read_any(path, dataset=None):
         return read_cellpose_seg(p), None, p
     if name.endswith(".npy"):
         try:
-            return np.load(p, mmap_mode="r"), None, p
+            return open_npy(p), None, p
         except ValueError as e:
-            if "pickle" not in str(e) and "Python objects" not in str(e):
-                raise ValueError(f"{p.name} is not a NumPy .npy file ({e}).") from e
+            if "pickled Python objects" not in str(e):
+                raise
             raise ValueError(
                 f"{p.name} holds pickled Python objects, not an array; if it is a Cellpose "
                 "segmentation, name it *_seg.npy or use read_cellpose_seg."
-            ) from e
+            ) from None
     if name.endswith((".tif", ".tiff")):
-        import tifffile
-
-        try:
-            return tifffile.memmap(p, mode="r"), None, p
-        except ValueError:  # compressed or tiled
-            return tifffile.imread(p), None, p
+        return open_tiff(p)[0], None, p
     if name.endswith(".zarr") or p.is_dir():
         return _read_zarr(p, dataset), None, p
     raise ValueError(

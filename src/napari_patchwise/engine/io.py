@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .filecheck import _is_zarr, open_npy, open_tiff, refuse_folder
 from .hdf5 import HDF5_SUFFIXES, open_dataset, split_dataset
 from .volume_meta import ngff_voxel_size, tiff_voxel_size
 
@@ -66,11 +67,6 @@ def _read_zarr(path: Path):
     return node[arrays[0]], None, None
 
 
-def _is_zarr(p: Path) -> bool:
-    return p.name.lower().endswith(".zarr") or (
-        p.is_dir() and any((p / f).exists() for f in ("zarr.json", ".zarray", ".zgroup")))
-
-
 def read_volume(path, *, channels: bool = False, dataset: str | None = None) -> Volume:
     """Open a 3D volume from a TIFF, Zarr / OME-Zarr, HDF5 or ``.npy`` file.
 
@@ -110,21 +106,15 @@ def read_volume(path, *, channels: bool = False, dataset: str | None = None) -> 
     p, suffix_dataset = split_dataset(path)
     if not p.exists():
         raise FileNotFoundError(f"no image at {p}; check the path.")
+    refuse_folder(p)
     name = p.name.lower()
     vs = unit = None
     if name.endswith(HDF5_SUFFIXES):
         data, dataset, vs, unit = open_dataset(p, dataset or suffix_dataset)
     elif name.endswith(TIFF_SUFFIXES):
-        import tifffile
-
-        with tifffile.TiffFile(p) as tif:
-            vs, unit = tiff_voxel_size(tif)
-        try:
-            data = tifffile.memmap(p, mode="r")
-        except ValueError:  # compressed or tiled: read it
-            data = tifffile.imread(p)
+        data, (vs, unit) = open_tiff(p)
     elif name.endswith(".npy"):
-        data = np.load(p, mmap_mode="r")
+        data = open_npy(p)
     elif _is_zarr(p):
         data, vs, unit = _read_zarr(p)
     else:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .box import Box
+from .box import Box, as_box_id
 from .boxfit import BoxFit, fit_box_size
 from .magnification import Triple, _as_int_triple, as_magnification, scaled_shape, snap_box
 from .presets import Preset, get_preset, preset_from_dict
@@ -27,6 +27,27 @@ PLAN_VERSION = 1
 CLASS_KINDS = ("instance", "semantic")
 RESERVED_LAYERS = ("background", "ignore")
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$")
+
+
+def _triple_entry(value, what: str) -> tuple:
+    """A list entry of plan.json (``[z, y, x]``) as a tuple; text is refused as a whole
+    (``tuple("128")`` would read it character by character, as ``(1, 2, 8)``).
+
+    Examples
+    --------
+    >>> _triple_entry([1, 2, 2], "magnification")
+    (1, 2, 2)
+    >>> _triple_entry("64,64,64", "image shape")
+    Traceback (most recent call last):
+    ...
+    ValueError: image shape must be a list of three numbers [z, y, x]; got the text '64,64,64'.
+    """
+    if isinstance(value, (str, bytes)):
+        raise ValueError(f"{what} must be a list of three numbers [z, y, x]; got the text {value!r}.")
+    try:
+        return tuple(value)
+    except TypeError:
+        raise TypeError(f"{what} must be a list of three numbers [z, y, x]; got {value!r}") from None
 
 
 @dataclass(frozen=True)
@@ -129,7 +150,7 @@ class ImageRef:
     dataset: str | None = None
 
     def __post_init__(self):
-        shape = tuple(self.shape)
+        shape = tuple(_triple_entry(self.shape, "image shape"))
         if len(shape) != 3:
             hint = (
                 "this is a 2D image; patchwise plans 3D boxes — open a z-stack"
@@ -138,7 +159,10 @@ class ImageRef:
             )
             raise ValueError(f"the image must be 3D (z, y, x); got shape {shape}: {hint}.")
         object.__setattr__(self, "shape", _as_int_triple(shape, "image shape", positive=True))
-        vs = tuple(float(v) for v in self.voxel_size)
+        try:
+            vs = tuple(float(v) for v in _triple_entry(self.voxel_size, "voxel size"))
+        except (TypeError, ValueError):
+            vs = ()
         if len(vs) != 3 or not all(np.isfinite(v) and v > 0 for v in vs):
             raise ValueError(
                 f"voxel size must be three positive numbers (z, y, x); got {self.voxel_size!r}."
@@ -169,9 +193,9 @@ class ImageRef:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ImageRef:
         return cls(
-            shape=tuple(d["shape"]),
+            shape=_triple_entry(d["shape"], "image shape"),
             dtype=d.get("dtype", "uint16"),
-            voxel_size=tuple(d.get("voxel_size", (1.0, 1.0, 1.0))),
+            voxel_size=_triple_entry(d.get("voxel_size", (1.0, 1.0, 1.0)), "image voxel_size"),
             path=d.get("path"),
             name=d.get("name", "image"),
             unit=d.get("unit", "micrometer"),
@@ -220,7 +244,7 @@ class Plan:
         names = [c.name for c in self.classes]
         if len(set(names)) != len(names):
             raise ValueError(f"class names must be unique; got {names}.")
-        ids = [b.id for b in self.boxes]
+        ids = [as_box_id(b.id) for b in self.boxes]
         if len(set(ids)) != len(ids):
             raise ValueError(f"box ids must be unique; got {sorted(ids)}.")
         need = max(ids, default=0) + 1
@@ -378,11 +402,11 @@ class Plan:
             return cls(
                 image=ImageRef.from_dict(d["image"]),
                 preset=preset_from_dict(d["preset"]),
-                magnification=tuple(d["magnification"]),
+                magnification=_triple_entry(d["magnification"], "magnification"),
                 classes=tuple(ClassSpec(c["name"], c.get("kind", "instance")) for c in d["classes"]),
                 boxes=tuple(boxes),
-                next_id=int(d.get("next_id", 1)),
-                box_size=None if d.get("box_size") is None else tuple(d["box_size"]),
+                next_id=as_box_id(d.get("next_id", 1), "next_id"),
+                box_size=None if d.get("box_size") is None else _triple_entry(d["box_size"], "box_size"),
             )
         except KeyError as e:
             raise ValueError(f"missing entry {e.args[0]!r}.") from None

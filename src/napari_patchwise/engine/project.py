@@ -33,6 +33,7 @@ from pathlib import Path
 import zarr
 
 from .atomic import _json_bytes, _write_bytes_atomic, remove_stale_temps, write_json_atomic  # noqa: F401
+from .paths import os_error_reason
 from .plan import PLAN_FORMAT, Plan
 
 PLAN_FILE = "plan.json"
@@ -349,9 +350,7 @@ def create_project(folder, plan: Plan, *, overwrite: bool = False) -> Path:
         _new_annotations(folder, plan)
         _write_plan(folder, plan)
     except OSError as e:
-        raise ProjectError(
-            f"cannot write the project in {folder} ({e}); choose a folder you may write to."
-        ) from e
+        raise ProjectError(f"cannot write the project in {folder}: {os_error_reason(e)}.") from e
     return folder
 
 
@@ -387,8 +386,7 @@ def save_plan(folder, plan: Plan) -> Path:
         return _write_plan(folder, plan)
     except OSError as e:
         raise ProjectError(
-            f"cannot save the plan in {folder} ({e}); the previous {PLAN_FILE} is unchanged. "
-            "Free disk space or fix permissions and save again."
+            f"cannot save the plan in {folder}: {os_error_reason(e)}; the previous {PLAN_FILE} is unchanged."
         ) from e
 
 

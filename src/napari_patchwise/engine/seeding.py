@@ -294,6 +294,7 @@ def import_into_boxes(
         raise ValueError(f"imported background has shape {tuple(background.shape)}; expected {shape}.")
     class_name, kind = _class_kind(plan, class_name)
     boxes = choose_boxes(plan, box_ids)
+    _check_import_labels(plan, labels, boxes)  # before anything is written
     report = SeedReport(class_name, method)
 
     def get_block(box, sl):
@@ -303,6 +304,30 @@ def import_into_boxes(
                          overwrite_edits=overwrite_edits, separate_touching=separate_touching,
                          progress=progress)
     return plan, report
+
+
+def _check_import_labels(plan: Plan, labels, boxes) -> None:
+    """Refuse imported labels that are not ids ``>= 0`` in the chosen boxes.
+
+    A negative id would be renumbered like any other and written over the
+    box (a ``-1`` border once took the place of box 1's seeds).
+    """
+    kind = np.dtype(labels.dtype).kind
+    if kind not in "iub":
+        raise ValueError(
+            f"imported labels hold {labels.dtype} values; label ids are whole numbers >= 0 "
+            "(read label files with read_label_image)."
+        )
+    if kind != "i":
+        return
+    for b in boxes:
+        block = np.asarray(labels[box_region(plan, b)])
+        if block.size and block.min() < 0:
+            raise ValueError(
+                f"imported labels hold negative values in box {b.id} (down to {int(block.min())}); "
+                "label ids must be >= 0 (0 = nothing). Nothing was written; map negative values "
+                "(e.g. -1 for ignore) to 0 first."
+            )
 
 
 def cellpose_into_boxes(

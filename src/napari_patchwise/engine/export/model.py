@@ -18,6 +18,7 @@ import numpy as np
 
 from ..annotation import Composition
 from ..box import Box
+from ..magnification import _as_int_triple
 from ..plan import Plan
 from ..validation import Finding
 
@@ -137,6 +138,18 @@ class ExportContext:
     patch_size: tuple[int, int, int] | None = None
     cellpose_planes: tuple[str, ...] = ("yx",)
     min_masks: int = 5
+
+    def __post_init__(self):
+        if self.patch_size is not None:
+            try:
+                size = _as_int_triple(self.patch_size, "patch_size", positive=True)
+            except ValueError as e:
+                raise ExportError(f"{e} A training patch holds at least one voxel per axis, e.g. (16, 64, 64); "
+                                  "leave it unset (None) to fit it to the crops.") from None
+            object.__setattr__(self, "patch_size", size)
+        if isinstance(self.min_masks, bool) or not isinstance(self.min_masks, (int, np.integer)) \
+                or self.min_masks < 0:
+            raise ExportError(f"min_masks is a number of masks, 0 or more; got {self.min_masks!r}.")
 
     @property
     def class_names(self) -> tuple[str, ...]:

@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from ..box import Box
+from ..paths import STAGE_RESERVE, PathError, check_name_fits, check_output_outside_store, check_path_names
 from ..project import resolve_image_path
 from ..validation import Finding
 from .crops import content_hash, exportable, image_levels, read_crop
@@ -235,9 +236,16 @@ def export_project(
     layers = annotation_layers(open_annotations(project, plan, mode="r"), plan)
     image_path = resolve_image_path(project, plan)
     image_text = None if image_path is None else str(image_path.resolve())
-    out = ensure_output_folder(out)
-    writers = dict(writers or {})
-    fmts = [_Format(f, writers.get(f) or writer_module(f), ctx, out) for f in formats]
+    try:
+        check_path_names(out, "the output folder")
+        check_output_outside_store(project, out)
+        out = ensure_output_folder(out)
+        writers = dict(writers or {})
+        fmts = [_Format(f, writers.get(f) or writer_module(f), ctx, out) for f in formats]
+        for fm in fmts:
+            check_name_fits(out, fm.target.name, f"the {fm.name} folder name", reserve=STAGE_RESERVE)
+    except PathError as e:
+        raise ExportError(str(e)) from None
     for fm in fmts:
         same = _same_export(plan, str(project), image_text, _settings(ctx, fm.writer))
         report.warnings.extend(fm.open(options.overwrite, same))

@@ -1,0 +1,94 @@
+"""Opening TIFF and ``.npy`` files, and refusing what they are not by name.
+
+A text file named ``.tif`` makes tifffile say ``not a TIFF file: header=b'this'``
+and a folder named ``.npy`` raises ``IsADirectoryError``; here both say what
+the file is and what to give instead. ``.npy`` files are never unpickled.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .volume_meta import tiff_voxel_size
+
+
+def _is_zarr(p: Path) -> bool:
+    return p.name.lower().endswith(".zarr") or (
+        p.is_dir() and any((p / f).exists() for f in ("zarr.json", ".zarray", ".zgroup")))
+
+
+def refuse_folder(p: Path) -> None:
+    """A folder where a file is expected (anything but a Zarr store) is refused by name.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     refuse_folder(Path(tmp, "."))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: cannot read ...: ... is a folder, not an image file; give the file itself (a folder is read only as a Zarr store, name.zarr).
+    """
+    if p.is_dir() and not _is_zarr(p):
+        raise ValueError(
+            f"cannot read {p.name}: {p} is a folder, not an image file; give the file itself (a folder "
+            "is read only as a Zarr store, name.zarr)."
+        )
+
+
+def _not_a(p: Path, what: str, fix: str) -> ValueError:
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(8)
+    except OSError:
+        head = b""
+    return ValueError(f"{p.name} is not a {what} (it starts with {head!r}); {fix}")
+
+
+def open_tiff(p: Path):
+    """A TIFF file's data (memory-mapped when stored plainly) and its ``TiffFile`` metadata reader;
+    a file that is not a TIFF is refused by name."""
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(p) as tif:
+            meta = tiff_voxel_size(tif)
+    except tifffile.TiffFileError:
+        raise _not_a(p, "TIFF file", "save the image as a TIFF again, or give the right file.") from None
+    try:
+        data = tifffile.memmap(p, mode="r")
+    except ValueError:  # compressed or tiled: read it
+        data = tifffile.imread(p)
+    return data, meta
+
+
+def open_npy(p: Path):
+    """A ``.npy`` array, memory-mapped; never unpickles (object arrays are refused by name).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = Path(tmp, "t.npy").write_text("hello")
+    ...     open_npy(Path(tmp, "t.npy"))
+    Traceback (most recent call last):
+    ...
+    ValueError: t.npy is not a NumPy .npy file (it starts with b'hello'); save the array with numpy.save, or give the right file.
+    """
+    not_npy = _not_a(p, "NumPy .npy file", "save the array with numpy.save, or give the right file.")
+    with open(p, "rb") as fh:
+        if fh.read(6) != b"\x93NUMPY":
+            raise not_npy
+    try:
+        return np.load(p, mmap_mode="r", allow_pickle=False)
+    except ValueError as e:
+        if "pickle" in str(e) or "Python objects" in str(e):
+            raise ValueError(
+                f"{p.name} holds pickled Python objects, not an array; it is not read (a pickle can "
+                "run code). Save the volume with numpy.save of a numeric array, or as a TIFF."
+            ) from None
+        raise not_npy from None
+    except (EOFError, OSError):
+        raise not_npy from None
