@@ -34,9 +34,10 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from .box import Box, boxes_overlap
+from .box import Box
 from .clustering import _cluster_finding
 from .magnification import Triple, as_magnification
+from .overlaps import overlap_partners
 from .presets import MIN_BOX_VOXELS, MIN_BOXES, TARGET_TOTAL_VOXELS, Preset
 
 SEVERITIES = ("error", "warning", "info")
@@ -272,15 +273,7 @@ def validate_box(box: Box, image_shape: Sequence[int], mag, preset: Preset) -> l
 
 
 def _overlap_findings(boxes: Sequence[Box]) -> list[Finding]:
-    order = sorted(boxes, key=lambda b: b.lo[0])
-    partners: dict[int, list[int]] = {}
-    for i, a in enumerate(order):
-        for b in order[i + 1 :]:
-            if b.lo[0] >= a.hi[0]:
-                break
-            if boxes_overlap(a, b):
-                partners.setdefault(a.id, []).append(b.id)
-                partners.setdefault(b.id, []).append(a.id)
+    partners = overlap_partners(boxes)  # a grid index: n log n, not every pair
     return [
         Finding(
             "warning",
@@ -289,7 +282,7 @@ def _overlap_findings(boxes: Sequence[Box]) -> list[Finding]:
             f"overlaps box{'es' if len(p) > 1 else ''} {', '.join(map(str, sorted(p)))}; "
             "overlapping voxels are annotated once but counted twice, and leak between splits.",
         )
-        for bid, p in sorted(partners.items())
+        for bid, p in partners.items()
     ]
 
 
