@@ -141,3 +141,45 @@ def test_check_proposal_weighs_the_memory_it_may_use():
     assert ok.memory == need and ok.chunks is None
     with pytest.raises(ValueError, match=r"v.tif claims 64×512×512 voxels; .* more than the"):
         check_proposal(None, "v.tif", (64, 512, 512), (64, 64, 64), 1000, 1000, available=need)
+
+
+def test_read_volume_refuses_an_npy_header_claiming_more_than_the_file(tmp_path):
+    from numpy.lib import format as npy_format
+
+    from napari_patchwise.engine.io import read_volume
+
+    path = tmp_path / "huge.npy"
+    with open(path, "wb") as f:
+        npy_format.write_array_header_1_0(f, {"descr": "<u2", "fortran_order": False, "shape": HUGE})
+        f.write(bytes(1000))
+    with pytest.raises(ValueError, match=r"huge.npy claims shape \(1000000, 1000000, 1000000\) of uint16 "
+                                         r"\(2,000,000,000,000,000,000 bytes\) but holds only 1,000 bytes"):
+        read_volume(path)
+    np.save(tmp_path / "ok.npy", np.ones((2, 3, 4), np.uint8))
+    assert read_volume(tmp_path / "ok.npy").data.shape == (2, 3, 4)
+
+
+def test_read_volume_refuses_tiff_tags_claiming_more_than_the_file(tmp_path):
+    import struct
+
+    import tifffile
+
+    from napari_patchwise.engine.io import read_volume
+
+    path = tmp_path / "tags.tif"
+    tifffile.imwrite(path, np.zeros((64, 64), np.uint16))
+    with tifffile.TiffFile(path) as tif:
+        tags = tif.pages[0].tags
+        where = [(tags[k].valueoffset, tags[k].dtype) for k in ("ImageWidth", "ImageLength")]
+    data = bytearray(path.read_bytes())
+    for offset, dtype in where:  # 60,000 × 60,000 pixels in an 8 KB file
+        fmt = "<I" if int(dtype) == 4 else "<H"
+        data[offset:offset + struct.calcsize(fmt)] = struct.pack(fmt, 60000)
+    path.write_bytes(bytes(data))
+
+    def read():
+        with pytest.raises(ValueError, match=r"tags.tif claims 60,000×60,000 pixels of uint16 .* "
+                                             r"not compressed; the file is truncated or its tags"):
+            read_volume(path)
+
+    assert _peak(read) < 50 * 2**20  # the 6.7 GiB it claims are never allocated

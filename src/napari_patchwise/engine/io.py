@@ -9,6 +9,7 @@ coordinate transformations, HDF5 attributes; see :mod:`.volume_meta` and
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ import numpy as np
 
 from .hdf5 import HDF5_SUFFIXES, open_dataset, split_dataset
 from .volume_meta import ngff_voxel_size, tiff_voxel_size
+from .workload import check_tiff_read
 
 TIFF_SUFFIXES = (".tif", ".tiff")
 FORMATS_HINT = "use a TIFF (.tif/.tiff), Zarr/OME-Zarr (.zarr), HDF5 (.h5, file.h5:dataset) or .npy volume"
@@ -64,6 +66,32 @@ def _read_zarr(path: Path):
     if not arrays:
         raise ValueError(f"{path} is a Zarr group without arrays; point at the array to read.")
     return node[arrays[0]], None, None
+
+
+def _open_npy(p: Path):
+    """Memory-map a ``.npy`` file after checking its header's shape against the bytes it holds."""
+    from numpy.lib import format as npy_format
+
+    try:
+        with open(p, "rb") as f:
+            version = npy_format.read_magic(f)
+            read = {(1, 0): npy_format.read_array_header_1_0,
+                    (2, 0): npy_format.read_array_header_2_0}.get(version)
+            if read is None:  # a newer header: numpy checks it when mapping
+                return np.load(p, mmap_mode="r")
+            shape, _, dtype = read(f)
+            start = f.tell()
+    except (ValueError, OSError, SyntaxError) as e:
+        raise ValueError(f"{p.name} is not a readable .npy file ({e}); check it was saved with "
+                         "numpy.save.") from None
+    need = math.prod(shape) * dtype.itemsize
+    held = p.stat().st_size - start
+    if need > held:
+        raise ValueError(
+            f"{p.name} claims shape {tuple(shape)} of {dtype} ({need:,} bytes) but holds only "
+            f"{held:,} bytes of data; the file is truncated or its header is wrong. Save it "
+            "again with numpy.save.")
+    return np.load(p, mmap_mode="r")
 
 
 def _is_zarr(p: Path) -> bool:
@@ -119,12 +147,17 @@ def read_volume(path, *, channels: bool = False, dataset: str | None = None) -> 
 
         with tifffile.TiffFile(p) as tif:
             vs, unit = tiff_voxel_size(tif)
+            series = tif.series[0] if tif.series else None
+            claimed = None if series is None else (tuple(series.shape), series.dtype,
+                                                   tif.pages[0].compression != 1)
         try:
             data = tifffile.memmap(p, mode="r")
         except ValueError:  # compressed or tiled: read it
+            if claimed is not None:
+                check_tiff_read(p, *claimed)
             data = tifffile.imread(p)
     elif name.endswith(".npy"):
-        data = np.load(p, mmap_mode="r")
+        data = _open_npy(p)
     elif _is_zarr(p):
         data, vs, unit = _read_zarr(p)
     else:

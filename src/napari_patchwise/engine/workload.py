@@ -268,5 +268,40 @@ def check_grid_memory(shape: Sequence[int], block: Sequence[int], n_blocks: int,
             "blocks, a larger magnification or a crop of the volume.")
 
 
+def check_tiff_read(path, shape: Sequence[int], dtype, compressed: bool, *,
+                    available: int | None = None) -> None:
+    """Refuse to read a TIFF whole when its header claims more than the file or memory holds.
+
+    A TIFF that cannot be memory-mapped (compressed, tiled, or not laid out in
+    one piece) is read whole into memory; its shape comes from its tags.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     p = pathlib.Path(tmp, "v.tif")
+    ...     _ = p.write_bytes(b"II*" + bytes(8189))
+    ...     check_tiff_read(p, (60000, 60000), "uint16", compressed=False)
+    Traceback (most recent call last):
+    ...
+    ValueError: v.tif claims 60,000×60,000 pixels of uint16 (6.71 GiB) but the file holds 8,192 bytes and is not compressed; the file is truncated or its tags are wrong.
+    """
+    import numpy as np
+
+    p = Path(path)
+    need = math.prod(int(s) for s in shape) * np.dtype(dtype).itemsize
+    size = p.stat().st_size
+    what = f"{p.name} claims {_fmt(shape)} pixels of {np.dtype(dtype)} ({_gib(need)})"
+    if not compressed and need > size:
+        raise ValueError(f"{what} but the file holds {size:,} bytes and is not compressed; the "
+                         "file is truncated or its tags are wrong.")
+    free = available_memory() if available is None else int(available)
+    if free is not None and need > MEMORY_SHARE * free:
+        raise ValueError(
+            f"{what}; it cannot be memory-mapped (compressed or tiled), so it would be read whole, "
+            f"more than {MEMORY_SHARE:.0%} of the {_gib(free)} of memory available. Save it as "
+            "Zarr / OME-Zarr or as an uncompressed TIFF, which are read piece by piece.")
+
+
 def _superscript(n: int) -> str:
     return str(n).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
