@@ -183,3 +183,30 @@ def test_read_volume_refuses_tiff_tags_claiming_more_than_the_file(tmp_path):
             read_volume(path)
 
     assert _peak(read) < 50 * 2**20  # the 6.7 GiB it claims are never allocated
+
+
+def test_a_huge_box_is_refused_before_its_image_or_annotation_is_loaded(tmp_path):
+    from napari_patchwise.engine.annotation import compose
+    from napari_patchwise.engine.box import Box
+    from napari_patchwise.engine.boxdata import image_at_mag
+
+    image = zarr.create_array(tmp_path / "img.zarr", shape=HUGE, chunks=(64, 64, 64), dtype="u2")
+    nuclei = zarr.create_array(tmp_path / "n.zarr", shape=HUGE, chunks=(64, 64, 64), dtype="i4")
+    box = Box(7, (0, 0, 0), (100_000,) * 3)
+    errors = []
+
+    def run():
+        for fn in (lambda: image_at_mag(image, box, (1, 1, 1)),
+                   lambda: compose({"nuclei": nuclei}, ["nuclei"], box.slices())):
+            try:
+                fn()
+            except ValueError as e:
+                errors.append(str(e))
+
+    assert _peak(run) < 20 * 2**20
+    assert len(errors) == 2
+    assert errors[0].startswith("box 7 spans 100,000×100,000×100,000 voxels")
+    assert errors[1].startswith("the annotation region 0:100000×0:100000×0:100000 spans")
+    assert all("Shrink or split the box" in e for e in errors)
+    small = Box(8, (0, 0, 0), (4, 4, 4))
+    assert image_at_mag(image, small, (1, 1, 1)).shape == (4, 4, 4)

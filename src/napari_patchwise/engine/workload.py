@@ -303,5 +303,38 @@ def check_tiff_read(path, shape: Sequence[int], dtype, compressed: bool, *,
             "Zarr / OME-Zarr or as an uncompressed TIFF, which are read piece by piece.")
 
 
+def check_region_memory(shape: Sequence[int], bytes_per_voxel: int, what: str, *,
+                        available: int | None = None) -> None:
+    """Refuse to load a region (a box's image or annotation) that memory cannot hold.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Shape of the region as it will be held.
+    bytes_per_voxel : int
+        Memory the step holds per voxel (its arrays together).
+    what : str
+        The region, for the message (e.g. ``'box 7'``).
+    available : int, optional
+        Bytes to allow for (default :func:`available_memory`).
+
+    Examples
+    --------
+    >>> check_region_memory((64, 64, 64), 16, "box 1", available=2**30)
+    >>> check_region_memory((100_000,) * 3, 16, "box 7", available=2**34)
+    Traceback (most recent call last):
+    ...
+    ValueError: box 7 spans 100,000×100,000×100,000 voxels; working on it needs about 1.46e+04 TiB of memory, more than 75% of the 16 GiB available. Shrink or split the box (redraw it, or edit its lo/hi in plan.json), or plan at a larger magnification.
+    """
+    need = math.prod(int(s) for s in shape) * int(bytes_per_voxel)
+    free = available_memory() if available is None else int(available)
+    if free is not None and need > MEMORY_SHARE * free:
+        text = f"{need / 2**40:.3g} TiB" if need >= 2**40 else _gib(need)
+        raise ValueError(
+            f"{what} spans {_fmt(shape)} voxels; working on it needs about {text} of memory, more "
+            f"than {MEMORY_SHARE:.0%} of the {_gib(free)} available. Shrink or split the box "
+            "(redraw it, or edit its lo/hi in plan.json), or plan at a larger magnification.")
+
+
 def _superscript(n: int) -> str:
     return str(n).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
