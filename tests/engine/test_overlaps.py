@@ -151,3 +151,20 @@ def test_overlap_pairs_on_a_tiled_plane():
     pairs = overlap_pairs(lo, hi)
     every_odd = {(i, i + 1) for i in range(0, k * k, 2) if (i % k) != k - 1}
     assert {tuple(p) for p in pairs.tolist()} == every_odd
+
+
+def test_a_few_huge_boxes_do_not_coarsen_the_grid_for_many_small_ones():
+    # 8,000 one-voxel-apart small boxes packed in one corner and one box across a huge volume:
+    # a single grid coarse enough for the huge box would test every pair of small boxes (32 M)
+    from napari_patchwise.engine.overlaps import _sharing_a_cell, _size_levels
+
+    small = np.stack(np.meshgrid(*[np.arange(20) * 3] * 3, indexing="ij"), -1).reshape(-1, 3)
+    lo = np.concatenate([small, [[0, 0, 0]]])
+    hi = np.concatenate([small + 2, [[10**6] * 3]])
+    levels = _size_levels(lo, hi)
+    assert [len(idx) for idx, _ in levels] == [len(small), 1]
+    candidates = sum(len(_sharing_a_cell(lo, hi, a, b, cell)[0])
+                     for i, (a, _) in enumerate(levels) for b, cell in levels[i:])
+    assert candidates < 20 * len(lo)
+    pairs = overlap_pairs(lo, hi)
+    assert {tuple(p) for p in pairs.tolist()} == {(i, len(small)) for i in range(len(small))}

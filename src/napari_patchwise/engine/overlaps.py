@@ -6,9 +6,9 @@ sharing a cell are tested, so the work grows with ``n log n`` (a sort) plus the
 number of overlapping pairs found, whatever the boxes' layout.
 
 The cell is the median box extent on each axis: a box of ordinary size touches
-at most a few cells and a cell holds a few boxes that do not overlap. When a
-few very large boxes would fill too many cells, the cell is doubled until the
-index stays within a fixed multiple of ``n`` entries.
+at most a few cells and a cell holds a few boxes that do not overlap. Boxes
+much larger than that form coarser levels of their own, each tested against
+the finer ones on its coarser grid.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import numpy as np
 
 from .box import Box
 
-#: Most cell entries per box before the grid cell is made coarser.
-_MAX_ENTRIES_PER_BOX = 32
+#: Most cells a box may touch in the grid of its size level (4 per axis).
+_MAX_CELLS = 64
 #: Coordinates are clipped to this magnitude so cell arithmetic cannot overflow
 #: (no image is near it; such boxes lie outside every image anyway).
 _LIMIT = 2**52
@@ -50,7 +50,7 @@ def overlap_pairs(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     lo, hi : (n, 3) array of int
-        Corners of the boxes (``hi`` exclusive, ``hi > lo``).
+        Corners of the boxes (``hi`` exclusive).
 
     Returns
     -------
@@ -59,11 +59,15 @@ def overlap_pairs(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
 
     Notes
     -----
-    Grid index: every box is listed in the cells it touches, the list is
-    sorted by cell, and candidates are the pairs within one cell, tested on
-    all three axes. Cost ``O(m log m)`` for ``m`` cell entries (at most
-    :data:`_MAX_ENTRIES_PER_BOX` per box) plus the candidate pairs, which are
-    about the overlapping pairs for boxes of similar sizes.
+    Grid index by size level: the boxes that touch at most
+    :data:`_MAX_CELLS` cells of a grid as fine as their median extent form
+    the first level; the others form coarser levels (each cell at least
+    twice the last), so a few large boxes neither fill many cells nor make
+    the grid coarse for the small ones. Within a level, and between a level
+    and every coarser one (on the coarser grid), candidates are the boxes
+    listed in one cell, tested on all three axes. Cost ``O(m log m)`` for
+    ``m`` cell entries (a few per box and level) plus the candidate pairs,
+    which are about the overlapping pairs for boxes of similar sizes.
 
     Examples
     --------
@@ -73,50 +77,76 @@ def overlap_pairs(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """
     lo = np.asarray(lo, np.int64).reshape(-1, 3)
     hi = np.asarray(hi, np.int64).reshape(-1, 3)
-    n = len(lo)
-    if n < 2:
+    if len(lo) < 2:
         return np.zeros((0, 2), np.int64)
-    cell = np.maximum(1, np.median(hi - lo, axis=0).astype(np.int64))
-    span = hi.max(axis=0) - lo.min(axis=0)
-    while True:  # coarsen the grid while a few large boxes would fill too many cells
-        first, last = lo // cell, (hi - 1) // cell
-        per_box = np.prod(last - first + 1, axis=1, dtype=np.float64)
-        if per_box.sum() <= _MAX_ENTRIES_PER_BOX * n or np.all(cell >= span):
-            break
-        cell = np.minimum(cell * 2, np.maximum(span, 1))
-    owner, keys = _cell_entries(first, last, per_box.astype(np.int64))
-    a, b = _pairs_sharing_a_cell(owner, keys)
-    hit = np.all((lo[a] < hi[b]) & (lo[b] < hi[a]), axis=1)
-    a, b = a[hit], b[hit]
-    if not len(a):
+    levels = _size_levels(lo, hi)
+    found = []
+    for i, (fine, _) in enumerate(levels):
+        for coarse, cell in levels[i:]:
+            a, b = _sharing_a_cell(lo, hi, fine, coarse, cell)
+            hit = np.all((lo[a] < hi[b]) & (lo[b] < hi[a]), axis=1)
+            found.append(np.stack([a[hit], b[hit]], axis=1))
+    pairs = np.concatenate(found)
+    if not len(pairs):
         return np.zeros((0, 2), np.int64)
-    pairs = np.unique(np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1), axis=0)
-    return pairs.astype(np.int64)
+    return np.unique(np.sort(pairs, axis=1), axis=0).astype(np.int64)
 
 
-def _cell_entries(first, last, per_box):
-    """Box index and cell ``(z, y, x)`` of every cell each box touches."""
-    owner = np.repeat(np.arange(len(first)), per_box)
-    rank = np.arange(len(owner)) - np.repeat(np.cumsum(per_box) - per_box, per_box)
-    counts = (last - first + 1)[owner]
-    ny_nx = counts[:, 1] * counts[:, 2]
-    offset = np.stack([rank // ny_nx, (rank // counts[:, 2]) % counts[:, 1], rank % counts[:, 2]], axis=1)
-    return owner, first[owner] + offset
+def _cells(lo, hi, cell):
+    first, last = lo // cell, (hi - 1) // cell
+    return first, last, np.prod(np.maximum(last - first + 1, 0), axis=1, dtype=np.float64)
 
 
-def _pairs_sharing_a_cell(owner, keys):
-    """Every pair of entries listed in the same cell (positions into ``owner``)."""
-    order = np.lexsort(keys.T[::-1])
-    owner, keys = owner[order], keys[order]
-    new_cell = np.ones(len(keys), bool)
-    new_cell[1:] = np.any(keys[1:] != keys[:-1], axis=1)
-    start = np.flatnonzero(new_cell)
-    end = np.append(start[1:], len(keys))
-    group_end = np.repeat(end, end - start)
-    later = group_end - np.arange(len(keys)) - 1  # entries after each one in its cell
-    first = np.repeat(np.arange(len(keys)), later)
-    second = first + 1 + (np.arange(len(first)) - np.repeat(np.cumsum(later) - later, later))
-    return owner[first], owner[second]
+def _size_levels(lo, hi) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``(box indices, grid cell)`` of each size level, finest first."""
+    levels = []
+    rest = np.arange(len(lo))
+    cell = np.zeros(3, np.int64)
+    while len(rest):
+        extent = hi[rest] - lo[rest]
+        cell = np.maximum.reduce([2 * cell, np.median(extent, axis=0).astype(np.int64),
+                                  np.ones(3, np.int64)])
+        fits = _cells(lo[rest], hi[rest], cell)[2] <= _MAX_CELLS
+        if not fits.any():  # no box is small enough: one last level as coarse as the largest
+            cell = np.maximum(cell, extent.max(axis=0))
+            fits[:] = True
+        levels.append((rest[fits], cell))
+        rest = rest[~fits]
+    return levels
+
+
+def _sharing_a_cell(lo, hi, fine, coarse, cell):
+    """Pairs of boxes listed in one cell of the grid ``cell``: every pair within ``fine``
+    when ``fine is coarse``, else each box of ``fine`` with each of ``coarse``."""
+    same = fine is coarse
+    boxes = fine if same else np.concatenate([fine, coarse])
+    first, last, count = _cells(lo[boxes], hi[boxes], cell)
+    count = count.astype(np.int64)
+    entry = np.repeat(np.arange(len(boxes)), count)
+    rank = np.arange(len(entry)) - np.repeat(np.cumsum(count) - count, count)
+    n = (last - first + 1)[entry]
+    key = first[entry] + np.stack([rank // (n[:, 1] * n[:, 2]), rank // n[:, 2] % n[:, 1],
+                                   rank % n[:, 2]], axis=1)
+    side = np.zeros(len(entry), np.int64) if same else (entry >= len(fine)).astype(np.int64)
+    order = np.lexsort((side, key[:, 2], key[:, 1], key[:, 0]))
+    entry, key, side = entry[order], key[order], side[order]
+    new = np.ones(len(entry), bool)
+    new[1:] = np.any(key[1:] != key[:-1], axis=1)
+    group = np.cumsum(new) - 1
+    starts = np.flatnonzero(new)
+    ends = np.append(starts[1:], len(entry))[group]
+    pos = np.arange(len(entry))
+    if same:  # each entry with the entries after it in its cell
+        begin, k = pos + 1, ends - pos - 1
+    else:  # each fine entry with the coarse entries of its cell (they come last)
+        coarse_start = np.full(len(starts), len(entry))
+        is_coarse = side == 1
+        np.minimum.at(coarse_start, group[is_coarse], pos[is_coarse])
+        begin = np.minimum(coarse_start[group], ends)
+        k = np.where(is_coarse, 0, ends - begin)
+    first_of = np.repeat(pos, k)
+    second_of = np.repeat(begin, k) + (np.arange(len(first_of)) - np.repeat(np.cumsum(k) - k, k))
+    return boxes[entry[first_of]], boxes[entry[second_of]]
 
 
 def overlap_partners(boxes: Sequence[Box]) -> dict[int, list[int]]:
