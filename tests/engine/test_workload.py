@@ -113,7 +113,7 @@ def test_measure_candidates_says_an_unwritten_zarr_is_empty(tmp_path):
     path = tmp_path / "empty.zarr"
     z = zarr.create_array(path, shape=(4096,) * 3, chunks=(64, 256, 256), dtype="u2")
     started = []
-    with pytest.raises(ValueError, match=r"empty.zarr holds no data: none of its 16,384 chunks"):
+    with pytest.raises(ValueError, match=r"empty.zarr holds no data: none of its 16,384 chunks is stored"):
         measure_candidates(z, _plan(z.shape, str(path)), scheduler="sync", on_start=started.append)
     assert started == []
 

@@ -23,6 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 #: Memory the measurement holds per cell of the candidate layout (histograms of
 #: values and of neighbour differences, sums, and their summed-area tables),
 #: measured at about 5.4 KB and rounded up.
@@ -35,6 +37,7 @@ BYTES_FIXED = 512 * 2**20
 MEMORY_SHARE = 0.75
 
 _METADATA = {"zarr.json", ".zarray", ".zattrs", ".zgroup", ".zmetadata"}
+_NESTED = ("zarr.json", ".zarray", ".zgroup")  # a folder holding one is another array or group
 
 
 def _gib(n: float) -> str:
@@ -86,7 +89,6 @@ def stored_chunks(array) -> tuple[int, int] | None:
     ...     z[:32, :32, :40] = 1
     ...     print(before, stored_chunks(z))
     (0, 8) (2, 8)
-    >>> import numpy as np
     >>> stored_chunks(np.zeros((2, 2, 2))) is None
     True
     """
@@ -99,9 +101,10 @@ def stored_chunks(array) -> tuple[int, int] | None:
     grid = getattr(array, "shards", None) or array.chunks
     total = math.prod(-(-int(s) // int(c)) for s, c in zip(array.shape, grid))
     written = 0
-    for _, dirs, files in os.walk(root):
+    for folder, dirs, files in os.walk(root):  # arrays nested inside are not this one's chunks
         written += sum(f not in _METADATA for f in files)
-        dirs[:] = [d for d in dirs if not (Path(root, d) / "zarr.json").exists()]
+        here = Path(folder)
+        dirs[:] = [d for d in dirs if not any((here / d / m).exists() for m in _NESTED)]
     return written, total
 
 
@@ -227,9 +230,12 @@ def check_proposal(image, name: str, shape: Sequence[int], block: Sequence[int],
     work = ProposalWork(name, shape, block, int(n_candidates), int(n_cells),
                         proposal_memory(n_cells, n_candidates), stored_chunks(image))
     if work.chunks is not None and work.chunks[0] == 0:
+        fill = getattr(image, "fill_value", None)
+        fill = f" ({fill})" if isinstance(fill, (int, float, np.number)) else ""
         raise ValueError(
-            f"{name} holds no data: none of its {work.chunks[1]:,} chunks is written, so every "
-            f"one of its {_fmt(shape)} voxels is the fill value and there is nothing to propose. "
+            f"{name} holds no data: none of its {work.chunks[1]:,} chunks is stored, so every "
+            f"one of its {_fmt(shape)} voxels is the fill value{fill} and there is nothing to "
+            "propose. "
             "Write the image into it first, or open the file that holds the data.")
     free = available_memory() if available is None else int(available)
     if free is not None and work.memory > MEMORY_SHARE * free:
@@ -286,8 +292,6 @@ def check_tiff_read(path, shape: Sequence[int], dtype, compressed: bool, *,
     ...
     ValueError: v.tif claims 60,000×60,000 pixels of uint16 (6.71 GiB) but the file holds 8,192 bytes and is not compressed; the file is truncated or its tags are wrong.
     """
-    import numpy as np
-
     p = Path(path)
     need = math.prod(int(s) for s in shape) * np.dtype(dtype).itemsize
     size = p.stat().st_size
