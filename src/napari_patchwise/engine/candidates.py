@@ -16,10 +16,10 @@ import numpy as np
 from .blockstats import BlockGrid, edge_blocks
 from .box import Box
 from .cellstats import candidate_layout, cell_statistics
-from .workload import check_proposal
 from .magnification import _as_int_triple
 from .plan import Plan
 from .strata import StrataTable, assign_strata, describe_stats
+from .workload import check_proposal
 
 __all__ = ["Candidates", "box_size_for", "measure_candidates"]
 
