@@ -231,7 +231,8 @@ def _propose_into(args, out: Path, vol, size, preset) -> int:
         prob = read_volume(args.uncertainty, channels=True).data if args.uncertainty else None
         cands = measure_candidates(image, plan, size=size, labels=labels, probability=prob,
                                    scheduler=args.scheduler,
-                                   progress=_ProgressBar("measuring blocks"))
+                                   progress=_ProgressBar("measuring blocks"),
+                                   on_start=lambda work: print(work.summary(), flush=True))
         by = args.by or ("uncertainty" if prob is not None else "content")
         if by == "uncertainty":
             if prob is None:

@@ -674,3 +674,26 @@ def test_from_dict_raises_next_id_above_boxes():
     assert Plan.from_dict(d).next_id == 3
     del d["next_id"]
     assert Plan.from_dict(d).next_id == 3
+
+
+def test_batch_edits_equal_one_edit_at_a_time():
+    plan = make_plan().add_boxes([((0, 0, 0), (2, 2, 2))] * 6)
+    changes = {2: {"status": "done"}, 5: {"hi": (4, 4, 4), "locked": True}, 6: {"notes": "n"}}
+    one_by_one = plan
+    for bid, c in changes.items():
+        one_by_one = one_by_one.update_box(bid, **c)
+    assert plan.update_boxes(changes) == one_by_one
+    assert plan.remove_boxes([5, 2, 5]) == plan.remove_box(2).remove_box(5)
+    assert plan.remove_boxes([]) == plan
+    assert plan.remove_boxes([1, 2]).next_id == 7
+
+
+def test_batch_edits_name_an_unknown_box_and_change_nothing():
+    plan = make_plan().add_boxes([((0, 0, 0), (2, 2, 2))] * 2)
+    with pytest.raises(KeyError, match="no box with id 9"):
+        plan.update_boxes({1: {"notes": "x"}, 9: {"notes": "y"}})
+    with pytest.raises(KeyError, match="no box with id 7"):
+        plan.remove_boxes([1, 7])
+    with pytest.raises(ValueError, match="keeps its id"):
+        plan.update_boxes({1: {"id": 2}})
+    assert plan.box(1).notes == ""

@@ -38,16 +38,14 @@ class BoxActions:
         ids = self._ids(ids)
         if ids is None:
             return
-        plan = self.sync.plan
-        self._set_locked(ids, not all(plan.box(i).locked for i in ids))
+        by_id = {b.id: b for b in self.sync.plan.boxes}
+        self._set_locked(ids, not all(by_id[i].locked for i in ids))
 
     def _set_locked(self, ids, locked: bool) -> None:
         ids = self._ids(ids)
         if ids is None:
             return
-        plan = self.sync.plan
-        for i in ids:
-            plan = plan.update_box(i, locked=locked)
+        plan = self.sync.plan.update_boxes({i: {"locked": locked} for i in ids})
         self.sync.set_plan(plan)
         word = "Locked" if locked else "Unlocked"
         show_info(f"{word} box{'es' if len(ids) > 1 else ''} {', '.join(map(str, ids))}"
@@ -59,18 +57,16 @@ class BoxActions:
         if ids is None:
             return
         plan = self.sync.plan
-        locked = [i for i in ids if plan.box(i).locked]
+        by_id = {b.id: b for b in plan.boxes}
+        locked = [i for i in ids if by_id[i].locked]
         if locked:
             show_warning(f"Box{'es' if len(locked) > 1 else ''} {', '.join(map(str, locked))} "
                          "locked: unlock before rejecting.")
         ids = [i for i in ids if i not in locked]
         if not ids:
             return
-        for i in ids:
-            b = plan.box(i)
-            self.rejected.append((b.lo, b.hi))
-            plan = plan.remove_box(i)
-        self.sync.set_plan(plan)
+        self.rejected.extend((by_id[i].lo, by_id[i].hi) for i in ids)
+        self.sync.set_plan(plan.remove_boxes(ids))
         show_info(f"Rejected box{'es' if len(ids) > 1 else ''} {', '.join(map(str, ids))}; "
                   "their places are not proposed again in this session.")
 

@@ -51,6 +51,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .workload import check_region_memory
+
 UNANNOTATED = -1
 BACKGROUND = 0
 EDITS = "edits"
@@ -168,6 +170,8 @@ def compose(layers: Mapping[str, object], class_names: Sequence[str], region=Non
     shape = _check_same_shape({k: layers.get(k) for k in (*class_names, "background", "ignore")})
     region = clip_region(region, shape)
     out_shape = tuple(s.stop - s.start for s in region)
+    where = "×".join(f"{s.start}:{s.stop}" for s in region)
+    check_region_memory(out_shape, 12 + 8 * len(class_names), f"the annotation region {where}")
     classmap = np.full(out_shape, UNANNOTATED, np.int16)
     bg = layers.get("background")
     if bg is not None:

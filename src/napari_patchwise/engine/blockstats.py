@@ -19,6 +19,7 @@ import numpy as np
 from ._blockkernel import _FACES, _IX, FIELDS, MEASURED, _flat_sample, _global_params, _piece_stats
 from ._daskrun import _compute
 from .magnification import _as_int_triple, as_magnification
+from .workload import check_grid_memory
 
 __all__ = ["STAT_NAMES", "BlockGrid", "block_statistics", "border_axes", "candidate_grid",
            "edge_blocks"]
@@ -111,6 +112,15 @@ def candidate_grid(image_shape, block, mag=1, stride=None) -> BlockGrid:
     ...
     ValueError: block (16, 31, 32) is not a multiple of the magnification (1, 2, 2); use e.g. block=(16, 32, 32).
     """
+    shape, b, m, st = _grid_args(image_shape, block, mag, stride)
+    axes = [np.arange(0, s - bi + 1, t, dtype=np.int64) for s, bi, t in zip(shape, b, st)]
+    check_grid_memory(shape, b, math.prod(len(a) for a in axes))
+    origins = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+    return BlockGrid(b, origins, shape, m)
+
+
+def _grid_args(image_shape, block, mag, stride):
+    """Checked ``(shape, block, mag, stride)`` of :func:`candidate_grid`, without laying the grid."""
     shape = _image_shape(image_shape)
     m = as_magnification(mag)
     b = _as_int_triple(block, "block", positive=True)
@@ -136,9 +146,7 @@ def candidate_grid(image_shape, block, mag=1, stride=None) -> BlockGrid:
             f"stride {st} is not a multiple of the magnification {m}; "
             "use multiples so blocks stay on the magnification grid."
         )
-    axes = [np.arange(0, s - bi + 1, t, dtype=np.int64) for s, bi, t in zip(shape, b, st)]
-    origins = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
-    return BlockGrid(b, origins, shape, m)
+    return shape, b, m, st
 
 
 def _as_dask(arr, block):

@@ -9,6 +9,7 @@ import numpy as np
 from .box import Box
 from .plan import Plan
 from .weaklabels import downsample_mean
+from .workload import check_region_memory
 
 
 def choose_boxes(plan: Plan, box_ids: Sequence[int] | None) -> list[Box]:
@@ -56,6 +57,8 @@ def image_at_mag(image, box: Box, mag: Sequence[int]) -> np.ndarray:
     shape = image.shape
     sl = box.slices(mag)
     full = tuple(slice(s.start * f, min(s.stop * f, n)) for s, f, n in zip(sl, mag, shape))
+    itemsize = np.dtype(getattr(image, "dtype", np.float64)).itemsize
+    check_region_memory([max(0, s.stop - s.start) for s in full], itemsize + 8, f"box {box.id}")
     return downsample_mean(np.asarray(image[full]), tuple(mag))
 
 

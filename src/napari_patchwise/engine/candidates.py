@@ -19,6 +19,7 @@ from .cellstats import candidate_layout, cell_statistics
 from .magnification import _as_int_triple
 from .plan import Plan
 from .strata import StrataTable, assign_strata, describe_stats
+from .workload import check_proposal
 
 __all__ = ["Candidates", "box_size_for", "measure_candidates"]
 
@@ -105,7 +106,7 @@ def _check_fits(plan: Plan, block) -> None:
 
 def measure_candidates(image, plan: Plan, *, size=None, labels=None, probability=None,
                        threshold=None, sample_step=None, scheduler=None,
-                       progress=None) -> Candidates:
+                       progress=None, on_start=None) -> Candidates:
     """Measure overlapping box-sized candidate blocks of ``image`` for ``plan``.
 
     Parameters
@@ -119,6 +120,10 @@ def measure_candidates(image, plan: Plan, *, size=None, labels=None, probability
         (:meth:`.plan.Plan.box_fit`).
     labels, probability, threshold, sample_step, scheduler, progress
         Passed to :func:`.cellstats.cell_statistics`.
+    on_start : callable, optional
+        Called with the :class:`.workload.ProposalWork` (what is about to be
+        measured, :meth:`~.workload.ProposalWork.summary`) once the volume is
+        known to hold data and the work to fit in memory, before the long pass.
 
     Returns
     -------
@@ -127,8 +132,10 @@ def measure_candidates(image, plan: Plan, *, size=None, labels=None, probability
     Raises
     ------
     ValueError
-        If the image does not match the plan, a box does not fit, or the
-        statistics refuse the image (2D, constant, NaN, ...).
+        If the image does not match the plan, a box does not fit, the volume
+        holds no data or the work would not fit in memory
+        (:func:`.workload.check_proposal`), or the statistics refuse the image
+        (2D, constant, NaN, ...).
 
     Examples
     --------
@@ -152,6 +159,11 @@ def measure_candidates(image, plan: Plan, *, size=None, labels=None, probability
         _check_fits(plan, block)
     # a 2D image gets the plan's layout, so cell_statistics words the error
     layout = candidate_layout(plan.image.shape, block, mag=plan.magnification)
+    if len(shape) == 3:  # before anything is allocated for the candidates
+        work = check_proposal(image, plan.image.path or plan.image.name, shape,
+                              layout.block, layout.n_cells, len(layout))
+        if on_start is not None:
+            on_start(work)
     stats = cell_statistics(image, layout, threshold=threshold, labels=labels,
                             probability=probability, sample_step=sample_step,
                             scheduler=scheduler, progress=progress)

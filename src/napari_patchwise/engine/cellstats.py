@@ -22,6 +22,7 @@ it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import dask
@@ -80,7 +81,12 @@ class CellLayout:
         return BlockGrid(self.block, origins, self.image_shape, self.magnification)
 
     def __len__(self) -> int:
-        return int(np.prod([len(p) for p in self.positions]))
+        return math.prod(len(p) for p in self.positions)
+
+    @property
+    def n_cells(self) -> int:
+        """Number of cells (the measurement holds a few kilobytes for each)."""
+        return math.prod(len(b) - 1 for b in self.bounds)
 
     def cell_span(self, axis: int) -> tuple[np.ndarray, np.ndarray]:
         """First and end (exclusive) cell of every position along ``axis``."""
@@ -127,16 +133,15 @@ def candidate_layout(image_shape, block, mag=1) -> CellLayout:
     >>> lay.bounds[0].tolist(), len(lay)
     ([0, 16, 19, 32, 48, 51], 27)
     """
-    from .blockstats import candidate_grid
+    from .blockstats import _grid_args
 
-    grid = candidate_grid(image_shape, block, mag=mag)  # validates the input
-    m, b = grid.magnification, grid.block
-    ends = [s // f * f for s, f in zip(grid.image_shape, m)]
+    shape, b, m, _ = _grid_args(image_shape, block, mag, None)  # validates, lays no grid
+    ends = [s // f * f for s, f in zip(shape, m)]
     tile = tuple(max(f, bi // (2 * f) * f) for bi, f in zip(b, m))
     pos = tuple(_axis_positions(e, bi, t) for e, bi, t in zip(ends, b, tile))
     bounds = tuple(np.unique(np.concatenate([p, p + bi, [0, e]])).astype(np.int64)
                    for p, bi, e in zip(pos, b, ends))
-    return CellLayout(b, grid.image_shape, m, pos, bounds, tile)
+    return CellLayout(b, shape, m, pos, bounds, tile)
 
 
 def cell_statistics(image, layout: CellLayout, *, threshold=None, labels=None, probability=None,

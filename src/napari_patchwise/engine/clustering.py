@@ -62,22 +62,24 @@ def _cluster_finding(boxes: Sequence[Box], shape: Triple) -> Finding | None:
     n = len(boxes)
     if n < 2:
         return None
-    median = np.median([b.size for b in boxes], axis=0)
+    corners = np.array([(*b.lo, *b.hi) for b in boxes], float)
+    median = np.median(corners[:, 3:] - corners[:, :3], axis=0)
     splits = [2 if split else 1 for split in split_axes(shape, median)]
     n_parts = math.prod(splits)
     if n_parts < 2:
         return None
-    crowded = _crowded_part(boxes, shape, splits) if n >= n_parts else None
-    return crowded or _one_sided(boxes, shape, splits)
+    centres = (corners[:, :3] + corners[:, 3:]) / 2
+    crowded = _crowded_part(centres, shape, splits) if n >= n_parts else None
+    return crowded or _one_sided(centres, shape, splits)
 
 
-def _one_sided(boxes: Sequence[Box], shape: Triple, splits) -> Finding | None:
+def _one_sided(centres: np.ndarray, shape: Triple, splits) -> Finding | None:
     """Every box (at least three) on one side of a split axis."""
-    n = len(boxes)
+    n = len(centres)
     for ax in range(3):  # every box on one side of an axis
         if splits[ax] < 2 or n < 3:
             continue
-        low = sum(b.center[ax] < shape[ax] / 2 for b in boxes)
+        low = int(np.count_nonzero(centres[:, ax] < shape[ax] / 2))
         if low in (0, n):
             side, half = ("low", (shape[ax] // 2, shape[ax] - 1)) if low else (
                 "high", (0, shape[ax] // 2 - 1))
@@ -89,17 +91,17 @@ def _one_sided(boxes: Sequence[Box], shape: Triple, splits) -> Finding | None:
     return None
 
 
-def _crowded_part(boxes: Sequence[Box], shape: Triple, splits) -> Finding | None:
+def _crowded_part(centres: np.ndarray, shape: Triple, splits) -> Finding | None:
     """One part holds at least half of the boxes while half of the parts hold none."""
-    n, n_parts = len(boxes), math.prod(splits)
-    counts: dict[tuple[int, ...], int] = {}
-    for b in boxes:
-        key = tuple(
-            min(k - 1, int(c * k // s)) if k > 1 else 0 for c, k, s in zip(b.center, splits, shape)
-        )
-        counts[key] = counts.get(key, 0) + 1
-    empty = n_parts - len(counts)
-    crowded_key, crowded = max(counts.items(), key=lambda kv: kv[1])
+    n, n_parts = len(centres), math.prod(splits)
+    k = np.asarray(splits)
+    part = np.where(k > 1, np.minimum(k - 1, np.floor_divide(centres * k, np.asarray(shape, float))), 0)
+    keys, first, counts = np.unique(part.astype(np.int64), axis=0, return_index=True,
+                                    return_counts=True)
+    empty = n_parts - len(keys)
+    top = np.flatnonzero(counts == counts.max())
+    pick = top[np.argmin(first[top])]  # on a tie, the part of the earliest box
+    crowded_key, crowded = tuple(int(v) for v in keys[pick]), int(counts[pick])
     if 2 * empty < n_parts or crowded < max(3, math.ceil(n / 2)):
         return None
     where = ", ".join(

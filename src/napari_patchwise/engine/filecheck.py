@@ -7,6 +7,7 @@ the file is and what to give instead. ``.npy`` files are never unpickled.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -52,14 +53,21 @@ def open_tiff(p: Path):
     a file that is not a TIFF is refused by name."""
     import tifffile
 
+    from .workload import check_tiff_read
+
     try:
         with tifffile.TiffFile(p) as tif:
             meta = tiff_voxel_size(tif)
+            series = tif.series[0] if tif.series else None
+            claimed = None if series is None else (tuple(series.shape), series.dtype,
+                                                   tif.pages[0].compression != 1)
     except tifffile.TiffFileError:
         raise _not_a(p, "TIFF file", "save the image as a TIFF again, or give the right file.") from None
     try:
         data = tifffile.memmap(p, mode="r")
-    except ValueError:  # compressed or tiled: read it
+    except ValueError:  # compressed or tiled: read it whole, if it fits in memory
+        if claimed is not None:
+            check_tiff_read(p, *claimed)
         data = tifffile.imread(p)
     return data, meta
 
@@ -81,6 +89,7 @@ def open_npy(p: Path):
     with open(p, "rb") as fh:
         if fh.read(6) != b"\x93NUMPY":
             raise not_npy
+    _check_npy_size(p)
     try:
         return np.load(p, mmap_mode="r", allow_pickle=False)
     except ValueError as e:
@@ -92,3 +101,30 @@ def open_npy(p: Path):
         raise not_npy from None
     except (EOFError, OSError):
         raise not_npy from None
+
+
+def _check_npy_size(p: Path) -> None:
+    """Refuse a ``.npy`` file whose header claims more data than the file holds (before mapping it)."""
+    from numpy.lib import format as npy_format
+
+    try:
+        with open(p, "rb") as f:
+            version = npy_format.read_magic(f)
+            read = {(1, 0): npy_format.read_array_header_1_0,
+                    (2, 0): npy_format.read_array_header_2_0}.get(version)
+            if read is None:  # a newer header: numpy checks it when mapping
+                return
+            shape, _, dtype = read(f)
+            start = f.tell()
+    except (ValueError, OSError, SyntaxError) as e:
+        raise ValueError(f"{p.name} is not a readable .npy file ({e}); check it was saved with "
+                         "numpy.save.") from None
+    if dtype.hasobject:  # refused by name when it is loaded
+        return
+    need = math.prod(shape) * dtype.itemsize
+    held = p.stat().st_size - start
+    if need > held:
+        raise ValueError(
+            f"{p.name} claims shape {tuple(shape)} of {dtype} ({need:,} bytes) but holds only "
+            f"{held:,} bytes of data; the file is truncated or its header is wrong. Save it "
+            "again with numpy.save.")

@@ -298,22 +298,45 @@ class Plan:
         return self.replace(boxes=(*self.boxes, box), next_id=self.next_id + 1), box
 
     def add_boxes(self, extents: Iterable[tuple[Sequence[int], Sequence[int]]], **fields) -> Plan:
-        plan = self
-        for lo, hi in extents:
-            plan, _ = plan.add_box(lo, hi, **fields)
-        return plan
+        """Add boxes with consecutive new ids, in one step (linear in the plan's size)."""
+        new = [Box(self.next_id + i, tuple(lo), tuple(hi), **fields)
+               for i, (lo, hi) in enumerate(extents)]
+        return self.replace(boxes=(*self.boxes, *new), next_id=self.next_id + len(new))
 
     def update_box(self, box_id: int, **changes) -> Plan:
         """Change fields of one box (its id stays)."""
-        if "id" in changes and changes["id"] != box_id:
+        return self.update_boxes({box_id: changes})
+
+    def update_boxes(self, changes: Mapping[int, Mapping[str, Any]]) -> Plan:
+        """Change fields of several boxes at once, ``{box id: {field: value}}``.
+
+        One pass over the plan whatever the number of boxes changed (a dock
+        moving a selection of boxes edits them all in one step).
+
+        Examples
+        --------
+        >>> plan = Plan(ImageRef((8, 8, 8))).add_boxes([((0, 0, 0), (4, 4, 4))] * 3)
+        >>> [b.locked for b in plan.update_boxes({1: {"locked": True}, 3: {"locked": True}}).boxes]
+        [True, False, True]
+        """
+        if any("id" in c and c["id"] != bid for bid, c in changes.items()):
             raise ValueError("a box keeps its id; remove the box and add a new one instead.")
-        old = self.box(box_id)
-        new = old.replace(**changes)
-        return self.replace(boxes=tuple(new if b.id == box_id else b for b in self.boxes))
+        missing = sorted(set(changes) - {b.id for b in self.boxes})
+        if missing:
+            raise KeyError(f"no box with id {missing[0]} in the plan.")
+        return self.replace(boxes=tuple(b.replace(**changes[b.id]) if b.id in changes else b
+                                        for b in self.boxes))
 
     def remove_box(self, box_id: int) -> Plan:
-        self.box(box_id)
-        return self.replace(boxes=tuple(b for b in self.boxes if b.id != box_id))
+        return self.remove_boxes([box_id])
+
+    def remove_boxes(self, box_ids: Iterable[int]) -> Plan:
+        """Remove several boxes in one pass (``KeyError`` naming an unknown id)."""
+        gone = set(box_ids)
+        missing = sorted(gone - {b.id for b in self.boxes})
+        if missing:
+            raise KeyError(f"no box with id {missing[0]} in the plan.")
+        return self.replace(boxes=tuple(b for b in self.boxes if b.id not in gone))
 
     def fit(
         self, lo: Sequence[int], hi: Sequence[int], *, keep_size: bool = False

@@ -34,9 +34,10 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from .box import Box, boxes_overlap
+from .box import Box
 from .clustering import _cluster_finding
 from .magnification import Triple, as_magnification
+from .overlaps import overlap_partners
 from .presets import MIN_BOX_VOXELS, MIN_BOXES, TARGET_TOTAL_VOXELS, Preset
 
 SEVERITIES = ("error", "warning", "info")
@@ -191,10 +192,14 @@ def validate_box(box: Box, image_shape: Sequence[int], mag, preset: Preset) -> l
     >>> [f.code for f in validate_box(bad, (64, 256, 256), (1, 2, 2), get_preset("neuron"))]
     ['not-aligned', 'below-minimum', 'not-multiple', 'few-voxels']
     """
-    m = as_magnification(mag)
+    return _box_findings(box, _check_shape(image_shape), as_magnification(mag), preset)
+
+
+def _box_findings(box: Box, shape: Triple, m: Triple, preset: Preset) -> list[Finding]:
+    """:func:`validate_box` on a checked shape and magnification (once per plan, not per box)."""
     out: list[Finding] = []
     bid = box.id
-    shape = _check_shape(image_shape)
+    size = box.size
     if any(l < 0 for l in box.lo) or any(h > s for h, s in zip(box.hi, shape)):
         out.append(
             Finding(
@@ -206,13 +211,13 @@ def validate_box(box: Box, image_shape: Sequence[int], mag, preset: Preset) -> l
             )
         )
     bad_lo = [a for a, (l, f) in zip("zyx", zip(box.lo, m)) if l % f]
-    bad_size = [a for a, (s, f) in zip("zyx", zip(box.size, m)) if s % f]
+    bad_size = [a for a, (s, f) in zip("zyx", zip(size, m)) if s % f]
     if bad_lo or bad_size:
         parts = []
         if bad_lo:
             parts.append(f"position {_fmt(box.lo)} (axes {''.join(bad_lo)})")
         if bad_size:
-            parts.append(f"size {_fmt(box.size)} (axes {''.join(bad_size)})")
+            parts.append(f"size {_fmt(size)} (axes {''.join(bad_size)})")
         out.append(
             Finding(
                 "error",
@@ -222,7 +227,7 @@ def validate_box(box: Box, image_shape: Sequence[int], mag, preset: Preset) -> l
                 "snap the box to the magnification grid.",
             )
         )
-    size_at = tuple(s / f for s, f in zip(box.size, m))
+    size_at = tuple(s / f for s, f in zip(size, m))
     if any(s < mn for s, mn in zip(size_at, preset.minimum)):
         out.append(
             Finding(
@@ -246,7 +251,7 @@ def validate_box(box: Box, image_shape: Sequence[int], mag, preset: Preset) -> l
                 + "; multiples tile training patches best.",
             )
         )
-    n = voxels_at(box, m)
+    n = math.prod(-(-s // f) for s, f in zip(size, m))
     whole = math.prod(s // f for s, f in zip(shape, m))
     if n < MIN_BOX_VOXELS <= whole:
         out.append(
@@ -272,15 +277,7 @@ def validate_box(box: Box, image_shape: Sequence[int], mag, preset: Preset) -> l
 
 
 def _overlap_findings(boxes: Sequence[Box]) -> list[Finding]:
-    order = sorted(boxes, key=lambda b: b.lo[0])
-    partners: dict[int, list[int]] = {}
-    for i, a in enumerate(order):
-        for b in order[i + 1 :]:
-            if b.lo[0] >= a.hi[0]:
-                break
-            if boxes_overlap(a, b):
-                partners.setdefault(a.id, []).append(b.id)
-                partners.setdefault(b.id, []).append(a.id)
+    partners = overlap_partners(boxes)  # a grid index: n log n, not every pair
     return [
         Finding(
             "warning",
@@ -289,7 +286,7 @@ def _overlap_findings(boxes: Sequence[Box]) -> list[Finding]:
             f"overlaps box{'es' if len(p) > 1 else ''} {', '.join(map(str, sorted(p)))}; "
             "overlapping voxels are annotated once but counted twice, and leak between splits.",
         )
-        for bid, p in sorted(partners.items())
+        for bid, p in partners.items()
     ]
 
 
@@ -323,7 +320,7 @@ def validate_plan(
     shape = _check_shape(image_shape)
     out: list[Finding] = []
     for b in sorted(boxes, key=lambda b: b.id):
-        out.extend(validate_box(b, shape, m, preset))
+        out.extend(_box_findings(b, shape, m, preset))
     out.extend(_overlap_findings(boxes))
     out.sort(key=lambda f: (f.box_id, _RANK[f.severity]))
     total = sum(voxels_at(b, m) for b in boxes)

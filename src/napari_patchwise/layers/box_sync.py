@@ -183,10 +183,8 @@ class BoxLayerSync:
             ids = self.rectangles.features["box_id"].to_numpy()
             self._removing = [int(ids[i]) for i in event.data_indices if 0 <= i < len(ids)]
         elif action == "removed":
-            plan = self.plan
-            for bid in sorted(set(self._removing)):
-                if bid != NO_BOX and any(b.id == bid for b in plan.boxes):
-                    plan = plan.remove_box(bid)
+            known = {b.id for b in self.plan.boxes}
+            plan = self.plan.remove_boxes((set(self._removing) & known) - {NO_BOX})
             self._removing = []
             self._commit(plan)
         elif action == "added":
@@ -218,23 +216,24 @@ class BoxLayerSync:
         plan = self.plan
         layer = self.rectangles
         ids = layer.features["box_id"].to_numpy()
-        done = set()
+        by_id = {b.id: b for b in plan.boxes}
+        changes = {}
         for i in indices:
             if not 0 <= i < min(len(ids), self._n_built):
                 continue
             bid = int(ids[i])
-            if bid in done or bid == NO_BOX:
+            if bid in changes or bid == NO_BOX or bid not in by_id:
                 continue
-            done.add(bid)
-            old = plan.box(bid)
+            changes[bid] = {}
+            old = by_id[bid]
             (y0, x0), (y1, x1) = extent_from_vertices(layer.data[i])
             lo = (old.lo[0], y0, x0)
             hi = (old.hi[0], y1, x1)
             moved = (y1 - y0, x1 - x0) == old.size[1:]
             lo, hi = plan.fit(lo, hi, keep_size=moved)
             if (lo, hi) != (old.lo, old.hi):
-                plan = plan.update_box(bid, lo=lo, hi=hi)
-        return plan
+                changes[bid] = {"lo": lo, "hi": hi}
+        return plan.update_boxes({bid: c for bid, c in changes.items() if c})
 
 
 class _Style(NamedTuple):
