@@ -58,8 +58,10 @@ def _seed_locked(args, folder: Path) -> int:
     here (another writer may have changed both until then)."""
     from .cli import _print_findings
     from .engine.project import load_plan
-    from .engine.storesnapshot import store_snapshot
+    from .engine.storesnapshot import recover_snapshots, store_snapshot
 
+    for line in recover_snapshots(folder):  # a seed killed half way: undone before this one reads
+        print(line)
     plan = load_plan(folder)
     group = open_annotations(folder, plan, mode="r+")
     with store_snapshot(folder):  # a failure half way (disk full, Ctrl-C) leaves the store as it was

@@ -2,11 +2,19 @@
 
 Zarr writes every chunk to a temporary file and renames it into place, so a
 chunk file, once linked elsewhere, never changes under that other name.
-:func:`store_snapshot` hard-links every file of the store into a hidden folder
-beside it before the run (no data is copied, and no disk space is needed); if
-the run fails (a full disk, Ctrl-C, a damaged chunk met half way) the links are
-renamed back and files the run added are removed, so the store is exactly as
-before; when it succeeds the links are dropped.
+:func:`store_snapshot` hard-links every file of the store, and ``plan.json``,
+into a hidden folder beside them before the run (no data is copied, and no
+disk space is needed), then marks the snapshot complete. If the run fails (a
+full disk, Ctrl-C, a damaged chunk met half way) the links are renamed back and
+files the run added are removed, so the store and the plan are exactly as
+before; when it succeeds the mark is removed first (the run is committed) and
+then the links.
+
+A run killed outright leaves its snapshot behind. :func:`recover_snapshots`,
+called by the next writer (which holds the project's lock, so the run is gone),
+undoes it: a complete snapshot puts the store and ``plan.json`` back as they
+were before the killed run; an incomplete one (killed while linking, before
+anything was written) or a committed one is only removed.
 
 Examples
 --------
@@ -69,17 +77,62 @@ def _restore(root: Path, snap: Path) -> None:
                 os.rmdir(d)
 
 
+#: Inside a snapshot: the store's links, the plan's link and the mark of a complete snapshot.
+_STORE, _PLAN, _COMPLETE = "store", "plan.json", "complete"
+
+
+def _take(folder: Path, snap: Path) -> bool:
+    root = folder / ANNOTATIONS
+    if not _link_all(root, snap / _STORE):
+        return False
+    plan = folder / _PLAN
+    if plan.exists():
+        try:
+            os.link(plan, snap / _PLAN)
+        except OSError:
+            return False
+    (snap / _COMPLETE).touch()  # from here on, a kill is undone by the next writer
+    return True
+
+
+def _undo(folder: Path, snap: Path) -> None:
+    _restore(folder / ANNOTATIONS, snap / _STORE)
+    if (snap / _PLAN).exists():
+        os.replace(snap / _PLAN, folder / _PLAN)
+
+
+def recover_snapshots(folder) -> list[str]:
+    """Undo the runs a kill stopped half way (call it holding the project's lock).
+
+    Returns
+    -------
+    list of str
+        One line per snapshot found, saying what was done.
+    """
+    folder = Path(folder)
+    lines = []
+    for snap in sorted(folder.glob(SNAPSHOT_PREFIX + "*")):
+        if not snap.is_dir() or snap.is_symlink():
+            continue
+        if (snap / _COMPLETE).exists():
+            _undo(folder, snap)
+            lines.append(f"a run that stopped half way was undone: {ANNOTATIONS} and {_PLAN} are "
+                         "back as they were before it")
+        shutil.rmtree(snap, ignore_errors=True)
+    return lines
+
+
 @contextlib.contextmanager
 def store_snapshot(folder) -> Iterator[bool]:
-    """Keep the project's ``annotations.zarr`` as it was unless the block finishes.
+    """Keep the project's ``annotations.zarr`` and ``plan.json`` as they were unless the block finishes.
 
     Yields ``True`` when the snapshot was taken (``False`` on a file system
     without hard links: the block then runs without it).
     """
-    root = Path(folder) / ANNOTATIONS
-    snap = Path(tempfile.mkdtemp(prefix=SNAPSHOT_PREFIX, dir=Path(folder)))
+    folder = Path(folder)
+    snap = Path(tempfile.mkdtemp(prefix=SNAPSHOT_PREFIX, dir=folder))
     try:
-        taken = _link_all(root, snap)
+        taken = _take(folder, snap)
     except BaseException:
         shutil.rmtree(snap, ignore_errors=True)
         raise
@@ -89,7 +142,10 @@ def store_snapshot(folder) -> Iterator[bool]:
         yield taken
     except BaseException:
         if taken:
-            _restore(root, snap)
+            _undo(folder, snap)
         raise
+    else:
+        if taken:
+            (snap / _COMPLETE).unlink()  # committed: a kill from here on keeps the run
     finally:
         shutil.rmtree(snap, ignore_errors=True)
