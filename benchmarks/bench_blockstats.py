@@ -36,11 +36,11 @@ import numpy as np
 import zarr
 from scipy import ndimage as ndi
 
-from napari_patchwise.engine.blockstats import block_statistics, candidate_grid
-from napari_patchwise.engine.cellstats import candidate_layout, cell_statistics
-from napari_patchwise.engine.plan import ImageRef, Plan
-from napari_patchwise.engine.presets import get_preset
-from napari_patchwise.engine.propose import measure_candidates, propose
+from napari_patchwise.engine.propose.blockstats import block_statistics, candidate_grid
+from napari_patchwise.engine.propose.cellstats import candidate_layout, cell_statistics
+from napari_patchwise.engine.plan.plan import ImageRef, Plan
+from napari_patchwise.engine.plan.presets import get_preset
+from napari_patchwise.engine.propose.run import measure_candidates, propose
 
 
 def _triple(text: str) -> tuple[int, int, int]:

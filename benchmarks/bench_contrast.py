@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 from _timing import best_time
 
-from napari_patchwise.engine.contrast import robust_contrast_limits
-from napari_patchwise.engine.sample import make_sample
+from napari_patchwise.engine.io.contrast import robust_contrast_limits
+from napari_patchwise.engine.samples.nuclei import make_sample
 
 
 def run(tiles, folder: Path) -> None:

@@ -40,11 +40,11 @@ import time
 import numpy as np
 from _timing import best_time
 
-from napari_patchwise.engine.plan import ImageRef, Plan
-from napari_patchwise.engine.presets import get_preset
-from napari_patchwise.engine.propose import measure_candidates, propose
-from napari_patchwise.engine.rare_sample import make_rare_sample
-from napari_patchwise.engine.sample import make_sample
+from napari_patchwise.engine.plan.plan import ImageRef, Plan
+from napari_patchwise.engine.plan.presets import get_preset
+from napari_patchwise.engine.propose.run import measure_candidates, propose
+from napari_patchwise.engine.samples.rare import make_rare_sample
+from napari_patchwise.engine.samples.nuclei import make_sample
 
 #: Region kind -> the sample regions that stand for it.
 KINDS = {

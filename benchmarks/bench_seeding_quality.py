@@ -32,12 +32,12 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from napari_patchwise.engine import ImageRef, Plan
-from napari_patchwise.engine.boxdata import largest_parts
-from napari_patchwise.engine.metrics import match_instances
-from napari_patchwise.engine.sample import make_sample
-from napari_patchwise.engine.threshold_seeding import preview_box
-from napari_patchwise.engine.thresholds import compute_threshold
-from napari_patchwise.engine.weaklabels import SeedParams, seed_region
+from napari_patchwise.engine.seed.weaklabels import largest_parts
+from napari_patchwise.engine.evaluate.metrics import match_instances
+from napari_patchwise.engine.samples.nuclei import make_sample
+from napari_patchwise.engine.seed.thresholding import preview_box
+from napari_patchwise.engine.seed.thresholds import compute_threshold
+from napari_patchwise.engine.seed.weaklabels import SeedParams, seed_region
 
 SHARED = Path(os.environ.get("PATCHWISE_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 SMOOTH_GRID = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3)

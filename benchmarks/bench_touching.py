@@ -28,7 +28,7 @@ import numpy as np
 from _timing import best_time
 from scipy import ndimage as ndi
 
-from napari_patchwise.engine.touching import ContactIndex, find_contacts, touching_pairs
+from napari_patchwise.engine.qc.touching import ContactIndex, find_contacts, touching_pairs
 
 SIZES = ((128, 512, 512), (256, 1024, 1024))
 

@@ -31,8 +31,8 @@ import numpy as np
 from _timing import best_time
 
 from napari_patchwise.engine import get_preset
-from napari_patchwise.engine.box import Box
-from napari_patchwise.engine.plan import ImageRef, Plan
+from napari_patchwise.engine.geometry.box import Box
+from napari_patchwise.engine.plan.plan import ImageRef, Plan
 
 
 def make_plan(n: int, seed: int = 0) -> Plan:

@@ -13,7 +13,6 @@ from qtpy.QtWidgets import QApplication
 
 from napari_patchwise._qt.planner_widget import PlannerWidget
 from napari_patchwise._sample_data import sample_nuclei
-from napari_patchwise.engine.layout import grid_boxes
 
 OUT = Path(__file__).parent / "images"
 
@@ -32,7 +31,10 @@ def main() -> None:
     widget.new_plan()
     plan = widget.sync.plan
     # a grid of default boxes, one deliberately too thin and one overlapping, to show findings
-    plan = plan.add_boxes(grid_boxes(plan.image.shape, plan.default_box_size, plan.magnification, max_boxes=6))
+    size, shape = plan.default_box_size, plan.image.shape
+    corners = [(0, y, x) for y in range(0, shape[1] - size[1] + 1, size[1] + 16)
+               for x in range(0, shape[2] - size[2] + 1, size[2] + 16)][:6]
+    plan = plan.add_boxes([(c, tuple(a + s for a, s in zip(c, size))) for c in corners])
     plan = plan.add_boxes([((8, 20, 300), (24, 84, 364)), ((40, 120, 120), (96, 248, 248))])
     widget.sync.set_plan(plan)
     widget.jump_to_box(plan.boxes[-2].id)

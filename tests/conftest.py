@@ -92,8 +92,8 @@ def annotated_project(tmp_path, small_volume):
     last two planes unannotated), the two nuclei of box 3 touching (an error finding).
     Returns the project folder."""
     from napari_patchwise.engine import ImageRef, Plan, get_preset
-    from napari_patchwise.engine.io import write_tiff
-    from napari_patchwise.engine.project import create_project, open_annotations
+    from napari_patchwise.engine.io.volumes import write_tiff
+    from napari_patchwise.engine.plan.project import create_project, open_annotations
 
     image = small_volume[:24, :96, :96]
     voxel = (2.0, 0.5, 0.5)

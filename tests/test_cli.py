@@ -13,7 +13,7 @@ import pytest
 
 from napari_patchwise.cli import main
 from napari_patchwise.engine import ImageRef, Plan, get_preset
-from napari_patchwise.engine.project import create_project, load_plan
+from napari_patchwise.engine.plan.project import create_project, load_plan
 
 
 def test_help_lists_the_commands(capsys):
@@ -146,8 +146,8 @@ def sample_files(tmp_path_factory):
     import numpy as np
     import zarr
 
-    from napari_patchwise.engine.io import write_tiff
-    from napari_patchwise.engine.sample import make_sample
+    from napari_patchwise.engine.io.volumes import write_tiff
+    from napari_patchwise.engine.samples.nuclei import make_sample
 
     s = make_sample((64, 256, 256))
     d = tmp_path_factory.mktemp("inputs")

@@ -15,10 +15,10 @@ import tifffile
 
 from napari_patchwise.cli import main
 from napari_patchwise.engine import ImageRef, Plan, get_preset
-from napari_patchwise.engine.io import write_tiff
-from napari_patchwise.engine.objectsize import MARKER_FRACTION
-from napari_patchwise.engine.project import create_project, load_plan, open_annotations, save_plan
-from napari_patchwise.engine.store import hidden_layer
+from napari_patchwise.engine.io.volumes import write_tiff
+from napari_patchwise.engine.seed.objectsize import MARKER_FRACTION
+from napari_patchwise.engine.plan.project import create_project, load_plan, open_annotations, save_plan
+from napari_patchwise.engine.plan.annotation_store import hidden_layer
 
 SHAPE = (24, 96, 96)
 #: box 1 in the dense region, box 2 in the sparse one (full-resolution corners)
@@ -28,7 +28,7 @@ BOXES = [((0, 0, 0), (16, 48, 48)), ((0, 0, 56), (16, 40, 96))]
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory):
     """A small synthetic volume written as a TIFF, and the sample (with its ground truth)."""
-    from napari_patchwise.engine.sample import make_sample
+    from napari_patchwise.engine.samples.nuclei import make_sample
 
     s = make_sample(SHAPE)
     d = tmp_path_factory.mktemp("inputs")
@@ -37,7 +37,7 @@ def sample(tmp_path_factory):
 
 
 def _plan(sample_dir, boxes=BOXES, mag=(1, 1, 1)) -> Plan:
-    from napari_patchwise.engine.sample import VOXEL_SIZE
+    from napari_patchwise.engine.samples.nuclei import VOXEL_SIZE
 
     image = ImageRef(SHAPE, "uint16", VOXEL_SIZE, path=str(sample_dir / "image.tif"), name="image")
     preset = get_preset("custom", minimum=(16, 32, 32))
@@ -480,7 +480,7 @@ def test_demo_seeds_every_box(demo):
     assert ids.shape == truth.shape
     assert not ids[~_inside(plan, ids.shape)].any()
     with_nuclei = 0
-    from napari_patchwise.engine.sample import make_sample
+    from napari_patchwise.engine.samples.nuclei import make_sample
 
     low_lo, low_hi = make_sample().regions["low_snr"]
     for b in plan.boxes:

@@ -17,9 +17,9 @@ import pytest
 
 from napari_patchwise.cli import main
 from napari_patchwise.engine import ImageRef, Plan, get_preset
-from napari_patchwise.engine.io import write_tiff
-from napari_patchwise.engine.lock import LockHolder, ProjectLock, lock_holder
-from napari_patchwise.engine.project import LOCK_FILE, create_project, load_plan, open_annotations
+from napari_patchwise.engine.io.volumes import write_tiff
+from napari_patchwise.engine.plan.lock import LockHolder, ProjectLock, lock_holder
+from napari_patchwise.engine.plan.project import LOCK_FILE, create_project, load_plan, open_annotations
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="uses SIGKILL")
 
@@ -30,7 +30,7 @@ BOXES = [((0, 0, 0), (16, 48, 48)), ((0, 0, 56), (16, 40, 96))]
 
 @pytest.fixture(scope="module")
 def image(tmp_path_factory):
-    from napari_patchwise.engine.sample import make_sample
+    from napari_patchwise.engine.samples.nuclei import make_sample
 
     s = make_sample(SHAPE)
     path = tmp_path_factory.mktemp("inputs") / "image.tif"
@@ -40,7 +40,7 @@ def image(tmp_path_factory):
 
 @pytest.fixture
 def project(image, tmp_path):
-    from napari_patchwise.engine.sample import VOXEL_SIZE
+    from napari_patchwise.engine.samples.nuclei import VOXEL_SIZE
 
     ref = ImageRef(SHAPE, "uint16", VOXEL_SIZE, path=str(image), name="image")
     plan = Plan(ref, get_preset("custom", minimum=(16, 32, 32)), (1, 1, 1)).add_boxes(BOXES)
@@ -169,7 +169,7 @@ def test_a_new_project_is_locked_while_it_is_made_and_a_failed_one_leaves_no_fol
 
 def test_readers_take_no_lock_and_read_plan_json_once(project, tmp_path, monkeypatch):
     """validate, check and export see one save of plan.json (replaced atomically), never two."""
-    import napari_patchwise.engine.project as project_module
+    import napari_patchwise.engine.plan.project as project_module
 
     assert main(["seed", str(project)]) == 0
     reads = []

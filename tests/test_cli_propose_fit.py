@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from napari_patchwise.cli import main
-from napari_patchwise.engine.io import write_tiff
-from napari_patchwise.engine.project import load_plan
+from napari_patchwise.engine.io.volumes import write_tiff
+from napari_patchwise.engine.plan.project import load_plan
 
 
 def _propose(argv):

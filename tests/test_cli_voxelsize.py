@@ -12,8 +12,8 @@ import pytest
 import tifffile
 
 from napari_patchwise.cli import main
-from napari_patchwise.engine.io import write_tiff
-from napari_patchwise.engine.project import load_plan, open_annotations
+from napari_patchwise.engine.io.volumes import write_tiff
+from napari_patchwise.engine.plan.project import load_plan, open_annotations
 
 UNKNOWN = "voxel size unknown: using 1,1,1 — set it with --voxel-size Z,Y,X"
 BOX = ["--preset", "custom", "--size", "16,32,32", "--n", "2"]
@@ -148,7 +148,7 @@ def test_voxel_size_from_the_command_line_reaches_the_exported_spacing(bare_tiff
     assert sidecar["spacing"] == [2.18, 1.0, 1.0]
     with tifffile.TiffFile(next((out / "stardist" / "images").glob("*.tif"))) as tif:
         assert tif.imagej_metadata["spacing"] == pytest.approx(2.18)
-    from napari_patchwise.engine.io import read_volume
+    from napari_patchwise.engine.io.volumes import read_volume
 
     crop = read_volume(next((out / "omezarr").glob("*.zarr")))
     assert crop.voxel_size == pytest.approx((2.18, 1.0, 1.0)) and crop.unit == "micrometer"

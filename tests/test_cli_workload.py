@@ -6,7 +6,7 @@ import numpy as np
 import zarr
 
 from napari_patchwise.cli import main
-from napari_patchwise.engine.sample import make_sample
+from napari_patchwise.engine.samples.nuclei import make_sample
 
 
 def test_propose_refuses_a_huge_claimed_shape_with_exit_2(tmp_path, capsys):

@@ -44,8 +44,8 @@ class _TouchOnLoad:
 def base_project(tmp_path_factory):
     """A four-box project with painted nuclei and background (24×96×96, custom preset)."""
     from napari_patchwise.engine import ImageRef, Plan, get_preset
-    from napari_patchwise.engine.io import write_tiff
-    from napari_patchwise.engine.project import create_project, open_annotations
+    from napari_patchwise.engine.io.volumes import write_tiff
+    from napari_patchwise.engine.plan.project import create_project, open_annotations
 
     rng = np.random.default_rng(1)
     image = rng.normal(100, 10, (24, 96, 96)).astype(np.uint16)
@@ -233,7 +233,7 @@ CASES = [
     Case("Ctrl-C after the first seeded box", ["seed", "{project}", "--method", "labels", "--from",
                                                "{tmp}/labels.tif"], "interrupted (Ctrl-C)", code=EXIT_INTERRUPTED,
          setup=lambda p, t: tifffile.imwrite(t / "labels.tif", _blobs()),
-         fault=lambda mp: _fail_after(mp, "napari_patchwise.engine.seeding.write_box_labels", 1,
+         fault=lambda mp: _fail_after(mp, "napari_patchwise.engine.seed.run.write_box_labels", 1,
                                       KeyboardInterrupt())),
 ]
 

@@ -53,18 +53,30 @@ def test_npe2_validate_passes():
     assert "valid" in (out.stdout + out.stderr).lower()
 
 
-def test_engine_imports_without_qt_or_napari():
-    code = (
-        "import sys\n"
-        "import napari_patchwise.engine, napari_patchwise.engine.project, napari_patchwise.engine.sample\n"
-        "import napari_patchwise.engine.io, napari_patchwise.engine.layout, napari_patchwise.cli\n"
-        "import napari_patchwise.engine.seeding, napari_patchwise.engine.qc, napari_patchwise.cli_annotate\n"
-        "import napari_patchwise.engine.touching, napari_patchwise.engine.imports\n"
-        "import napari_patchwise.engine.export, napari_patchwise.cli_export\n"
-        "bad = sorted({m.split('.')[0] for m in sys.modules} & "
-        "{'napari', 'qtpy', 'PyQt5', 'PyQt6', 'PySide2', 'PySide6', 'magicgui', 'vispy'})\n"
-        "print(bad)\n"
-        "sys.exit(1 if bad else 0)\n"
-    )
+_IMPORT_ALL = (
+    "import importlib, pkgutil, sys\n"
+    "import {pkg} as p\n"
+    "names = [p.__name__] + [m.name for m in pkgutil.walk_packages(getattr(p, '__path__', []), p.__name__ + '.')]\n"
+    "for n in names:\n"
+    "    importlib.import_module(n)\n"
+    "bad = sorted({{m.split('.')[0] for m in sys.modules}} & set({forbidden!r}))\n"
+    "print(len(names), bad)\n"
+    "sys.exit(1 if bad else 0)\n"
+)
+_QT = {"qtpy", "PyQt5", "PyQt6", "PySide2", "PySide6"}
+
+
+@pytest.mark.parametrize(
+    ("pkg", "forbidden"),
+    [
+        # every engine module, and the CLI, run without Qt or napari
+        ("napari_patchwise.engine", _QT | {"napari", "magicgui", "vispy"}),
+        ("napari_patchwise.cli", _QT | {"napari", "magicgui", "vispy"}),
+        # the napari adapters use napari.layers but no Qt
+        ("napari_patchwise.layers", _QT),
+    ],
+)
+def test_tiers_import_without_what_they_must_not_use(pkg, forbidden):
+    code = _IMPORT_ALL.format(pkg=pkg, forbidden=sorted(forbidden))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr

@@ -7,8 +7,8 @@ import pytest
 
 from napari_patchwise._reader import get_reader
 from napari_patchwise.engine import ImageRef, Plan, get_preset
-from napari_patchwise.engine.io import write_tiff
-from napari_patchwise.engine.project import create_project
+from napari_patchwise.engine.io.volumes import write_tiff
+from napari_patchwise.engine.plan.project import create_project
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def test_proposed_boxes_are_filled_with_their_stratum_colour(tmp_path):
 
     from napari_patchwise._reader import get_reader
     from napari_patchwise.engine import ImageRef, Plan, get_preset
-    from napari_patchwise.engine.project import create_project
+    from napari_patchwise.engine.plan.project import create_project
     from napari_patchwise.layers.box_shapes import face_colors
 
     plan = Plan(ImageRef((64, 128, 128)), get_preset("instance"), 1)
@@ -117,7 +117,7 @@ def test_plan_json_outside_a_project_is_declined(tmp_path):
 # -- reopening: voxel size, dataset, contrast --------------------------------------------------
 def test_reopened_sample_image_is_not_black(tmp_path):
     """The sample has a saturated stripe; the reopened image's contrast must ignore it."""
-    from napari_patchwise.engine.sample import make_sample
+    from napari_patchwise.engine.samples.nuclei import make_sample
 
     s = make_sample((32, 128, 128))
     write_tiff(tmp_path / "image.tif", s.image, s.voxel_size)

@@ -14,8 +14,8 @@ from __future__ import annotations
 import os
 import numpy as np
 
-from .engine.contrast import robust_contrast_limits
-from .engine.hdf5 import dataset_role, h5py_module, is_hdf5, list_datasets, open_dataset, split_dataset
+from .engine.io.contrast import robust_contrast_limits
+from .engine.io.hdf5 import dataset_role, h5py_module, is_hdf5, list_datasets, open_dataset, split_dataset
 from .layers.box_shapes import METADATA_KEY
 
 

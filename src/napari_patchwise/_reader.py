@@ -19,11 +19,11 @@ import os
 import warnings
 from pathlib import Path
 
-from .engine.contrast import robust_contrast_limits
-from .engine.io import read_volume
-from .engine.lock import ProjectLocked
-from .engine.project import ProjectError, is_project, open_project, resolve_image_path
-from .engine.validation import severity_by_box
+from .engine.io.contrast import robust_contrast_limits
+from .engine.io.volumes import read_volume
+from .engine.plan.lock import ProjectLocked
+from .engine.plan.project import ProjectError, is_project, open_project, resolve_image_path
+from .engine.findings import severity_by_box
 from .layers.annotation_layers import annotation_layer_data
 from .layers.box_shapes import (
     METADATA_KEY,

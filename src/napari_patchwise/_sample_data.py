@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from .engine.contrast import robust_contrast_limits
-from .engine.sample import make_sample
+from .engine.io.contrast import robust_contrast_limits
+from .engine.samples.nuclei import make_sample
 
 
 def sample_nuclei():
     """Synthetic nuclei volume (96×384×384, voxel 2×0.5×0.5 µm) and its instance labels.
 
     It has dense, sparse, low-SNR, saturated, blank and edge regions (see
-    :func:`napari_patchwise.engine.sample.make_sample`).
+    :func:`napari_patchwise.engine.samples.nuclei.make_sample`).
     """
     s = make_sample()
     lo, hi = robust_contrast_limits(s.image)  # the saturated stripe does not count

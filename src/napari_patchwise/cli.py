@@ -19,10 +19,10 @@ from pathlib import Path
 
 from . import __version__
 from .cli_hints import installed, pip, program
-from .engine.io import read_points_csv, read_volume, write_tiff
-from .engine.magnification import as_magnification
-from .engine.plan import ImageRef, Plan, parse_classes
-from .engine.propose import (
+from .engine.io.volumes import read_points_csv, read_volume, write_tiff
+from .engine.geometry.magnification import as_magnification
+from .engine.plan.plan import ImageRef, Plan, parse_classes
+from .engine.propose.run import (
     ProposalReport,
     box_size_for,
     boxes_from_points,
@@ -30,9 +30,9 @@ from .engine.propose import (
     propose,
     propose_by_uncertainty,
 )
-from .engine.presets import PRESET_NAMES, get_preset
-from .engine.lock import project_lock
-from .engine.project import (
+from .engine.plan.presets import PRESET_NAMES, get_preset
+from .engine.plan.lock import project_lock
+from .engine.plan.project import (
     PLAN_FILE,
     ProjectError,
     create_project,
@@ -41,8 +41,8 @@ from .engine.project import (
     load_plan,
     save_plan,
 )
-from .engine.validation import Finding
-from .engine.voxelsize import UNKNOWN_VOXEL_SIZE, VoxelChoice, choose_voxel_size
+from .engine.findings import Finding
+from .engine.geometry.voxelsize import UNKNOWN_VOXEL_SIZE, VoxelChoice, choose_voxel_size
 
 
 class UsageError(Exception):
@@ -268,7 +268,7 @@ def cmd_demo(args) -> int:
 
 
 def _demo_into(args, out: Path) -> int:
-    from .engine.sample import make_sample
+    from .engine.samples.nuclei import make_sample
 
     t0 = time.perf_counter()
     print("1/5 making the synthetic nuclei volume ...", flush=True)
@@ -294,9 +294,9 @@ def _demo_into(args, out: Path) -> int:
     if args.no_seed:
         print("3/5 seeding skipped (--no-seed)")
     else:
-        from .engine.project import open_annotations
-        from .engine.seeding import seed_boxes
-        from .engine.weaklabels import SeedParams
+        from .engine.plan.project import open_annotations
+        from .engine.seed.run import seed_boxes
+        from .engine.seed.weaklabels import SeedParams
 
         print("3/5 seeding weak labels in every box (Otsu, watershed split, lengths from the estimated "
               "object diameter) ...", flush=True)
@@ -305,7 +305,7 @@ def _demo_into(args, out: Path) -> int:
         save_plan(out, plan)
         print("   " + seeded.summary())
     print("4/5 checking boxes and annotations ...", flush=True)
-    from .engine.qc import check_project
+    from .engine.qc.checks import check_project
 
     _, findings, _ = check_project(out)
     _print_findings(findings)
@@ -329,7 +329,7 @@ DEMO_PRESETS = ("instance", "neuron")
 
 def _demo_preset(text: str) -> str:
     """``demo --preset``: the presets whose boxes fit the sample volume."""
-    from .engine.sample import SAMPLE_SHAPE
+    from .engine.samples.nuclei import SAMPLE_SHAPE
 
     if text == "membrane":
         membrane = get_preset("membrane")

@@ -7,18 +7,18 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from .engine.box import as_box_id
-from .engine.imports import (
+from .engine.geometry.box import as_box_id
+from .engine.seed.imports import (
     labels_from_probability,
     labels_to_annotation,
     read_label_image,
     read_probability,
 )
-from .engine.io import read_volume
-from .engine.project import open_annotations, resolve_image_path, save_plan
-from .engine.qc import check_project
-from .engine.seeding import cellpose_into_boxes, import_into_boxes, seed_boxes
-from .engine.weaklabels import THRESHOLD_METHODS, SeedParams
+from .engine.io.volumes import read_volume
+from .engine.plan.project import open_annotations, resolve_image_path, save_plan
+from .engine.qc.checks import check_project
+from .engine.seed.run import cellpose_into_boxes, import_into_boxes, seed_boxes
+from .engine.seed.weaklabels import THRESHOLD_METHODS, SeedParams
 
 IMPORT_METHODS = ("labels", "probability", "cellpose")
 
@@ -57,8 +57,8 @@ def _seed_locked(args, folder: Path) -> int:
     """``seed`` once the project's lock is held: the plan, and the next free instance id, are read
     here (another writer may have changed both until then)."""
     from .cli import _print_findings
-    from .engine.project import load_plan
-    from .engine.storesnapshot import recover_snapshots, store_snapshot
+    from .engine.plan.project import load_plan
+    from .engine.plan.store_snapshot import recover_snapshots, store_snapshot
 
     for line in recover_snapshots(folder):  # a seed killed half way: undone before this one reads
         print(line)

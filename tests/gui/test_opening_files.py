@@ -13,8 +13,8 @@ import tifffile
 from napari.errors import MultipleReaderError
 
 from napari_patchwise.engine import ImageRef, Plan, get_preset
-from napari_patchwise.engine.io import write_tiff
-from napari_patchwise.engine.project import create_project
+from napari_patchwise.engine.io.volumes import write_tiff
+from napari_patchwise.engine.plan.project import create_project
 
 pytestmark = pytest.mark.gui
 
@@ -66,7 +66,7 @@ def test_an_hdf5_file_opens_with_its_voxel_size(make_napari_viewer, tmp_path, sm
 
 
 def test_reopened_sample_is_not_black_on_screen(make_napari_viewer, tmp_path):
-    from napari_patchwise.engine.sample import make_sample
+    from napari_patchwise.engine.samples.nuclei import make_sample
 
     s = make_sample((32, 128, 128))
     write_tiff(tmp_path / "image.tif", s.image, s.voxel_size)

@@ -9,8 +9,8 @@ import pytest
 import tifffile
 
 from napari_patchwise._qt.planner_widget import PlannerWidget
-from napari_patchwise.engine.io import write_tiff
-from napari_patchwise.engine.voxelsize import UNKNOWN_VOXEL_SIZE
+from napari_patchwise.engine.io.volumes import write_tiff
+from napari_patchwise.engine.geometry.voxelsize import UNKNOWN_VOXEL_SIZE
 
 pytestmark = pytest.mark.gui
 
@@ -147,7 +147,7 @@ def test_a_scale_that_cannot_be_a_voxel_size_is_refused(saved, messages):
 @pytest.mark.parametrize("typed, recorded", [(None, (None, None)), ("30,4,4nm", ((30.0, 4.0, 4.0), "nanometer"))])
 def test_a_saved_in_memory_image_records_the_plan_voxel_size_or_none(make_napari_viewer, tmp_path, small_volume,
                                                                      messages, qtbot, typed, recorded):
-    from napari_patchwise.engine.io import read_voxel_size
+    from napari_patchwise.engine.io.volumes import read_voxel_size
 
     viewer = make_napari_viewer()
     viewer.add_image(small_volume, name="mem")  # in memory: written into the project as image.tif

@@ -10,7 +10,7 @@ import pytest
 
 from napari_patchwise._qt.box_table import COL
 from napari_patchwise._qt.planner_widget import PlannerWidget
-from napari_patchwise.engine.lock import lock_holder
+from napari_patchwise.engine.plan.lock import lock_holder
 from napari_patchwise.layers.box_shapes import SEVERITY_COLORS
 
 pytestmark = pytest.mark.gui

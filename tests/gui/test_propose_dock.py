@@ -13,9 +13,9 @@ from napari_patchwise._qt import propose_panel as pp_module
 from napari_patchwise._qt.box_table import COL
 from napari_patchwise._qt.planner_widget import PlannerWidget
 from napari_patchwise._qt.propose_panel import points_to_voxels
-from napari_patchwise.engine.lock import lock_holder
-from napari_patchwise.engine.sample import make_sample
-from napari_patchwise.engine.strata import STRATA
+from napari_patchwise.engine.plan.lock import lock_holder
+from napari_patchwise.engine.samples.nuclei import make_sample
+from napari_patchwise.engine.propose.strata import STRATA
 from napari_patchwise.layers.box_shapes import FACE_ALPHA, STRATUM_COLORS, face_colors
 
 pytestmark = pytest.mark.gui
@@ -415,8 +415,8 @@ def test_a_measurement_can_be_cancelled(proposer, qtbot, monkeypatch, messages):
 
 
 def test_the_progress_callback_stops_the_engine(sample):
-    from napari_patchwise.engine.plan import ImageRef, Plan
-    from napari_patchwise.engine.presets import get_preset
+    from napari_patchwise.engine.plan.plan import ImageRef, Plan
+    from napari_patchwise.engine.plan.presets import get_preset
 
     plan = Plan(ImageRef(SHAPE), get_preset("custom", minimum=(8, 32, 32)))
 

@@ -13,9 +13,9 @@ from napari_patchwise._qt.planner_widget import PlannerWidget
 from napari_patchwise._qt.qc_dock import QCWidget
 from napari_patchwise.layers.contact_overlay import OVERLAY_NAME
 from napari_patchwise.engine import ClassSpec, ImageRef, Plan
-from napari_patchwise.engine.io import write_tiff
-from napari_patchwise.engine.project import create_project
-from napari_patchwise.engine.touching import find_contacts
+from napari_patchwise.engine.io.volumes import write_tiff
+from napari_patchwise.engine.plan.project import create_project
+from napari_patchwise.engine.qc.touching import find_contacts
 
 pytestmark = pytest.mark.gui
 

@@ -10,12 +10,12 @@ import pytest
 
 from napari_patchwise._qt.planner_widget import PlannerWidget
 from napari_patchwise._qt.seed_dock import PREVIEW_NAME, SeedWidget
-from napari_patchwise.engine.io import write_tiff
-from napari_patchwise.engine.plan import ImageRef, Plan
-from napari_patchwise.engine.project import create_project, load_plan, open_annotations
-from napari_patchwise.engine.sample import make_sample
-from napari_patchwise.engine.store import hidden_layer
-from napari_patchwise.engine.touching import separate
+from napari_patchwise.engine.io.volumes import write_tiff
+from napari_patchwise.engine.plan.plan import ImageRef, Plan
+from napari_patchwise.engine.plan.project import create_project, load_plan, open_annotations
+from napari_patchwise.engine.samples.nuclei import make_sample
+from napari_patchwise.engine.plan.annotation_store import hidden_layer
+from napari_patchwise.engine.qc.touching import separate
 from napari_patchwise.layers.project_link import bus
 
 pytestmark = pytest.mark.gui
@@ -274,7 +274,7 @@ def test_estimate_fills_the_diameter_off_the_gui_thread(viewer, project, qtbot, 
     diameter = widget.form.diameter.value
     assert 4 < diameter < 20  # the sample's nuclei: about 9 micrometres
     assert "estimated object diameter" in widget.result.text() and "2 boxes" in widget.result.text()
-    from napari_patchwise.engine.objectsize import MARKER_FRACTION
+    from napari_patchwise.engine.seed.objectsize import MARKER_FRACTION
 
     assert widget.form.min_distance.value == pytest.approx(MARKER_FRACTION * diameter, abs=1e-3)
     assert widget.form.smooth.value > 0 and widget.form.min_size.value > 0

@@ -4,8 +4,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from napari_patchwise.engine.box import Box
-from napari_patchwise.engine.strata import STRATA
+from napari_patchwise.engine.geometry.box import Box
+from napari_patchwise.engine.propose.strata import STRATA
 from napari_patchwise.layers.box_shapes import (
     FACE_ALPHA,
     LOCKED_EDGE_FACTOR,

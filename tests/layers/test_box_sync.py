@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from napari_patchwise.engine.plan import ImageRef, Plan
-from napari_patchwise.engine.presets import get_preset
+from napari_patchwise.engine.plan.plan import ImageRef, Plan
+from napari_patchwise.engine.plan.presets import get_preset
 from napari_patchwise.layers.box_shapes import (
     FACE_ALPHA,
     LOCKED_EDGE_FACTOR,

@@ -5,7 +5,7 @@ import pytest
 from napari.layers import Labels
 
 from napari_patchwise.engine import ClassSpec, ImageRef, Plan
-from napari_patchwise.engine.touching import find_contacts
+from napari_patchwise.engine.qc.touching import find_contacts
 from napari_patchwise.layers.contact_overlay import OVERLAY_NAME, ContactOverlay
 from napari_patchwise.layers.live_qc import LiveQC
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from napari.layers import Image, Labels
 
-from napari_patchwise.engine.plan import ImageRef, Plan
+from napari_patchwise.engine.plan.plan import ImageRef, Plan
 from napari_patchwise.layers.annotation_layers import annotation_transform
 from napari_patchwise.layers.box_sync import BoxLayerSync
 from napari_patchwise.layers.image_scale import (

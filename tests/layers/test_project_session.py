@@ -9,7 +9,7 @@ import pytest
 from napari.components import ViewerModel
 from napari.layers import Image, Labels
 
-from napari_patchwise.engine.lock import ProjectLocked, lock_holder
+from napari_patchwise.engine.plan.lock import ProjectLocked, lock_holder
 from napari_patchwise.layers.box_shapes import METADATA_KEY
 from napari_patchwise.layers.project_session import HOLDER, hold_project, layer_project, session_for
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from napari.utils.notifications import show_error, show_info, show_warning
 
-from ..engine.propose import Candidates, repropose_box
+from ..engine.propose.run import Candidates, repropose_box
 from .propose_form import MeasureRequest
 
 

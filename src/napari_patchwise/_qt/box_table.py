@@ -9,9 +9,9 @@ from qtpy.QtCore import QItemSelectionModel, Qt, Signal
 from qtpy.QtGui import QColor
 from qtpy.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
-from ..engine.box import Box
-from ..engine.strata import STRATUM_DESCRIPTIONS
-from ..engine.validation import Finding, worst_severity
+from ..engine.geometry.box import Box
+from ..engine.propose.strata import STRATUM_DESCRIPTIONS
+from ..engine.findings import Finding, worst_severity
 from ..layers.box_shapes import SEVERITY_COLORS, stratum_color
 
 COLUMNS = ("id", "position (z, y, x)", "size at mag", "source", "stratum", "locked", "status",

@@ -35,7 +35,7 @@ from qtpy.QtWidgets import (
 from ..cli_export import parse_ids
 from ..engine.export.model import ExportOptions, ExportReport
 from ..engine.export.run import export_project
-from ..engine.project import ProjectError
+from ..engine.plan.project import ProjectError
 from ..layers.project_link import annotation_projects, current_plan, selected_project_box_ids
 from .narrow import NarrowDock, narrow_combos
 from .runner import Runner

@@ -26,10 +26,10 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ..engine.io import write_tiff
-from ..engine.candidates import box_size_for
-from ..engine.plan import Plan
-from ..engine.project import (
+from ..engine.io.volumes import write_tiff
+from ..engine.propose.candidates import box_size_for
+from ..engine.plan.plan import Plan
+from ..engine.plan.project import (
     ProjectError,
     create_project,
     is_project,
@@ -37,7 +37,7 @@ from ..engine.project import (
     open_annotations,
     save_plan,
 )
-from ..engine.validation import voxel_target_text
+from ..engine.plan.rules import voxel_target_text
 from ..layers.annotation_layers import annotation_layer_data
 from ..layers.box_sync import METADATA_KEY, BoxLayerSync
 from ..layers.image_scale import (image_ref_from_layer, place_project_layers, plan_image_layer,

@@ -11,8 +11,8 @@ import numpy as np
 from magicgui.widgets import CheckBox, ComboBox, Container, FloatSpinBox, SpinBox
 from napari.layers import Image, Labels, Points
 
-from ..engine.plan import Plan
-from ..engine.propose import Candidates
+from ..engine.plan.plan import Plan
+from ..engine.propose.run import Candidates
 
 #: (label, value) of the proposal sources.
 SOURCES = (
@@ -62,12 +62,12 @@ def points_to_voxels(points_layer: Points, image_layer) -> np.ndarray:
 def drop_unlocked_proposals(plan: Plan, sources: Iterable[str]) -> Plan:
     """The plan without the boxes of ``sources`` that are neither locked nor started.
 
-    This is what ``replace=True`` of :func:`~napari_patchwise.engine.propose.propose`
+    This is what ``replace=True`` of :func:`~napari_patchwise.engine.propose.run.propose`
     removes, for the proposal kinds whose engine function has no such option.
 
     Examples
     --------
-    >>> from napari_patchwise.engine.plan import ImageRef
+    >>> from napari_patchwise.engine.plan.plan import ImageRef
     >>> plan = Plan(ImageRef((16, 64, 64))).add_boxes([((0, 0, 0), (8, 8, 8))], source="points")
     >>> plan = plan.add_boxes([((8, 8, 8), (16, 16, 16))], source="points", locked=True)
     >>> [b.id for b in drop_unlocked_proposals(plan, ["points"]).boxes]

@@ -1,8 +1,8 @@
 """The Propose section of the Box planner and the actions on proposed boxes.
 
-Everything that decides *which* boxes is in :mod:`napari_patchwise.engine.propose`;
+Everything that decides *which* boxes is in :mod:`napari_patchwise.engine.propose.run`;
 this module gathers the input from napari layers, runs the slow measurement
-(:func:`~napari_patchwise.engine.propose.measure_candidates`) through its
+(:func:`~napari_patchwise.engine.propose.run.measure_candidates`) through its
 :class:`~.runner.Runner` (a worker thread, with a progress bar and a Cancel
 button), and hands the new plan to the dock's
 :class:`~napari_patchwise.layers.box_sync.BoxLayerSync` on the main thread, so
@@ -28,8 +28,8 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ..engine.plan import Plan
-from ..engine.propose import (
+from ..engine.plan.plan import Plan
+from ..engine.propose.run import (
     Candidates,
     box_size_for,
     boxes_from_points,

@@ -25,9 +25,9 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ..engine.project import ProjectError, open_annotations
-from ..engine.qc import check_plan_annotations, hidden_arrays
-from ..engine.store import hidden_layer
+from ..engine.plan.project import ProjectError, open_annotations
+from ..engine.qc.checks import check_plan_annotations, hidden_arrays
+from ..engine.plan.annotation_store import hidden_layer
 from ..layers.annotation_layers import annotation_transform
 from ..layers.box_shapes import METADATA_KEY
 from ..layers.contact_overlay import ContactOverlay

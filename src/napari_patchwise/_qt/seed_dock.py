@@ -19,18 +19,18 @@ from napari.layers import Image, Labels
 from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
-from ..engine.imports import (
+from ..engine.seed.imports import (
     CELLPOSE_HINT,
     labels_from_probability,
     labels_to_annotation,
     read_label_image,
     read_probability,
 )
-from ..engine.io import read_volume
-from ..engine.magnification import voxel_size_at
-from ..engine.objectsize import resolve_seed_params
-from ..engine.project import ProjectError, open_annotations, resolve_image_path
-from ..engine.seeding import (
+from ..engine.io.volumes import read_volume
+from ..engine.geometry.magnification import voxel_size_at
+from ..engine.seed.objectsize import resolve_seed_params
+from ..engine.plan.project import ProjectError, open_annotations, resolve_image_path
+from ..engine.seed.run import (
     box_region,
     cellpose_into_boxes,
     choose_boxes,
@@ -38,8 +38,8 @@ from ..engine.seeding import (
     import_into_boxes,
     seed_boxes,
 )
-from ..engine.threshold_seeding import preview_box
-from ..engine.weaklabels import THRESHOLD_METHODS
+from ..engine.seed.thresholding import preview_box
+from ..engine.seed.weaklabels import THRESHOLD_METHODS
 from ..layers.annotation_layers import annotation_transform
 from ..layers.project_link import (
     annotation_layer_map,

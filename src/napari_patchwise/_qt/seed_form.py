@@ -6,7 +6,7 @@ import math
 
 from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, FloatSpinBox, PushButton, SpinBox
 
-from ..engine.weaklabels import THRESHOLD_METHODS, SeedParams
+from ..engine.seed.weaklabels import THRESHOLD_METHODS, SeedParams
 
 METHODS = (
     *[(m if m != "local" else "local (adaptive)", m) for m in THRESHOLD_METHODS],

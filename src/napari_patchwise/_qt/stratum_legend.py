@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from qtpy.QtWidgets import QGridLayout, QLabel, QWidget
 
-from ..engine.box import Box
+from ..engine.geometry.box import Box
 from ..layers.box_shapes import FACE_ALPHA, LOCKED_EDGE_FACTOR, SEVERITY_COLORS, stratum_legend
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from napari.utils.notifications import show_info, show_warning
 
-from ..engine.voxelsize import format_voxel_size
+from ..engine.geometry.voxelsize import format_voxel_size
 from ..layers.image_scale import (
     ImageScaleLink,
     layer_voxel_size,

@@ -8,7 +8,7 @@ sit exactly on the image.
 
 from __future__ import annotations
 
-from ..engine.plan import Plan
+from ..engine.plan.plan import Plan
 from .box_shapes import METADATA_KEY
 
 

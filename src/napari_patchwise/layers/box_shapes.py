@@ -20,8 +20,8 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from ..engine.box import Box
-from ..engine.strata import STRATA, STRATUM_DESCRIPTIONS
+from ..engine.geometry.box import Box
+from ..engine.propose.strata import STRATA, STRATUM_DESCRIPTIONS
 
 #: Edge colour per worst finding of a box (``None``: no finding).
 SEVERITY_COLORS: dict[str | None, str] = {

@@ -25,9 +25,9 @@ import numpy as np
 from napari.layers import Shapes
 from psygnal import Signal
 
-from ..engine.plan import Plan
-from ..engine.validation import Finding, severity_by_box
-from ..engine.voxelsize import normalize_unit
+from ..engine.plan.plan import Plan
+from ..engine.findings import Finding, severity_by_box
+from ..engine.geometry.voxelsize import normalize_unit
 from .box_shapes import (
     METADATA_KEY,
     NEW_SHAPE_COLOR,

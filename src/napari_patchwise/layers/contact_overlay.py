@@ -17,7 +17,7 @@ import numpy as np
 from napari.layers import Labels
 from napari.utils.colormaps import DirectLabelColormap
 
-from ..engine.touching import grow
+from ..engine.qc.touching import grow
 from .live_qc import LiveQC
 
 #: Name of the overlay layer.

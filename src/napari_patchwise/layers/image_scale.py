@@ -23,9 +23,9 @@ from typing import NamedTuple
 import numpy as np
 from psygnal import Signal
 
-from ..engine.io import read_voxel_size
-from ..engine.plan import ImageRef, Plan
-from ..engine.voxelsize import check_voxel_size, format_voxel_size, normalize_unit
+from ..engine.io.volumes import read_voxel_size
+from ..engine.plan.plan import ImageRef, Plan
+from ..engine.geometry.voxelsize import check_voxel_size, format_voxel_size, normalize_unit
 from .annotation_layers import annotation_transform
 from .box_shapes import METADATA_KEY
 

@@ -4,7 +4,7 @@
 ``background`` and ``ignore`` layers. After every stroke it, in this order,
 
 * rechecks touching instances in the painted region plus a one-voxel halo
-  (:class:`~napari_patchwise.engine.touching.ContactIndex`), and emits
+  (:class:`~napari_patchwise.engine.qc.touching.ContactIndex`), and emits
   :attr:`LiveQC.contacts_changed` with the region (so an overlay is redrawn
   first: it is what the person waits for);
 * crops background under class voxels, only inside the painted region (as an
@@ -26,9 +26,9 @@ from collections.abc import Mapping
 import numpy as np
 from psygnal import Signal
 
-from ..engine.annotation import effective_background, mark_edited
-from ..engine.plan import Plan
-from ..engine.touching import ContactIndex, Separation, grow, separate
+from ..engine.plan.annotation import effective_background, mark_edited
+from ..engine.plan.plan import Plan
+from ..engine.qc.touching import ContactIndex, Separation, grow, separate
 from .paint_regions import stroke_region, stroke_regions
 
 

@@ -30,7 +30,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ..engine.annotation import Region, union_region
+from ..engine.plan.annotation import Region, union_region
 
 
 def _atom_region(atom) -> tuple[Region, np.ndarray | None] | None:

@@ -13,9 +13,9 @@ from pathlib import Path
 from napari.layers import Labels, Shapes
 from psygnal import Signal
 
-from ..engine.plan import Plan
-from ..engine.project import load_plan, save_plan
-from ..engine.validation import Finding
+from ..engine.plan.plan import Plan
+from ..engine.plan.project import load_plan, save_plan
+from ..engine.findings import Finding
 from .box_shapes import METADATA_KEY
 from .box_sync import selected_box_ids, sync_for_project
 

@@ -2,7 +2,7 @@
 
 While a project's boxes or annotation layers are in a viewer, the viewer's
 :class:`ProjectSession` holds the project's lock
-(:class:`~napari_patchwise.engine.lock.ProjectLock`): a ``patchwise`` command
+(:class:`~napari_patchwise.engine.plan.lock.ProjectLock`): a ``patchwise`` command
 that would change the project, or another viewer opening it, is refused with
 a message naming this napari. The lock is let go when the last of those
 layers leaves the viewer (the project is closed, or the viewer closes and
@@ -18,7 +18,7 @@ from __future__ import annotations
 import weakref
 from pathlib import Path
 
-from ..engine.lock import ProjectLock
+from ..engine.plan.lock import ProjectLock
 from .box_shapes import METADATA_KEY
 
 #: What other writers are told holds the project.

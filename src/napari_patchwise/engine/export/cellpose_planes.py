@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .model import CaseOutput, CaseRef, Crop, ExportContext, ExportError
-from ..io import write_tiff_spaced
+from ..io.volumes import write_tiff_spaced
 
 FOLDER = "cellpose"
 #: Plane name -> the axis held fixed.
@@ -52,7 +52,7 @@ def label_mapping(ctx: ExportContext) -> dict[str, int]:
 
     Examples
     --------
-    >>> from napari_patchwise.engine.plan import ClassSpec, ImageRef, Plan
+    >>> from napari_patchwise.engine.plan.plan import ClassSpec, ImageRef, Plan
     >>> plan = Plan(ImageRef((4, 4, 4)), classes=(ClassSpec("mito", "semantic"), ClassSpec("nuclei")))
     >>> label_mapping(ExportContext(plan))
     {'background': 0, 'mito': 0}
@@ -134,9 +134,9 @@ def planes_of(crop: Crop, ctx: ExportContext):
 
     Examples
     --------
-    >>> from napari_patchwise.engine.annotation import compose
-    >>> from napari_patchwise.engine.box import Box
-    >>> from napari_patchwise.engine.plan import ImageRef, Plan
+    >>> from napari_patchwise.engine.plan.annotation import compose
+    >>> from napari_patchwise.engine.geometry.box import Box
+    >>> from napari_patchwise.engine.plan.plan import ImageRef, Plan
     >>> ids = np.zeros((2, 3, 3), np.uint32); ids[:, 1, 1] = 4
     >>> bg = np.ones_like(ids); bg[1, 0, 0] = 0  # plane z=1 has an unannotated pixel
     >>> comp = compose({"nuclei": ids, "background": bg}, ["nuclei"])
@@ -181,9 +181,9 @@ def write_case(root: Path, crop: Crop, ctx: ExportContext) -> CaseOutput:
     Examples
     --------
     >>> import tempfile
-    >>> from napari_patchwise.engine.annotation import compose
-    >>> from napari_patchwise.engine.box import Box
-    >>> from napari_patchwise.engine.plan import ImageRef, Plan
+    >>> from napari_patchwise.engine.plan.annotation import compose
+    >>> from napari_patchwise.engine.geometry.box import Box
+    >>> from napari_patchwise.engine.plan.plan import ImageRef, Plan
     >>> ids = np.zeros((2, 3, 9), np.uint32); ids[0, 1, ::2] = [1, 2, 3, 4, 5]; ids[1, 1, 0] = 6
     >>> comp = compose({"nuclei": ids, "background": np.ones_like(ids)}, ["nuclei"])
     >>> crop = Crop("box_0003", Box(3, (0, 0, 0), (2, 3, 9)), ids.astype(float), comp, (1.0, 1.0, 1.0))
@@ -225,7 +225,7 @@ def finish(root: Path, cases: Sequence[CaseRef], ctx: ExportContext) -> CaseOutp
 
     Examples
     --------
-    >>> from napari_patchwise.engine.plan import ImageRef, Plan
+    >>> from napari_patchwise.engine.plan.plan import ImageRef, Plan
     >>> ctx = ExportContext(Plan(ImageRef((4, 4, 4))))
     >>> done = finish(Path("."), [CaseRef("box_0001", "train", CaseOutput((), images=0))], ctx)
     >>> print(done.notes[0])  # doctest: +ELLIPSIS

@@ -22,14 +22,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..annotation import compose
-from ..box import Box
-from ..boxdata import box_region
-from ..magnification import Triple, voxel_size_at
-from ..plan import Plan
-from ..qc import has_annotation
-from ..validation import Finding
-from ..weaklabels import downsample_mean
+from ..plan.annotation import compose
+from ..geometry.box import Box
+from ..plan.box_arrays import box_region
+from ..geometry.magnification import Triple, voxel_size_at
+from ..plan.plan import Plan
+from ..qc.checks import has_annotation
+from ..findings import Finding
+from ..geometry.resample import downsample_mean
 from .model import Crop, ExportError, case_name
 
 #: Error findings no override can lift: the box itself has to be fixed.
@@ -202,7 +202,7 @@ def pyramid_factors(shapes: Sequence[Sequence[int]], scales: Sequence | None = N
 def _zarr_levels(path: Path) -> list[ImageLevel] | None:
     import zarr
 
-    from ..io import _squeeze_to_3d
+    from ..io.volumes import _squeeze_to_3d
 
     node = zarr.open(str(path), mode="r")
     if isinstance(node, zarr.Array):
@@ -226,8 +226,8 @@ def image_levels(folder, plan: Plan) -> list[ImageLevel]:
         If the plan names no image, the file is missing or unreadable, or its
         shape is not the plan's.
     """
-    from ..io import read_volume
-    from ..project import resolve_image_path
+    from ..io.volumes import read_volume
+    from ..plan.project import resolve_image_path
 
     path = resolve_image_path(folder, plan)
     if path is None:
@@ -351,7 +351,7 @@ def content_hash(crop: Crop) -> str:
 
     Examples
     --------
-    >>> from napari_patchwise.engine.annotation import compose
+    >>> from napari_patchwise.engine.plan.annotation import compose
     >>> comp = compose({"a": np.ones((1, 1, 2), np.uint8)}, ["a"])
     >>> crop = Crop("box_0001", Box(1, (0, 0, 0), (1, 1, 2)), np.zeros((1, 1, 2)), comp, (1.0, 1.0, 1.0))
     >>> h = content_hash(crop)

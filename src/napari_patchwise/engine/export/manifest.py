@@ -20,8 +20,8 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from ..plan import Plan
-from ..validation import Finding
+from ..plan.plan import Plan
+from ..findings import Finding
 from .model import MANIFEST_NAME, Crop, ExportError
 
 #: ``format`` entry of a manifest.
@@ -106,7 +106,7 @@ def case_entry(crop: Crop, files: Mapping[str, str], content: str, magnification
     --------
     >>> import numpy as np
     >>> from napari_patchwise.engine import Box
-    >>> from napari_patchwise.engine.annotation import compose
+    >>> from napari_patchwise.engine.plan.annotation import compose
     >>> comp = compose({"a": np.ones((1, 1, 2), np.uint8)}, ["a"])
     >>> crop = Crop("box_0001", Box(1, (0, 0, 0), (1, 1, 2)), np.zeros((1, 1, 2)), comp, (1.0, 1.0, 1.0))
     >>> e = case_entry(crop, {"b.tif": "00"}, "sha256:1", (1, 1, 1))
@@ -161,7 +161,7 @@ def build_manifest(
     ('napari-patchwise-export', 2, [4, 8, 8])
     """
     from ... import __version__
-    from ..magnification import voxel_size_at
+    from ..geometry.magnification import voxel_size_at
 
     names = [c.name for c in plan.classes]
     img = plan.image

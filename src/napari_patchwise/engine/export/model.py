@@ -16,11 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..annotation import Composition
-from ..box import Box
-from ..magnification import _as_int_triple
-from ..plan import Plan
-from ..validation import Finding
+from ..plan.annotation import Composition
+from ..geometry.box import Box
+from ..geometry.magnification import _as_int_triple
+from ..plan.plan import Plan
+from ..findings import Finding
 
 #: The formats, in the order they are offered.
 FORMAT_NAMES = ("nnunet", "stardist", "cellpose", "omezarr")

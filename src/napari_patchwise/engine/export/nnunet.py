@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from .model import SPLITS, CaseOutput, CaseRef, Crop, ExportContext, ExportError
-from ..io import write_tiff_spaced
+from ..io.volumes import write_tiff_spaced
 
 FILE_ENDING = ".tiff"
 #: Channel names nnU-Net maps to a normalisation other than its default z-score.
@@ -115,7 +115,7 @@ def label_mapping(ctx: ExportContext) -> dict[str, int]:
 
     Examples
     --------
-    >>> from napari_patchwise.engine.plan import ImageRef, Plan
+    >>> from napari_patchwise.engine.plan.plan import ImageRef, Plan
     >>> label_mapping(ExportContext(Plan(ImageRef((4, 4, 4)))))
     {'background': 0, 'nuclei': 1, 'ignore': 2, 'unannotated': 2}
     """

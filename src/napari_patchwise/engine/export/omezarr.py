@@ -63,7 +63,7 @@ def label_names(ctx: ExportContext) -> dict[str, str]:
 
     Examples
     --------
-    >>> from napari_patchwise.engine.plan import ClassSpec, ImageRef, Plan
+    >>> from napari_patchwise.engine.plan.plan import ClassSpec, ImageRef, Plan
     >>> plan = Plan(ImageRef((4, 4, 4)), classes=(ClassSpec("classes"), ClassSpec("mito", "semantic")))
     >>> label_names(ExportContext(plan))
     {'classes': 'classes_ids'}
@@ -77,8 +77,8 @@ def placement(crop: Crop, ctx: ExportContext) -> list[dict]:
 
     Examples
     --------
-    >>> from napari_patchwise.engine.box import Box
-    >>> from napari_patchwise.engine.plan import ImageRef, Plan
+    >>> from napari_patchwise.engine.geometry.box import Box
+    >>> from napari_patchwise.engine.plan.plan import ImageRef, Plan
     >>> plan = Plan(ImageRef((64, 64, 64), voxel_size=(1.0, 0.5, 0.5)), magnification=(1, 2, 2))
     >>> crop = Crop("box_0001", Box(1, (4, 8, 8), (8, 16, 16)), None, None, (1.0, 1.0, 1.0))
     >>> placement(crop, ExportContext(plan))

@@ -28,10 +28,10 @@ import importlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from ..box import Box
-from ..paths import STAGE_RESERVE, PathError, check_name_fits, check_output_outside_store, check_path_names
-from ..project import resolve_image_path
-from ..validation import Finding
+from ..geometry.box import Box
+from ..plan.paths import STAGE_RESERVE, PathError, check_name_fits, check_output_outside_store, check_path_names
+from ..plan.project import resolve_image_path
+from ..findings import Finding
 from .crops import content_hash, exportable, image_levels, read_crop
 from .manifest import build_manifest, case_entry, manifest_bytes, sha256_file
 from .model import (
@@ -211,9 +211,9 @@ def export_project(
         fractions = check_fractions(options.fractions)
     except ValueError as e:
         raise ExportError(str(e)) from None
-    from ..project import open_annotations
-    from ..qc import check_project
-    from ..store import annotation_layers
+    from ..plan.project import open_annotations
+    from ..qc.checks import check_project
+    from ..plan.annotation_store import annotation_layers
 
     project = Path(folder).resolve()
     plan, findings, qc = check_project(project)

@@ -31,7 +31,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from ..box import Box
+from ..geometry.box import Box
 from .model import SPLITS
 
 

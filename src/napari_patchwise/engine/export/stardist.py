@@ -9,7 +9,7 @@ Folder ``stardist/``::
 StarDist (0.9 and later) excludes pixels with negative labels from its
 losses, so ``-1`` marks what training must not see. The TIFFs carry the voxel
 size as ImageJ reads it (``XResolution``/``YResolution`` and ``spacing``), for
-every dtype, so Fiji and :func:`~napari_patchwise.engine.io.read_volume` show
+every dtype, so Fiji and :func:`~napari_patchwise.engine.io.volumes.read_volume` show
 it; StarDist itself wants it as ``anisotropy`` in its configuration.
 
 ``stardist_config.json`` holds the ``Config3D`` settings these crops call for:
@@ -28,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import write_tiff_spaced
-from ..magnification import voxel_size_at
+from ..io.volumes import write_tiff_spaced
+from ..geometry.magnification import voxel_size_at
 from .model import CaseOutput, CaseRef, Crop, ExportContext, ExportError
 
 FOLDER = "stardist"
@@ -57,8 +57,8 @@ def stardist_masks(crop: Crop, name: str) -> np.ndarray:
 
     Examples
     --------
-    >>> from napari_patchwise.engine.annotation import compose
-    >>> from napari_patchwise.engine.box import Box
+    >>> from napari_patchwise.engine.plan.annotation import compose
+    >>> from napari_patchwise.engine.geometry.box import Box
     >>> ids = np.array([[[0, 3, 3, 0, 0]]]); bg = np.array([[[1, 0, 0, 0, 0]]])
     >>> ign = np.array([[[0, 0, 0, 1, 0]]])
     >>> comp = compose({"nuclei": ids, "background": bg, "ignore": ign}, ["nuclei"])
@@ -83,7 +83,7 @@ def label_mapping(ctx: ExportContext) -> dict[str, int]:
 
     Examples
     --------
-    >>> from napari_patchwise.engine.plan import ClassSpec, ImageRef, Plan
+    >>> from napari_patchwise.engine.plan.plan import ClassSpec, ImageRef, Plan
     >>> plan = Plan(ImageRef((4, 4, 4)), classes=(ClassSpec("nuclei"), ClassSpec("mito", "semantic")))
     >>> label_mapping(ExportContext(plan))
     {'unannotated': -1, 'ignore': -1, 'background': 0, 'mito': 0}
@@ -294,7 +294,7 @@ def finish(root: Path, cases: Sequence[CaseRef], ctx: ExportContext) -> CaseOutp
     Examples
     --------
     >>> import tempfile
-    >>> from napari_patchwise.engine.plan import ImageRef, Plan
+    >>> from napari_patchwise.engine.plan.plan import ImageRef, Plan
     >>> ctx = ExportContext(Plan(ImageRef((64, 256, 256), voxel_size=(2.0, 0.5, 0.5))))
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     Path(tmp, "images").mkdir()

@@ -1,0 +1,352 @@
+"""The annotation model: class layers, ``background`` and ``ignore``, composed.
+
+A project's ``annotations.zarr`` holds, at the training magnification, one
+array per class (instance ids ``1..N``, or ``1`` for a semantic class), a
+``background`` array and an ``ignore`` array (``1`` = painted). Two hidden
+arrays are created when first needed:
+
+``edits``
+    ``1`` where a person changed a voxel of any layer (by painting). Seeding
+    and imports never overwrite these voxels unless asked.
+``weak``
+    ``1`` where the last weak labels (thresholding, an import) saw
+    foreground; used to warn when background covers an unannotated object.
+
+Composition gives every voxel one value, by priority ignore > classes >
+background > unannotated:
+
+===============  =======================================
+value            meaning
+===============  =======================================
+``-1``           unannotated (ignored by training)
+``0``            background
+``1 .. K``       the plan's classes, in order
+``K + 1``        ignore
+===============  =======================================
+
+Where two classes overlap, the first class wins and the overlap is reported.
+Background under a class is *cropped*: effective background is painted
+background minus every class voxel, so background can be painted coarsely
+over objects.
+
+Examples
+--------
+>>> import numpy as np
+>>> bg = np.array([[[1, 1, 1, 0]]], np.uint8)
+>>> nuclei = np.array([[[0, 5, 5, 0]]], np.uint32)
+>>> ignore = np.array([[[0, 0, 1, 0]]], np.uint8)
+>>> comp = compose({"nuclei": nuclei, "background": bg, "ignore": ignore}, ["nuclei"])
+>>> comp.classmap.tolist()
+[[[0, 1, 2, -1]]]
+>>> int(crop_background(bg, [nuclei]))
+2
+>>> bg.tolist()
+[[[1, 0, 0, 0]]]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..io.workload import check_region_memory
+
+UNANNOTATED = -1
+BACKGROUND = 0
+EDITS = "edits"
+WEAK = "weak"
+HIDDEN_LAYERS = (EDITS, WEAK)
+
+Region = tuple[slice, slice, slice]
+
+
+def full_region(shape: Sequence[int]) -> Region:
+    """The slices covering a whole array.
+
+    Examples
+    --------
+    >>> full_region((2, 3, 4))
+    (slice(0, 2, None), slice(0, 3, None), slice(0, 4, None))
+    """
+    return tuple(slice(0, int(s)) for s in shape)  # type: ignore[return-value]
+
+
+def clip_region(region, shape: Sequence[int]) -> Region:
+    """Clip 3 slices to ``shape`` (``None`` means the whole array).
+
+    Examples
+    --------
+    >>> clip_region((slice(-2, 3), slice(None), slice(1, 99)), (4, 5, 6))
+    (slice(0, 3, None), slice(0, 5, None), slice(1, 6, None))
+    """
+    if region is None:
+        return full_region(shape)
+    if len(region) != 3:
+        raise ValueError(f"a region is 3 slices (z, y, x); got {region!r}.")
+    out = []
+    for s, n in zip(region, shape):
+        if not isinstance(s, slice) or s.step not in (None, 1):
+            raise ValueError(f"a region is 3 slices with step 1; got {region!r}.")
+        lo = 0 if s.start is None else max(0, min(int(s.start), n))
+        hi = n if s.stop is None else max(lo, min(int(s.stop), n))
+        out.append(slice(lo, hi))
+    return tuple(out)  # type: ignore[return-value]
+
+
+def _read(array, region: Region) -> np.ndarray:
+    return np.asarray(array[region])
+
+
+def _check_same_shape(arrays: Mapping[str, object]) -> tuple[int, ...]:
+    shapes = {name: tuple(a.shape) for name, a in arrays.items() if a is not None}
+    if len(set(shapes.values())) > 1:
+        raise ValueError(
+            f"annotation layers must share one shape (the plan's annotation shape); got "
+            f"{shapes}. Re-open the project so every layer is at its magnification."
+        )
+    return next(iter(shapes.values()))
+
+
+@dataclass(frozen=True, eq=False)
+class Composition:
+    """The composed annotation of a region.
+
+    Attributes
+    ----------
+    classmap : ndarray of int16
+        ``-1`` unannotated, ``0`` background, ``1..K`` classes, ``K+1`` ignore.
+    instances : dict of str to ndarray
+        Per class, its ids where the class won the voxel (``0`` elsewhere).
+    overlap : ndarray of bool
+        Voxels claimed by more than one class.
+    class_names : tuple of str
+    """
+
+    classmap: np.ndarray
+    instances: dict[str, np.ndarray]
+    overlap: np.ndarray
+    class_names: tuple[str, ...]
+
+    @property
+    def ignore_value(self) -> int:
+        return len(self.class_names) + 1
+
+    def counts(self) -> dict[str, int]:
+        """Voxels per meaning (``unannotated``, ``background``, each class, ``ignore``)."""
+        values = np.bincount((self.classmap.ravel() + 1).astype(np.intp), minlength=self.ignore_value + 2)
+        names = ["unannotated", "background", *self.class_names, "ignore"]
+        return {n: int(v) for n, v in zip(names, values)}
+
+
+def compose(layers: Mapping[str, object], class_names: Sequence[str], region=None) -> Composition:
+    """Compose class, background and ignore layers into one map.
+
+    Parameters
+    ----------
+    layers : mapping of str to array
+        ``{class name: ids, 'background': 0/1, 'ignore': 0/1}`` (numpy or zarr
+        arrays of one shape; missing background/ignore count as empty).
+    class_names : sequence of str
+        The classes, in the plan's order (their values ``1..K``).
+    region : tuple of 3 slices, optional
+        Only this part (the whole arrays by default).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.array([[[1, 1, 0]]]); b = np.array([[[0, 1, 1]]])
+    >>> comp = compose({"a": a, "b": b}, ["a", "b"])
+    >>> comp.classmap.tolist(), comp.overlap.tolist()
+    ([[[1, 1, 2]]], [[[False, True, False]]])
+    """
+    class_names = tuple(class_names)
+    missing = [n for n in class_names if n not in layers]
+    if missing:
+        raise ValueError(f"no layer for classes {missing}; the layers are {sorted(layers)}.")
+    if len(class_names) > 32000:
+        raise ValueError("at most 32000 classes can be composed.")
+    shape = _check_same_shape({k: layers.get(k) for k in (*class_names, "background", "ignore")})
+    region = clip_region(region, shape)
+    out_shape = tuple(s.stop - s.start for s in region)
+    where = "×".join(f"{s.start}:{s.stop}" for s in region)
+    check_region_memory(out_shape, 12 + 8 * len(class_names), f"the annotation region {where}")
+    classmap = np.full(out_shape, UNANNOTATED, np.int16)
+    bg = layers.get("background")
+    if bg is not None:
+        classmap[_read(bg, region) > 0] = BACKGROUND
+    count = np.zeros(out_shape, np.uint8)
+    instances = {}
+    claimed = np.zeros(out_shape, bool)
+    for value, name in enumerate(class_names, start=1):
+        ids = _read(layers[name], region)
+        if ids.dtype.kind == "f":
+            raise ValueError(f"layer {name!r} holds float values; labels must be integers.")
+        mine = ids > 0
+        count += mine
+        win = mine & ~claimed
+        classmap[win] = value
+        claimed |= mine
+        instances[name] = np.where(win, ids, 0).astype(ids.dtype if ids.dtype.kind == "u" else np.int64)
+    ign = layers.get("ignore")
+    if ign is not None:
+        ign_mask = _read(ign, region) > 0
+        classmap[ign_mask] = len(class_names) + 1
+        for name in class_names:
+            instances[name][ign_mask] = 0
+    return Composition(classmap, instances, count > 1, class_names)
+
+
+def effective_background(background, class_layers: Sequence[object], region=None) -> np.ndarray:
+    """Painted background minus every class voxel (a bool array of the region).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> effective_background(np.ones((1, 1, 3)), [np.array([[[0, 2, 0]]])]).tolist()
+    [[[True, False, True]]]
+    """
+    region = clip_region(region, background.shape)
+    bg = _read(background, region) > 0
+    for layer in class_layers:
+        bg &= _read(layer, region) == 0
+    return bg
+
+
+def crop_background(background, class_layers: Sequence[object], region=None) -> int:
+    """Remove background wherever a class voxel lies, in place; returns how many.
+
+    Only ``region`` (default: everything) is read and, when something
+    changes, written back (read-modify-write with basic slicing, so numpy and
+    zarr arrays behave the same).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> bg = np.ones((1, 2, 2), np.uint8)
+    >>> crop_background(bg, [np.array([[[0, 3], [0, 0]]])], region=(slice(0, 1),) * 3)
+    0
+    >>> crop_background(bg, [np.array([[[0, 3], [0, 0]]])])
+    1
+    """
+    region = clip_region(region, background.shape)
+    if any(s.stop <= s.start for s in region):
+        return 0
+    block = _read(background, region)
+    keep = effective_background(block, [np.asarray(c[region]) for c in class_layers])
+    cropped = (block > 0) & ~keep
+    n = int(cropped.sum())
+    if n:
+        block = block.copy()
+        block[cropped] = 0
+        background[region] = block
+    return n
+
+
+def class_overlap(class_layers: Mapping[str, object], region=None) -> dict[tuple[str, str], int]:
+    """Voxels painted in two classes at once, per pair of class names.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> class_overlap({"a": np.array([[[1, 1]]]), "b": np.array([[[0, 4]]])})
+    {('a', 'b'): 1}
+    """
+    names = list(class_layers)
+    if len(names) < 2:
+        return {}
+    shape = _check_same_shape(class_layers)
+    region = clip_region(region, shape)
+    masks = {n: _read(class_layers[n], region) > 0 for n in names}
+    out = {}
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            n = int(np.count_nonzero(masks[a] & masks[b]))
+            if n:
+                out[(a, b)] = n
+    return out
+
+
+def region_from_mask(mask: np.ndarray, offset: Sequence[int] = (0, 0, 0)) -> Region | None:
+    """Bounding slices of the ``True`` voxels of ``mask`` (shifted by ``offset``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = np.zeros((3, 4, 5), bool); m[1, 2:4, 0] = True
+    >>> region_from_mask(m, offset=(10, 0, 0))
+    (slice(11, 12, None), slice(2, 4, None), slice(0, 1, None))
+    >>> region_from_mask(np.zeros((2, 2, 2), bool)) is None
+    True
+    """
+    if not mask.any():
+        return None
+    out = []
+    for axis in range(3):
+        other = tuple(a for a in range(3) if a != axis)
+        hit = np.flatnonzero(mask.any(axis=other))
+        out.append(slice(int(hit[0]) + offset[axis], int(hit[-1]) + 1 + offset[axis]))
+    return tuple(out)  # type: ignore[return-value]
+
+
+def union_region(a: Region | None, b: Region | None) -> Region | None:
+    """The bounding region of two regions (either may be ``None``).
+
+    Examples
+    --------
+    >>> union_region((slice(0, 2),) * 3, (slice(5, 6),) * 3)
+    (slice(0, 6, None), slice(0, 6, None), slice(0, 6, None))
+    """
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return tuple(slice(min(x.start, y.start), max(x.stop, y.stop)) for x, y in zip(a, b))  # type: ignore[return-value]
+
+
+def mark_edited(edits, region: Region, mask: np.ndarray | None = None) -> None:
+    """Record in the ``edits`` array that a person changed voxels of ``region``.
+
+    ``mask`` (the region's shape) limits it to the changed voxels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> e = np.zeros((1, 2, 3), np.uint8)
+    >>> mark_edited(e, (slice(0, 1), slice(0, 1), slice(1, 3)), np.array([[[True, False]]]))
+    >>> e.tolist()
+    [[[0, 1, 0], [0, 0, 0]]]
+    """
+    region = clip_region(region, edits.shape)
+    if any(s.stop <= s.start for s in region):
+        return
+    if mask is None:
+        edits[region] = 1
+        return
+    mask = np.asarray(mask, bool)
+    want = tuple(s.stop - s.start for s in region)
+    if mask.shape != want:
+        raise ValueError(f"the edit mask has shape {mask.shape}; the region is {want}.")
+    if not mask.any():
+        return
+    block = _read(edits, region).copy()
+    block[mask] = 1
+    edits[region] = block
+
+
+def next_free_id(array, chunk_rows: int = 32) -> int:
+    """One more than the largest id in a label array, read in z-slabs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> next_free_id(np.array([[[0, 7]], [[3, 0]]]))
+    8
+    """
+    top = 0
+    for z in range(0, array.shape[0], chunk_rows):
+        block = np.asarray(array[z:z + chunk_rows])
+        if block.size:
+            top = max(top, int(block.max()))
+    return top + 1

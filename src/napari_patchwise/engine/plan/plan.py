@@ -1,0 +1,438 @@
+"""The annotation plan: which image, at which magnification, which classes and boxes.
+
+A :class:`Plan` is immutable; every edit returns a new plan, so undo, saving
+and comparisons stay simple. :meth:`Plan.to_dict` / :meth:`Plan.from_dict`
+define the versioned ``plan.json`` schema.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..geometry.box import Box, as_box_id
+from .boxfit import BoxFit, fit_box_size
+from ..geometry.magnification import Triple, _as_int_triple, as_magnification, scaled_shape, snap_box
+from .presets import Preset, get_preset, preset_from_dict
+from ..findings import Finding
+from .rules import validate_plan
+from ..geometry.voxelsize import voxel_size_findings
+
+PLAN_FORMAT = "napari-patchwise-plan"
+PLAN_VERSION = 1
+CLASS_KINDS = ("instance", "semantic")
+RESERVED_LAYERS = ("background", "ignore")
+_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$")
+
+
+def _triple_entry(value, what: str) -> tuple:
+    """A list entry of plan.json (``[z, y, x]``) as a tuple; text is refused as a whole
+    (``tuple("128")`` would read it character by character, as ``(1, 2, 8)``).
+
+    Examples
+    --------
+    >>> _triple_entry([1, 2, 2], "magnification")
+    (1, 2, 2)
+    >>> _triple_entry("64,64,64", "image shape")
+    Traceback (most recent call last):
+    ...
+    ValueError: image shape must be a list of three numbers [z, y, x]; got the text '64,64,64'.
+    """
+    if isinstance(value, (str, bytes)):
+        raise ValueError(f"{what} must be a list of three numbers [z, y, x]; got the text {value!r}.")
+    try:
+        return tuple(value)
+    except TypeError:
+        raise TypeError(f"{what} must be a list of three numbers [z, y, x]; got {value!r}") from None
+
+
+@dataclass(frozen=True)
+class ClassSpec:
+    """An annotation class.
+
+    Parameters
+    ----------
+    name : str
+        Letters, digits, ``_`` and ``-``, starting with a letter; not
+        ``background`` or ``ignore`` (those layers always exist).
+    kind : {'instance', 'semantic'}
+        Instance classes hold ids ``1..N``; semantic classes hold ``1``.
+
+    Examples
+    --------
+    >>> ClassSpec("nuclei").kind
+    'instance'
+    >>> ClassSpec("background")
+    Traceback (most recent call last):
+    ...
+    ValueError: class name 'background' is reserved (background and ignore layers always exist); choose another name.
+    """
+
+    name: str
+    kind: str = "instance"
+
+    def __post_init__(self):
+        if self.name in RESERVED_LAYERS:
+            raise ValueError(
+                f"class name {self.name!r} is reserved (background and ignore layers always "
+                "exist); choose another name."
+            )
+        if not isinstance(self.name, str) or not _NAME_RE.match(self.name):
+            raise ValueError(
+                f"class name {self.name!r} is not valid; use letters, digits, '_' or '-', "
+                "starting with a letter (e.g. 'nuclei')."
+            )
+        if self.kind not in CLASS_KINDS:
+            raise ValueError(f"class kind must be 'instance' or 'semantic'; got {self.kind!r}.")
+
+
+def parse_classes(text: str) -> tuple[ClassSpec, ...]:
+    """Parse ``"nuclei:instance, membrane:semantic"`` into class specs.
+
+    The kind defaults to ``instance``.
+
+    Examples
+    --------
+    >>> [(c.name, c.kind) for c in parse_classes("nuclei, mito:semantic")]
+    [('nuclei', 'instance'), ('mito', 'semantic')]
+    """
+    out = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        name, _, kind = part.partition(":")
+        out.append(ClassSpec(name.strip(), kind.strip() or "instance"))
+    names = [c.name for c in out]
+    if len(set(names)) != len(names):
+        raise ValueError(f"class names must be unique; got {names}.")
+    if not out:
+        raise ValueError("give at least one class, e.g. 'nuclei:instance'.")
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """What the plan annotates.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Full-resolution shape ``(z, y, x)``; must be 3D.
+    dtype : str
+        NumPy dtype name.
+    voxel_size : tuple of float
+        Physical size of one voxel ``(z, y, x)`` (e.g. µm or nm).
+    path : str or None
+        Where the image is stored, relative to the project folder when inside it.
+    name : str
+        Display name (a napari layer name).
+    unit : str
+        Unit of ``voxel_size``.
+    voxel_size_known : bool
+        False while nobody knows the voxel size (the file records none and
+        none was given): ``voxel_size`` is then a placeholder and the plan
+        carries a ``voxel-size-unknown`` warning.
+    dataset : str or None
+        The dataset holding the image in a file with several (HDF5).
+    """
+
+    shape: Triple
+    dtype: str = "uint16"
+    voxel_size: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    path: str | None = None
+    name: str = "image"
+    unit: str = "micrometer"
+    voxel_size_known: bool = True
+    dataset: str | None = None
+
+    def __post_init__(self):
+        shape = tuple(_triple_entry(self.shape, "image shape"))
+        if len(shape) != 3:
+            hint = (
+                "this is a 2D image; patchwise plans 3D boxes — open a z-stack"
+                if len(shape) == 2
+                else "give a single-channel 3D volume (split channels or pick one)"
+            )
+            raise ValueError(f"the image must be 3D (z, y, x); got shape {shape}: {hint}.")
+        object.__setattr__(self, "shape", _as_int_triple(shape, "image shape", positive=True))
+        try:
+            vs = tuple(float(v) for v in _triple_entry(self.voxel_size, "voxel size"))
+        except (TypeError, ValueError):
+            vs = ()
+        if len(vs) != 3 or not all(np.isfinite(v) and v > 0 for v in vs):
+            raise ValueError(
+                f"voxel size must be three positive numbers (z, y, x); got {self.voxel_size!r}."
+            )
+        object.__setattr__(self, "voxel_size", vs)
+        object.__setattr__(self, "dtype", str(np.dtype(self.dtype)))
+        for key in ("name", "unit"):
+            if not isinstance(getattr(self, key), str):
+                raise ValueError(f"image {key} must be text; got {getattr(self, key)!r}.")
+        for key in ("path", "dataset"):
+            if getattr(self, key) is not None and not isinstance(getattr(self, key), str):
+                raise ValueError(f"image {key} must be text or null; got {getattr(self, key)!r}.")
+        if not isinstance(self.voxel_size_known, bool):
+            raise ValueError(f"image voxel_size_known must be true or false; got {self.voxel_size_known!r}.")
+
+    def to_dict(self) -> dict:
+        return {
+            "path": self.path,
+            "name": self.name,
+            "shape": list(self.shape),
+            "dtype": self.dtype,
+            "voxel_size": list(self.voxel_size),
+            "unit": self.unit,
+            "voxel_size_known": self.voxel_size_known,
+            "axes": "zyx",
+        } | ({"dataset": self.dataset} if self.dataset is not None else {})
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ImageRef:
+        return cls(
+            shape=_triple_entry(d["shape"], "image shape"),
+            dtype=d.get("dtype", "uint16"),
+            voxel_size=_triple_entry(d.get("voxel_size", (1.0, 1.0, 1.0)), "image voxel_size"),
+            path=d.get("path"),
+            name=d.get("name", "image"),
+            unit=d.get("unit", "micrometer"),
+            voxel_size_known=d.get("voxel_size_known", True),
+            dataset=d.get("dataset"),
+        )
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Image, preset, magnification, classes and boxes.
+
+    Examples
+    --------
+    >>> plan = Plan(ImageRef((64, 256, 256)), get_preset("instance"), (1, 2, 2))
+    >>> plan, box = plan.add_box((0, 0, 0), (64, 128, 128))
+    >>> box.id, len(plan.boxes), plan.next_id
+    (1, 1, 2)
+    >>> plan.annotation_shape
+    (64, 128, 128)
+    >>> plan.remove_box(1).boxes
+    ()
+
+    ``box_size`` (at the magnification) is the size of new boxes; ``None``
+    fits it to the image (:func:`.boxfit.fit_box_size`):
+
+    >>> Plan(ImageRef((51, 120, 122), voxel_size=(2.18, 1, 1))).box_fit().size
+    (32, 96, 96)
+    """
+
+    image: ImageRef
+    preset: Preset = field(default_factory=lambda: get_preset("instance"))
+    magnification: Triple = (1, 1, 1)
+    classes: tuple[ClassSpec, ...] = (ClassSpec("nuclei", "instance"),)
+    boxes: tuple[Box, ...] = ()
+    next_id: int = 1
+    box_size: Triple | None = None
+
+    def __post_init__(self):
+        if self.box_size is not None:
+            object.__setattr__(self, "box_size",
+                               _as_int_triple(self.box_size, "box size", positive=True))
+        object.__setattr__(self, "magnification", as_magnification(self.magnification))
+        object.__setattr__(self, "classes", tuple(self.classes))
+        object.__setattr__(self, "boxes", tuple(self.boxes))
+        names = [c.name for c in self.classes]
+        if len(set(names)) != len(names):
+            raise ValueError(f"class names must be unique; got {names}.")
+        ids = [as_box_id(b.id) for b in self.boxes]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"box ids must be unique; got {sorted(ids)}.")
+        need = max(ids, default=0) + 1
+        if self.next_id < need:
+            object.__setattr__(self, "next_id", need)
+
+    # -- derived ---------------------------------------------------------
+    @property
+    def annotation_shape(self) -> Triple:
+        """Shape of the annotation layers: ``ceil(image shape / magnification)``."""
+        return scaled_shape(self.image.shape, self.magnification)
+
+    def box_fit(self) -> BoxFit:
+        """Size of new boxes at the magnification: ``box_size`` when set, else the
+        preset's default fitted to the image (raises ``ValueError`` when even
+        the preset's minimum does not fit)."""
+        if self.box_size is not None:
+            return BoxFit(self.box_size, self.preset.default_size)
+        return fit_box_size(self.preset, self.image.shape, self.magnification,
+                            self.image.voxel_size)
+
+    @property
+    def default_box_size(self) -> Triple:
+        """Full-resolution size of a new box (:meth:`box_fit`, or the preset's
+        default when no box fits the image)."""
+        try:
+            size = self.box_fit().size
+        except ValueError:
+            size = self.preset.default_size
+        return self.preset.size_at(self.magnification, size)
+
+    def box(self, box_id: int) -> Box:
+        for b in self.boxes:
+            if b.id == box_id:
+                return b
+        raise KeyError(f"no box with id {box_id} in the plan.")
+
+    def validate(self) -> list[Finding]:
+        """Findings for every box and for the plan (see :func:`validate_plan`), and a
+        warning while the voxel size is unknown."""
+        findings = validate_plan(self.boxes, self.image.shape, self.magnification, self.preset)
+        return voxel_size_findings(self.image.voxel_size_known) + findings
+
+    # -- edits -----------------------------------------------------------
+    def replace(self, **changes) -> Plan:
+        return dataclasses.replace(self, **changes)
+
+    def add_box(self, lo: Sequence[int], hi: Sequence[int], **fields) -> tuple[Plan, Box]:
+        """Add a box with the next free id; returns the new plan and the box."""
+        box = Box(self.next_id, tuple(lo), tuple(hi), **fields)
+        return self.replace(boxes=(*self.boxes, box), next_id=self.next_id + 1), box
+
+    def add_boxes(self, extents: Iterable[tuple[Sequence[int], Sequence[int]]], **fields) -> Plan:
+        """Add boxes with consecutive new ids, in one step (linear in the plan's size)."""
+        new = [Box(self.next_id + i, tuple(lo), tuple(hi), **fields)
+               for i, (lo, hi) in enumerate(extents)]
+        return self.replace(boxes=(*self.boxes, *new), next_id=self.next_id + len(new))
+
+    def update_box(self, box_id: int, **changes) -> Plan:
+        """Change fields of one box (its id stays)."""
+        return self.update_boxes({box_id: changes})
+
+    def update_boxes(self, changes: Mapping[int, Mapping[str, Any]]) -> Plan:
+        """Change fields of several boxes at once, ``{box id: {field: value}}``.
+
+        One pass over the plan whatever the number of boxes changed (a dock
+        moving a selection of boxes edits them all in one step).
+
+        Examples
+        --------
+        >>> plan = Plan(ImageRef((8, 8, 8))).add_boxes([((0, 0, 0), (4, 4, 4))] * 3)
+        >>> [b.locked for b in plan.update_boxes({1: {"locked": True}, 3: {"locked": True}}).boxes]
+        [True, False, True]
+        """
+        if any("id" in c and c["id"] != bid for bid, c in changes.items()):
+            raise ValueError("a box keeps its id; remove the box and add a new one instead.")
+        missing = sorted(set(changes) - {b.id for b in self.boxes})
+        if missing:
+            raise KeyError(f"no box with id {missing[0]} in the plan.")
+        return self.replace(boxes=tuple(b.replace(**changes[b.id]) if b.id in changes else b
+                                        for b in self.boxes))
+
+    def remove_box(self, box_id: int) -> Plan:
+        return self.remove_boxes([box_id])
+
+    def remove_boxes(self, box_ids: Iterable[int]) -> Plan:
+        """Remove several boxes in one pass (``KeyError`` naming an unknown id)."""
+        gone = set(box_ids)
+        missing = sorted(gone - {b.id for b in self.boxes})
+        if missing:
+            raise KeyError(f"no box with id {missing[0]} in the plan.")
+        return self.replace(boxes=tuple(b for b in self.boxes if b.id not in gone))
+
+    def fit(
+        self, lo: Sequence[int], hi: Sequence[int], *, keep_size: bool = False
+    ) -> tuple[Triple, Triple]:
+        """Put an extent on the magnification grid and inside the image.
+
+        Parameters
+        ----------
+        lo, hi : sequence of int
+            Wanted corners (full-resolution voxels, ``hi`` exclusive).
+        keep_size : bool
+            Shift a box that sticks out back inside (a move) instead of
+            clipping it (a resize). A box larger than the image is clipped.
+
+        Returns
+        -------
+        lo, hi : tuple of int
+            Corners rounded to the nearest grid lines, at least one grid
+            step thick, inside the largest whole-grid part of the image.
+
+        Examples
+        --------
+        >>> plan = Plan(ImageRef((64, 256, 256)), get_preset("instance"), (1, 2, 2))
+        >>> plan.fit((-3, 5, 5), (61, 130, 300))
+        ((0, 6, 6), (61, 130, 256))
+        >>> plan.fit((-3, 200, 5), (61, 300, 101), keep_size=True)
+        ((0, 156, 6), (64, 256, 102))
+        """
+        m = self.magnification
+        lo_s, hi_s = snap_box(lo, hi, m, mode="nearest")
+        lim = [(s // f) * f for s, f in zip(self.image.shape, m)]
+        thin = [f"{a} ({s} < {f})" for a, s, f in zip("zyx", self.image.shape, m) if s < f]
+        if thin:
+            raise ValueError(
+                f"the image is thinner than one magnification step along {', '.join(thin)}, "
+                "so no box fits; choose a smaller magnification."
+            )
+        if keep_size:
+            shift = [
+                -l if l < 0 else (L - h if h > L else 0) for l, h, L in zip(lo_s, hi_s, lim)
+            ]
+            lo_s = tuple(l + d for l, d in zip(lo_s, shift))
+            hi_s = tuple(h + d for h, d in zip(hi_s, shift))
+        lo_c = tuple(max(0, min(l, L - f)) for l, L, f in zip(lo_s, lim, m))
+        hi_c = tuple(max(l + f, min(h, L)) for l, h, L, f in zip(lo_c, hi_s, lim, m))
+        return lo_c, hi_c
+
+    # -- serialisation ---------------------------------------------------
+    def to_dict(self) -> dict:
+        size = {} if self.box_size is None else {"box_size": list(self.box_size)}
+        return {
+            "format": PLAN_FORMAT,
+            "version": PLAN_VERSION,
+            "image": self.image.to_dict(),
+            "preset": self.preset.to_dict(),
+            "magnification": list(self.magnification),
+            "classes": [{"name": c.name, "kind": c.kind} for c in self.classes],
+            "next_id": self.next_id,
+            **size,
+            "boxes": [b.to_dict() for b in sorted(self.boxes, key=lambda b: b.id)],
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Plan:
+        """Build a plan from :meth:`to_dict` output; raises ``ValueError`` naming
+        the first problem found."""
+        if not isinstance(d, Mapping) or d.get("format") != PLAN_FORMAT:
+            raise ValueError(
+                f"not a napari-patchwise plan (expected \"format\": \"{PLAN_FORMAT}\")."
+            )
+        version = d.get("version")
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise ValueError(f"plan version must be a whole number >= 1; got {version!r}.")
+        if version > PLAN_VERSION:
+            raise ValueError(
+                f"plan version {version!r} is not supported by this napari-patchwise "
+                f"(it reads versions 1..{PLAN_VERSION}); upgrade napari-patchwise."
+            )
+        try:
+            boxes = []
+            for i, b in enumerate(d.get("boxes", [])):
+                try:
+                    boxes.append(Box.from_dict(b))
+                except (TypeError, ValueError, KeyError) as e:
+                    raise ValueError(f"boxes[{i}]: {e}") from None
+            return cls(
+                image=ImageRef.from_dict(d["image"]),
+                preset=preset_from_dict(d["preset"]),
+                magnification=_triple_entry(d["magnification"], "magnification"),
+                classes=tuple(ClassSpec(c["name"], c.get("kind", "instance")) for c in d["classes"]),
+                boxes=tuple(boxes),
+                next_id=as_box_id(d.get("next_id", 1), "next_id"),
+                box_size=None if d.get("box_size") is None else _triple_entry(d["box_size"], "box_size"),
+            )
+        except KeyError as e:
+            raise ValueError(f"missing entry {e.args[0]!r}.") from None
+        except TypeError as e:
+            raise ValueError(f"an entry has the wrong type ({e}).") from None
