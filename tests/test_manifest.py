@@ -29,8 +29,6 @@ def test_npe2_discovers_the_plugin_and_its_contributions():
                                                           "Export training data"]
     assert [s.key for s in contrib.sample_data] == ["nuclei3d"]
     assert contrib.readers[0].accepts_directories
-    for cmd in contrib.commands:  # every command points at something importable
-        assert callable(cmd.exec) or cmd.python_name
 
 
 def test_every_manifest_command_imports():
