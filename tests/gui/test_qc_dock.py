@@ -53,7 +53,7 @@ def opened(make_napari_viewer, tmp_path, qtbot, qc_messages):
     widget = QCWidget(viewer)
     viewer.window.add_dock_widget(widget, name="Annotation QC")
     assert widget.live is not None, qc_messages
-    qtbot.waitUntil(lambda: not widget._workers, timeout=10000)
+    qtbot.waitUntil(lambda: not widget.busy, timeout=10000)
     nuc = viewer.layers["nuclei labels"]
     nuc.mode = "paint"
     nuc.brush_size = 5
@@ -70,7 +70,7 @@ def _stroke(drag, layer, label, start, end):
 
 def _settle(qtbot, widget):
     qtbot.wait(50)
-    qtbot.waitUntil(lambda: not widget._workers, timeout=10000)
+    qtbot.waitUntil(lambda: not widget.busy, timeout=10000)
 
 
 def test_a_stroke_that_touches_another_object_is_flagged_at_once(opened, mouse_drag, qtbot):
@@ -355,7 +355,8 @@ def test_tables_show_five_rows_and_every_column_in_a_small_dock(make_napari_view
     widget.resize(360, 350)
     widget.show()
     qtbot.waitExposed(widget)
-    assert widget.minimumSizeHint().height() <= 350
+    assert widget.minimumSizeHint().height() <= 350 and widget.minimumSizeHint().width() <= 360
+    assert widget.width() == 360
     for tab, table in enumerate((widget.pairs, widget.findings)):
         widget.tabs.setCurrentIndex(tab)
         qtbot.waitUntil(table.isVisible)

@@ -54,20 +54,21 @@ class QCWidget(NarrowDock, QWidget):
         self.project_label.setWordWrap(True)
         self.live_check = QCheckBox("Live checks")
         self.live_check.setToolTip("Check touching instances after every stroke")
-        self.crop_check = QCheckBox("Crop background as I paint")
+        self.crop_check = QCheckBox("Crop as I paint")
         self.crop_check.setToolTip("Crop background under objects after every stroke")
         for check in (self.live_check, self.crop_check):
             check.setChecked(True)
         self.connectivity = QComboBox()
+        self.connectivity.setToolTip("Touching means sharing faces, faces and edges, or also corners")
         for text, value in CONNECTIVITY_CHOICES:
             self.connectivity.addItem(text, value)
         self.pairs_panel = PairsPanel(napari_viewer, lambda: self.live)
         self.findings_panel = FindingsPanel(self)
-        # the panels' buttons under the names the dock always had
-        self.separate_sel, self.separate_all, self.crop_button = (
-            self.pairs_panel.separate_sel, self.pairs_panel.separate_all, self.pairs_panel.crop_button)
-        self.check_button, self.done_button, self.dense_check = (
-            self.findings_panel.check_button, self.findings_panel.done_button, self.findings_panel.dense_check)
+        # the panels' tables and buttons under the names the dock always had
+        p, f = self.pairs_panel, self.findings_panel
+        self.pairs, self.pairs_label, self.findings = p.table, p.label, f.table
+        self.separate_sel, self.separate_all, self.crop_button = p.separate_sel, p.separate_all, p.crop_button
+        self.check_button, self.done_button, self.dense_check = f.check_button, f.done_button, f.dense_check
         self.tabs = QTabWidget()
         self.tabs.addTab(self.pairs_panel, "Touching pairs")
         self.tabs.addTab(self.findings_panel, "Findings")
@@ -77,7 +78,7 @@ class QCWidget(NarrowDock, QWidget):
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.project_label)
-        for widgets in ((self.live_check, self.crop_check), (QLabel("touching means sharing"), self.connectivity)):
+        for widgets in ((self.live_check, QLabel("touching:"), self.connectivity), (self.crop_check, self.crop_button)):
             row = QHBoxLayout()
             for w in widgets:
                 row.addWidget(w)
@@ -85,7 +86,7 @@ class QCWidget(NarrowDock, QWidget):
         layout.addWidget(self.tabs, stretch=1)
         layout.addWidget(self.progress)
         self.runner = Runner(self, progress=self.progress)
-        narrow_combos(self)
+        narrow_combos(self, chars=10)
 
         self.live_check.toggled.connect(self._on_live_toggled)
         self.crop_check.toggled.connect(lambda on: setattr(self.live, "crop", on) if self.live else None)
@@ -103,27 +104,9 @@ class QCWidget(NarrowDock, QWidget):
 
     # -- the panels' widgets and actions, under the names the dock always had ------------
     @property
-    def pairs(self):
-        """The touching-pairs table."""
-        return self.pairs_panel.table
-
-    @property
-    def pairs_label(self):
-        return self.pairs_panel.label
-
-    @property
-    def findings(self):
-        """The findings table."""
-        return self.findings_panel.table
-
-    @property
     def busy(self) -> bool:
         """Whether checks are running (rechecks and box checks)."""
         return bool(self.runner.jobs)
-
-    @property
-    def _workers(self) -> list:
-        return self.runner.jobs
 
     def jump_to_pair(self, row: int) -> None:
         self.pairs_panel.jump_to_pair(row)
@@ -137,8 +120,7 @@ class QCWidget(NarrowDock, QWidget):
 
     def check_boxes(self, box_ids=None, quiet: bool = False) -> None:
         """Check boxes (all by default) in a worker; findings fill the table and colour the boxes."""
-        if box_ids is None or not self._touched_boxes.difference(box_ids):
-            self._touched_boxes.clear()
+        self._touched_boxes.difference_update(self._touched_boxes if box_ids is None else box_ids)
         self.findings_panel.check_boxes(box_ids, quiet)
 
     def mark_done(self, box_id: int | None = None) -> None:

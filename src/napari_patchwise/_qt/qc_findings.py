@@ -76,8 +76,9 @@ class FindingsPanel(QWidget):
         self.rows: list[FindingRow] = []
         self._boxes: dict[int, BoxQC] = {}
         self.check_button = QPushButton("Check all boxes")
-        self.done_button = QPushButton("Mark box done")
-        self.dense_check = QCheckBox("dense box")
+        self.done_button = QPushButton("Mark done")
+        self.done_button.setToolTip("Mark the selected row's box done")
+        self.dense_check = QCheckBox("dense")
         self.dense_check.setToolTip("The selected box is annotated in every voxel (unannotated voxels are errors)")
         self.table = CompactTable(["box", "status", "severity", "code", "message"])
         layout = QVBoxLayout(self)

@@ -48,14 +48,15 @@ class PairsPanel(QWidget):
         self.table = CompactTable(["class", "id a", "id b", "contacts"])
         self.separate_sel = QPushButton("Separate selected")
         self.separate_all = QPushButton("Separate all")
-        self.crop_button = QPushButton("Crop background")
+        # placed by the dock beside its "crop as I paint" option
+        self.crop_button = QPushButton("Crop background now")
         self.crop_button.setToolTip("Crop background under objects in the whole volume")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.label)
         layout.addWidget(self.table, stretch=1)
         row = QHBoxLayout()
-        for b in (self.separate_sel, self.separate_all, self.crop_button):
+        for b in (self.separate_sel, self.separate_all):
             row.addWidget(b)
         layout.addLayout(row)
         self.table.cellClicked.connect(lambda r, _c: self.jump_to_pair(r))
