@@ -9,6 +9,7 @@ import pytest
 
 from napari_patchwise._qt import qc_dock, qc_findings, qc_pairs
 from napari.utils.notifications import notification_manager
+from qtpy.QtCore import Qt
 
 from napari_patchwise._qt.narrow import MAX_DOCK_WIDTH
 from napari_patchwise._qt.planner_widget import PlannerWidget
@@ -17,7 +18,7 @@ from napari_patchwise.layers.contact_overlay import OVERLAY_NAME
 from napari_patchwise.engine import ClassSpec, ImageRef, Plan
 from napari_patchwise.engine.io import write_tiff
 from napari_patchwise.engine.project import create_project
-from napari_patchwise.engine.touching import find_contacts
+from napari_patchwise.engine.touching import TouchingPair, find_contacts
 
 pytestmark = pytest.mark.gui
 
@@ -201,6 +202,10 @@ def test_jump_to_pair_moves_the_view(opened, mouse_drag, qtbot):
     viewer.dims.set_point(0, 5 * VOXEL[0])
     _stroke(mouse_drag, nuc, 2, (5, 40, 48), (5, 40, 54))
     qtbot.waitUntil(lambda: widget.pairs.rowCount() == 1, timeout=3000)
+    # the row's pair is kept as an object beside the table, nothing in the cells' item roles
+    assert widget.pairs_panel.rows == [TouchingPair(1, 2, widget.pairs_panel.rows[0].n_contacts,
+                                                    widget.pairs_panel.rows[0].location, "nuclei")]
+    assert all(widget.pairs.item(0, c).data(Qt.ItemDataRole.UserRole) is None for c in range(4))
     viewer.dims.set_point(0, 0)
     widget.jump_to_pair(0)
     assert viewer.dims.point[0] == pytest.approx(5 * VOXEL[0])
