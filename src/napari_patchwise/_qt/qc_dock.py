@@ -4,7 +4,7 @@ The dock finds the project from its annotation layers (opened by the project
 reader or the Box planner), then :class:`~napari_patchwise.layers.live_qc.LiveQC`
 checks every stroke. It is the composite of two panels in tabs:
 :class:`~.qc_pairs.PairsPanel` (touching pairs, Separate, Crop background) and
-:class:`~.qc_findings.FindingsPanel` (box checks, findings, Mark box done).
+:class:`~.qc_findings.FindingsPanel` (box checks, findings, Mark done, dense).
 Full rechecks (after undo/redo or a replaced array, and "Check all boxes") run
 through the dock's :class:`~.runner.Runner` in worker threads; the results are
 applied on the main thread. After Separate and Crop background the pairs are
