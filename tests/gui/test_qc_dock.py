@@ -7,7 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from napari_patchwise._qt import qc_dock as qc_module
+from napari_patchwise._qt import qc_dock, qc_findings, qc_pairs
+from napari.utils.notifications import notification_manager
+from qtpy.QtCore import Qt
+
 from napari_patchwise._qt.narrow import MAX_DOCK_WIDTH
 from napari_patchwise._qt.planner_widget import PlannerWidget
 from napari_patchwise._qt.qc_dock import QCWidget
@@ -15,7 +18,7 @@ from napari_patchwise.layers.contact_overlay import OVERLAY_NAME
 from napari_patchwise.engine import ClassSpec, ImageRef, Plan
 from napari_patchwise.engine.io.volumes import write_tiff
 from napari_patchwise.engine.plan.project import create_project
-from napari_patchwise.engine.qc.touching import find_contacts
+from napari_patchwise.engine.qc.touching import TouchingPair, find_contacts
 
 pytestmark = pytest.mark.gui
 
@@ -27,7 +30,9 @@ SHAPE = (8, 64, 64)
 def qc_messages(monkeypatch):
     seen = {"error": [], "warning": [], "info": []}
     for kind in seen:
-        monkeypatch.setattr(qc_module, f"show_{kind}", seen[kind].append)
+        for module in (qc_dock, qc_findings, qc_pairs):
+            if hasattr(module, f"show_{kind}"):
+                monkeypatch.setattr(module, f"show_{kind}", seen[kind].append)
     return seen
 
 
@@ -49,7 +54,7 @@ def opened(make_napari_viewer, tmp_path, qtbot, qc_messages):
     widget = QCWidget(viewer)
     viewer.window.add_dock_widget(widget, name="Annotation QC")
     assert widget.live is not None, qc_messages
-    qtbot.waitUntil(lambda: not widget._workers, timeout=10000)
+    qtbot.waitUntil(lambda: not widget.busy, timeout=10000)
     nuc = viewer.layers["nuclei labels"]
     nuc.mode = "paint"
     nuc.brush_size = 5
@@ -66,7 +71,7 @@ def _stroke(drag, layer, label, start, end):
 
 def _settle(qtbot, widget):
     qtbot.wait(50)
-    qtbot.waitUntil(lambda: not widget._workers, timeout=10000)
+    qtbot.waitUntil(lambda: not widget.busy, timeout=10000)
 
 
 def test_a_stroke_that_touches_another_object_is_flagged_at_once(opened, mouse_drag, qtbot):
@@ -119,6 +124,7 @@ def test_separate_fixes_the_contact_without_deleting_either(opened, mouse_drag, 
     assert bg.sum() == carved and not np.any((bg > 0) & (data > 0))
     assert "Separated 1 pairs" in qc_messages["info"][-1]
     assert not viewer.layers[OVERLAY_NAME].data.any()
+    _settle(qtbot, widget)  # the boxes are rechecked after Separate
 
 
 def test_background_painted_over_objects_is_cropped(opened, mouse_drag, qtbot):
@@ -196,6 +202,10 @@ def test_jump_to_pair_moves_the_view(opened, mouse_drag, qtbot):
     viewer.dims.set_point(0, 5 * VOXEL[0])
     _stroke(mouse_drag, nuc, 2, (5, 40, 48), (5, 40, 54))
     qtbot.waitUntil(lambda: widget.pairs.rowCount() == 1, timeout=3000)
+    # the row's pair is kept as an object beside the table, nothing in the cells' item roles
+    assert widget.pairs_panel.rows == [TouchingPair(1, 2, widget.pairs_panel.rows[0].n_contacts,
+                                                    widget.pairs_panel.rows[0].location, "nuclei")]
+    assert all(widget.pairs.item(0, c).data(Qt.ItemDataRole.UserRole) is None for c in range(4))
     viewer.dims.set_point(0, 0)
     widget.jump_to_pair(0)
     assert viewer.dims.point[0] == pytest.approx(5 * VOXEL[0])
@@ -244,3 +254,121 @@ def test_screenshot_shows_the_contact_until_separated(make_napari_viewer, tmp_pa
     widget.separate()
     qtbot.wait(50)
     assert red_pixels().sum() == 0
+
+
+def _codes(widget, box: str) -> set[str]:
+    """The finding codes the table lists for one box."""
+    return {r.finding.code for r in widget.findings_panel.rows
+            if str(r.box_id) == box and r.finding is not None}
+
+
+def test_separate_refreshes_pairs_and_findings_at_once(opened, mouse_drag, qtbot):
+    """After Separate the pairs list is redrawn at once and the boxes are rechecked,
+    without waiting for the next stroke."""
+    viewer, widget, folder, nuc = opened
+    _stroke(mouse_drag, nuc, 1, (3, 10, 6), (3, 10, 12))
+    _stroke(mouse_drag, nuc, 2, (3, 10, 14), (3, 10, 20))
+    qtbot.waitUntil(lambda: widget.pairs.rowCount() == 1, timeout=3000)
+    widget.check_boxes()
+    _settle(qtbot, widget)
+    assert "touching" in _codes(widget, "1")
+    assert widget.separate() > 0
+    assert widget.pairs.rowCount() == 0 and widget.pairs_panel.rows == []  # no timer, no stroke
+    assert "✓" in widget.pairs_label.text()
+    qtbot.waitUntil(lambda: "touching" not in _codes(widget, "1"), timeout=5000)
+    assert {"1", "2"} <= {str(r.box_id) for r in widget.findings_panel.rows}
+    _settle(qtbot, widget)
+
+
+def test_crop_background_rechecks_every_box_at_once(opened, mouse_drag, qtbot):
+    """Crop background changes the whole volume: every box is rechecked at once (strokes
+    recheck only the boxes they touch), and the pairs are listed again."""
+    viewer, widget, folder, nuc = opened
+    widget.crop_check.setChecked(False)
+    _stroke(mouse_drag, nuc, 3, (3, 20, 20), (3, 20, 24))
+    bg = viewer.layers["background"]
+    bg.mode, bg.brush_size = "paint", 15
+    _stroke(mouse_drag, bg, 1, (3, 20, 14), (3, 20, 30))
+    qtbot.waitUntil(lambda: widget.findings.rowCount() > 0, timeout=5000)  # the painted box only
+    _settle(qtbot, widget)
+    assert {r.box_id for r in widget.findings_panel.rows} == {1}
+    b, n = np.asarray(bg.data[:]), np.asarray(nuc.data[:])
+    assert np.any((b > 0) & (n > 0))
+    assert widget.crop_background() > 0
+    b = np.asarray(bg.data[:])
+    assert not np.any((b > 0) & (n > 0))
+    assert widget.tabs.tabText(0) == "Touching pairs (0)"
+    qtbot.waitUntil(lambda: {r.box_id for r in widget.findings_panel.rows} >= {1, 2}, timeout=5000)
+    _settle(qtbot, widget)
+
+
+def test_contact_markers_follow_the_units_of_a_micrometre_image(make_napari_viewer, tmp_path, qtbot,
+                                                                  mouse_drag):
+    """An image in µm beside the project's layers: the markers' layer shares their units and
+    scale (napari warns "Inconsistent units across layers" otherwise), also after they change."""
+    seen = []
+    notification_manager.notification_ready.connect(seen.append)
+    try:
+        viewer = make_napari_viewer(show=True)
+        viewer.add_image(np.zeros(SHAPE, np.uint16), scale=VOXEL, units=("µm",) * 3, name="mine")
+        viewer.open(str(_project(tmp_path)), plugin="napari-patchwise")
+        widget = QCWidget(viewer)
+        _settle(qtbot, widget)
+        nuc = viewer.layers["nuclei labels"]
+        nuc.mode, nuc.brush_size = "paint", 5
+        viewer.dims.set_point(0, 3 * VOXEL[0])
+        _stroke(mouse_drag, nuc, 1, (3, 10, 6), (3, 10, 12))
+        _stroke(mouse_drag, nuc, 2, (3, 10, 14), (3, 10, 20))
+        qtbot.waitUntil(lambda: OVERLAY_NAME in viewer.layers, timeout=3000)
+        overlay = viewer.layers[OVERLAY_NAME]
+        assert tuple(map(str, overlay.units)) == ("micrometer",) * 3
+        np.testing.assert_allclose(overlay.scale, nuc.scale)
+        np.testing.assert_allclose(overlay.translate, nuc.translate)
+        viewer.screenshot(canvas_only=True, flash=False)  # a draw: napari checks the units here
+        # every layer in nanometres (a voxel size set in another unit): the markers follow
+        for layer in viewer.layers:
+            if layer is not overlay:
+                layer.units = ("nm",) * 3
+                layer.scale = tuple(v * 1000 for v in layer.scale)
+        _stroke(mouse_drag, nuc, 4, (3, 40, 6), (3, 40, 12))
+        qtbot.waitUntil(lambda: tuple(map(str, overlay.units)) == ("nanometer",) * 3, timeout=3000)
+        np.testing.assert_allclose(overlay.scale, nuc.scale)
+        viewer.screenshot(canvas_only=True, flash=False)
+        _settle(qtbot, widget)
+    finally:
+        notification_manager.notification_ready.disconnect(seen.append)
+    assert not [n for n in seen if "units" in str(n.message)], [str(n.message) for n in seen]
+
+
+def test_tables_show_five_rows_and_every_column_in_a_small_dock(make_napari_viewer, tmp_path, qtbot):
+    """At 360×350 px (a dock on a 1280×800 screen) each table shows at least five rows and
+    all of its columns side by side (long cells are elided, whole in their tooltip)."""
+    viewer = make_napari_viewer()
+    viewer.open(str(_project(tmp_path)), plugin="napari-patchwise")
+    widget = QCWidget(viewer)
+    _settle(qtbot, widget)
+    nuc = viewer.layers["nuclei labels"]
+    data = np.zeros(nuc.data.shape, np.uint32)
+    for i in range(7):  # seven touching pairs in box 1
+        data[2, 2 + 4 * i:4 + 4 * i, 2:4], data[2, 2 + 4 * i:4 + 4 * i, 4:6] = 2 * i + 1, 2 * i + 2
+    nuc.data = data
+    qtbot.waitUntil(lambda: widget.pairs.rowCount() == 7, timeout=5000)
+    widget.check_boxes()
+    _settle(qtbot, widget)
+    assert widget.findings.rowCount() >= 5
+    qtbot.addWidget(widget)
+    widget.resize(360, 350)
+    widget.show()
+    qtbot.waitExposed(widget)
+    assert widget.minimumSizeHint().height() <= 350 and widget.minimumSizeHint().width() <= 360
+    assert widget.width() == 360
+    for tab, table in enumerate((widget.pairs, widget.findings)):
+        widget.tabs.setCurrentIndex(tab)
+        qtbot.waitUntil(table.isVisible)
+        header = table.horizontalHeader()
+        assert table.viewport().height() >= 5 * table.rowHeight(0), (tab, table.viewport().height())
+        assert header.length() <= table.viewport().width() + 1, (tab, header.length())
+        assert table.horizontalScrollBar().maximum() == 0
+        assert min(header.sectionSize(c) for c in range(table.columnCount())) >= 24
+    message = widget.findings.item(0, 4)
+    assert message.toolTip() == message.text() and len(message.text()) > 40

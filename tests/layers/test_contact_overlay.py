@@ -101,3 +101,28 @@ def test_contacts_across_two_boxes_faces_are_not_marked():
     live, nuc = _live(data, plan)
     overlay = ContactOverlay(live)
     assert overlay.update() is False and overlay.layer is None
+
+
+def test_the_markers_share_the_annotation_layers_scale_and_units_and_follow_them():
+    """Without units beside layers in µm napari warns "Inconsistent units across layers"."""
+    data = np.zeros(SHAPE, np.uint32)
+    data[1, 5:8, 5:8], data[1, 5:8, 8:11] = 1, 2
+    live, nuc = _live(data)
+    for layer in live.layers.values():
+        layer.scale, layer.translate, layer.units = (2.0, 0.5, 0.5), (0.0, 0.25, 0.25), ("µm",) * 3
+    overlay = ContactOverlay(live, metadata={"a": 1})
+    assert overlay.update() is True
+    layer = overlay.layer
+    assert tuple(map(str, layer.units)) == ("micrometer",) * 3 and layer.metadata == {"a": 1}
+    np.testing.assert_allclose(layer.scale, (2.0, 0.5, 0.5))
+    np.testing.assert_allclose(layer.translate, (0.0, 0.25, 0.25))
+    for lay in live.layers.values():  # the voxel size given again in nanometres
+        lay.units, lay.scale = ("nm",) * 3, (2000.0, 500.0, 500.0)
+    overlay.update((slice(1, 2), slice(0, 10), slice(0, 10)))
+    assert tuple(map(str, layer.units)) == ("nanometer",) * 3
+    np.testing.assert_allclose(layer.scale, (2000.0, 500.0, 500.0))
+    # given placement wins over the layers'
+    fixed = ContactOverlay(live, scale=(1.0, 1.0, 1.0))
+    fixed.update()
+    np.testing.assert_allclose(fixed.layer.scale, (1.0, 1.0, 1.0))
+    assert tuple(map(str, fixed.layer.units)) == ("nanometer",) * 3

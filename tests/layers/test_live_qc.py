@@ -64,12 +64,13 @@ def test_paint_flags_touching_at_once_and_marks_edits(tmp_path):
     assert live.n_pairs() == 0
     nuc.paint((3, 10, 14), 2)  # overlaps the first disc's edge: the two ids now share faces
     assert seen and live.n_pairs() == 1
-    assert live.contacts()[0][:3] == ("nuclei", 1, 2)
+    pair = live.contacts()[0]
+    assert (pair.name, pair.a, pair.b) == ("nuclei", 1, 2) and pair.n_contacts > 0
     assert _same_as_full_scan(live, nuc)
     edits = group["edits"][:]
     assert edits[3].sum() == np.count_nonzero(nuc.data[3][:]) and edits[3].sum() > 0
     assert touched[0] == {1}
-    loc = live.contacts()[0][4]
+    loc = live.contacts()[0].location
     assert loc[0] == 3 and 9 <= loc[1] <= 12
     assert len(live.contact_voxels_in()) > 0
     # the last change was reported with the stroke's region: the contact lies in it plus a one-voxel halo
@@ -209,7 +210,7 @@ def test_contacts_across_the_face_of_two_boxes_are_not_listed(tmp_path):
     layers = {"nuclei": Labels(data), "background": Labels(np.zeros_like(data, np.uint8)),
               "ignore": Labels(np.zeros_like(data, np.uint8))}
     live = LiveQC(plan, layers)
-    assert [c[1:3] for c in live.contacts()] == [(3, 4)]
+    assert [(c.a, c.b) for c in live.contacts()] == [(3, 4)]
     assert set(live.contact_voxels_in((slice(3, 4), slice(0, 40), slice(0, 40)))[:, 2]) == {5, 6, 7}
     assert live.n_contacts() == 3
     live.separate("nuclei")
@@ -217,7 +218,7 @@ def test_contacts_across_the_face_of_two_boxes_are_not_listed(tmp_path):
     data[3, 6, 10] = 5
     data[3, 6, 11] = 6        # inside box 1: listed
     live.install_index("nuclei", live.compute_index("nuclei"))
-    assert [c[1:3] for c in live.contacts()] == [(5, 6)]
+    assert [(c.a, c.b) for c in live.contacts()] == [(5, 6)]
 
 
 def test_background_and_ignore_have_one_colour_of_their_own(tmp_path):

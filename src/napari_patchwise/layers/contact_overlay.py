@@ -9,6 +9,11 @@ recomputed, and only the voxels that changed are written (``data_setitem``,
 which refreshes just that part of the view), so the cost does not grow with
 the volume or with the number of contacts elsewhere. A full redraw happens
 when the layer is created and after full rechecks.
+
+The layer takes the scale, translation and units of the annotation layers
+(and follows them when they change): a layer without units beside layers in
+micrometres makes napari warn "Inconsistent units across layers" and stop
+using units for rendering.
 """
 
 from __future__ import annotations
@@ -36,7 +41,8 @@ class ContactOverlay:
     radius : int
         Markers are ``2 * radius + 1`` voxels wide in y and x.
     layer_kwargs
-        Passed to the ``Labels`` layer (``scale``, ``translate``, ``metadata``...).
+        Passed to the ``Labels`` layer (``metadata``...). ``scale``,
+        ``translate`` and ``units`` default to the annotation layers'.
 
     Notes
     -----
@@ -52,9 +58,41 @@ class ContactOverlay:
         self.layer: Labels | None = None
 
     @property
+    def reference(self):
+        """The annotation layer whose grid, scale and units the overlay shares."""
+        return next(iter(self.live.layers.values()))
+
+    @property
     def shape(self) -> tuple[int, int, int]:
-        layer = next(iter(self.live.layers.values()))
-        return tuple(int(n) for n in layer.data.shape)  # type: ignore[return-value]
+        return tuple(int(n) for n in self.reference.data.shape)  # type: ignore[return-value]
+
+    def placement(self) -> dict:
+        """``scale``, ``translate`` and ``units`` of the overlay: the annotation layers' unless given."""
+        ref = self.reference
+        out = {"scale": tuple(ref.scale), "translate": tuple(ref.translate), "units": tuple(map(str, ref.units))}
+        out.update({k: v for k, v in self.layer_kwargs.items() if k in out})
+        return out
+
+    def _follow(self) -> None:
+        """Give the layer the annotation layers' scale, translation and units if they changed."""
+        want = self.placement()
+        have = {"scale": tuple(self.layer.scale), "translate": tuple(self.layer.translate),
+                "units": tuple(map(str, self.layer.units))}
+        for key, value in want.items():
+            if key == "units" and value != have[key] or key != "units" and not np.allclose(value, have[key]):
+                setattr(self.layer, key, value)
+
+    def show_in(self, viewer, region=None) -> None:
+        """Redraw around ``region`` (everything by default) and add the layer to ``viewer``
+        when it is created (again, if the person deleted it); the active layer stays active,
+        so the next stroke goes where the last one did, not into the markers."""
+        if self.layer is not None and (self.layer not in viewer.layers or self.layer.data.shape != self.shape):
+            self.layer, region = None, None
+        if self.update(region):
+            painting = viewer.layers.selection.active
+            viewer.add_layer(self.layer)
+            if painting is not None and painting in viewer.layers:
+                viewer.layers.selection.active = painting
 
     def _halo(self, region) -> tuple[slice, slice, slice]:
         """``region`` widened by the marker and its rim in y and x (clipped)."""
@@ -101,10 +139,11 @@ class ContactOverlay:
             self.layer = Labels(
                 self.marks(), name=OVERLAY_NAME, opacity=1.0,
                 colormap=DirectLabelColormap(color_dict={None: "transparent", 1: CONTACT_COLOR, 2: RIM_COLOR}),
-                **self.layer_kwargs,
+                **{**self.layer_kwargs, **self.placement()},
             )
             self.layer.editable = False
             return True
+        self._follow()
         if region is None:
             self.layer.data[...] = self.marks()
             self.layer.refresh()

@@ -28,7 +28,7 @@ from psygnal import Signal
 
 from ..engine.plan.annotation import effective_background, mark_edited
 from ..engine.plan.plan import Plan
-from ..engine.qc.touching import ContactIndex, Separation, grow, separate
+from ..engine.qc.touching import ContactIndex, Separation, TouchingPair, grow, separate
 from .paint_regions import stroke_region, stroke_regions
 
 
@@ -228,15 +228,11 @@ class LiveQC:
         keep = ~drop
         return type(c)(c.first[keep], c.second[keep], c.a[keep], c.b[keep])
 
-    def contacts(self) -> list[tuple[str, int, int, int, tuple[float, float, float]]]:
-        """``(class, id a, id b, contact count, location)`` for every touching pair
-        (contacts across the face shared by two boxes are left out)."""
-        out = []
-        for name, index in self.indexes.items():
-            c = self._relevant(index.contacts())
-            for (a, b), n in sorted(c.pair_counts().items()):
-                out.append((name, int(a), int(b), int(n), c.location(a, b)))
-        return out
+    def contacts(self) -> list[TouchingPair]:
+        """Every touching pair, class by class (contacts across the face shared by two
+        boxes are left out)."""
+        return [pair for name, index in self.indexes.items()
+                for pair in self._relevant(index.contacts()).touching_pairs(name)]
 
     def n_pairs(self) -> int:
         return len(self.contacts())
@@ -276,7 +272,7 @@ class LiveQC:
             raise ValueError(f"{name!r} is not an instance class with live checks; pick one of {self.instance_classes}.")
         layer = self.layers[name]
         if pairs is None:
-            pairs = [(a, b) for n, a, b, _, _ in self.contacts() if n == name]
+            pairs = [(p.a, p.b) for p in self.contacts() if p.name == name]
         sep = separate(layer.data, pairs, connectivity=self.connectivity)
         if not sep.n_voxels:
             return sep

@@ -19,6 +19,8 @@ from napari_patchwise.engine.qc.touching import (
     ContactIndex,
     Contacts,
     Separation,
+    SkippedPair,
+    TouchingPair,
     apply_separation,
     find_contacts,
     grow,
@@ -223,6 +225,11 @@ def test_contacts_methods():
     assert len(empty) == 0 and empty.pairs().shape == (0, 2) and empty.voxels().shape == (0, 3)
     assert empty.pair_counts() == {} and len(Contacts.concat([])) == 0
     assert repr(c) == "Contacts(n=18, pairs=2)"
+    # the pairs as typed rows: ids, contact counts and a location for "jump to"
+    rows = c.touching_pairs("cells")
+    assert [(p.a, p.b, p.n_contacts, p.name) for p in rows] == [(2, 4, 9, "cells"), (4, 9, 9, "cells")]
+    assert rows[1] == TouchingPair(4, 9, 9, loc, "cells") and all(type(p.a) is int for p in rows)
+    assert empty.touching_pairs() == []
     with pytest.raises(ValueError, match="one row per pair"):
         Contacts(c.first, c.second[:2], c.a, c.b)
 
@@ -377,7 +384,7 @@ def _check_separation(before, sep, connectivity, selected=None):
     assert set(np.unique(after).tolist()) - {0} == set(np.unique(before).tolist()) - {0}  # no id vanishes
     touching_before = pair_set(touching_pairs(before, connectivity=connectivity))
     wanted = touching_before if selected is None else touching_before & selected
-    done, skipped = pair_set(sep.pairs), {(a, b) for a, b, _ in sep.skipped}
+    done, skipped = pair_set(sep.pairs), {(s.a, s.b) for s in sep.skipped}
     assert done | skipped == wanted and not done & skipped
     touching_after = pair_set(touching_pairs(after, connectivity=connectivity))
     assert not done & touching_after
@@ -426,8 +433,8 @@ def test_separate_carves_the_bigger_side_and_skips_when_both_vanish():
     one[0, 0, 1:3] = (7, 3)
     sep = separate(one)
     assert sep.n_voxels == 0 and sep.pairs.shape == (0, 2)
-    assert sep.skipped == ((3, 7, "carving either side would delete a whole object "
-                                  "(id 3 or id 7)"),)
+    assert sep.skipped == (SkippedPair(3, 7, "carving either side would delete a whole object "
+                                             "(id 3 or id 7)"),)
     assert apply_separation(one, None, sep) == 0
     # ids that the labels' dtype cannot hold never match (257 must not wrap round to 1)
     small = np.array([[[1, 1, 2]]], np.uint8)

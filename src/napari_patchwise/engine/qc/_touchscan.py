@@ -15,6 +15,7 @@ gathered for the sparse hits.
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -316,13 +317,39 @@ def bucket_groups(first: np.ndarray, bucket, grid):
             for part in np.split(order, cuts)]
 
 
+@dataclass(frozen=True)
+class SkippedPair:
+    """A touching pair that :func:`plan_carve` left touching, and why.
+
+    Attributes
+    ----------
+    a, b : int
+        The ids, ``a < b``.
+    reason : str
+        Why neither side could be carved.
+
+    Examples
+    --------
+    >>> str(SkippedPair(2, 3, "carving either side would delete a whole object"))
+    '2–3: carving either side would delete a whole object'
+    """
+
+    a: int
+    b: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.a}–{self.b}: {self.reason}"
+
+
 def plan_carve(c, shape, count):
     """Which voxels to clear so that the pairs of contacts ``c`` stop touching.
 
     ``count(ids)`` gives the voxel counts of ``ids``. Each pair starts by
     carving its bigger id (ties: the higher id), moves on to the other one when
     that id would vanish (all its pairs together) and is skipped when that
-    would vanish too. Returns ``(voxels (K, 3), separated pairs, skipped)``.
+    would vanish too. Returns ``(voxels (K, 3), separated pairs, skipped)``, ``skipped``
+    a tuple of :class:`SkippedPair`.
     """
     rows, inv = pair_index(np.minimum(c.a, c.b), np.maximum(c.a, c.b))
     ids = np.unique(rows)
@@ -344,8 +371,8 @@ def plan_carve(c, shape, count):
         if not bad.any():
             break
         state[bad] += 1
-    skipped = tuple((int(p), int(q), "carving either side would delete a whole object "
-                     f"(id {int(p)} or id {int(q)})") for p, q in rows[state == 2].tolist())
+    skipped = tuple(SkippedPair(int(p), int(q), "carving either side would delete a whole object "
+                                f"(id {int(p)} or id {int(q)})") for p, q in rows[state == 2].tolist())
     return (np.stack(np.unravel_index(voxels, shape), axis=1).astype(np.int64),
             rows[state < 2], skipped)
 

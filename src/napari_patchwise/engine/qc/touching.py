@@ -21,10 +21,11 @@ from functools import cached_property
 import numpy as np
 
 from . import _touchscan as _ts
+from ._touchscan import SkippedPair
 from ..geometry.magnification import _as_int_triple
 
-__all__ = ["CONNECTIVITIES", "ContactIndex", "Contacts", "Separation", "apply_separation",
-           "find_contacts", "grow", "neighbour_offsets", "separate", "touching_pairs"]
+__all__ = ["CONNECTIVITIES", "ContactIndex", "Contacts", "Separation", "SkippedPair", "TouchingPair",
+           "apply_separation", "find_contacts", "grow", "neighbour_offsets", "separate", "touching_pairs"]
 
 #: Accepted values of ``connectivity``.
 CONNECTIVITIES = (1, 2, 3)
@@ -42,6 +43,29 @@ def neighbour_offsets(connectivity=1) -> np.ndarray:
     [3, 9, 13]
     """
     return _ts.forward_offsets(_ts.check_connectivity(connectivity))
+
+
+@dataclass(frozen=True)
+class TouchingPair:
+    """Two ids of one instance class that touch (one row of a "touching pairs" list).
+
+    Attributes
+    ----------
+    a, b : int
+        The ids, ``a < b``.
+    n_contacts : int
+        How many voxel contacts they share.
+    location : tuple of 3 float
+        A voxel where they touch (:meth:`Contacts.location`), for "jump to".
+    name : str
+        The class they belong to (``""`` when not known).
+    """
+
+    a: int
+    b: int
+    n_contacts: int
+    location: tuple[float, float, float]
+    name: str = ""
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,6 +91,8 @@ class Contacts:
     [[0, 0, 1], [0, 1, 1]]
     >>> c.location(2, 5)
     (0.0, 0.0, 1.0)
+    >>> c.touching_pairs("nuclei")
+    [TouchingPair(a=2, b=5, n_contacts=2, location=(0.0, 0.0, 1.0), name='nuclei')]
     """
 
     first: np.ndarray
@@ -126,6 +152,11 @@ class Contacts:
         rows, n = _ts.unique_pairs(np.minimum(self.a, self.b), np.maximum(self.a, self.b),
                                    counts=True)
         return {(int(p), int(q)): int(c) for (p, q), c in zip(rows.tolist(), n.tolist())}
+
+    def touching_pairs(self, name: str = "") -> list[TouchingPair]:
+        """Every touching pair as a :class:`TouchingPair` of class ``name``, sorted by ids."""
+        return [TouchingPair(a, b, n, self.location(a, b), name)
+                for (a, b), n in sorted(self.pair_counts().items())]
 
     def voxels(self) -> np.ndarray:
         """Unique voxels on either side of a contact, shape (K, 3), sorted by row."""
@@ -359,7 +390,7 @@ class Separation:
         Global voxels to clear (0 in the labels, 1 in the background).
     pairs : ndarray, shape (M, 2)
         The pairs ``(min id, max id)`` this gap separates.
-    skipped : tuple of (int, int, str)
+    skipped : tuple of SkippedPair
         Pairs left touching, each with the reason.
     """
 
@@ -405,8 +436,8 @@ def separate(labels, pairs=None, *, connectivity=1, region=None) -> Separation:
     >>> sep.pairs.tolist(), sep.n_voxels, sep.skipped
     ([[1, 2], [2, 3]], 6, ())
     >>> lab[0, 1:, :] = 0
-    >>> separate(lab, [(3, 2)]).skipped
-    ((2, 3, 'carving either side would delete a whole object (id 2 or id 3)'),)
+    >>> [str(s) for s in separate(lab, [(3, 2)]).skipped]
+    ['2–3: carving either side would delete a whole object (id 2 or id 3)']
     """
     shape = _ts.check_labels(labels)
     reg = _ts.as_region(region, shape)
