@@ -26,30 +26,40 @@ def _plan():
     return plan
 
 
+def _style_on(sync, z, box_id):
+    """Fill, edge colour and edge width of a box's rectangle on slice ``z``."""
+    sync.set_slice(z)
+    layer = sync.rectangles
+    (i,) = np.flatnonzero(layer.features["box_id"].to_numpy() == box_id)
+    return layer.face_color[i], layer.edge_color[i], float(np.asarray(layer.edge_width)[i])
+
+
 def test_rectangles_are_filled_by_stratum_edged_by_severity_and_locked_boxes_are_thicker():
     sync = BoxLayerSync(_plan())
-    layer = sync.rectangles
-    ids = layer.features["box_id"].to_numpy()
-    fill, edge = layer.face_color, layer.edge_color
+    style = {box_id: _style_on(sync, z, box_id) for box_id, z in ((1, 1), (2, 9), (3, 1))}
     for box_id, stratum in ((1, "sparse"), (2, "edge"), (3, None)):
-        assert np.allclose(fill[ids == box_id][:, :3], _rgb(STRATUM_COLORS[stratum]), atol=0.01)
-        assert np.allclose(fill[ids == box_id][:, 3], FACE_ALPHA)
-    assert np.allclose(edge[ids == 3][:, :3], _rgb(SEVERITY_COLORS["error"]), atol=0.01)
-    assert not np.allclose(edge[ids == 1][0, :3], _rgb(SEVERITY_COLORS["error"]), atol=0.01)
-    widths = np.asarray(layer.edge_width)
-    assert np.allclose(widths[ids == 2], widths[ids == 1][0] * LOCKED_EDGE_FACTOR)
-    # the 3D wireframes keep the severity edge and stay unfilled
-    wire_ids = sync.wireframes.features["box_id"].to_numpy()
-    assert np.allclose(sync.wireframes.edge_color[wire_ids == 3][:, :3],
-                       _rgb(SEVERITY_COLORS["error"]), atol=0.01)
-    assert np.asarray(sync.wireframes.edge_width)[wire_ids == 2].min() > widths[ids == 1][0]
+        fill = style[box_id][0]
+        assert np.allclose(fill[:3], _rgb(STRATUM_COLORS[stratum]), atol=0.01)
+        assert np.isclose(fill[3], FACE_ALPHA)
+    assert np.allclose(style[3][1][:3], _rgb(SEVERITY_COLORS["error"]), atol=0.01)
+    assert not np.allclose(style[1][1][:3], _rgb(SEVERITY_COLORS["error"]), atol=0.01)
+    assert np.isclose(style[2][2], style[1][2] * LOCKED_EDGE_FACTOR)
+    # the 3D wireframes: unfilled lines in the stratum colour, thinner than the rectangles
+    wires = sync.wireframes
+    wire_ids = wires.features["box_id"].to_numpy()
+    assert wire_ids.tolist() == [1, 2, 3]
+    for row, stratum in zip(wires.edge_color, ("sparse", "edge", None)):
+        assert np.allclose(row, [*_rgb(STRATUM_COLORS[stratum]), 1.0], atol=0.01)
+    assert np.allclose(wires.face_color[:, 3], 0)
+    widths = np.asarray(wires.edge_width)
+    assert widths[0] < style[1][2] and np.isclose(widths[1], widths[0] * LOCKED_EDGE_FACTOR)
 
 
 def test_unlocking_redraws_and_selection_gives_box_ids():
     sync = BoxLayerSync(_plan())
     sync.set_plan(sync.plan.update_box(2, locked=False))
     layer = sync.rectangles
-    assert len(set(np.round(layer.edge_width, 6))) == 1
-    ids = layer.features["box_id"].to_numpy()
-    layer.selected_data = {int(np.flatnonzero(ids == 2)[0]), int(np.flatnonzero(ids == 3)[1])}
-    assert sync.selected_box_ids() == [2, 3]
+    assert np.isclose(_style_on(sync, 9, 2)[2], _style_on(sync, 1, 1)[2])
+    ids = layer.features["box_id"].to_numpy()  # slice 1: boxes 1 and 3
+    layer.selected_data = {int(np.flatnonzero(ids == 3)[0])}
+    assert sync.selected_box_ids() == [3]
