@@ -112,24 +112,28 @@ def slice_rectangles(boxes: Iterable[Box], z: int) -> tuple[list[np.ndarray], di
 
 
 def box_wireframes(boxes: Iterable[Box]) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
-    """One path per box that runs along its twelve edges (for the 3D view).
+    """A path along the twelve edges of every box and a short tick that carries its id (3D view).
 
     The path goes round the first face, up one vertical edge, round the last
     face and back down the other three verticals (16 vertices, three edges
-    drawn twice), so a box is one shape with one label. The faces sit on the
+    drawn twice). The tick is one voxel of the first edge, so its centre (where
+    napari writes a shape's text in 3D) is the box's first corner: shape
+    ``2k`` is box ``k``'s path (shape type ``path``, empty ``label``), shape
+    ``2k + 1`` its tick (``line``, ``label`` the id). The faces sit on the
     centres of the first and last z-slice (not on voxel edges) so that the
     layer adds no half-voxel to the viewer's z range.
 
     Examples
     --------
     >>> data, feats = box_wireframes([Box(1, (0, 0, 0), (2, 2, 2))])
-    >>> len(data), data[0].shape, feats["box_id"].tolist()
-    (1, (16, 3), [1])
-    >>> sorted({tuple(p) for p in data[0].tolist()})[:2]
-    [(0.0, -0.5, -0.5), (0.0, -0.5, 1.5)]
+    >>> [d.shape for d in data], feats["box_id"].tolist(), feats["label"].tolist()
+    ([(16, 3), (2, 3)], [1, 1], ['', '1'])
+    >>> data[1].tolist()
+    [[0.0, -0.5, -0.5], [0.0, -0.5, 0.5]]
     """
     data: list[np.ndarray] = []
     ids: list[int] = []
+    labels: list[str] = []
     for b in boxes:
         z0, z1 = float(b.lo[0]), float(b.hi[0] - 1)
         (y0, x0), (y1, x1) = np.asarray(b.lo[1:]) - 0.5, np.asarray(b.hi[1:]) - 0.5
@@ -137,9 +141,21 @@ def box_wireframes(boxes: Iterable[Box]) -> tuple[list[np.ndarray], dict[str, np
         a = [(z0, y, x) for y, x in yx]
         t = [(z1, y, x) for y, x in yx]
         path = [*a, a[0], *t, t[0], t[1], a[1], a[2], t[2], t[3], a[3]]
-        data.append(np.asarray(path, dtype=float))
-        ids.append(b.id)
-    return data, {"box_id": np.asarray(ids, dtype=int)}
+        data += [np.asarray(path, dtype=float), np.asarray([a[0], (z0, y0, min(x0 + 1, x1))], dtype=float)]
+        ids += [b.id, b.id]
+        labels += ["", str(b.id)]
+    return data, {"box_id": np.asarray(ids, dtype=int), "label": np.asarray(labels, dtype=object)}
+
+
+def wireframe_shape_types(n_boxes: int) -> list[str]:
+    """Shape types of :func:`box_wireframes` for ``n_boxes`` boxes.
+
+    Examples
+    --------
+    >>> wireframe_shape_types(2)
+    ['path', 'line', 'path', 'line']
+    """
+    return ["path", "line"] * n_boxes
 
 
 def wireframe_colors(box_ids: Sequence[int], strata: Mapping[int, str | None]) -> np.ndarray:
@@ -154,14 +170,14 @@ def wireframe_colors(box_ids: Sequence[int], strata: Mapping[int, str | None]) -
 
 
 def wireframe_text(color: str = "white", size: int = 9) -> dict:
-    """Text of the wireframe layer: the box id at the first corner of each box.
+    """Text of the wireframe layer: each box's id, written at its first corner (its tick).
 
     Examples
     --------
     >>> wireframe_text()["string"]
-    '{box_id}'
+    '{label}'
     """
-    return {"string": "{box_id}", "color": color, "size": size, "anchor": "upper_left"}
+    return {"string": "{label}", "color": color, "size": size, "anchor": "center"}
 
 
 def extent_from_vertices(vertices: np.ndarray) -> tuple[tuple[int, int], tuple[int, int]]:

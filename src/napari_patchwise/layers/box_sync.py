@@ -43,9 +43,11 @@ from .box_shapes import (
     edge_colors,
     edge_widths,
     extent_from_vertices,
+    _rgba,
     face_colors,
     slice_rectangles,
     wireframe_colors,
+    wireframe_shape_types,
     wireframe_text,
 )
 
@@ -122,7 +124,8 @@ class BoxLayerSync:
             wireframes = Shapes(
                 ndim=3, name="patchwise boxes (3D)", scale=scale, visible=False,
                 units=(plan.image.unit,) * 3, face_color="transparent",
-                features={"box_id": np.array([], dtype=int)}, text=wireframe_text(),
+                features={"box_id": np.array([], dtype=int), "label": np.array([], dtype=object)},
+                text=wireframe_text(),
                 metadata={METADATA_KEY: {"role": "wireframes"}},
             )
         self.rectangles = rectangles
@@ -244,8 +247,8 @@ class BoxLayerSync:
         style = self._style()
         data, features = box_wireframes(self.plan.boxes)
         with self._guard():
-            _fill(self.wireframes, data, features, "path", style._replace(width=style.width * WIRE_WIDTH_FACTOR),
-                  wire=True)
+            _fill(self.wireframes, data, features, wireframe_shape_types(len(data) // 2),
+                  style._replace(width=style.width * WIRE_WIDTH_FACTOR), wire=True)
 
     def _draw_rectangles(self) -> None:
         """Put the rectangles of the current slice in the layer, keeping the selection by box id."""
@@ -256,10 +259,17 @@ class BoxLayerSync:
         self._z = int(np.clip(self._z, 0, self.plan.image.shape[0] - 1))
         selected = set(self.selected_box_ids())
         data, features = slice_rectangles(self.plan.boxes, self._z)
+        layer = self.rectangles
         with self._guard():
-            self._n_built = _fill(self.rectangles, data, features, "rectangle", self._style())
+            if _holds(layer, data, features):  # e.g. a move along the grid: only colours may change
+                self._n_built = len(data)
+                _restyle(layer, features["box_id"], self._style())
+            else:
+                self._n_built = _fill(layer, data, features, "rectangle", self._style())
             shown = features["box_id"].tolist()
-            self.rectangles.selected_data = {i for i, b in enumerate(shown) if b in selected}
+            want = {i for i, b in enumerate(shown) if b in selected}
+            if set(layer.selected_data) != want:
+                layer.selected_data = want
         known = {b.id for b in self.plan.boxes}
         self._kept = (selected & known) - set(shown)
 
@@ -275,6 +285,8 @@ class BoxLayerSync:
         if action == "changing":
             self._dragging = True
             return
+        if action == "added" and len(self.rectangles.data) <= self._n_built:
+            return  # napari's "drawing finished" with no new shape (e.g. as a drag starts)
         self._dragging = False
         if action == "removing":
             ids = self.rectangles.features["box_id"].to_numpy()
@@ -340,13 +352,40 @@ class _Style(NamedTuple):
     width: float
 
 
-def _fill(layer: Shapes, data, features, shape_type: str, style: _Style, wire: bool = False) -> int:
+def _holds(layer: Shapes, data, features) -> bool:
+    """Whether a rectangles layer already holds exactly these rectangles (same boxes, order, vertices)."""
+    if len(layer.data) != len(data) or set(layer.shape_type) - {"rectangle"}:
+        return False
+    have = layer.features
+    for key, values in features.items():
+        if key not in have or not np.array_equal(have[key].to_numpy(), values):
+            return False
+    return all(np.allclose(a, b, atol=1e-3) for a, b in zip(layer.data, data))
+
+
+def _restyle(layer: Shapes, ids, style: _Style) -> None:
+    """Set the rectangles' colours and widths, touching only those that differ (each set redraws)."""
+    if not len(ids):
+        return
+    widths = edge_widths(ids, style.locked, style.width)
+    if not np.allclose(layer.edge_width, widths):
+        layer.edge_width = widths
+    edges = np.array([_rgba(c) for c in edge_colors(ids, style.severities)])
+    if not np.allclose(layer.edge_color, edges, atol=1e-3):
+        layer.edge_color = edges
+    faces = face_colors(ids, style.strata)
+    if not np.allclose(layer.face_color, faces, atol=1e-3):
+        layer.face_color = faces
+
+
+def _fill(layer: Shapes, data, features, shape_type, style: _Style, wire: bool = False) -> int:
     """Replace a layer's shapes, features and colours in one go; returns the shape count.
 
     Rectangles: edge by severity, fill by stratum. Wireframes (``wire``):
     lines in the stratum colour, no fill.
     """
-    layer.data = (data, [shape_type] * len(data)) if data else []
+    types = [shape_type] * len(data) if isinstance(shape_type, str) else list(shape_type)
+    layer.data = (data, types) if data else []
     layer.features = features
     if data:
         ids = features["box_id"]
