@@ -169,7 +169,7 @@ def wireframe_colors(box_ids: Sequence[int], strata: Mapping[int, str | None]) -
     return face_colors(box_ids, strata, alpha=1.0)
 
 
-def wireframe_text(color: str = "white", size: int = 9) -> dict:
+def wireframe_text(color: str = "white", size: int = 10) -> dict:
     """Text of the wireframe layer: each box's id, written at its first corner (its tick).
 
     Examples
