@@ -86,9 +86,15 @@ def test_3d_shows_wireframes_and_back_in_2d_the_current_slice(boxes):
     viewer, widget = boxes
     sync = widget.sync
     _slice(viewer, 27)
+    sync.set_plan(sync.plan.update_box(3, lo=(24, 0, 64), hi=(32, 64, 128), stratum="dense"))  # edited in 2D
     viewer.dims.ndisplay = 3
     assert sync.wireframes.visible and not sync.rectangles.visible
     assert len(sync.wireframes.data) == 2 * 3  # every box, whatever the slice
+    ids = sync.wireframes.features["box_id"].to_numpy()
+    (path3,) = [d for d, i, t in zip(sync.wireframes.data, ids, sync.wireframes.shape_type) if i == 3 and t == "path"]
+    assert path3[:, 2].min() == 63.5 and path3[:, 2].max() == 127.5  # the 3D view shows the edit
+    rgb = [int(STRATUM_COLORS["dense"][i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    assert np.allclose(sync.wireframes.edge_color[ids == 3][:, :3], rgb, atol=0.01)
     viewer.dims.ndisplay = 2
     assert sync.rectangles.visible and not sync.wireframes.visible
     assert _on_screen(sync.rectangles) == [3]

@@ -70,7 +70,9 @@ def test_drawing_a_rectangle_creates_a_box_on_every_slice(planner, mouse_drag):
         viewer.dims.set_point(0, z * VOXEL[0])
         rects = _rects_of(layer, box.id)
         assert [int(r[0, 0]) for r in rects] == ([z] if box.lo[0] <= z < box.hi[0] else [])
+    viewer.dims.ndisplay = 3
     assert len(widget.sync.wireframes.data) == 2  # a path along its twelve edges and its id
+    viewer.dims.ndisplay = 2
     assert widget.table.box_ids() == [box.id]
 
 

@@ -15,7 +15,8 @@
   (edge: the box's worst finding; fill: its stratum; locked boxes get
   thicker edges) and :attr:`BoxLayerSync.plan_changed` is emitted;
 * the 3D view shows the wireframes layer instead: one thin path per box in
-  its stratum colour, labelled with the box id.
+  its stratum colour, labelled with the box id (while the viewer shows 2D,
+  they are redrawn only when it turns 3D).
 
 Qt-free: it needs only :mod:`napari.layers` (and a viewer's ``dims`` to follow).
 """
@@ -114,6 +115,7 @@ class BoxLayerSync:
         self._dragging = False
         self._stale = False  # a redraw of the rectangles waits for the drag to end
         self._kept: set[int] = set()  # selected boxes that do not cross the current slice
+        self._wires_stale = False  # the wireframes wait for the 3D view (hidden in 2D)
         scale = plan.image.voxel_size
         if rectangles is None:
             rectangles = Shapes(
@@ -210,6 +212,8 @@ class BoxLayerSync:
 
     def _on_ndisplay(self, *_) -> None:
         three_d = self._dims.ndisplay == 3
+        if three_d and self._wires_stale:
+            self._draw_wireframes()
         self.rectangles.visible = not three_d
         self.wireframes.visible = three_d
         if not three_d:
@@ -244,6 +248,13 @@ class BoxLayerSync:
     def _rebuild(self) -> None:
         self._place()
         self._draw_rectangles()
+        if self._dims is not None and self._dims.ndisplay == 2:
+            self._wires_stale = True  # hidden: drawn when the view turns 3D
+        else:
+            self._draw_wireframes()
+
+    def _draw_wireframes(self) -> None:
+        self._wires_stale = False
         style = self._style()
         data, features = box_wireframes(self.plan.boxes)
         with self._guard():
