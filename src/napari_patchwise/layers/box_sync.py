@@ -26,7 +26,6 @@ from __future__ import annotations
 import weakref
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 from napari.layers import Shapes
@@ -35,19 +34,15 @@ from psygnal import Signal
 from ..engine.plan import Plan
 from ..engine.validation import Finding, severity_by_box
 from ..engine.voxelsize import normalize_unit
+from .box_drawing import BoxStyle, fill, holds, restyle
 from .box_shapes import (
     METADATA_KEY,
     NEW_SHAPE_COLOR,
     NO_BOX,
     box_wireframes,
     boxes_layer_kwargs,
-    edge_colors,
-    edge_widths,
     extent_from_vertices,
-    _rgba,
-    face_colors,
     slice_rectangles,
-    wireframe_colors,
     wireframe_shape_types,
     wireframe_text,
 )
@@ -237,8 +232,8 @@ class BoxLayerSync:
             if normalize_unit(str(layer.units[-1])) != normalize_unit(unit):
                 layer.units = (unit,) * 3
 
-    def _style(self) -> _Style:
-        return _Style(
+    def _style(self) -> BoxStyle:
+        return BoxStyle(
             self.severity_by_box(),
             {b.id: b.stratum for b in self.plan.boxes},
             {b.id for b in self.plan.boxes if b.locked},
@@ -258,7 +253,7 @@ class BoxLayerSync:
         style = self._style()
         data, features = box_wireframes(self.plan.boxes)
         with self._guard():
-            _fill(self.wireframes, data, features, wireframe_shape_types(len(data) // 2),
+            fill(self.wireframes, data, features, wireframe_shape_types(len(data) // 2),
                   style._replace(width=style.width * WIRE_WIDTH_FACTOR), wire=True)
 
     def _draw_rectangles(self) -> None:
@@ -272,11 +267,11 @@ class BoxLayerSync:
         data, features = slice_rectangles(self.plan.boxes, self._z)
         layer = self.rectangles
         with self._guard():
-            if _holds(layer, data, features):  # e.g. a move along the grid: only colours may change
+            if holds(layer, data, features):  # e.g. a move along the grid: only colours may change
                 self._n_built = len(data)
-                _restyle(layer, features["box_id"], self._style())
+                restyle(layer, features["box_id"], self._style())
             else:
-                self._n_built = _fill(layer, data, features, "rectangle", self._style())
+                self._n_built = fill(layer, data, features, "rectangle", self._style())
             shown = features["box_id"].tolist()
             want = {i for i, b in enumerate(shown) if b in selected}
             if set(layer.selected_data) != want:
@@ -354,57 +349,3 @@ class BoxLayerSync:
             if (lo, hi) != (old.lo, old.hi):
                 changes[bid] = {"lo": lo, "hi": hi}
         return plan.update_boxes({bid: c for bid, c in changes.items() if c})
-
-
-class _Style(NamedTuple):
-    severities: dict
-    strata: dict
-    locked: set
-    width: float
-
-
-def _holds(layer: Shapes, data, features) -> bool:
-    """Whether a rectangles layer already holds exactly these rectangles (same boxes, order, vertices)."""
-    if len(layer.data) != len(data) or set(layer.shape_type) - {"rectangle"}:
-        return False
-    have = layer.features
-    for key, values in features.items():
-        if key not in have or not np.array_equal(have[key].to_numpy(), values):
-            return False
-    return all(np.allclose(a, b, atol=1e-3) for a, b in zip(layer.data, data))
-
-
-def _restyle(layer: Shapes, ids, style: _Style) -> None:
-    """Set the rectangles' colours and widths, touching only those that differ (each set redraws)."""
-    if not len(ids):
-        return
-    widths = edge_widths(ids, style.locked, style.width)
-    if not np.allclose(layer.edge_width, widths):
-        layer.edge_width = widths
-    edges = np.array([_rgba(c) for c in edge_colors(ids, style.severities)])
-    if not np.allclose(layer.edge_color, edges, atol=1e-3):
-        layer.edge_color = edges
-    faces = face_colors(ids, style.strata)
-    if not np.allclose(layer.face_color, faces, atol=1e-3):
-        layer.face_color = faces
-
-
-def _fill(layer: Shapes, data, features, shape_type, style: _Style, wire: bool = False) -> int:
-    """Replace a layer's shapes, features and colours in one go; returns the shape count.
-
-    Rectangles: edge by severity, fill by stratum. Wireframes (``wire``):
-    lines in the stratum colour, no fill.
-    """
-    types = [shape_type] * len(data) if isinstance(shape_type, str) else list(shape_type)
-    layer.data = (data, types) if data else []
-    layer.features = features
-    if data:
-        ids = features["box_id"]
-        layer.edge_width = edge_widths(ids, style.locked, style.width)
-        if wire:
-            layer.edge_color = wireframe_colors(ids, style.strata)
-            layer.face_color = "transparent"
-        else:
-            layer.edge_color = edge_colors(ids, style.severities)
-            layer.face_color = face_colors(ids, style.strata)
-    return len(data)
