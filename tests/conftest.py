@@ -59,12 +59,15 @@ def mouse_drag():
     def ev(**kw):
         return wrapt.ObjectProxy(_MouseEvent(**kw))
 
-    def drag(layer, start, end, steps=5):
+    def drag(layer, start, end, steps=5, during=None):
+        """``during()``, when given, runs after the last move, before the button is released."""
         start, end = np.asarray(start, float), np.asarray(end, float)
         mouse_press_callbacks(layer, ev(type="mouse_press", position=tuple(start)))
         for t in np.linspace(0, 1, steps + 1)[1:]:
             p = tuple(start + t * (end - start))
             mouse_move_callbacks(layer, ev(type="mouse_move", is_dragging=True, position=p))
+        if during is not None:
+            during()
         mouse_release_callbacks(layer, ev(type="mouse_release", position=tuple(end)))
 
     return drag

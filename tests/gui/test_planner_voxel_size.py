@@ -31,6 +31,7 @@ def _type_voxel_size(widget, text):
 
 def _assert_aligned(widget, image, box, annotation=None):
     """A box's rectangle corner and its annotation voxels sit on the image voxels they cover."""
+    widget.sync.set_slice(box.lo[0])  # the layer holds the rectangles of one slice
     rects = widget.sync.rectangles
     ids = rects.features["box_id"].to_numpy()
     vertices = rects.data[int(np.flatnonzero(ids == box.id)[0])]

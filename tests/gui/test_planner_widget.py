@@ -65,9 +65,14 @@ def test_drawing_a_rectangle_creates_a_box_on_every_slice(planner, mouse_drag):
     assert box.lo[1:] == (40, 60) and box.hi[1:] == (100, 130)
     assert box.size[0] == 8  # custom preset default depth at mag 1 in z
     assert box.lo[0] <= 20 < box.hi[0]
-    rects = _rects_of(layer, box.id)
-    assert sorted(int(r[0, 0]) for r in rects) == list(range(box.lo[0], box.hi[0]))
-    assert len(widget.sync.wireframes.data) == 6
+    # one rectangle on each slice the box covers, none on the others
+    for z in range(max(0, box.lo[0] - 2), box.hi[0] + 2):
+        viewer.dims.set_point(0, z * VOXEL[0])
+        rects = _rects_of(layer, box.id)
+        assert [int(r[0, 0]) for r in rects] == ([z] if box.lo[0] <= z < box.hi[0] else [])
+    viewer.dims.ndisplay = 3
+    assert len(widget.sync.wireframes.data) == 2  # a path along its twelve edges and its id
+    viewer.dims.ndisplay = 2
     assert widget.table.box_ids() == [box.id]
 
 
@@ -103,15 +108,18 @@ def test_deleting_a_rectangle_removes_its_box(planner):
     layer.selected_data = {int(np.flatnonzero((ids == 2) & (zs == 12))[0])}
     layer.remove_selected()
     assert [b.id for b in widget.plan.boxes] == [1]
+    assert set(layer.features["box_id"]) == set()  # slice 12 crosses no box now
+    viewer.dims.set_point(0, 4 * VOXEL[0])
     assert set(layer.features["box_id"]) == {1}
     assert widget.table.box_ids() == [1]
 
 
 def test_live_validation_colours_boxes_and_fills_the_table(planner):
-    _, widget = planner
+    viewer, widget = planner
     sync = widget.sync
     plan = sync.plan.add_boxes([((0, 0, 0), (8, 64, 64)), ((0, 100, 100), (4, 120, 120))])
     sync.set_plan(plan)
+    viewer.dims.set_point(0, 2 * VOXEL[0])  # a slice both boxes cross
     colors = sync.rectangles.edge_color
     ids = sync.rectangles.features["box_id"].to_numpy()
     red = np.array([int(SEVERITY_COLORS["error"][i : i + 2], 16) / 255 for i in (1, 3, 5)])

@@ -98,14 +98,15 @@ def test_propose_measures_in_a_worker_and_adds_coloured_stratified_boxes(
     assert "proposed 8 boxes" in messages["info"][-1].lower()
     assert "proposed 8 boxes" in panel.report.text()
 
-    # fill by stratum, edge by severity, on every slice of every box
+    # fill by stratum, edge by severity: each box's rectangle on its centre slice
     layer = widget.sync.rectangles
-    ids = layer.features["box_id"].to_numpy()
     for b in plan.boxes:
+        widget.jump_to_box(b.id)
+        ids = layer.features["box_id"].to_numpy()
         want = _rgba(STRATUM_COLORS[b.stratum], FACE_ALPHA)
         assert np.allclose(layer.face_color[ids == b.id], want, atol=0.01), b.stratum
-        assert (ids == b.id).sum() == b.size[0]
-    assert np.allclose(layer.face_color, face_colors(ids, {b.id: b.stratum for b in plan.boxes}))
+        assert (ids == b.id).sum() == 1
+        assert np.allclose(layer.face_color, face_colors(ids, {b.id: b.stratum for b in plan.boxes}))
 
     # the table shows stratum and source; selecting a row explains the box
     table = widget.table
@@ -136,9 +137,14 @@ def test_accept_locks_and_a_second_propose_with_replace_keeps_the_locked_box(pro
     assert widget.plan.box(keep.id).locked
     assert widget.table.item(widget.table.box_ids().index(keep.id), COL["locked"]).text() == "locked"
     layer = widget.sync.rectangles
-    ids = layer.features["box_id"].to_numpy()
-    widths = np.asarray(layer.edge_width)
-    assert widths[ids == keep.id].min() > widths[ids != keep.id].max()  # locked looks different
+
+    def width_of(box_id):
+        widget.jump_to_box(box_id)  # its centre slice
+        ids = layer.features["box_id"].to_numpy()
+        return np.asarray(layer.edge_width)[ids == box_id].min()
+
+    others = [width_of(b.id) for b in widget.plan.boxes if b.id != keep.id]
+    assert width_of(keep.id) > max(others)  # locked looks different
 
     _propose(qtbot, panel, replace=True, seed=11)
     plan = widget.plan
@@ -348,7 +354,9 @@ def test_proposals_are_saved_to_the_project_and_proposing_goes_on_after_reopenin
     assert widget2.plan == plan
     assert widget2.image_layer() is viewer2.layers["nuclei"]
     layer = widget2.sync.rectangles  # the reader's layer, now coloured by stratum
+    widget2.jump_to_box(locked.id)
     ids = layer.features["box_id"].to_numpy()
+    assert locked.id in ids
     want = _rgba(STRATUM_COLORS[locked.stratum], FACE_ALPHA)
     assert np.allclose(layer.face_color[ids == locked.id], want, atol=0.01)
     _propose(qtbot, widget2.proposer, n_boxes=2, replace=True)

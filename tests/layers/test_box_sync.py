@@ -26,30 +26,120 @@ def _plan():
     return plan
 
 
+def _style_on(sync, z, box_id):
+    """Fill, edge colour and edge width of a box's rectangle on slice ``z``."""
+    sync.set_slice(z)
+    layer = sync.rectangles
+    (i,) = np.flatnonzero(layer.features["box_id"].to_numpy() == box_id)
+    return layer.face_color[i], layer.edge_color[i], float(np.asarray(layer.edge_width)[i])
+
+
 def test_rectangles_are_filled_by_stratum_edged_by_severity_and_locked_boxes_are_thicker():
     sync = BoxLayerSync(_plan())
-    layer = sync.rectangles
-    ids = layer.features["box_id"].to_numpy()
-    fill, edge = layer.face_color, layer.edge_color
+    style = {box_id: _style_on(sync, z, box_id) for box_id, z in ((1, 1), (2, 9), (3, 1))}
     for box_id, stratum in ((1, "sparse"), (2, "edge"), (3, None)):
-        assert np.allclose(fill[ids == box_id][:, :3], _rgb(STRATUM_COLORS[stratum]), atol=0.01)
-        assert np.allclose(fill[ids == box_id][:, 3], FACE_ALPHA)
-    assert np.allclose(edge[ids == 3][:, :3], _rgb(SEVERITY_COLORS["error"]), atol=0.01)
-    assert not np.allclose(edge[ids == 1][0, :3], _rgb(SEVERITY_COLORS["error"]), atol=0.01)
-    widths = np.asarray(layer.edge_width)
-    assert np.allclose(widths[ids == 2], widths[ids == 1][0] * LOCKED_EDGE_FACTOR)
-    # the 3D wireframes keep the severity edge and stay unfilled
-    wire_ids = sync.wireframes.features["box_id"].to_numpy()
-    assert np.allclose(sync.wireframes.edge_color[wire_ids == 3][:, :3],
-                       _rgb(SEVERITY_COLORS["error"]), atol=0.01)
-    assert np.asarray(sync.wireframes.edge_width)[wire_ids == 2].min() > widths[ids == 1][0]
+        fill = style[box_id][0]
+        assert np.allclose(fill[:3], _rgb(STRATUM_COLORS[stratum]), atol=0.01)
+        assert np.isclose(fill[3], FACE_ALPHA)
+    assert np.allclose(style[3][1][:3], _rgb(SEVERITY_COLORS["error"]), atol=0.01)
+    assert not np.allclose(style[1][1][:3], _rgb(SEVERITY_COLORS["error"]), atol=0.01)
+    assert np.isclose(style[2][2], style[1][2] * LOCKED_EDGE_FACTOR)
+    # the 3D wireframes: unfilled lines in the stratum colour, thinner than the rectangles
+    wires = sync.wireframes
+    wire_ids = wires.features["box_id"].to_numpy()
+    assert wire_ids.tolist() == [1, 1, 2, 2, 3, 3]  # a path and the tick holding its id
+    for row, stratum in zip(wires.edge_color, ("sparse", "sparse", "edge", "edge", None, None)):
+        assert np.allclose(row, [*_rgb(STRATUM_COLORS[stratum]), 1.0], atol=0.01)
+    assert np.allclose(wires.face_color[:, 3], 0)
+    widths = np.asarray(wires.edge_width)
+    assert widths[0] < style[1][2] and np.isclose(widths[2], widths[0] * LOCKED_EDGE_FACTOR)
 
 
 def test_unlocking_redraws_and_selection_gives_box_ids():
     sync = BoxLayerSync(_plan())
     sync.set_plan(sync.plan.update_box(2, locked=False))
     layer = sync.rectangles
-    assert len(set(np.round(layer.edge_width, 6))) == 1
-    ids = layer.features["box_id"].to_numpy()
-    layer.selected_data = {int(np.flatnonzero(ids == 2)[0]), int(np.flatnonzero(ids == 3)[1])}
-    assert sync.selected_box_ids() == [2, 3]
+    assert np.isclose(_style_on(sync, 9, 2)[2], _style_on(sync, 1, 1)[2])
+    ids = layer.features["box_id"].to_numpy()  # slice 1: boxes 1 and 3
+    layer.selected_data = {int(np.flatnonzero(ids == 3)[0])}
+    assert sync.selected_box_ids() == [3]
+
+
+def _shown(sync, z):
+    sync.set_slice(z)
+    layer = sync.rectangles
+    return layer.features["box_id"].tolist(), [float(np.unique(d[:, 0])[0]) for d in layer.data]
+
+
+def test_each_slice_shows_one_rectangle_for_each_box_that_crosses_it_and_no_other():
+    plan = _plan()
+    sync = BoxLayerSync(plan)
+    assert sync.current_slice == (16 - 1) // 2  # napari opens on the middle slice
+    for z in [*range(16), 3, 0]:  # down, and back up again
+        ids, zs = _shown(sync, z)
+        assert ids == [b.id for b in plan.boxes if b.lo[0] <= z < b.hi[0]], z
+        assert zs == [z] * len(ids) and sync.rectangles.features["z"].tolist() == [z] * len(ids)
+    assert _shown(sync, 99)[0] == [] and sync.current_slice == 15  # clipped to the image
+    assert _shown(sync, -5)[0] == [1, 3] and sync.current_slice == 0
+    assert len(sync.wireframes.data) == 2 * len(plan.boxes)  # the 3D view always holds every box
+
+
+def _move(layer, index, dy=0, dx=0, grow_x=0):
+    data = [np.array(d, copy=True) for d in layer.data]
+    data[index][:, 1] += dy
+    data[index][:, 2] += dx
+    data[index][data[index][:, 2] == data[index][:, 2].max(), 2] += grow_x
+    layer.data = data  # what a finished drag does: one data event for the edited shapes
+
+
+def test_edits_after_slice_changes_map_back_to_the_right_box():
+    sync = BoxLayerSync(_plan())
+    before = {b.id: b for b in sync.plan.boxes}
+    sync.set_slice(1)
+    sync.set_slice(10)  # only box 2 crosses slice 10
+    _move(sync.rectangles, 0, dy=16, dx=-32)
+    box2 = sync.plan.box(2)
+    assert box2.lo == (8, 80, 32) and box2.hi == (12, 112, 64)  # z extent kept
+    assert sync.plan.box(1) == before[1] and sync.plan.box(3) == before[3]
+    sync.set_slice(1)  # boxes 1 and 3; resize box 3
+    index = sync.rectangles.features["box_id"].tolist().index(3)
+    _move(sync.rectangles, index, grow_x=16)
+    assert sync.plan.box(3).hi == (2, 80, 32) and sync.plan.box(3).lo == before[3].lo
+    assert sync.plan.box(1) == before[1] and sync.plan.box(2) == box2
+    # the layer shows the snapped boxes of the slice
+    assert _shown(sync, 1)[0] == [1, 3]
+    (r3,) = [d for d, i in zip(sync.rectangles.data, sync.rectangles.features["box_id"]) if i == 3]
+    assert r3[:, 2].max() == 31.5
+
+
+def test_a_box_selected_on_one_slice_stays_selected_while_scrolling():
+    sync = BoxLayerSync(_plan())
+    sync.set_slice(1)
+    ids = sync.rectangles.features["box_id"].tolist()
+    sync.rectangles.selected_data = {ids.index(3)}
+    assert _shown(sync, 9)[0] == [2]  # box 3 is not on this slice ...
+    assert sync.selected_box_ids() == [3]  # ... and still selected
+    assert _shown(sync, 0)[0] == [1, 3]
+    assert {sync.rectangles.features["box_id"][i] for i in sync.rectangles.selected_data} == {3}
+    sync.rectangles.selected_data = set()  # the user picks nothing: nothing is selected
+    sync.set_slice(9)
+    assert sync.selected_box_ids() == []
+
+
+def test_wireframes_are_thin_unfilled_stratum_coloured_and_carry_the_ids():
+    sync = BoxLayerSync(_plan())
+    wires = sync.wireframes
+    assert wires.shape_type == ["path", "line"] * 3
+    assert wires.features["label"].tolist() == ["", "1", "", "2", "", "3"]
+    assert wires.text.string.format == "{label}"
+    for i in range(0, 6, 2):  # each path goes along the twelve edges of its box
+        box = sync.plan.box(int(wires.features["box_id"][i]))
+        pts = wires.data[i]
+        edges = {frozenset((tuple(a), tuple(b))) for a, b in zip(pts[:-1], pts[1:])}
+        assert len(edges) == 12
+        corner = (box.lo[0], box.lo[1] - 0.5, box.lo[2] - 0.5)
+        assert tuple(wires.data[i + 1][0]) == corner  # the id is written at the first corner
+    widths = np.asarray(wires.edge_width)
+    assert widths.max() < np.asarray(_style_on(sync, 1, 1)[2]) * LOCKED_EDGE_FACTOR
+    sync.set_plan(sync.plan.update_box(1, stratum="dense"))
+    assert np.allclose(wires.edge_color[0, :3], _rgb(STRATUM_COLORS["dense"]), atol=0.01)

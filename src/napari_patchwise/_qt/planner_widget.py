@@ -121,7 +121,6 @@ class PlannerWidget(NarrowDock, QWidget):
         self.settings.changed.connect(self._on_settings_changed)
         self.table.box_clicked.connect(self.jump_to_box)
         self.table.selection_changed_ids.connect(self.proposer.show_details)
-        self.viewer.dims.events.ndisplay.connect(self._on_ndisplay)
         self.viewer.layers.events.inserted.connect(self._on_layer_inserted)
         self.viewer.layers.events.removed.connect(self._on_layer_removed)
         self.reset_choices()
@@ -135,7 +134,6 @@ class PlannerWidget(NarrowDock, QWidget):
             sync, self.sync = self.sync, None
             sync.plan_changed.disconnect(self._on_plan_changed)
             sync.disconnect()
-        self.viewer.dims.events.ndisplay.disconnect(self._on_ndisplay)
         self.viewer.layers.events.inserted.disconnect(self._on_layer_inserted)
         self.viewer.layers.events.removed.disconnect(self._on_layer_removed)
 
@@ -196,7 +194,7 @@ class PlannerWidget(NarrowDock, QWidget):
             self.viewer.add_layer(self.sync.rectangles)
         self.viewer.add_layer(self.sync.wireframes)
         self.sync.plan_changed.connect(self._on_plan_changed)
-        self._on_ndisplay()
+        self.sync.follow_dims(self.viewer.dims)  # the displayed slice's rectangles; wireframes in 3D
         self.proposer.new_session()
         self._on_plan_changed(plan)
         self.settings.set_from_plan(plan)
@@ -274,15 +272,12 @@ class PlannerWidget(NarrowDock, QWidget):
                 show_error(f"Autosave to {self.project} failed: {e}")
 
     # -- viewer interaction ----------------------------------------------------
-    def _on_ndisplay(self, *_):
-        if self.sync is None:
-            return
-        three_d = self.viewer.dims.ndisplay == 3
-        self.sync.rectangles.visible = not three_d
-        self.sync.wireframes.visible = three_d
-
     def jump_to_box(self, box_id: int) -> None:
-        """Move the viewer to the centre slice of a box and select its rectangle there."""
+        """Move the viewer to the centre slice of a box and select its rectangle there.
+
+        Setting the slice redraws the rectangles (the sync follows the viewer's dims),
+        so the box's rectangle on that slice exists when it is looked up.
+        """
         if self.sync is None:
             return
         box = self.sync.plan.box(box_id)

@@ -1,8 +1,11 @@
 """Boxes <-> napari Shapes layers.
 
-napari's Shapes are planar, so a 3D box is drawn as one rectangle on every
-z-slice it spans (editable in the 2D view) plus a wireframe of paths for the
-3D view. Each rectangle carries the features ``box_id`` and ``z``.
+napari's Shapes are planar, so a 3D box is edited in the 2D view as one
+rectangle on the displayed z-slice, drawn only while that slice crosses the box
+(:func:`slice_rectangles`; :func:`box_rectangles` gives every slice at once
+for a static layer), and shown in the 3D view as a wireframe: one thin path
+per box through its twelve edges (:func:`box_wireframes`). Each rectangle
+carries the features ``box_id`` and ``z``.
 
 Pixel ``i`` of an image covers ``[i - 0.5, i + 0.5]`` in napari's data
 coordinates, so the rectangle of the half-open extent ``[lo, hi)`` runs from
@@ -11,7 +14,8 @@ coordinates, so the rectangle of the half-open extent ``[lo, hi)`` runs from
 Colours: a rectangle's **edge** shows its box's worst validation finding
 (:data:`SEVERITY_COLORS`), its semi-transparent **fill** the box's stratum
 (:data:`STRATUM_COLORS`), and locked boxes have thicker edges
-(:data:`LOCKED_EDGE_FACTOR`). The 3D wireframes show the severity only.
+(:data:`LOCKED_EDGE_FACTOR`). The 3D wireframes are unfilled lines in the
+stratum colour, their box id written at a corner (:func:`wireframe_text`).
 """
 
 from __future__ import annotations
@@ -56,8 +60,9 @@ NO_BOX = -1
 METADATA_KEY = "napari-patchwise"
 
 
-def box_rectangles(boxes: Iterable[Box]) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
-    """One rectangle per z-slice of every box.
+def box_rectangles(boxes: Iterable[Box], z: int | None = None
+                   ) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
+    """One rectangle per z-slice of every box (only slice ``z`` when given).
 
     Returns
     -------
@@ -81,40 +86,98 @@ def box_rectangles(boxes: Iterable[Box]) -> tuple[list[np.ndarray], dict[str, np
         (z0, y0, x0), (z1, y1, x1) = b.lo, b.hi
         ya, yb, xa, xb = y0 - 0.5, y1 - 0.5, x0 - 0.5, x1 - 0.5
         yx = np.array([[ya, xa], [ya, xb], [yb, xb], [yb, xa]], dtype=float)
-        for z in range(z0, z1):
-            data.append(np.column_stack([np.full(4, float(z)), yx]))
+        for k in range(z0, z1) if z is None else ([int(z)] if z0 <= z < z1 else []):
+            data.append(np.column_stack([np.full(4, float(k)), yx]))
             ids.append(b.id)
-            zs.append(z)
+            zs.append(k)
     return data, {"box_id": np.asarray(ids, dtype=int), "z": np.asarray(zs, dtype=int)}
 
 
-def box_wireframes(boxes: Iterable[Box]) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
-    """Paths that draw the twelve edges of every box (for the 3D view).
+def slice_rectangles(boxes: Iterable[Box], z: int) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
+    """One rectangle on slice ``z`` for every box that crosses it.
 
-    Each box gives two closed face outlines and four vertical edges. The
-    faces sit on the centres of the first and last z-slice (not on voxel
-    edges) so that the layer adds no half-voxel to the viewer's z range.
+    Boxes that do not span ``z`` give nothing, so a slice shows the boxes it
+    cuts and no others. Rectangles come in the order of ``boxes``.
+
+    Examples
+    --------
+    >>> boxes = [Box(1, (0, 0, 0), (4, 8, 8)), Box(2, (6, 0, 0), (9, 8, 8))]
+    >>> [slice_rectangles(boxes, z)[1]["box_id"].tolist() for z in (0, 3, 4, 6, 8, 9)]
+    [[1], [1], [], [2], [2], []]
+    >>> data, feats = slice_rectangles(boxes, 7)
+    >>> data[0][:, 0].tolist(), feats["z"].tolist()
+    ([7.0, 7.0, 7.0, 7.0], [7])
+    """
+    return box_rectangles(boxes, z)
+
+
+def box_wireframes(boxes: Iterable[Box]) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
+    """A path along the twelve edges of every box and a short tick that carries its id (3D view).
+
+    The path goes round the first face, up one vertical edge, round the last
+    face and back down the other three verticals (16 vertices, three edges
+    drawn twice). The tick is one voxel of the first edge, so its centre (where
+    napari writes a shape's text in 3D) is the box's first corner: shape
+    ``2k`` is box ``k``'s path (shape type ``path``, empty ``label``), shape
+    ``2k + 1`` its tick (``line``, ``label`` the id). The faces sit on the
+    centres of the first and last z-slice (not on voxel edges) so that the
+    layer adds no half-voxel to the viewer's z range.
 
     Examples
     --------
     >>> data, feats = box_wireframes([Box(1, (0, 0, 0), (2, 2, 2))])
-    >>> len(data), set(feats["box_id"].tolist())
-    (6, {1})
+    >>> [d.shape for d in data], feats["box_id"].tolist(), feats["label"].tolist()
+    ([(16, 3), (2, 3)], [1, 1], ['', '1'])
+    >>> data[1].tolist()
+    [[0.0, -0.5, -0.5], [0.0, -0.5, 0.5]]
     """
     data: list[np.ndarray] = []
     ids: list[int] = []
+    labels: list[str] = []
     for b in boxes:
         z0, z1 = float(b.lo[0]), float(b.hi[0] - 1)
         (y0, x0), (y1, x1) = np.asarray(b.lo[1:]) - 0.5, np.asarray(b.hi[1:]) - 0.5
-        corners = [(y0, x0), (y0, x1), (y1, x1), (y1, x0)]
-        for z in (z0, z1):
-            ring = [(z, y, x) for y, x in corners] + [(z, *corners[0])]
-            data.append(np.asarray(ring, dtype=float))
-            ids.append(b.id)
-        for y, x in corners:
-            data.append(np.asarray([(z0, y, x), (z1, y, x)], dtype=float))
-            ids.append(b.id)
-    return data, {"box_id": np.asarray(ids, dtype=int)}
+        yx = [(y0, x0), (y0, x1), (y1, x1), (y1, x0)]
+        a = [(z0, y, x) for y, x in yx]
+        t = [(z1, y, x) for y, x in yx]
+        path = [*a, a[0], *t, t[0], t[1], a[1], a[2], t[2], t[3], a[3]]
+        data += [np.asarray(path, dtype=float), np.asarray([a[0], (z0, y0, min(x0 + 1, x1))], dtype=float)]
+        ids += [b.id, b.id]
+        labels += ["", str(b.id)]
+    return data, {"box_id": np.asarray(ids, dtype=int), "label": np.asarray(labels, dtype=object)}
+
+
+def wireframe_shape_types(n_boxes: int) -> list[str]:
+    """Shape types of :func:`box_wireframes` for ``n_boxes`` boxes.
+
+    Examples
+    --------
+    >>> wireframe_shape_types(2)
+    ['path', 'line', 'path', 'line']
+    """
+    return ["path", "line"] * n_boxes
+
+
+def wireframe_colors(box_ids: Sequence[int], strata: Mapping[int, str | None]) -> np.ndarray:
+    """Opaque RGBA line colour for each wireframe: its box's stratum (the 2D fill's palette).
+
+    Examples
+    --------
+    >>> wireframe_colors([4], {4: "best"}).round(3).tolist()
+    [[0.349, 0.631, 0.31, 1.0]]
+    """
+    return face_colors(box_ids, strata, alpha=1.0)
+
+
+def wireframe_text(color: str = "white", size: int = 10) -> dict:
+    """Text of the wireframe layer: each box's id, written at its first corner (its tick).
+
+    Examples
+    --------
+    >>> wireframe_text()["string"]
+    '{label}'
+    """
+    return {"string": "{label}", "color": color, "size": size, "anchor": "center"}
 
 
 def extent_from_vertices(vertices: np.ndarray) -> tuple[tuple[int, int], tuple[int, int]]:

@@ -2,16 +2,23 @@
 
 :class:`BoxLayerSync` owns the plan while it is edited in a viewer:
 
+* the rectangles layer holds one rectangle per box that crosses the displayed
+  z-slice, on that slice (:meth:`BoxLayerSync.follow_dims` redraws it when the
+  slice changes; boxes appear on the slices they cover and nowhere else);
 * drawing a rectangle creates a box (depth from the preset, centred on the
   slice it was drawn on; a click without a drag makes a default-size box);
-* moving or resizing any rectangle of a box moves or resizes the whole box,
-  snapped to the magnification grid and kept inside the image;
+* moving or resizing a box's rectangle moves or resizes the whole box,
+  snapped to the magnification grid and kept inside the image; a rectangle
+  being dragged is never redrawn under the mouse (redraws wait for the drop);
 * deleting a rectangle removes its box;
 * after every change the plan is validated again, rectangles are coloured
   (edge: the box's worst finding; fill: its stratum; locked boxes get
-  thicker edges) and :attr:`BoxLayerSync.plan_changed` is emitted.
+  thicker edges) and :attr:`BoxLayerSync.plan_changed` is emitted;
+* the 3D view shows the wireframes layer instead: one thin path per box in
+  its stratum colour, labelled with the box id (while the viewer shows 2D,
+  they are redrawn only when it turns 3D).
 
-Qt-free: it needs only :mod:`napari.layers`.
+Qt-free: it needs only :mod:`napari.layers` (and a viewer's ``dims`` to follow).
 """
 
 from __future__ import annotations
@@ -19,7 +26,6 @@ from __future__ import annotations
 import weakref
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 from napari.layers import Shapes
@@ -28,21 +34,23 @@ from psygnal import Signal
 from ..engine.plan.plan import Plan
 from ..engine.findings import Finding, severity_by_box
 from ..engine.geometry.voxelsize import normalize_unit
+from .box_drawing import BoxStyle, fill, holds, restyle
 from .box_shapes import (
     METADATA_KEY,
     NEW_SHAPE_COLOR,
     NO_BOX,
-    box_rectangles,
     box_wireframes,
     boxes_layer_kwargs,
-    edge_colors,
-    edge_widths,
     extent_from_vertices,
-    face_colors,
+    slice_rectangles,
+    wireframe_shape_types,
+    wireframe_text,
 )
 
 #: Below this drawn extent (voxels) a rectangle counts as a click.
 CLICK_EXTENT = 3
+#: Wireframe lines are this fraction of the rectangles' edge width (thin: the data stays visible).
+WIRE_WIDTH_FACTOR = 0.4
 
 #: Every live sync, so other docks can find the plan of a project being edited.
 _ACTIVE: weakref.WeakSet = weakref.WeakSet()
@@ -80,6 +88,11 @@ class BoxLayerSync:
     rectangles, wireframes : napari.layers.Shapes, optional
         Layers to use; new ones are made when omitted (add them to a viewer
         with ``viewer.add_layer``).
+
+    Notes
+    -----
+    Until :meth:`follow_dims` binds it to a viewer, the rectangles show the
+    middle z-slice (where napari opens an image); :meth:`set_slice` moves it.
     """
 
     plan_changed = Signal(object)
@@ -92,6 +105,12 @@ class BoxLayerSync:
         self._syncing = False
         self._n_built = 0
         self._removing: list[int] = []
+        self._z = (plan.image.shape[0] - 1) // 2
+        self._dims = None
+        self._dragging = False
+        self._stale = False  # a redraw of the rectangles waits for the drag to end
+        self._kept: set[int] = set()  # selected boxes that do not cross the current slice
+        self._wires_stale = False  # the wireframes wait for the 3D view (hidden in 2D)
         scale = plan.image.voxel_size
         if rectangles is None:
             rectangles = Shapes(
@@ -101,7 +120,9 @@ class BoxLayerSync:
         if wireframes is None:
             wireframes = Shapes(
                 ndim=3, name="patchwise boxes (3D)", scale=scale, visible=False,
-                units=(plan.image.unit,) * 3,
+                units=(plan.image.unit,) * 3, face_color="transparent",
+                features={"box_id": np.array([], dtype=int), "label": np.array([], dtype=object)},
+                text=wireframe_text(),
                 metadata={METADATA_KEY: {"role": "wireframes"}},
             )
         self.rectangles = rectangles
@@ -111,6 +132,7 @@ class BoxLayerSync:
         self.rectangles.current_edge_color = NEW_SHAPE_COLOR
         self.rectangles.current_face_color = "transparent"
         self.rectangles.events.data.connect(self._on_data)
+        self.rectangles.selected_data.events.items_changed.connect(self._on_selection)
         _ACTIVE.add(self)
 
     # -- public API ---------------------------------------------------------
@@ -136,13 +158,61 @@ class BoxLayerSync:
         return severity_by_box(self.findings, self.plan.boxes)
 
     def selected_box_ids(self) -> list[int]:
-        """Ids of the boxes whose rectangles are selected in the layer (sorted)."""
-        return selected_box_ids(self.rectangles)
+        """Ids of the selected boxes (sorted), also those selected on another slice."""
+        return sorted(set(selected_box_ids(self.rectangles)) | self._kept)
+
+    @property
+    def current_slice(self) -> int:
+        """The z-slice (voxel index) whose rectangles the layer holds."""
+        return self._z
+
+    def set_slice(self, z: int) -> None:
+        """Show the rectangles of the boxes that cross slice ``z`` (clipped to the image)."""
+        z = int(np.clip(z, 0, self.plan.image.shape[0] - 1))
+        if z == self._z and not self._stale:
+            return
+        self._z = z
+        self._draw_rectangles()
+
+    def follow_dims(self, dims) -> None:
+        """Follow a viewer's ``dims``: redraw on slice changes, swap layers in 3D."""
+        self._unfollow()
+        self._dims = dims
+        dims.events.current_step.connect(self._on_step)
+        dims.events.ndisplay.connect(self._on_ndisplay)
+        self._on_ndisplay()
 
     def disconnect(self) -> None:
-        """Stop listening to the rectangles layer."""
+        """Stop listening to the rectangles layer (and to the viewer's dims)."""
         self.rectangles.events.data.disconnect(self._on_data)
+        self.rectangles.selected_data.events.items_changed.disconnect(self._on_selection)
+        self._unfollow()
         _ACTIVE.discard(self)
+
+    # -- the viewer's slice ---------------------------------------------------
+    def _unfollow(self) -> None:
+        if self._dims is not None:
+            self._dims.events.current_step.disconnect(self._on_step)
+            self._dims.events.ndisplay.disconnect(self._on_ndisplay)
+            self._dims = None
+
+    def _slice_from_dims(self) -> int:
+        """The z voxel on display: napari shows a shape when its z is within half a voxel."""
+        z = float(self.rectangles.world_to_data(tuple(self._dims.point))[0])
+        return int(np.floor(z + 0.5))
+
+    def _on_step(self, *_) -> None:
+        if self._dims is not None and self._dims.ndisplay == 2:
+            self.set_slice(self._slice_from_dims())
+
+    def _on_ndisplay(self, *_) -> None:
+        three_d = self._dims.ndisplay == 3
+        if three_d and self._wires_stale:
+            self._draw_wireframes()
+        self.rectangles.visible = not three_d
+        self.wireframes.visible = three_d
+        if not three_d:
+            self.set_slice(self._slice_from_dims())
 
     # -- drawing -----------------------------------------------------------
     @contextmanager
@@ -162,23 +232,68 @@ class BoxLayerSync:
             if normalize_unit(str(layer.units[-1])) != normalize_unit(unit):
                 layer.units = (unit,) * 3
 
-    def _rebuild(self) -> None:
-        self._place()
-        style = _Style(
+    def _style(self) -> BoxStyle:
+        return BoxStyle(
             self.severity_by_box(),
             {b.id: b.stratum for b in self.plan.boxes},
             {b.id for b in self.plan.boxes if b.locked},
             _edge_width(self.plan),
         )
+
+    def _rebuild(self) -> None:
+        self._place()
+        self._draw_rectangles()
+        if self._dims is not None and self._dims.ndisplay == 2:
+            self._wires_stale = True  # hidden: drawn when the view turns 3D
+        else:
+            self._draw_wireframes()
+
+    def _draw_wireframes(self) -> None:
+        self._wires_stale = False
+        style = self._style()
+        data, features = box_wireframes(self.plan.boxes)
         with self._guard():
-            self._n_built = _fill(self.rectangles, *box_rectangles(self.plan.boxes), "rectangle", style)
-            _fill(self.wireframes, *box_wireframes(self.plan.boxes), "path", style, faces=False)
+            fill(self.wireframes, data, features, wireframe_shape_types(len(data) // 2),
+                  style._replace(width=style.width * WIRE_WIDTH_FACTOR), wire=True)
+
+    def _draw_rectangles(self) -> None:
+        """Put the rectangles of the current slice in the layer, keeping the selection by box id."""
+        if self._dragging:  # never under the mouse: the drop redraws
+            self._stale = True
+            return
+        self._stale = False
+        self._z = int(np.clip(self._z, 0, self.plan.image.shape[0] - 1))
+        selected = set(self.selected_box_ids())
+        data, features = slice_rectangles(self.plan.boxes, self._z)
+        layer = self.rectangles
+        with self._guard():
+            if holds(layer, data, features):  # e.g. a move along the grid: only colours may change
+                self._n_built = len(data)
+                restyle(layer, features["box_id"], self._style())
+            else:
+                self._n_built = fill(layer, data, features, "rectangle", self._style())
+            shown = features["box_id"].tolist()
+            want = {i for i, b in enumerate(shown) if b in selected}
+            if set(layer.selected_data) != want:
+                layer.selected_data = want
+        known = {b.id for b in self.plan.boxes}
+        self._kept = (selected & known) - set(shown)
 
     # -- events from the layer ---------------------------------------------
+    def _on_selection(self, *_) -> None:
+        if not self._syncing:  # the user picked: that is the whole selection now
+            self._kept = set()
+
     def _on_data(self, event) -> None:
         if self._syncing:
             return
         action = event.action
+        if action == "changing":
+            self._dragging = True
+            return
+        if action == "added" and len(self.rectangles.data) <= self._n_built:
+            return  # napari's "drawing finished" with no new shape (e.g. as a drag starts)
+        self._dragging = False
         if action == "removing":
             ids = self.rectangles.features["box_id"].to_numpy()
             self._removing = [int(ids[i]) for i in event.data_indices if 0 <= i < len(ids)]
@@ -234,22 +349,3 @@ class BoxLayerSync:
             if (lo, hi) != (old.lo, old.hi):
                 changes[bid] = {"lo": lo, "hi": hi}
         return plan.update_boxes({bid: c for bid, c in changes.items() if c})
-
-
-class _Style(NamedTuple):
-    severities: dict
-    strata: dict
-    locked: set
-    width: float
-
-
-def _fill(layer: Shapes, data, features, shape_type: str, style: _Style, faces: bool = True) -> int:
-    """Replace a layer's shapes, features and colours in one go; returns the shape count."""
-    layer.data = (data, [shape_type] * len(data)) if data else []
-    layer.features = features
-    if data:
-        ids = features["box_id"]
-        layer.edge_width = edge_widths(ids, style.locked, style.width)
-        layer.edge_color = edge_colors(ids, style.severities)
-        layer.face_color = face_colors(ids, style.strata) if faces else "transparent"
-    return len(data)
