@@ -14,10 +14,11 @@ export             :class:`ExportRequest`   :func:`run_export`
 =================  ====================  ===============
 """
 
+from .box_ids import parse_box_ids
 from .check import CheckRequest, CheckResult, run_check
 from .export import ExportRequest, run_export
 from .propose import ProposeRequest, ProposeResult, run_propose
-from .seed import SeedRequest, check_manual_threshold, parse_box_ids, run_seed
+from .seed import SeedRequest, check_manual_threshold, run_seed
 
 __all__ = [
     "CheckRequest", "CheckResult", "ExportRequest", "ProposeRequest", "ProposeResult", "SeedRequest",

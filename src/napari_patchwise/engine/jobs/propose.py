@@ -44,7 +44,8 @@ class ProposeRequest:
     points : array, optional
         ``(N, 3)`` voxel coordinates (``by='points'``).
     n, budget : int, optional
-        Boxes to add, or voxels (at the magnification) the new boxes should hold.
+        Boxes to add, or voxels (at the magnification) the new boxes should hold
+        (checked by :func:`.propose.propose`; neither: the preset's default).
     seed : int
         Same seed, same boxes.
     include_empty : bool
@@ -91,13 +92,6 @@ class ProposeRequest:
     def __post_init__(self):
         if self.by not in PROPOSE_BY:
             raise ValueError(f"propose by {self.by!r} is unknown; choose one of {', '.join(PROPOSE_BY)}.")
-        if self.n is not None and self.budget is not None:
-            raise ValueError("give either a number of boxes or a voxel budget, not both.")
-        if self.n is not None and self.n < 1:
-            raise ValueError(f"the number of boxes must be 1 or more (or none for the preset's default); "
-                             f"got {self.n}.")
-        if self.budget is not None and self.budget < 1:
-            raise ValueError(f"the voxel budget must be 1 or more voxels; got {self.budget}.")
         if self.border not in BORDER_CHOICES:
             raise ValueError(f"border takes {' or '.join(BORDER_CHOICES)}; got {self.border!r}.")
         if self.size is not None and (len(self.size) != 3 or min(self.size) < 1):

@@ -35,36 +35,6 @@ PROBABILITY_THRESHOLD = 0.5
 PROBABILITY_MIN_SIZE = 20
 
 
-def parse_box_ids(text: str | None, option: str = "--boxes", example: str = "1,4,7") -> list[int] | None:
-    """Box ids written as ``"1,4,7"``, in order, each once; ``None`` for empty text (all boxes).
-
-    Raises
-    ------
-    ValueError
-        If a value is not a whole number >= 1 (the message names ``option``).
-
-    Examples
-    --------
-    >>> parse_box_ids("3, 1,3")
-    [3, 1]
-    >>> parse_box_ids("") is None
-    True
-    >>> parse_box_ids("0")
-    Traceback (most recent call last):
-    ...
-    ValueError: --boxes takes box ids like 1,4,7 (whole numbers >= 1); got '0'.
-    """
-    if not text or not text.strip():
-        return None
-    try:
-        ids = [as_box_id(int(v)) for v in text.replace(" ", "").split(",") if v]
-    except ValueError:
-        ids = []
-    if not ids:
-        raise ValueError(f"{option} takes box ids like {example} (whole numbers >= 1); got {text!r}.")
-    return list(dict.fromkeys(ids))
-
-
 def check_manual_threshold(regions: Iterable, threshold: float) -> None:
     """Refuse a manual threshold that would seed nothing or fill the boxes (e.g. 0.5 on 16-bit data).
 
@@ -148,6 +118,12 @@ class SeedRequest:
     label : str, optional
         How the report names an import (default ``"<method> import"``).
 
+    Raises
+    ------
+    ValueError
+        A value out of range, options that do not go together, or Cellpose
+        not installed for ``cellpose`` (the message says what to change).
+
     Examples
     --------
     >>> SeedRequest("p", method="manual")
@@ -196,8 +172,13 @@ class SeedRequest:
             if self.source is not None or self.labels is not None:
                 raise ValueError("--method cellpose segments the project's image; to import Cellpose "
                                  "output (_seg.npy, _masks.tif) use --method labels --from FILE.")
-            if self.diameter is not None and self.diameter <= 0:
-                raise ValueError(f"the object diameter must be positive (physical units); got {self.diameter:g}.")
+            if importlib.util.find_spec("cellpose") is None:
+                from ..imports import CELLPOSE_HINT
+
+                raise ValueError(CELLPOSE_HINT)
+            if self.diameter is not None and self.diameter < 0:
+                raise ValueError(f"--diameter must be >= 0 (physical units of the image; 0 = Cellpose's own); "
+                                 f"got {self.diameter:g}.")
         else:
             if self.source is None and (m == "probability" or self.labels is None):
                 raise ValueError(f"--method {m} needs --from FILE (a label image, Cellpose "
@@ -277,7 +258,7 @@ def run_seed(request: SeedRequest, progress=None):
     ------
     ValueError
         A manual threshold outside the boxes' intensities, a missing image or
-        import, labels of the wrong shape, Cellpose not installed.
+        import, labels of the wrong shape.
 
     Examples
     --------
@@ -315,10 +296,6 @@ def run_seed(request: SeedRequest, progress=None):
         return seed_boxes(plan, open_annotations(r.project, plan), image, params=r.params,
                           per_box_threshold=r.per_box_threshold, **common)
     if r.method == "cellpose":
-        if importlib.util.find_spec("cellpose") is None:
-            from ..imports import CELLPOSE_HINT
-
-            raise ValueError(CELLPOSE_HINT)
         image = r.image if r.image is not None else project_image(r.project, plan)
         return cellpose_into_boxes(plan, open_annotations(r.project, plan), image, object_diameter=r.diameter,
                                    **common)
