@@ -203,7 +203,7 @@ class ExportWidget(NarrowDock, QWidget):
         except ValueError as e:
             show_error(str(e))
             return
-        self.runner.start(lambda progress: run_export(request, progress), what="Export",
+        self.runner.start(lambda progress: run_export(request, progress=progress), what="Export",
                           returned=self._finish, failed=self.summary.setPlainText, label="exporting: %p%")
 
     def _finish(self, report: ExportReport) -> None:

@@ -167,7 +167,7 @@ class SeedWidget(NarrowDock, QWidget):
             request = replace(request, image=self._image(plan))
         else:
             request = self._import_request(plan, common)
-        return lambda progress: run_seed(request, progress)
+        return lambda progress: run_seed(request, progress=progress)
 
     # -- actions -------------------------------------------------------------------
     def apply(self) -> None:

@@ -8,6 +8,7 @@ annotation store, so a failure half way leaves the store as it was.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from ..engine.jobs.box_ids import parse_box_ids
@@ -43,8 +44,6 @@ def cmd_seed(args) -> int:
 def _seed_locked(request: SeedRequest, folder: Path, method: str) -> int:
     """``seed`` once the project's lock is held: the plan, and the next free instance id, are read
     here (another writer may have changed both until then)."""
-    from dataclasses import replace
-
     for line in recover_snapshots(folder):  # a seed killed half way: undone before this one reads
         print(line)
     plan = load_plan(folder)
