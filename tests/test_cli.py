@@ -95,7 +95,7 @@ def test_demo_hint_runs_without_an_activated_venv(tmp_path):
 
 
 def test_hints_name_the_bare_program_when_path_finds_it(tmp_path):
-    from napari_patchwise.cli_hints import pip, program
+    from napari_patchwise.cli.hints import pip, program
 
     scripts = tmp_path / "env" / "bin"
     scripts.mkdir(parents=True)

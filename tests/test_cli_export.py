@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from napari_patchwise import cli_export
+from napari_patchwise.cli import export as cli_export
 from napari_patchwise.cli import main
 from napari_patchwise.engine.export.model import MANIFEST_NAME
 

@@ -26,7 +26,7 @@ import tifffile
 from napari_patchwise.cli import main
 
 LONG = "n" * 300
-#: Exit code of a command stopped with Ctrl-C (documented in cli_errors and the user guide).
+#: Exit code of a command stopped with Ctrl-C (documented in cli/errors.py and the user guide).
 EXIT_INTERRUPTED = 130
 
 
@@ -215,7 +215,7 @@ CASES = [
     Case("box 0 on the command line", ["seed", "{project}", "--boxes", "0"], "whole numbers >= 1"),
     # faults while running
     Case("Ctrl-C during check", ["check", "{project}"], "interrupted (Ctrl-C)", code=EXIT_INTERRUPTED,
-         fault=lambda mp: mp.setattr("napari_patchwise.cli_annotate.check_project", _raise(KeyboardInterrupt()))),
+         fault=lambda mp: mp.setattr("napari_patchwise.engine.qc.checks.check_project", _raise(KeyboardInterrupt()))),
     Case("disk full during seed", ["seed", "{project}"], "the disk is full",
          fault=lambda mp: mp.setattr("zarr.storage._local._put",
                                      _raise(OSError(errno.ENOSPC, "No space left on device")))),

@@ -32,8 +32,11 @@ sys.meta_path.insert(0, NoGui())
 import napari_patchwise.engine
 
 modules = [m.name for m in pkgutil.walk_packages(napari_patchwise.engine.__path__, "napari_patchwise.engine.")]
-modules += ["napari_patchwise", "napari_patchwise.cli", "napari_patchwise.cli_annotate",
-            "napari_patchwise.cli_export", "napari_patchwise.cli_hints"]
+import napari_patchwise.cli
+
+modules += ["napari_patchwise"]
+modules += [m.name for m in pkgutil.walk_packages(napari_patchwise.cli.__path__, "napari_patchwise.cli.")
+            if not m.name.endswith("__main__")]
 for name in modules:
     importlib.import_module(name)
 print(f"imported {len(modules)} modules")

@@ -49,8 +49,8 @@ def _propose(viewer, name, tmp_path):
 
 
 DOCKS = {
-    "export": (_export, ed_module, "export_project"),
-    "seed": (_seed, sd_module, "seed_boxes"),
+    "export": (_export, ed_module, "run_export"),
+    "seed": (_seed, sd_module, "run_seed"),
     "propose": (_propose, pp_module, "measure_candidates"),
 }
 

@@ -66,13 +66,13 @@ def test_dock_is_contributed_by_the_manifest_and_finds_the_project(viewer, annot
 def test_export_runs_in_a_worker_and_reports_what_was_skipped(viewer, tmp_path, qtbot, messages, monkeypatch):
     widget = _dock(viewer)
     threads, steps = [], []
-    real = ed_module.export_project
+    real = ed_module.run_export
 
     def spy(*args, **kwargs):
         threads.append(threading.current_thread())
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(ed_module, "export_project", spy)
+    monkeypatch.setattr(ed_module, "run_export", spy)
     widget.progress.valueChanged.connect(lambda done: steps.append((done, widget.progress.maximum())))
     out = tmp_path / "out"
     widget.form.formats["stardist"].value = True

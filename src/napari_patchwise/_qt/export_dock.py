@@ -1,8 +1,9 @@
 """Export dock: the project's validated boxes as training data.
 
 The dock finds the project from its annotation layers (like the QC dock),
-gathers the options and runs
-:func:`~napari_patchwise.engine.export.run.export_project` through its
+gathers the options into an
+:class:`~napari_patchwise.engine.jobs.export.ExportRequest` (which checks them)
+and runs :func:`~napari_patchwise.engine.jobs.export.run_export` through its
 :class:`~.runner.Runner` (a worker thread, with a progress bar). The report
 (what was written where, which boxes were skipped and why) is shown in a
 read-only text box.
@@ -32,9 +33,9 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ..cli_export import parse_ids
 from ..engine.export.model import ExportOptions, ExportReport
-from ..engine.export.run import export_project
+from ..engine.jobs.box_ids import parse_box_ids
+from ..engine.jobs.export import ExportRequest, run_export
 from ..engine.plan.project import ProjectError
 from ..layers.project_link import annotation_projects, current_plan, selected_project_box_ids
 from .narrow import NarrowDock, narrow_combos
@@ -101,18 +102,14 @@ class ExportForm(Container):
         return Path(value)
 
     def options(self) -> ExportOptions:
-        """The options, checked (a ValueError names what to fix)."""
+        """The options (checked by :class:`ExportRequest`; a ValueError names what to fix)."""
         formats = self.chosen_formats()
-        if not formats:
-            raise ValueError("tick at least one format to export.")
         fractions = (self.train.value, self.val.value, self.test.value)
-        if self.train.value <= 0:
-            raise ValueError("the train fraction is 0; a model needs training data, give it a share.")
         context: dict = {"dataset_id": self.dataset_id.value, "dataset_name": self.dataset_name.value.strip()}
         if self.instance_class.value:
             context["instance_class"] = self.instance_class.value
         return ExportOptions(formats=formats, fractions=fractions, seed=self.seed.value,
-                             test_boxes=parse_ids(self.test_boxes.value, "test boxes"),
+                             test_boxes=tuple(parse_box_ids(self.test_boxes.value, "test boxes", "3,7") or ()),
                              overwrite=self.overwrite.value,
                              only_done=self.only_done.value, context=context)
 
@@ -202,12 +199,11 @@ class ExportWidget(NarrowDock, QWidget):
         try:
             if self.project is None:
                 raise ValueError("no project: open a project folder first (its annotation layers are needed).")
-            out, options = self.form.out_folder(), self.form.options()
+            request = ExportRequest(self.project, self.form.out_folder(), self.form.options())
         except ValueError as e:
             show_error(str(e))
             return
-        project = Path(self.project)
-        self.runner.start(lambda progress: export_project(project, out, options, progress), what="Export",
+        self.runner.start(lambda progress: run_export(request, progress=progress), what="Export",
                           returned=self._finish, failed=self.summary.setPlainText, label="exporting: %p%")
 
     def _finish(self, report: ExportReport) -> None:

@@ -20,9 +20,6 @@ SOURCES = (
     ("points layer (box centred on each point)", "points"),
     ("uncertainty (probability layer)", "uncertainty"),
 )
-#: Box sources "replace unlocked proposals" removes for the kinds whose engine function has no
-#: ``replace`` option (image content uses ``propose(..., replace=True)``).
-PROPOSED_SOURCES = {"uncertainty": ("proposal", "uncertainty"), "points": ("points",)}
 #: How many measurements are kept.
 CACHE_SIZE = 4
 
@@ -57,25 +54,6 @@ def points_to_voxels(points_layer: Points, image_layer) -> np.ndarray:
         return np.empty((0, 3))
     out = [np.asarray(image_layer.world_to_data(points_layer.data_to_world(p)), float) for p in data]
     return np.round(np.asarray(out).reshape(len(out), -1)[:, -3:], 6)  # no float noise
-
-
-def drop_unlocked_proposals(plan: Plan, sources: Iterable[str]) -> Plan:
-    """The plan without the boxes of ``sources`` that are neither locked nor started.
-
-    This is what ``replace=True`` of :func:`~napari_patchwise.engine.propose.run.propose`
-    removes, for the proposal kinds whose engine function has no such option.
-
-    Examples
-    --------
-    >>> from napari_patchwise.engine.plan.plan import ImageRef
-    >>> plan = Plan(ImageRef((16, 64, 64))).add_boxes([((0, 0, 0), (8, 8, 8))], source="points")
-    >>> plan = plan.add_boxes([((8, 8, 8), (16, 16, 16))], source="points", locked=True)
-    >>> [b.id for b in drop_unlocked_proposals(plan, ["points"]).boxes]
-    [2]
-    """
-    sources = set(sources)
-    return plan.replace(boxes=tuple(
-        b for b in plan.boxes if b.locked or b.status != "todo" or b.source not in sources))
 
 
 @dataclass(frozen=True)

@@ -28,24 +28,16 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from ..engine.jobs.propose import ProposeRequest, run_propose
 from ..engine.plan.plan import Plan
-from ..engine.propose.run import (
-    Candidates,
-    box_size_for,
-    boxes_from_points,
-    measure_candidates,
-    propose,
-    propose_by_uncertainty,
-)
+from ..engine.propose.run import Candidates, box_size_for, measure_candidates
 from .box_actions import BoxActions
 from .box_table import describe_box
-from .propose_form import (  # noqa: F401 (points_to_voxels and drop_unlocked_proposals re-exported)
-    PROPOSED_SOURCES,
+from .propose_form import (  # noqa: F401 (points_to_voxels re-exported)
     CandidateCache,
     Extent,
     MeasureRequest,
     ProposeForm,
-    drop_unlocked_proposals,
     layer_array,
     points_to_voxels,
 )
@@ -283,21 +275,16 @@ class ProposePanel(BoxActions, QWidget):
         if plan is None:
             return
         n, budget = self.form.limits()
-        seed = self.form.seed.value
         source = self.form.source.value
         try:
-            if source == "uncertainty":
-                if self.form.replace.value:
-                    plan = drop_unlocked_proposals(plan, PROPOSED_SOURCES["uncertainty"])
-                new, report = propose_by_uncertainty(plan, cands, n=n, budget=budget, seed=seed,
-                                                     exclude=self.rejected)
-            else:
-                new, report = propose(plan, cands, n=n, budget=budget, seed=seed,
-                                      include_empty=self.form.include_empty.value,
-                                      replace=self.form.replace.value, exclude=self.rejected)
+            result = run_propose(ProposeRequest(
+                plan, by="uncertainty" if source == "uncertainty" else "content", candidates=cands, n=n,
+                budget=budget, seed=self.form.seed.value, include_empty=self.form.include_empty.value,
+                replace=self.form.replace.value, exclude=tuple(self.rejected)))
         except ValueError as e:
             show_error(f"Cannot propose: {e}")
             return
+        new, report = result.plan, result.report
         self.last_report = report
         self.sync.set_plan(new)
         self._report(report.summary(), report.messages)
@@ -320,25 +307,15 @@ class ProposePanel(BoxActions, QWidget):
             if len(voxels) == 0:
                 show_warning(f"The points layer '{layer.name}' has no points; add some first.")
                 return
-            found = boxes_from_points(voxels, box_size_for(plan), plan.image.shape,
-                                      plan.magnification, border=self.form.border.value)
+            result = run_propose(ProposeRequest(plan, by="points", points=voxels, border=self.form.border.value,
+                                                replace=self.form.replace.value, exclude=tuple(self.rejected)))
         except ValueError as e:
             show_error(f"Cannot place boxes on the points of '{layer.name}': {e}")
             return
-        if self.form.replace.value:
-            plan = drop_unlocked_proposals(plan, PROPOSED_SOURCES["points"])
-        rejected = {tuple(map(tuple, r)) for r in self.rejected}
-        messages = list(found.messages)
-        added = 0
-        for (lo, hi), i in zip(found.extents, found.points):
-            if (tuple(lo), tuple(hi)) in rejected:
-                messages.append(f"point {i}: its box was rejected before; not added again.")
-                continue
-            plan, _ = plan.add_box(lo, hi, source="points")
-            added += 1
-        self.sync.set_plan(plan)
+        self.sync.set_plan(result.plan)
+        added = len(result.added)
         self._report(f"added {added} box{'es' if added != 1 else ''} centred on the points "
-                     f"of '{layer.name}'", messages)
+                     f"of '{layer.name}'", result.messages)
 
     # -- per-box actions ------------------------------------------------------------
     def _watch(self, layer) -> None:

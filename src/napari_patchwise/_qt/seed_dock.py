@@ -10,34 +10,19 @@ ticked.
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 from napari.layers import Image, Labels
 from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
-from ..engine.seed.imports import (
-    CELLPOSE_HINT,
-    labels_from_probability,
-    labels_to_annotation,
-    read_label_image,
-    read_probability,
-)
 from ..engine.io.volumes import read_volume
+from ..engine.jobs.seed import SeedRequest, check_manual_threshold, run_seed
 from ..engine.geometry.magnification import voxel_size_at
 from ..engine.seed.objectsize import resolve_seed_params
-from ..engine.plan.project import ProjectError, open_annotations, resolve_image_path
-from ..engine.seed.run import (
-    box_region,
-    cellpose_into_boxes,
-    choose_boxes,
-    image_at_mag,
-    import_into_boxes,
-    seed_boxes,
-)
+from ..engine.plan.project import ProjectError, resolve_image_path
+from ..engine.plan.box_arrays import box_region, choose_boxes, image_at_mag
 from ..engine.seed.thresholding import preview_box
 from ..engine.seed.weaklabels import THRESHOLD_METHODS
 from ..layers.annotation_layers import annotation_transform
@@ -55,19 +40,6 @@ from .runner import Runner
 from .seed_form import METHODS, SeedForm  # noqa: F401 (METHODS re-exported)
 
 PREVIEW_NAME = "seed preview"
-
-
-def _manual_in_range(regions, threshold: float) -> None:
-    """Refuse a manual threshold that would seed nothing or fill the boxes (e.g. 0.5 on 16-bit data)."""
-    lo, hi = np.inf, -np.inf
-    for region in regions:
-        lo, hi = min(lo, float(region.min())), max(hi, float(region.max()))
-    if threshold >= hi:
-        raise ValueError(f"the manual threshold {threshold:g} is not below any intensity in the chosen boxes "
-                         f"({lo:g} to {hi:g}): nothing would be seeded. Choose a threshold between them.")
-    if threshold < lo:
-        raise ValueError(f"the manual threshold {threshold:g} is below every intensity in the chosen boxes "
-                         f"({lo:g} to {hi:g}): every voxel would be foreground. Choose a threshold between them.")
 
 
 class SeedWidget(NarrowDock, QWidget):
@@ -162,15 +134,14 @@ class SeedWidget(NarrowDock, QWidget):
             raise ValueError(f"the project's image is neither open (a layer named {plan.image.name!r}) nor at {path}.")
         return read_volume(path, dataset=plan.image.dataset).data
 
-    def _importer(self, plan):
-        """A function giving (labels, background) at the annotation shape; inputs checked now."""
-        m, shape, mag = self.form.method.value, plan.image.shape, plan.magnification
+    def _import_request(self, plan, common: dict) -> SeedRequest:
+        """The import's request; its inputs are checked now."""
+        m = self.form.method.value
         if m == "layer":
             layer = self.form.layer.value
             if layer is None:
                 raise ValueError("choose a Labels layer to import (e.g. the output of another plugin).")
-            data = layer_array(layer)
-            return lambda: (labels_to_annotation(data, shape, mag), None)
+            return SeedRequest(method="labels", labels=layer_array(layer), label="layer import", **common)
         path = self.form.file.value
         if path is None or str(path) in ("", "."):
             raise ValueError("choose a file to import in 'file'.")
@@ -178,50 +149,25 @@ class SeedWidget(NarrowDock, QWidget):
         if not path.exists():
             raise ValueError(f"the file {path} does not exist; choose an existing file to import.")
         if m == "file":
-            return lambda: (labels_to_annotation(read_label_image(path), shape, mag), None)
+            return SeedRequest(method="labels", source=path, label="file import", **common)
         channel = None if self.form.channel.value < 0 else self.form.channel.value
-        threshold, min_size = self.form.threshold.value, self.form.min_size.value
-        if not 0 < threshold <= 1:
-            raise ValueError(f"a probability threshold lies in (0, 1]; got {threshold:g}.")
-        instance = {c.name: c.kind for c in plan.classes}[self.form.class_name.value] == "instance"
-
-        def load():
-            prob = labels_to_annotation(read_probability(path, channel=channel), shape, mag)
-            labels = labels_from_probability(prob, threshold=threshold, instance=instance, min_size=min_size)
-            return labels, prob < 0.1
-
-        return load
+        return SeedRequest(method="probability", source=path, channel=channel, threshold=self.form.threshold.value,
+                           min_size=self.form.min_size.value, **common)
 
     def _work(self, plan, ids):
         """The seeding job for the worker thread, with every input read from the form now."""
-        project, m = self.project, self.form.method.value
-        common = {"class_name": self.form.class_name.value, "box_ids": ids,
-                  "overwrite_edits": self.form.overwrite.value}
+        m = self.form.method.value
+        common = {"project": self.project, "plan": plan, "class_name": self.form.class_name.value,
+                  "box_ids": ids, "overwrite_edits": self.form.overwrite.value}
         if m in THRESHOLD_METHODS:
-            image, params, per_box = self._image(plan), self.form.params(), self.form.per_box.value
-
-            def work(progress):
-                if params.method == "manual":
-                    _manual_in_range((image_at_mag(image, b, plan.magnification) for b in choose_boxes(plan, ids)),
-                                     params.threshold)
-                return seed_boxes(plan, open_annotations(project, plan), image, params=params,
-                                  per_box_threshold=per_box, progress=progress, **common)
+            request = SeedRequest(method=m, image=self._image(plan), params=self.form.params(),
+                                  per_box_threshold=self.form.per_box.value, **common)
         elif m == "cellpose":
-            if importlib.util.find_spec("cellpose") is None:
-                raise ValueError(CELLPOSE_HINT)
-            image, diameter = self._image(plan), self.form.diameter.value or None
-
-            def work(progress):
-                return cellpose_into_boxes(plan, open_annotations(project, plan), image, object_diameter=diameter,
-                                           progress=progress, **common)
+            request = SeedRequest(method="cellpose", diameter=self.form.diameter.value or None, **common)
+            request = replace(request, image=self._image(plan))
         else:
-            load = self._importer(plan)
-
-            def work(progress):
-                labels, background = load()
-                return import_into_boxes(plan, open_annotations(project, plan), labels, background=background,
-                                         method=f"{m} import", progress=progress, **common)
-        return work
+            request = self._import_request(plan, common)
+        return lambda progress: run_seed(request, progress=progress)
 
     # -- actions -------------------------------------------------------------------
     def apply(self) -> None:
@@ -299,8 +245,8 @@ class SeedWidget(NarrowDock, QWidget):
 
         def job():
             if params.method == "manual":
-                _manual_in_range((image_at_mag(image, b, plan.magnification) for b in choose_boxes(plan, ids)),
-                                 params.threshold)
+                check_manual_threshold(
+                    (image_at_mag(image, b, plan.magnification) for b in choose_boxes(plan, ids)), params.threshold)
             return preview_box(plan, image, box.id, box_ids=ids, class_name=class_name, params=params,
                                per_box_threshold=per_box)
 

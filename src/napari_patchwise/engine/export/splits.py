@@ -51,7 +51,7 @@ def check_fractions(fractions) -> tuple[float, float, float]:
     >>> check_fractions((0, 1, 1))
     Traceback (most recent call last):
     ...
-    ValueError: the train fraction must be positive (a model needs training data); got train/val/test (0, 1, 1).
+    ValueError: the train fraction is 0; it must be positive (a model needs training data, give it a share); got train/val/test (0, 1, 1).
     """
     if isinstance(fractions, (str, bytes)) or not isinstance(fractions, Iterable):
         raise ValueError(
@@ -72,8 +72,8 @@ def check_fractions(fractions) -> tuple[float, float, float]:
         raise ValueError(f"split fractions must be finite and not negative; got train/val/test {values!r}.")
     if nums[0] <= 0:
         raise ValueError(
-            "the train fraction must be positive (a model needs training data); "
-            f"got train/val/test {values!r}."
+            f"the train fraction is {nums[0]:g}; it must be positive (a model needs training data, give "
+            f"it a share); got train/val/test {values!r}."
         )
     total = sum(nums)
     return tuple(v / total for v in nums)  # type: ignore[return-value]

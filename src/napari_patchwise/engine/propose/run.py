@@ -38,6 +38,7 @@ from .selection import (
 )
 from .strata import STRATA
 from .targets import _limits, _stop, _voxels
+from ..unlocked_proposals import PROPOSED_SOURCES, drop_unlocked_proposals
 
 __all__ = [
     "Candidates",
@@ -191,9 +192,7 @@ def propose(plan: Plan, cands: Candidates, *, n=None, budget=None, seed=0,
     """
     _check_candidates(plan, cands)
     if replace:
-        plan = plan.replace(boxes=tuple(
-            b for b in plan.boxes
-            if b.locked or b.status != "todo" or b.source not in ("proposal", "uncertainty")))
+        plan = drop_unlocked_proposals(plan, PROPOSED_SOURCES["content"])
     kept = list(plan.boxes)
     n, budget, notes = _limits(plan, cands, kept, n, budget)
     table = cands.strata

@@ -13,6 +13,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+class UsageError(Exception):
+    """Bad input from the command line (exit code 2)."""
+
+
 #: Exit code of a command stopped with Ctrl-C (128 + SIGINT, as shells report it).
 EXIT_INTERRUPTED = 130
 #: Exit code of bad input and of faults the message explains.
@@ -39,7 +43,7 @@ def _from_codec(e: BaseException) -> bool:
 
 
 def _project_of(args) -> Path | None:
-    from .engine.plan.project import is_project
+    from ..engine.plan.project import is_project
 
     for name in ("project", "out"):
         value = getattr(args, name, None)
@@ -54,13 +58,13 @@ def _inputs(args) -> list[str]:
 
 def _damaged(args, e: BaseException) -> str | None:
     """The message for a chunk that does not decode: which array and chunk, and how to restore it."""
-    from .engine.plan.store_check import damaged_chunks, damaged_message
+    from ..engine.plan.store_check import damaged_chunks, damaged_message
 
     folder = _project_of(args)
     if folder is not None:
         found = damaged_chunks(folder)
         if found:
-            from .engine.plan.project import load_plan
+            from ..engine.plan.project import load_plan
 
             try:
                 plan = load_plan(folder)
@@ -80,7 +84,7 @@ def _hdf5(args, e: BaseException) -> str:
 
 def run(args, func, expected: tuple[type[BaseException], ...]) -> int:
     """Run a subcommand; turn bad input and faults into one message line and an exit code."""
-    from .engine.plan.paths import os_error_reason
+    from ..engine.plan.paths import os_error_reason
 
     command = getattr(args, "command", "")
 

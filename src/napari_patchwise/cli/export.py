@@ -1,4 +1,10 @@
-"""``patchwise export``: validated boxes as training data, and the demo's export step."""
+"""``patchwise export``: validated boxes as training data, and the demo's export step.
+
+The command reads the options into an
+:class:`~napari_patchwise.engine.jobs.export.ExportRequest` and prints what
+:func:`~napari_patchwise.engine.jobs.export.run_export` wrote; ``--verify``
+then runs nnU-Net's own integrity check.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +14,12 @@ import shlex
 import sys
 from pathlib import Path
 
-from .cli_hints import pip, program
-from .engine.export.model import FORMAT_NAMES, ExportOptions, ExportReport
+from ..engine.export.model import FORMAT_NAMES, ExportOptions, ExportReport
+from ..engine.jobs.export import ExportRequest, run_export
+from ..engine.jobs.box_ids import parse_box_ids
+from .args import triple_arg
+from .console import ProgressBar
+from .hints import pip, program
 
 CELLPOSE_PLANES = ("yx", "zy", "zx")
 #: Where the demo writes its nnU-Net dataset, inside the demo folder.
@@ -34,7 +44,7 @@ def _q(path) -> str:
 
 
 def _usage(message: str) -> ValueError:
-    """Bad input (``patchwise`` exits with 2 and the message; the Export dock shows it)."""
+    """Bad input (``patchwise`` exits with 2 and the message)."""
     return ValueError(message)
 
 
@@ -65,15 +75,7 @@ def parse_split(text: str) -> tuple[float, float, float]:
 
 def parse_ids(text: str | None, option: str) -> tuple[int, ...]:
     """Box ids like ``3,7`` (empty: none)."""
-    if not text or not text.strip():
-        return ()
-    try:
-        ids = [int(v) for v in text.replace(" ", "").split(",") if v]
-    except ValueError:
-        ids = []
-    if not ids or min(ids) < 1:
-        raise _usage(f"{option} takes box ids like 3,7; got {text!r}.")
-    return tuple(dict.fromkeys(ids))
+    return tuple(parse_box_ids(text, option, "3,7") or ())
 
 
 def parse_overrides(values: list[str] | None) -> dict[int, str]:
@@ -100,8 +102,6 @@ def parse_planes(text: str) -> tuple[str, ...]:
 
 def options_from_args(args) -> ExportOptions:
     """The export options of a parsed ``patchwise export`` command line."""
-    from .cli import _triple_arg
-
     context: dict = {}
     if args.dataset_id is not None:
         if not 1 <= args.dataset_id <= 999:
@@ -112,7 +112,7 @@ def options_from_args(args) -> ExportOptions:
     if args.instance_class is not None:
         context["instance_class"] = args.instance_class
     if args.patch_size is not None:
-        context["patch_size"] = _triple_arg(args.patch_size, "--patch-size")
+        context["patch_size"] = triple_arg(args.patch_size, "--patch-size")
     if args.cellpose_planes is not None:
         context["cellpose_planes"] = parse_planes(args.cellpose_planes)
     if args.cellpose_min_masks is not None:
@@ -149,21 +149,18 @@ def nnunet_installed() -> bool:
 
 def verify(folder: Path) -> None:
     """Run nnU-Net's integrity check on an exported nnU-Net dataset (raises ExportError)."""
-    from .engine.export.nnunet import verify_nnunet
+    from ..engine.export.nnunet import verify_nnunet
 
     verify_nnunet(folder)
 
 
 def cmd_export(args) -> int:
-    from .cli import _ProgressBar
-    from .engine.export.run import export_project
-
     options = options_from_args(args)
     if args.verify and "nnunet" not in options.formats:
         raise _usage("--verify runs nnU-Net's integrity check on the nnU-Net folder; add --format nnunet.")
     if args.verify and not nnunet_installed():
         raise _usage(f"--verify needs nnU-Net v2: {nnunet_hint()}.")
-    report = export_project(Path(args.project), Path(args.out), options, progress=_ProgressBar("exporting"))
+    report = run_export(ExportRequest(args.project, args.out, options), ProgressBar("exporting"))
     dataset = report.folders.get("nnunet") if args.verify else None
     if not args.json:
         print(report.summary(), flush=True)
@@ -180,12 +177,10 @@ def cmd_export(args) -> int:
 
 def export_demo(folder: Path, progress=None) -> ExportReport:
     """The demo's last step: its project as an nnU-Net dataset, checked by nnU-Net when installed."""
-    from .engine.export.run import export_project
-
     dataset_id, name = DEMO_DATASET
     out = folder / DEMO_EXPORT
     options = ExportOptions(formats=("nnunet",), context={"dataset_id": dataset_id, "dataset_name": name})
-    report = export_project(folder, out, options, progress=progress)
+    report = run_export(ExportRequest(folder, out, options), progress)
     for line in report.summary().splitlines():
         print("   " + line)
     dataset = report.folders["nnunet"]
@@ -204,7 +199,7 @@ def export_demo(folder: Path, progress=None) -> ExportReport:
     return report
 
 
-def add_parsers(sub) -> None:
+def add_parser(sub) -> None:
     e = sub.add_parser(
         "export", help="write validated boxes as training data (nnU-Net, StarDist, Cellpose, OME-Zarr)",
         description="Export the validated boxes of PROJECT into OUT, one folder per format, with "

@@ -1,0 +1,189 @@
+"""``patchwise propose``: boxes on an image, stratified by content, from points, or by uncertainty.
+
+The command reads the inputs, opens or makes the project, builds a
+:class:`~napari_patchwise.engine.jobs.propose.ProposeRequest` and prints what
+:func:`~napari_patchwise.engine.jobs.propose.run_propose` did.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+from ..engine.io.volumes import read_points_csv, read_volume
+from ..engine.jobs.propose import ProposeRequest, run_propose
+from ..engine.geometry.magnification import as_magnification
+from ..engine.plan.plan import ImageRef, Plan, parse_classes
+from ..engine.plan.presets import PRESET_NAMES, get_preset
+from ..engine.plan.project import create_project, folder_is_empty, is_project, load_plan, save_plan
+from ..engine.propose.run import ProposalReport
+from ..engine.geometry.voxelsize import UNKNOWN_VOXEL_SIZE, VoxelChoice, choose_voxel_size
+from .args import triple_arg, writing
+from .console import ProgressBar, exit_code, open_hint, print_findings
+from .errors import UsageError
+
+
+def print_report(report: ProposalReport) -> None:
+    """A proposal's summary and notes."""
+    print(report.summary())
+    for m in report.messages:
+        print(f"note: {m}")
+
+
+def box_size(plan: Plan, size) -> tuple[int, int, int]:
+    """The box size at the magnification (``--size``, or fitted to the image), said aloud."""
+    if size is not None:
+        return size
+    fit = plan.box_fit()  # ValueError (exit 2) when not even the preset's minimum fits
+    where = f"z×y×x at magnification {'×'.join(map(str, plan.magnification))}"
+    if plan.box_size is not None:
+        print(f"box size {'×'.join(map(str, fit.size))} ({where}), the project's")
+    elif fit.changed:
+        print(f"note: {fit.message} Choose another with --size Z,Y,X.")
+    else:
+        print(f"box size {'×'.join(map(str, fit.size))} ({where}), the {plan.preset.name} "
+              "preset's default")
+    return fit.size
+
+
+def _with_voxel_size(plan: Plan, vox: VoxelChoice) -> Plan:
+    """The plan with the chosen voxel size; prints the notes, and the warning while it is unknown."""
+    for note in vox.notes:
+        print(f"note: {note}")
+    if not vox.known:
+        print(f"warning: {UNKNOWN_VOXEL_SIZE} with --voxel-size Z,Y,X (e.g. 2,0.5,0.5um)", file=sys.stderr)
+    image = dataclasses.replace(plan.image, voxel_size=vox.voxel_size, unit=vox.unit, voxel_size_known=vox.known)
+    return plan.replace(image=image)
+
+
+def cmd_propose(args) -> int:
+    out = Path(args.out)
+    vol = read_volume(args.image)
+    size = triple_arg(args.size, "--size") if args.size else None
+    if args.preset == "custom":
+        if size is None and not args.min:
+            raise UsageError("the custom preset needs --size Z,Y,X (and optionally --min Z,Y,X).")
+        minimum = triple_arg(args.min, "--min") if args.min else size
+        preset = get_preset("custom", minimum=minimum, default_size=size or minimum)
+    else:
+        preset = get_preset(args.preset)
+    new = not is_project(out)
+    if new and not folder_is_empty(out):
+        raise UsageError(
+            f"{out} exists and is not a napari-patchwise project; choose a new or empty -o folder.")
+    with writing(out, args, new=new):
+        return _propose_into(args, out, vol, size, preset)
+
+
+def _open_plan(args, out: Path, vol, size, preset) -> tuple[Plan, bool]:
+    """The project's plan (read here, under the lock), or a new one; and whether it is new."""
+    shape = tuple(int(v) for v in vol.data.shape)
+    if is_project(out):
+        plan = load_plan(out)
+        if tuple(plan.image.shape) != shape:
+            raise UsageError(
+                f"{out} is a project for an image of shape {tuple(plan.image.shape)}, but "
+                f"{args.image} has shape {shape}; choose another -o folder.")
+        if args.mag is not None and as_magnification(args.mag) != plan.magnification:
+            raise UsageError(
+                f"{out} plans at magnification {plan.magnification}; leave out --mag or use "
+                "another -o folder.")
+        if plan.preset.name != preset.name:
+            print(f"note: {out} uses the {plan.preset.name} preset; keeping it.")
+        plan = _with_voxel_size(plan, choose_voxel_size(
+            args.voxel_size, vol.voxel_size, vol.unit, current=plan.image.voxel_size,
+            current_unit=plan.image.unit, current_known=plan.image.voxel_size_known))
+        return plan, False
+    if not folder_is_empty(out):
+        raise UsageError(
+            f"{out} exists and is not a napari-patchwise project; choose a new or empty -o folder.")
+    ref = ImageRef(shape=shape, dtype=str(vol.data.dtype), path=str(Path(vol.path).resolve()),
+                   name=Path(vol.path).stem, dataset=vol.dataset)
+    plan = Plan(ref, preset=preset, magnification=args.mag or "1,1,1",
+                classes=parse_classes(args.classes), box_size=size)
+    return _with_voxel_size(plan, choose_voxel_size(args.voxel_size, vol.voxel_size, vol.unit)), True
+
+
+def _propose_into(args, out: Path, vol, size, preset) -> int:
+    """``propose`` once the project's lock is held: its plan is read here."""
+    plan, new_project = _open_plan(args, out, vol, size, preset)
+    size = box_size(plan, size)
+    t0 = time.perf_counter()
+    if args.points:
+        pts = read_points_csv(args.points)
+        result = run_propose(ProposeRequest(plan, by="points", points=pts, size=size, border=args.border,
+                                            replace=args.replace))
+        for m in result.messages:
+            print(f"note: {m}")
+        print(result.summary())
+    else:
+        labels = read_volume(args.labels).data if args.labels else None
+        prob = read_volume(args.uncertainty, channels=True).data if args.uncertainty else None
+        by = args.by or ("uncertainty" if prob is not None else "content")
+        if by == "uncertainty" and prob is None:
+            raise UsageError("--by uncertainty needs a probability map: --uncertainty PROB.")
+        request = ProposeRequest(plan, by=by, image=vol.data, labels=labels, probability=prob, n=args.n,
+                                 budget=args.budget, seed=args.seed, include_empty=args.include_empty,
+                                 replace=args.replace, size=size, scheduler=args.scheduler)
+        result = run_propose(request, ProgressBar("measuring blocks"),
+                             on_start=lambda work: print(work.summary(), flush=True))
+        print_report(result.report)
+    plan = result.plan
+    if new_project:
+        create_project(out, plan)
+    else:
+        save_plan(out, plan)
+    findings = plan.validate()
+    print_findings(findings)
+    print(f"done in {time.perf_counter() - t0:.1f} s: {len(result.added)} new boxes, "
+          f"{len(plan.boxes)} in {out}.\n{open_hint(out)}")
+    return exit_code(findings)
+
+
+def add_parser(sub) -> None:
+    pr = sub.add_parser(
+        "propose",
+        help="propose boxes on an image (stratified by content, from points, or by uncertainty)",
+        description="Propose annotation boxes on IMAGE and write them to the project PROJECT "
+        "(created if new; boxes are added to an existing project for the same image).")
+    pr.add_argument("image", help="3D image: TIFF, Zarr / OME-Zarr, HDF5 (file.h5 or file.h5:dataset) "
+                    "or .npy (read blockwise)")
+    pr.add_argument("-o", "--out", required=True, help="project folder (new, or an existing project)")
+    pr.add_argument("--preset", default="instance", choices=PRESET_NAMES,
+                    help="box rules (default: %(default)s)")
+    pr.add_argument("--mag", default=None, help="magnification Z,Y,X (default 1,1,1)")
+    pr.add_argument("--size", default=None,
+                    help="box size Z,Y,X at the magnification (default: the preset's)")
+    pr.add_argument("--min", default=None, help="minimum box size Z,Y,X for --preset custom")
+    pr.add_argument("--voxel-size", default=None, metavar="Z,Y,X[UNIT]",
+                    help="voxel size, e.g. 0.5,0.2,0.2um, 10nm or 2.18,1,1 (in the image's unit); "
+                    "default: what the file records. Changes an existing project's voxel size")
+    how_many = pr.add_mutually_exclusive_group()
+    how_many.add_argument("--n", type=int, default=None, help="number of boxes to add")
+    how_many.add_argument("--budget", type=int, default=None,
+                          help="voxels (at the magnification) the new boxes should hold")
+    pr.add_argument("--points", default=None,
+                    help="CSV of z,y,x voxel coordinates: one box centred on each point")
+    pr.add_argument("--border", choices=("shift", "reject"), default="shift",
+                    help="points too close to the border: move the box inside or drop it")
+    pr.add_argument("--uncertainty", default=None, metavar="PROB",
+                    help="probability map (z,y,x or C,z,y,x); boxes go where the model is unsure")
+    pr.add_argument("--by", choices=("content", "uncertainty"), default=None,
+                    help="rank by stratified content or by uncertainty (default: uncertainty "
+                    "when --uncertainty is given)")
+    pr.add_argument("--labels", default=None, metavar="WEAK",
+                    help="weak instance labels (same shape): define foreground and density")
+    pr.add_argument("--seed", type=int, default=0, help="same seed, same boxes (default: 0)")
+    pr.add_argument("--scheduler", default=None,
+                    help="dask scheduler: threads (default), sync, processes, or a "
+                    "dask.distributed address such as tcp://host:8786")
+    pr.add_argument("--include-empty", action="store_true",
+                    help="also propose empty or uninformative regions")
+    pr.add_argument("--replace", action="store_true",
+                    help="first drop earlier proposals of the same kind (content and uncertainty, or "
+                    "points) that are neither locked nor started")
+    pr.add_argument("--classes", default="nuclei:instance",
+                    help="classes of a new project, name:kind[,name:kind] (default: %(default)s)")
+    pr.set_defaults(func=cmd_propose)

@@ -1,0 +1,84 @@
+"""The check job: every finding of a project, boxes and annotations.
+
+``patchwise check`` builds a :class:`CheckRequest` and calls :func:`run_check`;
+with ``update_status`` the derived box statuses are saved in ``plan.json``
+(the caller holds the project's lock, see :mod:`..lock`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..plan.plan import Plan
+from ..findings import Finding
+CONNECTIVITIES = (1, 2, 3)
+
+
+@dataclass(frozen=True)
+class CheckRequest:
+    """Which project to check and how.
+
+    Attributes
+    ----------
+    project : path
+        The project folder.
+    connectivity : {1, 2, 3}
+        Touching objects share a face (1), also an edge (2), also a corner (3).
+    update_status : bool
+        Save the derived box statuses (todo / seeded / in_progress) in ``plan.json``.
+
+    Examples
+    --------
+    >>> CheckRequest("p", connectivity=4)
+    Traceback (most recent call last):
+    ...
+    ValueError: connectivity takes 1 (faces), 2 (+ edges) or 3 (+ corners); got 4.
+    """
+
+    project: Any
+    connectivity: int = 1
+    update_status: bool = False
+
+    def __post_init__(self):
+        if self.connectivity not in CONNECTIVITIES:
+            raise ValueError(f"connectivity takes 1 (faces), 2 (+ edges) or 3 (+ corners); got {self.connectivity}.")
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The checked plan (with derived statuses), its findings and the annotation report."""
+
+    plan: Plan = field(repr=False)
+    findings: list[Finding]
+    report: Any = field(repr=False)
+
+    @property
+    def has_errors(self) -> bool:
+        """Whether any finding is an error."""
+        return any(f.severity == "error" for f in self.findings)
+
+
+def run_check(request: CheckRequest, progress=None) -> CheckResult:
+    """Check the project's boxes and annotations; save the statuses when asked.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from napari_patchwise.engine.plan.plan import ImageRef
+    >>> from napari_patchwise.engine.plan.project import create_project
+    >>> plan = Plan(ImageRef((8, 32, 32))).add_boxes([((0, 0, 0), (8, 32, 32))])
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     result = run_check(CheckRequest(create_project(tmp, plan)))
+    >>> [b.status for b in result.plan.boxes], result.has_errors
+    (['todo'], True)
+    >>> sorted({f.code for f in result.findings if f.severity == "error"})
+    ['below-minimum']
+    """
+    from ..plan.project import save_plan
+    from ..qc.checks import check_project
+
+    plan, findings, report = check_project(request.project, connectivity=request.connectivity, progress=progress)
+    if request.update_status:
+        save_plan(request.project, plan)
+    return CheckResult(plan, findings, report)
