@@ -18,6 +18,7 @@ import numpy as np
 
 from ._blockkernel import _FACES, _IX, FIELDS, MEASURED, _flat_sample, _global_params, _piece_stats
 from ._daskrun import _compute
+from ..geometry.regions import full_region, region_from_bounds
 from ..geometry.magnification import _as_int_triple, as_magnification
 from ..io.workload import check_grid_memory
 
@@ -347,7 +348,7 @@ def block_statistics(image, grid: BlockGrid, *, threshold=None, labels=None, pro
     full = int(np.prod(grid.block))
     fn = dask.delayed(_piece_stats, pure=True)
     if lattice:  # non-overlapping blocks: one task per chunk holding whole blocks
-        crop = tuple(slice(0, c * b) for c, b in zip(counts, B))
+        crop = full_region([c * b for c, b in zip(counts, B)])
         native = img.chunks
         chunks = tuple(max(1, round(c[0] / b)) * int(b) for c, b in zip(native, B))
         work = img[crop]
@@ -385,7 +386,7 @@ def block_statistics(image, grid: BlockGrid, *, threshold=None, labels=None, pro
         def piece(arr, o):
             if arr is None:
                 return None
-            return arr[(Ellipsis,) + tuple(slice(a, a + b) for a, b in zip(o, B))]
+            return arr[(Ellipsis,) + region_from_bounds(o, [a + b for a, b in zip(o, B)])]
 
         tasks = [fn(piece(img, o), piece(lab, o), piece(prob, o), gp, (1, 1, 1), bw, m, steps, full)
                  for o in grid.origins]

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import dask
 import numpy as np
 
+from ..geometry.regions import full_region
 from ._cellcombine import _cell_params, _combine
 from ._cellkernel import cells_piece
 from ._daskrun import _compute
@@ -219,7 +220,7 @@ def cell_statistics(image, layout: CellLayout, *, threshold=None, labels=None, p
     if saturation is None and img.dtype.kind in "iu":
         saturation = np.iinfo(img.dtype).max
     ends = [int(b[-1]) for b in layout.bounds]
-    crop = tuple(slice(0, e) for e in ends)
+    crop = full_region(ends)
     work = img[crop]
     chunks = tuple(max(1, round(c[0] / t)) * t for c, t in zip(img.chunks, tile))
     target = tuple(_even(n, c) for n, c in zip(work.shape, chunks))
