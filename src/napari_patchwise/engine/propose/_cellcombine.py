@@ -15,7 +15,8 @@ from scipy.sparse.csgraph import connected_components
 from ..geometry.regions import region_from_bounds
 from ._blockkernel import _global_params
 from ._cellkernel import SUMS
-from .blockstats import STAT_NAMES, border_axes
+from .block_grid import border_axes
+from .blockstats import STAT_NAMES
 
 _S = {n: i for i, n in enumerate(SUMS)}
 _XBINS = 256  # about 1.5 times as many histogram bins of sample values

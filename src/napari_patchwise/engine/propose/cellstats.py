@@ -32,15 +32,8 @@ from ..geometry.regions import full_region
 from ._cellcombine import _cell_params, _combine
 from ._cellkernel import cells_piece
 from ._daskrun import _compute
-from .blockstats import (
-    BlockGrid,
-    _as_dask,
-    _check_like,
-    _even,
-    _global_sample,
-    _image_shape,
-    _steps,
-)
+from .block_grid import BlockGrid, _image_shape
+from .blockstats import _as_dask, _check_like, _even, _global_sample, _steps
 
 __all__ = ["CellLayout", "candidate_layout", "cell_statistics"]
 
@@ -134,7 +127,7 @@ def candidate_layout(image_shape, block, mag=1) -> CellLayout:
     >>> lay.bounds[0].tolist(), len(lay)
     ([0, 16, 19, 32, 48, 51], 27)
     """
-    from .blockstats import _grid_args
+    from .block_grid import _grid_args
 
     shape, b, m, _ = _grid_args(image_shape, block, mag, None)  # validates, lays no grid
     ends = [s // f * f for s, f in zip(shape, m)]
