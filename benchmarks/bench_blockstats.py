@@ -36,7 +36,8 @@ import numpy as np
 import zarr
 from scipy import ndimage as ndi
 
-from napari_patchwise.engine.propose.blockstats import block_statistics, candidate_grid
+from napari_patchwise.engine.propose.block_grid import candidate_grid
+from napari_patchwise.engine.propose.blockstats import block_statistics
 from napari_patchwise.engine.propose.cellstats import candidate_layout, cell_statistics
 from napari_patchwise.engine.plan.plan import ImageRef, Plan
 from napari_patchwise.engine.plan.presets import get_preset

@@ -169,7 +169,7 @@ def test_a_new_project_is_locked_while_it_is_made_and_a_failed_one_leaves_no_fol
 
 def test_readers_take_no_lock_and_read_plan_json_once(project, tmp_path, monkeypatch):
     """validate, check and export see one save of plan.json (replaced atomically), never two."""
-    import napari_patchwise.engine.plan.project as project_module
+    import napari_patchwise.engine.plan.plan_file as project_module
 
     assert main(["seed", str(project)]) == 0
     reads = []

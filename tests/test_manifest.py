@@ -54,7 +54,8 @@ def test_npe2_validate_passes():
 _IMPORT_ALL = (
     "import importlib, pkgutil, sys\n"
     "import {pkg} as p\n"
-    "names = [p.__name__] + [m.name for m in pkgutil.walk_packages(getattr(p, '__path__', []), p.__name__ + '.')]\n"
+    "names = [p.__name__] + [m.name for m in pkgutil.walk_packages(getattr(p, '__path__', []), p.__name__ + '.')\n"
+    "                           if not m.name.endswith('__main__')]\n"
     "for n in names:\n"
     "    importlib.import_module(n)\n"
     "bad = sorted({{m.split('.')[0] for m in sys.modules}} & set({forbidden!r}))\n"

@@ -22,7 +22,7 @@ import numpy as np
 from napari.layers import Labels
 from napari.utils.colormaps import DirectLabelColormap
 
-from ..engine.qc.touching import grow
+from ..engine.geometry.regions import full_region, grow_region as grow
 from .live_qc import LiveQC
 
 #: Name of the overlay layer.
@@ -103,7 +103,7 @@ class ContactOverlay:
         """The overlay values of ``region`` (everything by default): ``uint8``,
         1 = marker, 2 = its rim, 0 = nothing."""
         shape = self.shape
-        region = tuple(slice(0, n) for n in shape) if region is None else tuple(region)
+        region = full_region(shape) if region is None else tuple(region)
         out = np.zeros(tuple(s.stop - s.start for s in region), np.uint8)
         voxels = self.live.contact_voxels_in(self._halo(region))
         if not len(voxels):

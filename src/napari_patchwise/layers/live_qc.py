@@ -28,12 +28,10 @@ from psygnal import Signal
 
 from ..engine.plan.annotation import effective_background, mark_edited
 from ..engine.plan.plan import Plan
-from ..engine.qc.touching import ContactIndex, Separation, TouchingPair, grow, separate
+from ..engine.geometry.regions import clip_region, region_from_bounds, regions_overlap
+from ..engine.geometry.regions import grow_region as grow
+from ..engine.qc.touching import ContactIndex, Separation, TouchingPair, separate
 from .paint_regions import stroke_region, stroke_regions
-
-
-def _overlaps(a, b) -> bool:
-    return all(x.start < y.stop and y.start < x.stop for x, y in zip(a, b))
 
 
 def _inside(voxels: np.ndarray, region) -> np.ndarray:
@@ -159,7 +157,7 @@ class LiveQC:
         # contacts first: the overlay is what the person waits for
         if self.live and name in self.indexes:
             shape = tuple(self.layers[name].data.shape)
-            clipped = tuple(slice(max(0, s.start), min(n, s.stop)) for s, n in zip(region, shape))
+            clipped = clip_region(region, shape)
             if self.indexes[name].update(self.layers[name].data, clipped):
                 self.contacts_changed.emit(clipped)
         if self.live and self.crop and name != "ignore":
@@ -167,7 +165,7 @@ class LiveQC:
         if self.edits is not None:
             for r, mask in parts:
                 mark_edited(self.edits, r, mask)
-        touched = {b.id for b in self.plan.boxes if _overlaps(b.slices(self.plan.magnification), region)}
+        touched = {b.id for b in self.plan.boxes if regions_overlap(b.slices(self.plan.magnification), region)}
         if touched:
             self.boxes_touched.emit(touched)
 
@@ -187,7 +185,7 @@ class LiveQC:
                 self.crop_background((slice(z, min(z + 16, shape[0])), slice(0, shape[1]), slice(0, shape[2])))
                 for z in range(0, shape[0], 16)
             )
-        region = tuple(slice(max(0, s.start), min(n, s.stop)) for s, n in zip(region, shape))
+        region = clip_region(region, shape)
         block = np.asarray(bg.data[region])
         if not block.any():
             return 0
@@ -286,7 +284,7 @@ class LiveQC:
         finally:
             self._busy = False
         lo, hi = sep.voxels.min(axis=0), sep.voxels.max(axis=0) + 1
-        region = grow(tuple(slice(int(a), int(b)) for a, b in zip(lo, hi)), tuple(layer.data.shape), 0)
+        region = clip_region(region_from_bounds(lo, hi), layer.data.shape)
         self._log[name].append(region)
         if self.edits is not None:
             mask = np.zeros(tuple(int(b - a) for a, b in zip(lo, hi)), bool)

@@ -30,7 +30,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ..engine.plan.annotation import Region, union_region
+from ..engine.geometry.regions import Region, region_from_bounds, union_region
 
 
 def _atom_region(atom) -> tuple[Region, np.ndarray | None] | None:
@@ -54,7 +54,7 @@ def _atom_region(atom) -> tuple[Region, np.ndarray | None] | None:
             if idx[0].size == 0:
                 return None
             lo = [int(i.min()) for i in idx]
-            region = tuple(slice(lo_, int(i.max()) + 1) for lo_, i in zip(lo, idx))
+            region = region_from_bounds(lo, [int(i.max()) + 1 for i in idx])
             mask = np.zeros(tuple(s.stop - s.start for s in region), bool)
             mask[tuple(i - lo_ for i, lo_ in zip(idx, lo))] = True
             return region, mask  # type: ignore[return-value]

@@ -480,3 +480,13 @@ def test_only_done_skips_boxes_not_reviewed(tmp_path):
     assert [i for i, why in report.skipped if "not marked done" in why] == [1]
     report = export_project(folder, tmp_path / "b", ExportOptions(formats=("stardist",)))
     assert any("not marked done" in w for w in report.warnings)
+
+
+def test_a_seeded_project_exports_its_seeded_boxes(seeded_project, tmp_path):
+    """The conftest chain's seeded project, straight to nnU-Net: one case per box, none skipped."""
+    from napari_patchwise.engine import ExportOptions, export_project
+
+    report = export_project(seeded_project, tmp_path / "out", ExportOptions(formats=("nnunet",)))
+    dataset = report.folders["nnunet"]
+    assert json.loads((dataset / "dataset.json").read_text())["numTraining"] == 2
+    assert "skipped" not in report.summary()

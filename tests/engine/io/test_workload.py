@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import zarr
 
-from napari_patchwise.engine.propose.blockstats import candidate_grid
+from napari_patchwise.engine.propose.block_grid import candidate_grid
 from napari_patchwise.engine.propose.candidates import measure_candidates
 from napari_patchwise.engine.propose.cellstats import candidate_layout
 from napari_patchwise.engine.plan.plan import ImageRef, Plan

@@ -10,13 +10,11 @@ from hypothesis.extra.numpy import arrays
 from napari_patchwise.engine.plan.annotation import (
     UNANNOTATED,
     class_overlap,
-    clip_region,
     compose,
     crop_background,
     effective_background,
     mark_edited,
     next_free_id,
-    region_from_mask,
 )
 
 small = st.tuples(st.integers(1, 4), st.integers(1, 5), st.integers(1, 5))
@@ -104,7 +102,7 @@ def test_class_overlap_counts_pairs():
     assert class_overlap({"a": a}) == {}
 
 
-def test_mark_edited_and_regions():
+def test_mark_edited():
     e = np.zeros((3, 3, 3), np.uint8)
     mark_edited(e, (slice(0, 2), slice(0, 1), slice(0, 1)))
     assert e.sum() == 2
@@ -112,12 +110,6 @@ def test_mark_edited_and_regions():
         mark_edited(e, (slice(0, 1),) * 3, np.ones((2, 2, 2), bool))
     mark_edited(e, (slice(5, 9),) * 3)  # outside: nothing
     assert e.sum() == 2
-    m = np.zeros((3, 3, 3), bool)
-    m[2, 0, 1] = m[2, 2, 2] = True
-    assert region_from_mask(m) == (slice(2, 3), slice(0, 3), slice(1, 3))
-    assert clip_region(None, (2, 2, 2)) == (slice(0, 2),) * 3
-    with pytest.raises(ValueError, match="step 1"):
-        clip_region((slice(0, 2, 2),) * 3, (4, 4, 4))
 
 
 def test_next_free_id_reads_in_slabs():

@@ -96,16 +96,16 @@ def _child(conn, op: str, spec: dict, kill_at: int | None, delay: float | None, 
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
-    from napari_patchwise.engine.export import staging
+    from napari_patchwise.engine.export import folder_swap
 
-    exchange = staging._RENAMEAT2
+    exchange = folder_swap._RENAMEAT2
     if no_exchange or exchange is None:
-        staging._RENAMEAT2 = None
+        folder_swap._RENAMEAT2 = None
     else:  # a C call raises no audit event: say it (then the hook sees it as a write step)
         def audited(*args):
             sys.audit("renameat2", *args)
             return exchange(*args)
-        staging._RENAMEAT2 = audited
+        folder_swap._RENAMEAT2 = audited
     root, count, renames = str(spec["root"]), [0], []
 
     def hook(event, args):
@@ -443,9 +443,9 @@ def _old_export(out: Path) -> Path:
 
 def _second_rename_fails(monkeypatch, exc, *, put_back_fails=False):
     """``os.replace`` in the staging module raises ``exc`` on its 2nd call (and 3rd, if asked)."""
-    from napari_patchwise.engine.export import staging
+    from napari_patchwise.engine.export import folder_swap, staging
 
-    monkeypatch.setattr(staging, "_RENAMEAT2", None)  # the two-rename swap
+    monkeypatch.setattr(folder_swap, "_RENAMEAT2", None)  # the two-rename swap
     calls = {"n": 0}
     real = os.replace
 

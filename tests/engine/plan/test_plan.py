@@ -1,11 +1,10 @@
-"""The plan: image reference, classes, box ids, fitting boxes, and the plan.json schema."""
+"""The plan: box ids, fitting boxes, and the plan.json schema."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 
-import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,7 +17,6 @@ from napari_patchwise.engine.plan.plan import (
     ClassSpec,
     ImageRef,
     Plan,
-    parse_classes,
 )
 from napari_patchwise.engine.plan.presets import get_preset
 from napari_patchwise.engine.plan.rules import validate_plan
@@ -37,117 +35,6 @@ class_names = st.from_regex(r"[A-Za-z][A-Za-z0-9_\-]{0,12}", fullmatch=True).fil
 
 def make_plan(shape=(64, 256, 256), mag=(1, 2, 2), preset=INSTANCE, **kw):
     return Plan(ImageRef(shape), preset, mag, **kw)
-
-
-# -- ImageRef --------------------------------------------------------------------
-
-
-def test_image_ref_normalises_fields():
-    ref = ImageRef(np.array([10, 20, 30]), dtype=np.uint8, voxel_size=[2, 1, 1])
-    assert ref.shape == (10, 20, 30)
-    assert all(type(s) is int for s in ref.shape)
-    assert ref.dtype == "uint8"
-    assert ref.voxel_size == (2.0, 1.0, 1.0)
-    assert ref.name == "image" and ref.path is None and ref.unit == "micrometer"
-
-
-def test_image_ref_rejects_2d_shape_with_hint():
-    with pytest.raises(ValueError, match=r"must be 3D \(z, y, x\)") as info:
-        ImageRef((512, 512))
-    msg = str(info.value)
-    assert "2D image" in msg
-    assert "z-stack" in msg
-
-
-@pytest.mark.parametrize("shape", [(2, 64, 64, 64), (64,), (), (1, 1, 1, 1, 1)])
-def test_image_ref_rejects_other_dimensionality(shape):
-    with pytest.raises(ValueError, match=r"must be 3D") as info:
-        ImageRef(shape)
-    if len(shape) > 3:
-        assert "single-channel" in str(info.value)
-
-
-@pytest.mark.parametrize(
-    ("shape", "match"),
-    [((0, 64, 64), "positive"), ((64, -1, 64), "positive"), ((64, 64.5, 64), "whole numbers")],
-)
-def test_image_ref_rejects_bad_extents(shape, match):
-    with pytest.raises(ValueError, match=match):
-        ImageRef(shape)
-
-
-@pytest.mark.parametrize(
-    "vs", [(0, 1, 1), (1, -1, 1), (1, 1), (1, 1, 1, 1), (float("nan"), 1, 1), (1, float("inf"), 1)]
-)
-def test_image_ref_rejects_bad_voxel_size(vs):
-    with pytest.raises(ValueError, match="voxel size must be three positive numbers"):
-        ImageRef((4, 4, 4), voxel_size=vs)
-
-
-def test_image_ref_dict_round_trip():
-    ref = ImageRef((10, 20, 30), "float32", (2.5, 0.5, 0.5), path="img.tif", name="raw", unit="nm")
-    d = ref.to_dict()
-    assert d["axes"] == "zyx"
-    assert d["shape"] == [10, 20, 30]
-    assert ImageRef.from_dict(json.loads(json.dumps(d))) == ref
-
-
-def test_image_ref_from_minimal_dict():
-    assert ImageRef.from_dict({"shape": [4, 5, 6]}) == ImageRef((4, 5, 6))
-
-
-# -- ClassSpec / parse_classes ---------------------------------------------------
-
-
-@pytest.mark.parametrize("name", ["nuclei", "Mito", "er_2", "a", "cell-wall", "x" * 64])
-@pytest.mark.parametrize("kind", ["instance", "semantic"])
-def test_class_spec_accepts_valid(name, kind):
-    c = ClassSpec(name, kind)
-    assert (c.name, c.kind) == (name, kind)
-
-
-@pytest.mark.parametrize("name", ["background", "ignore"])
-def test_class_spec_rejects_reserved_names(name):
-    with pytest.raises(ValueError, match="is reserved") as info:
-        ClassSpec(name)
-    assert "choose another name" in str(info.value)
-
-
-@pytest.mark.parametrize("name", ["", "1abc", "_x", "-x", "a b", "nuclei!", "x" * 65, "é", 5, None])
-def test_class_spec_rejects_invalid_names(name):
-    with pytest.raises(ValueError, match="is not valid") as info:
-        ClassSpec(name)
-    assert "letters, digits" in str(info.value)
-
-
-@pytest.mark.parametrize("kind", ["", "Instance", "panoptic", None])
-def test_class_spec_rejects_unknown_kind(kind):
-    with pytest.raises(ValueError, match="kind must be 'instance' or 'semantic'"):
-        ClassSpec("nuclei", kind)
-
-
-def test_parse_classes():
-    assert parse_classes("nuclei, mito:semantic") == (
-        ClassSpec("nuclei", "instance"),
-        ClassSpec("mito", "semantic"),
-    )
-    assert parse_classes(" a : semantic ,, b ,") == (ClassSpec("a", "semantic"), ClassSpec("b"))
-
-
-@pytest.mark.parametrize(
-    ("text", "match"),
-    [
-        ("nuclei, nuclei:semantic", "must be unique"),
-        ("", "at least one class"),
-        (" , ,", "at least one class"),
-        ("background", "reserved"),
-        ("nuclei:blob", "kind must be"),
-        ("9lives", "not valid"),
-    ],
-)
-def test_parse_classes_rejects(text, match):
-    with pytest.raises(ValueError, match=match):
-        parse_classes(text)
 
 
 # -- Plan construction -----------------------------------------------------------

@@ -27,34 +27,11 @@ from napari_patchwise.engine.plan.project import (
     open_project,
     resolve_image_path,
     save_plan,
-    write_json_atomic,
 )
+from napari_patchwise.engine.plan.atomic import write_json_atomic
 
-SHAPE = (20, 45, 50)
-MAG = (1, 2, 2)
-ANN_SHAPE = (20, 23, 25)
+from project_helpers import ANN_SHAPE, SHAPE, make_plan, snapshot
 
-
-def make_plan(**changes) -> Plan:
-    plan = Plan(
-        ImageRef(SHAPE, voxel_size=(2.0, 0.5, 0.5), path="raw.tif", unit="µm"),
-        get_preset("instance"),
-        MAG,
-        (ClassSpec("nuclei", "instance"), ClassSpec("mito", "semantic")),
-    )
-    plan, _ = plan.add_box((0, 0, 0), (10, 20, 20), stratum="dense", notes="first ✓")
-    plan, _ = plan.add_box((4, 10, 30), (20, 40, 50), source="grid", stats={"snr": 1.5})
-    return plan.replace(**changes)
-
-
-def snapshot(root: Path) -> dict:
-    """Bytes and mtimes of everything under ``root`` (and of root itself)."""
-    paths = [root, *sorted(root.rglob("*"))] if root.is_dir() else [root]
-    return {
-        p.as_posix(): (p.read_bytes() if p.is_file() else None, p.stat().st_mtime_ns)
-        for p in paths
-        if p.exists()
-    }
 
 
 def read_backup(folder: Path) -> Plan:
@@ -272,165 +249,6 @@ def test_create_refuses_file(tmp_path):
     assert not (tmp_path / "new").exists()
 
 
-# -- load errors ----------------------------------------------------------------
-def _plan_dict(**image_changes):
-    d = make_plan().to_dict()
-    d["image"].update(image_changes)
-    return d
-
-
-def _bad_box():
-    d = make_plan().to_dict()
-    d["boxes"][0]["hi"] = [-5, 20, 20]
-    return d
-
-
-GOOD = json.dumps(make_plan().to_dict(), indent=2)
-
-BAD_FILES = {
-    "empty": ("", "is empty"),
-    "truncated": (GOOD[: len(GOOD) // 2], r"not valid JSON \(line \d+, column \d+"),
-    "foreign": ('{"hello": 1}', "not a napari-patchwise plan"),
-    "list": ("[1, 2, 3]", "not a napari-patchwise plan"),
-    "newer": (json.dumps({**make_plan().to_dict(), "version": 999}), "version 999.*upgrade"),
-    "negative-box": (json.dumps(_bad_box()), r"boxes\[0\].*non-positive size"),
-    "2d-image": (json.dumps(_plan_dict(shape=[45, 50])), "2D image"),
-    "binary": (b"\xff\xfe\x00garbage", "not UTF-8"),
-    "wrong-type": (json.dumps({**make_plan().to_dict(), "classes": 5}), "wrong type"),
-}
-
-
-@pytest.mark.parametrize("case", sorted(BAD_FILES))
-@pytest.mark.parametrize("with_backup", [False, True])
-def test_load_bad_plan_file(tmp_path, case, with_backup):
-    content, phrase = BAD_FILES[case]
-    path = tmp_path / PLAN_FILE
-    path.write_bytes(content if isinstance(content, bytes) else content.encode())
-    if with_backup:
-        (tmp_path / "plan.json.bak").write_text(GOOD)
-    state = snapshot(tmp_path)
-    with pytest.raises(ProjectError, match=phrase) as info:
-        load_plan(tmp_path)
-    message = str(info.value)
-    assert str(path) in message
-    assert ("plan.json.bak" in message) == with_backup
-    with pytest.raises(ProjectError):
-        open_project(tmp_path)
-    assert is_project(tmp_path) == (case in ("newer", "negative-box", "2d-image", "wrong-type"))
-    assert snapshot(tmp_path) == state
-
-
-@pytest.mark.parametrize(
-    "make, phrase",
-    [
-        (lambda p: p / "missing", "does not exist"),
-        (lambda p: (p / "file.txt").write_text("x") and p / "file.txt", "is not a folder"),
-        (lambda p: (p / PLAN_FILE).write_text(GOOD) and p / PLAN_FILE, "choose its parent folder"),
-        (lambda p: (p / "e").mkdir() or p / "e", "not a napari-patchwise project: no plan.json"),
-    ],
-    ids=["missing", "file", "plan-file", "no-plan"],
-)
-def test_load_bad_folder(tmp_path, make, phrase):
-    target = make(tmp_path)
-    state = snapshot(tmp_path)
-    with pytest.raises(ProjectError, match=phrase):
-        load_plan(target)
-    with pytest.raises(ProjectError, match=phrase):
-        save_plan(target, make_plan())
-    assert not is_project(target)
-    assert snapshot(tmp_path) == state
-
-
-def test_load_does_not_touch_files(tmp_path):
-    create_project(tmp_path, make_plan())
-    save_plan(tmp_path, make_plan().remove_box(1))
-    state = snapshot(tmp_path)
-    load_plan(tmp_path)
-    open_annotations(tmp_path, mode="r")
-    is_project(tmp_path)
-    assert snapshot(tmp_path) == state
-
-
-# -- annotations follow the plan --------------------------------------------------
-def test_new_class_keeps_painted_data(tmp_path):
-    plan = make_plan()
-    create_project(tmp_path, plan)
-    nuclei = annotation_array(tmp_path, "nuclei")
-    nuclei[2:4, 5:8, 10:12] = 3
-    nuclei[19, 22, 24] = 4_000_000_000
-    painted = nuclei[:]
-    bigger = plan.replace(classes=(*plan.classes, ClassSpec("membrane", "semantic")))
-    save_plan(tmp_path, bigger)
-    group = open_annotations(tmp_path, mode="r")
-    assert group["membrane"].dtype == np.uint8 and group["membrane"].shape == ANN_SHAPE
-    np.testing.assert_array_equal(group["nuclei"][:], painted)
-    classes = group.attrs["napari-patchwise"]["classes"]
-    assert classes[-1] == {"name": "membrane", "kind": "semantic"}
-    # removing a class from the plan never deletes its layer
-    save_plan(tmp_path, plan.replace(classes=(ClassSpec("mito", "semantic"),)))
-    np.testing.assert_array_equal(open_annotations(tmp_path, mode="r")["nuclei"][:], painted)
-
-
-def test_magnification_change_with_painted_data_refused(tmp_path):
-    create_project(tmp_path, make_plan())
-    annotation_array(tmp_path, "ignore")[0, 0, 0] = 1
-    state = snapshot(tmp_path)
-    with pytest.raises(ProjectError, match=r"\['ignore'\] hold painted labels.*new project"):
-        save_plan(tmp_path, make_plan(magnification=(1, 1, 1)))
-    assert snapshot(tmp_path) == state
-
-
-def test_magnification_change_without_painted_data(tmp_path):
-    create_project(tmp_path, make_plan())
-    arr = annotation_array(tmp_path, "nuclei")
-    arr[0, 0, 0] = 9
-    arr[0, 0, 0] = 0  # erased strokes leave no chunk behind
-    new = make_plan(magnification=(2, 4, 4)).remove_box(1).remove_box(2)
-    save_plan(tmp_path, new)
-    plan, group = open_project(tmp_path)
-    assert plan == new
-    for name in ("nuclei", "mito", "background", "ignore"):
-        assert group[name].shape == (10, 12, 13)
-    assert group["nuclei"].dtype == np.uint32 and group["mito"].dtype == np.uint8
-    assert group.attrs["napari-patchwise"]["magnification"] == [2, 4, 4]
-
-
-def test_class_kind_change(tmp_path):
-    plan = make_plan()
-    create_project(tmp_path, plan)
-    semantic = plan.replace(classes=(ClassSpec("nuclei", "semantic"), plan.classes[1]))
-    save_plan(tmp_path, semantic)  # empty: recreated with the new kind
-    assert annotation_array(tmp_path, "nuclei").dtype == np.uint8
-    annotation_array(tmp_path, "nuclei")[1, 1, 1] = 1
-    state = snapshot(tmp_path)
-    with pytest.raises(ProjectError, match="holds painted semantic labels.*new name"):
-        save_plan(tmp_path, plan)
-    assert snapshot(tmp_path) == state
-
-
-def test_open_annotations_mismatch(tmp_path):
-    create_project(tmp_path, make_plan())
-    wrong = r"layer 'nuclei' is uint32 \(20, 23, 25\), not uint32 \(20, 45, 50\)"
-    with pytest.raises(ProjectError, match=wrong):
-        open_annotations(tmp_path, make_plan(magnification=1))
-    with pytest.raises(ProjectError, match="layer 'cells' is missing.*save_plan"):
-        open_annotations(tmp_path, make_plan(classes=(ClassSpec("cells"),)))
-    with pytest.raises(ValueError, match="mode must be 'r' or 'r\\+'"):
-        open_annotations(tmp_path, mode="w")
-    (tmp_path / ANNOTATIONS / "zarr.json").write_text("{oops")
-    with pytest.raises(ProjectError, match="not a readable zarr group"):
-        open_project(tmp_path)
-
-
-def test_missing_annotations(tmp_path):
-    create_project(tmp_path, make_plan())
-    os.rename(tmp_path / ANNOTATIONS, tmp_path / "elsewhere.zarr")
-    with pytest.raises(ProjectError, match="no annotations.zarr in"):
-        open_project(tmp_path)
-    save_plan(tmp_path, make_plan())  # starts again with empty layers
-    assert open_project(tmp_path)[1]["nuclei"].shape == ANN_SHAPE
-
-
 @pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
 def test_files_get_the_folder_permissions(tmp_path):
     folder = tmp_path / "proj"
@@ -441,17 +259,6 @@ def test_files_get_the_folder_permissions(tmp_path):
     assert (folder / PLAN_FILE).stat().st_mode & 0o777 == 0o640  # not mkstemp's 0600
     assert (folder / "plan.json.bak").stat().st_mode & 0o777 == 0o640
     assert (folder / ANNOTATIONS).stat().st_mode & 0o777 == 0o750  # not mkdtemp's 0700
-
-
-def test_is_project(tmp_path):
-    assert not is_project(tmp_path)
-    assert not is_project(tmp_path / "nope")
-    assert not is_project(None)
-    (tmp_path / PLAN_FILE).write_text('{"format": "something-else"}')
-    assert not is_project(tmp_path)
-    assert not is_project(tmp_path / PLAN_FILE)
-    (tmp_path / PLAN_FILE).write_text(GOOD)
-    assert is_project(tmp_path)
 
 
 def test_resolve_image_path(tmp_path):

@@ -14,7 +14,8 @@ from scipy.special import xlogy
 from scipy.stats import spearmanr
 from skimage.filters import threshold_otsu
 
-from napari_patchwise.engine.propose.blockstats import STAT_NAMES, _steps, block_statistics, candidate_grid
+from napari_patchwise.engine.propose.block_grid import candidate_grid
+from napari_patchwise.engine.propose.blockstats import STAT_NAMES, _steps, block_statistics
 from napari_patchwise.engine.propose._cellcombine import _cell_params, _value_bins
 from napari_patchwise.engine.propose.cellstats import CellLayout, candidate_layout, cell_statistics
 from napari_patchwise.engine.plan.plan import ImageRef, Plan

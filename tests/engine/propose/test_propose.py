@@ -11,7 +11,8 @@ import zarr
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from napari_patchwise.engine.propose.blockstats import STAT_NAMES, candidate_grid
+from napari_patchwise.engine.propose.block_grid import candidate_grid
+from napari_patchwise.engine.propose.blockstats import STAT_NAMES
 from napari_patchwise.engine.propose.cellstats import candidate_layout
 from napari_patchwise.engine.plan.plan import ImageRef, Plan
 from napari_patchwise.engine.plan.presets import PRESET_NAMES, TARGET_TOTAL_VOXELS, get_preset
@@ -25,7 +26,7 @@ from napari_patchwise.engine.propose.run import (
     repropose_box,
 )
 from napari_patchwise.engine.samples.nuclei import make_sample
-from napari_patchwise.engine.propose.blockstats import edge_blocks
+from napari_patchwise.engine.propose.block_grid import edge_blocks
 from napari_patchwise.engine.propose.strata import STRATA, assign_strata
 from napari_patchwise.engine.plan.rules import validate_plan
 

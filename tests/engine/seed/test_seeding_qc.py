@@ -5,9 +5,8 @@ import pytest
 
 from napari_patchwise.engine import ClassSpec, ImageRef, Plan
 from napari_patchwise.engine.plan.annotation import EDITS, WEAK
-from napari_patchwise.engine.plan.project import create_project, open_annotations
+from napari_patchwise.engine.plan.project import create_project, open_annotations, open_project
 from napari_patchwise.engine.qc.checks import check_box, check_plan_annotations, check_project
-from napari_patchwise.engine.samples.nuclei import make_sample
 from napari_patchwise.engine.seed.run import (
     box_region,
     cellpose_into_boxes,
@@ -19,11 +18,6 @@ from napari_patchwise.engine.qc.touching import find_contacts
 from napari_patchwise.engine.seed.weaklabels import SeedParams
 
 
-@pytest.fixture(scope="module")
-def sample():
-    return make_sample((24, 96, 96), seed=1)
-
-
 def _project(tmp_path, sample, mag=(1, 1, 1), classes=None):
     plan = Plan(ImageRef(sample.image.shape, voxel_size=sample.voxel_size), magnification=mag,
                 classes=classes or (ClassSpec("nuclei"),))
@@ -32,8 +26,8 @@ def _project(tmp_path, sample, mag=(1, 1, 1), classes=None):
     return plan, open_annotations(folder), folder
 
 
-def test_seed_boxes_writes_rule_abiding_seeds(tmp_path, sample):
-    plan, group, _ = _project(tmp_path, sample)
+def test_seed_boxes_writes_rule_abiding_seeds(tmp_path, sample, sample_project):
+    plan, group = open_project(sample_project)
     calls = []
     plan, report = seed_boxes(plan, group, sample.image, params=SeedParams(min_size=10),
                               progress=lambda i, n: calls.append((i, n)))
@@ -56,8 +50,8 @@ def test_seed_boxes_writes_rule_abiding_seeds(tmp_path, sample):
     assert check_plan_annotations(plan, layers).boxes[1].status == "seeded"
 
 
-def test_seeding_keeps_edited_voxels_unless_asked(tmp_path, sample):
-    plan, group, _ = _project(tmp_path, sample)
+def test_seeding_keeps_edited_voxels_unless_asked(tmp_path, sample, sample_project):
+    plan, group = open_project(sample_project)
     layers = annotation_layers(group, plan)
     layers["nuclei"][5, 5:10, 5:10] = 999
     hidden_layer(group, EDITS)[5, 5:10, 5:10] = 1
@@ -83,8 +77,8 @@ def test_semantic_class_and_magnification(tmp_path, sample):
     assert arr.shape == (24, 48, 48) and set(np.unique(arr)) <= {0, 1} and arr.any()
 
 
-def test_seed_bad_input(tmp_path, sample):
-    plan, group, _ = _project(tmp_path, sample)
+def test_seed_bad_input(tmp_path, sample, sample_project):
+    plan, group = open_project(sample_project)
     with pytest.raises(ValueError, match="plan was made for"):
         seed_boxes(plan, group, sample.image[:10])
     with pytest.raises(ValueError, match="no box 9"):
@@ -96,8 +90,8 @@ def test_seed_bad_input(tmp_path, sample):
     assert 3 in rep.skipped and "outside the image" in rep.skipped[3]
 
 
-def test_import_separates_touching_instances(tmp_path, sample):
-    plan, group, _ = _project(tmp_path, sample)
+def test_import_separates_touching_instances(tmp_path, sample, sample_project):
+    plan, group = open_project(sample_project)
     labels = np.zeros(plan.annotation_shape, np.uint32)
     labels[4:10, 4:12, 4:12] = 1
     labels[4:10, 12:20, 4:12] = 2  # touches 1 on a face
@@ -125,8 +119,8 @@ class FakeCellpose:
         return masks, None, None
 
 
-def test_cellpose_into_boxes_with_a_stand_in(tmp_path, sample):
-    plan, group, _ = _project(tmp_path, sample)
+def test_cellpose_into_boxes_with_a_stand_in(tmp_path, sample, sample_project):
+    plan, group = open_project(sample_project)
     model = FakeCellpose()
     plan, report = cellpose_into_boxes(plan, group, sample.image, model, diameter=12)
     assert len(model.calls) == 2 and all(c["do_3D"] for c in model.calls)
@@ -174,8 +168,8 @@ def test_check_box_findings(tmp_path, sample):
     assert check_project(folder)[2].boxes[1].status == "in_progress"
 
 
-def test_no_background_finding_and_fragment_on_face_is_fine(tmp_path, sample):
-    plan, group, _ = _project(tmp_path, sample)
+def test_no_background_finding_and_fragment_on_face_is_fine(tmp_path, sample, sample_project):
+    plan, group = open_project(sample_project)
     L = annotation_layers(group, plan)
     n = np.zeros(plan.annotation_shape, np.uint32)
     n[0, 0, 0] = 5  # a one-voxel piece on the box's face: cut by the box, not a fragment
@@ -184,8 +178,8 @@ def test_no_background_finding_and_fragment_on_face_is_fine(tmp_path, sample):
     assert codes == {"no-background"}
 
 
-def test_a_box_without_objects_is_left_unpainted_and_only_background_is_flagged(tmp_path, sample):
-    plan, group, _ = _project(tmp_path, sample)
+def test_a_box_without_objects_is_left_unpainted_and_only_background_is_flagged(tmp_path, sample, sample_project):
+    plan, group = open_project(sample_project)
     dark = sample.image.copy()
     dark[:, :48, :48] = 100  # box 1 holds nothing above the shared threshold
     plan2, report = seed_boxes(plan, group, dark, params=SeedParams(min_size=20))

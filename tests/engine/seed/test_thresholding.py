@@ -21,11 +21,6 @@ OVERLAPPING = [((0, 0, 0), (24, 32, 32)), ((0, 16, 16), (24, 48, 48)), ((0, 8, 5
 SIDE_BY_SIDE = [((0, 0, 0), (24, 48, 24)), ((0, 0, 24), (24, 48, 48))]  # sharing the face x = 24
 
 
-@pytest.fixture(scope="module")
-def sample():
-    return make_sample((24, 96, 96), seed=1)
-
-
 def _project(tmp_path, sample, boxes, mag=(1, 1, 1)):
     plan = Plan(ImageRef(sample.image.shape, voxel_size=sample.voxel_size), magnification=mag,
                 classes=(ClassSpec("nuclei"),)).add_boxes(boxes)

@@ -29,6 +29,7 @@ from ..geometry.magnification import Triple, voxel_size_at
 from ..plan.plan import Plan
 from ..qc.checks import has_annotation
 from ..findings import Finding
+from ..geometry.regions import clip_region, region_at_mag
 from ..geometry.resample import downsample_mean
 from .model import Crop, ExportError, case_name
 
@@ -280,8 +281,7 @@ def crop_image(levels: Sequence[ImageLevel], box: Box, mag: Sequence[int]) -> np
         raise ExportError("no image level at full resolution; the image has no level 0.")
     rest = tuple(m // f for m, f in zip(mag, level.factor))
     shape = level.data.shape
-    region = tuple(slice(lo // f, min(-(-hi // f), n))
-                   for lo, hi, f, n in zip(box.lo, box.hi, level.factor, shape))
+    region = clip_region(region_at_mag(box.lo, box.hi, level.factor), shape)
     block = np.asarray(level.data[region])
     if mag == (1, 1, 1):
         return np.array(block, copy=True)

@@ -52,17 +52,14 @@ Examples
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import errno
 import os
 import re
 import shutil
-import sys
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
+from .folder_swap import exchange, fsync_dir, held, hold, release, remove_path
 from .manifest import read_manifest
 from .model import MANIFEST_NAME, ExportError
 
@@ -127,115 +124,8 @@ def existing_export(target: Path, *, overwrite: bool, same: Callable[[dict], str
     return manifest
 
 
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):  # not possible on Windows
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-# ------------------------------------------------------------------ OS helpers
-try:
-    import fcntl
-except ImportError:  # Windows: no advisory locks; every leftover counts as stopped
-    fcntl = None
-
 STAGE_SUFFIX = ".partial"
 OLD_SUFFIX = ".old"
-_AT_FDCWD = -100
-_RENAME_EXCHANGE = 2
-
-
-def _renameat2():
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        fn = ctypes.CDLL(None, use_errno=True).renameat2
-    except (OSError, AttributeError):  # a libc without it
-        return None
-    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-    fn.restype = ctypes.c_int
-    return fn
-
-
-#: ``renameat2`` of the C library, or ``None`` where there is none.
-_RENAMEAT2 = _renameat2()
-
-
-def exchange(a, b) -> bool:
-    """Swap the names of two existing paths in one atomic step.
-
-    Returns ``False``, changing nothing, where the system or the file system
-    cannot (then swap another way).
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     a, b = pathlib.Path(tmp, "a"), pathlib.Path(tmp, "b")
-    ...     _ = a.write_text("A"), b.write_text("B")
-    ...     swapped = exchange(a, b)
-    ...     print(a.read_text() == ("B" if swapped else "A"))
-    True
-    """
-    fn = _RENAMEAT2
-    if fn is None:
-        return False
-    if fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
-        return True
-    err = ctypes.get_errno()
-    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP):
-        return False
-    raise OSError(err, os.strerror(err), str(b))
-
-
-def _hold(path: Path) -> int | None:
-    """Lock ``path`` (a folder) for this process; the open descriptor, or ``None`` if not possible."""
-    if fcntl is None:
-        return None
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:  # a file system without locks
-        os.close(fd)
-        return None
-    return fd
-
-
-def _release(fd: int | None) -> None:
-    if fd is not None:
-        with contextlib.suppress(OSError):
-            os.close(fd)  # closing drops the lock
-
-
-def _held(path: Path) -> bool:
-    """Whether a running process holds ``path`` (see :func:`_hold`); a killed one holds nothing."""
-    if fcntl is None:
-        return False
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return True  # cannot even look: leave it
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
-    return False
-
-
-def _remove(path: Path) -> None:
-    """Remove a file, link or folder tree (whatever a swap moved aside)."""
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        with contextlib.suppress(OSError):
-            os.unlink(path)
 
 
 def leftovers(target) -> list[Path]:
@@ -292,7 +182,7 @@ def recover(target) -> list[str]:
     ['Set'] kept
     """
     target = Path(target)
-    found = [p for p in leftovers(target) if not _held(p)]
+    found = [p for p in leftovers(target) if not held(p)]
     lines, back = [], None
     olds = [p for p in found if p.name.endswith(OLD_SUFFIX) and os.path.lexists(p / target.name)]
     if olds and not os.path.lexists(target):
@@ -305,11 +195,11 @@ def recover(target) -> list[str]:
                 f"an interrupted export left the previous {target.name} in {back / target.name} and it "
                 f"cannot be moved back ({e.strerror or e}); move it to {target} by hand, then export again."
             ) from None
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent)
         lines.append(f"restored {target} from {back.name}, where an interrupted export had moved it")
     removed = []
     for p in found:
-        _remove(p)
+        remove_path(p)
         if p != back and not os.path.lexists(p):
             removed.append(p.name)
     if removed:
@@ -341,7 +231,7 @@ class Stage:
         parent = self.target.parent
         try:
             self.path = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.", suffix=STAGE_SUFFIX, dir=parent))
-            self._lock = _hold(self.path)
+            self._lock = hold(self.path)
             # mkdtemp makes 0700 folders; take the output folder's mode
             os.chmod(self.path, parent.stat().st_mode & 0o777)
         except OSError as e:
@@ -410,10 +300,10 @@ class Stage:
                 f"cannot move the new export into {target} ({e.strerror or e}); {state}. Check "
                 "permissions and free space, then export again."
             ) from None
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent)
         if aside is not None:
-            _remove(aside)
-        _release(self._lock)
+            remove_path(aside)
+        release(self._lock)
         self._lock = None
         return target
 
@@ -425,12 +315,12 @@ class Stage:
         """
         target = self.target
         trash = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=OLD_SUFFIX, dir=target.parent))
-        held = _hold(trash)
+        trash_lock = hold(trash)
         try:
             os.replace(target, trash / target.name)
         except BaseException:
-            _release(held)
-            _remove(trash)
+            release(trash_lock)
+            remove_path(trash)
             raise
         try:
             os.replace(self.path, target)
@@ -438,16 +328,16 @@ class Stage:
             try:
                 os.replace(trash / target.name, target)  # put the previous folder back
             finally:
-                _release(held)
-            _remove(trash)
+                release(trash_lock)
+            remove_path(trash)
             raise
-        _release(held)
+        release(trash_lock)
         return trash
 
     def discard(self) -> None:
         """Remove the stage (the target is not touched)."""
         shutil.rmtree(self.path, ignore_errors=True)
-        _release(self._lock)
+        release(self._lock)
         self._lock = None
 
 

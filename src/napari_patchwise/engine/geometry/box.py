@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from .magnification import Triple, _as_int_triple
+from .regions import region_at_mag
 
 #: Where a box came from.
 SOURCES = ("manual", "grid", "points", "proposal", "uncertainty", "import")
@@ -153,7 +154,7 @@ class Box:
         >>> Box(1, (0, 4, 8), (4, 12, 16)).slices((1, 2, 2))
         (slice(0, 4, None), slice(2, 6, None), slice(4, 8, None))
         """
-        return tuple(slice(l // m, -(-h // m)) for l, h, m in zip(self.lo, self.hi, mag))  # type: ignore[return-value]
+        return region_at_mag(self.lo, self.hi, mag)
 
     def replace(self, **changes) -> Box:
         """A copy with some fields changed (validated again)."""

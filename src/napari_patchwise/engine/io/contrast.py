@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 
+from ..geometry.regions import chunk_region
+
 MIN_CHUNKS = 16  # a chunked volume is sampled from at least this many chunks (or all of them)
 
 
@@ -41,7 +43,7 @@ def sample_values(data, max_voxels: int = 1_000_000) -> np.ndarray:
             parts = []
             for flat in np.sort(picks):
                 idx = np.unravel_index(int(flat), grid)
-                region = tuple(slice(i * k, min((i + 1) * k, s)) for i, k, s in zip(idx, c, shape))
+                region = chunk_region(idx, c, shape)
                 parts.append(np.asarray(data[(*lead, *region)]).ravel())
             return np.concatenate(parts)
     nz, ny, nx = shape

@@ -4,7 +4,7 @@
 and call :func:`run_propose`. The request is checked when made; the job
 measures the candidate blocks (unless the request brings them, as the dock
 does from its cache), applies the "replace unlocked proposals" rule of
-:mod:`..unlocked_proposals` for every kind of proposal, and returns the new
+:mod:`~napari_patchwise.engine.propose.unlocked` for every kind of proposal, and returns the new
 plan with what it added. Nothing is saved: the caller owns the project.
 """
 
@@ -19,7 +19,7 @@ from ..propose.candidates import Candidates, box_size_for, measure_candidates
 from ..plan.plan import Plan
 from ..propose.points import boxes_from_points
 from ..propose.run import ProposalReport, propose, propose_by_uncertainty
-from ..unlocked_proposals import PROPOSED_SOURCES, drop_unlocked_proposals
+from ..propose.unlocked import PROPOSED_SOURCES, drop_unlocked_proposals
 
 #: How boxes are chosen.
 PROPOSE_BY = ("content", "uncertainty", "points")

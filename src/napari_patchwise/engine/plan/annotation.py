@@ -51,6 +51,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..geometry.regions import Region, clip_region
 from ..io.workload import check_region_memory
 
 UNANNOTATED = -1
@@ -58,41 +59,6 @@ BACKGROUND = 0
 EDITS = "edits"
 WEAK = "weak"
 HIDDEN_LAYERS = (EDITS, WEAK)
-
-Region = tuple[slice, slice, slice]
-
-
-def full_region(shape: Sequence[int]) -> Region:
-    """The slices covering a whole array.
-
-    Examples
-    --------
-    >>> full_region((2, 3, 4))
-    (slice(0, 2, None), slice(0, 3, None), slice(0, 4, None))
-    """
-    return tuple(slice(0, int(s)) for s in shape)  # type: ignore[return-value]
-
-
-def clip_region(region, shape: Sequence[int]) -> Region:
-    """Clip 3 slices to ``shape`` (``None`` means the whole array).
-
-    Examples
-    --------
-    >>> clip_region((slice(-2, 3), slice(None), slice(1, 99)), (4, 5, 6))
-    (slice(0, 3, None), slice(0, 5, None), slice(1, 6, None))
-    """
-    if region is None:
-        return full_region(shape)
-    if len(region) != 3:
-        raise ValueError(f"a region is 3 slices (z, y, x); got {region!r}.")
-    out = []
-    for s, n in zip(region, shape):
-        if not isinstance(s, slice) or s.step not in (None, 1):
-            raise ValueError(f"a region is 3 slices with step 1; got {region!r}.")
-        lo = 0 if s.start is None else max(0, min(int(s.start), n))
-        hi = n if s.stop is None else max(lo, min(int(s.stop), n))
-        out.append(slice(lo, hi))
-    return tuple(out)  # type: ignore[return-value]
 
 
 def _read(array, region: Region) -> np.ndarray:
@@ -266,43 +232,6 @@ def class_overlap(class_layers: Mapping[str, object], region=None) -> dict[tuple
             if n:
                 out[(a, b)] = n
     return out
-
-
-def region_from_mask(mask: np.ndarray, offset: Sequence[int] = (0, 0, 0)) -> Region | None:
-    """Bounding slices of the ``True`` voxels of ``mask`` (shifted by ``offset``).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> m = np.zeros((3, 4, 5), bool); m[1, 2:4, 0] = True
-    >>> region_from_mask(m, offset=(10, 0, 0))
-    (slice(11, 12, None), slice(2, 4, None), slice(0, 1, None))
-    >>> region_from_mask(np.zeros((2, 2, 2), bool)) is None
-    True
-    """
-    if not mask.any():
-        return None
-    out = []
-    for axis in range(3):
-        other = tuple(a for a in range(3) if a != axis)
-        hit = np.flatnonzero(mask.any(axis=other))
-        out.append(slice(int(hit[0]) + offset[axis], int(hit[-1]) + 1 + offset[axis]))
-    return tuple(out)  # type: ignore[return-value]
-
-
-def union_region(a: Region | None, b: Region | None) -> Region | None:
-    """The bounding region of two regions (either may be ``None``).
-
-    Examples
-    --------
-    >>> union_region((slice(0, 2),) * 3, (slice(5, 6),) * 3)
-    (slice(0, 6, None), slice(0, 6, None), slice(0, 6, None))
-    """
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return tuple(slice(min(x.start, y.start), max(x.stop, y.stop)) for x, y in zip(a, b))  # type: ignore[return-value]
 
 
 def mark_edited(edits, region: Region, mask: np.ndarray | None = None) -> None:

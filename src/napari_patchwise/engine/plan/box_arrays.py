@@ -8,6 +8,7 @@ import numpy as np
 
 from ..geometry.box import Box
 from .plan import Plan
+from ..geometry.regions import clip_region, region_to_full
 from ..geometry.resample import downsample_mean
 from ..io.workload import check_region_memory
 
@@ -55,8 +56,7 @@ def image_at_mag(image, box: Box, mag: Sequence[int]) -> np.ndarray:
     [[[2.5, 4.5]], [[18.5, 20.5]]]
     """
     shape = image.shape
-    sl = box.slices(mag)
-    full = tuple(slice(s.start * f, min(s.stop * f, n)) for s, f, n in zip(sl, mag, shape))
+    full = region_to_full(box.slices(mag), mag, shape)
     itemsize = np.dtype(getattr(image, "dtype", np.float64)).itemsize
     check_region_memory([max(0, s.stop - s.start) for s in full], itemsize + 8, f"box {box.id}")
     return downsample_mean(np.asarray(image[full]), tuple(mag))
@@ -72,5 +72,4 @@ def box_region(plan: Plan, box: Box):
     >>> box_region(plan, Box(1, (0, 4, 4), (4, 10, 10)))
     (slice(0, 4, None), slice(2, 5, None), slice(2, 5, None))
     """
-    shape = plan.annotation_shape
-    return tuple(slice(s.start, min(s.stop, n)) for s, n in zip(box.slices(plan.magnification), shape))
+    return clip_region(box.slices(plan.magnification), plan.annotation_shape)

@@ -42,7 +42,7 @@ import time
 import weakref
 from pathlib import Path
 
-from .project import LOCK_FILE, ProjectError
+from .plan_file import LOCK_FILE, ProjectError
 
 try:
     import fcntl

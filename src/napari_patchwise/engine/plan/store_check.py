@@ -29,6 +29,8 @@ import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..geometry.regions import chunk_region, regions_overlap
+
 ANNOTATIONS = "annotations.zarr"
 
 
@@ -79,8 +81,7 @@ def damaged_chunks(folder) -> list[DamagedChunk]:
             try:
                 arr.get_block_selection(index)
             except Exception as e:  # any codec failure: what matters is which chunk
-                region = tuple(slice(i * c, min((i + 1) * c, s))
-                               for i, c, s in zip(index, arr.chunks, arr.shape))
+                region = chunk_region(index, arr.chunks, arr.shape)
                 found.append(DamagedChunk(name, key, tuple(index), region, f"{type(e).__name__}: {e}"))
     return found
 
@@ -88,8 +89,7 @@ def damaged_chunks(folder) -> list[DamagedChunk]:
 def _boxes_in(plan, region) -> list[int]:
     ids = []
     for b in plan.boxes:
-        sl = b.slices(plan.magnification)
-        if all(s.start < r.stop and r.start < s.stop for s, r in zip(sl, region)):
+        if regions_overlap(b.slices(plan.magnification), region):
             ids.append(b.id)
     return ids
 

@@ -12,9 +12,11 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from ..geometry.regions import region_from_bounds
 from ._blockkernel import _global_params
 from ._cellkernel import SUMS
-from .blockstats import STAT_NAMES, border_axes
+from .block_grid import border_axes
+from .blockstats import STAT_NAMES
 
 _S = {n: i for i, n in enumerate(SUMS)}
 _XBINS = 256  # about 1.5 times as many histogram bins of sample values
@@ -199,7 +201,7 @@ def _combine(layout, results, where, gp, grid_shape, steps, g, labelled, with_pr
     faces = np.zeros(ncell + (6, 2), np.int64)
     nan = np.zeros(ncell, np.int64)
     for r, (c0, nc) in zip(results, where):
-        sl = tuple(slice(a, a + n) for a, n in zip(c0, nc))
+        sl = region_from_bounds(c0, [a + n for a, n in zip(c0, nc)])
         sums[sl] += r["sums"]
         hx[sl] += r["hx"]
         hd[sl] += r["hd"]

@@ -1,8 +1,8 @@
 """Per-block image statistics on a grid of candidate boxes.
 
 The first step of stratified box proposal: lay a grid of candidate blocks over
-a volume (:func:`candidate_grid`) and measure each block once
-(:func:`block_statistics`). Strata and box selection are built on these
+a volume (:func:`candidate_grid`, in :mod:`.block_grid`) and measure each block
+once (:func:`block_statistics`). Strata and box selection are built on these
 numbers elsewhere. Inputs may be numpy, zarr or dask arrays; the volume is
 read blockwise in a single dask pass and never loaded whole.
 """
@@ -10,19 +10,16 @@ read blockwise in a single dask pass and never loaded whole.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-
 import dask
 import dask.array as da
 import numpy as np
 
 from ._blockkernel import _FACES, _IX, FIELDS, MEASURED, _flat_sample, _global_params, _piece_stats
 from ._daskrun import _compute
-from ..geometry.magnification import _as_int_triple, as_magnification
-from ..io.workload import check_grid_memory
+from ..geometry.regions import full_region, region_from_bounds
+from .block_grid import BlockGrid, _image_shape, border_axes
 
-__all__ = ["STAT_NAMES", "BlockGrid", "block_statistics", "border_axes", "candidate_grid",
-           "edge_blocks"]
+__all__ = ["STAT_NAMES", "block_statistics"]
 
 STAT_NAMES = ("p01", "p50", "p99", "mean", "std", "snr", "foreground", "density",
               "edge_energy", "blank", "saturated", "border_distance", "border_foreground",
@@ -33,120 +30,6 @@ _GLOBAL_CHUNKS = 32  # chunks feeding the global levels of a large volume ...
 _GLOBAL_BYTES = 256 * 2**20  # ... holding at most about this much in memory
 _BLOCK_SAMPLE = 4096  # voxels sampled per block by default
 _CHUNK_VOXELS = 4_000_000
-
-
-@dataclass(frozen=True, eq=False)
-class BlockGrid:
-    """Candidate blocks laid over a volume.
-
-    Attributes
-    ----------
-    block : tuple of int
-        Block size ``(z, y, x)`` in full-resolution voxels, a multiple of
-        ``magnification``.
-    origins : ndarray of int64, shape (N, 3)
-        Low corners of the blocks in full-resolution voxels, on the
-        magnification grid; every block lies inside the image.
-    image_shape : tuple of int
-        Full-resolution image shape ``(z, y, x)``.
-    magnification : tuple of int
-        Magnification ``(mz, my, mx)`` the statistics are computed at.
-    """
-
-    block: tuple[int, int, int]
-    origins: np.ndarray
-    image_shape: tuple[int, int, int]
-    magnification: tuple[int, int, int]
-
-    def __len__(self) -> int:
-        return len(self.origins)
-
-
-def _image_shape(shape) -> tuple[int, int, int]:
-    dims = tuple(int(s) for s in shape)
-    if len(dims) != 3:
-        raise ValueError(
-            f"image has shape {dims} ({len(dims)}D) but a 3D (z, y, x) volume is needed; "
-            "for a single 2D image add a z axis, e.g. image[np.newaxis]."
-        )
-    return dims  # type: ignore[return-value]
-
-
-def candidate_grid(image_shape, block, mag=1, stride=None) -> BlockGrid:
-    """Lay candidate blocks of one size over a volume.
-
-    Parameters
-    ----------
-    image_shape : tuple of 3 int
-        Full-resolution shape ``(z, y, x)``.
-    block : int or tuple of 3 int
-        Block size in full-resolution voxels; a multiple of ``mag`` with at
-        least 2 voxels per axis at the magnification.
-    mag : int, str or tuple of 3 int, optional
-        Magnification ``(mz, my, mx)``.
-    stride : int or tuple of 3 int, optional
-        Step between block origins (a multiple of ``mag``). Defaults to
-        ``block`` (non-overlapping); smaller values give overlapping blocks.
-
-    Returns
-    -------
-    BlockGrid
-        ``prod((image_shape - block) // stride + 1)`` blocks, in C order.
-
-    Raises
-    ------
-    ValueError
-        For a non-3D shape, a block thinner than 2 voxels at the magnification,
-        a block or stride that is not a multiple of ``mag``, or a block larger
-        than the image.
-
-    Examples
-    --------
-    >>> g = candidate_grid((32, 64, 64), (16, 32, 32))
-    >>> len(g), g.origins[-1].tolist()
-    (8, [16, 32, 32])
-    >>> len(candidate_grid((32, 64, 64), (16, 32, 32), mag=(1, 2, 2), stride=(8, 16, 16)))
-    27
-    >>> candidate_grid((32, 64, 64), (16, 31, 32), mag=(1, 2, 2))
-    Traceback (most recent call last):
-    ...
-    ValueError: block (16, 31, 32) is not a multiple of the magnification (1, 2, 2); use e.g. block=(16, 32, 32).
-    """
-    shape, b, m, st = _grid_args(image_shape, block, mag, stride)
-    axes = [np.arange(0, s - bi + 1, t, dtype=np.int64) for s, bi, t in zip(shape, b, st)]
-    check_grid_memory(shape, b, math.prod(len(a) for a in axes))
-    origins = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
-    return BlockGrid(b, origins, shape, m)
-
-
-def _grid_args(image_shape, block, mag, stride):
-    """Checked ``(shape, block, mag, stride)`` of :func:`candidate_grid`, without laying the grid."""
-    shape = _image_shape(image_shape)
-    m = as_magnification(mag)
-    b = _as_int_triple(block, "block", positive=True)
-    if any(bi % mi for bi, mi in zip(b, m)):
-        fix = tuple(max(2 * mi, -(-bi // mi) * mi) for bi, mi in zip(b, m))
-        raise ValueError(
-            f"block {b} is not a multiple of the magnification {m}; use e.g. block={fix}."
-        )
-    if any(bi // mi < 2 for bi, mi in zip(b, m)):
-        fix = tuple(max(bi, 2 * mi) for bi, mi in zip(b, m))
-        raise ValueError(
-            f"block {b} is smaller than 2 voxels per axis at magnification {m}; "
-            f"use e.g. block={fix}."
-        )
-    if any(bi > si for bi, si in zip(b, shape)):
-        raise ValueError(
-            f"block {b} is larger than the image {shape}; use a block that fits "
-            "inside the image in every axis."
-        )
-    st = b if stride is None else _as_int_triple(stride, "stride", positive=True)
-    if any(si % mi for si, mi in zip(st, m)):
-        raise ValueError(
-            f"stride {st} is not a multiple of the magnification {m}; "
-            "use multiples so blocks stay on the magnification grid."
-        )
-    return shape, b, m, st
 
 
 def _as_dask(arr, block):
@@ -304,6 +187,7 @@ def block_statistics(image, grid: BlockGrid, *, threshold=None, labels=None, pro
     >>> rng = np.random.default_rng(0)
     >>> img = rng.normal(100, 5, (8, 16, 16))
     >>> img[:, :8] += 400
+    >>> from napari_patchwise.engine.propose.block_grid import candidate_grid
     >>> g = candidate_grid(img.shape, (8, 8, 8))
     >>> st = block_statistics(img, g, scheduler="sync")
     >>> st["foreground"].tolist(), st["border_distance"].tolist()
@@ -347,7 +231,7 @@ def block_statistics(image, grid: BlockGrid, *, threshold=None, labels=None, pro
     full = int(np.prod(grid.block))
     fn = dask.delayed(_piece_stats, pure=True)
     if lattice:  # non-overlapping blocks: one task per chunk holding whole blocks
-        crop = tuple(slice(0, c * b) for c, b in zip(counts, B))
+        crop = full_region([c * b for c, b in zip(counts, B)])
         native = img.chunks
         chunks = tuple(max(1, round(c[0] / b)) * int(b) for c, b in zip(native, B))
         work = img[crop]
@@ -385,7 +269,7 @@ def block_statistics(image, grid: BlockGrid, *, threshold=None, labels=None, pro
         def piece(arr, o):
             if arr is None:
                 return None
-            return arr[(Ellipsis,) + tuple(slice(a, a + b) for a, b in zip(o, B))]
+            return arr[(Ellipsis,) + region_from_bounds(o, [a + b for a, b in zip(o, B)])]
 
         tasks = [fn(piece(img, o), piece(lab, o), piece(prob, o), gp, (1, 1, 1), bw, m, steps, full)
                  for o in grid.origins]
@@ -423,32 +307,3 @@ def block_statistics(image, grid: BlockGrid, *, threshold=None, labels=None, pro
         grid.block, grid.image_shape)[None, :, None]
     stats["border_foreground"] = np.where(touch, faces, 0.0).max(axis=(1, 2))
     return {n: stats[n] for n in STAT_NAMES}
-
-
-def border_axes(block, image_shape) -> np.ndarray:
-    """Axes along which a volume holds at least two blocks.
-
-    Along an axis one block (nearly) fills, every block touches both faces,
-    so touching says nothing about the volume edge there.
-
-    Examples
-    --------
-    >>> border_axes((64, 64, 64), (96, 256, 256)).tolist()
-    [False, True, True]
-    """
-    return np.asarray(image_shape) >= 2 * np.asarray(block)
-
-
-def edge_blocks(origins, block, image_shape) -> np.ndarray:
-    """Blocks touching a volume face along an axis that holds at least two blocks.
-
-    Examples
-    --------
-    >>> o = np.array([[0, 0, 0], [0, 0, 64], [0, 0, 128]])
-    >>> edge_blocks(o, (64, 64, 64), (96, 64, 192)).tolist()
-    [True, False, True]
-    """
-    o = np.asarray(origins)
-    b, s = np.asarray(block), np.asarray(image_shape)
-    touch = (o == 0) | (o + b >= s)
-    return np.any(touch & border_axes(b, s), axis=1)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .blockstats import BlockGrid, edge_blocks
+from .block_grid import BlockGrid, edge_blocks
 from ..geometry.box import Box
 from .cellstats import candidate_layout, cell_statistics
 from ..geometry.magnification import _as_int_triple

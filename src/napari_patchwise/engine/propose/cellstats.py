@@ -28,18 +28,12 @@ from dataclasses import dataclass
 import dask
 import numpy as np
 
+from ..geometry.regions import full_region
 from ._cellcombine import _cell_params, _combine
 from ._cellkernel import cells_piece
 from ._daskrun import _compute
-from .blockstats import (
-    BlockGrid,
-    _as_dask,
-    _check_like,
-    _even,
-    _global_sample,
-    _image_shape,
-    _steps,
-)
+from .block_grid import BlockGrid, _image_shape
+from .blockstats import _as_dask, _check_like, _even, _global_sample, _steps
 
 __all__ = ["CellLayout", "candidate_layout", "cell_statistics"]
 
@@ -133,7 +127,7 @@ def candidate_layout(image_shape, block, mag=1) -> CellLayout:
     >>> lay.bounds[0].tolist(), len(lay)
     ([0, 16, 19, 32, 48, 51], 27)
     """
-    from .blockstats import _grid_args
+    from .block_grid import _grid_args
 
     shape, b, m, _ = _grid_args(image_shape, block, mag, None)  # validates, lays no grid
     ends = [s // f * f for s, f in zip(shape, m)]
@@ -219,7 +213,7 @@ def cell_statistics(image, layout: CellLayout, *, threshold=None, labels=None, p
     if saturation is None and img.dtype.kind in "iu":
         saturation = np.iinfo(img.dtype).max
     ends = [int(b[-1]) for b in layout.bounds]
-    crop = tuple(slice(0, e) for e in ends)
+    crop = full_region(ends)
     work = img[crop]
     chunks = tuple(max(1, round(c[0] / t)) * t for c, t in zip(img.chunks, tile))
     target = tuple(_even(n, c) for n, c in zip(work.shape, chunks))

@@ -38,7 +38,7 @@ from .selection import (
 )
 from .strata import STRATA
 from .targets import _limits, _stop, _voxels
-from ..unlocked_proposals import PROPOSED_SOURCES, drop_unlocked_proposals
+from .unlocked import PROPOSED_SOURCES, drop_unlocked_proposals
 
 __all__ = [
     "Candidates",

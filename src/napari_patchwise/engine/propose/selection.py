@@ -42,7 +42,7 @@ def places(cands: Candidates, members: np.ndarray, cap: int = FEW_PLACES) -> int
 
     Examples
     --------
-    >>> from napari_patchwise.engine.propose.blockstats import candidate_grid
+    >>> from napari_patchwise.engine.propose.block_grid import candidate_grid
     >>> from napari_patchwise.engine.propose.strata import assign_strata
     >>> grid = candidate_grid((32, 32, 128), (32, 32, 32), stride=16)
     >>> stats = {k: np.zeros(len(grid)) for k in ("p01", "p99", "foreground", "density",

@@ -42,7 +42,8 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage.measure import label as label_components
 
-from ..plan.annotation import EDITS, WEAK, clip_region, compose
+from ..plan.annotation import EDITS, WEAK, compose
+from ..plan.box_arrays import box_region
 from ..geometry.box import Box
 from ..plan.plan import Plan
 from .touching import find_contacts
@@ -194,7 +195,7 @@ def check_box(
     """
     hidden = hidden or {}
     names = [c.name for c in plan.classes]
-    region = clip_region(box.slices(plan.magnification), plan.annotation_shape)
+    region = box_region(plan, box)
     comp = compose(layers, names, region)
     counts = comp.counts()
     q = BoxQC(box.id, box.status, counts)

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
+from ..geometry.regions import region_from_bounds
+
 __all__ = ["SAMPLE_SHAPE", "SampleVolume", "make_sample"]
 
 SAMPLE_SHAPE = (96, 384, 384)
@@ -143,7 +145,7 @@ def _paint(labels, centre, radii, angle, nid, min_keep, max_overlap=0.2) -> int:
     inside = (z / radii[0]) ** 2 + ((cos * y + sin * x) / radii[1]) ** 2 + (
         (cos * x - sin * y) / radii[2]
     ) ** 2 <= 1.0
-    view = labels[tuple(slice(a, b) for a, b in zip(lo, hi))]
+    view = labels[region_from_bounds(lo, hi)]
     n_inside = np.count_nonzero(inside)
     if n_inside == 0 or np.count_nonzero(inside & (view > 0)) > max_overlap * n_inside:
         return 0

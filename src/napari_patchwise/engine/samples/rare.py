@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..geometry.regions import region_from_bounds
+
 from .nuclei import (
     _BLOCKED,
     _MAX,
@@ -88,8 +90,9 @@ def _saturated_blobs(rng, box, shape) -> np.ndarray:
     mask = np.zeros(shape, bool)
     lo, hi = np.array(box[0], float), np.array(box[1], float)
     size = hi - lo
-    zz, yy, xx = np.ogrid[tuple(slice(int(a), int(b)) for a, b in zip(lo, hi))]
-    view = mask[tuple(slice(int(a), int(b)) for a, b in zip(lo, hi))]
+    region = region_from_bounds(lo, hi)
+    zz, yy, xx = np.ogrid[region]
+    view = mask[region]
     for _ in range(_RARE_BLOBS):
         r = np.maximum(rng.uniform(0.12, 0.2, 3) * size, 1.0)
         c = rng.uniform(lo + np.minimum(r, size / 2), hi - 1 - np.minimum(r, size / 2 - 0.5))

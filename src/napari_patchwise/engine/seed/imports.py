@@ -2,8 +2,9 @@
 
 Readers check what they load and say what to do when it is not a label
 volume (floats with fractions, negative values, a single plane...).
-:func:`labels_to_annotation` brings an imported volume onto the annotation
-grid of a magnification. Running Cellpose itself is optional
+:mod:`.label_grid` turns what they read into annotation labels (ids
+``1..N``, on the annotation grid of a magnification); its functions are
+importable from here. Running Cellpose itself is optional
 (:func:`run_cellpose`); it is imported only when used.
 """
 
@@ -12,14 +13,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from scipy import ndimage as ndi
 
 from ._cellpose import CELLPOSE_HINT, cellpose_anisotropy, cellpose_model, run_cellpose
 from ..io.hdf5 import H5PY_HINT, HDF5_SUFFIXES
 from ..io.hdf5 import h5py_module as _h5py
 from ..io.filecheck import open_npy, open_tiff, refuse_folder
-from ..geometry.magnification import as_magnification, scaled_shape
 from ..io.safeload import load_npy
+from .label_grid import labels_from_probability, labels_to_annotation, relabel_sequential_uint32  # noqa: F401
 
 __all__ = ["CELLPOSE_HINT", "H5PY_HINT", "cellpose_anisotropy", "cellpose_model", "labels_from_probability",
            "labels_to_annotation", "read_cellpose_seg", "read_label_image", "read_probability",
@@ -309,95 +309,3 @@ def read_probability(path, *, channel=None, dataset=None, channel_axis=None) -> 
             "If this is a label image, import it as labels."
         )
     return np.clip(out, 0, 1, out=out)
-
-
-def relabel_sequential_uint32(labels) -> np.ndarray:
-    """Ids ``1..N`` in the order of the original ids; 0 stays 0.
-
-    Examples
-    --------
-    >>> relabel_sequential_uint32(np.array([[[0, 7, 7, 3]]])).tolist()
-    [[[0, 2, 2, 1]]]
-    """
-    a = np.asarray(labels)
-    if a.dtype.kind not in "iub":
-        raise ValueError(f"labels must be integers; got {a.dtype}.")
-    if a.size and a.dtype.kind == "i" and a.min() < 0:
-        raise ValueError("labels must be >= 0 (0 = background); got negative ids.")
-    ids, inverse = np.unique(a, return_inverse=True)
-    if ids.size and ids[0] != 0:
-        inverse = inverse + 1
-    return inverse.reshape(a.shape).astype(np.uint32)
-
-
-def labels_from_probability(prob, *, threshold=0.5, instance=True, min_size=0) -> np.ndarray:
-    """Labels from a probability map: face-connected parts of ``prob >= threshold``.
-
-    Parameters
-    ----------
-    prob : array-like, shape (z, y, x)
-    threshold : float
-        In (0, 1].
-    instance : bool
-        True: one id per connected part (``1..N``); False: 0/1.
-    min_size : int
-        Parts smaller than this many voxels are dropped.
-
-    Examples
-    --------
-    >>> p = np.array([[[0.9, 0.1, 0.8, 0.7]]])
-    >>> labels_from_probability(p).tolist(), labels_from_probability(p, instance=False).tolist()
-    ([[[1, 0, 2, 2]]], [[[1, 0, 1, 1]]])
-    """
-    a = np.asarray(prob)
-    if a.ndim != 3:
-        raise ValueError(f"prob has shape {a.shape}; a 3D (z, y, x) map is needed.")
-    if not 0 < float(threshold) <= 1:
-        raise ValueError(f"threshold must lie in (0, 1]; got {threshold!r}.")
-    if int(min_size) != min_size or min_size < 0:
-        raise ValueError(f"min_size must be a whole number of voxels >= 0; got {min_size!r}.")
-    comps, _ = ndi.label(a >= threshold)
-    if min_size > 1:
-        keep = np.bincount(comps.ravel()) >= min_size
-        keep[0] = False
-        comps[~keep[comps]] = 0
-    return relabel_sequential_uint32(comps) if instance else (comps > 0).astype(np.uint32)
-
-
-def labels_to_annotation(labels, image_shape, mag) -> np.ndarray:
-    """Bring an imported label volume onto the annotation grid of a magnification.
-
-    A full-resolution volume (``labels.shape == image_shape``) is sampled at
-    the centre voxel of every magnification block (block start plus half its
-    size, rounded down; the last, partial blocks use their own size). A
-    volume already at the magnification (``ceil(image_shape / mag)``) is
-    returned as is.
-
-    Examples
-    --------
-    >>> lab = np.arange(5).reshape(1, 1, 5)
-    >>> labels_to_annotation(lab, (1, 1, 5), (1, 1, 2)).tolist()
-    [[[1, 3, 4]]]
-    >>> labels_to_annotation(lab, (1, 1, 12), (1, 1, 2))
-    Traceback (most recent call last):
-    ...
-    ValueError: labels have shape (1, 1, 5); expected the image's shape (1, 1, 12) (full resolution) or (1, 1, 6) (at magnification (1, 1, 2)).
-    """
-    m = as_magnification(mag)
-    full = tuple(int(s) for s in image_shape)
-    small = scaled_shape(full, m)
-    shape = tuple(labels.shape)
-    if shape == full and m != (1, 1, 1):
-        index = []
-        for n, f, k in zip(full, m, small):
-            start = np.arange(k) * f
-            index.append(start + np.minimum(f, n - start) // 2)
-        if hasattr(labels, "oindex"):  # zarr: read only the sampled voxels
-            return np.asarray(labels.oindex[tuple(index)])
-        return np.asarray(labels)[np.ix_(*index)]
-    if shape == small:
-        return np.asarray(labels)
-    raise ValueError(
-        f"labels have shape {shape}; expected the image's shape {full} (full resolution) "
-        f"or {small} (at magnification {m})."
-    )

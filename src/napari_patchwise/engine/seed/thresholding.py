@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..geometry.box import Box
+from ..geometry.box import Box, boxes_overlap
+from ..geometry.regions import bounding_region, relative_region
 from .weaklabels import largest_parts
 from ..plan.box_arrays import box_region, choose_boxes, image_at_mag
 from ..geometry.magnification import voxel_size_at
@@ -46,10 +47,6 @@ def usable_boxes(plan: Plan, boxes: Sequence[Box]) -> tuple[list[Box], dict[int,
 #: Touching boxes are seeded together only while their bounding region holds at most this many
 #: times the voxels of the boxes themselves (a chain of boxes across a volume is not read whole).
 COMPACT_GROUP = 1.5
-
-
-def _overlap(a: Box, b: Box) -> bool:
-    return all(al < bh and bl < ah for al, ah, bl, bh in zip(a.lo, a.hi, b.lo, b.hi))
 
 
 def _near(a: Box, b: Box) -> bool:
@@ -96,7 +93,7 @@ def box_groups(boxes: Sequence[Box], compact: float = COMPACT_GROUP) -> list[tup
 
     for i in range(n):
         for j in range(i):
-            if _overlap(boxes[i], boxes[j]):
+            if boxes_overlap(boxes[i], boxes[j]):
                 parent[root(i)] = root(j)
 
     def members(r):
@@ -186,8 +183,7 @@ def _threshold(regions, spacing, params: SeedParams) -> float:
 
 
 def _bounds(plan: Plan, group) -> tuple[slice, ...]:
-    regions = [box_region(plan, b) for b in group]
-    return tuple(slice(min(r[a].start for r in regions), max(r[a].stop for r in regions)) for a in range(3))
+    return bounding_region(box_region(plan, b) for b in group)
 
 
 @dataclass(frozen=True, eq=False)
@@ -215,7 +211,7 @@ class GroupSeeds:
 
     def crop(self, plan: Plan, box: Box) -> BoxSeeds:
         """This group's seeds inside one of its boxes."""
-        sl = tuple(slice(s.start - r.start, s.stop - r.start) for s, r in zip(box_region(plan, box), self.region))
+        sl = relative_region(box_region(plan, box), [r.start for r in self.region])
         labels = self.labels[sl]
         return BoxSeeds(box.id, labels, self.foreground[sl], self.background[sl], self.threshold,
                         int(np.count_nonzero(np.unique(labels))))
@@ -281,7 +277,7 @@ def seed_group(plan: Plan, image, setup: SeedSetup, group) -> GroupSeeds:
         threshold = _threshold([image_at_mag(image, b, mag) for b in group], setup.spacing, setup.params)
     seeds = seed_region(img, setup.spacing, setup.params, threshold=threshold, instance=setup.instance)
     inside = np.zeros(img.shape, bool)
-    boxes = [tuple(slice(s.start - o, s.stop - o) for s, o in zip(box_region(plan, b), lo)) for b in group]
+    boxes = [relative_region(box_region(plan, b), lo) for b in group]
     for sl in boxes:
         inside[sl] = True
     labels = np.where(inside, seeds.labels, 0).astype(np.uint32)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .plan.plan import Plan
+from ..plan.plan import Plan
 
 #: Box sources an earlier proposal of each kind left, which ``replace`` may drop.
 PROPOSED_SOURCES = {
