@@ -71,7 +71,19 @@ class MeasureRequest:
 
 class CandidateCache:
     """The last few measurements, by request key; entries are dropped when a
-    layer they were measured on changes or goes away."""
+    layer they were measured on changes or goes away.
+
+    Examples
+    --------
+    >>> cache = CandidateCache(size=2)
+    >>> for key, layer in (("a", 1), ("b", 2), ("c", 1)):
+    ...     cache.put(key, [layer], f"measured {key}")
+    >>> len(cache), cache.get("a")  # the oldest made room
+    (2, None)
+    >>> cache.forget_layer(1)  # layer 1 was painted: what was measured on it goes
+    >>> cache.get("c"), cache.get("b")
+    (None, 'measured b')
+    """
 
     def __init__(self, size: int = CACHE_SIZE):
         self.size = size

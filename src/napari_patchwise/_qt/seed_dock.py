@@ -134,7 +134,7 @@ class SeedWidget(NarrowDock, QWidget):
             raise ValueError(f"the project's image is neither open (a layer named {plan.image.name!r}) nor at {path}.")
         return read_volume(path, dataset=plan.image.dataset).data
 
-    def _import_request(self, plan, common: dict) -> SeedRequest:
+    def _import_request(self, common: dict) -> SeedRequest:
         """The import's request; its inputs are checked now."""
         m = self.form.method.value
         if m == "layer":
@@ -166,7 +166,7 @@ class SeedWidget(NarrowDock, QWidget):
             request = SeedRequest(method="cellpose", diameter=self.form.diameter.value or None, **common)
             request = replace(request, image=self._image(plan))
         else:
-            request = self._import_request(plan, common)
+            request = self._import_request(common)
         return lambda progress: run_seed(request, progress=progress)
 
     # -- actions -------------------------------------------------------------------
