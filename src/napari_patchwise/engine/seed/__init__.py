@@ -5,7 +5,8 @@ from .report import SeedReport
 from .thresholding import preview_box
 from .weaklabels import SeedParams, seed_region
 from .objectsize import SizeEstimate, estimate_object_diameter, resolve_seed_params
-from .imports import read_cellpose_seg, read_label_image, read_probability, labels_from_probability
+from .imports import read_cellpose_seg, read_label_image, read_probability
+from .label_grid import labels_from_probability, labels_to_annotation
 
 __all__ = [
     "SeedParams",
@@ -15,6 +16,7 @@ __all__ = [
     "estimate_object_diameter",
     "import_into_boxes",
     "labels_from_probability",
+    "labels_to_annotation",
     "preview_box",
     "read_cellpose_seg",
     "read_label_image",
