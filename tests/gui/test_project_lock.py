@@ -15,7 +15,7 @@ from napari_patchwise.engine import ImageRef, Plan, get_preset
 from napari_patchwise.engine.io import write_tiff
 from napari_patchwise.engine.lock import ProjectLock, lock_holder
 from napari_patchwise.engine.project import LOCK_FILE, create_project
-from napari_patchwise.layers.project_session import HOLDER, session_for
+from napari_patchwise.layers.session import HOLDER, session_for
 
 pytestmark = pytest.mark.gui
 

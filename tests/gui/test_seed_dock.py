@@ -16,7 +16,7 @@ from napari_patchwise.engine.project import create_project, load_plan, open_anno
 from napari_patchwise.engine.sample import make_sample
 from napari_patchwise.engine.store import hidden_layer
 from napari_patchwise.engine.touching import separate
-from napari_patchwise.layers.project_link import bus
+from napari_patchwise.layers.session import session_for
 
 pytestmark = pytest.mark.gui
 
@@ -55,11 +55,11 @@ def viewer(make_napari_viewer, project, messages):
 
 
 @pytest.fixture
-def emitted():
+def emitted(viewer):
     seen = []
-    bus.annotations_changed.connect(seen.append)
+    session_for(viewer).annotations_written.connect(seen.append)
     yield seen
-    bus.annotations_changed.disconnect(seen.append)
+    session_for(viewer).annotations_written.disconnect(seen.append)
 
 
 def _seed_dock(viewer):

@@ -36,7 +36,8 @@ from ..cli_export import parse_ids
 from ..engine.export.model import ExportOptions, ExportReport
 from ..engine.export.run import export_project
 from ..engine.project import ProjectError
-from ..layers.project_link import annotation_projects, current_plan, selected_project_box_ids
+from ..layers.project_link import annotation_projects, selected_project_box_ids
+from ..layers.session import session_for
 from .narrow import NarrowDock, narrow_combos
 from .runner import Runner
 
@@ -123,6 +124,7 @@ class ExportWidget(NarrowDock, QWidget):
     def __init__(self, napari_viewer):
         super().__init__()
         self.viewer = napari_viewer
+        self.session = session_for(napari_viewer)
         self.form = ExportForm()
         self.project: str | None = None
         self.last_report: ExportReport | None = None
@@ -141,7 +143,7 @@ class ExportWidget(NarrowDock, QWidget):
         layout.addWidget(self.export_button)
         layout.addWidget(self.progress)
         layout.addWidget(self.summary, stretch=1)
-        self.runner = Runner(self, progress=self.progress, controls=(self.export_button,))
+        self.runner = Runner(self, progress=self.progress, controls=(self.export_button,), session=self.session)
         self.export_button.clicked.connect(lambda: self.export())
         self.form.use_selected.changed.connect(lambda *_: self.use_selected_boxes())
         self.viewer.layers.events.inserted.connect(self.reset_choices)
@@ -172,7 +174,7 @@ class ExportWidget(NarrowDock, QWidget):
             return
         self.project_label.setText(f"project: {self.project}")
         try:
-            plan = current_plan(self.project)
+            plan = self.session.current_plan(self.project)
         except ProjectError as e:
             show_error(str(e))
             return
@@ -182,7 +184,7 @@ class ExportWidget(NarrowDock, QWidget):
 
     def selected_ids(self) -> list[int]:
         """Boxes whose rectangles are selected: through the planner, else in the reader's boxes layer."""
-        return selected_project_box_ids(self.viewer.layers, self.project)
+        return selected_project_box_ids(self.session, self.viewer.layers, self.project)
 
     def use_selected_boxes(self) -> list[int]:
         """Pin the selected boxes to the test split (their ids go into 'test boxes')."""

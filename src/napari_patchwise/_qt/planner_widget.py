@@ -42,7 +42,7 @@ from ..layers.annotation_layers import annotation_layer_data
 from ..layers.box_sync import METADATA_KEY, BoxLayerSync
 from ..layers.image_scale import (image_ref_from_layer, place_project_layers, plan_image_layer,
                                   set_layer_voxel_size, view_kept)
-from ..layers.project_session import hold_project
+from ..layers.session import session_for
 from .box_table import QtBoxTable
 from .narrow import NarrowDock, narrow_combos
 from .plan_settings import PlanSettings
@@ -60,6 +60,7 @@ class PlannerWidget(NarrowDock, QWidget):
     def __init__(self, napari_viewer):
         super().__init__()
         self.viewer = napari_viewer
+        self.session = session_for(napari_viewer)
         self.sync: BoxLayerSync | None = None
         self.project: Path | None = None
         self._image_layer = None
@@ -112,7 +113,7 @@ class PlannerWidget(NarrowDock, QWidget):
         layout.addWidget(self.table, stretch=1)
         layout.addWidget(self.proposer.actions)
         layout.addWidget(self.proposer.details)
-        self.runner = Runner(self, progress=self.progress)
+        self.runner = Runner(self, progress=self.progress, session=self.session)
         narrow_combos(self)
 
         self.new_button.clicked.connect(lambda: self.new_plan())
@@ -135,6 +136,7 @@ class PlannerWidget(NarrowDock, QWidget):
             sync, self.sync = self.sync, None
             sync.plan_changed.disconnect(self._on_plan_changed)
             sync.disconnect()
+            self.session.detach(sync)
         self.viewer.dims.events.ndisplay.disconnect(self._on_ndisplay)
         self.viewer.layers.events.inserted.disconnect(self._on_layer_inserted)
         self.viewer.layers.events.removed.disconnect(self._on_layer_removed)
@@ -193,9 +195,10 @@ class PlannerWidget(NarrowDock, QWidget):
         self.sync = BoxLayerSync(plan, rectangles=rectangles)
         self.sync.project = None if self.project is None else str(self.project)
         if rectangles is None:
-            self.viewer.add_layer(self.sync.rectangles)
-        self.viewer.add_layer(self.sync.wireframes)
+            self.session.add_layer(self.sync.rectangles)
+        self.session.add_layer(self.sync.wireframes)
         self.sync.plan_changed.connect(self._on_plan_changed)
+        self.session.attach(self.sync)
         self._on_ndisplay()
         self.proposer.new_session()
         self._on_plan_changed(plan)
@@ -217,6 +220,7 @@ class PlannerWidget(NarrowDock, QWidget):
         sync, self.sync = self.sync, None
         sync.plan_changed.disconnect(self._on_plan_changed)
         sync.disconnect()
+        self.session.detach(sync)
         for layer in (sync.rectangles, sync.wireframes):
             if layer in self.viewer.layers:
                 self.viewer.layers.remove(layer)
@@ -306,6 +310,7 @@ class PlannerWidget(NarrowDock, QWidget):
         if self.sync is not None and event.value is self.sync.rectangles:
             sync, self.sync = self.sync, None
             sync.disconnect()
+            self.session.detach(sync)
             if sync.wireframes in self.viewer.layers:
                 self.viewer.layers.remove(sync.wireframes)
             self.summary.setText("The boxes layer was removed; open the project again to edit it.")
@@ -318,7 +323,7 @@ class PlannerWidget(NarrowDock, QWidget):
         if self.sync is not None and self.sync.rectangles is layer:
             return
         try:
-            hold_project(self.viewer, meta["project"])  # held already when the reader opened it
+            self.session.hold(meta["project"])  # held already when the reader opened it
             plan = load_plan(meta["project"])
         except ProjectError as e:
             show_error(str(e))
@@ -354,7 +359,7 @@ class PlannerWidget(NarrowDock, QWidget):
             plan = plan.replace(image=dataclasses.replace(plan.image, path=IMAGE_FILE))
         try:
             create_project(folder, plan)
-            hold_project(self.viewer, folder)  # while its layers are open: no command changes it
+            self.session.hold(folder)  # while its layers are open: no command changes it
         except (ProjectError, OSError) as e:
             show_error(str(e))
             return

@@ -32,14 +32,8 @@ from ..layers.annotation_layers import annotation_transform
 from ..layers.box_shapes import METADATA_KEY
 from ..layers.contact_overlay import ContactOverlay
 from ..layers.live_qc import LiveQC
-from ..layers.project_link import (
-    annotation_layer_map,
-    annotation_projects,
-    bus,
-    commit_plan,
-    current_plan,
-    show_findings,
-)
+from ..layers.project_link import annotation_layer_map, annotation_projects
+from ..layers.session import session_for
 from .narrow import NarrowDock, narrow_combos
 from .runner import Runner
 
@@ -73,6 +67,7 @@ class QCWidget(NarrowDock, QWidget):
     def __init__(self, napari_viewer):
         super().__init__()
         self.viewer = napari_viewer
+        self.session = session_for(napari_viewer)
         self.project: str | None = None
         self.live: LiveQC | None = None
         self.overlay: ContactOverlay | None = None
@@ -124,7 +119,7 @@ class QCWidget(NarrowDock, QWidget):
         layout.addWidget(self.dense_check)
         layout.addWidget(self.findings, stretch=1)
         layout.addWidget(self.progress)
-        self.runner = Runner(self, progress=self.progress)
+        self.runner = Runner(self, progress=self.progress, session=self.session)
         narrow_combos(self)
 
         self.live_check.toggled.connect(self._on_live_toggled)
@@ -143,7 +138,7 @@ class QCWidget(NarrowDock, QWidget):
         self.box_timer.timeout.connect(lambda: self.check_boxes(sorted(self._touched_boxes), quiet=True))
         self.viewer.layers.events.inserted.connect(self._on_layers_changed)
         self.viewer.layers.events.removed.connect(self._on_layers_changed)
-        bus.annotations_changed.connect(self._on_annotations_written)
+        self.session.annotations_written.connect(self._on_annotations_written)
         self.destroyed.connect(lambda *_: self._teardown())
         self.attach()
 
@@ -178,13 +173,13 @@ class QCWidget(NarrowDock, QWidget):
         self._detach()
         for emitter in (self.viewer.layers.events.inserted, self.viewer.layers.events.removed):
             emitter.disconnect(self._on_layers_changed)
-        bus.annotations_changed.disconnect(self._on_annotations_written)
+        self.session.annotations_written.disconnect(self._on_annotations_written)
 
     def _on_annotations_written(self, project: str) -> None:
         """Seeds or imports were written: recheck everything off the GUI thread."""
         if self.live is None or project != self.project:
             return
-        self.live.set_plan(current_plan(project))
+        self.live.set_plan(self.session.current_plan(project))
         self._pending.update(self.live.instance_classes)
         self._recheck_pending()
         self.check_boxes(quiet=True)
@@ -201,7 +196,7 @@ class QCWidget(NarrowDock, QWidget):
         project = projects[0]
         layers = annotation_layer_map(self.viewer.layers, project)
         try:
-            plan = current_plan(project)
+            plan = self.session.current_plan(project)
             edits = hidden_layer(open_annotations(project, plan), "edits")
         except (ProjectError, OSError) as e:
             show_error(str(e))
@@ -355,7 +350,7 @@ class QCWidget(NarrowDock, QWidget):
                 show_warning("No project to check.")
             return
         self._touched_boxes.clear()
-        plan = current_plan(self.project)
+        plan = self.session.current_plan(self.project)
         self.live.set_plan(plan)
         layers = {n: lay.data for n, lay in self.live.layers.items()}
         group = open_annotations(self.project, plan, mode="r")
@@ -375,11 +370,11 @@ class QCWidget(NarrowDock, QWidget):
             self._box_findings = {}
         for box_id, q in report.boxes.items():
             self._box_findings[box_id] = (q.status, q.findings)
-        plan = report.apply_statuses(current_plan(self.project))
-        commit_plan(self.project, plan)
+        plan = report.apply_statuses(self.session.current_plan(self.project))
+        self.session.commit_plan(self.project, plan)
         findings = [f for _, fs in self._box_findings.values() for f in fs]
         plan_level = [f for f in report.findings if f.box_id is None] if full else []
-        show_findings(self.project, findings)
+        self.session.show_findings(self.project, findings)
         self.findings.setRowCount(0)
         statuses = {b.id: b.status for b in plan.boxes}
         rows = [("plan", "", f.severity, f.code, f.message) for f in plan_level]
@@ -403,13 +398,13 @@ class QCWidget(NarrowDock, QWidget):
     def _on_finding_clicked(self, row: int) -> None:
         v = self.findings.item(row, 0).data(Qt.ItemDataRole.UserRole)
         if isinstance(v, int) and self.project is not None:
-            box = next((b for b in current_plan(self.project).boxes if b.id == v), None)
+            box = next((b for b in self.session.current_plan(self.project).boxes if b.id == v), None)
             if box is not None:
                 self.dense_check.setChecked(box.dense)
 
     def _edit_box(self, box_id, **changes) -> None:
-        plan = current_plan(self.project)
-        commit_plan(self.project, plan.update_box(box_id, **changes))
+        plan = self.session.current_plan(self.project)
+        self.session.commit_plan(self.project, plan.update_box(box_id, **changes))
 
     def mark_done(self, box_id: int | None = None) -> None:
         box_id = self._selected_box() if box_id is None else box_id

@@ -16,9 +16,7 @@ Qt-free: it needs only :mod:`napari.layers`.
 
 from __future__ import annotations
 
-import weakref
 from contextlib import contextmanager
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -43,21 +41,6 @@ from .box_shapes import (
 
 #: Below this drawn extent (voxels) a rectangle counts as a click.
 CLICK_EXTENT = 3
-
-#: Every live sync, so other docks can find the plan of a project being edited.
-_ACTIVE: weakref.WeakSet = weakref.WeakSet()
-
-
-def sync_for_project(project) -> BoxLayerSync | None:
-    """The :class:`BoxLayerSync` editing the plan of a project folder, if any."""
-    if project is None:
-        return None
-    want = Path(project).resolve()
-    for sync in list(_ACTIVE):
-        if sync.project is not None and Path(sync.project).resolve() == want:
-            return sync
-    return None
-
 
 def _edge_width(plan: Plan) -> float:
     return float(max(1.0, max(plan.image.shape[1:]) / 300))
@@ -111,7 +94,6 @@ class BoxLayerSync:
         self.rectangles.current_edge_color = NEW_SHAPE_COLOR
         self.rectangles.current_face_color = "transparent"
         self.rectangles.events.data.connect(self._on_data)
-        _ACTIVE.add(self)
 
     # -- public API ---------------------------------------------------------
     def set_plan(self, plan: Plan) -> None:
@@ -142,7 +124,6 @@ class BoxLayerSync:
     def disconnect(self) -> None:
         """Stop listening to the rectangles layer."""
         self.rectangles.events.data.disconnect(self._on_data)
-        _ACTIVE.discard(self)
 
     # -- drawing -----------------------------------------------------------
     @contextmanager

@@ -11,7 +11,7 @@ from napari.layers import Image, Labels
 
 from napari_patchwise.engine.lock import ProjectLocked, lock_holder
 from napari_patchwise.layers.box_shapes import METADATA_KEY
-from napari_patchwise.layers.project_session import HOLDER, hold_project, layer_project, session_for
+from napari_patchwise.layers.session import HOLDER, hold_project, layer_project, session_for
 
 
 def _labels(project, role="annotation") -> Labels:
