@@ -88,7 +88,7 @@ def test_export_runs_in_a_worker_and_reports_what_was_skipped(viewer, tmp_path, 
     assert "skipped box 3: error findings (touching)" in summary
     assert messages["error"] == []
     assert messages["warning"] == [
-        f"Exported 3 boxes as nnunet, stardist into {out}; 1 boxes skipped (the Export dock says why)."]
+        f"Exported 3 boxes as nnunet, stardist into {out}; 1 boxes skipped (the Export step lists them: override one there with a reason)."]
     assert widget.export_button.isEnabled() and not widget.progress.isVisibleTo(widget)
     assert widget.last_report.written["stardist"] == ["box_0001", "box_0002", "box_0004"]
 

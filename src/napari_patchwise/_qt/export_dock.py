@@ -10,6 +10,7 @@ read-only text box.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from magicgui.widgets import (
@@ -38,6 +39,7 @@ from ..engine.export.run import export_project
 from ..engine.project import ProjectError
 from ..layers.project_link import annotation_projects, selected_project_box_ids
 from ..layers.session import session_for
+from .export_overrides import SkippedBoxes
 from .narrow import NarrowDock, narrow_combos
 from .runner import Runner
 
@@ -137,11 +139,13 @@ class ExportWidget(NarrowDock, QWidget):
         self.summary = QPlainTextEdit()
         self.summary.setReadOnly(True)
         self.summary.setPlaceholderText("What the export wrote and skipped appears here.")
+        self.skipped = SkippedBoxes()
         layout = QVBoxLayout(self)
         layout.addWidget(self.project_label)
         layout.addWidget(self.form.native)
         layout.addWidget(self.export_button)
         layout.addWidget(self.progress)
+        layout.addWidget(self.skipped, stretch=1)
         layout.addWidget(self.summary, stretch=1)
         self.runner = Runner(self, progress=self.progress, controls=(self.export_button,), session=self.session)
         self.export_button.clicked.connect(lambda: self.export())
@@ -167,7 +171,10 @@ class ExportWidget(NarrowDock, QWidget):
         if self._closed:
             return
         projects = annotation_projects(self.viewer.layers)
-        self.project = projects[0] if projects else None
+        project = projects[0] if projects else None
+        if project != self.project:
+            self.skipped.clear()
+        self.project = project
         if self.project is None:
             self.project_label.setText(NO_PROJECT)
             self.form.instance_class.choices = []
@@ -205,6 +212,7 @@ class ExportWidget(NarrowDock, QWidget):
             if self.project is None:
                 raise ValueError("no project: open a project folder first (its annotation layers are needed).")
             out, options = self.form.out_folder(), self.form.options()
+            options = replace(options, overrides=dict(self.skipped.overrides))
         except ValueError as e:
             show_error(str(e))
             return
@@ -215,6 +223,7 @@ class ExportWidget(NarrowDock, QWidget):
     def _finish(self, report: ExportReport) -> None:
         self.last_report = report
         self.summary.setPlainText(report.summary())
+        self.skipped.set_skipped(report.skipped)
         new = len({case for cases in report.written.values() for case in cases})
         where = ", ".join(sorted({str(Path(folder).parent) for folder in report.folders.values()}))
         message = f"Exported {new} boxes as {', '.join(report.folders)} into {where}"
@@ -222,5 +231,5 @@ class ExportWidget(NarrowDock, QWidget):
             kept = len({case for cases in report.kept.values() for case in cases})
             message = f"Nothing new to export: the export in {where} holds its {kept} boxes already"
         if report.skipped:
-            message += f"; {len(report.skipped)} boxes skipped (the Export dock says why)"
+            message += f"; {len(report.skipped)} boxes skipped (the Export step lists them: override one there with a reason)"
         (show_info if new and not report.skipped else show_warning)(message + ".")

@@ -105,14 +105,17 @@ class PlannerWidget(NarrowDock, QWidget):
         self.tabs.addTab(self.proposer, "Propose")
         self.tabs.addTab(self.legend, "Colours")
 
+        #: The plan's summary, findings and box table with the actions on boxes (the Plan and
+        #: Propose steps of the Patchwise dock both show it).
+        self.boxes_area = QWidget()
+        boxes = QVBoxLayout(self.boxes_area)
+        boxes.setContentsMargins(0, 0, 0, 0)
+        for w in (self.summary, self.plan_findings, self.table, self.proposer.actions, self.proposer.details):
+            boxes.addWidget(w, stretch=int(w is self.table))
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs)
         layout.addWidget(self.progress)
-        layout.addWidget(self.summary)
-        layout.addWidget(self.plan_findings)
-        layout.addWidget(self.table, stretch=1)
-        layout.addWidget(self.proposer.actions)
-        layout.addWidget(self.proposer.details)
+        layout.addWidget(self.boxes_area, stretch=1)
         self.runner = Runner(self, progress=self.progress, session=self.session)
         narrow_combos(self)
 
@@ -140,6 +143,11 @@ class PlannerWidget(NarrowDock, QWidget):
         self.viewer.dims.events.ndisplay.disconnect(self._on_ndisplay)
         self.viewer.layers.events.inserted.disconnect(self._on_layer_inserted)
         self.viewer.layers.events.removed.disconnect(self._on_layer_removed)
+
+    def take_proposer(self) -> ProposePanel:
+        """Take the Propose tab out (the Patchwise dock shows it as a step of its own)."""
+        self.tabs.removeTab(self.tabs.indexOf(self.proposer))
+        return self.proposer
 
     # -- napari hooks ----------------------------------------------------------
     def reset_choices(self, *_):

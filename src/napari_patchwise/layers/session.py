@@ -97,6 +97,8 @@ class Session:
         self.locks: dict[Path, ProjectLock] = {}
         self.syncs: list = []
         self.made: weakref.WeakSet = weakref.WeakSet()
+        #: Widgets the viewer has one of (e.g. its Patchwise dock), by name; kept weakly.
+        self.docks: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
         self.jobs = 0
         self.closed = False
         viewer.layers.events.removed.connect(self._on_removed)
