@@ -139,6 +139,7 @@ class QCWidget(NarrowDock, QWidget):
         self.viewer.layers.events.inserted.connect(self._on_layers_changed)
         self.viewer.layers.events.removed.connect(self._on_layers_changed)
         self.session.annotations_written.connect(self._on_annotations_written)
+        self.session.plan_changed.connect(self._on_plan_changed)
         self.destroyed.connect(lambda *_: self._teardown())
         self.attach()
 
@@ -174,6 +175,7 @@ class QCWidget(NarrowDock, QWidget):
         for emitter in (self.viewer.layers.events.inserted, self.viewer.layers.events.removed):
             emitter.disconnect(self._on_layers_changed)
         self.session.annotations_written.disconnect(self._on_annotations_written)
+        self.session.plan_changed.disconnect(self._on_plan_changed)
 
     def _on_annotations_written(self, project: str) -> None:
         """Seeds or imports were written: recheck everything off the GUI thread."""
@@ -183,6 +185,19 @@ class QCWidget(NarrowDock, QWidget):
         self._pending.update(self.live.instance_classes)
         self._recheck_pending()
         self.check_boxes(quiet=True)
+
+    def _on_plan_changed(self, plan) -> None:
+        """Boxes were moved, resized, added or removed: check those boxes again (statuses alone are not news)."""
+        if self.live is None or self._closed:
+            return
+        old = {b.id: (b.lo, b.hi) for b in self.live.plan.boxes}
+        new = {b.id: (b.lo, b.hi) for b in plan.boxes}
+        if old == new:
+            return
+        for box_id in set(old) - set(new):
+            self._box_findings.pop(box_id, None)
+        self.live.set_plan(plan)
+        self._on_boxes_touched([i for i, extent in new.items() if old.get(i) != extent] or list(new))
 
     def attach(self, force: bool = False) -> bool:
         """Start live checks on the first project found in the viewer's annotation layers."""
@@ -327,7 +342,7 @@ class QCWidget(NarrowDock, QWidget):
             show_warning(msg)
         else:
             show_info(msg)
-        self._touched_boxes.update(b.id for b in self.live.plan.boxes)
+        self.session.annotations_written.emit(self.project)  # contacts, findings and summaries follow
         return carved
 
     def crop_background(self) -> int:
@@ -336,6 +351,8 @@ class QCWidget(NarrowDock, QWidget):
             return 0
         n = self.live.crop_background()
         show_info(f"Cropped {n} background voxels that lay under objects.")
+        if n:
+            self.session.annotations_written.emit(self.project)
         return n
 
     # -- per-box findings ------------------------------------------------------
