@@ -191,6 +191,12 @@ def _finding_codes(dock) -> set:
     return {qc.item(r, 3).text() for r in range(qc.rowCount())}
 
 
+def _box_rows(dock, box_id) -> list:
+    qc = dock.qc.findings
+    return [tuple(qc.item(r, c).text() for c in range(qc.columnCount())) for r in range(qc.rowCount())
+            if qc.item(r, 0).text() == str(box_id)]
+
+
 def test_findings_and_summary_refresh_after_separate_and_box_edits(opened, qtbot):
     viewer, dock, project = opened
     dock.show_step("qc")
@@ -205,13 +211,14 @@ def test_findings_and_summary_refresh_after_separate_and_box_edits(opened, qtbot
     _idle(qtbot, viewer)
     assert _errors(dock) == 0 and "0 errors" in dock.planner.summary.text()
     assert dock.qc.pairs.rowCount() == 0
-    # a box edit (box 2 moved down over unpainted planes) is checked again on its own
+    # a box edit (dense box 2 moved half onto unpainted voxels) is checked again on its own
+    dock.qc.set_dense(True, box_id=2)
+    _idle(qtbot, viewer)
+    assert "2048 voxels of this dense box are unannotated" in str(_box_rows(dock, 2))
     plan = dock.planner.plan
-    box = plan.box(2)
-    rows_before = dock.qc.findings.rowCount()
-    dock.planner.apply_plan(plan.update_box(2, lo=(8, *box.lo[1:]), hi=(24, *box.hi[1:])))
-    qtbot.waitUntil(lambda: dock.qc.findings.rowCount() != rows_before or "unannotated" in _finding_codes(dock),
-                    timeout=20000)
+    dock.planner.apply_plan(plan.update_box(2, lo=(0, 0, 32), hi=(16, 32, 64)))
+    qtbot.waitUntil(lambda: "9216 voxels of this dense box are unannotated" in str(_box_rows(dock, 2)),
+                    timeout=20000)  # no stroke, no "Check all boxes"
     _idle(qtbot, viewer)
 
 
