@@ -44,8 +44,9 @@ def _select(rects, box_ids):
 
 
 def test_dock_is_contributed_by_the_manifest_and_finds_the_project(viewer, annotated_project):
-    _, widget = viewer.window.add_plugin_dock_widget("napari-patchwise", "Export training data")
-    assert isinstance(widget, ExportWidget)
+    _, dock = viewer.window.add_plugin_dock_widget("napari-patchwise", "Export training data")
+    widget = dock.export
+    assert dock.step == "export" and isinstance(widget, ExportWidget)
     assert Path(widget.project).resolve() == annotated_project.resolve()
     assert str(annotated_project) in widget.project_label.text()
     assert widget.form.chosen_formats() == ("nnunet",)

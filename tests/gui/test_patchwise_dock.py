@@ -30,7 +30,7 @@ def opened(make_napari_viewer, annotated_project, messages, qtbot):
     viewer = make_napari_viewer(show=True)
     viewer.open(str(annotated_project), plugin="napari-patchwise")
     _, dock = viewer.window.add_plugin_dock_widget("napari-patchwise", "Patchwise")
-    dock.window().resize(*SCREEN)
+    viewer.window.set_geometry(0, 0, *SCREEN)
     _idle(qtbot, viewer)
     return viewer, dock, annotated_project
 

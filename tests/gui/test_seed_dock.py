@@ -119,8 +119,9 @@ def _at_mag(labels):
 
 # -- the dock and its form ---------------------------------------------------------
 def test_dock_is_contributed_by_the_manifest_and_finds_the_project(viewer, project):
-    _, widget = viewer.window.add_plugin_dock_widget("napari-patchwise", "Seed weak labels")
-    assert isinstance(widget, SeedWidget)
+    _, dock = viewer.window.add_plugin_dock_widget("napari-patchwise", "Seed weak labels")
+    widget = dock.seed
+    assert dock.step == "seed" and isinstance(widget, SeedWidget)
     assert Path(widget.project).resolve() == project.resolve()
     assert str(project.resolve()) in widget.project_label.text()
     assert list(widget.form.class_name.choices) == ["nuclei"]

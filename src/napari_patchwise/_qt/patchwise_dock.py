@@ -19,7 +19,7 @@ from qtpy.QtWidgets import QAbstractScrollArea, QFrame, QScrollArea, QTabWidget,
 
 from ..layers.session import session_for
 from .export_dock import ExportWidget
-from .narrow import NarrowDock
+from .narrow import MAX_DOCK_WIDTH, NarrowDock
 from .planner_widget import PlannerWidget
 from .qc_dock import QCWidget
 from .seed_dock import SeedWidget
@@ -30,7 +30,9 @@ STEPS = (("plan", "Plan"), ("propose", "Propose"), ("seed", "Seed"), ("qc", "Ann
 #: Rows a step's key table shows at least.
 MIN_TABLE_ROWS = 5
 #: The widest the dock asks to be (1280 - napari's layer list and controls - a usable canvas).
-DOCK_WIDTH = 470
+DOCK_WIDTH = MAX_DOCK_WIDTH
+#: A step's margins (left, top, right, bottom): the dock's own frame is margin enough at the sides.
+STEP_MARGINS = (2, 4, 2, 4)
 #: Key under which a viewer's session keeps its Patchwise dock.
 DOCK_KEY = "patchwise dock"
 
@@ -125,6 +127,9 @@ class PatchwiseDock(NarrowDock, QWidget):
         self.steps = {"plan": self.planner, "propose": self._propose_page, "seed": self.seed, "qc": self.qc,
                       "export": self.export}
         # the tall forms scroll on their own, so the key tables below them keep their rows in view
+        for widget in (self.planner, self.seed, self.qc, self.export):
+            widget.layout().setContentsMargins(*STEP_MARGINS)
+        self.export.form.native.layout().setContentsMargins(0, 0, 0, 0)
         scrolled(self.planner.tabs, self.planner.layout())
         scrolled(self.export.form.native, self.export.layout(), stretch=3)
         self.tabs = QTabWidget()
