@@ -136,7 +136,7 @@ def test_screenshots_of_each_step_show_its_content(opened, qtbot, tmp_path):
     # Propose: the box table came along, under the propose form
     dock.show_step("propose")
     qtbot.waitUntil(lambda: dock.planner.table.isVisible())
-    assert dock.planner.boxes_area.parentWidget() is not dock.planner
+    assert dock.boxes_area.parentWidget() is not dock.planner
     assert _rows_drawn(dock.planner.table) == 4 and dock.proposer.propose_button.isVisible()
     # Seed: the form and its buttons, drawn (not blank)
     dock.show_step("seed")

@@ -120,6 +120,12 @@ class PatchwiseDock(NarrowDock, QWidget):
         self.qc = QCWidget(napari_viewer)
         self.export = ExportWidget(napari_viewer)
 
+        self.boxes_area = QWidget()  # the box table and what goes with it: in the Plan or Propose step
+        boxes = QVBoxLayout(self.boxes_area)
+        boxes.setContentsMargins(0, 0, 0, 0)
+        for w in self.planner.boxes_widgets:
+            boxes.addWidget(w, stretch=int(w is self.planner.table))
+        self.planner.layout().addWidget(self.boxes_area, stretch=1)
         self._propose_page = QWidget()
         propose = QVBoxLayout(self._propose_page)
         propose.setContentsMargins(0, 0, 0, 0)
@@ -132,6 +138,7 @@ class PatchwiseDock(NarrowDock, QWidget):
         self.export.form.native.layout().setContentsMargins(0, 0, 0, 0)
         scrolled(self.planner.tabs, self.planner.layout())
         scrolled(self.export.form.native, self.export.layout(), stretch=3)
+        self.export.reset_choices()  # magicgui resets a form's choices when the form changes parent
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         for key, title in STEPS:
@@ -174,7 +181,7 @@ class PatchwiseDock(NarrowDock, QWidget):
 
     def _on_step_changed(self, *_) -> None:
         """The box table goes with the step that edits boxes (Plan or Propose)."""
-        area = self.planner.boxes_area
+        area = self.boxes_area
         if self.step == "propose":
             self._propose_page.layout().addWidget(area, stretch=1)
         elif area.parentWidget() is not self.planner:
