@@ -1,4 +1,4 @@
-"""A viewer's project locks follow the project's layers (Qt-free: a ViewerModel)."""
+"""A viewer's session: project locks follow the project's layers, plans and signals (Qt-free: a ViewerModel)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,11 @@ from napari.components import ViewerModel
 from napari.layers import Image, Labels
 
 from napari_patchwise.engine.lock import ProjectLocked, lock_holder
+from napari_patchwise.engine.plan import ImageRef, Plan
+from napari_patchwise.engine.presets import get_preset
+from napari_patchwise.engine.project import create_project, load_plan
 from napari_patchwise.layers.box_shapes import METADATA_KEY
+from napari_patchwise.layers.box_sync import BoxLayerSync
 from napari_patchwise.layers.session import HOLDER, hold_project, layer_project, session_for
 
 
@@ -56,3 +60,50 @@ def test_a_viewer_that_is_gone_lets_go(tmp_path):
     del viewer
     gc.collect()
     assert lock_holder(tmp_path) is None
+
+
+def _plan() -> Plan:
+    return Plan(ImageRef((16, 64, 64), voxel_size=(1.0, 1.0, 1.0)),
+                get_preset("custom", minimum=(8, 16, 16))).add_boxes([((0, 0, 0), (8, 16, 16))])
+
+
+def test_a_session_forwards_its_syncs_plans_and_tells_opened_and_closed_projects(tmp_path):
+    viewer = ViewerModel()
+    session = session_for(viewer)
+    opened, closed, plans = [], [], []
+    session.project_opened.connect(opened.append)
+    session.project_closed.connect(closed.append)
+    session.plan_changed.connect(plans.append)
+    folder = create_project(tmp_path / "p", _plan())
+    session.hold(folder)
+    assert opened == [str(folder.resolve())]
+    sync = BoxLayerSync(load_plan(folder))
+    sync.project = str(folder)
+    assert session.sync_for(folder) is None  # not this viewer's until attached
+    session.attach(sync)
+    assert session.sync_for(folder) is sync and session.current_plan(folder) is sync.plan
+    moved = sync.plan.update_box(1, lo=(8, 0, 0), hi=(16, 16, 16))
+    session.commit_plan(folder, moved)
+    assert sync.plan == moved and plans[-1] == moved
+    session.detach(sync)
+    edited = moved.update_box(1, status="done")
+    session.commit_plan(folder, edited)  # no planner: into plan.json, and still told
+    assert load_plan(folder).box(1).status == "done" and plans[-1] == edited
+    session.close()
+    assert closed == [str(folder.resolve())] and lock_holder(folder) is None
+    assert session_for(viewer) is not session  # a closed session is replaced
+
+
+def test_busy_and_idle_cover_every_job_of_the_viewer():
+    session = session_for(ViewerModel())
+    seen = []
+    session.busy.connect(lambda: seen.append("busy"))
+    session.idle.connect(lambda: seen.append("idle"))
+    session.job_started()
+    session.job_started()
+    assert session.working and seen == ["busy"]
+    session.job_ended()
+    assert session.working and seen == ["busy"]
+    session.job_ended()
+    assert not session.working and seen == ["busy", "idle"]
+
