@@ -25,7 +25,7 @@ def test_npe2_discovers_the_plugin_and_its_contributions():
     pm.discover()
     manifest = pm.get_manifest("napari-patchwise")
     contrib = manifest.contributions
-    assert [w.display_name for w in contrib.widgets] == ["Box planner", "Seed weak labels", "Annotation QC",
+    assert [w.display_name for w in contrib.widgets] == ["Patchwise", "Box planner", "Seed weak labels", "Annotation QC",
                                                           "Export training data"]
     assert [s.key for s in contrib.sample_data] == ["nuclei3d"]
     assert contrib.readers[0].accepts_directories

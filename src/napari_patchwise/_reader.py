@@ -4,7 +4,7 @@ Dropping a project folder on napari (or ``napari PROJECT``, or opening its
 ``plan.json``) restores the image it refers to, the boxes (as the ``patchwise
 boxes`` Shapes layer) and every annotation layer. The Box planner dock picks
 the boxes layer up for editing. The viewer holds the project's write lock
-while those layers are open (:mod:`.layers.project_session`); a project that a
+while those layers are open (:mod:`.layers.session`); a project that a
 ``patchwise`` command or another napari is changing is refused, naming it.
 
 The manifest claims folders and files named ``plan.json`` only, so napari's
@@ -32,7 +32,7 @@ from .layers.box_shapes import (
     edge_colors,
     face_colors,
 )
-from .layers.project_session import hold_project
+from .layers.session import hold_project
 
 
 PLAN_FILE = "plan.json"

@@ -8,6 +8,8 @@ import pytest
 
 from napari_patchwise._qt import box_actions as ba_module
 from napari_patchwise._qt import export_dock as ed_module
+from napari_patchwise._qt import export_overrides as eo_module
+from napari_patchwise._qt import plan_project as pj_module
 from napari_patchwise._qt import planner_widget as pw_module
 from napari_patchwise._qt import propose_panel as pp_module
 from napari_patchwise._qt import runner as runner_module
@@ -20,7 +22,7 @@ def messages(monkeypatch):
     """Collect what the dock tells the user (instead of napari notifications)."""
     seen = {"error": [], "warning": [], "info": []}
     for kind in seen:
-        for module in (pw_module, pp_module, ba_module, sd_module, ed_module, runner_module, vs_module):
+        for module in (pw_module, pj_module, pp_module, ba_module, sd_module, ed_module, eo_module, runner_module, vs_module):
             if hasattr(module, f"show_{kind}"):
                 monkeypatch.setattr(module, f"show_{kind}", seen[kind].append)
     return seen

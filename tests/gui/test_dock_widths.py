@@ -10,7 +10,7 @@ from napari_patchwise._qt.narrow import MAX_DOCK_WIDTH
 
 pytestmark = pytest.mark.gui
 
-DOCKS = ("Box planner", "Seed weak labels", "Annotation QC", "Export training data")
+DOCKS = ("Patchwise", "Box planner", "Seed weak labels", "Annotation QC", "Export training data")
 #: A layer name as the HDF5 reader makes them (file stem and dataset).
 LONG_NAME = "training_sample2_crop128 oversegmentation"
 
@@ -30,7 +30,7 @@ def test_a_dock_is_narrow_enough_for_a_laptop_screen(viewer, name):
     assert width <= MAX_DOCK_WIDTH, f"{name} needs {width} px"
 
 
-@pytest.mark.parametrize("name", DOCKS[:3])  # the Export dock's one list (instance class) needs a project
+@pytest.mark.parametrize("name", DOCKS[:4])  # the Export step's one list (instance class) needs a project
 def test_long_choices_are_shown_whole_in_the_drop_down_list(viewer, name, qtbot):
     _, widget = viewer.window.add_plugin_dock_widget("napari-patchwise", name)
     qtbot.waitUntil(widget.isVisible)

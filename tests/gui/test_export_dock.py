@@ -44,8 +44,9 @@ def _select(rects, box_ids):
 
 
 def test_dock_is_contributed_by_the_manifest_and_finds_the_project(viewer, annotated_project):
-    _, widget = viewer.window.add_plugin_dock_widget("napari-patchwise", "Export training data")
-    assert isinstance(widget, ExportWidget)
+    _, dock = viewer.window.add_plugin_dock_widget("napari-patchwise", "Export training data")
+    widget = dock.export
+    assert dock.step == "export" and isinstance(widget, ExportWidget)
     assert Path(widget.project).resolve() == annotated_project.resolve()
     assert str(annotated_project) in widget.project_label.text()
     assert widget.form.chosen_formats() == ("nnunet",)
@@ -88,7 +89,7 @@ def test_export_runs_in_a_worker_and_reports_what_was_skipped(viewer, tmp_path, 
     assert "skipped box 3: error findings (touching)" in summary
     assert messages["error"] == []
     assert messages["warning"] == [
-        f"Exported 3 boxes as nnunet, stardist into {out}; 1 boxes skipped (the Export dock says why)."]
+        f"Exported 3 boxes as nnunet, stardist into {out}; 1 boxes skipped (the Export step lists them: override one there with a reason)."]
     assert widget.export_button.isEnabled() and not widget.progress.isVisibleTo(widget)
     assert widget.last_report.written["stardist"] == ["box_0001", "box_0002", "box_0004"]
 

@@ -39,8 +39,8 @@ def _rects_of(layer, box_id):
 
 def test_dock_is_contributed_by_the_manifest(make_napari_viewer):
     viewer = make_napari_viewer()
-    _, widget = viewer.window.add_plugin_dock_widget("napari-patchwise", "Box planner")
-    assert isinstance(widget, PlannerWidget)
+    _, dock = viewer.window.add_plugin_dock_widget("napari-patchwise", "Box planner")
+    assert dock.step == "plan" and isinstance(dock.planner, PlannerWidget)
 
 
 def test_a_2d_image_is_refused_with_a_clear_message(make_napari_viewer, messages):

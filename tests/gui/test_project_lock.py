@@ -12,10 +12,10 @@ import pytest
 from napari_patchwise._qt.planner_widget import PlannerWidget
 from napari_patchwise.cli import main
 from napari_patchwise.engine import ImageRef, Plan, get_preset
-from napari_patchwise.engine.io.volumes import write_tiff
+from napari_patchwise.engine.io import write_tiff
 from napari_patchwise.engine.plan.lock import ProjectLock, lock_holder
 from napari_patchwise.engine.plan.project import LOCK_FILE, create_project
-from napari_patchwise.layers.project_session import HOLDER, session_for
+from napari_patchwise.layers.session import HOLDER, session_for
 
 pytestmark = pytest.mark.gui
 

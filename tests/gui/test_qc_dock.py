@@ -15,6 +15,7 @@ from napari_patchwise._qt.narrow import MAX_DOCK_WIDTH
 from napari_patchwise._qt.planner_widget import PlannerWidget
 from napari_patchwise._qt.qc_dock import QCWidget
 from napari_patchwise.layers.contact_overlay import OVERLAY_NAME
+from napari_patchwise.layers.session import session_for
 from napari_patchwise.engine import ClassSpec, ImageRef, Plan
 from napari_patchwise.engine.io.volumes import write_tiff
 from napari_patchwise.engine.plan.project import create_project
@@ -54,7 +55,7 @@ def opened(make_napari_viewer, tmp_path, qtbot, qc_messages):
     widget = QCWidget(viewer)
     viewer.window.add_dock_widget(widget, name="Annotation QC")
     assert widget.live is not None, qc_messages
-    qtbot.waitUntil(lambda: not widget.busy, timeout=10000)
+    qtbot.waitUntil(lambda: not session_for(widget.viewer).working, timeout=10000)
     nuc = viewer.layers["nuclei labels"]
     nuc.mode = "paint"
     nuc.brush_size = 5
@@ -71,7 +72,7 @@ def _stroke(drag, layer, label, start, end):
 
 def _settle(qtbot, widget):
     qtbot.wait(50)
-    qtbot.waitUntil(lambda: not widget.busy, timeout=10000)
+    qtbot.waitUntil(lambda: not session_for(widget.viewer).working, timeout=10000)
 
 
 def test_a_stroke_that_touches_another_object_is_flagged_at_once(opened, mouse_drag, qtbot):

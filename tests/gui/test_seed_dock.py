@@ -10,13 +10,13 @@ import pytest
 
 from napari_patchwise._qt.planner_widget import PlannerWidget
 from napari_patchwise._qt.seed_dock import PREVIEW_NAME, SeedWidget
-from napari_patchwise.engine.io.volumes import write_tiff
-from napari_patchwise.engine.plan.plan import ImageRef, Plan
+from napari_patchwise.engine.io import write_tiff
+from napari_patchwise.engine.plan import ImageRef, Plan
 from napari_patchwise.engine.plan.project import create_project, load_plan, open_annotations
 from napari_patchwise.engine.samples.nuclei import make_sample
 from napari_patchwise.engine.plan.annotation_store import hidden_layer
 from napari_patchwise.engine.qc.touching import separate
-from napari_patchwise.layers.project_link import bus
+from napari_patchwise.layers.session import session_for
 
 pytestmark = pytest.mark.gui
 
@@ -55,11 +55,11 @@ def viewer(make_napari_viewer, project, messages):
 
 
 @pytest.fixture
-def emitted():
+def emitted(viewer):
     seen = []
-    bus.annotations_changed.connect(seen.append)
+    session_for(viewer).annotations_written.connect(seen.append)
     yield seen
-    bus.annotations_changed.disconnect(seen.append)
+    session_for(viewer).annotations_written.disconnect(seen.append)
 
 
 def _seed_dock(viewer):
@@ -119,8 +119,9 @@ def _at_mag(labels):
 
 # -- the dock and its form ---------------------------------------------------------
 def test_dock_is_contributed_by_the_manifest_and_finds_the_project(viewer, project):
-    _, widget = viewer.window.add_plugin_dock_widget("napari-patchwise", "Seed weak labels")
-    assert isinstance(widget, SeedWidget)
+    _, dock = viewer.window.add_plugin_dock_widget("napari-patchwise", "Seed weak labels")
+    widget = dock.seed
+    assert dock.step == "seed" and isinstance(widget, SeedWidget)
     assert Path(widget.project).resolve() == project.resolve()
     assert str(project.resolve()) in widget.project_label.text()
     assert list(widget.form.class_name.choices) == ["nuclei"]

@@ -14,8 +14,10 @@ from ..engine.propose.strata import STRATUM_DESCRIPTIONS
 from ..engine.findings import Finding, worst_severity
 from ..layers.box_shapes import SEVERITY_COLORS, stratum_color
 
-COLUMNS = ("id", "position (z, y, x)", "size at mag", "source", "stratum", "locked", "status",
-           "findings")
+#: The findings come right after the id: in a narrow dock the later columns scroll, the findings stay in view.
+COLUMNS = ("id", "findings", "stratum", "status", "size at mag", "position (z, y, x)", "source", "locked")
+#: Width of the findings column (its full text is the cell's tooltip).
+FINDINGS_WIDTH = 130
 #: Column index by name.
 COL = {name: i for i, name in enumerate(COLUMNS)}
 
@@ -101,6 +103,8 @@ class QtBoxTable(QTableWidget):
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
+        header.setSectionResizeMode(COL["findings"], QHeaderView.ResizeMode.Interactive)
+        self.setColumnWidth(COL["findings"], FINDINGS_WIDTH)
         self.cellClicked.connect(self._on_click)
         self.itemSelectionChanged.connect(self._on_selection)
         self._ids: list[int] = []

@@ -11,6 +11,7 @@ read-only text box.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from magicgui.widgets import (
@@ -37,7 +38,9 @@ from ..engine.export.model import ExportOptions, ExportReport
 from ..engine.jobs.box_ids import parse_box_ids
 from ..engine.jobs.export import ExportRequest, run_export
 from ..engine.plan.project import ProjectError
-from ..layers.project_link import annotation_projects, current_plan, selected_project_box_ids
+from ..layers.project_link import annotation_projects, selected_project_box_ids
+from ..layers.session import session_for
+from .export_overrides import SkippedBoxes
 from .narrow import NarrowDock, narrow_combos
 from .runner import Runner
 
@@ -120,6 +123,7 @@ class ExportWidget(NarrowDock, QWidget):
     def __init__(self, napari_viewer):
         super().__init__()
         self.viewer = napari_viewer
+        self.session = session_for(napari_viewer)
         self.form = ExportForm()
         self.project: str | None = None
         self.last_report: ExportReport | None = None
@@ -132,13 +136,15 @@ class ExportWidget(NarrowDock, QWidget):
         self.summary = QPlainTextEdit()
         self.summary.setReadOnly(True)
         self.summary.setPlaceholderText("What the export wrote and skipped appears here.")
+        self.skipped = SkippedBoxes()
         layout = QVBoxLayout(self)
         layout.addWidget(self.project_label)
         layout.addWidget(self.form.native)
         layout.addWidget(self.export_button)
         layout.addWidget(self.progress)
+        layout.addWidget(self.skipped, stretch=1)
         layout.addWidget(self.summary, stretch=1)
-        self.runner = Runner(self, progress=self.progress, controls=(self.export_button,))
+        self.runner = Runner(self, progress=self.progress, controls=(self.export_button,), session=self.session)
         self.export_button.clicked.connect(lambda: self.export())
         self.form.use_selected.changed.connect(lambda *_: self.use_selected_boxes())
         self.viewer.layers.events.inserted.connect(self.reset_choices)
@@ -162,14 +168,17 @@ class ExportWidget(NarrowDock, QWidget):
         if self._closed:
             return
         projects = annotation_projects(self.viewer.layers)
-        self.project = projects[0] if projects else None
+        project = projects[0] if projects else None
+        if project != self.project:
+            self.skipped.clear()
+        self.project = project
         if self.project is None:
             self.project_label.setText(NO_PROJECT)
             self.form.instance_class.choices = []
             return
         self.project_label.setText(f"project: {self.project}")
         try:
-            plan = current_plan(self.project)
+            plan = self.session.current_plan(self.project)
         except ProjectError as e:
             show_error(str(e))
             return
@@ -179,7 +188,7 @@ class ExportWidget(NarrowDock, QWidget):
 
     def selected_ids(self) -> list[int]:
         """Boxes whose rectangles are selected: through the planner, else in the reader's boxes layer."""
-        return selected_project_box_ids(self.viewer.layers, self.project)
+        return selected_project_box_ids(self.session, self.viewer.layers, self.project)
 
     def use_selected_boxes(self) -> list[int]:
         """Pin the selected boxes to the test split (their ids go into 'test boxes')."""
@@ -199,7 +208,8 @@ class ExportWidget(NarrowDock, QWidget):
         try:
             if self.project is None:
                 raise ValueError("no project: open a project folder first (its annotation layers are needed).")
-            request = ExportRequest(self.project, self.form.out_folder(), self.form.options())
+            options = replace(self.form.options(), overrides=dict(self.skipped.overrides))
+            request = ExportRequest(self.project, self.form.out_folder(), options)
         except ValueError as e:
             show_error(str(e))
             return
@@ -209,6 +219,7 @@ class ExportWidget(NarrowDock, QWidget):
     def _finish(self, report: ExportReport) -> None:
         self.last_report = report
         self.summary.setPlainText(report.summary())
+        self.skipped.set_skipped(report.skipped)
         new = len({case for cases in report.written.values() for case in cases})
         where = ", ".join(sorted({str(Path(folder).parent) for folder in report.folders.values()}))
         message = f"Exported {new} boxes as {', '.join(report.folders)} into {where}"
@@ -216,5 +227,5 @@ class ExportWidget(NarrowDock, QWidget):
             kept = len({case for cases in report.kept.values() for case in cases})
             message = f"Nothing new to export: the export in {where} holds its {kept} boxes already"
         if report.skipped:
-            message += f"; {len(report.skipped)} boxes skipped (the Export dock says why)"
+            message += f"; {len(report.skipped)} boxes skipped (the Export step lists them: override one there with a reason)"
         (show_info if new and not report.skipped else show_warning)(message + ".")

@@ -1,21 +1,19 @@
-"""Box planner dock: plan boxes by hand or by proposal, with live validation; save and open projects.
+"""Box planner (the Plan step): plan boxes by hand or by proposal, with live validation.
 
-The dock only gathers input and shows results; boxes live in a
+The widget only gathers input and shows results; boxes live in a
 :class:`~napari_patchwise.layers.box_sync.BoxLayerSync`, rules, proposals and
-files in the engine. The *Propose* tab is :class:`.propose_panel.ProposePanel`.
+files in the engine. The *Propose* tab is :class:`.propose_panel.ProposePanel`;
+saving and opening projects is :class:`.plan_project.PlanProject`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import os
 from pathlib import Path
 
 import numpy as np
-from napari.layers import Labels, Shapes
+from napari.layers import Shapes
 from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtWidgets import (
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QMessageBox,
@@ -26,40 +24,31 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ..engine.io.volumes import write_tiff
 from ..engine.propose.candidates import box_size_for
-from ..engine.plan.plan import Plan
-from ..engine.plan.project import (
-    ProjectError,
-    create_project,
-    is_project,
-    load_plan,
-    open_annotations,
-    save_plan,
-)
+from ..engine.plan import Plan
+from ..engine.plan.project import ProjectError, save_plan
 from ..engine.plan.rules import voxel_target_text
-from ..layers.annotation_layers import annotation_layer_data
-from ..layers.box_sync import METADATA_KEY, BoxLayerSync
+from ..layers.box_sync import BoxLayerSync
 from ..layers.image_scale import (image_ref_from_layer, place_project_layers, plan_image_layer,
                                   set_layer_voxel_size, view_kept)
-from ..layers.project_session import hold_project
+from ..layers.session import session_for
 from .box_table import QtBoxTable
 from .narrow import NarrowDock, narrow_combos
+from .plan_project import IMAGE_FILE, PlanProject  # noqa: F401 (IMAGE_FILE re-exported)
 from .plan_settings import PlanSettings
 from .propose_panel import ProposePanel
 from .runner import Runner
 from .stratum_legend import StratumLegend
 from .voxel_size import VoxelSizeControl
 
-IMAGE_FILE = "image.tif"
 
-
-class PlannerWidget(NarrowDock, QWidget):
+class PlannerWidget(PlanProject, NarrowDock, QWidget):
     """Dock widget: settings, proposals, boxes table, summary, project buttons."""
 
     def __init__(self, napari_viewer):
         super().__init__()
         self.viewer = napari_viewer
+        self.session = session_for(napari_viewer)
         self.sync: BoxLayerSync | None = None
         self.project: Path | None = None
         self._image_layer = None
@@ -104,15 +93,16 @@ class PlannerWidget(NarrowDock, QWidget):
         self.tabs.addTab(self.proposer, "Propose")
         self.tabs.addTab(self.legend, "Colours")
 
+        #: The plan's summary, findings and box table with the actions on boxes (the Plan and
+        #: Propose steps of the Patchwise dock both show them).
+        self.boxes_widgets = (self.summary, self.plan_findings, self.table, self.proposer.actions,
+                              self.proposer.details)
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs)
         layout.addWidget(self.progress)
-        layout.addWidget(self.summary)
-        layout.addWidget(self.plan_findings)
-        layout.addWidget(self.table, stretch=1)
-        layout.addWidget(self.proposer.actions)
-        layout.addWidget(self.proposer.details)
-        self.runner = Runner(self, progress=self.progress)
+        for w in self.boxes_widgets:
+            layout.addWidget(w, stretch=int(w is self.table))
+        self.runner = Runner(self, progress=self.progress, session=self.session)
         narrow_combos(self)
 
         self.new_button.clicked.connect(lambda: self.new_plan())
@@ -134,8 +124,14 @@ class PlannerWidget(NarrowDock, QWidget):
             sync, self.sync = self.sync, None
             sync.plan_changed.disconnect(self._on_plan_changed)
             sync.disconnect()
+            self.session.detach(sync)
         self.viewer.layers.events.inserted.disconnect(self._on_layer_inserted)
         self.viewer.layers.events.removed.disconnect(self._on_layer_removed)
+
+    def take_proposer(self) -> ProposePanel:
+        """Take the Propose tab out (the Patchwise dock shows it as a step of its own)."""
+        self.tabs.removeTab(self.tabs.indexOf(self.proposer))
+        return self.proposer
 
     # -- napari hooks ----------------------------------------------------------
     def reset_choices(self, *_):
@@ -191,9 +187,10 @@ class PlannerWidget(NarrowDock, QWidget):
         self.sync = BoxLayerSync(plan, rectangles=rectangles)
         self.sync.project = None if self.project is None else str(self.project)
         if rectangles is None:
-            self.viewer.add_layer(self.sync.rectangles)
-        self.viewer.add_layer(self.sync.wireframes)
+            self.session.add_layer(self.sync.rectangles)
+        self.session.add_layer(self.sync.wireframes)
         self.sync.plan_changed.connect(self._on_plan_changed)
+        self.session.attach(self.sync)
         self.sync.follow_dims(self.viewer.dims)  # the displayed slice's rectangles; wireframes in 3D
         self.proposer.new_session()
         self._on_plan_changed(plan)
@@ -215,6 +212,7 @@ class PlannerWidget(NarrowDock, QWidget):
         sync, self.sync = self.sync, None
         sync.plan_changed.disconnect(self._on_plan_changed)
         sync.disconnect()
+        self.session.detach(sync)
         for layer in (sync.rectangles, sync.wireframes):
             if layer in self.viewer.layers:
                 self.viewer.layers.remove(layer)
@@ -301,115 +299,16 @@ class PlannerWidget(NarrowDock, QWidget):
         if self.sync is not None and event.value is self.sync.rectangles:
             sync, self.sync = self.sync, None
             sync.disconnect()
+            self.session.detach(sync)
             if sync.wireframes in self.viewer.layers:
                 self.viewer.layers.remove(sync.wireframes)
             self.summary.setText("The boxes layer was removed; open the project again to edit it.")
-
-    def _adopt_if_boxes(self, layer) -> None:
-        """Take over a boxes layer opened by the project reader."""
-        meta = (layer.metadata or {}).get(METADATA_KEY, {})
-        if not isinstance(layer, Shapes) or meta.get("role") != "boxes" or not meta.get("project"):
-            return
-        if self.sync is not None and self.sync.rectangles is layer:
-            return
-        try:
-            hold_project(self.viewer, meta["project"])  # held already when the reader opened it
-            plan = load_plan(meta["project"])
-        except ProjectError as e:
-            show_error(str(e))
-            return
-        self.project = Path(meta["project"])
-        self.project_label.setText(f"project: {self.project} (saved on every change)")
-        self._image_layer = None  # found by the plan's image name (see _image_for)
-        self._attach(plan, rectangles=layer)
-
-    # -- projects --------------------------------------------------------------
-    def save_project(self, folder: str | os.PathLike | None = None) -> None:
-        """Save the plan into a project folder; later changes are saved automatically.
-
-        An in-memory image (e.g. sample data) is written into the folder as
-        ``image.tif`` so the project can be reopened anywhere.
-        """
-        if self.sync is None:
-            show_error("Nothing to save: start a plan first.")
-            return
-        if folder is None:
-            folder = QFileDialog.getExistingDirectory(self, "Choose an empty folder for the project")
-            if not folder:
-                return
-        folder = Path(folder)
-        plan = self.sync.plan
-        if self.project is not None and folder.resolve() == self.project.resolve():
-            save_plan(folder, plan)
-            show_info(f"Saved {folder}")
-            return
-        image_layer = self._image_for(plan)
-        write_image = plan.image.path is None and image_layer is not None
-        if write_image:
-            plan = plan.replace(image=dataclasses.replace(plan.image, path=IMAGE_FILE))
-        try:
-            create_project(folder, plan)
-            hold_project(self.viewer, folder)  # while its layers are open: no command changes it
-        except (ProjectError, OSError) as e:
-            show_error(str(e))
-            return
-        self.project = folder
-        self.sync.plan = plan
-        self.sync.project = str(folder)
-        rects = self.sync.rectangles  # a boxes layer of the project: its lock lasts while it is open
-        rects.metadata = {**rects.metadata, METADATA_KEY: {**rects.metadata.get(METADATA_KEY, {}),
-                                                           "project": os.path.abspath(folder)}}
-        self.project_label.setText(f"project: {folder} (saved on every change)")
-        self._sync_annotation_layers(plan)
-        if write_image:
-            self._write_image(folder / IMAGE_FILE, image_layer.data, plan.image)
-        else:
-            show_info(f"Saved project {folder}")
-
-    def _write_image(self, path: Path, data, image) -> None:
-        """Write the image of a new project in the dock's runner (the plan is saved already)."""
-
-        def work(progress):
-            write_tiff(path, data, image.voxel_size if image.voxel_size_known else None, image.unit)
-            return path
-
-        self.runner.start(work, what="Writing the image", label="writing the image…",
-                          returned=lambda p: show_info(f"Saved project with its image {p}"))
 
     def _image_for(self, plan: Plan):
         layer = self._image_layer
         if layer is not None and layer in self.viewer.layers:
             return layer
         return plan_image_layer(self.viewer.layers, plan, self.project)
-
-    def open_project(self, folder: str | os.PathLike | None = None) -> None:
-        """Open a project folder: image, boxes and annotation layers."""
-        if folder is None:
-            folder = QFileDialog.getExistingDirectory(self, "Open a patchwise project folder")
-            if not folder:
-                return
-        if not is_project(folder):
-            try:
-                load_plan(folder)  # raises with the precise reason
-            except ProjectError as e:
-                show_error(str(e))
-            return
-        self.viewer.open(os.fspath(folder), plugin="napari-patchwise")
-
-    def _sync_annotation_layers(self, plan: Plan) -> None:
-        """Add (or replace when reshaped) the Labels layers of the project's annotation arrays."""
-        group = open_annotations(self.project, plan)
-        active = self.viewer.layers.selection.active  # stays selected (e.g. boxes, in add-rectangle mode)
-        for data, kwargs, _ in annotation_layer_data(plan, group, project=str(self.project)):
-            name = kwargs["name"]
-            old = self.viewer.layers[name] if name in self.viewer.layers else None
-            if isinstance(old, Labels) and tuple(old.data.shape) == tuple(data.shape):
-                continue
-            if old is not None:
-                self.viewer.layers.remove(old)
-            self.viewer.add_labels(data, **kwargs)
-        if active is not None and active in self.viewer.layers:
-            self.viewer.layers.selection.active = active
 
     def _confirm(self, question: str) -> bool:
         answer = QMessageBox.question(self, "napari-patchwise", question)

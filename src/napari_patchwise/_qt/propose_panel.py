@@ -104,7 +104,7 @@ class ProposePanel(BoxActions, QWidget):
         self.details = QLabel("Select a box in the table to see why it was proposed.")
         self.details.setWordWrap(True)
         self.runner = Runner(self, progress=self.progress, cancel_button=self.cancel_button,
-                             controls=(self.propose_button, self.repropose_button))
+                             controls=(self.propose_button, self.repropose_button), session=host.session)
 
         self.propose_button.clicked.connect(lambda: self.propose())
         self.accept_button.clicked.connect(lambda: self.accept())

@@ -22,7 +22,8 @@ from ..engine.plan.annotation_store import hidden_layer
 from ..layers.box_shapes import METADATA_KEY
 from ..layers.contact_overlay import ContactOverlay
 from ..layers.live_qc import LiveQC
-from ..layers.project_link import annotation_layer_map, annotation_projects, bus, current_plan
+from ..layers.project_link import annotation_layer_map, annotation_projects
+from ..layers.session import session_for
 from .narrow import NarrowDock, narrow_combos
 from .qc_findings import FindingsPanel
 from .qc_pairs import MAX_PAIR_ROWS, PairsPanel
@@ -43,6 +44,7 @@ class QCWidget(NarrowDock, QWidget):
     def __init__(self, napari_viewer):
         super().__init__()
         self.viewer = napari_viewer
+        self.session = session_for(napari_viewer)
         self.project: str | None = None
         self.live: LiveQC | None = None
         self.overlay: ContactOverlay | None = None
@@ -85,7 +87,7 @@ class QCWidget(NarrowDock, QWidget):
             layout.addLayout(row)
         layout.addWidget(self.tabs, stretch=1)
         layout.addWidget(self.progress)
-        self.runner = Runner(self, progress=self.progress)
+        self.runner = Runner(self, progress=self.progress, session=self.session)
         narrow_combos(self, chars=10)
 
         self.live_check.toggled.connect(self._on_live_toggled)
@@ -98,7 +100,8 @@ class QCWidget(NarrowDock, QWidget):
         self.box_timer.timeout.connect(lambda: self.check_boxes(sorted(self._touched_boxes), quiet=True))
         self.viewer.layers.events.inserted.connect(self._on_layers_changed)
         self.viewer.layers.events.removed.connect(self._on_layers_changed)
-        bus.annotations_changed.connect(self._on_annotations_written)
+        self.session.annotations_written.connect(self._on_annotations_written)
+        self.session.plan_changed.connect(self._on_plan_changed)
         self.destroyed.connect(lambda *_: self._teardown())
         self.attach()
 
@@ -151,16 +154,29 @@ class QCWidget(NarrowDock, QWidget):
         self._detach()
         for emitter in (self.viewer.layers.events.inserted, self.viewer.layers.events.removed):
             emitter.disconnect(self._on_layers_changed)
-        bus.annotations_changed.disconnect(self._on_annotations_written)
+        self.session.annotations_written.disconnect(self._on_annotations_written)
+        self.session.plan_changed.disconnect(self._on_plan_changed)
 
     def _on_annotations_written(self, project: str) -> None:
         """Seeds or imports were written: recheck everything off the GUI thread."""
         if self.live is None or project != self.project:
             return
-        self.live.set_plan(current_plan(project))
+        self.live.set_plan(self.session.current_plan(project))
         self._pending.update(self.live.instance_classes)
         self._recheck_pending()
         self.check_boxes(quiet=True)
+
+    def _on_plan_changed(self, plan) -> None:
+        """Boxes were moved, resized, added or removed: check those boxes again (statuses alone are not news)."""
+        if self.live is None or self.closed:
+            return
+        old = {b.id: (b.lo, b.hi) for b in self.live.plan.boxes}
+        new = {b.id: (b.lo, b.hi) for b in plan.boxes}
+        if old == new:
+            return
+        self.findings_panel.forget(set(old) - set(new))
+        self.live.set_plan(plan)
+        self._on_boxes_touched([i for i, extent in new.items() if old.get(i) != extent] or list(new))
 
     def attach(self, force: bool = False) -> bool:
         """Start live checks on the first project found in the viewer's annotation layers."""
@@ -174,7 +190,7 @@ class QCWidget(NarrowDock, QWidget):
         project = projects[0]
         layers = annotation_layer_map(self.viewer.layers, project)
         try:
-            plan = current_plan(project)
+            plan = self.session.current_plan(project)
             edits = hidden_layer(open_annotations(project, plan), "edits")
         except (ProjectError, OSError) as e:
             show_error(str(e))
@@ -226,7 +242,8 @@ class QCWidget(NarrowDock, QWidget):
         self.table_timer.stop()
         self.refresh_contacts()
         self.box_timer.stop()
-        self.check_boxes(quiet=True)
+        # every step follows (summaries, the plan step's findings); this dock rechecks from there
+        self.session.annotations_written.emit(self.project)
 
     # -- contacts ----------------------------------------------------------------------
     def _on_contacts_changed(self, region=None) -> None:

@@ -17,7 +17,6 @@ from qtpy.QtWidgets import QCheckBox, QHBoxLayout, QPushButton, QVBoxLayout, QWi
 from ..engine.plan.project import open_annotations
 from ..engine.qc.checks import BoxQC, QCReport, check_plan_annotations, hidden_arrays
 from ..engine.findings import Finding
-from ..layers.project_link import commit_plan, current_plan, show_findings
 from .qc_table import CompactTable
 
 
@@ -93,6 +92,11 @@ class FindingsPanel(QWidget):
         self.done_button.clicked.connect(lambda: self.mark_done())
         self.dense_check.clicked.connect(lambda on: self.set_dense(on))
 
+    def forget(self, box_ids) -> None:
+        """Drop what is known of boxes that are gone from the plan."""
+        for box_id in box_ids:
+            self._boxes.pop(box_id, None)
+
     def check_boxes(self, box_ids=None, quiet: bool = False) -> None:
         """Check boxes (all by default) in a worker; findings fill the table and colour the boxes."""
         host = self.host
@@ -101,7 +105,7 @@ class FindingsPanel(QWidget):
             if not quiet and not host.closed:
                 show_warning("No project to check.")
             return
-        plan = current_plan(project)
+        plan = self.host.session.current_plan(project)
         live.set_plan(plan)
         layers = {n: lay.data for n, lay in live.layers.items()}
         hidden = hidden_arrays(open_annotations(project, plan, mode="r"))
@@ -122,9 +126,9 @@ class FindingsPanel(QWidget):
         if full:
             self._boxes = {}
         self._boxes.update(report.boxes)
-        plan = report.apply_statuses(current_plan(project))
-        commit_plan(project, plan)
-        show_findings(project, [f for q in self._boxes.values() for f in q.findings])
+        plan = report.apply_statuses(self.host.session.current_plan(project))
+        self.host.session.commit_plan(project, plan)
+        self.host.session.show_findings(project, [f for q in self._boxes.values() for f in q.findings])
         plan_level = [f for f in report.findings if f.box_id is None] if full else []
         self.rows = finding_rows(plan_level, self._boxes, {b.id: b.status for b in plan.boxes})
         self.table.set_rows([r.cells() for r in self.rows])
@@ -139,7 +143,7 @@ class FindingsPanel(QWidget):
         project = self.host.project
         if not 0 <= r < len(self.rows) or self.rows[r].box_id is None or project is None:
             return
-        box = next((b for b in current_plan(project).boxes if b.id == self.rows[r].box_id), None)
+        box = next((b for b in self.host.session.current_plan(project).boxes if b.id == self.rows[r].box_id), None)
         if box is not None:
             self.dense_check.setChecked(box.dense)
 
@@ -148,7 +152,7 @@ class FindingsPanel(QWidget):
         if box_id is None or project is None:
             show_warning("Select a box's row in the findings table first.")
             return
-        commit_plan(project, current_plan(project).update_box(box_id, **changes))
+        self.host.session.commit_plan(project, self.host.session.current_plan(project).update_box(box_id, **changes))
         self.check_boxes([box_id], quiet=True)
 
     def mark_done(self, box_id: int | None = None) -> None:

@@ -213,10 +213,25 @@ class Runner:
         Disabled while a job that is not quiet runs.
     cancel_button : QAbstractButton, optional
         Shown while a job runs; cancels the running jobs.
+    session : Session, optional
+        The viewer's :class:`~napari_patchwise.layers.session.Session`: told
+        when each job starts and ends, so its ``busy`` / ``idle`` signals
+        cover every dock of the viewer.
+
+    The pattern a dock copies::
+
+        self.runner = Runner(self, progress=self.progress, controls=(self.apply_button,),
+                             session=session_for(viewer))
+        self.runner.start(lambda progress: engine_job(request, progress), what="Seeding",
+                          returned=self._show_result)
+
+    Failures are shown as ``"{what} failed: ..."``; nothing is delivered once
+    the dock is closed.
     """
 
-    def __init__(self, owner, *, progress=None, controls: Sequence = (), cancel_button=None):
+    def __init__(self, owner, *, progress=None, controls: Sequence = (), cancel_button=None, session=None):
         self.owner = owner
+        self.session = session
         self.progress_bar = progress
         self.controls = tuple(controls)
         self.cancel_button = cancel_button
@@ -288,6 +303,8 @@ class Runner:
         job.worker = create_worker(_run, job, _start_thread=False, _ignore_errors=True)
         job.worker.finished.connect(job.relay.release)
         self.jobs.append(job)
+        if self.session is not None:
+            self.session.job_started()
         if not quiet and self.progress_bar is not None:
             self.progress_bar.setRange(0, 0)  # a busy indicator until the first report
             self.progress_bar.setValue(0)
@@ -354,6 +371,8 @@ class Runner:
         if deliver:
             self._set_bar(job, job.take_progress())  # its last report, before the bar hides
         self.jobs.remove(job)
+        if self.session is not None:
+            self.session.job_ended()
         (ok, value), job.outcome = job.outcome, None
         returned, failed = job.returned, job.failed
         job.fn = job.returned = job.failed = job.window = None  # keep no dock or viewer alive

@@ -26,14 +26,8 @@ from ..engine.plan.box_arrays import box_region, choose_boxes, image_at_mag
 from ..engine.seed.thresholding import preview_box
 from ..engine.seed.weaklabels import THRESHOLD_METHODS
 from ..layers.annotation_layers import annotation_transform
-from ..layers.project_link import (
-    annotation_layer_map,
-    annotation_projects,
-    bus,
-    commit_plan,
-    current_plan,
-    selected_project_box_ids,
-)
+from ..layers.project_link import annotation_layer_map, annotation_projects, selected_project_box_ids
+from ..layers.session import session_for
 from .propose_form import layer_array
 from .narrow import NarrowDock, narrow_combos
 from .runner import Runner
@@ -48,6 +42,7 @@ class SeedWidget(NarrowDock, QWidget):
     def __init__(self, napari_viewer):
         super().__init__()
         self.viewer = napari_viewer
+        self.session = session_for(napari_viewer)
         self.form = SeedForm()
         self.project: str | None = None
         self.last_report = None
@@ -70,7 +65,8 @@ class SeedWidget(NarrowDock, QWidget):
         layout.addWidget(self.result)
         layout.addStretch(1)
         self.runner = Runner(self, progress=self.progress, controls=(self.apply_button, self.preview_button,
-                                                                            self.form.estimate.native))
+                                                                            self.form.estimate.native),
+                             session=self.session)
         self.preview_button.clicked.connect(lambda: self.preview())
         self.form.estimate.changed.connect(lambda *_: self.preview(diameter_only=True))
         self.apply_button.clicked.connect(lambda: self.apply())
@@ -94,7 +90,7 @@ class SeedWidget(NarrowDock, QWidget):
         else:
             self.project_label.setText(f"project: {self.project}")
             try:
-                plan = current_plan(self.project)
+                plan = self.session.current_plan(self.project)
                 self.form.class_name.choices = [c.name for c in plan.classes]
             except ProjectError as e:
                 show_error(str(e))
@@ -104,12 +100,12 @@ class SeedWidget(NarrowDock, QWidget):
 
     def _selected_ids(self) -> list[int]:
         """Boxes whose rectangles are selected: through the planner, else in the reader's boxes layer."""
-        return selected_project_box_ids(self.viewer.layers, self.project)
+        return selected_project_box_ids(self.session, self.viewer.layers, self.project)
 
     def _plan_and_boxes(self):
         if self.project is None:
             raise ValueError("no project: open a project folder first (its annotation layers are needed).")
-        plan = current_plan(self.project)
+        plan = self.session.current_plan(self.project)
         if self.form.class_name.value not in [c.name for c in plan.classes]:
             raise ValueError("choose the class to seed (the plan's classes are listed under 'class').")
         choice = self.form.boxes.value
@@ -193,11 +189,11 @@ class SeedWidget(NarrowDock, QWidget):
         self.last_report = report
         status = {b.id: b.status for b in seeded_plan.boxes if b.id in report.boxes}
         try:
-            plan = current_plan(project)
+            plan = self.session.current_plan(project)
             for b in plan.boxes:
                 if b.id in status and b.status != status[b.id]:
                     plan = plan.update_box(b.id, status=status[b.id])
-            commit_plan(project, plan)
+            self.session.commit_plan(project, plan)
         except (OSError, ProjectError) as e:
             show_error(f"The labels were written, but the box statuses were not saved: {e}")
         layers = annotation_layer_map(self.viewer.layers, project)
@@ -210,7 +206,7 @@ class SeedWidget(NarrowDock, QWidget):
                 self.viewer.layers.selection.active = layers[report.class_name]
         if report.params is not None:
             self.form.show_used(report.params)
-        bus.annotations_changed.emit(project)
+        self.session.annotations_written.emit(project)
         self.result.setText(report.summary())
         (show_info if report.boxes else show_warning)(report.summary())
 

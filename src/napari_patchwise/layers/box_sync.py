@@ -23,9 +23,7 @@ Qt-free: it needs only :mod:`napari.layers` (and a viewer's ``dims`` to follow).
 
 from __future__ import annotations
 
-import weakref
 from contextlib import contextmanager
-from pathlib import Path
 
 import numpy as np
 from napari.layers import Shapes
@@ -51,21 +49,6 @@ from .box_shapes import (
 CLICK_EXTENT = 3
 #: Wireframe lines are this fraction of the rectangles' edge width (thin: the data stays visible).
 WIRE_WIDTH_FACTOR = 0.4
-
-#: Every live sync, so other docks can find the plan of a project being edited.
-_ACTIVE: weakref.WeakSet = weakref.WeakSet()
-
-
-def sync_for_project(project) -> BoxLayerSync | None:
-    """The :class:`BoxLayerSync` editing the plan of a project folder, if any."""
-    if project is None:
-        return None
-    want = Path(project).resolve()
-    for sync in list(_ACTIVE):
-        if sync.project is not None and Path(sync.project).resolve() == want:
-            return sync
-    return None
-
 
 def _edge_width(plan: Plan) -> float:
     return float(max(1.0, max(plan.image.shape[1:]) / 300))
@@ -133,7 +116,6 @@ class BoxLayerSync:
         self.rectangles.current_face_color = "transparent"
         self.rectangles.events.data.connect(self._on_data)
         self.rectangles.selected_data.events.items_changed.connect(self._on_selection)
-        _ACTIVE.add(self)
 
     # -- public API ---------------------------------------------------------
     def set_plan(self, plan: Plan) -> None:
@@ -187,7 +169,6 @@ class BoxLayerSync:
         self.rectangles.events.data.disconnect(self._on_data)
         self.rectangles.selected_data.events.items_changed.disconnect(self._on_selection)
         self._unfollow()
-        _ACTIVE.discard(self)
 
     # -- the viewer's slice ---------------------------------------------------
     def _unfollow(self) -> None:

@@ -1,9 +1,7 @@
-"""Find a project's layers in a viewer and share its plan between docks (Qt-free).
+"""Find a project's layers in a viewer (Qt-free).
 
-The Box planner owns the plan while it edits it (and saves it on every
-change); the Seed and QC docks read and change the same plan through
-:func:`current_plan` and :func:`commit_plan`, which go through the planner
-when it is editing that project and through ``plan.json`` otherwise.
+The plan itself is shared between the docks by the viewer's
+:class:`~napari_patchwise.layers.session.Session`.
 """
 
 from __future__ import annotations
@@ -11,23 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from napari.layers import Labels, Shapes
-from psygnal import Signal
 
-from ..engine.plan.plan import Plan
-from ..engine.plan.project import load_plan, save_plan
-from ..engine.findings import Finding
 from .box_shapes import METADATA_KEY
-from .box_sync import selected_box_ids, sync_for_project
-
-
-class _Bus:
-    """Tells the docks that a project's annotation arrays were written outside painting."""
-
-    annotations_changed = Signal(str)
-
-
-#: ``bus.annotations_changed.emit(project)`` after seeding or importing.
-bus = _Bus()
+from .box_sync import selected_box_ids
 
 
 def _meta(layer) -> dict:
@@ -58,34 +42,10 @@ def annotation_layer_map(layers, project) -> dict[str, Labels]:
     return out
 
 
-def current_plan(project) -> Plan:
-    """The plan of ``project`` as the planner holds it, else as saved."""
-    sync = sync_for_project(project)
-    return sync.plan if sync is not None else load_plan(project)
-
-
-def commit_plan(project, plan: Plan) -> None:
-    """Make ``plan`` the project's plan: through the planner (which saves it) or into ``plan.json``."""
-    sync = sync_for_project(project)
-    if sync is not None:
-        sync.set_plan(plan)
-    else:
-        save_plan(project, plan)
-
-
-def show_findings(project, findings: list[Finding]) -> bool:
-    """Show annotation findings on the planner's boxes (their colours and table); False if no planner."""
-    sync = sync_for_project(project)
-    if sync is None:
-        return False
-    sync.set_extra_findings(findings)
-    return True
-
-
-def selected_project_box_ids(layers, project) -> list[int]:
+def selected_project_box_ids(session, layers, project) -> list[int]:
     """Ids of a project's boxes whose rectangles are selected: through the Box planner
-    when it edits the project, else in the project reader's boxes layer."""
-    sync = sync_for_project(project)
+    when it edits the project in ``session``, else in the project reader's boxes layer."""
+    sync = session.sync_for(project)
     if sync is not None:
         return sync.selected_box_ids()
     want = Path(project).resolve()

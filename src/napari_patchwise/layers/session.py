@@ -1,0 +1,243 @@
+"""One Patchwise session per viewer: its projects, plan, locks and the signals docks listen to (Qt-free).
+
+Every dock of a viewer reaches the shared state through :func:`session_for`
+instead of process-wide globals, so two viewers never see each other's plan.
+A :class:`Session`
+
+* holds the write lock of every project open in the viewer
+  (:class:`~napari_patchwise.engine.plan.lock.ProjectLock`): a ``patchwise``
+  command that would change it, or another viewer opening it, is refused
+  with a message naming this napari. A lock is let go when the last boxes or
+  annotation layer of its project leaves the viewer (the project is closed,
+  or the viewer closes and removes its layers), when :meth:`Session.close`
+  is called, when the viewer is garbage-collected, and by the operating
+  system when napari ends;
+* knows the :class:`~napari_patchwise.layers.box_sync.BoxLayerSync` editing
+  a project's plan (the Box planner's), so the Seed, QC and Export steps read
+  and change the plan the planner holds (:meth:`Session.current_plan`,
+  :meth:`Session.commit_plan`);
+* remembers the layers it made, and
+* tells the docks what happened: :attr:`Session.plan_changed` (a box edit, a
+  new plan, new findings), :attr:`Session.annotations_written` (seeding,
+  importing, Separate, Crop background), :attr:`Session.project_opened` /
+  :attr:`Session.project_closed` and :attr:`Session.busy` /
+  :attr:`Session.idle` (the first job of any dock started / the last ended).
+
+Examples
+--------
+>>> from napari.components import ViewerModel
+>>> a, b = ViewerModel(), ViewerModel()
+>>> session_for(a) is session_for(a), session_for(a) is session_for(b)
+(True, False)
+"""
+
+from __future__ import annotations
+
+import weakref
+from pathlib import Path
+
+from psygnal import Signal
+
+from ..engine.plan.lock import ProjectLock
+from ..engine.plan import Plan
+from ..engine.plan.project import load_plan, save_plan
+from ..engine.findings import Finding
+from .box_shapes import METADATA_KEY
+
+#: What other writers are told holds the project.
+HOLDER = "napari, where the project is open"
+#: Layers that write into their project: painting, or the Box planner's autosave.
+WRITING_ROLES = ("annotation", "boxes")
+
+_SESSIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def layer_project(layer) -> Path | None:
+    """The project folder a boxes or annotation layer writes into (resolved), or None."""
+    meta = (getattr(layer, "metadata", None) or {}).get(METADATA_KEY, {})
+    if not isinstance(meta, dict) or meta.get("role") not in WRITING_ROLES or not meta.get("project"):
+        return None
+    return Path(meta["project"]).resolve()
+
+
+def _real(viewer):
+    """The viewer itself when napari hands a dock a public-only proxy of it."""
+    return getattr(viewer, "__wrapped__", viewer)
+
+
+def _release_all(locks: dict) -> None:
+    for lock in locks.values():
+        lock.release()
+    locks.clear()
+
+
+def _key(folder) -> Path:
+    return Path(folder).resolve()
+
+
+class Session:
+    """The Patchwise state of one viewer; get it with :func:`session_for`."""
+
+    #: The plan of the project being edited changed (emitted with the plan).
+    plan_changed = Signal(object)
+    #: A project's annotation arrays were written outside painting (emitted with its folder).
+    annotations_written = Signal(str)
+    #: The viewer took a project's lock (emitted with its resolved folder).
+    project_opened = Signal(str)
+    #: The viewer let go of a project (emitted with its resolved folder).
+    project_closed = Signal(str)
+    #: The first job of any dock of the viewer started.
+    busy = Signal()
+    #: The last running job of the viewer's docks ended.
+    idle = Signal()
+
+    def __init__(self, viewer):
+        viewer = _real(viewer)
+        self._viewer = weakref.ref(viewer)
+        self.locks: dict[Path, ProjectLock] = {}
+        self.syncs: list = []
+        self.made: weakref.WeakSet = weakref.WeakSet()
+        #: Widgets the viewer has one of (e.g. its Patchwise dock), by name; kept weakly.
+        self.docks: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+        self.jobs = 0
+        self.closed = False
+        viewer.layers.events.removed.connect(self._on_removed)
+
+    @property
+    def viewer(self):
+        """The viewer (None once it is gone)."""
+        return self._viewer()
+
+    # -- projects and their locks ---------------------------------------------------
+    def hold(self, folder) -> ProjectLock:
+        """Take the lock of ``folder`` for this viewer (kept while its layers are here).
+
+        Raises
+        ------
+        ProjectLocked
+            When a command or another viewer is changing the project.
+        """
+        key = _key(folder)
+        lock = self.locks.get(key)
+        if lock is None:
+            lock = ProjectLock(key, HOLDER).acquire()
+            self.locks[key] = lock
+            self.project_opened.emit(str(key))
+        return lock
+
+    def holds(self, folder) -> bool:
+        lock = self.locks.get(_key(folder))
+        return lock is not None and lock.held
+
+    def release(self, folder) -> None:
+        lock = self.locks.pop(_key(folder), None)
+        if lock is not None:
+            lock.release()
+            self.project_closed.emit(str(_key(folder)))
+
+    def release_unused(self) -> None:
+        """Let go of every project none of whose boxes or annotation layers is in the viewer."""
+        viewer = self.viewer
+        used = set() if viewer is None else {layer_project(layer) for layer in viewer.layers}
+        for folder in [f for f in self.locks if f not in used]:
+            self.release(folder)
+
+    def _on_removed(self, event) -> None:
+        if layer_project(event.value) in self.locks:
+            self.release_unused()
+
+    # -- the plan --------------------------------------------------------------------
+    def attach(self, sync) -> None:
+        """A :class:`~.box_sync.BoxLayerSync` edits a plan in this viewer: forward its changes."""
+        if sync not in self.syncs:
+            self.syncs.append(sync)
+            sync.plan_changed.connect(self.plan_changed.emit)
+
+    def detach(self, sync) -> None:
+        if sync in self.syncs:
+            self.syncs.remove(sync)
+            sync.plan_changed.disconnect(self.plan_changed.emit)
+
+    def sync_for(self, project):
+        """The sync editing the plan of a project folder in this viewer, if any."""
+        if project is None:
+            return None
+        want = _key(project)
+        return next((s for s in self.syncs if s.project is not None and _key(s.project) == want), None)
+
+    def current_plan(self, project) -> Plan:
+        """The plan of ``project`` as the planner holds it, else as saved."""
+        sync = self.sync_for(project)
+        return sync.plan if sync is not None else load_plan(project)
+
+    def commit_plan(self, project, plan: Plan) -> None:
+        """Make ``plan`` the project's plan: through the planner (which saves it) or into ``plan.json``."""
+        sync = self.sync_for(project)
+        if sync is not None:
+            sync.set_plan(plan)
+        else:
+            save_plan(project, plan)
+            self.plan_changed.emit(plan)
+
+    def show_findings(self, project, findings: list[Finding]) -> bool:
+        """Show annotation findings on the planner's boxes (colours, table); False if no planner."""
+        sync = self.sync_for(project)
+        if sync is None:
+            return False
+        sync.set_extra_findings(findings)
+        return True
+
+    # -- layers and work ---------------------------------------------------------------
+    def add_layer(self, layer):
+        """Add a layer to the viewer and remember that the session made it."""
+        self.made.add(layer)
+        viewer = self.viewer
+        if viewer is not None and layer not in viewer.layers:
+            viewer.add_layer(layer)
+        return layer
+
+    @property
+    def working(self) -> bool:
+        """A job of one of the viewer's docks is running (quiet background checks included)."""
+        return self.jobs > 0
+
+    def job_started(self) -> None:
+        self.jobs += 1
+        if self.jobs == 1:
+            self.busy.emit()
+
+    def job_ended(self) -> None:
+        self.jobs = max(0, self.jobs - 1)
+        if self.jobs == 0:
+            self.idle.emit()
+
+    def close(self) -> None:
+        """The viewer closes: let go of every lock and stop forwarding plans."""
+        if self.closed:
+            return
+        self.closed = True
+        for sync in list(self.syncs):
+            self.detach(sync)
+        for folder in list(self.locks):
+            self.release(folder)
+        viewer = self.viewer
+        if viewer is not None:
+            viewer.layers.events.removed.disconnect(self._on_removed)
+            if _SESSIONS.get(viewer) is self:
+                del _SESSIONS[viewer]
+
+
+def session_for(viewer) -> Session:
+    """The one :class:`Session` of ``viewer`` (made on first use, a new one after :meth:`~Session.close`)."""
+    viewer = _real(viewer)
+    session = _SESSIONS.get(viewer)
+    if session is None:
+        session = Session(viewer)
+        _SESSIONS[viewer] = session
+        weakref.finalize(viewer, _release_all, session.locks)
+    return session
+
+
+def hold_project(viewer, folder) -> ProjectLock:
+    """Take the lock of ``folder`` for ``viewer``; see :meth:`Session.hold`."""
+    return session_for(viewer).hold(folder)
