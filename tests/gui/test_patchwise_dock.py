@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 from qtpy.QtCore import QPoint, QRect
-from qtpy.QtWidgets import QApplication, QDockWidget
+from qtpy.QtWidgets import QApplication, QDockWidget, QTabWidget
 
 from napari_patchwise._qt.patchwise_dock import MIN_TABLE_ROWS, STEPS, PatchwiseDock
 from napari_patchwise.engine.export.model import MANIFEST_NAME
@@ -94,6 +94,9 @@ def test_the_dock_and_the_layer_list_fit_a_1280x800_screen(opened, qtbot):
         assert page.width() >= page.minimumSizeHint().width(), step
         for name in step_tables[step]:
             table = tables[name]
+            _bring_forward(table)
+            qtbot.waitUntil(table.isVisible)
+            QApplication.processEvents()
             rows = table.verticalHeader().defaultSectionSize()
             header = table.horizontalHeader().height()
             assert table.isVisible() and table.viewport().height() >= MIN_TABLE_ROWS * rows, (step, name)
@@ -104,6 +107,18 @@ def test_the_dock_and_the_layer_list_fit_a_1280x800_screen(opened, qtbot):
         side = napari_docks[name]
         rect = QRect(side.mapTo(window, QPoint(0, 0)), side.size())
         assert side.isVisible() and window.rect().contains(rect) and not rect.intersects(dock_rect), name
+
+
+def _bring_forward(widget) -> None:
+    """Show the tab holding ``widget`` in every tab widget above it (a step may have its own tabs)."""
+    parent = widget.parentWidget()
+    while parent is not None:
+        if isinstance(parent, QTabWidget):
+            for i in range(parent.count()):
+                page = parent.widget(i)
+                if page is widget or page.isAncestorOf(widget):
+                    parent.setCurrentIndex(i)
+        parent = parent.parentWidget()
 
 
 def _shot(widget) -> np.ndarray:

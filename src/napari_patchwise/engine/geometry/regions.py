@@ -198,7 +198,8 @@ def regions_overlap(a: Sequence[slice], b: Sequence[slice]) -> bool:
     >>> regions_overlap((slice(0, 4),) * 3, (slice(4, 8), slice(0, 4), slice(0, 4)))
     False
     """
-    return all(x.start < y.stop and y.start < x.stop for x, y in zip(a, b))
+    return all(x.start < x.stop and y.start < y.stop and x.start < y.stop and y.start < x.stop
+               for x, y in zip(a, b))
 
 
 def relative_region(region: Sequence[slice], origin: Sequence[int]) -> Region:
