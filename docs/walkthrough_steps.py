@@ -152,6 +152,10 @@ class Session:
         self.figures["box sizes"] = sorted({"×".join(map(str, np.subtract(b.hi, b.lo))) for b in boxes})
         self.figures["plan summary"] = w.summary.text()
         self.shot("propose")
+        self.viewer.dims.ndisplay = 3  # the 2D/3D button: every box as a wireframe with its id
+        QTest.qWait(200)
+        self.shot("3d")
+        self.viewer.dims.ndisplay = 2
 
     def save_project(self) -> None:
         """Save project…: a new empty folder in the folder dialog."""

@@ -35,7 +35,7 @@ RECHECK_DELAY_MS = 400
 BOX_CHECK_DELAY_MS = 800
 TABLE_DELAY_MS = 150
 CONNECTIVITY_CHOICES = (("faces (6)", 1), ("faces + edges (18)", 2), ("faces + edges + corners (26)", 3))
-NO_PROJECT = "No project: open a project folder (or save one in the Box planner)."
+NO_PROJECT = "No project: open a project folder (or save one in the Plan step)."
 
 
 class QCWidget(NarrowDock, QWidget):
