@@ -69,7 +69,7 @@ VOLUMES = {
                shots=("plan", "propose", "preview", "stroke", "export")),
         Volume("ovule", "Arabidopsis ovule nuclei (HDF5, voxel size in the file)",
                "nuclei_ovule_gonuclear/1136_mini.h5", plugin="napari-patchwise",
-               hide=("1136_mini label",), shots=("propose", "3d", "seeded", "qc")),
+               hide=("1136_mini label",), shots=("propose", "seeded", "qc")),
         Volume("cryoet", "Cryo-ET filaments (TIFF, semantic class, mask imported)",
                "cryoet_filament_patches/train/imgs/3_0_25_54_25.tif", voxel_size="25,25,25A",
                classes="filament:semantic", seed_method="file",

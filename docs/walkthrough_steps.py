@@ -153,6 +153,8 @@ class Session:
         self.figures["plan summary"] = w.summary.text()
         self.shot("propose")
         self.viewer.dims.ndisplay = 3  # the 2D/3D button: every box as a wireframe with its id
+        self.viewer.reset_view()
+        self.viewer.camera.angles = (-20, 35, 140)  # turned with the mouse, to see the boxes' depth
         QTest.qWait(200)
         self.shot("3d")
         self.viewer.dims.ndisplay = 2
