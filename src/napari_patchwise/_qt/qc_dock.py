@@ -138,6 +138,8 @@ class QCWidget(NarrowDock, QWidget):
             return
         if self.live is not None and any(lay not in self.viewer.layers for lay in self.live.layers.values()):
             self._detach()
+        elif self.live is not None and len(annotation_layer_map(self.viewer.layers, self.project)) > len(self.live.layers):
+            self._detach()  # the project's layers arrive one by one (Save project…): check them all
         # only a new layer starts checks: while a viewer closes, its layers are removed one
         # by one, and re-attaching to the remaining ones would start workers on a dying viewer
         if self.live is None and getattr(event, "type", "inserted") == "inserted" and not self.closed:
