@@ -6,7 +6,8 @@ boxes, saves the project, seeds weak labels (diameter estimated, Otsu previewed,
 or labels imported), paints a stroke that touches another object (a semantic class: background
 painted coarsely across an object), separates it, checks every box and exports to nnU-Net
 (verified with nnU-Net's own integrity check when ``nnunetv2`` is installed). Only public
-napari API is used: ``viewer.open``, ``add_plugin_dock_widget``, the docks' fields and buttons,
+napari API is used: ``viewer.open``, ``add_plugin_dock_widget`` (the one Patchwise dock), its
+steps' tabs, fields and buttons,
 simulated mouse strokes on a Labels layer and ``viewer.screenshot``.
 
 Run it on a 1280×800 screen (the docs' screenshots are taken there)::
@@ -81,7 +82,7 @@ VOLUMES = {
                hide=("training_sample2_crop128 groundtruth", "training_sample2_crop128 oversegmentation"),
                shots=("propose", "seeded", "qc")),
         Volume("sample", "The synthetic sample (File › Open Sample)", "sample",
-               shots=("propose", "seeded")),
+               shots=("propose", "3d", "seeded")),
     )
 }
 

@@ -1,7 +1,9 @@
 """The steps of docs/walkthrough.py: what a person does in the napari window, one method each.
 
-Everything goes through napari's public API and the docks' own fields and buttons; waiting is
-an event-processing loop on a condition a person would see (a progress bar gone, a result shown).
+Everything happens in the one Patchwise dock (Plugins › Patchwise), step by step: its tabs
+Plan · Propose · Seed · Annotate/QC · Export are clicked as a person clicks them, and only the
+steps' own fields and buttons are used, besides napari's public API. Waiting is an
+event-processing loop on a condition a person would see (a progress bar gone, a result shown).
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ class Session:
         self.viewer = napari.Viewer(title=f"napari-patchwise walkthrough: {volume.title}")
         self.viewer.window.set_geometry(0, 0, *SCREEN)
         self.figures: dict = {"volume": volume.open}
-        self.planner = self.seeder = self.qc = self.exporter = None
+        self.patchwise = self.planner = self.proposer = self.seeder = self.qc = self.exporter = None
         self.image = None
 
     # -- helpers ---------------------------------------------------------------------
@@ -82,11 +84,20 @@ class Session:
             self.viewer.screenshot(str(path), canvas_only=False, flash=False)
             _shrink_png(path)
 
-    def dock(self, name: str):
-        """Open a Patchwise dock (Plugins menu), tabbed with the ones already open."""
-        _, widget = self.viewer.window.add_plugin_dock_widget(PLUGIN, name, tabify=True)
+    def open_dock(self):
+        """Plugins › Patchwise: the one dock with the workflow's steps."""
+        _, self.patchwise = self.viewer.window.add_plugin_dock_widget(PLUGIN, "Patchwise")
+        d = self.patchwise
+        self.planner, self.proposer, self.seeder, self.qc, self.exporter = d.planner, d.proposer, d.seed, d.qc, d.export
         QTest.qWait(50)
-        return widget
+        return d
+
+    def step(self, title: str):
+        """Click the step's tab (Plan, Propose, Seed, Annotate/QC, Export)."""
+        tabs = self.patchwise.tabs
+        index = next(i for i in range(tabs.count()) if tabs.tabText(i) == title)
+        tabs.tabBar().setCurrentIndex(index)
+        QTest.qWait(50)
 
     def close(self) -> None:
         self.viewer.close()
@@ -108,9 +119,11 @@ class Session:
                                  "dtype": str(self.image.data.dtype), "layers": [lay.name for lay in layers]}
 
     def start_plan(self) -> None:
-        """Box planner: the image, its voxel size where the file has none, preset, classes; New plan."""
+        """Plan step: the image, its voxel size where the file has none, preset, classes; New plan."""
         v = self.volume
-        self.planner = w = self.dock("Box planner")
+        self.open_dock()
+        self.step("Plan")
+        w = self.planner
         self.viewer.reset_view()  # the dock narrowed the canvas: Home fits the image again
         w.settings.image.value = self.image
         self.figures["voxel size shown"] = [w.settings.voxel_size.value, w.settings.unit.value,
@@ -127,22 +140,29 @@ class Session:
         self.figures["voxel size"] = [list(img.voxel_size), img.unit, img.voxel_size_known]
 
     def propose(self) -> None:
-        """Propose tab: Propose with the defaults, wait for the measurement."""
-        w = self.planner
-        w.tabs.setCurrentWidget(w.proposer)
-        w.proposer.propose_button.click()
-        wait_until(lambda: not w.proposer.busy and w.proposer.report.text(), "the proposal")
+        """Propose step: Propose with the defaults, wait for the measurement."""
+        w, p = self.planner, self.proposer
+        self.step("Propose")
+        p.propose_button.click()
+        wait_until(lambda: not p.busy and p.report.text(), "the proposal")
         boxes = w.plan.boxes
-        self.figures["proposal"] = w.proposer.report.text()
+        self.figures["proposal"] = p.report.text()
         self.figures["boxes"] = len(boxes)
         self.figures["strata"] = dict(Counter(b.stratum for b in boxes))
         self.figures["box sizes"] = sorted({"×".join(map(str, np.subtract(b.hi, b.lo))) for b in boxes})
         self.figures["plan summary"] = w.summary.text()
         self.shot("propose")
+        self.viewer.dims.ndisplay = 3  # the 2D/3D button: every box as a wireframe with its id
+        self.viewer.reset_view()
+        self.viewer.camera.angles = (-20, 35, 140)  # turned with the mouse, to see the boxes' depth
+        QTest.qWait(200)
+        self.shot("3d")
+        self.viewer.dims.ndisplay = 2
 
     def save_project(self) -> None:
         """Save project…: a new empty folder in the folder dialog."""
         w, folder = self.planner, self.work / "project"
+        self.step("Plan")
         answer_folder_dialog(folder)
         w.save_button.click()
         wait_until(lambda: w.project is not None and not w.runner.busy, "the project to be saved")
@@ -151,7 +171,8 @@ class Session:
     def seed(self) -> None:
         """Seed weak labels: estimate the diameter, preview Otsu, apply (or import labels)."""
         v = self.volume
-        self.seeder = s = self.dock("Seed weak labels")
+        s = self.seeder
+        self.step("Seed")
         if v.preview_threshold:
             s.form.method.value = "otsu"
             s.form.estimate.native.click()
@@ -180,14 +201,15 @@ class Session:
         self.shot("seeded")
 
     def paint(self) -> None:
-        """Annotation QC open; paint as a person would after seeding.
+        """Annotate/QC step; paint as a person would after seeding.
 
         An instance class: a new object right beside a seeded one, so they
         touch (the QC dock must flag it). A semantic class has no instances to
         touch: background painted coarsely across an object (the QC dock crops
         it under the object).
         """
-        self.qc = q = self.dock("Annotation QC")
+        q = self.qc
+        self.step("Annotate/QC")
         wait_until(lambda: q.live is not None and not q.runner.jobs, "the live checks")
         plan = self.planner.plan
         cls = plan.classes[0]
@@ -237,11 +259,14 @@ class Session:
         wait_until(lambda: not q.runner.jobs and q.findings.rowCount() > 0, "the box checks")
         rows = [tuple(q.findings.item(r, c).text() for c in range(5)) for r in range(q.findings.rowCount())]
         self.figures["findings"] = dict(Counter(f"{sev} {code}".strip() for _, _, sev, code, _ in rows))
+        tabs = q.tabs  # the Findings tab, as a person clicks it to read them
+        tabs.tabBar().setCurrentIndex(next(i for i in range(tabs.count()) if tabs.tabText(i).startswith("Findings")))
         self.shot("qc")
 
     def export(self) -> None:
         """Export training data: nnU-Net into the project's export folder, checked by nnU-Net."""
-        self.exporter = e = self.dock("Export training data")
+        e = self.exporter
+        self.step("Export")
         e.export_button.click()
         wait_until(lambda: not e.busy and e.summary.toPlainText(), "the export")
         report = e.last_report

@@ -262,3 +262,22 @@ def test_export_overrides_a_skipped_box_with_a_reason(opened, qtbot, tmp_path, m
     assert cases[1]["override"] is None
     assert export.last_report.skipped == []
     assert "exported despite its errors: the two nuclei touch in the sample too" in export.summary.toPlainText()
+
+
+def test_the_qc_step_checks_every_layer_of_a_project_saved_with_the_dock_open(
+        make_napari_viewer, small_volume, messages, qtbot, tmp_path):
+    """Save project… adds the project's layers one by one while the Annotate/QC step listens: its live
+    checks must hold all of them (with the first alone, a seeded box had 'no background')."""
+    viewer = make_napari_viewer()
+    _, dock = viewer.window.add_plugin_dock_widget("napari-patchwise", "Patchwise")
+    layer = viewer.add_image(small_volume, name="blobs")
+    dock.planner.settings.image.value = layer
+    plan = dock.planner.new_plan()
+    dock.planner.apply_plan(plan.add_boxes([((0, 0, 0), (32, 64, 64))]))
+    dock.planner.save_project(tmp_path / "project")
+    _idle(qtbot, viewer)
+    qtbot.waitUntil(lambda: dock.qc.live is not None)
+    names = {lay.name for lay in viewer.layers}
+    assert {"nuclei labels", "background", "ignore"} <= names
+    assert set(dock.qc.live.layers) == {"nuclei", "background", "ignore"}
+    assert all(lay in viewer.layers for lay in dock.qc.live.layers.values())

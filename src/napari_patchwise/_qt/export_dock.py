@@ -48,7 +48,7 @@ FORMAT_LABELS = (("nnunet", "nnU-Net v2"), ("stardist", "StarDist"), ("cellpose"
                  ("omezarr", "OME-Zarr"))
 #: The output folder proposed for a project (inside it, as the demo does).
 DEFAULT_OUT = "export"
-NO_PROJECT = "No project: open a project folder (or save one in the Box planner)."
+NO_PROJECT = "No project: open a project folder (or save one in the Plan step)."
 
 
 def _row(*widgets, label: str) -> Container:
@@ -72,7 +72,7 @@ class ExportForm(Container):
         self.test = FloatSpinBox(value=0.0, min=0, max=1, step=0.05, tooltip="test fraction")
         self.seed = SpinBox(label="split seed", value=0, min=0, max=2**31 - 1)
         self.test_boxes = LineEdit(label="test boxes", tooltip="box ids pinned to the test split, e.g. 3,7")
-        self.use_selected = PushButton(text="use the boxes selected in the Box planner")
+        self.use_selected = PushButton(text="use the boxes selected on the boxes layer")
         self.overwrite = CheckBox(text="overwrite an existing export", value=False,
                                   tooltip="replace an earlier export in the output folder; unticked, new "
                                           "cases are added to it and the cases already there are kept")
@@ -194,7 +194,7 @@ class ExportWidget(NarrowDock, QWidget):
         """Pin the selected boxes to the test split (their ids go into 'test boxes')."""
         ids = self.selected_ids() if self.project is not None else []
         if not ids:
-            show_warning("No box is selected: select box rectangles in the Box planner first.")
+            show_warning("No box is selected: select box rectangles on the boxes layer first.")
             return []
         self.form.test_boxes.value = ",".join(map(str, ids))
         return ids

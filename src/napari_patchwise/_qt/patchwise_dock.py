@@ -44,10 +44,11 @@ def show_rows(table: QAbstractScrollArea, rows: int = MIN_TABLE_ROWS) -> None:
     table.setMinimumHeight(header + rows * row + 2 * table.frameWidth() + 2)
 
 
-def scrolled(widget: QWidget, layout=None, stretch: int = 1) -> QScrollArea:
+def scrolled(widget: QWidget, layout=None, stretch: int = 1, whole: bool = False) -> QScrollArea:
     """``widget`` in a frameless scroll area: a short screen scrolls it instead of growing the window.
 
-    With ``layout`` (the one holding ``widget``), the area takes the widget's place there.
+    With ``layout`` (the one holding ``widget``), the area takes the widget's place there. With
+    ``whole``, the widget (a form) keeps the height its rows need and scrolls rather than squeezing them.
     """
     area = _Scroll()
     area.setWidgetResizable(True)
@@ -56,7 +57,7 @@ def scrolled(widget: QWidget, layout=None, stretch: int = 1) -> QScrollArea:
     if layout is not None:  # before setWidget: a widget taken out of its parent leaves its layout
         layout.replaceWidget(widget, area)
         layout.setStretchFactor(area, stretch)
-    area.setWidget(_Page(widget))
+    area.setWidget(_Page(widget, whole))
     widget.show()
     return area
 
@@ -69,14 +70,22 @@ class _Page(QWidget):
     scroll and their tables leave the screen.
     """
 
-    def __init__(self, widget: QWidget):
+    def __init__(self, widget: QWidget, whole: bool = False):
         super().__init__()
+        self._whole = whole
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(widget)
 
     def heightForWidth(self, width: int) -> int:  # noqa: N802 (Qt's name)
         return -1
+
+    def minimumSizeHint(self):  # noqa: N802 (Qt's name)
+        """Never squeezed below the height its rows need at its width: a form scrolls instead."""
+        hint, inner = super().minimumSizeHint(), self.layout()
+        need = inner.heightForWidth(self.width()) if inner.hasHeightForWidth() else inner.sizeHint().height()
+        hint.setHeight(max(hint.height(), need if self._whole else 0))
+        return hint
 
 
 class _Scroll(QScrollArea):
@@ -129,15 +138,15 @@ class PatchwiseDock(NarrowDock, QWidget):
         self._propose_page = QWidget()
         propose = QVBoxLayout(self._propose_page)
         propose.setContentsMargins(0, 0, 0, 0)
-        propose.addWidget(scrolled(self.proposer))
+        propose.addWidget(scrolled(self.proposer, whole=True))
         self.steps = {"plan": self.planner, "propose": self._propose_page, "seed": self.seed, "qc": self.qc,
                       "export": self.export}
         # the tall forms scroll on their own, so the key tables below them keep their rows in view
         for widget in (self.planner, self.seed, self.qc, self.export):
             widget.layout().setContentsMargins(*STEP_MARGINS)
         self.export.form.native.layout().setContentsMargins(0, 0, 0, 0)
-        scrolled(self.planner.tabs, self.planner.layout())
-        scrolled(self.export.form.native, self.export.layout(), stretch=3)
+        scrolled(self.planner.tabs, self.planner.layout(), whole=True)
+        scrolled(self.export.form.native, self.export.layout(), stretch=3, whole=True)
         self.export.reset_choices()  # magicgui resets a form's choices when the form changes parent
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)

@@ -35,7 +35,7 @@ RECHECK_DELAY_MS = 400
 BOX_CHECK_DELAY_MS = 800
 TABLE_DELAY_MS = 150
 CONNECTIVITY_CHOICES = (("faces (6)", 1), ("faces + edges (18)", 2), ("faces + edges + corners (26)", 3))
-NO_PROJECT = "No project: open a project folder (or save one in the Box planner)."
+NO_PROJECT = "No project: open a project folder (or save one in the Plan step)."
 
 
 class QCWidget(NarrowDock, QWidget):
@@ -138,6 +138,8 @@ class QCWidget(NarrowDock, QWidget):
             return
         if self.live is not None and any(lay not in self.viewer.layers for lay in self.live.layers.values()):
             self._detach()
+        elif self.live is not None and len(annotation_layer_map(self.viewer.layers, self.project)) > len(self.live.layers):
+            self._detach()  # the project's layers arrive one by one (Save project…): check them all
         # only a new layer starts checks: while a viewer closes, its layers are removed one
         # by one, and re-attaching to the remaining ones would start workers on a dying viewer
         if self.live is None and getattr(event, "type", "inserted") == "inserted" and not self.closed:

@@ -85,7 +85,7 @@ class SeedWidget(NarrowDock, QWidget):
         projects = annotation_projects(self.viewer.layers)
         self.project = projects[0] if projects else None
         if self.project is None:
-            self.project_label.setText("No project: open a project folder (or save one in the Box planner).")
+            self.project_label.setText("No project: open a project folder (or save one in the Plan step).")
             self.form.class_name.choices = []
         else:
             self.project_label.setText(f"project: {self.project}")
