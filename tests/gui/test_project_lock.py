@@ -14,7 +14,8 @@ from napari_patchwise.cli import main
 from napari_patchwise.engine import ImageRef, Plan, get_preset
 from napari_patchwise.engine.io import write_tiff
 from napari_patchwise.engine.plan.lock import ProjectLock, lock_holder
-from napari_patchwise.engine.plan.project import LOCK_FILE, create_project
+from napari_patchwise.engine.plan.plan_file import LOCK_FILE
+from napari_patchwise.engine.plan.project import create_project
 from napari_patchwise.layers.session import HOLDER, session_for
 
 pytestmark = pytest.mark.gui

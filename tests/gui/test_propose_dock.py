@@ -12,7 +12,7 @@ from napari.layers import Image, Points
 from napari_patchwise._qt import propose_panel as pp_module
 from napari_patchwise._qt.box_table import COL
 from napari_patchwise._qt.planner_widget import PlannerWidget
-from napari_patchwise._qt.propose_panel import points_to_voxels
+from napari_patchwise._qt.propose_form import points_to_voxels
 from napari_patchwise.engine.plan.lock import lock_holder
 from napari_patchwise.engine.samples.nuclei import make_sample
 from napari_patchwise.engine.propose.strata import STRATA

@@ -26,7 +26,8 @@ from qtpy.QtWidgets import (
 
 from ..engine.propose.candidates import box_size_for
 from ..engine.plan import Plan
-from ..engine.plan.project import ProjectError, save_plan
+from ..engine.plan.plan_file import ProjectError
+from ..engine.plan.project import save_plan
 from ..engine.plan.rules import voxel_target_text
 from ..layers.box_sync import BoxLayerSync
 from ..layers.image_scale import (image_ref_from_layer, place_project_layers, plan_image_layer,
@@ -34,7 +35,7 @@ from ..layers.image_scale import (image_ref_from_layer, place_project_layers, pl
 from ..layers.session import session_for
 from .box_table import QtBoxTable
 from .narrow import NarrowDock, narrow_combos
-from .plan_project import IMAGE_FILE, PlanProject  # noqa: F401 (IMAGE_FILE re-exported)
+from .plan_project import PlanProject
 from .plan_settings import PlanSettings
 from .propose_panel import ProposePanel
 from .runner import Runner

@@ -33,7 +33,7 @@ from ..engine.plan.plan import Plan
 from ..engine.propose.run import Candidates, box_size_for, measure_candidates
 from .box_actions import BoxActions
 from .box_table import describe_box
-from .propose_form import (  # noqa: F401 (points_to_voxels re-exported)
+from .propose_form import (
     CandidateCache,
     Extent,
     MeasureRequest,

@@ -17,7 +17,8 @@ from napari.utils.notifications import show_error
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QProgressBar, QTabWidget, QVBoxLayout, QWidget
 
-from ..engine.plan.project import ProjectError, open_annotations
+from ..engine.plan.plan_file import ProjectError
+from ..engine.plan.annotation_store import open_annotations
 from ..engine.plan.annotation_store import hidden_layer
 from ..layers.box_shapes import METADATA_KEY
 from ..layers.contact_overlay import ContactOverlay

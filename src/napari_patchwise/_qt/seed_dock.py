@@ -21,17 +21,18 @@ from ..engine.io.volumes import read_volume
 from ..engine.jobs.seed import SeedRequest, check_manual_threshold, run_seed
 from ..engine.geometry.magnification import voxel_size_at
 from ..engine.seed.objectsize import resolve_seed_params
-from ..engine.plan.project import ProjectError, resolve_image_path
+from ..engine.plan.plan_file import ProjectError
+from ..engine.plan.project import resolve_image_path
 from ..engine.plan.box_arrays import box_region, choose_boxes, image_at_mag
 from ..engine.seed.thresholding import preview_box
-from ..engine.seed.weaklabels import THRESHOLD_METHODS
+from ..engine.seed.thresholds import THRESHOLD_METHODS
 from ..layers.annotation_layers import annotation_transform
 from ..layers.project_link import annotation_layer_map, annotation_projects, selected_project_box_ids
 from ..layers.session import session_for
 from .propose_form import layer_array
 from .narrow import NarrowDock, narrow_combos
 from .runner import Runner
-from .seed_form import METHODS, SeedForm  # noqa: F401 (METHODS re-exported)
+from .seed_form import SeedForm
 
 PREVIEW_NAME = "seed preview"
 
