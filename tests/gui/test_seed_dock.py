@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from napari_patchwise._qt.planner_widget import PlannerWidget
-from napari_patchwise._qt.seed_dock import PREVIEW_NAME, SeedWidget
+from napari_patchwise._qt.seed_dock import SeedWidget
+from napari_patchwise._qt.seed_preview import PREVIEW_NAME
 from napari_patchwise.engine.io import write_tiff
 from napari_patchwise.engine.plan import ImageRef, Plan
 from napari_patchwise.engine.plan.project import create_project
