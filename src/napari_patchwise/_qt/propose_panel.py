@@ -38,10 +38,7 @@ from .propose_form import (
     layer_array,
     points_to_voxels,
 )
-from .runner import JobCancelled, Runner
-
-#: Raised in the worker thread (by the progress callback) to stop a measurement.
-MeasurementCancelled = JobCancelled
+from .runner import Runner
 
 
 class ProposePanel(CandidateMeasure, BoxActions, QWidget):
