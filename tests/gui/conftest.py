@@ -127,6 +127,7 @@ def _dark_plan(viewer, widget, depth: int, boxes) -> None:
     For screenshots: whatever is lit is drawn by the boxes layer.
     """
     viewer.add_image(np.zeros((depth, 200, 200), np.uint8), name="dark", contrast_limits=(0, 255))
+    widget.reset_choices()  # as napari does for a docked widget
     widget.settings.image.value = viewer.layers["dark"]
     widget.settings.preset.value = "custom"
     widget.settings.minimum.value = "4,40,40"
