@@ -35,7 +35,8 @@ from napari.layers import Labels
 from bench_touching import SIZES, make_labels
 
 from napari_patchwise.engine import ClassSpec, ImageRef, Plan
-from napari_patchwise.engine.plan.project import create_project, open_annotations
+from napari_patchwise.engine.plan.project import create_project
+from napari_patchwise.engine.plan.annotation_store import open_annotations
 from napari_patchwise.engine.plan.annotation_store import hidden_layer
 from napari_patchwise.engine.qc.touching import find_contacts
 from napari_patchwise.layers.contact_overlay import ContactOverlay

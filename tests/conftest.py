@@ -175,7 +175,8 @@ def annotated_project(tmp_path, _annotated_project_template):
 def _annotated_project_template(tmp_path_factory, _small_volume_data) -> Path:
     from napari_patchwise.engine import ImageRef, Plan, get_preset
     from napari_patchwise.engine.io.volumes import write_tiff
-    from napari_patchwise.engine.plan.project import create_project, open_annotations
+    from napari_patchwise.engine.plan.project import create_project
+    from napari_patchwise.engine.plan.annotation_store import open_annotations
 
     image = _small_volume_data[:24, :96, :96]
     voxel = (2.0, 0.5, 0.5)

@@ -13,7 +13,8 @@ import pytest
 
 from napari_patchwise.cli import main
 from napari_patchwise.engine import ImageRef, Plan, get_preset
-from napari_patchwise.engine.plan.project import create_project, load_plan
+from napari_patchwise.engine.plan.project import create_project
+from napari_patchwise.engine.plan.plan_file import load_plan
 
 
 def test_help_lists_the_commands(capsys):

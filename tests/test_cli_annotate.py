@@ -17,7 +17,9 @@ from napari_patchwise.cli import main
 from napari_patchwise.engine import ImageRef, Plan, get_preset
 from napari_patchwise.engine.io.volumes import write_tiff
 from napari_patchwise.engine.seed.objectsize import MARKER_FRACTION
-from napari_patchwise.engine.plan.project import create_project, load_plan, open_annotations, save_plan
+from napari_patchwise.engine.plan.project import create_project, save_plan
+from napari_patchwise.engine.plan.plan_file import load_plan
+from napari_patchwise.engine.plan.annotation_store import open_annotations
 from napari_patchwise.engine.plan.annotation_store import hidden_layer
 
 SHAPE = (24, 96, 96)

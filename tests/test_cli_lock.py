@@ -19,7 +19,9 @@ from napari_patchwise.cli import main
 from napari_patchwise.engine import ImageRef, Plan, get_preset
 from napari_patchwise.engine.io.volumes import write_tiff
 from napari_patchwise.engine.plan.lock import LockHolder, ProjectLock, lock_holder
-from napari_patchwise.engine.plan.project import LOCK_FILE, create_project, load_plan, open_annotations
+from napari_patchwise.engine.plan.plan_file import LOCK_FILE, load_plan
+from napari_patchwise.engine.plan.project import create_project
+from napari_patchwise.engine.plan.annotation_store import open_annotations
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="uses SIGKILL")
 

@@ -10,7 +10,7 @@ import pytest
 
 from napari_patchwise.cli import main
 from napari_patchwise.engine.io.volumes import write_tiff
-from napari_patchwise.engine.plan.project import load_plan
+from napari_patchwise.engine.plan.plan_file import load_plan
 
 
 def _propose(argv):

@@ -7,7 +7,8 @@ import pytest
 
 from napari_patchwise.cli import main
 from napari_patchwise.engine.io.volumes import write_tiff
-from napari_patchwise.engine.plan.project import load_plan, open_annotations
+from napari_patchwise.engine.plan.plan_file import load_plan
+from napari_patchwise.engine.plan.annotation_store import open_annotations
 
 SHAPE = (24, 96, 96)
 

@@ -13,7 +13,8 @@ import tifffile
 
 from napari_patchwise.cli import main
 from napari_patchwise.engine.io.volumes import write_tiff
-from napari_patchwise.engine.plan.project import load_plan, open_annotations
+from napari_patchwise.engine.plan.plan_file import load_plan
+from napari_patchwise.engine.plan.annotation_store import open_annotations
 
 UNKNOWN = "voxel size unknown: using 1,1,1 — set it with --voxel-size Z,Y,X"
 BOX = ["--preset", "custom", "--size", "16,32,32", "--n", "2"]

@@ -45,7 +45,8 @@ def base_project(tmp_path_factory):
     """A four-box project with painted nuclei and background (24×96×96, custom preset)."""
     from napari_patchwise.engine import ImageRef, Plan, get_preset
     from napari_patchwise.engine.io.volumes import write_tiff
-    from napari_patchwise.engine.plan.project import create_project, open_annotations
+    from napari_patchwise.engine.plan.project import create_project
+    from napari_patchwise.engine.plan.annotation_store import open_annotations
 
     rng = np.random.default_rng(1)
     image = rng.normal(100, 10, (24, 96, 96)).astype(np.uint16)

@@ -24,7 +24,9 @@ from napari_patchwise.engine.jobs import (
 )
 from napari_patchwise.engine.jobs.seed import PROBABILITY_BACKGROUND
 from napari_patchwise.engine.plan.presets import get_preset
-from napari_patchwise.engine.plan.project import create_project, load_plan, open_annotations
+from napari_patchwise.engine.plan.project import create_project
+from napari_patchwise.engine.plan.plan_file import load_plan
+from napari_patchwise.engine.plan.annotation_store import open_annotations
 from napari_patchwise.engine.propose.run import measure_candidates
 from napari_patchwise.engine.samples.nuclei import make_sample
 from napari_patchwise.engine.plan.box_arrays import box_region

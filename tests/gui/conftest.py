@@ -1,20 +1,31 @@
-"""Fixtures for the dock tests: collected notifications, no worker left running, gated jobs."""
+"""Fixtures for the dock tests: collected notifications, no worker left running, gated jobs, plans and projects."""
 
 from __future__ import annotations
 
 import threading
 
+import numpy as np
 import pytest
 
 from napari_patchwise._qt import box_actions as ba_module
 from napari_patchwise._qt import export_dock as ed_module
 from napari_patchwise._qt import export_overrides as eo_module
+from napari_patchwise._qt import plan_lifecycle as pl_module
 from napari_patchwise._qt import plan_project as pj_module
 from napari_patchwise._qt import planner_widget as pw_module
+from napari_patchwise._qt import propose_measure as pm_module
 from napari_patchwise._qt import propose_panel as pp_module
 from napari_patchwise._qt import runner as runner_module
 from napari_patchwise._qt import seed_dock as sd_module
+from napari_patchwise._qt import seed_preview as sp_module
 from napari_patchwise._qt import voxel_size as vs_module
+from napari_patchwise._qt.planner_widget import PlannerWidget
+from napari_patchwise.engine import ImageRef, Plan, get_preset
+from napari_patchwise.engine.io.volumes import write_tiff
+from napari_patchwise.engine.plan.project import create_project
+
+#: The voxel size (z, y, x) the planner fixtures give their image.
+VOXEL = (2.0, 0.5, 0.5)
 
 
 @pytest.fixture
@@ -22,7 +33,8 @@ def messages(monkeypatch):
     """Collect what the dock tells the user (instead of napari notifications)."""
     seen = {"error": [], "warning": [], "info": []}
     for kind in seen:
-        for module in (pw_module, pj_module, pp_module, ba_module, sd_module, ed_module, eo_module, runner_module, vs_module):
+        for module in (pw_module, pl_module, pj_module, pp_module, pm_module, ba_module, sd_module, sp_module,
+                       ed_module, eo_module, runner_module, vs_module):
             if hasattr(module, f"show_{kind}"):
                 monkeypatch.setattr(module, f"show_{kind}", seen[kind].append)
     return seen
@@ -86,3 +98,50 @@ def gates():
     yield make
     for gate in made:
         gate.release.set()
+
+
+@pytest.fixture
+def planner(make_napari_viewer, small_volume, messages):
+    """A docked Box planner with an empty plan (custom preset, magnification 1,2,2) on ``small_volume``."""
+    viewer = make_napari_viewer()
+    viewer.add_image(small_volume, name="vol", scale=VOXEL)
+    widget = PlannerWidget(viewer)
+    viewer.window.add_dock_widget(widget, name="Box planner")
+    widget.settings.image.value = viewer.layers["vol"]
+    widget.settings.preset.value = "custom"
+    widget.settings.minimum.value = "8,32,32"
+    widget.settings.magnification.value = "1,2,2"
+    assert widget.new_plan() is not None, messages
+    return viewer, widget
+
+
+@pytest.fixture
+def dark_plan():
+    """``dark_plan(viewer, widget, depth, boxes)``: see :func:`_dark_plan`."""
+    return _dark_plan
+
+
+def _dark_plan(viewer, widget, depth: int, boxes) -> None:
+    """A plan on a black ``depth``×200×200 image holding ``boxes``: ``(lo, hi, stratum)`` proposals.
+
+    For screenshots: whatever is lit is drawn by the boxes layer.
+    """
+    viewer.add_image(np.zeros((depth, 200, 200), np.uint8), name="dark", contrast_limits=(0, 255))
+    widget.reset_choices()  # as napari does for a docked widget
+    widget.settings.image.value = viewer.layers["dark"]
+    widget.settings.preset.value = "custom"
+    widget.settings.minimum.value = "4,40,40"
+    assert widget.new_plan() is not None
+    plan = widget.sync.plan
+    for lo, hi, stratum in boxes:
+        plan, _ = plan.add_box(lo, hi, source="proposal", stratum=stratum)
+    widget.sync.set_plan(plan)
+
+
+@pytest.fixture
+def project(tmp_path, small_volume):
+    """A one-box project (custom preset) next to its image, ``../vol.tif``."""
+    write_tiff(tmp_path / "vol.tif", small_volume, VOXEL)
+    plan = Plan(ImageRef(small_volume.shape, "uint16", VOXEL, path="../vol.tif", name="vol"),
+                get_preset("custom", minimum=(8, 32, 32))).add_boxes([((0, 0, 0), (8, 64, 64))])
+    return create_project(tmp_path / "proj", plan)

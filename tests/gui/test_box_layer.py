@@ -16,16 +16,8 @@ BOXES = [((0, 0, 0), (12, 64, 64)), ((8, 96, 96), (16, 160, 160)), ((24, 0, 96),
 
 
 @pytest.fixture
-def boxes(make_napari_viewer, small_volume, messages):
-    viewer = make_napari_viewer()
-    viewer.add_image(small_volume, name="vol", scale=VOXEL)
-    widget = PlannerWidget(viewer)
-    viewer.window.add_dock_widget(widget, name="Box planner")
-    widget.settings.image.value = viewer.layers["vol"]
-    widget.settings.preset.value = "custom"
-    widget.settings.minimum.value = "8,32,32"
-    widget.settings.magnification.value = "1,2,2"
-    assert widget.new_plan() is not None, messages
+def boxes(planner):
+    viewer, widget = planner
     widget.sync.set_plan(widget.plan.add_boxes(BOXES))
     return viewer, widget
 
@@ -105,19 +97,12 @@ def _lit(viewer):
     return shot, shot.sum(axis=-1) > 40
 
 
-def test_screenshot_draws_rectangles_only_on_covered_slices_and_wireframes_in_3d(make_napari_viewer, messages):
+def test_screenshot_draws_rectangles_only_on_covered_slices_and_wireframes_in_3d(make_napari_viewer, messages,
+                                                                                 dark_plan):
     viewer = make_napari_viewer(show=True)
-    viewer.add_image(np.zeros((40, 200, 200), np.uint8), name="dark", contrast_limits=(0, 255))
     widget = PlannerWidget(viewer)
-    widget.settings.image.value = viewer.layers["dark"]
-    widget.settings.preset.value = "custom"
-    widget.settings.minimum.value = "4,40,40"
-    assert widget.new_plan() is not None
+    dark_plan(viewer, widget, 40, [((4, 20, 20), (12, 100, 100), "dense"), ((24, 110, 110), (32, 190, 190), "typical")])
     sync = widget.sync
-    plan = sync.plan
-    plan, _ = plan.add_box((4, 20, 20), (12, 100, 100), source="proposal", stratum="dense")
-    plan, _ = plan.add_box((24, 110, 110), (32, 190, 190), source="proposal", stratum="typical")
-    sync.set_plan(plan)
     viewer.reset_view()
     half = None
     for z, want in ((8, "dense"), (18, None), (28, "typical"), (2, None)):

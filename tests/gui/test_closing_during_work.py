@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from napari_patchwise._qt import export_dock as ed_module
-from napari_patchwise._qt import propose_panel as pp_module
+from napari_patchwise._qt import propose_measure as pm_module
 from napari_patchwise._qt import seed_dock as sd_module
 from napari_patchwise._qt.export_dock import ExportWidget
 from napari_patchwise._qt.planner_widget import PlannerWidget
@@ -51,7 +51,7 @@ def _propose(viewer, name, tmp_path):
 DOCKS = {
     "export": (_export, ed_module, "run_export"),
     "seed": (_seed, sd_module, "run_seed"),
-    "propose": (_propose, pp_module, "measure_candidates"),
+    "propose": (_propose, pm_module, "measure_candidates"),
 }
 
 

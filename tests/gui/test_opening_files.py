@@ -12,19 +12,11 @@ import pytest
 import tifffile
 from napari.errors import MultipleReaderError
 
-from napari_patchwise.engine import ImageRef, Plan, get_preset
+from napari_patchwise.engine import ImageRef, Plan
 from napari_patchwise.engine.io.volumes import write_tiff
 from napari_patchwise.engine.plan.project import create_project
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture
-def project(tmp_path, small_volume):
-    write_tiff(tmp_path / "vol.tif", small_volume, (2.0, 0.5, 0.5))
-    plan = Plan(ImageRef(small_volume.shape, "uint16", (2.0, 0.5, 0.5), path="../vol.tif", name="vol"),
-                get_preset("custom", minimum=(8, 32, 32))).add_boxes([((0, 0, 0), (8, 64, 64))])
-    return create_project(tmp_path / "proj", plan)
 
 
 def test_a_tiff_opens_with_napari_own_reader_without_asking(make_napari_viewer, tmp_path, small_volume):

@@ -18,20 +18,6 @@ pytestmark = pytest.mark.gui
 VOXEL = (2.0, 0.5, 0.5)
 
 
-@pytest.fixture
-def planner(make_napari_viewer, small_volume, messages):
-    viewer = make_napari_viewer()
-    viewer.add_image(small_volume, name="vol", scale=VOXEL)
-    widget = PlannerWidget(viewer)
-    viewer.window.add_dock_widget(widget, name="Box planner")
-    widget.settings.image.value = viewer.layers["vol"]
-    widget.settings.preset.value = "custom"
-    widget.settings.minimum.value = "8,32,32"
-    widget.settings.magnification.value = "1,2,2"
-    assert widget.new_plan() is not None, messages
-    return viewer, widget
-
-
 def _rects_of(layer, box_id):
     ids = layer.features["box_id"].to_numpy()
     return [layer.data[i] for i in np.flatnonzero(ids == box_id)]

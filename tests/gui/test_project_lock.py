@@ -11,21 +11,11 @@ import pytest
 
 from napari_patchwise._qt.planner_widget import PlannerWidget
 from napari_patchwise.cli import main
-from napari_patchwise.engine import ImageRef, Plan, get_preset
-from napari_patchwise.engine.io import write_tiff
 from napari_patchwise.engine.plan.lock import ProjectLock, lock_holder
-from napari_patchwise.engine.plan.project import LOCK_FILE, create_project
+from napari_patchwise.engine.plan.plan_file import LOCK_FILE
 from napari_patchwise.layers.session import HOLDER, session_for
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture
-def project(tmp_path, small_volume):
-    write_tiff(tmp_path / "vol.tif", small_volume, (2.0, 0.5, 0.5))
-    plan = Plan(ImageRef(small_volume.shape, "uint16", (2.0, 0.5, 0.5), path="../vol.tif", name="vol"),
-                get_preset("custom", minimum=(8, 32, 32))).add_boxes([((0, 0, 0), (8, 64, 64))])
-    return create_project(tmp_path / "proj", plan)
 
 
 def _cli(*argv) -> subprocess.CompletedProcess:

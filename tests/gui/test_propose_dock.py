@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 from napari.layers import Image, Points
 
-from napari_patchwise._qt import propose_panel as pp_module
+from napari_patchwise._qt import propose_measure as pm_module
 from napari_patchwise._qt.box_table import COL
 from napari_patchwise._qt.planner_widget import PlannerWidget
-from napari_patchwise._qt.propose_panel import points_to_voxels
+from napari_patchwise._qt.propose_form import points_to_voxels
+from napari_patchwise._qt.runner import JobCancelled
 from napari_patchwise.engine.plan.lock import lock_holder
 from napari_patchwise.engine.samples.nuclei import make_sample
 from napari_patchwise.engine.propose.strata import STRATA
@@ -68,13 +69,13 @@ def test_propose_measures_in_a_worker_and_adds_coloured_stratified_boxes(
         proposer, qtbot, monkeypatch, messages):
     viewer, widget, panel = proposer
     threads = []
-    real = pp_module.measure_candidates
+    real = pm_module.measure_candidates
 
     def spy(*args, **kwargs):
         threads.append(threading.get_ident())
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(pp_module, "measure_candidates", spy)
+    monkeypatch.setattr(pm_module, "measure_candidates", spy)
     seen = []
     panel.progress.valueChanged.connect(seen.append)
     panel.form.n_boxes.value = 8
@@ -364,19 +365,10 @@ def test_proposals_are_saved_to_the_project_and_proposing_goes_on_after_reopenin
     assert len(json.loads((folder / "plan.json").read_text())["boxes"]) == 3
 
 
-def test_screenshot_shows_the_stratum_fill_inside_each_box(make_napari_viewer, messages):
+def test_screenshot_shows_the_stratum_fill_inside_each_box(make_napari_viewer, messages, dark_plan):
     viewer = make_napari_viewer(show=True)
-    viewer.add_image(np.zeros((16, 200, 200), np.uint8), name="dark", contrast_limits=(0, 255))
-    widget = _dock(viewer)
-    widget.settings.image.value = viewer.layers["dark"]
-    widget.settings.preset.value = "custom"
-    widget.settings.minimum.value = "4,40,40"
-    assert widget.new_plan() is not None
-    sync = widget.sync
-    plan = sync.plan
-    plan, _ = plan.add_box((0, 40, 0), (16, 160, 90), source="proposal", stratum="dense")
-    plan, _ = plan.add_box((0, 40, 110), (16, 160, 200), source="proposal", stratum="typical")
-    sync.set_plan(plan)
+    dark_plan(viewer, _dock(viewer), 16, [((0, 40, 0), (16, 160, 90), "dense"),
+                                          ((0, 40, 110), (16, 160, 200), "typical")])
     viewer.dims.set_point(0, 8)
     viewer.reset_view()
     shot = viewer.screenshot(canvas_only=True, flash=False)[..., :3].astype(float)
@@ -398,7 +390,7 @@ def _slow_measure(monkeypatch, steps=2000):
     """Make measuring take a while (the real one runs after the progress reports)."""
     import time
 
-    real = pp_module.measure_candidates
+    real = pm_module.measure_candidates
 
     def slow(image, plan, *, progress, **kwargs):
         for i in range(steps):
@@ -406,7 +398,7 @@ def _slow_measure(monkeypatch, steps=2000):
             time.sleep(0.005)
         return real(image, plan, progress=progress, **kwargs)
 
-    monkeypatch.setattr(pp_module, "measure_candidates", slow)
+    monkeypatch.setattr(pm_module, "measure_candidates", slow)
 
 
 def test_a_measurement_can_be_cancelled(proposer, qtbot, monkeypatch, messages):
@@ -430,10 +422,10 @@ def test_the_progress_callback_stops_the_engine(sample):
 
     def stop(done, total):
         if done:
-            raise pp_module.MeasurementCancelled()
+            raise JobCancelled()
 
-    with pytest.raises(pp_module.MeasurementCancelled):
-        pp_module.measure_candidates(sample.image, plan, progress=stop)
+    with pytest.raises(JobCancelled):
+        pm_module.measure_candidates(sample.image, plan, progress=stop)
 
 
 def test_closing_the_viewer_while_measuring_is_safe(make_napari_viewer, sample, qtbot,

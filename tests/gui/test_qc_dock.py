@@ -70,6 +70,16 @@ def _stroke(drag, layer, label, start, end):
     drag(layer, to_world(start), to_world(end))
 
 
+def _paint_touching_pair(viewer, mouse_drag):
+    """Paint nuclei 1 and 2 touching on slice 3 of the project's 'nuclei labels'; returns that layer."""
+    nuc = viewer.layers["nuclei labels"]
+    nuc.mode, nuc.brush_size = "paint", 5
+    viewer.dims.set_point(0, 3 * VOXEL[0])
+    _stroke(mouse_drag, nuc, 1, (3, 10, 6), (3, 10, 12))
+    _stroke(mouse_drag, nuc, 2, (3, 10, 14), (3, 10, 20))
+    return nuc
+
+
 def _settle(qtbot, widget):
     qtbot.wait(50)
     qtbot.waitUntil(lambda: not session_for(widget.viewer).working, timeout=10000)
@@ -172,11 +182,7 @@ def test_check_all_boxes_fills_findings_and_colours_the_planner(make_napari_view
     viewer.window.add_dock_widget(planner, name="Box planner")
     widget = QCWidget(viewer)
     _settle(qtbot, widget)
-    nuc = viewer.layers["nuclei labels"]
-    nuc.mode, nuc.brush_size = "paint", 5
-    viewer.dims.set_point(0, 3 * VOXEL[0])
-    _stroke(mouse_drag, nuc, 1, (3, 10, 6), (3, 10, 12))
-    _stroke(mouse_drag, nuc, 2, (3, 10, 14), (3, 10, 20))
+    _paint_touching_pair(viewer, mouse_drag)
     qtbot.wait(20)  # strokes are handled once napari's edit returns
     widget.check_boxes()
     _settle(qtbot, widget)
@@ -315,11 +321,7 @@ def test_contact_markers_follow_the_units_of_a_micrometre_image(make_napari_view
         viewer.open(str(_project(tmp_path)), plugin="napari-patchwise")
         widget = QCWidget(viewer)
         _settle(qtbot, widget)
-        nuc = viewer.layers["nuclei labels"]
-        nuc.mode, nuc.brush_size = "paint", 5
-        viewer.dims.set_point(0, 3 * VOXEL[0])
-        _stroke(mouse_drag, nuc, 1, (3, 10, 6), (3, 10, 12))
-        _stroke(mouse_drag, nuc, 2, (3, 10, 14), (3, 10, 20))
+        nuc = _paint_touching_pair(viewer, mouse_drag)
         qtbot.waitUntil(lambda: OVERLAY_NAME in viewer.layers, timeout=3000)
         overlay = viewer.layers[OVERLAY_NAME]
         assert tuple(map(str, overlay.units)) == ("micrometer",) * 3

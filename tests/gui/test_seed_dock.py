@@ -9,10 +9,13 @@ import numpy as np
 import pytest
 
 from napari_patchwise._qt.planner_widget import PlannerWidget
-from napari_patchwise._qt.seed_dock import PREVIEW_NAME, SeedWidget
+from napari_patchwise._qt.seed_dock import SeedWidget
+from napari_patchwise._qt.seed_preview import PREVIEW_NAME
 from napari_patchwise.engine.io import write_tiff
 from napari_patchwise.engine.plan import ImageRef, Plan
-from napari_patchwise.engine.plan.project import create_project, load_plan, open_annotations
+from napari_patchwise.engine.plan.project import create_project
+from napari_patchwise.engine.plan.plan_file import load_plan
+from napari_patchwise.engine.plan.annotation_store import open_annotations
 from napari_patchwise.engine.samples.nuclei import make_sample
 from napari_patchwise.engine.plan.annotation_store import hidden_layer
 from napari_patchwise.engine.qc.touching import separate

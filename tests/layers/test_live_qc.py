@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from napari.layers import Labels
 
 from napari_patchwise.engine import ClassSpec, ImageRef, Plan
-from napari_patchwise.engine.plan.project import create_project, open_annotations
+from napari_patchwise.engine.plan.project import create_project
+from napari_patchwise.engine.plan.annotation_store import open_annotations
 from napari_patchwise.engine.plan.annotation_store import hidden_layer
 from napari_patchwise.engine.qc.touching import find_contacts, grow
 from napari_patchwise.layers.annotation_layers import annotation_layer_data

@@ -12,7 +12,8 @@ from napari.layers import Image, Labels
 from napari_patchwise.engine.plan.lock import ProjectLocked, lock_holder
 from napari_patchwise.engine.plan import ImageRef, Plan
 from napari_patchwise.engine.plan.presets import get_preset
-from napari_patchwise.engine.plan.project import create_project, load_plan
+from napari_patchwise.engine.plan.project import create_project
+from napari_patchwise.engine.plan.plan_file import load_plan
 from napari_patchwise.layers.box_shapes import METADATA_KEY
 from napari_patchwise.layers.box_sync import BoxLayerSync
 from napari_patchwise.layers.session import HOLDER, hold_project, layer_project, session_for

@@ -37,7 +37,7 @@ from qtpy.QtWidgets import (
 from ..engine.export.model import ExportOptions, ExportReport
 from ..engine.jobs.box_ids import parse_box_ids
 from ..engine.jobs.export import ExportRequest, run_export
-from ..engine.plan.project import ProjectError
+from ..engine.plan.plan_file import ProjectError
 from ..layers.project_link import annotation_projects, selected_project_box_ids
 from ..layers.session import session_for
 from .export_overrides import SkippedBoxes

@@ -7,7 +7,7 @@ from magicgui.widgets import ComboBox, Container, Label, LineEdit, create_widget
 
 from ..engine.plan.boxfit import fit_box_size
 from ..engine.geometry.magnification import _as_int_triple, as_magnification, voxel_size_at
-from ..engine.plan.plan import ClassSpec, parse_classes
+from ..engine.plan.classes import ClassSpec, parse_classes
 from ..engine.plan.presets import PRESET_NAMES, Preset, get_preset
 from ..engine.geometry.voxelsize import UNITS, UNKNOWN_VOXEL_SIZE, format_voxel_size, parse_voxel_size
 from .narrow import wrap

@@ -1,23 +1,20 @@
 """The Propose section of the Box planner and the actions on proposed boxes.
 
 Everything that decides *which* boxes is in :mod:`napari_patchwise.engine.propose.run`;
-this module gathers the input from napari layers, runs the slow measurement
-(:func:`~napari_patchwise.engine.propose.run.measure_candidates`) through its
-:class:`~.runner.Runner` (a worker thread, with a progress bar and a Cancel
-button), and hands the new plan to the dock's
+this module gathers the input from napari layers, has the image measured
+(:class:`.propose_measure.CandidateMeasure`: a worker thread with a progress bar
+and a Cancel button, and a cache), and hands the new plan to the dock's
 :class:`~napari_patchwise.layers.box_sync.BoxLayerSync` on the main thread, so
 validation, colouring and autosave work as for boxes drawn by hand.
 
-Measurements are cached per image layer, box size, magnification and
-labels/probability layer, so proposing again, with another seed or count, and
-re-proposing single boxes do not read the image again.
+Proposing again, with another seed or count, and re-proposing single boxes do
+not read the image again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-from napari.layers import Labels
 from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtWidgets import (
     QHBoxLayout,
@@ -29,11 +26,11 @@ from qtpy.QtWidgets import (
 )
 
 from ..engine.jobs.propose import ProposeRequest, run_propose
-from ..engine.plan.plan import Plan
-from ..engine.propose.run import Candidates, box_size_for, measure_candidates
+from ..engine.propose.run import Candidates
 from .box_actions import BoxActions
 from .box_table import describe_box
-from .propose_form import (  # noqa: F401 (points_to_voxels re-exported)
+from .propose_measure import CandidateMeasure
+from .propose_form import (
     CandidateCache,
     Extent,
     MeasureRequest,
@@ -41,13 +38,10 @@ from .propose_form import (  # noqa: F401 (points_to_voxels re-exported)
     layer_array,
     points_to_voxels,
 )
-from .runner import JobCancelled, Runner
-
-#: Raised in the worker thread (by the progress callback) to stop a measurement.
-MeasurementCancelled = JobCancelled
+from .runner import Runner
 
 
-class ProposePanel(BoxActions, QWidget):
+class ProposePanel(CandidateMeasure, BoxActions, QWidget):
     """Propose form, button and progress; per-box actions in :attr:`actions`.
 
     Parameters
@@ -187,89 +181,6 @@ class ProposePanel(BoxActions, QWidget):
             return None
         return layer
 
-    def _request(self, image, source: str) -> MeasureRequest | None:
-        plan = self.sync.plan
-        labels = self.form.weak_labels.value
-        prob = self.form.probability.value if source == "uncertainty" else None
-        if source == "uncertainty" and prob is None:
-            show_error("Choose the probability layer (an Image layer with the model's "
-                       "foreground probability) to propose by uncertainty.")
-            return None
-        try:
-            size = box_size_for(plan)
-        except ValueError as e:
-            show_error(f"Cannot propose: {e}")
-            return None
-        key = (
-            id(image), id(layer_array(image)), tuple(plan.image.shape), size,
-            tuple(plan.magnification),
-            None if labels is None else (id(labels), id(layer_array(labels))),
-            None if prob is None else (id(prob), id(layer_array(prob))),
-        )
-        parts = [f"'{image.name}'"]
-        if labels is not None:
-            parts.append(f"labels '{labels.name}'")
-        if prob is not None:
-            parts.append(f"probability '{prob.name}'")
-        layers = [layer for layer in (image, labels, prob) if layer is not None]
-        for layer in layers:
-            self._watch(layer)
-        return MeasureRequest(
-            key, tuple(id(layer) for layer in layers), plan, layer_array(image),
-            None if labels is None else layer_array(labels),
-            None if prob is None else layer_array(prob),
-            " with ".join(parts),
-        )
-
-    def _with_candidates(self, request: MeasureRequest, then: Callable) -> None:
-        """Call ``then(cands, request)`` now if measured before, else after measuring."""
-        cands = self.cache.get(request.key)
-        if cands is not None:
-            then(cands, request)
-            return
-        self._measure(request, then)
-
-    def _measure(self, request: MeasureRequest, then: Callable) -> None:
-        """Run :func:`measure_candidates` in a worker thread, then ``then`` on the main thread."""
-
-        def work(progress):
-            return measure_candidates(request.image, request.plan, labels=request.labels,
-                                      probability=request.probability, progress=progress)
-
-        def returned(cands):
-            self.cache.put(request.key, request.layer_ids, cands)
-            then(cands, request)
-
-        job = self.runner.start(work, what=f"Measuring {request.description}", returned=returned,
-                                label="measuring candidate blocks: %p%",
-                                cancelled="Measuring was cancelled; nothing was proposed.")
-        self.last_worker = job.worker
-
-    def cancel(self) -> None:
-        """Stop the running measurement (nothing is proposed)."""
-        self.runner.cancel()
-
-    def _current_plan_for(self, request: MeasureRequest) -> Plan | None:
-        """The plan now, if the measurement still fits it (else say so)."""
-        if self.sync is None:
-            show_warning("The plan was closed while the image was measured; nothing was proposed.")
-            return None
-        plan, then = self.sync.plan, request.plan
-        image = self.host.image_layer()
-        if image is None or id(image) != request.layer_ids[0]:
-            show_warning("The plan's image changed while it was measured; press Propose again.")
-            return None
-        same = plan.image.shape == then.image.shape and plan.magnification == then.magnification
-        try:
-            same = same and box_size_for(plan) == box_size_for(then)
-        except ValueError:
-            same = False
-        if not same:
-            show_warning("The magnification or preset changed while the image was measured; "
-                         "press Propose again.")
-            return None
-        return plan
-
     def _apply_proposal(self, cands: Candidates, request: MeasureRequest) -> None:
         plan = self._current_plan_for(request)
         if plan is None:
@@ -316,26 +227,3 @@ class ProposePanel(BoxActions, QWidget):
         added = len(result.added)
         self._report(f"added {added} box{'es' if added != 1 else ''} centred on the points "
                      f"of '{layer.name}'", result.messages)
-
-    # -- per-box actions ------------------------------------------------------------
-    def _watch(self, layer) -> None:
-        """Forget measurements when the layer's data changes (or is painted)."""
-        if id(layer) in self._watched:
-            return
-        self._watched.add(id(layer))
-        layer.events.data.connect(self._on_layer_data)
-        if isinstance(layer, Labels):
-            layer.events.paint.connect(self._on_layer_data)
-
-    def _on_layer_data(self, event) -> None:
-        self.cache.forget_layer(id(event.source))
-
-    def _on_layer_removed(self, event) -> None:
-        layer = event.value
-        self.cache.forget_layer(id(layer))
-        if id(layer) in self._watched:
-            self._watched.discard(id(layer))
-            layer.events.data.disconnect(self._on_layer_data)
-            if isinstance(layer, Labels):
-                layer.events.paint.disconnect(self._on_layer_data)
-        self.reset_choices()

@@ -6,8 +6,8 @@ checks every stroke. It is the composite of two panels in tabs:
 :class:`~.qc_pairs.PairsPanel` (touching pairs, Separate, Crop background) and
 :class:`~.qc_findings.FindingsPanel` (box checks, findings, Mark done, dense).
 Full rechecks (after undo/redo or a replaced array, and "Check all boxes") run
-through the dock's :class:`~.runner.Runner` in worker threads; the results are
-applied on the main thread. After Separate and Crop background the pairs are
+through the dock's :class:`~.runner.Runner` in worker threads (:mod:`.qc_rechecks`); the
+results are applied on the main thread. After Separate and Crop background the pairs are
 listed again at once and every box is rechecked.
 """
 
@@ -17,19 +17,18 @@ from napari.utils.notifications import show_error
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QProgressBar, QTabWidget, QVBoxLayout, QWidget
 
-from ..engine.plan.project import ProjectError, open_annotations
+from ..engine.plan.plan_file import ProjectError
+from ..engine.plan.annotation_store import open_annotations
 from ..engine.plan.annotation_store import hidden_layer
-from ..layers.box_shapes import METADATA_KEY
 from ..layers.contact_overlay import ContactOverlay
 from ..layers.live_qc import LiveQC
 from ..layers.project_link import annotation_layer_map, annotation_projects
 from ..layers.session import session_for
 from .narrow import NarrowDock, narrow_combos
 from .qc_findings import FindingsPanel
-from .qc_pairs import MAX_PAIR_ROWS, PairsPanel
+from .qc_pairs import PairsPanel
+from .qc_rechecks import QCRechecks
 from .runner import Runner
-
-__all__ = ["MAX_PAIR_ROWS", "QCWidget"]
 
 RECHECK_DELAY_MS = 400
 BOX_CHECK_DELAY_MS = 800
@@ -38,7 +37,7 @@ CONNECTIVITY_CHOICES = (("faces (6)", 1), ("faces + edges (18)", 2), ("faces + e
 NO_PROJECT = "No project: open a project folder (or save one in the Plan step)."
 
 
-class QCWidget(NarrowDock, QWidget):
+class QCWidget(QCRechecks, NarrowDock, QWidget):
     """Dock widget: live checks while painting, touching pairs, per-box findings."""
 
     def __init__(self, napari_viewer):
@@ -209,36 +208,6 @@ class QCWidget(NarrowDock, QWidget):
         self._recheck_pending()
         return True
 
-    def _on_live_toggled(self, on: bool) -> None:
-        if self.live is not None:
-            self.live.live = on
-            if on:  # catch up with strokes painted while live checks were off
-                self._pending.update(self.live.instance_classes)
-                self._recheck_pending()
-
-    def _schedule_recheck(self, name: str) -> None:
-        if not self.closed and self.live is not None and name in self.live.indexes:
-            self._pending.add(name)
-            self.debounce.start()
-
-    def _recheck_pending(self) -> None:
-        live = self.live
-        if live is None or self.closed:
-            return
-        for name in sorted(self._pending):
-            since = live.stroke_count(name)
-            self.runner.start(lambda progress, n=name: live.compute_index(n), what="QC check", quiet=True,
-                              returned=lambda index, n=name, s=since: self._install(live, n, index, s))
-        self._pending.clear()
-
-    def _install(self, live, name, index, since) -> None:
-        if not self.closed and live is self.live:
-            live.install_index(name, index, since)
-
-    def _on_boxes_touched(self, ids) -> None:
-        self._touched_boxes.update(ids)
-        self.box_timer.start()
-
     def _on_labels_changed(self, _what: str) -> None:
         """Separate or Crop background wrote the labels: pairs and findings now, not at the next stroke."""
         self.table_timer.stop()
@@ -246,24 +215,3 @@ class QCWidget(NarrowDock, QWidget):
         self.box_timer.stop()
         # every step follows (summaries, the plan step's findings); this dock rechecks from there
         self.session.annotations_written.emit(self.project)
-
-    # -- contacts ----------------------------------------------------------------------
-    def _on_contacts_changed(self, region=None) -> None:
-        """After a stroke: the overlay at once (only around the stroke), the table a moment later."""
-        self._draw_overlay(region)
-        self.table_timer.start()
-
-    def refresh_contacts(self) -> None:
-        """Redraw the touching-pairs table."""
-        self.pairs_panel.refresh()
-        self.tabs.setTabText(0, f"Touching pairs ({len(self.pairs_panel.rows)})")
-
-    def _draw_overlay(self, region=None) -> None:
-        """Mark contact voxels in the overlay layer (only around ``region`` when given)."""
-        live = self.live
-        if live is None or self.closed:
-            return
-        if self.overlay is None or self.overlay.live is not live:  # checks (re)started
-            self.overlay = ContactOverlay(live, metadata={METADATA_KEY: {"role": "contacts", "project": self.project}})
-            region = None
-        self.overlay.show_in(self.viewer, region)

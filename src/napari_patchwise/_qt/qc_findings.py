@@ -14,7 +14,7 @@ from napari.utils.notifications import show_warning
 from psygnal import Signal
 from qtpy.QtWidgets import QCheckBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
-from ..engine.plan.project import open_annotations
+from ..engine.plan.annotation_store import open_annotations
 from ..engine.qc.checks import BoxQC, QCReport, check_plan_annotations, hidden_arrays
 from ..engine.findings import Finding
 from .qc_table import CompactTable

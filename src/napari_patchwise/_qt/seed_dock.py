@@ -5,7 +5,7 @@ label image, Cellpose ``_seg.npy`` / ``_masks.tif``, a probability map such
 as ilastik's, or a Labels layer already in the viewer), or Cellpose run in
 each box when it is installed. The work runs in a worker thread with a
 progress bar; voxels a person edited are kept unless "overwrite my edits" is
-ticked.
+ticked. The preview is :mod:`.seed_preview`.
 """
 
 from __future__ import annotations
@@ -18,25 +18,21 @@ from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from ..engine.io.volumes import read_volume
-from ..engine.jobs.seed import SeedRequest, check_manual_threshold, run_seed
-from ..engine.geometry.magnification import voxel_size_at
-from ..engine.seed.objectsize import resolve_seed_params
-from ..engine.plan.project import ProjectError, resolve_image_path
-from ..engine.plan.box_arrays import box_region, choose_boxes, image_at_mag
-from ..engine.seed.thresholding import preview_box
-from ..engine.seed.weaklabels import THRESHOLD_METHODS
-from ..layers.annotation_layers import annotation_transform
+from ..engine.jobs.seed import SeedRequest, run_seed
+from ..engine.plan.plan_file import ProjectError
+from ..engine.plan.project import resolve_image_path
+from ..engine.plan.box_arrays import choose_boxes
+from ..engine.seed.thresholds import THRESHOLD_METHODS
 from ..layers.project_link import annotation_layer_map, annotation_projects, selected_project_box_ids
 from ..layers.session import session_for
 from .propose_form import layer_array
 from .narrow import NarrowDock, narrow_combos
 from .runner import Runner
-from .seed_form import METHODS, SeedForm  # noqa: F401 (METHODS re-exported)
+from .seed_form import SeedForm
+from .seed_preview import PREVIEW_NAME, SeedPreview
 
-PREVIEW_NAME = "seed preview"
 
-
-class SeedWidget(NarrowDock, QWidget):
+class SeedWidget(SeedPreview, NarrowDock, QWidget):
     """Dock widget: seed weak labels into the project's boxes."""
 
     def __init__(self, napari_viewer):
@@ -209,80 +205,3 @@ class SeedWidget(NarrowDock, QWidget):
         self.session.annotations_written.emit(project)
         self.result.setText(report.summary())
         (show_info if report.boxes else show_warning)(report.summary())
-
-    def preview(self, *, diameter_only: bool = False) -> None:
-        """What Apply would write into the first chosen box, in a '{PREVIEW_NAME}' layer; nothing is written.
-
-        The threshold and the object diameter are computed over all chosen
-        boxes and the box is seeded with the boxes it overlaps, exactly as Apply
-        does; the view moves to the box. With ``diameter_only`` only the object
-        diameter is measured over the chosen boxes and shown in the form.
-        """
-        if self.busy:
-            show_warning("Seeding or a preview is already running; wait for it to finish.")
-            return
-        try:
-            if self.form.method.value not in THRESHOLD_METHODS:
-                raise ValueError("preview is for thresholding methods; imports are shown by Apply.")
-            plan, ids = self._plan_and_boxes()
-            params, image = self.form.params(), self._image(plan)
-        except (ValueError, ProjectError) as e:
-            show_error(str(e))
-            return
-        job, show = (self._diameter_job if diameter_only else self._preview_job)(plan, ids, params, image)
-
-        self.runner.start(lambda progress: job(), what="Estimating the diameter" if diameter_only else "Preview",
-                          returned=show, label="preview: %p%")
-
-    def _preview_job(self, plan, ids, params, image):
-        """The preview's job (worker thread) and how its result is shown (GUI thread)."""
-        box = plan.box(ids[0])
-        class_name, per_box = self.form.class_name.value, self.form.per_box.value
-
-        def job():
-            if params.method == "manual":
-                check_manual_threshold(
-                    (image_at_mag(image, b, plan.magnification) for b in choose_boxes(plan, ids)), params.threshold)
-            return preview_box(plan, image, box.id, box_ids=ids, class_name=class_name, params=params,
-                               per_box_threshold=per_box)
-
-        def show(result):
-            seeds, setup = result
-            tf = annotation_transform(plan)
-            origin = [s.start for s in box_region(plan, box)]
-            translate = tuple(t + o * s for t, o, s in zip(tf["translate"], origin, tf["scale"]))
-            if PREVIEW_NAME in self.viewer.layers:
-                self.viewer.layers.remove(self.viewer.layers[PREVIEW_NAME])
-            layer = self.viewer.add_labels(seeds.labels, name=PREVIEW_NAME, scale=tf["scale"], translate=translate,
-                                           units=(plan.image.unit,) * 3, opacity=0.5)
-            self._go_to(layer)
-            self.form.show_used(setup.params)
-            how = "estimated" if setup.estimate is not None else "given"
-            self.result.setText(
-                f"preview of box {box.id}: {seeds.n_objects} objects, threshold {seeds.threshold:.4g}, object "
-                f"diameter {setup.params.object_diameter:.3g} ({how}). Apply writes exactly these seeds.")
-
-        return job, show
-
-    def _diameter_job(self, plan, ids, params, image):
-        """Measuring the object diameter over the chosen boxes, and showing it in the form."""
-        params = replace(params, object_diameter=None)
-        spacing = voxel_size_at(plan.image.voxel_size, plan.magnification)
-
-        def job():
-            regions = [image_at_mag(image, b, plan.magnification) for b in choose_boxes(plan, ids)]
-            return resolve_seed_params(params, regions, spacing)
-
-        def show(result):
-            resolved, estimate = result
-            self.form.show_used(resolved)
-            self.result.setText(f"estimated object diameter {estimate.diameter:.3g} {plan.image.unit} "
-                                f"({estimate.n_objects} objects measured in {len(ids)} boxes).")
-
-        return job, show
-
-    def _go_to(self, layer) -> None:
-        """Centre the camera on a layer's data and show its middle plane."""
-        middle = layer.data_to_world(tuple((n - 1) / 2 for n in layer.data.shape))
-        self.viewer.dims.set_point(self.viewer.dims.ndim - 3, float(middle[0]))
-        self.viewer.scene.camera.center = tuple(float(v) for v in middle)

@@ -6,7 +6,8 @@ import math
 
 from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, FloatSpinBox, PushButton, SpinBox
 
-from ..engine.seed.weaklabels import THRESHOLD_METHODS, SeedParams
+from ..engine.seed.thresholds import THRESHOLD_METHODS
+from ..engine.seed.weaklabels import SeedParams
 
 METHODS = (
     *[(m if m != "local" else "local (adaptive)", m) for m in THRESHOLD_METHODS],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..engine.plan.lock import project_lock
-from ..engine.plan.project import PLAN_FILE, load_plan
+from ..engine.plan.plan_file import PLAN_FILE, load_plan
 from .errors import UsageError
 
 

@@ -17,9 +17,11 @@ from ..engine.io.volumes import write_tiff
 from ..engine.jobs.check import CheckRequest, run_check
 from ..engine.jobs.propose import ProposeRequest, run_propose
 from ..engine.jobs.seed import SeedRequest, run_seed
-from ..engine.plan.plan import ImageRef, Plan, parse_classes
+from ..engine.plan.plan import ImageRef, Plan
+from ..engine.plan.classes import parse_classes
 from ..engine.plan.presets import get_preset
-from ..engine.plan.project import create_project, folder_is_empty, save_plan
+from ..engine.plan.project import create_project, save_plan
+from ..engine.plan.plan_file import folder_is_empty
 from .args import writing
 from .console import ProgressBar, exit_code, open_hint, print_findings
 from .errors import UsageError

@@ -43,7 +43,7 @@ def _from_codec(e: BaseException) -> bool:
 
 
 def _project_of(args) -> Path | None:
-    from ..engine.plan.project import is_project
+    from ..engine.plan.plan_file import is_project
 
     for name in ("project", "out"):
         value = getattr(args, name, None)
@@ -64,7 +64,7 @@ def _damaged(args, e: BaseException) -> str | None:
     if folder is not None:
         found = damaged_chunks(folder)
         if found:
-            from ..engine.plan.project import load_plan
+            from ..engine.plan.plan_file import load_plan
 
             try:
                 plan = load_plan(folder)

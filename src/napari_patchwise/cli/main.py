@@ -13,7 +13,7 @@ import shlex
 import sys
 
 from .. import __version__
-from ..engine.plan.project import ProjectError
+from ..engine.plan.plan_file import ProjectError
 from . import check, demo, export, propose, seed, validate
 from .errors import UsageError, run
 

@@ -15,9 +15,11 @@ from pathlib import Path
 from ..engine.io.volumes import read_points_csv, read_volume
 from ..engine.jobs.propose import ProposeRequest, run_propose
 from ..engine.geometry.magnification import as_magnification
-from ..engine.plan.plan import ImageRef, Plan, parse_classes
+from ..engine.plan.plan import ImageRef, Plan
+from ..engine.plan.classes import parse_classes
 from ..engine.plan.presets import PRESET_NAMES, get_preset
-from ..engine.plan.project import create_project, folder_is_empty, is_project, load_plan, save_plan
+from ..engine.plan.project import create_project, save_plan
+from ..engine.plan.plan_file import folder_is_empty, is_project, load_plan
 from ..engine.propose.run import ProposalReport
 from ..engine.geometry.voxelsize import UNKNOWN_VOXEL_SIZE, VoxelChoice, choose_voxel_size
 from .args import triple_arg, writing

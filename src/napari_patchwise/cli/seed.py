@@ -13,10 +13,11 @@ from pathlib import Path
 
 from ..engine.jobs.box_ids import parse_box_ids
 from ..engine.jobs.seed import IMPORT_METHODS, PROBABILITY_BACKGROUND, SeedRequest, run_seed
-from ..engine.plan.project import load_plan, save_plan
+from ..engine.plan.plan_file import load_plan
+from ..engine.plan.project import save_plan
 from ..engine.qc.checks import check_project
 from ..engine.plan.store_snapshot import recover_snapshots, store_snapshot
-from ..engine.seed.weaklabels import THRESHOLD_METHODS
+from ..engine.seed.thresholds import THRESHOLD_METHODS
 from .args import writing
 from .console import ProgressBar, print_findings
 

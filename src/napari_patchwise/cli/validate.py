@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from ..engine.plan.project import load_plan
+from ..engine.plan.plan_file import load_plan
 from .console import exit_code, print_findings
 
 

@@ -49,7 +49,8 @@ from .geometry.magnification import (
     snap_box,
     voxel_size_at,
 )
-from .plan.plan import ClassSpec, ImageRef, Plan
+from .plan.classes import ClassSpec
+from .plan.plan import ImageRef, Plan
 from .plan.presets import PRESETS, Preset, get_preset
 from .plan.rules import validate_box, validate_plan
 from .findings import Finding, worst_severity
@@ -63,7 +64,7 @@ _LAZY = {
     # plan: the project folder
     "ProjectError": ".plan.plan_file",
     "create_project": ".plan.project",
-    "load_plan": ".plan.project",
+    "load_plan": ".plan.plan_file",
     "open_annotations": ".plan.annotation_store",
     "open_project": ".plan.project",
     "save_plan": ".plan.project",

@@ -33,7 +33,8 @@ from napari_patchwise.engine.export.crops import (
 from napari_patchwise.engine.export.manifest import read_manifest, sha256_file
 from napari_patchwise.engine.export.splits import check_fractions
 from napari_patchwise.engine.io.volumes import write_tiff
-from napari_patchwise.engine.plan.project import create_project, open_annotations, save_plan
+from napari_patchwise.engine.plan.project import create_project, save_plan
+from napari_patchwise.engine.plan.annotation_store import open_annotations
 from napari_patchwise.engine.plan.annotation_store import annotation_layers
 from napari_patchwise.engine.findings import Finding
 from napari_patchwise.engine.geometry.resample import downsample_mean
@@ -62,7 +63,7 @@ def _project(tmp_path, n_boxes=4, mag=(1, 1, 1), name="proj"):
 
 def _paint(folder, box_id, value=1):
     """Background over the box with one object (ids from ``value``) inside it."""
-    from napari_patchwise.engine.plan.project import load_plan
+    from napari_patchwise.engine.plan.plan_file import load_plan
 
     plan = load_plan(folder)
     layers = annotation_layers(open_annotations(folder, plan), plan)
@@ -225,7 +226,7 @@ def test_export_reads_a_pyramid_project_at_its_magnification(tmp_path):
     folder = _project(tmp_path, n_boxes=2, mag=(1, 2, 2))
     full = _image().astype(np.float32)
     _pyramid(folder / "image.ome.zarr", full)
-    from napari_patchwise.engine.plan.project import load_plan
+    from napari_patchwise.engine.plan.plan_file import load_plan
 
     plan = load_plan(folder)
     save_plan(folder, plan.replace(image=ImageRef(SHAPE, "float32", (2.0, 0.5, 0.5), path="image.ome.zarr")))
@@ -251,7 +252,7 @@ def test_full_resolution_is_read_by_box_and_keeps_dtype_at_mag_1(tmp_path):
 def test_read_crop_and_content_hash(tmp_path):
     folder = _project(tmp_path, mag=(1, 2, 2))
     _paint(folder, 1)
-    from napari_patchwise.engine.plan.project import load_plan
+    from napari_patchwise.engine.plan.plan_file import load_plan
 
     plan = load_plan(folder)
     layers = annotation_layers(open_annotations(folder, plan, mode="r"), plan)
@@ -317,7 +318,7 @@ def test_error_boxes_are_skipped_and_overrides_recorded(tmp_path):
     folder = _project(tmp_path)
     _paint(folder, 1)
     _paint(folder, 2)
-    from napari_patchwise.engine.plan.project import load_plan
+    from napari_patchwise.engine.plan.plan_file import load_plan
 
     plan = load_plan(folder)
     layers = annotation_layers(open_annotations(folder, plan), plan)
@@ -394,7 +395,7 @@ def test_new_boxes_join_an_export_and_old_files_stay_untouched(tmp_path):
         assert cases[c["case"]] == c  # old entries (split, files, hash) unchanged
     assert json.loads((root / "cases.json").read_text())[-1][0] == "box_0004"
     # a box changed after its export is reported, not rewritten
-    from napari_patchwise.engine.plan.project import load_plan
+    from napari_patchwise.engine.plan.plan_file import load_plan
 
     plan = load_plan(folder)
     annotation_layers(open_annotations(folder, plan), plan)["nuclei"][2, 4, 4] = 0
@@ -468,7 +469,7 @@ def test_settings_of_other_formats_do_not_block_adding_cases(tmp_path):
 
 
 def test_only_done_skips_boxes_not_reviewed(tmp_path):
-    from napari_patchwise.engine.plan.project import load_plan
+    from napari_patchwise.engine.plan.plan_file import load_plan
 
     folder = _project(tmp_path)
     _paint(folder, 1)

@@ -18,7 +18,8 @@ from napari_patchwise.engine.export.model import (
     case_name,
 )
 from napari_patchwise.engine.io.volumes import read_volume
-from napari_patchwise.engine.plan.plan import ClassSpec, ImageRef, Plan
+from napari_patchwise.engine.plan.classes import ClassSpec
+from napari_patchwise.engine.plan.plan import ImageRef, Plan
 
 VS_FULL = (2.0, 0.5, 0.5)
 SHAPE = (6, 12, 14)

@@ -35,7 +35,9 @@ from napari_patchwise import cli
 from napari_patchwise.engine import ClassSpec, ImageRef, Plan, get_preset
 from napari_patchwise.engine.export import ExportOptions, export_project
 from napari_patchwise.engine.io.volumes import write_tiff
-from napari_patchwise.engine.plan.project import create_project, load_plan, open_annotations, save_plan
+from napari_patchwise.engine.plan.project import create_project, save_plan
+from napari_patchwise.engine.plan.plan_file import load_plan
+from napari_patchwise.engine.plan.annotation_store import open_annotations
 from napari_patchwise.engine.plan.annotation_store import annotation_layers
 
 SHAPE = (16, 64, 64)

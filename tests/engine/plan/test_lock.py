@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from napari_patchwise.engine.plan.lock import LockHolder, ProjectLock, ProjectLocked, lock_holder, project_lock
-from napari_patchwise.engine.plan.project import LOCK_FILE, ProjectError
+from napari_patchwise.engine.plan.plan_file import LOCK_FILE, ProjectError
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="uses fork and SIGKILL")
 

@@ -11,13 +11,8 @@ from hypothesis import strategies as st
 
 from napari_patchwise.engine.geometry.box import SOURCES, STATUSES, Box
 from napari_patchwise.engine.geometry.magnification import snap_box
-from napari_patchwise.engine.plan.plan import (
-    PLAN_FORMAT,
-    PLAN_VERSION,
-    ClassSpec,
-    ImageRef,
-    Plan,
-)
+from napari_patchwise.engine.plan.plan import PLAN_FORMAT, PLAN_VERSION, ImageRef, Plan
+from napari_patchwise.engine.plan.classes import ClassSpec
 from napari_patchwise.engine.plan.presets import get_preset
 from napari_patchwise.engine.plan.rules import validate_plan
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from napari_patchwise import cli
 from napari_patchwise.engine import ClassSpec, ImageRef, Plan, get_preset
-from napari_patchwise.engine.plan.project import PLAN_FILE, ProjectError, load_plan
+from napari_patchwise.engine.plan.plan_file import PLAN_FILE, ProjectError, load_plan
 
 FUZZ = settings(max_examples=150, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

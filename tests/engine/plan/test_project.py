@@ -15,19 +15,9 @@ from hypothesis import strategies as st
 
 from napari_patchwise.engine import ClassSpec, ImageRef, Plan, get_preset
 from napari_patchwise.engine.geometry.box import SOURCES, STATUSES
-from napari_patchwise.engine.plan.project import (
-    ANNOTATIONS,
-    PLAN_FILE,
-    ProjectError,
-    annotation_array,
-    create_project,
-    is_project,
-    load_plan,
-    open_annotations,
-    open_project,
-    resolve_image_path,
-    save_plan,
-)
+from napari_patchwise.engine.plan.annotation_store import ANNOTATIONS, annotation_array, open_annotations
+from napari_patchwise.engine.plan.plan_file import PLAN_FILE, ProjectError, is_project, load_plan
+from napari_patchwise.engine.plan.project import create_project, open_project, resolve_image_path, save_plan
 from napari_patchwise.engine.plan.atomic import write_json_atomic
 
 from project_helpers import ANN_SHAPE, SHAPE, make_plan, snapshot

@@ -12,7 +12,9 @@ from napari_patchwise.engine.geometry.box import Box, as_box_id
 from napari_patchwise.engine.export.model import ExportContext, ExportError, ExportOptions
 from napari_patchwise.engine.export.run import export_project
 from napari_patchwise.engine.plan.paths import PathError, check_name_fits, os_error_reason
-from napari_patchwise.engine.plan.project import ProjectError, create_project, load_plan, open_annotations
+from napari_patchwise.engine.plan.plan_file import ProjectError, load_plan
+from napari_patchwise.engine.plan.project import create_project
+from napari_patchwise.engine.plan.annotation_store import open_annotations
 from napari_patchwise.engine.seed.run import import_into_boxes
 from napari_patchwise.engine.plan.store_check import damaged_chunks, damaged_message
 

@@ -5,7 +5,8 @@ import pytest
 
 from napari_patchwise.engine import ClassSpec, ImageRef, Plan
 from napari_patchwise.engine.plan.annotation import EDITS, WEAK
-from napari_patchwise.engine.plan.project import create_project, open_annotations, open_project
+from napari_patchwise.engine.plan.project import create_project, open_project
+from napari_patchwise.engine.plan.annotation_store import open_annotations
 from napari_patchwise.engine.qc.checks import check_box, check_plan_annotations, check_project
 from napari_patchwise.engine.seed.run import (
     box_region,

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from napari_patchwise.engine import ClassSpec, ImageRef, Plan
-from napari_patchwise.engine.plan.project import create_project, open_annotations
+from napari_patchwise.engine.plan.project import create_project
+from napari_patchwise.engine.plan.annotation_store import open_annotations
 from napari_patchwise.engine.samples.nuclei import make_sample
 from napari_patchwise.engine.seed.run import seed_boxes
 from napari_patchwise.engine.plan.box_arrays import box_region

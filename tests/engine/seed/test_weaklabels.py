@@ -16,15 +16,17 @@ from napari_patchwise.engine.seed import weaklabels as wl
 from napari_patchwise.engine.geometry.magnification import scaled_shape, voxel_size_at
 from napari_patchwise.engine.samples.nuclei import make_sample
 from napari_patchwise.engine.geometry.resample import downsample_mean
-from napari_patchwise.engine.seed.weaklabels import (
+from napari_patchwise.engine.seed.thresholds import (
     THRESHOLD_METHODS,
+    compute_threshold,
+    threshold_for_regions,
+)
+from napari_patchwise.engine.seed.weaklabels import (
     SeedParams,
     Seeds,
-    compute_threshold,
     physical_sigma,
     seed_region,
     smooth_physical,
-    threshold_for_regions,
 )
 
 SPACING = (2.0, 0.5, 0.5)

@@ -211,7 +211,7 @@ def export_project(
         fractions = check_fractions(options.fractions)
     except ValueError as e:
         raise ExportError(str(e)) from None
-    from ..plan.project import open_annotations
+    from ..plan.annotation_store import open_annotations
     from ..qc.checks import check_project
     from ..plan.annotation_store import annotation_layers
 

@@ -20,7 +20,8 @@ from typing import Any
 
 from ..geometry.box import as_box_id
 from ..plan.plan import Plan
-from ..seed.weaklabels import THRESHOLD_METHODS, SeedParams
+from ..seed.thresholds import THRESHOLD_METHODS
+from ..seed.weaklabels import SeedParams
 
 #: Imports: a label image (TIFF, Cellpose ``_seg.npy`` / ``_masks.tif``, Zarr, HDF5) or an array
 #: (``labels``), a probability map, or Cellpose run in each box.
@@ -281,7 +282,8 @@ def run_seed(request: SeedRequest, progress=None):
     >>> report.boxes[1]["objects"], [b.status for b in plan2.boxes]
     (1, ['seeded'])
     """
-    from ..plan.project import load_plan, open_annotations
+    from ..plan.plan_file import load_plan
+    from ..plan.annotation_store import open_annotations
     from ..seed.run import cellpose_into_boxes, import_into_boxes, seed_boxes
     from ..plan.box_arrays import choose_boxes, image_at_mag
 
@@ -307,7 +309,8 @@ def run_seed(request: SeedRequest, progress=None):
 
 def import_labels(request: SeedRequest, plan: Plan):
     """``(labels, background)`` of an import at the plan's annotation shape (background may be None)."""
-    from ..seed.imports import labels_from_probability, labels_to_annotation, read_label_image, read_probability
+    from ..seed.label_grid import labels_from_probability, labels_to_annotation
+    from ..seed.imports import read_label_image, read_probability
 
     r, shape, mag = request, plan.image.shape, plan.magnification
     if r.method == "labels":

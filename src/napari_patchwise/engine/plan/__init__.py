@@ -1,18 +1,13 @@
 """What to annotate: presets, the plan, box rules and findings, the project folder and its store."""
 
 from .presets import PRESETS, Preset, get_preset
-from .plan import ClassSpec, ImageRef, Plan, parse_classes
+from .classes import ClassSpec, parse_classes
+from .plan import ImageRef, Plan
 from .boxfit import BoxFit, fit_box_size
 from .rules import validate_box, validate_plan
-from .project import (
-    ProjectError,
-    create_project,
-    is_project,
-    load_plan,
-    open_annotations,
-    open_project,
-    save_plan,
-)
+from .plan_file import ProjectError, is_project, load_plan
+from .project import create_project, open_project, save_plan
+from .annotation_store import open_annotations
 from .lock import ProjectLocked, project_lock
 from .annotation import Composition, compose
 

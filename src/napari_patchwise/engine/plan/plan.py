@@ -19,7 +19,7 @@ from .presets import Preset, get_preset, preset_from_dict
 from ..findings import Finding
 from .rules import validate_plan
 from ..geometry.voxelsize import voxel_size_findings
-from .classes import CLASS_KINDS, RESERVED_LAYERS, ClassSpec, parse_classes  # noqa: F401  (part of the plan)
+from .classes import ClassSpec
 from .image_ref import ImageRef, _triple_entry
 
 PLAN_FORMAT = "napari-patchwise-plan"

@@ -3,7 +3,7 @@
 Created, saved and opened as one. Every write goes to a temporary file first
 and is renamed into place, so an interrupted save leaves the last save intact.
 Whoever changes a project holds its lock, ``.patchwise.lock`` (:mod:`.lock`).
-The names of both halves are importable from here.
+Names of either half are imported from the module that defines them.
 
 Examples
 --------
@@ -24,26 +24,21 @@ from pathlib import Path
 
 import zarr
 
-from .annotation_store import (  # noqa: F401  (a project's names, importable from here)
+from .annotation_store import (
     ANNOTATIONS,
-    ATTRS_KEY,
-    LAYER_DTYPES,
-    MAX_CHUNKS,
-    annotation_array,
     new_annotations,
     open_annotations,
     sync_annotations,
 )
 from .paths import os_error_reason
 from .plan import Plan
-from .plan_file import (  # noqa: F401
-    BACKUP_FILE,
-    LOCK_FILE,
+# is_project: still imported from here by _reader.py and _qt/plan_project.py (changed separately).
+from .plan_file import is_project  # noqa: F401
+from .plan_file import (
     PLAN_FILE,
     ProjectError,
     check_plan,
     folder_is_empty,
-    is_project,
     load_plan,
     project_folder,
     write_plan_file,

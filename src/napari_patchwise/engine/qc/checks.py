@@ -310,7 +310,8 @@ def check_project(folder, *, connectivity: int = 1, min_fragment: int = MIN_FRAG
     Returns the plan with derived box statuses, all findings, and the report.
     Nothing is written.
     """
-    from ..plan.project import load_plan, open_annotations
+    from ..plan.plan_file import load_plan
+    from ..plan.annotation_store import open_annotations
     from ..plan.annotation_store import annotation_layers
 
     plan = load_plan(folder)

@@ -3,8 +3,7 @@
 Readers check what they load and say what to do when it is not a label
 volume (floats with fractions, negative values, a single plane...).
 :mod:`.label_grid` turns what they read into annotation labels (ids
-``1..N``, on the annotation grid of a magnification); its functions are
-importable from here. Running Cellpose itself is optional
+``1..N``, on the annotation grid of a magnification). Running Cellpose itself is optional
 (:func:`run_cellpose`); it is imported only when used.
 """
 
@@ -19,11 +18,9 @@ from ..io.hdf5 import H5PY_HINT, HDF5_SUFFIXES
 from ..io.hdf5 import h5py_module as _h5py
 from ..io.filecheck import open_npy, open_tiff, refuse_folder
 from ..io.safeload import load_npy
-from .label_grid import labels_from_probability, labels_to_annotation, relabel_sequential_uint32  # noqa: F401
 
-__all__ = ["CELLPOSE_HINT", "H5PY_HINT", "cellpose_anisotropy", "cellpose_model", "labels_from_probability",
-           "labels_to_annotation", "read_cellpose_seg", "read_label_image", "read_probability",
-           "relabel_sequential_uint32", "run_cellpose"]
+__all__ = ["CELLPOSE_HINT", "H5PY_HINT", "cellpose_anisotropy", "cellpose_model", "read_cellpose_seg",
+           "read_label_image", "read_probability", "run_cellpose"]
 
 _PLANES = 16  # z planes checked at a time when scanning large label volumes
 

@@ -26,7 +26,7 @@ from ..geometry.magnification import voxel_size_at
 from ..plan.plan import Plan
 from ..plan.annotation_store import annotation_layers, hidden_layer
 from ..plan.box_arrays import box_region, choose_boxes, image_at_mag
-from .report import SeedReport  # noqa: F401 (re-exported)
+from .report import SeedReport
 from .thresholding import prepare_seeding, seed_group, usable_boxes
 from .weaklabels import SeedParams
 
@@ -277,7 +277,7 @@ def import_into_boxes(
     ----------
     labels : array
         Ids at the plan's annotation shape (see
-        :func:`~napari_patchwise.engine.seed.imports.labels_to_annotation`).
+        :func:`~napari_patchwise.engine.seed.label_grid.labels_to_annotation`).
     background : array of bool, optional
         Confident background at the annotation shape.
     separate_touching : bool

@@ -15,12 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
-from .thresholds import (  # noqa: F401 (compute_threshold, threshold_for_regions re-exported)
-    THRESHOLD_METHODS, _number, _required, _unknown, compute_threshold, threshold_for_regions, threshold_smoothed,
-)
+from .thresholds import THRESHOLD_METHODS, _number, _required, _unknown, threshold_smoothed
 
-__all__ = ["THRESHOLD_METHODS", "SeedParams", "Seeds", "compute_threshold", "largest_parts",
-           "physical_sigma", "seed_region", "smooth_physical", "threshold_for_regions"]
+__all__ = ["SeedParams", "Seeds", "largest_parts", "physical_sigma", "seed_region", "smooth_physical"]
 
 _FACE = ndi.generate_binary_structure(3, 1)
 _FULL = ndi.generate_binary_structure(3, 3)
@@ -265,7 +262,7 @@ def seed_region(image, spacing, params: SeedParams = SeedParams(), *, threshold=
         Physical voxel size of ``image`` (z, y, x).
     params : SeedParams
     threshold : float, optional
-        A precomputed global threshold (e.g. :func:`threshold_for_regions`
+        A precomputed global threshold (e.g. :func:`.thresholds.threshold_for_regions`
         over all boxes) used instead of one computed for this region; it
         takes precedence over ``params.threshold``. Not for ``"local"``.
     instance : bool

@@ -1,0 +1,71 @@
+"""The QC dock's follow-up of strokes: rechecks in the runner, box checks, the contacts overlay.
+
+After a stroke :class:`~napari_patchwise.layers.live_qc.LiveQC` says what to
+redo: a full recheck of a class (debounced, computed in a worker thread and
+installed on the main thread unless newer strokes came in), the boxes the
+stroke touched (checked a moment later) and the contact voxels around it
+(drawn at once; the touching-pairs table follows a moment later).
+"""
+
+from __future__ import annotations
+
+from ..layers.box_shapes import METADATA_KEY
+from ..layers.contact_overlay import ContactOverlay
+
+
+class QCRechecks:
+    """Rechecks, box checks and the contacts overlay of :class:`.qc_dock.QCWidget`.
+
+    Works on the dock's ``live`` checks, ``runner``, timers (``debounce``,
+    ``box_timer``, ``table_timer``), ``pairs_panel`` and ``overlay``.
+    """
+
+    def _on_live_toggled(self, on: bool) -> None:
+        if self.live is not None:
+            self.live.live = on
+            if on:  # catch up with strokes painted while live checks were off
+                self._pending.update(self.live.instance_classes)
+                self._recheck_pending()
+
+    def _schedule_recheck(self, name: str) -> None:
+        if not self.closed and self.live is not None and name in self.live.indexes:
+            self._pending.add(name)
+            self.debounce.start()
+
+    def _recheck_pending(self) -> None:
+        live = self.live
+        if live is None or self.closed:
+            return
+        for name in sorted(self._pending):
+            since = live.stroke_count(name)
+            self.runner.start(lambda progress, n=name: live.compute_index(n), what="QC check", quiet=True,
+                              returned=lambda index, n=name, s=since: self._install(live, n, index, s))
+        self._pending.clear()
+
+    def _install(self, live, name, index, since) -> None:
+        if not self.closed and live is self.live:
+            live.install_index(name, index, since)
+
+    def _on_boxes_touched(self, ids) -> None:
+        self._touched_boxes.update(ids)
+        self.box_timer.start()
+
+    def _on_contacts_changed(self, region=None) -> None:
+        """After a stroke: the overlay at once (only around the stroke), the table a moment later."""
+        self._draw_overlay(region)
+        self.table_timer.start()
+
+    def refresh_contacts(self) -> None:
+        """Redraw the touching-pairs table."""
+        self.pairs_panel.refresh()
+        self.tabs.setTabText(0, f"Touching pairs ({len(self.pairs_panel.rows)})")
+
+    def _draw_overlay(self, region=None) -> None:
+        """Mark contact voxels in the overlay layer (only around ``region`` when given)."""
+        live = self.live
+        if live is None or self.closed:
+            return
+        if self.overlay is None or self.overlay.live is not live:  # checks (re)started
+            self.overlay = ContactOverlay(live, metadata={METADATA_KEY: {"role": "contacts", "project": self.project}})
+            region = None
+        self.overlay.show_in(self.viewer, region)
