@@ -11,6 +11,19 @@ The manifest claims folders and files named ``plan.json`` only, so napari's
 own reader opens image files without asking. napari offers every folder to
 all readers that accept folders (its own included) and asks which to use;
 Patchwise is listed first and chosen by default.
+
+Opening stays light, since napari calls readers on its GUI thread: the image
+is a dask array over the file (napari reads only the slices it shows), its
+contrast limits come from a sample (:func:`.engine.io.contrast.robust_contrast_limits`),
+the annotation Labels are the project's Zarr arrays themselves (painting
+writes into ``annotations.zarr``), and the boxes layer holds the rectangles of
+the slice napari shows first only (the middle one); the viewer's
+:class:`~.layers.session.Session` redraws them on every slice change, and the
+Box planner takes the layer over when it is open.
+
+napari (through npe2) hands a reader the path only, never the viewer, so the
+write lock is taken for :func:`napari.current_viewer` (the viewer whose window
+is active: the one a drop or File > Open came from).
 """
 
 from __future__ import annotations
@@ -20,6 +33,7 @@ import warnings
 from pathlib import Path
 
 from .engine.io.contrast import robust_contrast_limits
+from .engine.io.lazy import lazy_volume
 from .engine.io.volumes import read_volume
 from .engine.plan.lock import ProjectLocked
 from .engine.plan.project import ProjectError, is_project, open_project, resolve_image_path
@@ -71,6 +85,18 @@ def _hold(folder) -> None:
         warnings.warn(f"{folder} opens without its write lock: {e}", stacklevel=3)
 
 
+def first_slice(plan) -> int:
+    """The z-slice napari shows first (the middle one), whose rectangles the reader returns.
+
+    Examples
+    --------
+    >>> from napari_patchwise.engine import ImageRef, Plan
+    >>> first_slice(Plan(ImageRef((96, 8, 8))))
+    47
+    """
+    return (plan.image.shape[0] - 1) // 2
+
+
 def read_project(path) -> list[tuple]:
     """Layer data tuples for a project: image, boxes, annotation layers."""
     folder = _project_folder(path) or os.fspath(path[0] if isinstance(path, list | tuple) else path)
@@ -92,11 +118,11 @@ def read_project(path) -> list[tuple]:
                           "voxel_size_known": plan.image.voxel_size_known}
             kwargs = {"name": plan.image.name, "scale": plan.image.voxel_size, "units": (plan.image.unit,) * 3,
                       "contrast_limits": robust_contrast_limits(vol.data), "metadata": {METADATA_KEY: image_meta}}
-            layers.append((vol.data, kwargs, "image"))
+            layers.append((lazy_volume(vol.data), kwargs, "image"))
     elif image_path is not None:
         warnings.warn(f"the project's image {image_path} is missing; boxes and labels are shown without it.", stacklevel=2)
     findings = plan.validate()
-    rects, feats = box_rectangles(plan.boxes)
+    rects, feats = box_rectangles(plan.boxes, first_slice(plan))
     sev = severity_by_box(findings, plan.boxes)
     kwargs = boxes_layer_kwargs(plan.image.voxel_size, {METADATA_KEY: meta}, plan.image.unit)
     kwargs.update(features=feats, shape_type="rectangle")
