@@ -25,7 +25,7 @@ beside opening the project's ``image.tif`` alone with napari.
 
 Usage::
 
-    xvfb-run -a -s "-screen 0 1280x800x24" python benchmarks/bench_gui.py [--repeat 5]
+    xvfb-run -a -s "-screen 0 1280x800x24" python benchmarks/bench_gui.py [--repeat 5] [--skip-open | --open-only]
 """
 
 from __future__ import annotations
@@ -236,10 +236,12 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--skip-open", action="store_true", help="edits and slices only")
+    parser.add_argument("--open-only", action="store_true", help="opening a project only")
     args = parser.parse_args(argv)
     image = make_sample(SHAPE).image
     plan = make_plan()
-    bench_edits(image, plan, args.repeat)
+    if not args.open_only:
+        bench_edits(image, plan, args.repeat)
     if not args.skip_open:
         bench_open(image, plan)
 

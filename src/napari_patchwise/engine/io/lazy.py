@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .contrast import _chunks
+from .contrast import stored_chunks
 
 
 def lazy_volume(data):
@@ -32,7 +32,7 @@ def lazy_volume(data):
 
     if isinstance(data, da.Array):
         return data
-    chunks = _chunks(data)
+    chunks = stored_chunks(data)
     if chunks is None:
         shape = tuple(int(s) for s in data.shape)
         chunks = (1,) * (len(shape) - 2) + shape[-2:]
