@@ -19,7 +19,12 @@ the annotation Labels are the project's Zarr arrays themselves (painting
 writes into ``annotations.zarr``), and the boxes layer holds the rectangles of
 the slice napari shows first only (the middle one); the viewer's
 :class:`~.layers.session.Session` redraws them on every slice change, and the
-Box planner takes the layer over when it is open.
+Box planner takes the layer over when it is open. When napari's event loop is
+running (a drop, File > Open, the Plan step's *Open project*), the reader
+returns the image alone and the boxes and annotation layers follow one per
+turn of the event loop (:func:`._qt.in_turns.add_in_turns`), so the window
+never waits for all of them at once; without a running event loop (a script,
+``napari PROJECT`` at start-up) every layer is returned at once.
 
 napari (through npe2) hands a reader the path only, never the viewer, so the
 write lock is taken for :func:`napari.current_viewer` (the viewer whose window
@@ -46,7 +51,7 @@ from .layers.box_shapes import (
     edge_colors,
     face_colors,
 )
-from .layers.session import hold_project
+from .layers.session import hold_project, session_for
 
 
 PLAN_FILE = "plan.json"
@@ -70,19 +75,35 @@ def get_reader(path):
     return read_project if _project_folder(path) is not None else None
 
 
-def _hold(folder) -> None:
-    """Take the project's write lock for the viewer it opens in (refused while another writer has it)."""
+def _hold(folder):
+    """Take the project's write lock for the viewer it opens in (refused while another writer has
+    it); return that viewer (None when read outside one)."""
     from napari import current_viewer
 
     viewer = current_viewer()
     if viewer is None:  # read outside a viewer: nothing paints into it here
-        return
+        return None
     try:
         hold_project(viewer, folder)
     except ProjectLocked:
         raise
     except ProjectError as e:  # e.g. a read-only folder: it can be looked at, not changed
         warnings.warn(f"{folder} opens without its write lock: {e}", stacklevel=3)
+    return viewer
+
+
+def _now_and_later(viewer, folder, layers: list[tuple]) -> list[tuple]:
+    """The layers to return now; with a running event loop, the image alone (the rest follows)."""
+    if viewer is None or len(layers) < 2 or layers[0][2] != "image":
+        return layers
+    from ._qt.in_turns import add_in_turns, event_loop_running
+
+    if not event_loop_running():
+        return layers
+    session, image = session_for(viewer), layers[0][1]["name"]
+    # dropped when the image is closed before the rest has come, or the viewer closes
+    add_in_turns(viewer, layers[1:], wanted=lambda v: not session.closed and image in v.layers)
+    return layers[:1]
 
 
 def first_slice(plan) -> int:
@@ -101,7 +122,7 @@ def read_project(path) -> list[tuple]:
     """Layer data tuples for a project: image, boxes, annotation layers."""
     folder = _project_folder(path) or os.fspath(path[0] if isinstance(path, list | tuple) else path)
     plan, group = open_project(folder)
-    _hold(folder)
+    viewer = _hold(folder)
     meta = {"role": "boxes", "project": os.path.abspath(folder)}
     layers: list[tuple] = []
     image_path = resolve_image_path(folder, plan)
@@ -131,4 +152,4 @@ def read_project(path) -> list[tuple]:
         kwargs["face_color"] = face_colors(feats["box_id"], {b.id: b.stratum for b in plan.boxes})
     layers.append((rects, kwargs, "shapes"))
     layers.extend(annotation_layer_data(plan, group, project=meta["project"]))
-    return layers
+    return _now_and_later(viewer, folder, layers)

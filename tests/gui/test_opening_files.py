@@ -61,6 +61,30 @@ def test_an_opened_project_is_lazy_and_its_boxes_follow_the_slice(make_napari_vi
     assert boxes.features["z"].tolist() == [5]
 
 
+def test_from_the_running_window_the_layers_follow_the_image_one_turn_each(make_napari_viewer, qtbot, project):
+    """A drop or File > Open runs in napari's event loop: the reader returns the image alone and the
+    boxes and annotation layers follow, one per turn of the loop (the window answers in between)."""
+    from qtpy.QtCore import QEventLoop, QTimer
+
+    from napari_patchwise.layers.session import session_for
+
+    viewer = make_napari_viewer()
+    returned, loop = [], QEventLoop()
+
+    def open_in_loop():
+        returned.extend(viewer.open(str(project), plugin="napari-patchwise"))
+        loop.quit()
+
+    QTimer.singleShot(0, open_in_loop)
+    loop.exec()
+    assert [lay.name for lay in returned] == ["vol"]
+    assert session_for(viewer).holds(project)
+    names = ["vol", "patchwise boxes", "nuclei labels", "background", "ignore"]
+    qtbot.waitUntil(lambda: [lay.name for lay in viewer.layers] == names)
+    labels = viewer.layers["nuclei labels"]
+    assert tuple(labels.scale) == (2.0, 0.5, 0.5) and not isinstance(labels.data, np.ndarray)
+
+
 def test_a_project_folder_offers_patchwise(make_napari_viewer, project):
     """napari asks which reader to use for any folder (its own reader takes folders too); the GUI
     turns this error into its reader dialog, where Patchwise is listed and chosen by default."""
