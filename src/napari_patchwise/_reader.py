@@ -100,9 +100,10 @@ def _now_and_later(viewer, folder, layers: list[tuple]) -> list[tuple]:
 
     if not event_loop_running():
         return layers
-    session, image = session_for(viewer), layers[0][1]["name"]
-    # dropped when the image is closed before the rest has come, or the viewer closes
-    add_in_turns(viewer, layers[1:], wanted=lambda v: not session.closed and image in v.layers)
+    session, image = session_for(viewer), layers[0][0]
+    # the rest goes where the image went; dropped when the image is closed before it has come
+    add_in_turns(viewer, layers[1:],
+                 wanted=lambda v: not session.closed and any(lay.data is image for lay in v.layers))
     return layers[:1]
 
 
