@@ -34,14 +34,38 @@ def test_reader_restores_image_boxes_and_annotation_layers(project, small_volume
     np.testing.assert_array_equal(np.asarray(image), small_volume)
     assert img_kw["scale"] == (2.0, 0.5, 0.5)
     rects, kw, _ = layers[1]
-    assert len(rects) == 8 + 2  # one rectangle per z-slice of each box
+    assert rects == []  # neither box crosses the middle slice, the one napari shows first
     assert kw["metadata"]["napari-patchwise"]["project"] == str(folder)
-    assert set(kw["features"]["box_id"]) == {1, 2}
     labels = {kw["name"]: (data, kw) for data, kw, t in layers if t == "labels"}
     assert set(labels) == {"nuclei labels", "background", "ignore"}
     data, kw = labels["nuclei labels"]
     assert data.shape == (48, 80, 80)  # at magnification 1×2×2
     assert kw["scale"] == (2.0, 1.0, 1.0) and kw["translate"] == (0.0, 0.25, 0.25)
+
+
+def test_the_image_is_lazy_and_reads_one_slice(project, small_volume):
+    """napari reads only the displayed slice: the reader gives no numpy array."""
+    folder, _ = project
+    image, _, _ = get_reader(str(folder))(str(folder))[0]
+    assert not isinstance(image, np.ndarray)
+    assert image.shape == small_volume.shape and image.dtype == small_volume.dtype
+    np.testing.assert_array_equal(np.asarray(image[23]), small_volume[23])
+
+
+def test_the_boxes_layer_holds_the_first_slice_rectangles_only(tmp_path):
+    from napari_patchwise._reader import first_slice
+
+    plan = Plan(ImageRef((48, 128, 128)), get_preset("custom", minimum=(8, 32, 32)), 1)
+    plan = plan.add_boxes([((0, 0, 0), (16, 32, 32)), ((16, 0, 64), (40, 32, 96)),
+                           ((20, 64, 0), (24, 96, 32)), ((24, 64, 64), (48, 96, 96))])
+    folder = create_project(tmp_path / "p", plan)
+    (rects, kwargs, _), = [t for t in get_reader(str(folder))(str(folder)) if t[2] == "shapes"]
+    z = first_slice(plan)
+    assert z == 23
+    assert kwargs["features"]["box_id"].tolist() == [2, 3]  # the boxes that cross slice 23, once each
+    assert kwargs["features"]["z"].tolist() == [z, z]
+    assert all(np.all(r[:, 0] == z) for r in rects)
+    assert len(kwargs["edge_color"]) == len(kwargs["face_color"]) == 2
 
 
 def test_reader_declines_what_is_not_a_project(tmp_path):
@@ -69,7 +93,7 @@ def test_proposed_boxes_are_filled_with_their_stratum_colour(tmp_path):
 
     plan = Plan(ImageRef((64, 128, 128)), get_preset("instance"), 1)
     plan, _ = plan.add_box((0, 0, 0), (64, 64, 64), source="proposal", stratum="dense")
-    plan, _ = plan.add_box((0, 64, 64), (64, 128, 128))
+    plan, _ = plan.add_box((0, 64, 64), (64, 128, 128))  # both cross the first slice shown
     folder = create_project(tmp_path / "p", plan)
     (rects, kwargs, _), = [t for t in get_reader(str(folder))(str(folder)) if t[2] == "shapes"]
     ids = kwargs["features"]["box_id"]

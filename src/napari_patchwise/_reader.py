@@ -11,6 +11,24 @@ The manifest claims folders and files named ``plan.json`` only, so napari's
 own reader opens image files without asking. napari offers every folder to
 all readers that accept folders (its own included) and asks which to use;
 Patchwise is listed first and chosen by default.
+
+Opening stays light, since napari calls readers on its GUI thread: the image
+is a dask array over the file (napari reads only the slices it shows), its
+contrast limits come from a sample (:func:`.engine.io.contrast.robust_contrast_limits`),
+the annotation Labels are the project's Zarr arrays themselves (painting
+writes into ``annotations.zarr``), and the boxes layer holds the rectangles of
+the slice napari shows first only (the middle one); the viewer's
+:class:`~.layers.session.Session` redraws them on every slice change, and the
+Box planner takes the layer over when it is open. When napari's event loop is
+running (a drop, File > Open, the Plan step's *Open project*), the reader
+returns the image alone and the boxes and annotation layers follow one per
+turn of the event loop (:func:`._qt.in_turns.add_in_turns`), so the window
+never waits for all of them at once; without a running event loop (a script,
+``napari PROJECT`` at start-up) every layer is returned at once.
+
+napari (through npe2) hands a reader the path only, never the viewer, so the
+write lock is taken for :func:`napari.current_viewer` (the viewer whose window
+is active: the one a drop or File > Open came from).
 """
 
 from __future__ import annotations
@@ -20,6 +38,7 @@ import warnings
 from pathlib import Path
 
 from .engine.io.contrast import robust_contrast_limits
+from .engine.io.lazy import lazy_volume
 from .engine.io.volumes import read_volume
 from .engine.plan.lock import ProjectLocked
 from .engine.plan.project import ProjectError, is_project, open_project, resolve_image_path
@@ -32,7 +51,7 @@ from .layers.box_shapes import (
     edge_colors,
     face_colors,
 )
-from .layers.session import hold_project
+from .layers.session import hold_project, session_for
 
 
 PLAN_FILE = "plan.json"
@@ -56,26 +75,55 @@ def get_reader(path):
     return read_project if _project_folder(path) is not None else None
 
 
-def _hold(folder) -> None:
-    """Take the project's write lock for the viewer it opens in (refused while another writer has it)."""
+def _hold(folder):
+    """Take the project's write lock for the viewer it opens in (refused while another writer has
+    it); return that viewer (None when read outside one)."""
     from napari import current_viewer
 
     viewer = current_viewer()
     if viewer is None:  # read outside a viewer: nothing paints into it here
-        return
+        return None
     try:
         hold_project(viewer, folder)
     except ProjectLocked:
         raise
     except ProjectError as e:  # e.g. a read-only folder: it can be looked at, not changed
         warnings.warn(f"{folder} opens without its write lock: {e}", stacklevel=3)
+    return viewer
+
+
+def _now_and_later(viewer, folder, layers: list[tuple]) -> list[tuple]:
+    """The layers to return now; with a running event loop, the image alone (the rest follows)."""
+    if viewer is None or len(layers) < 2 or layers[0][2] != "image":
+        return layers
+    from ._qt.in_turns import add_in_turns, event_loop_running
+
+    if not event_loop_running():
+        return layers
+    session, image = session_for(viewer), layers[0][0]
+    # the rest goes where the image went; dropped when the image is closed before it has come
+    add_in_turns(viewer, layers[1:],
+                 wanted=lambda v: not session.closed and any(lay.data is image for lay in v.layers))
+    return layers[:1]
+
+
+def first_slice(plan) -> int:
+    """The z-slice napari shows first (the middle one), whose rectangles the reader returns.
+
+    Examples
+    --------
+    >>> from napari_patchwise.engine import ImageRef, Plan
+    >>> first_slice(Plan(ImageRef((96, 8, 8))))
+    47
+    """
+    return (plan.image.shape[0] - 1) // 2
 
 
 def read_project(path) -> list[tuple]:
     """Layer data tuples for a project: image, boxes, annotation layers."""
     folder = _project_folder(path) or os.fspath(path[0] if isinstance(path, list | tuple) else path)
     plan, group = open_project(folder)
-    _hold(folder)
+    viewer = _hold(folder)
     meta = {"role": "boxes", "project": os.path.abspath(folder)}
     layers: list[tuple] = []
     image_path = resolve_image_path(folder, plan)
@@ -92,11 +140,11 @@ def read_project(path) -> list[tuple]:
                           "voxel_size_known": plan.image.voxel_size_known}
             kwargs = {"name": plan.image.name, "scale": plan.image.voxel_size, "units": (plan.image.unit,) * 3,
                       "contrast_limits": robust_contrast_limits(vol.data), "metadata": {METADATA_KEY: image_meta}}
-            layers.append((vol.data, kwargs, "image"))
+            layers.append((lazy_volume(vol.data), kwargs, "image"))
     elif image_path is not None:
         warnings.warn(f"the project's image {image_path} is missing; boxes and labels are shown without it.", stacklevel=2)
     findings = plan.validate()
-    rects, feats = box_rectangles(plan.boxes)
+    rects, feats = box_rectangles(plan.boxes, first_slice(plan))
     sev = severity_by_box(findings, plan.boxes)
     kwargs = boxes_layer_kwargs(plan.image.voxel_size, {METADATA_KEY: meta}, plan.image.unit)
     kwargs.update(features=feats, shape_type="rectangle")
@@ -105,4 +153,4 @@ def read_project(path) -> list[tuple]:
         kwargs["face_color"] = face_colors(feats["box_id"], {b.id: b.stratum for b in plan.boxes})
     layers.append((rects, kwargs, "shapes"))
     layers.extend(annotation_layer_data(plan, group, project=meta["project"]))
-    return layers
+    return _now_and_later(viewer, folder, layers)

@@ -33,6 +33,50 @@ def test_a_project_plan_json_opens_with_patchwise_without_asking(make_napari_vie
     assert tuple(layers[0].scale) == (2.0, 0.5, 0.5)
 
 
+def test_an_opened_project_is_lazy_and_its_boxes_follow_the_slice(make_napari_viewer, project):
+    """The image layer reads slices on demand; without a Box planner the session redraws the
+    boxes layer (opened with the middle slice's rectangles only) on every slice change, and lets
+    the planner take it over."""
+    from napari_patchwise._qt.planner_widget import PlannerWidget
+    from napari_patchwise.layers.session import session_for
+
+    viewer = make_napari_viewer()
+    image, boxes = viewer.open(str(project), plugin="napari-patchwise")[:2]
+    assert not isinstance(image.data, np.ndarray)
+    assert session_for(viewer).holds(project)
+    assert len(boxes.data) == 0  # the box spans z 0-7, napari shows the middle slice (23)
+    viewer.dims.set_point(0, 3 * 2.0)  # z = 3, in world units (voxel size 2 in z)
+    assert boxes.features["box_id"].tolist() == [1] and boxes.features["z"].tolist() == [3]
+    planner = PlannerWidget(viewer)
+    assert planner.sync.rectangles is boxes and not session_for(viewer).followers
+    viewer.dims.set_point(0, 5 * 2.0)
+    assert boxes.features["z"].tolist() == [5]
+
+
+def test_from_the_running_window_the_layers_follow_the_image_one_turn_each(make_napari_viewer, qtbot, project):
+    """A drop or File > Open runs in napari's event loop: the reader returns the image alone and the
+    boxes and annotation layers follow, one per turn of the loop (the window answers in between)."""
+    from qtpy.QtCore import QEventLoop, QTimer
+
+    from napari_patchwise.layers.session import session_for
+
+    viewer = make_napari_viewer()
+    returned, loop = [], QEventLoop()
+
+    def open_in_loop():
+        returned.extend(viewer.open(str(project), plugin="napari-patchwise"))
+        loop.quit()
+
+    QTimer.singleShot(0, open_in_loop)
+    loop.exec()
+    assert [lay.name for lay in returned] == ["vol"]
+    assert session_for(viewer).holds(project)
+    names = ["vol", "patchwise boxes", "nuclei labels", "background", "ignore"]
+    qtbot.waitUntil(lambda: [lay.name for lay in viewer.layers] == names)
+    labels = viewer.layers["nuclei labels"]
+    assert tuple(labels.scale) == (2.0, 0.5, 0.5) and not isinstance(labels.data, np.ndarray)
+
+
 def test_a_project_folder_offers_patchwise(make_napari_viewer, project):
     """napari asks which reader to use for any folder (its own reader takes folders too); the GUI
     turns this error into its reader dialog, where Patchwise is listed and chosen by default."""

@@ -40,6 +40,7 @@ class PlanProject:
         except ProjectError as e:
             show_error(str(e))
             return
+        self.session.let_go_of(layer)  # the planner's sync redraws it from now on
         self.project = Path(meta["project"])
         self.project_label.setText(f"project: {self.project} (saved on every change)")
         self._image_layer = None  # found by the plan's image name (see _image_for)

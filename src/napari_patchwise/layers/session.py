@@ -16,6 +16,11 @@ A :class:`Session`
   a project's plan (the Box planner's), so the Seed, QC and Export steps read
   and change the plan the planner holds (:meth:`Session.current_plan`,
   :meth:`Session.commit_plan`);
+* keeps a boxes layer that the reader opened on the displayed slice while
+  no Box planner edits it: the reader gives it the first slice's rectangles
+  only (opening stays fast) and the session redraws them on slice changes
+  (:meth:`Session.follow_boxes`; the planner takes the layer over with
+  :meth:`Session.let_go_of`);
 * remembers the layers it made, and
 * tells the docks what happened: :attr:`Session.plan_changed` (a box edit, a
   new plan, new findings), :attr:`Session.annotations_written` (seeding,
@@ -40,7 +45,7 @@ from psygnal import Signal
 
 from ..engine.plan.lock import ProjectLock
 from ..engine.plan import Plan
-from ..engine.plan.project import load_plan, save_plan
+from ..engine.plan.project import ProjectError, load_plan, save_plan
 from ..engine.findings import Finding
 from .box_shapes import METADATA_KEY
 
@@ -101,7 +106,10 @@ class Session:
         self.docks: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
         self.jobs = 0
         self.closed = False
+        #: Boxes layers the session keeps on the displayed slice (no planner edits them), by layer id.
+        self.followers: dict[int, object] = {}
         viewer.layers.events.removed.connect(self._on_removed)
+        viewer.layers.events.inserted.connect(self._on_inserted)
 
     @property
     def viewer(self):
@@ -143,8 +151,45 @@ class Session:
             self.release(folder)
 
     def _on_removed(self, event) -> None:
+        self.let_go_of(event.value)
         if layer_project(event.value) in self.locks:
             self.release_unused()
+
+    # -- boxes layers the reader opened ------------------------------------------------
+    def _on_inserted(self, event) -> None:
+        layer = event.value
+        meta = (getattr(layer, "metadata", None) or {}).get(METADATA_KEY, {})
+        if isinstance(meta, dict) and meta.get("role") == "boxes" and layer_project(layer) is not None:
+            self.follow_boxes(layer)
+
+    def follow_boxes(self, layer):
+        """Redraw a project's boxes layer (as the reader opened it) on every slice change.
+
+        Does nothing when a sync of this session (the Box planner's) already
+        edits the layer. Returns the :class:`~.box_sync.BoxLayerSync` that
+        follows it, or None.
+        """
+        from .box_sync import BoxLayerSync
+
+        viewer = self.viewer
+        if viewer is None or any(s.rectangles is layer for s in self.syncs):
+            return None
+        sync = self.followers.get(id(layer))
+        if sync is None:
+            try:
+                plan = load_plan(layer_project(layer))
+            except ProjectError:
+                return None  # the reader has told why already; the layer stays as opened
+            sync = BoxLayerSync(plan, rectangles=layer)
+            self.followers[id(layer)] = sync
+        sync.follow_dims(viewer.dims)
+        return sync
+
+    def let_go_of(self, layer) -> None:
+        """Stop redrawing a boxes layer (the Box planner takes it over, or it left the viewer)."""
+        sync = self.followers.pop(id(layer), None)
+        if sync is not None:
+            sync.disconnect()
 
     # -- the plan --------------------------------------------------------------------
     def attach(self, sync) -> None:
@@ -218,11 +263,15 @@ class Session:
         self.closed = True
         for sync in list(self.syncs):
             self.detach(sync)
+        for sync in list(self.followers.values()):
+            sync.disconnect()
+        self.followers.clear()
         for folder in list(self.locks):
             self.release(folder)
         viewer = self.viewer
         if viewer is not None:
             viewer.layers.events.removed.disconnect(self._on_removed)
+            viewer.layers.events.inserted.disconnect(self._on_inserted)
             if _SESSIONS.get(viewer) is self:
                 del _SESSIONS[viewer]
 

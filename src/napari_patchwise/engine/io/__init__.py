@@ -4,10 +4,12 @@ from .volumes import Volume, read_volume, read_voxel_size, write_tiff, write_tif
 from .hdf5 import list_datasets, open_dataset
 from .safeload import UnsafeFileError, load_npy
 from .contrast import robust_contrast_limits
+from .lazy import lazy_volume
 
 __all__ = [
     "UnsafeFileError",
     "Volume",
+    "lazy_volume",
     "list_datasets",
     "load_npy",
     "open_dataset",

@@ -11,7 +11,8 @@ from ..geometry.regions import chunk_region
 MIN_CHUNKS = 16  # a chunked volume is sampled from at least this many chunks (or all of them)
 
 
-def _chunks(data) -> tuple[int, ...] | None:
+def stored_chunks(data) -> tuple[int, ...] | None:
+    """The chunk shape an array is stored in (Zarr, chunked HDF5), or None for numpy, memmap, dask."""
     chunks = getattr(data, "chunks", None)
     if isinstance(chunks, tuple) and len(chunks) == len(data.shape) and all(isinstance(c, int) for c in chunks):
         return chunks
@@ -32,7 +33,7 @@ def sample_values(data, max_voxels: int = 1_000_000) -> np.ndarray:
     """
     lead = (0,) * (len(data.shape) - 3)
     shape = tuple(int(s) for s in data.shape[-3:])
-    chunks = _chunks(data)
+    chunks = stored_chunks(data)
     if chunks is not None:
         c = chunks[-3:]
         grid = [math.ceil(s / k) for s, k in zip(shape, c)]
