@@ -41,7 +41,8 @@ from .engine.io.contrast import robust_contrast_limits
 from .engine.io.lazy import lazy_volume
 from .engine.io.volumes import read_volume
 from .engine.plan.lock import ProjectLocked
-from .engine.plan.project import ProjectError, is_project, open_project, resolve_image_path
+from .engine.plan.plan_file import is_project
+from .engine.plan.project import ProjectError, open_project, resolve_image_path
 from .engine.findings import severity_by_box
 from .layers.annotation_layers import annotation_layer_data
 from .layers.box_shapes import (

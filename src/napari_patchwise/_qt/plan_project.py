@@ -17,7 +17,8 @@ from qtpy.QtWidgets import QFileDialog
 
 from ..engine.io import write_tiff
 from ..engine.plan import Plan
-from ..engine.plan.project import ProjectError, create_project, is_project, load_plan, open_annotations, save_plan
+from ..engine.plan.plan_file import is_project
+from ..engine.plan.project import ProjectError, create_project, load_plan, open_annotations, save_plan
 from ..layers.annotation_layers import annotation_layer_data
 from ..layers.box_sync import METADATA_KEY
 

@@ -32,8 +32,6 @@ from .annotation_store import (
 )
 from .paths import os_error_reason
 from .plan import Plan
-# is_project: still imported from here by _reader.py and _qt/plan_project.py (changed separately).
-from .plan_file import is_project  # noqa: F401
 from .plan_file import (
     PLAN_FILE,
     ProjectError,
