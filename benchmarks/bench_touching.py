@@ -28,7 +28,9 @@ import numpy as np
 from _timing import best_time
 from scipy import ndimage as ndi
 
-from napari_patchwise.engine.qc.touching import ContactIndex, find_contacts, touching_pairs
+from napari_patchwise.engine.qc.touching import find_contacts, touching_pairs
+
+from napari_patchwise.engine.qc.contact_index import ContactIndex
 
 SIZES = ((128, 512, 512), (256, 1024, 1024))
 

@@ -18,7 +18,7 @@ from napari_patchwise.engine.plan.plan_file import load_plan
 from napari_patchwise.engine.plan.annotation_store import open_annotations
 from napari_patchwise.engine.samples.nuclei import make_sample
 from napari_patchwise.engine.plan.annotation_store import hidden_layer
-from napari_patchwise.engine.qc.touching import separate
+from napari_patchwise.engine.qc.separation import separate
 from napari_patchwise.layers.session import session_for
 
 pytestmark = pytest.mark.gui

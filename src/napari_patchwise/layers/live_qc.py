@@ -4,7 +4,7 @@
 ``background`` and ``ignore`` layers. After every stroke it, in this order,
 
 * rechecks touching instances in the painted region plus a one-voxel halo
-  (:class:`~napari_patchwise.engine.qc.touching.ContactIndex`), and emits
+  (:class:`~napari_patchwise.engine.qc.contact_index.ContactIndex`), and emits
   :attr:`LiveQC.contacts_changed` with the region (so an overlay is redrawn
   first: it is what the person waits for);
 * crops background under class voxels, only inside the painted region (as an
@@ -30,7 +30,9 @@ from ..engine.plan.annotation import effective_background, mark_edited
 from ..engine.plan.plan import Plan
 from ..engine.geometry.regions import clip_region, region_from_bounds, regions_overlap
 from ..engine.geometry.regions import grow_region as grow
-from ..engine.qc.touching import ContactIndex, Separation, TouchingPair, separate
+from ..engine.qc.touching import TouchingPair
+from ..engine.qc.separation import Separation, separate
+from ..engine.qc.contact_index import ContactIndex
 from .paint_regions import stroke_region, stroke_regions
 
 

@@ -14,18 +14,15 @@ from hypothesis.extra import numpy as hnp
 from scipy import ndimage as ndi
 
 from napari_patchwise.engine.qc import _touchscan
+from napari_patchwise.engine.qc.contact_index import ContactIndex
+from napari_patchwise.engine.qc.separation import Separation, SkippedPair, apply_separation, separate
 from napari_patchwise.engine.qc.touching import (
     CONNECTIVITIES,
-    ContactIndex,
     Contacts,
-    Separation,
-    SkippedPair,
     TouchingPair,
-    apply_separation,
     find_contacts,
     grow,
     neighbour_offsets,
-    separate,
     touching_pairs,
 )
 

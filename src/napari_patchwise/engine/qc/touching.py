@@ -6,10 +6,11 @@ Neighbours follow ``connectivity`` as in
 ``scipy.ndimage.generate_binary_structure(3, connectivity)``: 1 = faces (6
 neighbours, the default), 2 = faces and edges (18), 3 = also corners (26).
 
-:func:`find_contacts` lists every touching voxel pair of a volume or region,
-:class:`ContactIndex` keeps that list current while a person paints, stroke by
-stroke, and :func:`separate` / :func:`apply_separation` cut a one-voxel gap
-between touching objects without deleting any. Arrays are ``(z, y, x)``;
+:func:`find_contacts` lists every touching voxel pair of a volume or region;
+:class:`~napari_patchwise.engine.qc.contact_index.ContactIndex` keeps that list
+current while a person paints, stroke by stroke, and
+:mod:`~napari_patchwise.engine.qc.separation` cuts a one-voxel gap between
+touching objects without deleting any. Arrays are ``(z, y, x)``;
 labels may be numpy or zarr arrays (only the region asked for is read).
 """
 
@@ -21,11 +22,10 @@ from functools import cached_property
 import numpy as np
 
 from . import _touchscan as _ts
-from ._touchscan import SkippedPair
 from ..geometry.magnification import _as_int_triple
 
-__all__ = ["CONNECTIVITIES", "ContactIndex", "Contacts", "Separation", "SkippedPair", "TouchingPair",
-           "apply_separation", "find_contacts", "grow", "neighbour_offsets", "separate", "touching_pairs"]
+__all__ = ["CONNECTIVITIES", "Contacts", "TouchingPair", "find_contacts", "grow", "neighbour_offsets",
+           "touching_pairs"]
 
 #: Accepted values of ``connectivity``.
 CONNECTIVITIES = (1, 2, 3)
@@ -266,213 +266,3 @@ def grow(region, shape, width=1) -> tuple[slice, slice, slice]:
         raise ValueError(f"width must be a whole number >= 0; got {width!r}.")
     return tuple(slice(max(0, s.start - int(width)), min(n, s.stop + int(width)))
                  for s, n in zip(_ts.as_region(region, shape), shape))  # type: ignore
-
-
-class ContactIndex:
-    """Contacts of one label volume kept up to date stroke by stroke.
-
-    After every write to the labels call :meth:`update` with a region holding
-    all changed voxels; :meth:`contacts` then equals :func:`find_contacts` on
-    the whole volume. Contacts live in spatial buckets of ``bucket`` voxels
-    (keyed by the bucket of their first voxel), so an update costs time in
-    proportion to the region and the contacts near it, not to the volume.
-
-    Examples
-    --------
-    >>> lab = np.zeros((4, 8, 8), np.uint32)
-    >>> lab[:, :, :4] = 1
-    >>> index = ContactIndex(lab.shape)
-    >>> index.rebuild(lab)
-    >>> lab[1, 2:4, 4] = 2
-    >>> index.update(lab, (slice(1, 2), slice(2, 4), slice(4, 5)))
-    True
-    >>> index.pairs().tolist(), len(index), index.n_pairs, index.version
-    ([[1, 2]], 2, 1, 2)
-    >>> index.update(lab, (slice(0, 4), slice(0, 8), slice(4, 6)))  # nothing new there
-    False
-    """
-
-    def __init__(self, shape, *, connectivity=1, bucket=(16, 64, 64)):
-        self.shape = _as_int_triple(shape, "shape", positive=True)
-        self.connectivity = _ts.check_connectivity(connectivity)
-        self.bucket = _as_int_triple(bucket, "bucket", positive=True)
-        self._grid = tuple(-(-s // b) for s, b in zip(self.shape, self.bucket))
-        self._buckets: dict[tuple[int, int, int], Contacts] = {}
-        self._counts: dict[tuple[int, int], int] = {}  # contacts per pair
-        self._n, self._dtype, self.version = 0, np.dtype(np.int64), 0
-        self._cache: dict[str, object] = {}
-
-    def _split(self, c: Contacts) -> dict[tuple[int, int, int], Contacts]:
-        groups = _ts.bucket_groups(c.first, self.bucket, self._grid)
-        return {key: c._take(rows) for key, rows in groups}
-
-    def rebuild(self, labels) -> None:
-        """Scan the whole volume again (this counts as a change)."""
-        _ts.check_labels(labels, self.shape)
-        c = find_contacts(labels, connectivity=self.connectivity)
-        self._buckets, self._counts = self._split(c), c.pair_counts()
-        self._n, self._dtype, self._cache = len(c), c.a.dtype, {}
-        self.version += 1
-
-    def update(self, labels, region) -> bool:
-        """Recheck after the voxels inside ``region`` (3 slices) changed.
-
-        Contacts with both voxels in the region grown by one voxel are
-        replaced by a fresh scan of it; the others involve no changed voxel.
-        Returns whether the contacts changed (then :attr:`version` goes up).
-        """
-        _ts.check_labels(labels, self.shape)
-        reg = _ts.as_region(region, self.shape)
-        if any(s.stop == s.start for s in reg):
-            return False
-        halo = grow(reg, self.shape, 1)
-        new = find_contacts(labels, halo, connectivity=self.connectivity)
-        hits = _ts.inside_buckets(self._buckets, halo, self.bucket)
-        gone = Contacts.concat([c._take(inside) for _, c, inside in hits])
-        if _ts.same_contacts(gone, new, self.shape):
-            return False
-        for key, c, inside in hits:
-            self._buckets[key] = c._take(~inside)
-            if not len(self._buckets[key]):
-                del self._buckets[key]
-        for key, part in self._split(new).items():
-            old = self._buckets.get(key)
-            self._buckets[key] = part if old is None else Contacts.concat([old, part])
-        for c, sign in ((gone, -1), (new, 1)):
-            for pair, n in c.pair_counts().items():
-                left = self._counts.pop(pair, 0) + sign * n
-                if left:
-                    self._counts[pair] = left
-        self._n += len(new) - len(gone)
-        self._dtype = new.a.dtype if len(new) else self._dtype
-        self.version += 1
-        self._cache = {}
-        return True
-
-    def contacts(self) -> Contacts:
-        """All contacts (as :func:`find_contacts` on the whole volume, in another order)."""
-        if "all" not in self._cache:
-            self._cache["all"] = Contacts.concat(self._buckets.values() or [Contacts.empty(
-                self._dtype)])
-        return self._cache["all"]  # type: ignore[return-value]
-
-    def pairs(self) -> np.ndarray:
-        """Unique touching pairs ``(min id, max id)``, shape (M, 2), sorted by row."""
-        if "pairs" not in self._cache:
-            self._cache["pairs"] = np.array(sorted(self._counts), self._dtype).reshape(-1, 2)
-        return self._cache["pairs"].copy()  # type: ignore[attr-defined]
-
-    def voxels(self) -> np.ndarray:
-        """Unique voxels on either side of a contact, shape (K, 3), sorted by row."""
-        return self.contacts().voxels()
-
-    def contacts_in(self, region) -> Contacts:
-        """Contacts with both voxels in ``region``; costs time in the buckets it overlaps."""
-        hits = _ts.inside_buckets(self._buckets, _ts.as_region(region, self.shape), self.bucket)
-        return Contacts.concat([c._take(inside) for _, c, inside in hits] or [Contacts.empty(self._dtype)])
-
-    @property
-    def n_pairs(self) -> int:
-        """Number of touching pairs."""
-        return len(self._counts)
-
-    def __len__(self) -> int:
-        return self._n
-
-
-@dataclass(frozen=True, eq=False)
-class Separation:
-    """A planned one-voxel gap between touching objects (see :func:`separate`).
-
-    Attributes
-    ----------
-    voxels : ndarray of int64, shape (K, 3)
-        Global voxels to clear (0 in the labels, 1 in the background).
-    pairs : ndarray, shape (M, 2)
-        The pairs ``(min id, max id)`` this gap separates.
-    skipped : tuple of SkippedPair
-        Pairs left touching, each with the reason.
-    """
-
-    voxels: np.ndarray
-    pairs: np.ndarray
-    skipped: tuple = ()
-
-    @property
-    def n_voxels(self) -> int:
-        """Number of voxels to clear."""
-        return len(self.voxels)
-
-
-def separate(labels, pairs=None, *, connectivity=1, region=None) -> Separation:
-    """Plan a one-voxel gap between touching objects without deleting any.
-
-    For each selected pair one side is carved: its voxels next to the other id
-    (under ``connectivity``) are cleared. The side is the id with more voxels
-    (ties: the higher id), so small objects keep their shape; if carving would
-    remove every voxel of that id (counting all its pairs) the other side is
-    carved, and if that would too the pair is skipped. Clearing voxels never
-    makes new contacts, so after :func:`apply_separation` no selected pair
-    touches (inside ``region``).
-
-    Parameters
-    ----------
-    labels : array-like of int, shape (z, y, x)
-        Not modified.
-    pairs : array-like of int, shape (M, 2), optional
-        Pairs to separate, in any order; all touching pairs by default.
-        Pairs that do not touch are ignored.
-    connectivity : {1, 2, 3}
-        Neighbourhood that defines touching.
-    region : tuple of 3 slices, optional
-        Only contacts inside this box are separated, and voxels are counted
-        inside it (so an id is never emptied inside the region either).
-
-    Examples
-    --------
-    >>> lab = np.zeros((1, 4, 6), np.uint32)
-    >>> lab[0, :, :4], lab[0, :, 4:], lab[0, 0, 5] = 1, 2, 3
-    >>> sep = separate(lab)
-    >>> sep.pairs.tolist(), sep.n_voxels, sep.skipped
-    ([[1, 2], [2, 3]], 6, ())
-    >>> lab[0, 1:, :] = 0
-    >>> [str(s) for s in separate(lab, [(3, 2)]).skipped]
-    ['2–3: carving either side would delete a whole object (id 2 or id 3)']
-    """
-    shape = _ts.check_labels(labels)
-    reg = _ts.as_region(region, shape)
-    want = None if pairs is None else _ts.as_pairs(pairs)
-    c = find_contacts(labels, reg, connectivity=connectivity)
-    if want is not None and len(c):
-        c = c._take(_ts.of_pairs(np.minimum(c.a, c.b), np.maximum(c.a, c.b), want))
-    if not len(c):
-        return Separation(np.zeros((0, 3), np.int64), np.zeros((0, 2), c.a.dtype))
-    return Separation(*_ts.plan_carve(c, shape, lambda ids: _ts.id_counts(
-        np.asarray(labels[reg]), ids)))
-
-
-def apply_separation(labels, background, separation: Separation) -> int:
-    """Write a separation: 0 into ``labels`` and 1 into ``background`` at its voxels.
-
-    Only the bounding box of the voxels is read and written back, with basic
-    slices, so numpy and zarr arrays both work; ``background`` may be None.
-
-    Returns how many of the voxels held a nonzero id before.
-
-    Examples
-    --------
-    >>> lab = np.zeros((1, 2, 4), np.uint32)
-    >>> lab[0, :, :2], lab[0, :, 2:] = 1, 2
-    >>> bg = np.zeros(lab.shape, bool)
-    >>> apply_separation(lab, bg, separate(lab))
-    2
-    >>> lab[0].tolist(), int(bg.sum()), len(find_contacts(lab))
-    ([[1, 1, 0, 2], [1, 1, 0, 2]], 2, 0)
-    """
-    v = _ts.check_voxels(_ts.check_labels(labels), background, separation.voxels)
-    if not len(v):
-        return 0
-    cleared = _ts.write_voxels(labels, v, 0)
-    if background is not None:
-        _ts.write_voxels(background, v, 1)
-    return cleared

@@ -231,7 +231,7 @@ def _class_kind(plan: Plan, class_name: str | None) -> tuple[str, str]:
 
 def _write_blocks(plan, group, boxes, get_block, class_name, kind, report, *, overwrite_edits,
                   separate_touching, progress):
-    from ..qc.touching import separate
+    from ..qc.separation import separate
 
     first_id = None
     for i, b in enumerate(boxes):
