@@ -71,6 +71,14 @@ def test_grow_is_a_dilation_by_a_cube(region, shape, width):
     assert grow_region(region, shape, 0) == clip_region(region, shape)
 
 
+def test_grow_clips_a_region_partly_outside():
+    shape = (5, 6, 7)
+    assert grow_region((slice(-4, 2), slice(3, 4), slice(6, 99)), shape, 2) == (
+        slice(0, 4), slice(1, 6), slice(4, 7))
+    assert grow_region((slice(1, 2),) * 3, shape, 0) == (slice(1, 2),) * 3
+    assert grow_region((slice(None),) * 3, shape) == (slice(0, 5), slice(0, 6), slice(0, 7))
+
+
 def test_grow_refuses_a_bad_width():
     for bad in (-1, 1.5, True):
         with pytest.raises(ValueError, match="whole number"):

@@ -21,7 +21,6 @@ from napari_patchwise.engine.qc.touching import (
     Contacts,
     TouchingPair,
     find_contacts,
-    grow,
     neighbour_offsets,
     touching_pairs,
 )
@@ -247,7 +246,6 @@ def test_contacts_methods():
     (lambda: find_contacts(np.zeros((2, 2, 2), np.uint8), (slice(0, 2),) * 2), r"3 slices"),
     (lambda: find_contacts(np.zeros((2, 2, 2), np.uint8), (0, 1, 2)), r"3 slices"),
     (lambda: find_contacts(np.zeros((2, 2, 2), np.uint8), (slice(0.5, 2),) * 3), r"whole"),
-    (lambda: grow((slice(0, 1),) * 3, (4, 4, 4), -1), r"width.*>= 0"),
     (lambda: ContactIndex((4, 4, 4)).update(np.zeros((4, 4, 5), np.uint8), (slice(0, 1),) * 3),
      r"\(4, 4, 5\).*\(4, 4, 4\).*new ContactIndex"),
     (lambda: ContactIndex((4, 4, 4), bucket=(0, 4, 4)), r"bucket.*positive"),
@@ -264,12 +262,7 @@ def test_bad_input_messages(call, match):
         call()
 
 
-def test_grow_clips_and_empty_regions():
-    shape = (5, 6, 7)
-    assert grow((slice(-4, 2), slice(3, 4), slice(6, 99)), shape, 2) == (
-        slice(0, 4), slice(1, 6), slice(4, 7))
-    assert grow((slice(1, 2),) * 3, shape, 0) == (slice(1, 2),) * 3
-    assert grow((slice(None),) * 3, shape) == (slice(0, 5), slice(0, 6), slice(0, 7))
+def test_contacts_of_empty_regions():
     lab = np.ones((2, 2, 2), np.uint8)
     lab[0] = 2
     assert len(find_contacts(lab, (slice(1, 1), slice(None), slice(None)))) == 0

@@ -6,7 +6,8 @@ import numpy as np
 
 from . import _touchscan as _ts
 from ..geometry.magnification import _as_int_triple
-from .touching import Contacts, find_contacts, grow
+from ..geometry.regions import grow_region
+from .touching import Contacts, find_contacts
 
 __all__ = ["ContactIndex"]
 
@@ -68,7 +69,7 @@ class ContactIndex:
         reg = _ts.as_region(region, self.shape)
         if any(s.stop == s.start for s in reg):
             return False
-        halo = grow(reg, self.shape, 1)
+        halo = grow_region(reg, self.shape, 1)
         new = find_contacts(labels, halo, connectivity=self.connectivity)
         hits = _ts.inside_buckets(self._buckets, halo, self.bucket)
         gone = Contacts.concat([c._take(inside) for _, c, inside in hits])

@@ -22,10 +22,8 @@ from functools import cached_property
 import numpy as np
 
 from . import _touchscan as _ts
-from ..geometry.magnification import _as_int_triple
 
-__all__ = ["CONNECTIVITIES", "Contacts", "TouchingPair", "find_contacts", "grow", "neighbour_offsets",
-           "touching_pairs"]
+__all__ = ["CONNECTIVITIES", "Contacts", "TouchingPair", "find_contacts", "neighbour_offsets", "touching_pairs"]
 
 #: Accepted values of ``connectivity``.
 CONNECTIVITIES = (1, 2, 3)
@@ -251,18 +249,3 @@ def touching_pairs(labels, *, connectivity=1) -> np.ndarray:
         parts.append(_ts.unique_pairs(np.minimum(a, b), np.maximum(a, b)).astype(dt))
     rows = np.concatenate(parts)
     return _ts.unique_pairs(rows[:, 0], rows[:, 1]).reshape(-1, 2)
-
-
-def grow(region, shape, width=1) -> tuple[slice, slice, slice]:
-    """``region`` widened by ``width`` voxels on every side, clipped to ``shape``.
-
-    Examples
-    --------
-    >>> grow((slice(0, 4), slice(5, 6), slice(8, 10)), (10, 10, 10))
-    (slice(0, 5, None), slice(4, 7, None), slice(7, 10, None))
-    """
-    shape = _as_int_triple(shape, "shape", positive=False)
-    if isinstance(width, bool) or not isinstance(width, (int, np.integer)) or width < 0:
-        raise ValueError(f"width must be a whole number >= 0; got {width!r}.")
-    return tuple(slice(max(0, s.start - int(width)), min(n, s.stop + int(width)))
-                 for s, n in zip(_ts.as_region(region, shape), shape))  # type: ignore
