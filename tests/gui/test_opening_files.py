@@ -53,6 +53,28 @@ def test_an_opened_project_is_lazy_and_its_boxes_follow_the_slice(make_napari_vi
     assert boxes.features["z"].tolist() == [5]
 
 
+def test_closing_the_planner_hands_its_boxes_layer_back_to_the_session(make_napari_viewer, qtbot, project):
+    """The boxes layer stays when the planner's dock closes, and keeps showing the current slice."""
+    from napari_patchwise._qt.planner_widget import PlannerWidget
+    from napari_patchwise.layers.session import session_for
+
+    viewer = make_napari_viewer()
+    boxes = viewer.open(str(project), plugin="napari-patchwise")[1]
+    _, dock = viewer.window.add_plugin_dock_widget("napari-patchwise", "Box planner")
+    assert dock.planner.sync.rectangles is boxes
+    viewer.window.remove_dock_widget(dock)  # the dock's close button
+    dock.deleteLater()
+    del dock
+    session = session_for(viewer)
+    qtbot.waitUntil(lambda: id(boxes) in session.followers, timeout=5000)
+    viewer.dims.set_point(0, 4 * 2.0)
+    assert boxes.features["box_id"].tolist() == [1] and boxes.features["z"].tolist() == [4]
+    viewer.dims.set_point(0, 20 * 2.0)  # past the box (z 0-7)
+    assert len(boxes.data) == 0
+    again = PlannerWidget(viewer)  # a new planner takes it over
+    assert again.sync.rectangles is boxes and not session.followers
+
+
 def test_from_the_running_window_the_layers_follow_the_image_one_turn_each(make_napari_viewer, qtbot, project):
     """A drop or File > Open runs in napari's event loop: the reader returns the image alone and the
     boxes and annotation layers follow, one per turn of the loop (the window answers in between)."""

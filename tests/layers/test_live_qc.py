@@ -12,7 +12,8 @@ from napari_patchwise.engine import ClassSpec, ImageRef, Plan
 from napari_patchwise.engine.plan.project import create_project
 from napari_patchwise.engine.plan.annotation_store import open_annotations
 from napari_patchwise.engine.plan.annotation_store import hidden_layer
-from napari_patchwise.engine.qc.touching import find_contacts, grow
+from napari_patchwise.engine.geometry.regions import grow_region as grow
+from napari_patchwise.engine.qc.touching import find_contacts
 from napari_patchwise.layers.annotation_layers import annotation_layer_data
 from napari_patchwise.layers.live_qc import LiveQC
 from napari_patchwise.layers.paint_regions import stroke_region, stroke_regions

@@ -117,12 +117,12 @@ class PlannerWidget(PlanLifecycle, PlanProject, NarrowDock, QWidget):
         self.destroyed.connect(lambda *_: self._teardown())
 
     def _teardown(self) -> None:
-        """The dock was deleted: let go of the boxes layer (it stays) and of the viewer's events."""
+        """The dock was deleted: hand the boxes layer (it stays) to the session, let go of the viewer's events."""
         if self.sync is not None:
             sync, self.sync = self.sync, None
             sync.plan_changed.disconnect(self._on_plan_changed)
-            sync.disconnect()
             self.session.detach(sync)
+            self.session.keep_following(sync)
         self.viewer.layers.events.inserted.disconnect(self._on_layer_inserted)
         self.viewer.layers.events.removed.disconnect(self._on_layer_removed)
 

@@ -185,6 +185,19 @@ class Session:
         sync.follow_dims(viewer.dims)
         return sync
 
+    def keep_following(self, sync) -> None:
+        """A planner closes but its boxes layer stays: keep redrawing it on slice changes.
+
+        Edits of the layer are no longer saved (as with a boxes layer the reader
+        opened); opening the planner again takes the layer over.
+        """
+        viewer = self.viewer
+        if self.closed or viewer is None or sync.rectangles not in viewer.layers:
+            sync.disconnect()
+            return
+        self.followers[id(sync.rectangles)] = sync
+        sync.follow_dims(viewer.dims)
+
     def let_go_of(self, layer) -> None:
         """Stop redrawing a boxes layer (the Box planner takes it over, or it left the viewer)."""
         sync = self.followers.pop(id(layer), None)
