@@ -92,6 +92,9 @@ def test_the_dock_and_the_layer_list_fit_a_1280x800_screen(opened, qtbot):
         area = dock.tabs.currentWidget()
         assert not area.horizontalScrollBar().isVisible(), step
         assert page.width() >= page.minimumSizeHint().width(), step
+        if step == "plan":  # its actions stay in sight however long the settings form is
+            for button in (dock.planner.new_button, dock.planner.save_button, dock.planner.open_button):
+                assert _visible_height(button, dock) == button.height() > 0, button.text()
         for name in step_tables[step]:
             table = tables[name]
             _bring_forward(table)

@@ -82,7 +82,6 @@ class PlannerWidget(PlanLifecycle, PlanProject, NarrowDock, QWidget):
         plan_tab = QWidget()
         plan_layout = QVBoxLayout(plan_tab)
         plan_layout.addWidget(self.settings.native)
-        plan_layout.addLayout(buttons)
         plan_layout.addWidget(self.project_label)
         plan_layout.addWidget(help_text)
         plan_layout.addStretch(1)
@@ -97,6 +96,7 @@ class PlannerWidget(PlanLifecycle, PlanProject, NarrowDock, QWidget):
                               self.proposer.details)
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs)
+        layout.addLayout(buttons)  # below the settings' scroll area: always in sight
         layout.addWidget(self.progress)
         for w in self.boxes_widgets:
             layout.addWidget(w, stretch=int(w is self.table))
