@@ -99,7 +99,7 @@ def test_a_stroke_that_touches_another_object_is_flagged_at_once(opened, mouse_d
     assert len(pts) and set(pts[:, 0]) == {3} and 10 <= pts[:, 2].min() <= pts[:, 2].max() <= 17
     # every edited voxel is recorded, so seeding will not overwrite it
     import zarr
-    edits = zarr.open_group(folder / "annotations.zarr", mode="r")["edits"][:]
+    edits = zarr.open_group(folder / "annotations.zarr" / "image", mode="r")["edits"][:]
     assert np.array_equal(edits > 0, np.asarray(nuc.data[:]) > 0)
 
 
