@@ -205,8 +205,10 @@ class Collection:
         a ``name`` already taken is refused."""
         if name is None:
             name = self.unique_name(default_image_name(plan.image))
-        elif name.lower() in {n.lower() for n in self.names}:
-            raise ValueError(f"the project already has an image named {name!r}; choose another name.")
+        elif isinstance(name, str) and name.lower() in {n.lower() for n in self.names}:
+            taken = next(n for n in self.names if n.lower() == name.lower())
+            also = "" if taken == name else " (names are told apart without regard to case)"
+            raise ValueError(f"the project already has an image named {taken!r}{also}; choose another name.")
         return Collection((*self.images, ImageEntry(name, plan, domain)))
 
     def remove_image(self, name: str) -> Collection:
