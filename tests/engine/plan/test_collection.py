@@ -9,12 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import zarr
-
 from napari_patchwise.engine import ClassSpec, ImageRef, Plan
-from napari_patchwise.engine.plan.annotation_store import (
-    ANNOTATIONS, ATTRS_KEY, _create_layer, _layers, _meta, hidden_layer, open_annotations,
-)
+from napari_patchwise.engine.plan.annotation_store import ANNOTATIONS, open_annotations
 from napari_patchwise.engine.plan.collection import (
     COLLECTION_VERSION, Collection, ImageEntry, default_image_name,
 )
@@ -25,9 +21,7 @@ from napari_patchwise.engine.plan.project_images import (
 )
 from napari_patchwise.engine.plan import store_layout
 
-from project_helpers import ANN_SHAPE, make_plan, snapshot
-
-PLAN_V1 = Path(__file__).parent / "data" / "plan_v1.json"
+from project_helpers import ANN_SHAPE, make_plan, make_v1_project, snapshot
 
 
 def two_images() -> Collection:
@@ -103,26 +97,6 @@ def test_names_edits_and_lookups():
 
 
 # ------------------------------------------------------------------ version 1 projects
-def make_v1_project(folder: Path, plan: Plan) -> dict[str, np.ndarray]:
-    """A project exactly as version 1 wrote it (plan.json version 1, layers at the store's root),
-    with painted voxels; returns what each layer holds."""
-    folder.mkdir(parents=True)
-    (folder / "plan.json").write_bytes(PLAN_V1.read_bytes())
-    assert Plan.from_dict(json.loads(PLAN_V1.read_text("utf-8"))) == plan
-    root = zarr.open_group(folder / ANNOTATIONS, mode="w", zarr_format=3, attributes={ATTRS_KEY: _meta(plan)})
-    rng = np.random.default_rng(3)
-    painted = {}
-    for name, kind in _layers(plan):
-        a = _create_layer(root, name, kind, plan.annotation_shape)
-        data = (rng.random(plan.annotation_shape) < 0.1) * rng.integers(1, 9, plan.annotation_shape)
-        a[:] = data.astype(a.dtype)
-        painted[name] = a[:]
-    edits = hidden_layer(root, "edits")
-    edits[0, :4, :4] = 1
-    painted["edits"] = edits[:]
-    return painted
-
-
 def _layers_now(folder: Path, image: str | None = None) -> dict[str, np.ndarray]:
     group = open_annotations(folder, mode="r", image=image)
     return {name: a[:] for name, a in group.arrays()}
