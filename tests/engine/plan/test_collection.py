@@ -297,3 +297,23 @@ def test_a_group_left_by_an_interrupted_removal(two, monkeypatch):
     with pytest.raises(ProjectError, match="holds 1 annotated voxels but the plan has no image 'fib_crop'"):
         add_image(two, b)  # never silently reused as the new image's labels
     assert add_image(two, b, name="fib2") == "fib2"
+
+
+def test_the_migration_is_refused_untouched_while_another_writer_holds_the_project(tmp_path):
+    from napari_patchwise.engine.plan.lock import ProjectLock, ProjectLocked
+    from test_lock import _holder
+
+    folder = tmp_path / "old"
+    make_v1_project(folder, make_plan())
+    proc = _holder(folder)
+    try:
+        before = {k: v[0] for k, v in snapshot(folder).items()}
+        with pytest.raises(ProjectLocked, match="patchwise seed"):
+            save_plan(folder, make_plan())
+        assert {k: v[0] for k, v in snapshot(folder).items()} == before
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=30)
+        proc.stdout.close()
+    with ProjectLock(folder, "patchwise seed"):  # the writer holding the lock migrates in its turn
+        assert store_layout.migrate_project(folder) is True

@@ -40,6 +40,7 @@ from pathlib import Path
 
 from .atomic import _json_bytes, _write_bytes_atomic
 from .collection import Collection
+from .lock import ProjectLock, held_here
 from .plan_file import BACKUP_FILE, PLAN_FILE, ProjectError, load_collection, plan_file_version
 
 ANNOTATIONS = "annotations.zarr"
@@ -138,7 +139,11 @@ def move_root_arrays(root: Path, name: str, attributes: dict | None = None) -> N
 
 
 def migrate_project(folder, name: str | None = None) -> bool:
-    """Bring a version 1 project to the layout of version 2 (call it holding the project's lock).
+    """Bring a version 1 project to the layout of version 2, under the project's lock.
+
+    The lock is taken for the migration unless this process holds it already
+    (a command or a viewer changing the project); another writer holding it
+    is refused with :class:`.lock.ProjectLocked`.
 
     Parameters
     ----------
@@ -154,6 +159,15 @@ def migrate_project(folder, name: str | None = None) -> bool:
     """
     folder = Path(folder)
     if not needs_migration(folder):
+        return False
+    if held_here(folder):
+        return _migrate(folder, name)
+    with ProjectLock(folder, "napari-patchwise (moving the layers into the version 2 layout)"):
+        return _migrate(folder, name)
+
+
+def _migrate(folder: Path, name: str | None) -> bool:
+    if not needs_migration(folder):  # another writer did it while the lock was taken
         return False
     collection = load_collection(folder)
     if name is not None and name != collection.names[0]:
