@@ -160,6 +160,7 @@ def migrate_project(folder, name: str | None = None) -> bool:
     folder = Path(folder)
     if not needs_migration(folder):
         return False
+    load_collection(folder)  # a plan that cannot be used is refused before anything is written
     if held_here(folder):
         return _migrate(folder, name)
     with ProjectLock(folder, "napari-patchwise (moving the layers into the version 2 layout)"):
