@@ -119,7 +119,7 @@ def _edit_plan(project: Path, change) -> None:
 
 
 def _damage_chunk(project: Path) -> None:
-    _write(project / "annotations.zarr" / "nuclei" / "c" / "0" / "0" / "0", b"not a zstd frame")
+    _write(project / "annotations.zarr" / "image" / "nuclei" / "c" / "0" / "0" / "0", b"not a zstd frame")
 
 
 @dataclass
@@ -133,7 +133,7 @@ class Case:
 
 
 def _box(i):
-    return lambda d: d["boxes"][0].__setitem__("id", i)
+    return lambda d: d["images"][0]["boxes"][0].__setitem__("id", i)
 
 
 CASES = [
@@ -170,9 +170,9 @@ CASES = [
     Case("demo --out an existing file", ["demo", "--out", "{tmp}/afile"], "afile is a file",
          setup=lambda p, t: _write(t / "afile", b"keep me")),
     # a damaged annotation store
-    Case("damaged chunk, check", ["check", "{project}"], "annotations.zarr/nuclei, chunk c/0/0/0",
+    Case("damaged chunk, check", ["check", "{project}"], "annotations.zarr/image/nuclei, chunk c/0/0/0",
          setup=lambda p, t: _damage_chunk(p)),
-    Case("damaged chunk, seed", ["seed", "{project}"], "annotations.zarr/nuclei, chunk c/0/0/0",
+    Case("damaged chunk, seed", ["seed", "{project}"], "annotations.zarr/image/nuclei, chunk c/0/0/0",
          setup=lambda p, t: _damage_chunk(p)),
     Case("damaged chunk, export", ["export", "{project}", "--format", "nnunet", "-o", "{tmp}/out"],
          "patchwise seed {project} --boxes 1,2,3,4", setup=lambda p, t: _damage_chunk(p)),
@@ -184,11 +184,11 @@ CASES = [
     Case("box id as text", ["validate", "{project}"], "got '1' (text)",
          setup=lambda p, t: _edit_plan(p, _box("1"))),
     Case("shape as text", ["validate", "{project}"], "image shape must be a list of three numbers",
-         setup=lambda p, t: _edit_plan(p, lambda d: d["image"].__setitem__("shape", "128"))),
+         setup=lambda p, t: _edit_plan(p, lambda d: d["images"][0]["image"].__setitem__("shape", "128"))),
     Case("magnification as text", ["validate", "{project}"], "magnification must be a list of three numbers",
          setup=lambda p, t: _edit_plan(p, lambda d: d.__setitem__("magnification", "1,1,1"))),
     Case("box corner as text", ["validate", "{project}"], "box 1 lo must be a list",
-         setup=lambda p, t: _edit_plan(p, lambda d: d["boxes"][0].__setitem__("lo", "000"))),
+         setup=lambda p, t: _edit_plan(p, lambda d: d["images"][0]["boxes"][0].__setitem__("lo", "000"))),
     Case("plan.json not JSON", ["validate", "{project}"], "is not valid JSON",
          setup=lambda p, t: _write(p / "plan.json", b"{ nope")),
     Case("plan.json a file's parent", ["validate", "{project}/plan.json"], "is not a folder"),

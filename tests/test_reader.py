@@ -168,3 +168,22 @@ def test_reader_opens_the_recorded_hdf5_dataset_and_marks_an_unknown_voxel_size(
     np.testing.assert_array_equal(np.asarray(image), small_volume // 2)
     assert kwargs["metadata"]["napari-patchwise"] == {"role": "image", "project": str(folder), "dataset": "b",
                                                       "voxel_size_known": False}
+
+
+def test_a_project_of_plan_version_1_opens_with_its_labels_and_is_migrated(tmp_path):
+    import json
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent / "engine" / "plan"))
+    from project_helpers import make_plan, make_v1_project
+
+    folder = tmp_path / "old"
+    painted = make_v1_project(folder, make_plan())
+    with pytest.warns(UserWarning, match="raw.tif is missing"):
+        layers = get_reader(str(folder))(str(folder))
+    labels = {kw["name"].removesuffix(" labels"): np.asarray(data) for data, kw, kind in layers if kind == "labels"}
+    assert set(labels) == {"nuclei", "mito", "background", "ignore"}
+    assert all(np.array_equal(labels[n], painted[n]) for n in labels)
+    assert json.loads((folder / "plan.json").read_text("utf-8"))["version"] == 2
+    assert (folder / "annotations.zarr" / "raw" / "nuclei").is_dir()

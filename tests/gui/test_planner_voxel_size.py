@@ -114,7 +114,7 @@ def test_changing_the_image_scale_moves_boxes_and_labels_with_it(saved, messages
     _assert_aligned(widget, image, box, labels)
     image.scale = (3.0, 0.4, 0.4)  # e.g. the layer controls or the console
     assert widget.plan.image.voxel_size == (3.0, 0.4, 0.4)
-    saved_plan = json.loads((folder / "plan.json").read_text())
+    saved_plan = json.loads((folder / "plan.json").read_text())["images"][0]  # the only image
     assert saved_plan["image"]["voxel_size"] == [3.0, 0.4, 0.4]
     _assert_aligned(widget, image, box, labels)
     for name in ("background", "ignore"):
@@ -134,7 +134,7 @@ def test_editing_voxel_size_and_unit_in_the_dock_updates_plan_image_and_layers(s
     assert tuple(image.scale) == (40.0, 8.0, 8.0)
     assert {str(u) for lay in (image, labels, widget.sync.rectangles) for u in lay.units} == {"nanometer"}
     _assert_aligned(widget, image, box, labels)
-    saved_image = json.loads((folder / "plan.json").read_text())["image"]
+    saved_image = json.loads((folder / "plan.json").read_text())["images"][0]["image"]
     assert (saved_image["voxel_size"], saved_image["unit"]) == ([40.0, 8.0, 8.0], "nanometer")
 
 

@@ -160,7 +160,7 @@ def test_save_then_reopen_restores_boxes_and_layers(planner, make_napari_viewer,
 
     # a later edit is saved at once
     sync.set_plan(sync.plan.update_box(2, status="done"))
-    saved = json.loads((folder / "plan.json").read_text())
+    saved = json.loads((folder / "plan.json").read_text())["images"][0]
     assert [b["status"] for b in saved["boxes"]] == ["todo", "done"]
 
     # the project is this viewer's until it closes (one writer per project)

@@ -341,7 +341,7 @@ def test_proposals_are_saved_to_the_project_and_proposing_goes_on_after_reopenin
     locked = widget.plan.boxes[0]
     panel.accept([locked.id])
 
-    saved = json.loads((folder / "plan.json").read_text())
+    saved = json.loads((folder / "plan.json").read_text())["images"][0]
     assert [b["source"] for b in saved["boxes"]] == ["proposal"] * 3
     assert saved["boxes"][0]["locked"] is True and saved["boxes"][0]["stratum"] in STRATA
     assert "strata" in saved["boxes"][0]["stats"]
@@ -362,7 +362,7 @@ def test_proposals_are_saved_to_the_project_and_proposing_goes_on_after_reopenin
     assert np.allclose(layer.face_color[ids == locked.id], want, atol=0.01)
     _propose(qtbot, widget2.proposer, n_boxes=2, replace=True)
     assert len(widget2.plan.boxes) == 3 and widget2.plan.box(locked.id).locked
-    assert len(json.loads((folder / "plan.json").read_text())["boxes"]) == 3
+    assert len(json.loads((folder / "plan.json").read_text())["images"][0]["boxes"]) == 3
 
 
 def test_screenshot_shows_the_stratum_fill_inside_each_box(make_napari_viewer, messages, dark_plan):

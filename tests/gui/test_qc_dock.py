@@ -99,7 +99,7 @@ def test_a_stroke_that_touches_another_object_is_flagged_at_once(opened, mouse_d
     assert len(pts) and set(pts[:, 0]) == {3} and 10 <= pts[:, 2].min() <= pts[:, 2].max() <= 17
     # every edited voxel is recorded, so seeding will not overwrite it
     import zarr
-    edits = zarr.open_group(folder / "annotations.zarr", mode="r")["edits"][:]
+    edits = zarr.open_group(folder / "annotations.zarr" / "image", mode="r")["edits"][:]
     assert np.array_equal(edits > 0, np.asarray(nuc.data[:]) > 0)
 
 
@@ -189,14 +189,14 @@ def test_check_all_boxes_fills_findings_and_colours_the_planner(make_napari_view
     codes = {widget.findings.item(r, 3).text() for r in range(widget.findings.rowCount())}
     assert {"touching", "no-background", "few-objects"} <= codes
     assert planner.sync.severity_by_box()[1] == "error"  # the touching box is drawn as an error
-    saved = json.loads((folder / "plan.json").read_text())
+    saved = json.loads((folder / "plan.json").read_text())["images"][0]
     assert [b["status"] for b in saved["boxes"]] == ["in_progress", "todo"]
     # mark box 1 dense, then done
     widget.findings.selectRow(0 if widget.findings.item(0, 0).text() == "1" else 1)
     widget.set_dense(True, box_id=1)
     widget.mark_done(box_id=1)
     _settle(qtbot, widget)
-    saved = json.loads((folder / "plan.json").read_text())
+    saved = json.loads((folder / "plan.json").read_text())["images"][0]
     assert saved["boxes"][0]["status"] == "done" and saved["boxes"][0]["dense"] is True
     rows = [(widget.findings.item(r, 0).text(), widget.findings.item(r, 2).text(),
              widget.findings.item(r, 3).text()) for r in range(widget.findings.rowCount())]

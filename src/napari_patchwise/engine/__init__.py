@@ -69,6 +69,11 @@ _LAZY = {
     "open_project": ".plan.project",
     "save_plan": ".plan.project",
     "parse_classes": ".plan.classes",
+    "Collection": ".plan.collection",
+    "load_collection": ".plan.plan_file",
+    "save_collection": ".plan.project_images",
+    "add_image": ".plan.project_images",
+    "remove_image": ".plan.project_images",
     # propose
     "Candidates": ".propose.candidates",
     "ProposalReport": ".propose.run",

@@ -284,7 +284,7 @@ def _check_kill(case: _Case, capsys, *, kill_at=None, delay=None, no_exchange=Fa
     assert sorted(after) == sorted(case.clean), f"{where}: the rerun left other files than a clean run"
     differ = [rel for rel in after if after[rel] != case.clean[rel]]
     if renumbered:  # an instance layer whose ids may differ (new ids follow the largest one)
-        layer = f"proj/annotations.zarr/{renumbered}/"
+        layer = f"proj/annotations.zarr/image/{renumbered}/"
         differ = [rel for rel in differ if not rel.startswith(layer)]
         got = np.asarray(annotation_layers(open_annotations(root / "proj", mode="r"),
                                            load_plan(root / "proj"))[renumbered])

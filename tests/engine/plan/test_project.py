@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from napari_patchwise.engine import ClassSpec, ImageRef, Plan, get_preset
 from napari_patchwise.engine.geometry.box import SOURCES, STATUSES
+from napari_patchwise.engine.plan.collection import Collection
 from napari_patchwise.engine.plan.annotation_store import ANNOTATIONS, annotation_array, open_annotations
 from napari_patchwise.engine.plan.plan_file import PLAN_FILE, ProjectError, is_project, load_plan
 from napari_patchwise.engine.plan.project import create_project, open_project, resolve_image_path, save_plan
@@ -25,7 +26,7 @@ from project_helpers import ANN_SHAPE, SHAPE, make_plan, snapshot
 
 
 def read_backup(folder: Path) -> Plan:
-    return Plan.from_dict(json.loads((folder / "plan.json.bak").read_text("utf-8")))
+    return Collection.from_dict(json.loads((folder / "plan.json.bak").read_text("utf-8"))).images[0].plan
 
 
 def tmp_files(folder: Path) -> list[str]:
@@ -77,9 +78,9 @@ def test_open_project_paints_persist(tmp_path):
 def test_plan_json_is_readable(tmp_path):
     create_project(tmp_path, make_plan())
     text = (tmp_path / PLAN_FILE).read_text(encoding="utf-8")
-    assert text.startswith('{\n  "format": "napari-patchwise-plan",\n  "version": 1,')
+    assert text.startswith('{\n  "format": "napari-patchwise-plan",\n  "version": 2,')
     assert text.endswith("}\n")
-    assert '\n      "id": 1,' in text  # indented boxes
+    assert '\n          "id": 1,' in text  # indented boxes (in their image)
     assert "µm" in text and "first ✓" in text  # non-ASCII stays legible
     assert is_project(tmp_path)
 

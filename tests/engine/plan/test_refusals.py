@@ -126,10 +126,10 @@ def test_os_errors_are_said_with_their_reason(code, phrase):
 def test_damaged_chunks_are_named_with_their_boxes(seeded):
     folder, plan, _ = seeded
     assert damaged_chunks(folder) == []
-    chunk = folder / "annotations.zarr" / "nuclei" / "c" / "0" / "0" / "0"
+    chunk = folder / "annotations.zarr" / "image" / "nuclei" / "c" / "0" / "0" / "0"
     chunk.write_bytes(chunk.read_bytes()[:5])
     found = damaged_chunks(folder)
-    assert [(c.array, c.key) for c in found] == [("nuclei", "c/0/0/0")]
+    assert [(c.array, c.key) for c in found] == [("image/nuclei", "c/0/0/0")]
     text = damaged_message(folder, found, plan)
     assert "boxes 1, 2" in text and "--boxes 1,2" in text and "plan.json.bak" in text
 

@@ -1,8 +1,10 @@
 """A project's ``annotations.zarr``: created, kept in step with the plan, opened.
 
-``annotations.zarr`` is a zarr v3 group with one array per class (``uint32``
-for instance classes, ``uint8`` for semantic ones) plus ``background`` and
-``ignore`` (``uint8``), all of shape :attr:`Plan.annotation_shape`.
+``annotations.zarr`` is a zarr v3 group holding one group per image
+(``annotations.zarr/<image name>``, see :mod:`.store_layout`), each with one
+array per class (``uint32`` for instance classes, ``uint8`` for semantic ones)
+plus ``background`` and ``ignore`` (``uint8``), all of shape
+:attr:`Plan.annotation_shape` of that image.
 :func:`open_annotations` checks the arrays match the plan; saving a plan adds
 missing layers and never rewrites painted ones.
 :func:`annotation_layers` gathers the class, ``background`` and ``ignore``
@@ -36,11 +38,11 @@ from pathlib import Path
 import zarr
 
 from .annotation import HIDDEN_LAYERS
+from .collection import Collection, default_image_name
 from .plan import Plan
-from .plan_file import ProjectError, load_plan, project_folder
-
-ANNOTATIONS = "annotations.zarr"
-ATTRS_KEY = "napari-patchwise"
+from .plan_file import ProjectError, image_name, load_collection, project_folder
+from .store_layout import (ANNOTATIONS, ATTRS_KEY, legacy_group_path, migrate_project, needs_migration,
+                           node_type)
 MAX_CHUNKS = (32, 128, 128)
 LAYER_DTYPES = {"instance": "uint32", "semantic": "uint8", "background": "uint8", "ignore": "uint8"}
 
@@ -77,14 +79,21 @@ def _open_group(path: Path, mode: str) -> zarr.Group:
         ) from None
 
 
-def new_annotations(folder: Path, plan: Plan) -> None:
-    """Build fresh empty layers next to ``annotations.zarr`` and swap them in."""
+def _fill_group(group, plan: Plan) -> None:
+    for name, kind in _layers(plan):
+        _create_layer(group, name, kind, plan.annotation_shape)
+
+
+def new_annotations(folder: Path, collection: Collection | Plan) -> None:
+    """Build fresh empty layers (a group per image) next to ``annotations.zarr`` and swap them in."""
+    if isinstance(collection, Plan):
+        collection = Collection.from_plan(collection)
     tmp = Path(tempfile.mkdtemp(prefix=f".{ANNOTATIONS}.", suffix=".tmp", dir=folder))
     trash = None
     try:
-        group = zarr.open_group(tmp, mode="w", zarr_format=3, attributes={ATTRS_KEY: _meta(plan)})
-        for name, kind in _layers(plan):
-            _create_layer(group, name, kind, plan.annotation_shape)
+        root = zarr.open_group(tmp, mode="w", zarr_format=3)
+        for entry in collection.images:
+            _fill_group(root.create_group(entry.name, attributes={ATTRS_KEY: _meta(entry.plan)}), entry.plan)
         os.chmod(tmp, folder.stat().st_mode & 0o777)  # mkdtemp makes 0700 folders
         target = folder / ANNOTATIONS
         if os.path.lexists(target):
@@ -96,6 +105,36 @@ def new_annotations(folder: Path, plan: Plan) -> None:
         raise
     if trash is not None:
         shutil.rmtree(trash, ignore_errors=True)
+
+
+def new_image_group(root: Path, name: str, plan: Plan) -> None:
+    """Build one image's empty layers in a hidden folder of the store and rename it ``name``."""
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=root))
+    try:
+        _fill_group(zarr.open_group(tmp, mode="w", zarr_format=3,
+                                    attributes={ATTRS_KEY: _meta(plan)}), plan)
+        os.chmod(tmp, root.stat().st_mode & 0o777)
+        os.replace(tmp, root / name)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def image_groups(root: Path) -> list[str]:
+    """The image groups of a store, by name (hidden folders left out)."""
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if not p.name.startswith(".") and node_type(p) == "group")
+
+
+def _only_image(folder: Path, plan: Plan) -> str:
+    """The name of a project's only image, from its store (``plan.json`` is not read again)."""
+    if needs_migration(folder):
+        return default_image_name(plan.image)
+    groups = image_groups(folder / ANNOTATIONS)
+    if len(groups) > 1:
+        raise ProjectError(f"{folder} holds {len(groups)} images ({', '.join(groups)}); say which one (image=NAME).")
+    return groups[0] if groups else default_image_name(plan.image)
 
 
 #: zarr's temporary file for a key being written (``<key>.<uuid4 hex>.partial``)
@@ -128,12 +167,15 @@ def _remove_store_leftovers(path: Path) -> int:
     return n
 
 
-def sync_annotations(folder: Path, plan: Plan) -> None:
-    """Add missing layers; recreate empty layers whose shape or kind changed."""
-    path = folder / ANNOTATIONS
+def sync_annotations(folder: Path, plan: Plan, name: str) -> None:
+    """Add image ``name``'s missing layers (its group too); recreate empty layers whose shape or kind changed."""
+    root = folder / ANNOTATIONS
+    if not os.path.lexists(root):
+        return new_annotations(folder, Collection.from_plan(plan, name))
+    _remove_store_leftovers(root)
+    path = root / name
     if not os.path.lexists(path):
-        return new_annotations(folder, plan)
-    _remove_store_leftovers(path)
+        return new_image_group(root, name, plan)
     group = _open_group(path, "r+")
     shape = plan.annotation_shape
     arrays = dict(group.arrays())
@@ -173,8 +215,21 @@ def sync_annotations(folder: Path, plan: Plan) -> None:
         group.attrs[ATTRS_KEY] = _meta(plan)
 
 
-def open_annotations(folder, plan: Plan | None = None, mode: str = "r+") -> zarr.Group:
-    """Open ``annotations.zarr`` (``mode`` ``'r'`` or ``'r+'``) and check it matches the plan.
+def open_annotations(folder, plan: Plan | None = None, mode: str = "r+", *,
+                     image: str | None = None) -> zarr.Group:
+    """Open one image's layers in ``annotations.zarr`` (``mode`` ``'r'`` or ``'r+'``) and check they match the plan.
+
+    Parameters
+    ----------
+    folder : path
+        The project folder.
+    plan : Plan or None
+        The image's plan (default: as saved in ``plan.json``).
+    mode : {'r', 'r+'}
+        ``'r+'`` (for painting) first migrates a project of plan version 1
+        (:mod:`.store_layout`); ``'r'`` never writes.
+    image : str or None
+        The image's name; ``None`` means the project's only image.
 
     Examples
     --------
@@ -183,17 +238,33 @@ def open_annotations(folder, plan: Plan | None = None, mode: str = "r+") -> zarr
     >>> from napari_patchwise.engine.plan.project import create_project
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     folder = create_project(tmp, Plan(ImageRef((4, 8, 8)), magnification=2))
-    ...     open_annotations(folder, mode="r")["ignore"].shape
-    (2, 4, 4)
+    ...     group = open_annotations(folder, mode="r")
+    ...     print(group["ignore"].shape, [p.name for p in (folder / "annotations.zarr").iterdir()
+    ...                                   if p.is_dir()])
+    (2, 4, 4) ['image']
     """
     if mode not in ("r", "r+"):
         raise ValueError(f"mode must be 'r' or 'r+'; got {mode!r} (save_plan creates layers).")
     folder = project_folder(folder)
-    plan = load_plan(folder) if plan is None else plan
-    path = folder / ANNOTATIONS
-    if not path.is_dir():
+    if mode == "r+":
+        migrate_project(folder)
+    root = folder / ANNOTATIONS
+    if plan is None:  # plan.json is read once (a reader sees one save of it)
+        collection = load_collection(folder)
+        name = image_name(collection, image, folder)
+        plan = collection.plan(name)
+    else:
+        name = image if image is not None else _only_image(folder, plan)
+    if not root.is_dir():
         raise ProjectError(
             f"no {ANNOTATIONS} in {folder}; restore it from a copy, or save the plan "
+            "(save_plan) to start with empty layers."
+        )
+    _open_group(root, "r")  # damaged metadata of the store itself is named too
+    path = legacy_group_path(folder, name) if needs_migration(folder) else root / name
+    if not path.is_dir():
+        raise ProjectError(
+            f"no layers for image {name!r} in {root}; restore them from a copy, or save the plan "
             "(save_plan) to start with empty layers."
         )
     group = _open_group(path, mode)

@@ -292,6 +292,26 @@ def lock_holder(folder) -> LockHolder | None:
         os.close(fd)
 
 
+def held_here(folder) -> bool:
+    """Whether a :class:`ProjectLock` of this process holds ``folder``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     with ProjectLock(tmp, "patchwise seed"):
+    ...         print(held_here(tmp))
+    ...     print(held_here(tmp))
+    True
+    False
+    """
+    try:
+        here = Path(folder).resolve()
+        return any(lock.held and lock.folder.resolve() == here for lock in list(_HELD))
+    except OSError:
+        return False
+
+
 @contextlib.contextmanager
 def project_lock(folder, command: str, *, create: bool = False):
     """Hold the lock of ``folder`` for a ``with`` block.

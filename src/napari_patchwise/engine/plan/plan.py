@@ -2,7 +2,10 @@
 
 A :class:`Plan` is immutable; every edit returns a new plan, so undo, saving
 and comparisons stay simple. :meth:`Plan.to_dict` / :meth:`Plan.from_dict`
-define the versioned ``plan.json`` schema.
+define one image's plan: a version 1 ``plan.json`` is exactly that; from
+version 2 ``plan.json`` holds a collection of images, each written as its
+plan's dict less the shared preset, magnification and classes (see
+:mod:`.collection`).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from .classes import ClassSpec
 from .image_ref import ImageRef, _triple_entry
 
 PLAN_FORMAT = "napari-patchwise-plan"
+#: Version of one image's plan dict (``plan.json`` itself is at :data:`.collection.COLLECTION_VERSION`).
 PLAN_VERSION = 1
 
 

@@ -1,6 +1,8 @@
 """``plan.json`` in a project folder: read, recognised, written with a backup.
 
-The plan is the indented :meth:`Plan.to_dict` output. Reading never writes;
+The plan is the indented :meth:`.Collection.to_dict` output (the project's
+images and their boxes); a version 1 file (one image) reads as a collection
+of one image (see :mod:`.collection`). Reading never writes;
 writing goes through a temporary file renamed into place, and the previous
 good version is kept as ``plan.json.bak``. :class:`ProjectError` is the one
 error of a project folder; its message names the problem and the fix.
@@ -10,9 +12,9 @@ Examples
 >>> import tempfile
 >>> from napari_patchwise.engine import ImageRef, Plan
 >>> with tempfile.TemporaryDirectory() as tmp:
-...     _ = write_plan_file(Path(tmp), Plan(ImageRef((4, 8, 8))))
-...     print(is_project(tmp), load_plan(tmp).image.shape)
-True (4, 8, 8)
+...     _ = write_plan_file(Path(tmp), Collection.from_plan(Plan(ImageRef((4, 8, 8)))))
+...     print(is_project(tmp), load_plan(tmp).image.shape, load_collection(tmp).names)
+True (4, 8, 8) ('image',)
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import json
 from pathlib import Path
 
 from .atomic import _json_bytes, _write_bytes_atomic, remove_stale_temps
+from .collection import Collection
 from .plan import PLAN_FORMAT, Plan
 
 PLAN_FILE = "plan.json"
@@ -71,7 +74,7 @@ def _backup_hint(folder: Path) -> str:
     return ""
 
 
-def _parse_plan(path: Path) -> Plan:
+def _parse_plan(path: Path) -> Collection:
     hint = _backup_hint(path.parent)
     try:
         raw = path.read_bytes()
@@ -91,13 +94,13 @@ def _parse_plan(path: Path) -> Plan:
     except RecursionError:
         raise ProjectError(f"{path} is nested too deeply to be a plan.{hint}") from None
     try:
-        return Plan.from_dict(data)
+        return Collection.from_dict(data)
     except (ValueError, TypeError, KeyError, AttributeError) as e:
         raise ProjectError(f"cannot use the plan in {path}: {e}{hint}") from None
 
 
-def load_plan(folder) -> Plan:
-    """Read ``plan.json`` from a project folder; never writes anything.
+def load_collection(folder) -> Collection:
+    """Read ``plan.json`` from a project folder as its collection of images; never writes anything.
 
     Raises
     ------
@@ -107,7 +110,7 @@ def load_plan(folder) -> Plan:
 
     Examples
     --------
-    >>> load_plan("/no/such/folder")  # doctest: +ELLIPSIS
+    >>> load_collection("/no/such/folder")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     napari_patchwise.engine.plan.plan_file.ProjectError: project folder ... does not exist; check ...
@@ -121,6 +124,71 @@ def load_plan(folder) -> Plan:
             + _backup_hint(folder)
         )
     return _parse_plan(path)
+
+
+def image_name(collection: Collection, image: str | None, folder="the project") -> str:
+    """The name of the image meant: ``image``, or the only image when it is ``None``.
+
+    Examples
+    --------
+    >>> from napari_patchwise.engine import ImageRef, Plan
+    >>> coll = Collection.from_plan(Plan(ImageRef((4, 8, 8)))).add_image(Plan(ImageRef((4, 8, 8))), "b")
+    >>> image_name(coll, "b")
+    'b'
+    >>> image_name(coll, None, "proj")
+    Traceback (most recent call last):
+    ...
+    napari_patchwise.engine.plan.plan_file.ProjectError: proj holds 2 images (image, b); say which one (image=NAME).
+    """
+    if image is None:
+        if len(collection.images) > 1:
+            raise ProjectError(
+                f"{folder} holds {len(collection.images)} images ({', '.join(collection.names)}); "
+                "say which one (image=NAME)."
+            )
+        return collection.names[0]
+    if image not in collection.names:
+        raise ProjectError(
+            f"{folder} has no image named {image!r}; its images are {', '.join(collection.names)}."
+        )
+    return image
+
+
+def load_plan(folder, image: str | None = None) -> Plan:
+    """Read the plan of one image from ``plan.json``; never writes anything.
+
+    Parameters
+    ----------
+    folder : str or Path
+        The project folder.
+    image : str or None
+        The image's name; ``None`` means the project's only image (a project
+        with several raises a :class:`ProjectError` naming them).
+
+    Raises
+    ------
+    ProjectError
+        As :func:`load_collection`, and for an image the project does not hold.
+
+    Examples
+    --------
+    >>> load_plan("/no/such/folder")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    napari_patchwise.engine.plan.plan_file.ProjectError: project folder ... does not exist; check ...
+    """
+    collection = load_collection(folder)
+    return collection.plan(image_name(collection, image, folder))
+
+
+def plan_file_version(folder) -> int | None:
+    """The ``version`` written in ``plan.json`` (``None`` when it cannot be read); never raises."""
+    try:
+        data = json.loads((Path(folder) / PLAN_FILE).read_bytes().decode("utf-8-sig"))
+        version = data.get("version") if isinstance(data, dict) else None
+        return version if isinstance(version, int) and not isinstance(version, bool) else None
+    except Exception:
+        return None
 
 
 def is_project(path) -> bool:
@@ -141,9 +209,11 @@ def is_project(path) -> bool:
         return False
 
 
-def write_plan_file(folder: Path, plan: Plan) -> Path:
+def write_plan_file(folder: Path, collection: Collection) -> Path:
     """Write ``plan.json`` atomically (unchanged bytes are not rewritten); keep the old good one as the backup."""
-    target, data = folder / PLAN_FILE, _json_bytes(plan.to_dict())
+    if isinstance(collection, Plan):
+        collection = Collection.from_plan(collection)
+    target, data = folder / PLAN_FILE, _json_bytes(collection.to_dict())
     for name in (PLAN_FILE, BACKUP_FILE):  # left by a killed save
         remove_stale_temps(folder / name)
     if target.is_file():

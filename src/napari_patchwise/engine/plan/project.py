@@ -1,5 +1,10 @@
 """Project folders: ``plan.json`` (:mod:`.plan_file`) next to ``annotations.zarr`` (:mod:`.annotation_store`).
 
+A project is a collection of images (:mod:`.collection`); the functions here
+take one image's :class:`Plan` and default to the project's only image, so a
+one-image project is used exactly as before. Adding and removing images is in
+:mod:`.project_images`.
+
 Created, saved and opened as one. Every write goes to a temporary file first
 and is renamed into place, so an interrupted save leaves the last save intact.
 Whoever changes a project holds its lock, ``.patchwise.lock`` (:mod:`.lock`).
@@ -30,6 +35,7 @@ from .annotation_store import (
     open_annotations,
     sync_annotations,
 )
+from .collection import Collection, default_image_name
 from .paths import os_error_reason
 from .plan import Plan
 from .plan_file import (
@@ -37,20 +43,24 @@ from .plan_file import (
     ProjectError,
     check_plan,
     folder_is_empty,
+    image_name,
+    load_collection,
     load_plan,
     project_folder,
     write_plan_file,
 )
+from .store_layout import migrate_project, move_root_arrays, node_type, root_arrays
 
 
-def create_project(folder, plan: Plan, *, overwrite: bool = False) -> Path:
+def create_project(folder, plan: Plan | Collection, *, overwrite: bool = False) -> Path:
     """Create a project folder (parents too) with ``plan.json`` and empty layers.
 
     Parameters
     ----------
     folder : str or Path
         A new or empty folder.
-    plan : Plan
+    plan : Plan or Collection
+        The plan of its one image (named after the image file), or its images.
     overwrite : bool
         Replace the plan and erase the annotations of an existing project, or
         add a project to a non-empty folder (other files there are kept).
@@ -71,7 +81,10 @@ def create_project(folder, plan: Plan, *, overwrite: bool = False) -> Path:
     ...
     napari_patchwise.engine.plan.plan_file.ProjectError: ... is already a napari-patchwise project; ...
     """
-    check_plan(plan)
+    collection = plan if isinstance(plan, Collection) else None
+    if collection is None:
+        check_plan(plan)
+        collection = Collection.from_plan(plan)
     folder = Path(folder)
     try:
         if folder.exists() and not folder.is_dir():
@@ -87,20 +100,30 @@ def create_project(folder, plan: Plan, *, overwrite: bool = False) -> Path:
                 "empty folder (or pass overwrite=True to add a project to it; its files are kept)."
             )
         folder.mkdir(parents=True, exist_ok=True)
-        new_annotations(folder, plan)
-        write_plan_file(folder, plan)
+        new_annotations(folder, collection)
+        write_plan_file(folder, collection)
     except OSError as e:
         raise ProjectError(f"cannot write the project in {folder}: {os_error_reason(e)}.") from e
     return folder
 
 
-def save_plan(folder, plan: Plan) -> Path:
-    """Save ``plan`` atomically into an existing project; returns the ``plan.json`` path.
+def save_plan(folder, plan: Plan, image: str | None = None) -> Path:
+    """Save one image's ``plan`` atomically into an existing project; returns the ``plan.json`` path.
 
     The previous good ``plan.json`` is kept as ``plan.json.bak``. Layers for new
     classes are added; painted layers are never deleted or rewritten. Layers
     are recreated at a new magnification only while none holds painted labels.
     Temporary files a killed writer left in ``annotations.zarr`` are removed.
+    A project of plan version 1 is migrated first (:mod:`.store_layout`).
+
+    Parameters
+    ----------
+    folder : path
+        The project folder.
+    plan : Plan
+        The image's plan.
+    image : str or None
+        The image's name; ``None`` means the project's only image.
 
     Examples
     --------
@@ -122,18 +145,51 @@ def save_plan(folder, plan: Plan) -> Path:
             "create the project with create_project(folder, plan) first."
         )
     try:
-        sync_annotations(folder, plan)
-        return write_plan_file(folder, plan)
+        collection = _saved_collection(folder, plan, image)
+        name = image_name(collection, image, folder)
+        try:
+            collection = collection.replace(name, plan)
+        except ValueError as e:
+            raise ProjectError(f"cannot save the plan of image {name!r} in {folder}: {e}") from None
+        sync_annotations(folder, plan, name)
+        return write_plan_file(folder, collection)
     except OSError as e:
         raise ProjectError(
             f"cannot save the plan in {folder}: {os_error_reason(e)}; the previous {PLAN_FILE} is unchanged."
         ) from e
 
 
-def open_project(folder) -> tuple[Plan, zarr.Group]:
-    """Load the plan and open its annotations for painting (``mode='r+'``)."""
-    plan = load_plan(folder)
-    return plan, open_annotations(folder, plan, mode="r+")
+def _saved_collection(folder: Path, plan: Plan, image: str | None) -> Collection:
+    """The project's collection as saved (migrated first); when ``plan.json`` is missing or
+    unreadable, a collection of ``plan`` named after the one image group of the store."""
+    try:
+        migrate_project(folder)
+        return load_collection(folder)
+    except ProjectError:
+        try:
+            load_collection(folder)
+        except ProjectError:
+            pass  # no readable plan.json: the plan given replaces it
+        else:
+            raise
+    root = folder / ANNOTATIONS
+    groups = [p.name for p in root.iterdir() if not p.name.startswith(".") and node_type(p) == "group"] \
+        if root.is_dir() else []
+    name = image or (groups[0] if len(groups) == 1 else default_image_name(plan.image))
+    if root_arrays(root):  # an old store whose plan.json is gone: its layers move into the image group
+        move_root_arrays(root, name)
+    return Collection.from_plan(plan, name)
+
+
+def open_project(folder, image: str | None = None) -> tuple[Plan, zarr.Group]:
+    """Load one image's plan and open its annotations for painting (``mode='r+'``).
+
+    A project of plan version 1 is migrated first (:mod:`.store_layout`).
+    """
+    folder = project_folder(folder)
+    migrate_project(folder)
+    plan = load_plan(folder, image)
+    return plan, open_annotations(folder, plan, mode="r+", image=image)
 
 
 def resolve_image_path(folder, plan: Plan) -> Path | None:

@@ -15,12 +15,12 @@ Examples
 >>> with tempfile.TemporaryDirectory() as tmp:
 ...     folder = create_project(tmp, plan)
 ...     open_annotations(folder)["nuclei"][:] = 1
-...     _ = (folder / "annotations.zarr" / "nuclei" / "c" / "0" / "0" / "0").write_bytes(b"junk")
+...     _ = (folder / "annotations.zarr" / "image" / "nuclei" / "c" / "0" / "0" / "0").write_bytes(b"junk")
 ...     found = damaged_chunks(folder)
 ...     print([(c.array, c.key, c.index) for c in found])
 ...     print(damaged_message(folder, found, plan).splitlines()[0])
-[('nuclei', 'c/0/0/0', (0, 0, 0))]
-annotations.zarr/nuclei, chunk c/0/0/0 (voxels z 0:4, y 0:8, x 0:8 at the magnification; boxes 1) cannot be decoded: it is damaged on disk.
+[('image/nuclei', 'c/0/0/0', (0, 0, 0))]
+annotations.zarr/image/nuclei, chunk c/0/0/0 (voxels z 0:4, y 0:8, x 0:8 at the magnification; boxes 1) cannot be decoded: it is damaged on disk.
 """
 
 from __future__ import annotations
@@ -73,7 +73,9 @@ def damaged_chunks(folder) -> list[DamagedChunk]:
     except Exception:  # the metadata itself is damaged: open_annotations says so
         return []
     found = []
-    for name, arr in sorted(group.arrays()):
+    arrays = [(path, node) for path, node in group.members(max_depth=None)
+              if isinstance(node, zarr.Array) and not any(p.startswith(".") for p in path.split("/"))]
+    for name, arr in sorted(arrays, key=lambda t: t[0]):
         for index in itertools.product(*(range(n) for n in arr.cdata_shape)):
             key = arr.metadata.encode_chunk_key(index)
             if not (root / name / key).is_file():
