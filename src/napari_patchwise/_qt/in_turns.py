@@ -7,31 +7,45 @@ from collections.abc import Callable
 
 from qtpy.QtCore import QThread, QTimer
 
+#: Milliseconds between two layers: a real timer (not a zero-delay call), so the window's own timers,
+#: repaints and input are handled between them.
+TURN_MS = 1
+
 
 def event_loop_running() -> bool:
     """True when an event loop runs (napari's window is up and answering), so work can wait a turn."""
     return QThread.currentThread().loopLevel() > 0
 
 
-def add_in_turns(viewer, layer_data: list[tuple], wanted: Callable[[object], bool] = lambda viewer: True) -> None:
-    """Add ``(data, kwargs, layer_type)`` tuples to ``viewer``, one per turn of the event loop.
+def add_in_turns(viewer, layers: list, wanted: Callable[[object], bool] = lambda viewer: True,
+                 done: Callable[[], None] | None = None) -> None:
+    """Add layers to ``viewer``, one per turn of the event loop.
 
+    ``layers`` holds napari layers or ``(data, kwargs, layer_type)`` tuples.
     The window repaints and answers between two layers. A layer whose name
     the viewer holds already is skipped; once ``wanted(viewer)`` is False (e.g. the
     project was closed meanwhile) or the viewer is gone, the rest is dropped.
+    ``done()`` is called at the end either way.
     """
-    pending = list(layer_data)
+    pending = list(layers)
     ref = weakref.ref(viewer)
 
     def add_next() -> None:
         viewer = ref()
         if viewer is None or not pending or not wanted(viewer):
-            return
-        data, kwargs, layer_type = pending.pop(0)
-        if kwargs.get("name") not in viewer.layers:
-            getattr(viewer, f"add_{layer_type}")(data, **kwargs)
+            pending.clear()
+        else:
+            layer = pending.pop(0)
+            name = layer.name if not isinstance(layer, tuple) else layer[1].get("name")
+            if name not in viewer.layers:
+                if isinstance(layer, tuple):
+                    data, kwargs, layer_type = layer
+                    getattr(viewer, f"add_{layer_type}")(data, **kwargs)
+                else:
+                    viewer.add_layer(layer)
         if pending:
-            QTimer.singleShot(0, add_next)
+            QTimer.singleShot(TURN_MS, add_next)
+        elif done is not None:
+            done()
 
-    if pending:
-        QTimer.singleShot(0, add_next)
+    QTimer.singleShot(TURN_MS, add_next)

@@ -105,6 +105,8 @@ class Session:
         #: Widgets the viewer has one of (e.g. its Patchwise dock), by name; kept weakly.
         self.docks: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
         self.jobs = 0
+        #: Openings of projects still under way (their workers and layers to come), kept until they end.
+        self.openings: set = set()
         self.closed = False
         #: Boxes layers the session keeps on the displayed slice (no planner edits them), by layer id.
         self.followers: dict[int, object] = {}
