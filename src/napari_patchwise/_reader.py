@@ -159,7 +159,7 @@ def read_project(path) -> list[tuple]:
         if event_loop_running():
             from ._qt.opening import open_in_background
 
-            open_in_background(viewer, folder, lambda: project_layer_data(folder, plan, group))
+            open_in_background(viewer, folder, plan, lambda: project_layer_data(folder, plan, group))
             return [(None,)]
     layers, notes = project_layer_data(folder, plan, group)
     for note in notes:

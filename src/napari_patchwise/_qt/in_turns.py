@@ -1,15 +1,23 @@
-"""Adding layers one per turn of the event loop, so a long list never freezes the window."""
+"""Adding layers one per turn of the event loop, so a long list never freezes the window.
+
+napari does a layer's work in two parts: putting it in the viewer (its vispy
+node, controls, the layer list and selection) and showing it (reading its
+slice, uploading it, compiling its shaders on the first draw; for a Shapes
+layer with text, rendering the glyphs). Each layer therefore comes in two
+turns: added hidden (a Shapes layer: its text hidden), then shown.
+"""
 
 from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
 
+from napari.layers import Shapes
 from qtpy.QtCore import QThread, QTimer
 
-#: Milliseconds between two layers: a real timer (not a zero-delay call), so the window's own timers,
-#: repaints and input are handled between them.
-TURN_MS = 1
+#: Milliseconds between two turns (about one frame): a real timer (not a zero-delay call, which Qt runs before any
+#: timer that is due), so the window's own timers, repaints and input are handled in between.
+TURN_MS = 16
 
 
 def event_loop_running() -> bool:
@@ -17,35 +25,52 @@ def event_loop_running() -> bool:
     return QThread.currentThread().loopLevel() > 0
 
 
-def add_in_turns(viewer, layers: list, wanted: Callable[[object], bool] = lambda viewer: True,
-                 done: Callable[[], None] | None = None) -> None:
-    """Add layers to ``viewer``, one per turn of the event loop.
+def _hide(layer) -> Callable[[], None] | None:
+    """Hide what drawing ``layer`` costs most; return what shows it again (None: nothing hidden)."""
+    if isinstance(layer, Shapes) and layer.text.visible and len(layer.data):
+        layer.text.visible = False
+        return lambda: setattr(layer.text, "visible", True)
+    if layer.visible and not isinstance(layer, Shapes):
+        layer.visible = False
+        return lambda: setattr(layer, "visible", True)
+    return None
 
-    ``layers`` holds napari layers or ``(data, kwargs, layer_type)`` tuples.
-    The window repaints and answers between two layers. A layer whose name
+
+def add_in_turns(viewer, layers: list, wanted: Callable[[object], bool] = lambda viewer: True,
+                 done: Callable[[], None] | None = None,
+                 add: Callable[[object, object], None] | None = None) -> None:
+    """Add napari layers to ``viewer`` over turns of the event loop: each added hidden, then shown.
+
+    The window repaints and answers between two turns. A layer whose name
     the viewer holds already is skipped; once ``wanted(viewer)`` is False (e.g. the
     project was closed meanwhile) or the viewer is gone, the rest is dropped.
-    ``done()`` is called at the end either way.
+    ``done()`` is called at the end either way; ``add(viewer, layer)``, when
+    given, adds a layer instead of ``viewer.add_layer``.
     """
-    pending = list(layers)
+    pending: list[Callable[[object], None]] = []
+    for layer in layers:
+        pending.append(lambda viewer, layer=layer: _add_hidden(viewer, layer, add, pending))
     ref = weakref.ref(viewer)
 
-    def add_next() -> None:
+    def next_turn() -> None:
         viewer = ref()
         if viewer is None or not pending or not wanted(viewer):
             pending.clear()
         else:
-            layer = pending.pop(0)
-            name = layer.name if not isinstance(layer, tuple) else layer[1].get("name")
-            if name not in viewer.layers:
-                if isinstance(layer, tuple):
-                    data, kwargs, layer_type = layer
-                    getattr(viewer, f"add_{layer_type}")(data, **kwargs)
-                else:
-                    viewer.add_layer(layer)
+            pending.pop(0)(viewer)
         if pending:
-            QTimer.singleShot(TURN_MS, add_next)
+            QTimer.singleShot(TURN_MS, next_turn)
         elif done is not None:
             done()
 
-    QTimer.singleShot(TURN_MS, add_next)
+    QTimer.singleShot(TURN_MS, next_turn)
+
+
+def _add_hidden(viewer, layer, add, pending: list) -> None:
+    """Add ``layer`` hidden and put showing it first in line (nothing when its name is taken)."""
+    if layer.name in viewer.layers:
+        return
+    show = _hide(layer)
+    (add or type(viewer).add_layer)(viewer, layer)
+    if show is not None:
+        pending.insert(0, lambda viewer: show() if layer in viewer.layers else None)

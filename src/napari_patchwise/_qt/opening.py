@@ -20,14 +20,15 @@ from __future__ import annotations
 import os
 import weakref
 
-from napari.layers import Layer
+from napari.layers import Layer, Shapes
 from napari.utils.notifications import show_warning
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QApplication, QWidget
 
-from ..layers.session import session_for
+from ..layers.box_sync import BoxLayerSync
+from ..layers.session import layer_project, session_for
 from .in_turns import add_in_turns
-from .runner import Runner, _root
+from .runner import Runner
 
 
 def build_layers(layer_data: list[tuple]) -> list[Layer]:
@@ -43,9 +44,14 @@ def build_layers(layer_data: list[tuple]) -> list[Layer]:
     return [Layer.create(data, dict(kwargs), layer_type) for data, kwargs, layer_type in layer_data]
 
 
-def open_in_background(viewer, folder, read) -> Runner:
+def open_in_background(viewer, folder, plan, read) -> Runner:
     """Build a project's layers in a worker (``read()`` gives their data and notes) and add them
-    to ``viewer`` one per turn of the event loop; returns the runner doing it."""
+    to ``viewer`` one per turn of the event loop; returns the runner doing it.
+
+    The boxes layer comes with the :class:`~..layers.box_sync.BoxLayerSync` that keeps it on
+    the displayed slice (``plan`` validated and drawn in the worker too), which the session
+    takes as the layer's follower (:meth:`~..layers.session.Session.follow_boxes`).
+    """
     session = session_for(viewer)
     ref = weakref.ref(viewer)
     # no dock asked for this: a hidden widget of the window the opening came from owns the runner,
@@ -69,22 +75,33 @@ def open_in_background(viewer, folder, read) -> Runner:
     owner.destroyed.connect(end)  # its window was deleted first
 
     def wanted(v) -> bool:
-        return not session.closed and session.holds(folder) and runner.owner_alive and _shown(owner)
+        return not session.closed and session.holds(folder) and runner.owner_alive and window_open(v)
 
     def work(progress):
         layer_data, notes = read()
-        return build_layers(layer_data), notes
+        layers = build_layers(layer_data)
+        boxes = [lay for lay in layers if layer_project(lay) is not None and isinstance(lay, Shapes)]
+        return layers, {id(lay): BoxLayerSync(plan, rectangles=lay) for lay in boxes}, notes
+
+    def add(viewer, layer) -> None:
+        sync = syncs.pop(id(layer), None)
+        if sync is not None:
+            session.follow_boxes(layer, sync)  # made in the worker: nothing redrawn on insertion
+        viewer.add_layer(layer)
+
+    syncs: dict = {}
 
     def returned(result) -> None:
         state["delivered"] = True
-        layers, notes = result
+        layers, made, notes = result
+        syncs.update(made)
         viewer = ref()
         if viewer is None or not wanted(viewer):
             end()
             return
         for note in notes:
             show_warning(note)
-        add_in_turns(viewer, layers, wanted=wanted, done=end)
+        add_in_turns(viewer, layers, wanted=wanted, done=end, add=add)
 
     def failed(message) -> None:
         state["delivered"] = True
@@ -98,7 +115,11 @@ def open_in_background(viewer, folder, read) -> Runner:
     return runner
 
 
-def _shown(owner) -> bool:
-    """Whether the window the opening came from is still open (a parentless owner: always)."""
-    window = _root(owner)
-    return window is owner or window.isVisible()
+def window_open(viewer) -> bool:
+    """Whether the viewer's window is still open: napari's ``Window`` answers ``geometry()`` until it
+    is closed (the layers of a closed viewer are gone, adding one fails)."""
+    try:
+        viewer.window.geometry()
+    except (AttributeError, RuntimeError):
+        return False
+    return True
