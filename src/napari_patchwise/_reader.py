@@ -21,10 +21,13 @@ the slice napari shows first only (the middle one); the viewer's
 :class:`~.layers.session.Session` redraws them on every slice change, and the
 Box planner takes the layer over when it is open. When napari's event loop is
 running (a drop, File > Open, the Plan step's *Open project*), the reader
-returns the image alone and the boxes and annotation layers follow one per
-turn of the event loop (:func:`._qt.in_turns.add_in_turns`), so the window
-never waits for all of them at once; without a running event loop (a script,
-``napari PROJECT`` at start-up) every layer is returned at once.
+reads the plan and locks the project (refusing a damaged plan or a locked
+project at once, as napari's error), then returns napari's "nothing to add"
+(``[(None,)]``): the image, its contrast, the validation and the napari layers
+themselves are made in a worker thread and the layers come one by one over
+turns of the event loop (:func:`._qt.opening.open_in_background`), so the
+window never waits for more than one layer at a time. Without a running event
+loop (a script, ``napari PROJECT`` at start-up) every layer is returned at once.
 
 napari (through npe2) hands a reader the path only, never the viewer, so the
 write lock is taken for :func:`napari.current_viewer` (the viewer whose window

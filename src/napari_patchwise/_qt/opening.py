@@ -74,8 +74,11 @@ def open_in_background(viewer, folder, plan, read) -> Runner:
 
     owner.destroyed.connect(end)  # its window was deleted first
 
+    held = session.holds(folder)  # a read-only project opens without its lock
+
     def wanted(v) -> bool:
-        return not session.closed and session.holds(folder) and runner.owner_alive and window_open(v)
+        let_go = held and not session.holds(folder)  # e.g. closed by removing what had come
+        return not session.closed and not let_go and runner.owner_alive and window_open(v)
 
     def work(progress):
         layer_data, notes = read()
