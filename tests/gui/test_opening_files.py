@@ -89,10 +89,15 @@ def test_from_the_running_window_the_layers_are_built_in_a_worker_and_come_in_tu
     monkeypatch.setattr(opening, "build_layers", lambda data: built_in.append(threading.current_thread()) or build(data))
     viewer = make_napari_viewer()
     session = session_for(viewer)
+    on_insertion = []  # what drawing costs most is shown a turn after the layer comes
+    viewer.layers.events.inserted.connect(lambda e: on_insertion.append(
+        (e.value.name, e.value.visible, getattr(getattr(e.value, "text", None), "visible", None))))
     assert _open_in_loop(viewer, project) == []  # napari adds nothing itself
     assert session.holds(project) and session.openings
     qtbot.waitUntil(lambda: [lay.name for lay in viewer.layers] == PROJECT_LAYERS and not session.openings)
     assert built_in and built_in[0] is not threading.main_thread()
+    assert on_insertion[0] == ("vol", False, None) and on_insertion[2] == ("nuclei labels", False, None)
+    assert on_insertion[1] == ("patchwise boxes", True, True)  # no rectangle on the middle slice: no text to hide
     assert all(lay.visible for lay in viewer.layers) and viewer.layers["patchwise boxes"].text.visible
     image = viewer.layers["vol"]
     assert not isinstance(image.data, np.ndarray)
@@ -204,3 +209,26 @@ def test_reopened_sample_is_not_black_on_screen(make_napari_viewer, tmp_path):
     viewer.reset_view()
     shot = viewer.screenshot(canvas_only=True, flash=False)[..., :3].max(axis=-1)
     assert (shot > 20).mean() > 0.05  # nuclei are visible (a black square with the stripe: 0.3 %)
+
+
+def test_layers_added_in_turns_come_hidden_and_are_shown_a_turn_later(make_napari_viewer, qtbot):
+    """A Shapes layer with text comes with its text hidden, any other layer hidden; each is shown on the
+    next turn, and a layer whose name the viewer holds already is skipped."""
+    from napari.layers import Image, Shapes
+
+    from napari_patchwise._qt.in_turns import add_in_turns
+
+    viewer = make_napari_viewer()
+    viewer.add_image(np.zeros((4, 8, 8)), name="taken")
+    rect = np.array([[0, 0, 0], [0, 0, 4], [0, 4, 4], [0, 4, 0]], float)
+    layers = [Image(np.ones((4, 8, 8)), name="img"), Shapes([rect], shape_type="rectangle", name="boxes",
+                                                            features={"i": [7]}, text="{i}"),
+              Image(np.ones((4, 8, 8)), name="taken")]
+    seen, ended = [], []
+    viewer.layers.events.inserted.connect(lambda e: seen.append(
+        (e.value.name, e.value.visible, getattr(getattr(e.value, "text", None), "visible", None))))
+    add_in_turns(viewer, layers, done=lambda: ended.append(True))
+    qtbot.waitUntil(lambda: bool(ended))
+    assert seen == [("img", False, None), ("boxes", True, False)]
+    assert viewer.layers["img"].visible and viewer.layers["boxes"].text.visible
+    assert [lay.name for lay in viewer.layers] == ["taken", "img", "boxes"]

@@ -7,8 +7,10 @@ part to :func:`open_in_background`: in a worker thread of the
 :class:`~.runner.Runner` the image is opened lazily, its contrast sampled,
 the plan validated and the napari layer models built
 (:meth:`napari.layers.Layer.create`: pint's unit table, the boxes layer's
-features and text, the Labels colormaps), so the GUI thread only puts each
-finished layer into the viewer, one per turn of the event loop.
+features and text, the Labels colormaps) with the sync that keeps the boxes
+layer on the displayed slice, so the GUI thread only puts each finished layer
+into the viewer over turns of the event loop (:func:`.in_turns.add_in_turns`:
+added hidden, shown a turn later).
 
 Nothing is added once the viewer has closed or the session has let go of the
 project meanwhile; a failure is shown as one message ("Opening project …
