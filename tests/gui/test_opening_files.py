@@ -80,6 +80,8 @@ def test_from_the_running_window_the_layers_are_built_in_a_worker_and_come_in_tu
     per turn of the loop (each added hidden, then shown), the image lazy with its contrast set."""
     import threading
 
+    from qtpy.QtCore import QTimer
+
     from napari_patchwise._qt import opening
     from napari_patchwise.engine.io.contrast import robust_contrast_limits
     from napari_patchwise.layers.session import session_for
@@ -89,15 +91,15 @@ def test_from_the_running_window_the_layers_are_built_in_a_worker_and_come_in_tu
     monkeypatch.setattr(opening, "build_layers", lambda data: built_in.append(threading.current_thread()) or build(data))
     viewer = make_napari_viewer()
     session = session_for(viewer)
-    on_insertion = []  # what drawing costs most is shown a turn after the layer comes
-    viewer.layers.events.inserted.connect(lambda e: on_insertion.append(
-        (e.value.name, e.value.visible, getattr(getattr(e.value, "text", None), "visible", None))))
+    on_insertion = []  # as the turn that added a layer leaves it: shown (and its text) on later turns
+    viewer.layers.events.inserted.connect(lambda e: QTimer.singleShot(0, lambda layer=e.value: on_insertion.append(
+        (layer.name, layer.visible, getattr(getattr(layer, "text", None), "visible", None)))))
     assert _open_in_loop(viewer, project) == []  # napari adds nothing itself
     assert session.holds(project) and session.openings
     qtbot.waitUntil(lambda: [lay.name for lay in viewer.layers] == PROJECT_LAYERS and not session.openings)
     assert built_in and built_in[0] is not threading.main_thread()
     assert on_insertion[0] == ("vol", False, None) and on_insertion[2] == ("nuclei labels", False, None)
-    assert on_insertion[1] == ("patchwise boxes", True, True)  # no rectangle on the middle slice: no text to hide
+    assert on_insertion[1] == ("patchwise boxes", False, True)  # no rectangle on the middle slice: no text to hide
     assert all(lay.visible for lay in viewer.layers) and viewer.layers["patchwise boxes"].text.visible
     image = viewer.layers["vol"]
     assert not isinstance(image.data, np.ndarray)
@@ -229,6 +231,6 @@ def test_layers_added_in_turns_come_hidden_and_are_shown_a_turn_later(make_napar
         (e.value.name, e.value.visible, getattr(getattr(e.value, "text", None), "visible", None))))
     add_in_turns(viewer, layers, done=lambda: ended.append(True))
     qtbot.waitUntil(lambda: bool(ended))
-    assert seen == [("img", False, None), ("boxes", True, False)]
+    assert seen == [("img", False, None), ("boxes", False, False)]
     assert viewer.layers["img"].visible and viewer.layers["boxes"].text.visible
     assert [lay.name for lay in viewer.layers] == ["taken", "img", "boxes"]

@@ -3,8 +3,8 @@
 napari does a layer's work in two parts: putting it in the viewer (its vispy
 node, controls, the layer list and selection) and showing it (reading its
 slice, uploading it, compiling its shaders on the first draw; for a Shapes
-layer with text, rendering the glyphs). Each layer therefore comes in two
-turns: added hidden (a Shapes layer: its text hidden), then shown.
+layer with text, rendering the glyphs). Each layer therefore comes in turns:
+added hidden, then shown, then (a Shapes layer with text) its text shown.
 """
 
 from __future__ import annotations
@@ -25,15 +25,12 @@ def event_loop_running() -> bool:
     return QThread.currentThread().loopLevel() > 0
 
 
-def _hide(layer) -> Callable[[], None] | None:
-    """Hide what drawing ``layer`` costs most; return what shows it again (None: nothing hidden)."""
+def _hidden_text(layer) -> bool:
+    """Hide a Shapes layer's text (its glyphs are rendered on the first draw); whether it was shown."""
     if isinstance(layer, Shapes) and layer.text.visible and len(layer.data):
         layer.text.visible = False
-        return lambda: setattr(layer.text, "visible", True)
-    if layer.visible and not isinstance(layer, Shapes):
-        layer.visible = False
-        return lambda: setattr(layer, "visible", True)
-    return None
+        return True
+    return False
 
 
 def add_in_turns(viewer, layers: list, wanted: Callable[[object], bool] = lambda viewer: True,
@@ -67,10 +64,19 @@ def add_in_turns(viewer, layers: list, wanted: Callable[[object], bool] = lambda
 
 
 def _add_hidden(viewer, layer, add, pending: list) -> None:
-    """Add ``layer`` hidden and put showing it first in line (nothing when its name is taken)."""
+    """Add ``layer`` hidden and put showing it (then its text) first in line; nothing when its name
+    is taken."""
     if layer.name in viewer.layers:
         return
-    show = _hide(layer)
+    text = _hidden_text(layer)
+    shown = layer.visible
+    layer.visible = False  # not sliced on insertion
     (add or type(viewer).add_layer)(viewer, layer)
-    if show is not None:
-        pending.insert(0, lambda viewer: show() if layer in viewer.layers else None)
+    shown = shown or layer.visible  # e.g. the boxes layer's sync shows it on insertion: drawn next turn
+    layer.visible = False
+    steps = []
+    if shown:
+        steps.append(lambda viewer: setattr(layer, "visible", True) if layer in viewer.layers else None)
+    if text:
+        steps.append(lambda viewer: setattr(layer.text, "visible", True) if layer in viewer.layers else None)
+    pending[:0] = steps
