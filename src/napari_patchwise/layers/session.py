@@ -178,7 +178,7 @@ class Session:
         viewer = self.viewer
         if viewer is None or any(s.rectangles is layer for s in self.syncs):
             return None
-        sync = sync or self.followers.get(id(layer))
+        sync = sync if sync is not None else self.followers.get(id(layer))
         if sync is None:
             try:
                 plan = load_plan(layer_project(layer))
