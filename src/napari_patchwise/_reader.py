@@ -21,10 +21,13 @@ the slice napari shows first only (the middle one); the viewer's
 :class:`~.layers.session.Session` redraws them on every slice change, and the
 Box planner takes the layer over when it is open. When napari's event loop is
 running (a drop, File > Open, the Plan step's *Open project*), the reader
-returns the image alone and the boxes and annotation layers follow one per
-turn of the event loop (:func:`._qt.in_turns.add_in_turns`), so the window
-never waits for all of them at once; without a running event loop (a script,
-``napari PROJECT`` at start-up) every layer is returned at once.
+reads the plan and locks the project (refusing a damaged plan or a locked
+project at once, as napari's error), then returns napari's "nothing to add"
+(``[(None,)]``): the image, its contrast, the validation and the napari layers
+themselves are made in a worker thread and the layers come one by one over
+turns of the event loop (:func:`._qt.opening.open_in_background`), so the
+window never waits for more than one layer at a time. Without a running event
+loop (a script, ``napari PROJECT`` at start-up) every layer is returned at once.
 
 napari (through npe2) hands a reader the path only, never the viewer, so the
 write lock is taken for :func:`napari.current_viewer` (the viewer whose window
@@ -52,7 +55,7 @@ from .layers.box_shapes import (
     edge_colors,
     face_colors,
 )
-from .layers.session import hold_project, session_for
+from .layers.session import hold_project
 
 
 PLAN_FILE = "plan.json"
@@ -93,21 +96,6 @@ def _hold(folder):
     return viewer
 
 
-def _now_and_later(viewer, folder, layers: list[tuple]) -> list[tuple]:
-    """The layers to return now; with a running event loop, the image alone (the rest follows)."""
-    if viewer is None or len(layers) < 2 or layers[0][2] != "image":
-        return layers
-    from ._qt.in_turns import add_in_turns, event_loop_running
-
-    if not event_loop_running():
-        return layers
-    session, image = session_for(viewer), layers[0][0]
-    # the rest goes where the image went; dropped when the image is closed before it has come
-    add_in_turns(viewer, layers[1:],
-                 wanted=lambda v: not session.closed and any(lay.data is image for lay in v.layers))
-    return layers[:1]
-
-
 def first_slice(plan) -> int:
     """The z-slice napari shows first (the middle one), whose rectangles the reader returns.
 
@@ -120,22 +108,21 @@ def first_slice(plan) -> int:
     return (plan.image.shape[0] - 1) // 2
 
 
-def read_project(path) -> list[tuple]:
-    """Layer data tuples for a project: image, boxes, annotation layers."""
-    folder = _project_folder(path) or os.fspath(path[0] if isinstance(path, list | tuple) else path)
-    plan, group = open_project(folder)
-    viewer = _hold(folder)
+def project_layer_data(folder, plan, group) -> tuple[list[tuple], list[str]]:
+    """Layer data tuples of an open project (image, boxes, annotation layers) and what to warn about.
+
+    The image is a lazy (dask) array with contrast limits from a sample; nothing
+    here needs Qt or a viewer, so it may run in a worker thread.
+    """
     meta = {"role": "boxes", "project": os.path.abspath(folder)}
     layers: list[tuple] = []
+    notes: list[str] = []
     image_path = resolve_image_path(folder, plan)
     if image_path is not None and image_path.exists():
         vol = read_volume(image_path, dataset=plan.image.dataset)
         if tuple(vol.data.shape) != plan.image.shape:
-            warnings.warn(
-                f"{image_path} has shape {tuple(vol.data.shape)}, the plan expects "
-                f"{plan.image.shape}; the image was not opened.",
-                stacklevel=2,
-            )
+            notes.append(f"{image_path} has shape {tuple(vol.data.shape)}, the plan expects "
+                         f"{plan.image.shape}; the image was not opened.")
         else:
             image_meta = {"role": "image", "project": meta["project"], "dataset": plan.image.dataset,
                           "voxel_size_known": plan.image.voxel_size_known}
@@ -143,7 +130,7 @@ def read_project(path) -> list[tuple]:
                       "contrast_limits": robust_contrast_limits(vol.data), "metadata": {METADATA_KEY: image_meta}}
             layers.append((lazy_volume(vol.data), kwargs, "image"))
     elif image_path is not None:
-        warnings.warn(f"the project's image {image_path} is missing; boxes and labels are shown without it.", stacklevel=2)
+        notes.append(f"the project's image {image_path} is missing; boxes and labels are shown without it.")
     findings = plan.validate()
     rects, feats = box_rectangles(plan.boxes, first_slice(plan))
     sev = severity_by_box(findings, plan.boxes)
@@ -154,4 +141,30 @@ def read_project(path) -> list[tuple]:
         kwargs["face_color"] = face_colors(feats["box_id"], {b.id: b.stratum for b in plan.boxes})
     layers.append((rects, kwargs, "shapes"))
     layers.extend(annotation_layer_data(plan, group, project=meta["project"]))
-    return _now_and_later(viewer, folder, layers)
+    return layers, notes
+
+
+def read_project(path) -> list[tuple]:
+    """Layer data tuples for a project: image, boxes, annotation layers.
+
+    From napari's running window the plan is read and the project locked here
+    (a damaged plan or a locked project is refused at once); the rest is read
+    and the layers built in a worker, then added one per turn of the event
+    loop (:func:`._qt.opening.open_in_background`), and napari is told that
+    nothing is to be added now (``[(None,)]``, napari's "nothing to add").
+    """
+    folder = _project_folder(path) or os.fspath(path[0] if isinstance(path, list | tuple) else path)
+    plan, group = open_project(folder)
+    viewer = _hold(folder)
+    if viewer is not None:
+        from ._qt.in_turns import event_loop_running
+
+        if event_loop_running():
+            from ._qt.opening import open_in_background
+
+            open_in_background(viewer, folder, plan, lambda: project_layer_data(folder, plan, group))
+            return [(None,)]
+    layers, notes = project_layer_data(folder, plan, group)
+    for note in notes:
+        warnings.warn(note, stacklevel=2)
+    return layers

@@ -75,28 +75,123 @@ def test_closing_the_planner_hands_its_boxes_layer_back_to_the_session(make_napa
     assert again.sync.rectangles is boxes and not session.followers
 
 
-def test_from_the_running_window_the_layers_follow_the_image_one_turn_each(make_napari_viewer, qtbot, project):
-    """A drop or File > Open runs in napari's event loop: the reader returns the image alone and the
-    boxes and annotation layers follow, one per turn of the loop (the window answers in between)."""
+def _open_in_loop(viewer, folder) -> list:
+    """``viewer.open`` from a running event loop, as a drop or File > Open calls it; what it returned."""
     from qtpy.QtCore import QEventLoop, QTimer
 
-    from napari_patchwise.layers.session import session_for
-
-    viewer = make_napari_viewer()
     returned, loop = [], QEventLoop()
 
     def open_in_loop():
-        returned.extend(viewer.open(str(project), plugin="napari-patchwise"))
-        loop.quit()
+        try:
+            returned.extend(viewer.open(str(folder), plugin="napari-patchwise"))
+        finally:
+            loop.quit()
 
     QTimer.singleShot(0, open_in_loop)
     loop.exec()
-    assert [lay.name for lay in returned] == ["vol"]
-    assert session_for(viewer).holds(project)
-    names = ["vol", "patchwise boxes", "nuclei labels", "background", "ignore"]
-    qtbot.waitUntil(lambda: [lay.name for lay in viewer.layers] == names)
+    return returned
+
+
+PROJECT_LAYERS = ["vol", "patchwise boxes", "nuclei labels", "background", "ignore"]
+
+
+def test_from_the_running_window_the_layers_are_built_in_a_worker_and_come_in_turns(
+        make_napari_viewer, qtbot, project, monkeypatch):
+    """A drop or File > Open runs in napari's event loop: the reader locks the project and returns at
+    once; the image, its contrast and the layers are made in a worker thread, and the layers come one
+    per turn of the loop (each added hidden, then shown), the image lazy with its contrast set."""
+    import threading
+
+    from qtpy.QtCore import QTimer
+
+    from napari_patchwise._qt import opening
+    from napari_patchwise.engine.io.contrast import robust_contrast_limits
+    from napari_patchwise.layers.session import session_for
+
+    built_in = []
+    build = opening.build_layers
+    monkeypatch.setattr(opening, "build_layers", lambda data: built_in.append(threading.current_thread()) or build(data))
+    viewer = make_napari_viewer()
+    session = session_for(viewer)
+    on_insertion = []  # as the turn that added a layer leaves it: shown (and its text) on later turns
+    viewer.layers.events.inserted.connect(lambda e: QTimer.singleShot(0, lambda layer=e.value: on_insertion.append(
+        (layer.name, layer.visible, getattr(getattr(layer, "text", None), "visible", None)))))
+    assert _open_in_loop(viewer, project) == []  # napari adds nothing itself
+    assert session.holds(project) and session.openings
+    qtbot.waitUntil(lambda: [lay.name for lay in viewer.layers] == PROJECT_LAYERS and not session.openings)
+    assert built_in and built_in[0] is not threading.main_thread()
+    assert on_insertion[0] == ("vol", False, None) and on_insertion[2] == ("nuclei labels", False, None)
+    assert on_insertion[1] == ("patchwise boxes", False, True)  # no rectangle on the middle slice: no text to hide
+    assert all(lay.visible for lay in viewer.layers) and viewer.layers["patchwise boxes"].text.visible
+    image = viewer.layers["vol"]
+    assert not isinstance(image.data, np.ndarray)
+    assert tuple(image.contrast_limits) == pytest.approx(robust_contrast_limits(tifffile.imread(project.parent / "vol.tif")))
     labels = viewer.layers["nuclei labels"]
     assert tuple(labels.scale) == (2.0, 0.5, 0.5) and not isinstance(labels.data, np.ndarray)
+    boxes = viewer.layers["patchwise boxes"]  # kept on the displayed slice by the sync made in the worker
+    viewer.dims.set_point(0, 3 * 2.0)
+    assert boxes.features["z"].tolist() == [3] and session.followers
+
+
+def test_closing_the_viewer_while_a_project_opens_adds_nothing_and_lets_the_project_go(
+        make_napari_viewer, qtbot, project):
+    from napari_patchwise.engine.plan.lock import lock_holder
+    from napari_patchwise.layers.session import session_for
+
+    viewer = make_napari_viewer()
+    session = session_for(viewer)
+    _open_in_loop(viewer, project)
+    assert lock_holder(project) is not None
+    viewer.close()
+    qtbot.waitUntil(lambda: not session.openings)
+    assert len(viewer.layers) == 0 and lock_holder(project) is None
+
+
+def test_a_damaged_image_found_in_the_worker_is_one_message_and_the_project_is_let_go(
+        make_napari_viewer, qtbot, project, monkeypatch):
+    from napari_patchwise._qt import runner
+    from napari_patchwise.engine.plan.lock import lock_holder
+    from napari_patchwise.layers.session import session_for
+
+    (project.parent / "vol.tif").write_bytes(b"II*\x00 not a tiff at all")
+    errors = []
+    monkeypatch.setattr(runner, "show_error", errors.append)
+    viewer = make_napari_viewer()
+    session = session_for(viewer)
+    _open_in_loop(viewer, project)
+    qtbot.waitUntil(lambda: not session.openings)
+    assert len(errors) == 1 and errors[0].startswith("Opening project proj failed")
+    assert len(viewer.layers) == 0 and lock_holder(project) is None
+
+
+def test_the_box_planner_takes_over_the_sync_made_while_opening(make_napari_viewer, qtbot, project):
+    """*Open project* from the running window: the planner edits through the boxes layer's sync
+    made in the worker (nothing validated or drawn again), its 3D wireframes added a turn later."""
+    from napari_patchwise._qt.planner_widget import PlannerWidget
+    from napari_patchwise.layers.session import session_for
+
+    viewer = make_napari_viewer()
+    planner = PlannerWidget(viewer)
+    session = session_for(viewer)
+    made = []
+    session.followers = _Recording(made)
+    _open_in_loop(viewer, project)
+    qtbot.waitUntil(lambda: planner.sync is not None and planner.sync.wireframes in viewer.layers
+                    and not session.openings)
+    assert made and planner.sync is made[0] and planner.sync.rectangles is viewer.layers["patchwise boxes"]
+    assert not session.followers and planner.sync.project == str(project)
+
+
+class _Recording(dict):
+    """A followers dict that remembers every sync put in it."""
+
+    def __init__(self, made):
+        super().__init__()
+        self.made = made
+
+    def __setitem__(self, key, sync):
+        self.made.append(sync)
+        super().__setitem__(key, sync)
 
 
 def test_a_project_folder_offers_patchwise(make_napari_viewer, project):
@@ -138,3 +233,26 @@ def test_reopened_sample_is_not_black_on_screen(make_napari_viewer, tmp_path):
     viewer.reset_view()
     shot = viewer.screenshot(canvas_only=True, flash=False)[..., :3].max(axis=-1)
     assert (shot > 20).mean() > 0.05  # nuclei are visible (a black square with the stripe: 0.3 %)
+
+
+def test_layers_added_in_turns_come_hidden_and_are_shown_a_turn_later(make_napari_viewer, qtbot):
+    """A Shapes layer with text comes with its text hidden, any other layer hidden; each is shown on the
+    next turn, and a layer whose name the viewer holds already is skipped."""
+    from napari.layers import Image, Shapes
+
+    from napari_patchwise._qt.in_turns import add_in_turns
+
+    viewer = make_napari_viewer()
+    viewer.add_image(np.zeros((4, 8, 8)), name="taken")
+    rect = np.array([[0, 0, 0], [0, 0, 4], [0, 4, 4], [0, 4, 0]], float)
+    layers = [Image(np.ones((4, 8, 8)), name="img"), Shapes([rect], shape_type="rectangle", name="boxes",
+                                                            features={"i": [7]}, text="{i}"),
+              Image(np.ones((4, 8, 8)), name="taken")]
+    seen, ended = [], []
+    viewer.layers.events.inserted.connect(lambda e: seen.append(
+        (e.value.name, e.value.visible, getattr(getattr(e.value, "text", None), "visible", None))))
+    add_in_turns(viewer, layers, done=lambda: ended.append(True))
+    qtbot.waitUntil(lambda: bool(ended))
+    assert seen == [("img", False, None), ("boxes", False, False)]
+    assert viewer.layers["img"].visible and viewer.layers["boxes"].text.visible
+    assert [lay.name for lay in viewer.layers] == ["taken", "img", "boxes"]

@@ -1,11 +1,23 @@
-"""Adding layers one per turn of the event loop, so a long list never freezes the window."""
+"""Adding layers one per turn of the event loop, so a long list never freezes the window.
+
+napari does a layer's work in two parts: putting it in the viewer (its vispy
+node, controls, the layer list and selection) and showing it (reading its
+slice, uploading it, compiling its shaders on the first draw; for a Shapes
+layer with text, rendering the glyphs). Each layer therefore comes in turns:
+added hidden, then shown, then (a Shapes layer with text) its text shown.
+"""
 
 from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
 
+from napari.layers import Shapes
 from qtpy.QtCore import QThread, QTimer
+
+#: Milliseconds between two turns (about one frame): a real timer (not a zero-delay call, which Qt runs before any
+#: timer that is due), so the window's own timers, repaints and input are handled in between.
+TURN_MS = 16
 
 
 def event_loop_running() -> bool:
@@ -13,25 +25,58 @@ def event_loop_running() -> bool:
     return QThread.currentThread().loopLevel() > 0
 
 
-def add_in_turns(viewer, layer_data: list[tuple], wanted: Callable[[object], bool] = lambda viewer: True) -> None:
-    """Add ``(data, kwargs, layer_type)`` tuples to ``viewer``, one per turn of the event loop.
+def _hidden_text(layer) -> bool:
+    """Hide a Shapes layer's text (its glyphs are rendered on the first draw); whether it was shown."""
+    if isinstance(layer, Shapes) and layer.text.visible and len(layer.data):
+        layer.text.visible = False
+        return True
+    return False
 
-    The window repaints and answers between two layers. A layer whose name
+
+def add_in_turns(viewer, layers: list, wanted: Callable[[object], bool] = lambda viewer: True,
+                 done: Callable[[], None] | None = None,
+                 add: Callable[[object, object], None] | None = None) -> None:
+    """Add napari layers to ``viewer`` over turns of the event loop: each added hidden, then shown.
+
+    The window repaints and answers between two turns. A layer whose name
     the viewer holds already is skipped; once ``wanted(viewer)`` is False (e.g. the
     project was closed meanwhile) or the viewer is gone, the rest is dropped.
+    ``done()`` is called at the end either way; ``add(viewer, layer)``, when
+    given, adds a layer instead of ``viewer.add_layer``.
     """
-    pending = list(layer_data)
+    pending: list[Callable[[object], None]] = []
+    for layer in layers:
+        pending.append(lambda viewer, layer=layer: _add_hidden(viewer, layer, add, pending))
     ref = weakref.ref(viewer)
 
-    def add_next() -> None:
+    def next_turn() -> None:
         viewer = ref()
         if viewer is None or not pending or not wanted(viewer):
-            return
-        data, kwargs, layer_type = pending.pop(0)
-        if kwargs.get("name") not in viewer.layers:
-            getattr(viewer, f"add_{layer_type}")(data, **kwargs)
+            pending.clear()
+        else:
+            pending.pop(0)(viewer)
         if pending:
-            QTimer.singleShot(0, add_next)
+            QTimer.singleShot(TURN_MS, next_turn)
+        elif done is not None:
+            done()
 
-    if pending:
-        QTimer.singleShot(0, add_next)
+    QTimer.singleShot(TURN_MS, next_turn)
+
+
+def _add_hidden(viewer, layer, add, pending: list) -> None:
+    """Add ``layer`` hidden and put showing it (then its text) first in line; nothing when its name
+    is taken."""
+    if layer.name in viewer.layers:
+        return
+    text = _hidden_text(layer)
+    shown = layer.visible
+    layer.visible = False  # not sliced on insertion
+    (add or type(viewer).add_layer)(viewer, layer)
+    shown = shown or layer.visible  # e.g. the boxes layer's sync shows it on insertion: drawn next turn
+    layer.visible = False
+    steps = []
+    if shown:
+        steps.append(lambda viewer: setattr(layer, "visible", True) if layer in viewer.layers else None)
+    if text:
+        steps.append(lambda viewer: setattr(layer.text, "visible", True) if layer in viewer.layers else None)
+    pending[:0] = steps

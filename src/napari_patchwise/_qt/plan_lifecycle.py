@@ -17,6 +17,7 @@ from ..engine.plan.plan_file import ProjectError
 from ..engine.plan.project import save_plan
 from ..engine.propose.candidates import box_size_for
 from ..layers.box_sync import BoxLayerSync
+from .in_turns import add_in_turns, event_loop_running
 from ..layers.image_scale import (image_ref_from_layer, place_project_layers, plan_image_layer,
                                   set_layer_voxel_size, view_kept)
 
@@ -69,13 +70,19 @@ class PlanLifecycle:
         self.viewer.layers.selection.active = self.sync.rectangles
         return plan
 
-    def _attach(self, plan: Plan, rectangles: Shapes | None = None) -> None:
+    def _attach(self, plan: Plan, rectangles: Shapes | None = None, sync: BoxLayerSync | None = None) -> None:
+        """Edit ``plan`` in a new sync (of ``rectangles`` when given), or in ``sync``, made already."""
         self._detach()
-        self.sync = BoxLayerSync(plan, rectangles=rectangles)
+        self.sync = sync or BoxLayerSync(plan, rectangles=rectangles)
         self.sync.project = None if self.project is None else str(self.project)
         if rectangles is None:
             self.session.add_layer(self.sync.rectangles)
-        self.session.add_layer(self.sync.wireframes)
+        if event_loop_running():  # hidden in 2D: the window need not wait for it
+            sync = self.sync
+            add_in_turns(self.viewer, [sync.wireframes], wanted=lambda viewer: self.sync is sync,
+                         add=lambda viewer, layer: self.session.add_layer(layer))
+        else:
+            self.session.add_layer(self.sync.wireframes)
         self.sync.plan_changed.connect(self._on_plan_changed)
         self.session.attach(self.sync)
         self.sync.follow_dims(self.viewer.dims)  # the displayed slice's rectangles; wireframes in 3D

@@ -41,11 +41,14 @@ class PlanProject:
         except ProjectError as e:
             show_error(str(e))
             return
-        self.session.let_go_of(layer)  # the planner's sync redraws it from now on
+        # the sync that kept it on the displayed slice (validated and drawn already) edits it from now on
+        sync = self.session.take_follower(layer)
+        if sync is not None and sync.plan != plan:
+            sync.set_plan(plan)
         self.project = Path(meta["project"])
         self.project_label.setText(f"project: {self.project} (saved on every change)")
         self._image_layer = None  # found by the plan's image name (see _image_for)
-        self._attach(plan, rectangles=layer)
+        self._attach(plan, rectangles=layer, sync=sync)
 
     # -- projects --------------------------------------------------------------
     def save_project(self, folder: str | os.PathLike | None = None) -> None:

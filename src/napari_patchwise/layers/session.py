@@ -105,6 +105,8 @@ class Session:
         #: Widgets the viewer has one of (e.g. its Patchwise dock), by name; kept weakly.
         self.docks: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
         self.jobs = 0
+        #: Openings of projects still under way (their workers and layers to come), kept until they end.
+        self.openings: set = set()
         self.closed = False
         #: Boxes layers the session keeps on the displayed slice (no planner edits them), by layer id.
         self.followers: dict[int, object] = {}
@@ -162,26 +164,28 @@ class Session:
         if isinstance(meta, dict) and meta.get("role") == "boxes" and layer_project(layer) is not None:
             self.follow_boxes(layer)
 
-    def follow_boxes(self, layer):
+    def follow_boxes(self, layer, sync=None):
         """Redraw a project's boxes layer (as the reader opened it) on every slice change.
 
         Does nothing when a sync of this session (the Box planner's) already
-        edits the layer. Returns the :class:`~.box_sync.BoxLayerSync` that
-        follows it, or None.
+        edits the layer. ``sync`` is a :class:`~.box_sync.BoxLayerSync` of the
+        layer made beforehand (the reader builds it with the layer, off the
+        GUI thread); without it one is made from the project's plan. Returns
+        the sync that follows the layer, or None.
         """
         from .box_sync import BoxLayerSync
 
         viewer = self.viewer
         if viewer is None or any(s.rectangles is layer for s in self.syncs):
             return None
-        sync = self.followers.get(id(layer))
+        sync = sync if sync is not None else self.followers.get(id(layer))
         if sync is None:
             try:
                 plan = load_plan(layer_project(layer))
             except ProjectError:
                 return None  # the reader has told why already; the layer stays as opened
             sync = BoxLayerSync(plan, rectangles=layer)
-            self.followers[id(layer)] = sync
+        self.followers[id(layer)] = sync
         sync.follow_dims(viewer.dims)
         return sync
 
@@ -197,6 +201,11 @@ class Session:
             return
         self.followers[id(sync.rectangles)] = sync
         sync.follow_dims(viewer.dims)
+
+    def take_follower(self, layer):
+        """Hand the :class:`~.box_sync.BoxLayerSync` following a boxes layer over, still connected
+        (the Box planner edits the plan through it from now on); None when none follows it."""
+        return self.followers.pop(id(layer), None)
 
     def let_go_of(self, layer) -> None:
         """Stop redrawing a boxes layer (the Box planner takes it over, or it left the viewer)."""
