@@ -143,3 +143,33 @@ def test_wireframes_are_thin_unfilled_stratum_coloured_and_carry_the_ids():
     assert widths.max() < np.asarray(_style_on(sync, 1, 1)[2]) * LOCKED_EDGE_FACTOR
     sync.set_plan(sync.plan.update_box(1, stratum="dense"))
     assert np.allclose(wires.edge_color[0, :3], _rgb(STRATUM_COLORS["dense"]), atol=0.01)
+
+
+def test_a_drop_puts_the_dropped_rectangle_on_its_box_and_sets_no_colour_that_stays():
+    sync = BoxLayerSync(_plan())
+    sync.set_slice(1)  # boxes 1 and 3
+    layer = sync.rectangles
+    before_colors = layer.edge_color.copy(), layer.face_color.copy(), list(layer.edge_width)
+    index = layer.features["box_id"].tolist().index(1)
+    resets = []
+    for name in ("edge_color", "face_color", "edge_width"):
+        getattr(layer.events, name).connect(lambda e, name=name: resets.append(name))
+    # dropped 24.3 voxels further in y and x (a mouse drop lands between voxel edges)
+    data = [np.array(d, copy=True) for d in layer.data]
+    data[index][:, 1:] += 24.3
+    layer.data = data
+    assert sync.plan.box(1).lo == (0, 24, 24) and sync.plan.box(1).hi == (4, 56, 56)
+    (r1,) = [d for d, i in zip(layer.data, layer.features["box_id"]) if i == 1]
+    assert r1[:, 1:].min() == 23.5 and r1[:, 1:].max() == 55.5  # snapped onto the box
+    assert layer.features["box_id"].tolist() == [1, 3] and layer.features["z"].tolist() == [1, 1]
+    # no finding changed: colours and widths are kept, not set again (each set redraws)
+    assert resets == []
+    assert np.array_equal(layer.edge_color, before_colors[0]) and np.array_equal(layer.face_color, before_colors[1])
+    assert list(layer.edge_width) == before_colors[2]
+    # a drop that changes a finding recolours: box 1 made narrower than the minimum
+    data = [np.array(d, copy=True) for d in layer.data]
+    data[index][data[index][:, 2] == data[index][:, 2].max(), 2] -= 16.2
+    layer.data = data
+    assert sync.plan.box(1).hi == (4, 56, 40) and sync.severity_by_box()[1] == "error"
+    assert set(resets) == {"edge_color"}  # the fill (stratum) and widths stay
+    assert np.allclose(layer.edge_color[index, :3], _rgb(SEVERITY_COLORS["error"]), atol=0.01)
