@@ -9,6 +9,7 @@ from napari_patchwise.layers.box_shapes import (
     LOCKED_EDGE_FACTOR,
     SEVERITY_COLORS,
     STRATUM_COLORS,
+    extent_from_vertices,
 )
 from napari_patchwise.layers.box_sync import BoxLayerSync
 
@@ -145,7 +146,7 @@ def test_wireframes_are_thin_unfilled_stratum_coloured_and_carry_the_ids():
     assert np.allclose(wires.edge_color[0, :3], _rgb(STRATUM_COLORS["dense"]), atol=0.01)
 
 
-def test_a_drop_puts_the_dropped_rectangle_on_its_box_and_sets_no_colour_that_stays():
+def test_a_drop_on_the_box_voxels_is_kept_one_the_image_moved_is_redrawn_and_colours_follow():
     sync = BoxLayerSync(_plan())
     sync.set_slice(1)  # boxes 1 and 3
     layer = sync.rectangles
@@ -159,17 +160,26 @@ def test_a_drop_puts_the_dropped_rectangle_on_its_box_and_sets_no_colour_that_st
     data[index][:, 1:] += 24.3
     layer.data = data
     assert sync.plan.box(1).lo == (0, 24, 24) and sync.plan.box(1).hi == (4, 56, 56)
-    (r1,) = [d for d, i in zip(layer.data, layer.features["box_id"]) if i == 1]
-    assert r1[:, 1:].min() == 23.5 and r1[:, 1:].max() == 55.5  # snapped onto the box
+    # the rectangle covers the box's voxels: it stays as dropped, and maps back to the box
+    assert np.allclose(layer.data[index], data[index])
+    assert extent_from_vertices(layer.data[index]) == ((24, 24), (56, 56))
     assert layer.features["box_id"].tolist() == [1, 3] and layer.features["z"].tolist() == [1, 1]
-    # no finding changed: colours and widths are kept, not set again (each set redraws)
+    # no finding changed: colours and widths are kept, not set again (each set repaints)
     assert resets == []
     assert np.array_equal(layer.edge_color, before_colors[0]) and np.array_equal(layer.face_color, before_colors[1])
     assert list(layer.edge_width) == before_colors[2]
+    # dropped half out of the image: the box is shifted back inside, its rectangle redrawn on it
+    data = [np.array(d, copy=True) for d in layer.data]
+    data[index][:, 2] += 100 - 0.3
+    layer.data = data
+    assert sync.plan.box(1).lo == (0, 24, 96) and sync.plan.box(1).hi == (4, 56, 128)
+    assert layer.data[index][:, 1:].min(axis=0).tolist() == [23.5, 95.5]
+    assert layer.data[index][:, 1:].max(axis=0).tolist() == [55.5, 127.5]
+    assert resets == []
     # a drop that changes a finding recolours: box 1 made narrower than the minimum
     data = [np.array(d, copy=True) for d in layer.data]
-    data[index][data[index][:, 2] == data[index][:, 2].max(), 2] -= 16.2
+    data[index][data[index][:, 2] == data[index][:, 2].min(), 2] += 16.2
     layer.data = data
-    assert sync.plan.box(1).hi == (4, 56, 40) and sync.severity_by_box()[1] == "error"
+    assert sync.plan.box(1).lo == (0, 24, 112) and sync.severity_by_box()[1] == "error"
     assert set(resets) == {"edge_color"}  # the fill (stratum) and widths stay
     assert np.allclose(layer.edge_color[index, :3], _rgb(SEVERITY_COLORS["error"]), atol=0.01)

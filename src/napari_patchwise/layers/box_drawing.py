@@ -3,10 +3,12 @@
 Every assignment to a Shapes property (``data``, ``features``, colours,
 widths) makes napari redraw the layer, and a ``data`` assignment rebuilds every
 shape, so :func:`fill` sets each once and :func:`restyle` only those that
-differ. After an edit the layer holds the wanted boxes already, all but the
-one just dragged: :func:`misplaced` finds it and :func:`move` puts it on its
-box's voxel edges with one ``data`` assignment that keeps the layer's features
-and colours, which are then set only where a finding changed.
+differ. After an edit the layer usually shows the wanted boxes already: the
+rectangle just dropped covers its box's voxels (it lies within half a voxel of
+the voxel edges). :func:`misplaced` finds the rectangles that do not (the
+magnification grid or the image's faces moved the box) and :func:`move` puts
+them on their box with one ``data`` assignment that keeps the layer's features
+and colours; colours are set only where a finding changed.
 Used by :class:`~napari_patchwise.layers.box_sync.BoxLayerSync`.
 """
 
@@ -29,13 +31,15 @@ class BoxStyle(NamedTuple):
     width: float
 
 
-def misplaced(layer: Shapes, data, features, within: float = 1e-3) -> list[tuple[int, int]] | None:
+def misplaced(layer: Shapes, data, features, within: float = 0.5) -> list[tuple[int, int]] | None:
     """The rectangles of a layer that are not where ``data`` wants them.
 
     A rectangle is in place when each of its vertices lies less than
-    ``within`` voxels from the wanted one (float32 noise in napari's vertices
-    is harmless). A rectangle dropped by the mouse is off its box's voxel
-    edges by up to half a voxel, so it is out of place: the drop snaps it.
+    ``within`` voxels from the wanted one. At the default half voxel it covers
+    exactly the voxels of its box (:func:`~.box_shapes.extent_from_vertices`
+    maps it to the box): a rectangle the mouse dropped between voxel edges
+    already shows its box and is left as dropped, which spares napari a
+    rebuild and a repaint of the layer.
 
     Returns
     -------

@@ -9,8 +9,11 @@
   slice it was drawn on; a click without a drag makes a default-size box);
 * moving or resizing a box's rectangle moves or resizes the whole box,
   snapped to the magnification grid and kept inside the image; a rectangle
-  being dragged is never redrawn under the mouse (redraws wait for the drop,
-  which puts the dropped rectangle on its box and leaves the others alone);
+  being dragged is never redrawn under the mouse (redraws wait for the drop);
+  a rectangle dropped on its box's voxels (within half a voxel of their
+  edges) stays as dropped, one the grid or the image's faces moved is redrawn
+  on its box, and the other rectangles are left alone, so a usual drop
+  repaints nothing but a colour whose finding changed;
 * deleting a rectangle removes its box;
 * after every change the plan is validated again, rectangles are coloured
   (edge: the box's worst finding; fill: its stratum; locked boxes get
@@ -253,7 +256,7 @@ class BoxLayerSync:
             pairs = misplaced(layer, data, features)
             if pairs is None:
                 fill(layer, data, features, "rectangle", style)
-            else:  # e.g. one box moved: put its rectangle on the grid, recolour what changed
+            else:  # e.g. one box moved: its rectangle on its voxels, colours where findings changed
                 move(layer, pairs, data)
                 restyle(layer, layer.features["box_id"].to_numpy(), style)
             self._n_built = len(layer.data)
