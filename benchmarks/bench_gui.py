@@ -1,14 +1,24 @@
 """Benchmark: editing boxes and changing slices in a real viewer, and opening a project.
 
 50 boxes on a 96×384×384 image, in a napari window of 1280×800 (run under Xvfb).
-Each figure is the time from one action until the GUI is idle again (every
-posted event, repaints included, handled), the median of ``--repeat`` runs:
+Box edits are done the way a user does them, with real Qt mouse events sent to
+napari's canvas (found through Qt, aimed with the public camera): the layer in
+select mode, the box's rectangle selected, the left button pressed, four moves
+with the button held, released. Each figure is the median of ``--repeat`` runs:
 
-* **move**: the selected box's rectangle shifted by 24 voxels in y and x, set
-  through ``layer.data`` (the public Shapes API: napari's mouse drag ends with
-  the same ``data`` event);
-* **resize**: the same rectangle made 16 voxels wider;
-* **slice**: ``viewer.dims`` stepped to another z-slice.
+* **move**: the rectangle's interior dragged by 24 voxels in y and x; the time
+  from the release until the GUI is idle (every posted event, repaints
+  included, handled): the figure of the 100 ms goal;
+* **resize**: the bottom-right corner handle dragged by 16 voxels in y and x,
+  timed the same way;
+* **move drag**, **resize drag**: the longest single mouse move while dragging,
+  until idle (napari moves the shape under the mouse; a slow drag shows here);
+* **slice**: ``viewer.dims`` stepped to another z-slice and back (both timed).
+
+Every edit is checked (the rectangle moved / grew by the amount dragged, and for
+(c) the plan's box too), so no figure can come from a drag that missed. The
+earlier figures of an edit set through a whole ``layer.data`` assignment are
+gone: that is not what a drag does (napari moves the one shape in place).
 
 Three layers get the same actions, each in its own viewer beside the image:
 
@@ -45,15 +55,17 @@ from pathlib import Path
 import napari
 import numpy as np
 from napari.layers import Shapes
-from qtpy.QtCore import QEventLoop, QTimer
-from qtpy.QtWidgets import QApplication
+from qtpy.QtCore import QEvent, QEventLoop, QPointF, Qt, QTimer
+from qtpy.QtGui import QMouseEvent
+from qtpy.QtOpenGLWidgets import QOpenGLWidget
+from qtpy.QtWidgets import QApplication, QWidget
 
 from napari_patchwise.engine.io.volumes import write_tiff
 from napari_patchwise.engine.plan.plan import ImageRef, Plan
 from napari_patchwise.engine.plan.presets import get_preset
 from napari_patchwise.engine.plan.project import create_project
 from napari_patchwise.engine.samples.nuclei import make_sample
-from napari_patchwise.layers.box_shapes import box_rectangles
+from napari_patchwise.layers.box_shapes import box_rectangles, extent_from_vertices
 from napari_patchwise.layers.box_sync import BoxLayerSync
 from napari_patchwise.layers.session import session_for
 
@@ -101,29 +113,133 @@ def new_viewer(image) -> napari.Viewer:
     return viewer
 
 
-def edited(data, i, dyx=(0, 0), grow=0):
-    """``data`` with shape ``i`` moved by ``dyx`` and its x extent grown by ``grow`` voxels."""
-    out = [np.array(d, copy=True) for d in data]
-    out[i][:, 1:] += dyx
-    right = out[i][:, 2] >= out[i][:, 2].max()
-    out[i][right, 2] += grow
-    return out
+def canvas_widget(viewer) -> QWidget:
+    """napari's canvas: the vispy OpenGL widget of the one window on screen.
+
+    Found through Qt (no private napari attribute; ``viewer.window.qt_viewer``
+    is deprecated in napari 0.9): the benchmark keeps one viewer open at a time.
+    """
+    found = [w for top in QApplication.topLevelWidgets() if top.isVisible()
+             for w in top.findChildren(QOpenGLWidget) if w.isVisible()]
+    assert len(found) == 1, f"expected one visible napari canvas, found {len(found)}"
+    assert viewer.title in found[0].window().windowTitle()
+    return found[0]
 
 
-def run_actions(viewer, layer, pick, repeat: int) -> dict[str, float]:
-    """Median seconds to idle of move, resize and slice change on one layer."""
-    times: dict[str, list[float]] = {"move": [], "resize": [], "slice": []}
+class Mouse:
+    """Real Qt mouse events on napari's canvas, aimed at world ``(y, x)`` positions.
+
+    A world point maps to the canvas pixel ``size / 2 + (point - camera.center) * camera.zoom``
+    (2D view, public camera); :meth:`hover` checks that against napari's cursor.
+    """
+
+    def __init__(self, viewer):
+        self.viewer = viewer
+        self.widget = canvas_widget(viewer)
+        self.last = 0.0
+
+    def pixel(self, yx) -> QPointF:
+        cy, cx = self.viewer.scene.camera.center[-2:]
+        zoom = self.viewer.scene.camera.zoom
+        return QPointF(self.widget.width() / 2 + (yx[1] - cx) * zoom,
+                       self.widget.height() / 2 + (yx[0] - cy) * zoom)
+
+    def send(self, kind, yx, held: bool) -> None:
+        # vispy drops a move that comes within 10 ms of the previous one: wait (not timed)
+        while kind == QEvent.Type.MouseMove and time.perf_counter() - self.last < 0.015:
+            settle()
+        pos = self.pixel(yx)
+        left = Qt.MouseButton.LeftButton
+        button = left if kind != QEvent.Type.MouseMove else Qt.MouseButton.NoButton
+        buttons = left if held else Qt.MouseButton.NoButton
+        event = QMouseEvent(kind, pos, QPointF(self.widget.mapToGlobal(pos)), button, buttons,
+                            Qt.KeyboardModifier.NoModifier)
+        QApplication.sendEvent(self.widget, event)
+        if kind == QEvent.Type.MouseMove:
+            self.last = time.perf_counter()
+
+    def hover(self, yx) -> None:
+        self.send(QEvent.Type.MouseMove, yx, held=False)
+        settle()
+        got = np.asarray(self.viewer.cursor.position[-2:])
+        assert np.allclose(got, yx, atol=1.0 / self.viewer.scene.camera.zoom), f"aimed at {yx}, napari saw {got}"
+
+    def drag(self, start, shift, steps: int = 4) -> tuple[float, float]:
+        """Press at ``start``, move by ``shift`` in ``steps`` moves, release: (longest move, release)
+        in seconds until idle."""
+        start = np.asarray(start, dtype=float)
+        self.hover(start)
+        self.send(QEvent.Type.MouseButtonPress, start, held=True)
+        settle()
+        moves = []
+        for k in range(1, steps + 1):
+            moves.append(timed(lambda: self.send(QEvent.Type.MouseMove, start + np.multiply(shift, k / steps), held=True)))
+        release = timed(lambda: self.send(QEvent.Type.MouseButtonRelease, start + np.asarray(shift), held=False))
+        return max(moves), release
+
+
+def yx_extent(layer, i) -> np.ndarray:
+    """``[[y_min, x_min], [y_max, x_max]]`` of shape ``i`` (world = data here: voxel size 1)."""
+    v = np.asarray(layer.data[i])[:, -2:]
+    return np.array([v.min(axis=0), v.max(axis=0)])
+
+
+def grab_point(layer, i, extent) -> np.ndarray:
+    """A point inside shape ``i`` where no other shape lies on top (a press there drags ``i``)."""
+    z = layer.data[i][0, 0]
+    (y0, x0), (y1, x1) = extent
+    for fy in (0.5, 0.35, 0.65, 0.2, 0.8):
+        for fx in (0.5, 0.35, 0.65, 0.2, 0.8):
+            yx = np.array([y0 + fy * (y1 - y0), x0 + fx * (x1 - x0)])
+            if layer.get_value((z, *yx), world=True) == (i, None):
+                return yx
+    raise AssertionError(f"shape {i} is covered by others everywhere")
+
+
+def run_actions(viewer, layer, pick, repeat: int, check=None) -> dict[str, float]:
+    """Median seconds to idle after the release of a move and of a resize (mouse drags), the
+    longest mouse move during either, and a slice change, on one layer.
+
+    ``pick(layer)`` is the index of the box's shape; ``check(kind, dyx)`` (optional) checks the
+    box after each edit, beside the check of the shape done here.
+    """
+    times: dict[str, list[float]] = {"move": [], "move drag": [], "resize": [], "resize drag": [],
+                                     "slice": []}
     z0 = viewer.dims.current_step[0]
+    mouse = Mouse(viewer)
     for k in range(repeat):
+        sign = 1 if k % 2 == 0 else -1
         i = pick(layer)
         layer.selected_data = {i}
         settle()
-        step = 24 if k % 2 == 0 else -24
-        times["move"].append(timed(lambda: setattr(layer, "data", edited(layer.data, pick(layer), (step, step)))))
+        before = yx_extent(layer, i)
+        # move: drag the interior of the selected rectangle by 24 voxels in y and x
+        drag, release = mouse.drag(grab_point(layer, i, before), (24 * sign, 24 * sign))
+        times["move drag"].append(drag)
+        times["move"].append(release)
         i = pick(layer)
-        times["resize"].append(timed(lambda: setattr(layer, "data", edited(layer.data, i, grow=16 if k % 2 == 0 else -16))))
-        # 47 <-> 48 crosses the 16-voxel grid: boxes leave and enter the slice
-        times["slice"].append(timed(lambda: viewer.dims.set_current_step(0, z0 - 1 if k % 2 == 0 else z0)))
+        after = yx_extent(layer, i)
+        assert np.allclose(after - before, 24 * sign, atol=1.0), f"the move did not happen: {before} -> {after}"
+        if check:
+            check("move", 24 * sign)
+        # resize: drag the bottom-right corner handle of the selected rectangle by 16 voxels
+        if set(layer.selected_data) != {i}:
+            layer.selected_data = {i}
+            settle()
+        corner = after[1]
+        assert layer.get_value((layer.data[i][0, 0], *corner), world=True)[1] is not None, "no handle there"
+        drag, release = mouse.drag(corner, (16 * sign, 16 * sign))
+        times["resize drag"].append(drag)
+        times["resize"].append(release)
+        i = pick(layer)
+        grown = yx_extent(layer, i)
+        assert np.allclose(grown[0], after[0], atol=1.0) and np.allclose(grown[1] - after[1], 16 * sign, atol=1.0), \
+            f"the resize did not happen: {after} -> {grown}"
+        if check:
+            check("resize", 16 * sign)
+        # 48 -> 47 and back crosses the 16-voxel grid: boxes leave and enter the slice
+        times["slice"].append(timed(lambda: viewer.dims.set_current_step(0, z0 - 1)))
+        times["slice"].append(timed(lambda: viewer.dims.set_current_step(0, z0)))
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
@@ -142,47 +258,67 @@ def plain_layer(boxes, per_slice: bool, z: int) -> Shapes:
 
 def bench_edits(image, plan: Plan, repeat: int) -> None:
     z = SHAPE[0] // 2
-    # a box on both slices, far enough from the y/x faces that a 24-voxel move is kept as is
-    target = next(b for b in plan.boxes if b.lo[0] <= z - 1 and z < b.hi[0]
+    # a box on both slices, far enough from the y/x faces that a 24-voxel move and a
+    # 16-voxel resize are kept as is; the last such box, drawn over the others (a press grabs it)
+    target = next(b for b in reversed(plan.boxes) if b.lo[0] <= z - 1 and z < b.hi[0]
                   and min(b.lo[1:]) >= 24 and all(h + 24 + 16 <= s for h, s in zip(b.hi[1:], SHAPE[1:])))
     results = {}
     for name in ("(a) plain, one rectangle per box", "(b) plain, one per slice of every box",
                  "(c) patchwise boxes layer"):
         viewer = new_viewer(image)
         viewer.dims.set_current_step(0, z)
+        check = None
         if name.startswith("(c)"):
             sync = BoxLayerSync(plan)
             viewer.add_layer(sync.rectangles)
             viewer.add_layer(sync.wireframes)
             sync.follow_dims(viewer.dims)
             layer = sync.rectangles
+            last = {"box": sync.plan.box(target.id)}
+
+            def check(kind, d):
+                """The plan's box moved / grew by the amount dragged (to one voxel: the mouse
+                lands on whole pixels and a dropped rectangle may lie up to half a voxel off
+                the voxel edges) and is the box of the voxels its rectangle covers."""
+                box, old = sync.plan.box(target.id), last["box"]
+                want = (d, d) if kind == "move" else (0, 0)
+                grow = (0, 0) if kind == "move" else (d, d)
+                moved, grown = np.subtract(box.lo, old.lo), np.subtract(box.size, old.size)
+                assert (moved[0] == grown[0] == 0 and np.abs(moved[1:] - want).max() <= 1
+                        and np.abs(grown[1:] - grow).max() <= 1), \
+                    f"the {kind} did not map back to the box: {old} -> {box}"
+                lo, hi = extent_from_vertices(layer.data[pick(layer)])
+                assert (lo, hi) == (box.lo[1:], box.hi[1:]), f"the rectangle shows {lo, hi}, the box is {box}"
+                last["box"] = box
         else:
             layer = viewer.add_layer(plain_layer(plan.boxes, name.startswith("(b)"), z))
         layer.mode = "select"
         viewer.layers.selection.active = layer
         settle()
 
-        def pick(lay):
+        def pick(lay):  # the target's rectangle on the displayed slice
             ids = lay.features["box_id"].to_numpy()
-            return int(np.flatnonzero(ids == target.id)[0])
+            z_now = viewer.dims.current_step[0]
+            return next(int(i) for i in np.flatnonzero(ids == target.id) if lay.data[i][0, 0] == z_now)
 
-        results[name] = run_actions(viewer, layer, pick, repeat)
+        results[name] = run_actions(viewer, layer, pick, repeat, check)
         if name.startswith("(c)"):
             sync.disconnect()
-            moved = sync.plan.box(target.id)
-            assert moved.size[0] == target.size[0], "the edit did not map back to the box"
         viewer.close()
         settle()
     base = results["(a) plain, one rectangle per box"]
+    keys = ("move", "resize", "move drag", "resize drag", "slice")
     print(f"{N_BOXES} boxes of {BOX} on {SHAPE}, window {WINDOW[0]}×{WINDOW[1]}, median of {repeat}")
-    print(f"{'layer':42s} {'move':>16s} {'resize':>16s} {'slice':>16s}")
+    print("move / resize: from the mouse release until idle; ... drag: the longest mouse-move step")
+    print(f"{'layer':40s} " + " ".join(f"{k:>16s}" for k in keys))
     for name, res in results.items():
-        cells = [f"{res[k] * 1e3:7.1f} ms {res[k] / base[k]:5.1f}×" for k in ("move", "resize", "slice")]
-        print(f"{name:42s} " + " ".join(f"{c:>16s}" for c in cells))
+        cells = [f"{res[k] * 1e3:6.0f} ms {res[k] / base[k]:4.1f}×" for k in keys]
+        print(f"{name:40s} " + " ".join(f"{c:>16s}" for c in cells))
     c = results["(c) patchwise boxes layer"]
-    ok = max(c["move"], c["resize"]) <= 0.1
-    print(f"goal: a move or resize of one box among {N_BOXES} idle within 100 ms: "
-          f"{max(c['move'], c['resize']) * 1e3:.0f} ms -> {'met' if ok else 'NOT met'}")
+    worst = max(c["move"], c["resize"])
+    print(f"goal: a move or resize of one box among {N_BOXES} idle within 100 ms of the release: "
+          f"{worst * 1e3:.0f} ms -> {'met' if worst <= 0.1 else 'NOT met'}"
+          f" (plain layer (a): {max(base['move'], base['resize']) * 1e3:.0f} ms)")
 
 
 def longest_gap(action, until=lambda: True, timeout: float = 60.0) -> tuple[float, float, list[float]]:

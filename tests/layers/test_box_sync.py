@@ -9,6 +9,7 @@ from napari_patchwise.layers.box_shapes import (
     LOCKED_EDGE_FACTOR,
     SEVERITY_COLORS,
     STRATUM_COLORS,
+    extent_from_vertices,
 )
 from napari_patchwise.layers.box_sync import BoxLayerSync
 
@@ -143,3 +144,42 @@ def test_wireframes_are_thin_unfilled_stratum_coloured_and_carry_the_ids():
     assert widths.max() < np.asarray(_style_on(sync, 1, 1)[2]) * LOCKED_EDGE_FACTOR
     sync.set_plan(sync.plan.update_box(1, stratum="dense"))
     assert np.allclose(wires.edge_color[0, :3], _rgb(STRATUM_COLORS["dense"]), atol=0.01)
+
+
+def test_a_drop_on_the_box_voxels_is_kept_one_the_image_moved_is_redrawn_and_colours_follow():
+    sync = BoxLayerSync(_plan())
+    sync.set_slice(1)  # boxes 1 and 3
+    layer = sync.rectangles
+    before_colors = layer.edge_color.copy(), layer.face_color.copy(), list(layer.edge_width)
+    index = layer.features["box_id"].tolist().index(1)
+    resets = []
+    for name in ("edge_color", "face_color", "edge_width"):
+        getattr(layer.events, name).connect(lambda e, name=name: resets.append(name))
+    # dropped 24.3 voxels further in y and x (a mouse drop lands between voxel edges)
+    data = [np.array(d, copy=True) for d in layer.data]
+    data[index][:, 1:] += 24.3
+    layer.data = data
+    assert sync.plan.box(1).lo == (0, 24, 24) and sync.plan.box(1).hi == (4, 56, 56)
+    # the rectangle covers the box's voxels: it stays as dropped, and maps back to the box
+    assert np.allclose(layer.data[index], data[index])
+    assert extent_from_vertices(layer.data[index]) == ((24, 24), (56, 56))
+    assert layer.features["box_id"].tolist() == [1, 3] and layer.features["z"].tolist() == [1, 1]
+    # no finding changed: colours and widths are kept, not set again (each set repaints)
+    assert resets == []
+    assert np.array_equal(layer.edge_color, before_colors[0]) and np.array_equal(layer.face_color, before_colors[1])
+    assert list(layer.edge_width) == before_colors[2]
+    # dropped half out of the image: the box is shifted back inside, its rectangle redrawn on it
+    data = [np.array(d, copy=True) for d in layer.data]
+    data[index][:, 2] += 100 - 0.3
+    layer.data = data
+    assert sync.plan.box(1).lo == (0, 24, 96) and sync.plan.box(1).hi == (4, 56, 128)
+    assert layer.data[index][:, 1:].min(axis=0).tolist() == [23.5, 95.5]
+    assert layer.data[index][:, 1:].max(axis=0).tolist() == [55.5, 127.5]
+    assert resets == []
+    # a drop that changes a finding recolours: box 1 made narrower than the minimum
+    data = [np.array(d, copy=True) for d in layer.data]
+    data[index][data[index][:, 2] == data[index][:, 2].min(), 2] += 16.2
+    layer.data = data
+    assert sync.plan.box(1).lo == (0, 24, 112) and sync.severity_by_box()[1] == "error"
+    assert set(resets) == {"edge_color"}  # the fill (stratum) and widths stay
+    assert np.allclose(layer.edge_color[index, :3], _rgb(SEVERITY_COLORS["error"]), atol=0.01)

@@ -1,9 +1,14 @@
 """Put boxes into a napari Shapes layer in as few layer updates as possible.
 
 Every assignment to a Shapes property (``data``, ``features``, colours,
-widths) makes napari redraw the layer, so :func:`fill` sets each once and
-:func:`restyle` only those that differ; :func:`holds` tells when a layer
-already shows the wanted shapes (e.g. after a move the grid kept as drawn).
+widths) makes napari redraw the layer, and a ``data`` assignment rebuilds every
+shape, so :func:`fill` sets each once and :func:`restyle` only those that
+differ. After an edit the layer usually shows the wanted boxes already: the
+rectangle just dropped covers its box's voxels (it lies within half a voxel of
+the voxel edges). :func:`misplaced` finds the rectangles that do not (the
+magnification grid or the image's faces moved the box) and :func:`move` puts
+them on their box with one ``data`` assignment that keeps the layer's features
+and colours; colours are set only where a finding changed.
 Used by :class:`~napari_patchwise.layers.box_sync.BoxLayerSync`.
 """
 
@@ -26,15 +31,57 @@ class BoxStyle(NamedTuple):
     width: float
 
 
-def holds(layer: Shapes, data, features) -> bool:
-    """Whether a rectangles layer already holds exactly these rectangles (same boxes, order, vertices)."""
+def misplaced(layer: Shapes, data, features, within: float = 0.5) -> list[tuple[int, int]] | None:
+    """The rectangles of a layer that are not where ``data`` wants them.
+
+    A rectangle is in place when each of its vertices lies less than
+    ``within`` voxels from the wanted one. At the default half voxel it covers
+    exactly the voxels of its box (:func:`~.box_shapes.extent_from_vertices`
+    maps it to the box): a rectangle the mouse dropped between voxel edges
+    already shows its box and is left as dropped, which spares napari a
+    rebuild and a repaint of the layer.
+
+    Returns
+    -------
+    list of (int, int) or None
+        ``(layer index, index in data)`` of each rectangle out of place, when
+        the layer holds the same boxes (one rectangle each, in any order) with
+        the same features; ``None`` when it does not (redraw it all). An empty
+        list: the layer already shows ``data``.
+    """
     if len(layer.data) != len(data) or set(layer.shape_type) - {"rectangle"}:
-        return False
+        return None
     have = layer.features
+    if set(features) - set(have.columns):
+        return None
+    ids = have["box_id"].to_numpy()
+    where = {int(b): i for i, b in enumerate(ids)}
+    if len(where) != len(ids) or set(where) != {int(b) for b in features["box_id"]}:
+        return None
+    order = [where[int(b)] for b in features["box_id"]]
     for key, values in features.items():
-        if key not in have or not np.array_equal(have[key].to_numpy(), values):
-            return False
-    return all(np.allclose(a, b, atol=1e-3) for a, b in zip(layer.data, data))
+        if not np.array_equal(have[key].to_numpy()[order], values):
+            return None
+    shapes = layer.data
+    return [(i, j) for j, i in enumerate(order)
+            if shapes[i].shape != np.shape(data[j]) or np.abs(shapes[i] - data[j]).max() >= within]
+
+
+def move(layer: Shapes, pairs, data) -> None:
+    """Put ``data[j]`` in place of the layer's rectangle ``i`` for each ``(i, j)`` of ``pairs``.
+
+    One ``data`` assignment with the shapes in the layer's order: napari keeps
+    the features, colours and widths of a layer whose shape count stays, so
+    nothing else is set (each set would redraw the layer again). Removing and
+    adding the one shape costs more: each data event makes the viewer
+    recompute its dimensions.
+    """
+    if not pairs:
+        return
+    shapes = list(layer.data)
+    for i, j in pairs:
+        shapes[i] = data[j]
+    layer.data = (shapes, "rectangle")
 
 
 def restyle(layer: Shapes, ids, style: BoxStyle) -> None:

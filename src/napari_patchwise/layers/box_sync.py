@@ -10,6 +10,10 @@
 * moving or resizing a box's rectangle moves or resizes the whole box,
   snapped to the magnification grid and kept inside the image; a rectangle
   being dragged is never redrawn under the mouse (redraws wait for the drop);
+  a rectangle dropped on its box's voxels (within half a voxel of their
+  edges) stays as dropped, one the grid or the image's faces moved is redrawn
+  on its box, and the other rectangles are left alone, so a usual drop
+  repaints nothing but a colour whose finding changed;
 * deleting a rectangle removes its box;
 * after every change the plan is validated again, rectangles are coloured
   (edge: the box's worst finding; fill: its stratum; locked boxes get
@@ -32,7 +36,7 @@ from psygnal import Signal
 from ..engine.plan.plan import Plan
 from ..engine.findings import Finding, severity_by_box
 from ..engine.geometry.voxelsize import normalize_unit
-from .box_drawing import BoxStyle, fill, holds, restyle
+from .box_drawing import BoxStyle, fill, misplaced, move, restyle
 from .box_shapes import (
     METADATA_KEY,
     NEW_SHAPE_COLOR,
@@ -247,13 +251,16 @@ class BoxLayerSync:
         selected = set(self.selected_box_ids())
         data, features = slice_rectangles(self.plan.boxes, self._z)
         layer = self.rectangles
+        style = self._style()
         with self._guard():
-            if holds(layer, data, features):  # e.g. a move along the grid: only colours may change
-                self._n_built = len(data)
-                restyle(layer, features["box_id"], self._style())
-            else:
-                self._n_built = fill(layer, data, features, "rectangle", self._style())
-            shown = features["box_id"].tolist()
+            pairs = misplaced(layer, data, features)
+            if pairs is None:
+                fill(layer, data, features, "rectangle", style)
+            else:  # e.g. one box moved: its rectangle on its voxels, colours where findings changed
+                move(layer, pairs, data)
+                restyle(layer, layer.features["box_id"].to_numpy(), style)
+            self._n_built = len(layer.data)
+            shown = layer.features["box_id"].tolist()
             want = {i for i, b in enumerate(shown) if b in selected}
             if set(layer.selected_data) != want:
                 layer.selected_data = want
