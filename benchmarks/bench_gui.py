@@ -267,7 +267,6 @@ def bench_edits(image, plan: Plan, repeat: int) -> None:
                  "(c) patchwise boxes layer"):
         viewer = new_viewer(image)
         viewer.dims.set_current_step(0, z)
-        check = None
         if name.startswith("(c)"):
             sync = BoxLayerSync(plan)
             viewer.add_layer(sync.rectangles)
@@ -291,6 +290,7 @@ def bench_edits(image, plan: Plan, repeat: int) -> None:
                 assert (lo, hi) == (box.lo[1:], box.hi[1:]), f"the rectangle shows {lo, hi}, the box is {box}"
                 last["box"] = box
         else:
+            check = None
             layer = viewer.add_layer(plain_layer(plan.boxes, name.startswith("(b)"), z))
         layer.mode = "select"
         viewer.layers.selection.active = layer
