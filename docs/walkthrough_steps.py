@@ -154,7 +154,7 @@ class Session:
         self.shot("propose")
         self.viewer.dims.ndisplay = 3  # the 2D/3D button: every box as a wireframe with its id
         self.viewer.reset_view()
-        self.viewer.camera.angles = (-20, 35, 140)  # turned with the mouse, to see the boxes' depth
+        self.viewer.scene.camera.angles = (-20, 35, 140)  # turned with the mouse, to see the boxes' depth
         QTest.qWait(200)
         self.shot("3d")
         self.viewer.dims.ndisplay = 2
