@@ -40,12 +40,17 @@ def _is_image(p: Path) -> bool:
     return name.endswith(IMAGE_SUFFIXES)
 
 
+def _is_folder_of_images(p: Path) -> bool:
+    """A folder to look into: not a store, nor a folder named like an image file (refused when read)."""
+    return p.is_dir() and not p.name.lower().endswith(IMAGE_SUFFIXES)
+
+
 def _folder_images(folder: Path) -> list[str]:
     found = sorted(str(p) for p in folder.iterdir() if _is_image(p))
     if not found:
         raise ValueError(
-            f"{folder} holds no image ({', '.join(IMAGE_SUFFIXES)}); give the image files, or a "
-            "folder that holds them.")
+            f"{folder} is a folder, not an image file, and holds no image ({', '.join(IMAGE_SUFFIXES)}); "
+            "give the image files, or a folder that holds them.")
     return found
 
 
@@ -53,7 +58,8 @@ def expand_image_args(args) -> list[str]:
     """The image specs meant by ``args`` (files, folders of images, globs), in order, each once.
 
     A folder contributes its images (sorted by name, not its sub-folders; a
-    Zarr / N5 store is an image, not a folder); a glob contributes what it
+    Zarr / N5 store is an image, not a folder; a folder named like an image
+    file, ``x.tif``, is kept for the reader to refuse); a glob contributes what it
     matches, sorted; anything else (a file, ``file.h5:dataset``) is kept as
     given. The same file named twice is kept once.
 
@@ -76,7 +82,7 @@ def expand_image_args(args) -> list[str]:
         path, dataset = split_dataset(arg)
         if dataset is not None:
             specs.append(arg)
-        elif path.is_dir() and not path.name.lower().endswith(_STORE_SUFFIXES):
+        elif _is_folder_of_images(path):
             specs.extend(_folder_images(path))
         elif path.exists():
             specs.append(arg)
@@ -87,7 +93,7 @@ def expand_image_args(args) -> list[str]:
                     f"{arg} matches no file; check the pattern (quote it so the shell leaves it to patchwise).")
             for m in matched:
                 p = Path(m)
-                if p.is_dir() and not p.name.lower().endswith(_STORE_SUFFIXES):
+                if _is_folder_of_images(p):
                     specs.extend(_folder_images(p))
                 elif _is_image(p):
                     specs.append(m)
