@@ -188,3 +188,14 @@ def test_real_volumes_of_different_voxel_sizes_in_one_project(shared_data, tmp_p
     assert ov["voxel_size_known"] and ov["voxel_size"] == pytest.approx([0.284, 0.128, 0.128], rel=1e-2)
     assert fb["voxel_size_known"] and (fb["voxel_size"], fb["unit"]) == ([10.0, 10.0, 10.0], "nanometer")
     assert ov["boxes"] + fb["boxes"] == 8 and all(2 <= r["boxes"] <= 6 for r in rows.values())
+
+
+def test_one_image_of_another_shape_joins_a_one_image_project(images, tmp_path, capsys):
+    out = tmp_path / "proj"
+    assert main(["propose", str(images / "alpha.tif"), "-o", str(out), *SIZE, "--n", "2"]) == 0
+    assert main(["propose", str(images / "gamma.tif"), "-o", str(out), *SIZE, "--n", "5",
+                 "--per-image", "1,3"]) == 0
+    assert {k: len(v) for k, v in boxes_of(out).items()} == {"alpha": 2, "gamma": 3}
+    assert main(["propose", str(images / "alpha.tif"), "-o", str(out), *SIZE, "--n", "9",
+                 "--per-image", "0,1"]) == 0  # one image the project holds: the bounds cap its new boxes
+    assert {k: len(v) for k, v in boxes_of(out).items()} == {"alpha": 3, "gamma": 3}

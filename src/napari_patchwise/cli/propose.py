@@ -27,7 +27,7 @@ from ..engine.geometry.voxelsize import UNKNOWN_VOXEL_SIZE, VoxelChoice, choose_
 from .args import triple_arg, writing
 from .console import ProgressBar, exit_code, open_hint, print_findings
 from .errors import UsageError
-from .propose_many import propose_many
+from .propose_many import box_counts, propose_many
 
 #: Classes of a new project when --classes is not given.
 DEFAULT_CLASSES = "nuclei:instance"
@@ -90,12 +90,12 @@ def cmd_propose(args) -> int:
     if new and not folder_is_empty(out):
         raise UsageError(
             f"{out} exists and is not a napari-patchwise project; choose a new or empty -o folder.")
-    if len(specs) == 1 and per_image is None:
+    if len(specs) == 1:
         vol = read_volume(specs[0])
         with writing(out, args, new=new):
             target = _one_image_target(out, vol)
             if target is not False:
-                return _propose_into(args, out, vol, size, preset, target)
+                return _propose_into(args, out, vol, size, preset, target, per_image)
             return propose_many(args, out, [vol], size, preset, per_image)
     from .propose_many import read_all
 
@@ -157,10 +157,13 @@ def check_settings(args, out: Path, plan: Plan, preset) -> None:
         print(f"note: {out} uses the {plan.preset.name} preset; keeping it.")
 
 
-def _propose_into(args, out: Path, vol, size, preset, image=None) -> int:
+def _propose_into(args, out: Path, vol, size, preset, image=None, per_image=None) -> int:
     """``propose`` on one image once the project's lock is held: its plan is read here."""
     plan, new_project = _open_plan(args, out, vol, size, preset, image)
     size = box_size(plan, size)
+    n, budget = args.n, args.budget
+    if per_image is not None and not args.points:
+        (n, budget), = box_counts(args, [plan], [size], per_image)
     t0 = time.perf_counter()
     if args.points:
         pts = read_points_csv(args.points)
@@ -175,8 +178,8 @@ def _propose_into(args, out: Path, vol, size, preset, image=None) -> int:
         by = args.by or ("uncertainty" if prob is not None else "content")
         if by == "uncertainty" and prob is None:
             raise UsageError("--by uncertainty needs a probability map: --uncertainty PROB.")
-        request = ProposeRequest(plan, by=by, image=vol.data, labels=labels, probability=prob, n=args.n,
-                                 budget=args.budget, seed=args.seed, include_empty=args.include_empty,
+        request = ProposeRequest(plan, by=by, image=vol.data, labels=labels, probability=prob, n=n,
+                                 budget=budget, seed=args.seed, include_empty=args.include_empty,
                                  replace=args.replace, size=size, scheduler=args.scheduler)
         result = run_propose(request, ProgressBar("measuring blocks"),
                              on_start=lambda work: print(work.summary(), flush=True))

@@ -43,7 +43,7 @@ def read_all(specs: list[str], args) -> list:
     return [read_volume(s) for s in specs]
 
 
-def _counts(args, plans: list[Plan], sizes, per_image) -> list[tuple[int | None, int | None]]:
+def box_counts(args, plans: list[Plan], sizes, per_image) -> list[tuple[int | None, int | None]]:
     """``(n, budget)`` of each new image: as given, or the total spread within ``per_image``."""
     if per_image is None:
         return [(args.n, args.budget)] * len(plans)
@@ -113,7 +113,7 @@ def propose_many(args, out: Path, vols: list, size, preset, per_image) -> int:
         print(f"image {name}: {vol.path}, {'×'.join(map(str, plan.image.shape))} {plan.image.dtype}")
         print_voxel_notes(choose_voxel_size(args.voxel_size, vol.voxel_size, vol.unit))
         sizes.append(box_size(plan, size))
-    counts = _counts(args, [p for _, _, p in adding], sizes, per_image)
+    counts = box_counts(args, [p for _, _, p in adding], sizes, per_image)
     results = []
     for (name, vol, plan), bsize, (n, budget) in zip(adding, sizes, counts):
         request = ProposeRequest(plan, by=args.by or "content", image=vol.data, n=n, budget=budget,
