@@ -1,6 +1,7 @@
-"""``patchwise propose``: boxes on an image, stratified by content, from points, or by uncertainty.
+"""``patchwise propose``: boxes on images, stratified by content, from points, or by uncertainty.
 
-The command reads the inputs, opens or makes the project, builds a
+Several images (or one the project does not hold) are added by :mod:`.propose_many`.
+On one image the command reads the inputs, opens or makes the project, builds a
 :class:`~napari_patchwise.engine.jobs.propose.ProposeRequest` and prints what
 :func:`~napari_patchwise.engine.jobs.propose.run_propose` did.
 """
@@ -27,10 +28,7 @@ from ..engine.geometry.voxelsize import UNKNOWN_VOXEL_SIZE, VoxelChoice, choose_
 from .args import triple_arg, writing
 from .console import ProgressBar, exit_code, open_hint, print_findings
 from .errors import UsageError
-from .propose_many import box_counts, propose_many
-
-#: Classes of a new project when --classes is not given.
-DEFAULT_CLASSES = "nuclei:instance"
+from .propose_many import DEFAULT_CLASSES, box_counts, propose_many
 
 
 def print_report(report: ProposalReport) -> None:

@@ -21,7 +21,7 @@ from ..engine.io.volumes import read_volume
 from ..engine.jobs.propose import ProposeRequest, run_propose
 from ..engine.jobs.spread import spread_boxes
 from ..engine.plan.classes import parse_classes
-from ..engine.plan.collection import Collection, default_image_name
+from ..engine.plan.collection import Collection
 from ..engine.plan.image_files import held_image, image_key
 from ..engine.plan.plan import ImageRef, Plan
 from ..engine.plan.plan_file import is_project, load_collection
@@ -30,6 +30,9 @@ from ..engine.plan.project_images import save_collection
 from ..engine.geometry.voxelsize import choose_voxel_size
 from .console import ProgressBar, exit_code, open_hint
 from .errors import UsageError
+
+#: Classes of a new project when --classes is not given.
+DEFAULT_CLASSES = "nuclei:instance"
 
 
 def read_all(specs: list[str], args) -> list:
@@ -69,8 +72,6 @@ def _new_plan(args, vol, template: Plan | None, preset, size) -> Plan:
     if template is not None:
         return Plan(ref, preset=template.preset, magnification=template.magnification,
                     classes=template.classes, box_size=size or template.box_size)
-    from .propose import DEFAULT_CLASSES
-
     return Plan(ref, preset=preset, magnification=args.mag or "1,1,1",
                 classes=parse_classes(args.classes or DEFAULT_CLASSES), box_size=size)
 
@@ -84,7 +85,7 @@ def propose_many(args, out: Path, vols: list, size, preset, per_image) -> int:
         check_settings(args, out, collection.images[0].plan, preset)
     template = collection.images[0].plan if collection is not None else None
     adding: list[tuple[str, object, Plan]] = []
-    names = collection
+    names = collection  # the collection with the new images, for their names
     for vol in vols:
         key = image_key(vol.path, vol.dataset)
         held = held_image(collection, key, out) if collection is not None else None

@@ -52,7 +52,7 @@ def test_no_argument_is_refused():
         expand_image_args([])
 
 
-def test_held_image_matches_the_file_and_dataset_whatever_the_spelling(files, monkeypatch):
+def test_held_image_matches_the_file_and_dataset_whatever_the_spelling(files):
     coll = Collection.from_plan(Plan(ImageRef((4, 8, 8), path=str(files / "b.tif"))))
     coll = coll.add_image(Plan(ImageRef((4, 8, 8), path="c.h5", dataset="raw")))  # relative to the project
     assert held_image(coll, image_key(files / "sub" / ".." / "b.tif")) == "b"
