@@ -199,3 +199,14 @@ def test_one_image_of_another_shape_joins_a_one_image_project(images, tmp_path, 
     assert main(["propose", str(images / "alpha.tif"), "-o", str(out), *SIZE, "--n", "9",
                  "--per-image", "0,1"]) == 0  # one image the project holds: the bounds cap its new boxes
     assert {k: len(v) for k, v in boxes_of(out).items()} == {"alpha": 3, "gamma": 3}
+
+
+def test_points_for_an_image_joining_a_project_are_refused(images, tmp_path, capsys):
+    out = tmp_path / "proj"
+    assert main(["propose", str(images / "alpha.tif"), "-o", str(out), *SIZE, "--n", "1"]) == 0
+    before = snapshot(out)
+    (tmp_path / "p.csv").write_text("z,y,x\n16,40,40\n")
+    assert main(["propose", str(images / "gamma.tif"), "-o", str(out), *SIZE, "--points",
+                 str(tmp_path / "p.csv")]) == 2
+    assert "does not hold this image yet: add it first" in capsys.readouterr().err
+    assert snapshot(out) == before

@@ -58,7 +58,8 @@ def box_counts(args, plans: list[Plan], sizes, per_image) -> list[tuple[int | No
         total = math.ceil(args.budget / int(np.prod(sizes[0])))
     shares = spread_boxes(total, [int(np.prod(p.image.shape)) for p in plans], *per_image)
     if sum(shares) != total:
-        print(f"note: {total} boxes cannot be spread over {len(plans)} image{'s' if len(plans) != 1 else ''} with {per_image[0]} to "
+        images = f"{len(plans)} image{'s' if len(plans) != 1 else ''}"
+        print(f"note: {total} boxes cannot be spread over {images} with {per_image[0]} to "
               f"{per_image[1]} each; asking for {sum(shares)}.")
     return [(n, None) for n in shares]
 
@@ -80,6 +81,10 @@ def propose_many(args, out: Path, vols: list, size, preset, per_image) -> int:
     """Add the images of ``vols`` the project does not hold, with boxes on each; the lock is held."""
     from .propose import box_size, check_settings, print_voxel_notes
 
+    one_only = [f"--{k}" for k in ("points", "uncertainty", "labels") if getattr(args, k, None)]
+    if one_only:
+        raise UsageError(f"{', '.join(one_only)} belong to one image of a project, but {out} does not "
+                         "hold this image yet: add it first (propose without them), then run them on it.")
     collection = load_collection(out) if is_project(out) else None
     if collection is not None:
         check_settings(args, out, collection.images[0].plan, preset)
