@@ -53,7 +53,9 @@ def _project_of(args) -> Path | None:
 
 
 def _inputs(args) -> list[str]:
-    return [str(v) for k in ("image", "source", "labels", "uncertainty") if (v := getattr(args, k, None))]
+    values = [getattr(args, k, None) for k in ("image", "source", "labels", "uncertainty")]
+    return [str(v) for value in values if value
+            for v in (value if isinstance(value, (list, tuple)) else [value])]
 
 
 def _damaged(args, e: BaseException) -> str | None:

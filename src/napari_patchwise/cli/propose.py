@@ -1,6 +1,7 @@
-"""``patchwise propose``: boxes on an image, stratified by content, from points, or by uncertainty.
+"""``patchwise propose``: boxes on images, stratified by content, from points, or by uncertainty.
 
-The command reads the inputs, opens or makes the project, builds a
+Several images (or one the project does not hold) are added by :mod:`.propose_many`.
+On one image the command reads the inputs, opens or makes the project, builds a
 :class:`~napari_patchwise.engine.jobs.propose.ProposeRequest` and prints what
 :func:`~napari_patchwise.engine.jobs.propose.run_propose` did.
 """
@@ -19,12 +20,15 @@ from ..engine.plan.plan import ImageRef, Plan
 from ..engine.plan.classes import parse_classes
 from ..engine.plan.presets import PRESET_NAMES, get_preset
 from ..engine.plan.project import create_project, save_plan
-from ..engine.plan.plan_file import folder_is_empty, is_project, load_plan
+from ..engine.plan.plan_file import folder_is_empty, is_project, load_collection, load_plan
+from ..engine.plan.image_files import expand_image_args, held_image, image_key
+from ..engine.jobs.spread import parse_per_image
 from ..engine.propose.run import ProposalReport
 from ..engine.geometry.voxelsize import UNKNOWN_VOXEL_SIZE, VoxelChoice, choose_voxel_size
 from .args import triple_arg, writing
 from .console import ProgressBar, exit_code, open_hint, print_findings
 from .errors import UsageError
+from .propose_many import DEFAULT_CLASSES, box_counts, propose_many
 
 
 def print_report(report: ProposalReport) -> None:
@@ -50,50 +54,78 @@ def box_size(plan: Plan, size) -> tuple[int, int, int]:
     return fit.size
 
 
-def _with_voxel_size(plan: Plan, vox: VoxelChoice) -> Plan:
-    """The plan with the chosen voxel size; prints the notes, and the warning while it is unknown."""
+def print_voxel_notes(vox: VoxelChoice) -> None:
+    """The voxel size's notes, and the warning while it is unknown."""
     for note in vox.notes:
         print(f"note: {note}")
     if not vox.known:
         print(f"warning: {UNKNOWN_VOXEL_SIZE} with --voxel-size Z,Y,X (e.g. 2,0.5,0.5um)", file=sys.stderr)
+
+
+def _with_voxel_size(plan: Plan, vox: VoxelChoice) -> Plan:
+    """The plan with the chosen voxel size; prints the notes, and the warning while it is unknown."""
+    print_voxel_notes(vox)
     image = dataclasses.replace(plan.image, voxel_size=vox.voxel_size, unit=vox.unit, voxel_size_known=vox.known)
     return plan.replace(image=image)
 
 
-def cmd_propose(args) -> int:
-    out = Path(args.out)
-    vol = read_volume(args.image)
-    size = triple_arg(args.size, "--size") if args.size else None
+def _preset(args, size):
     if args.preset == "custom":
         if size is None and not args.min:
             raise UsageError("the custom preset needs --size Z,Y,X (and optionally --min Z,Y,X).")
         minimum = triple_arg(args.min, "--min") if args.min else size
-        preset = get_preset("custom", minimum=minimum, default_size=size or minimum)
-    else:
-        preset = get_preset(args.preset)
+        return get_preset("custom", minimum=minimum, default_size=size or minimum)
+    return get_preset(args.preset)
+
+
+def cmd_propose(args) -> int:
+    out = Path(args.out)
+    specs = expand_image_args(args.image)
+    size = triple_arg(args.size, "--size") if args.size else None
+    per_image = parse_per_image(args.per_image) if args.per_image else None
+    preset = _preset(args, size)
     new = not is_project(out)
     if new and not folder_is_empty(out):
         raise UsageError(
             f"{out} exists and is not a napari-patchwise project; choose a new or empty -o folder.")
+    if len(specs) == 1:
+        vol = read_volume(specs[0])
+        with writing(out, args, new=new):
+            target = _one_image_target(out, vol)
+            if target is not False:
+                return _propose_into(args, out, vol, size, preset, target, per_image)
+            return propose_many(args, out, [vol], size, preset, per_image)
+    from .propose_many import read_all
+
+    vols = read_all(specs, args)
     with writing(out, args, new=new):
-        return _propose_into(args, out, vol, size, preset)
+        return propose_many(args, out, vols, size, preset, per_image)
 
 
-def _open_plan(args, out: Path, vol, size, preset) -> tuple[Plan, bool]:
+def _one_image_target(out: Path, vol):
+    """Where one IMAGE's boxes go as before: ``None`` (a new project, or its only image, as
+    before), the name of the project's image from that file, or ``False``: added as a new image."""
+    if not is_project(out):
+        return None
+    collection = load_collection(out)
+    name = held_image(collection, image_key(vol.path, vol.dataset), out)
+    if name is not None:
+        return name if len(collection.images) > 1 else None
+    if len(collection.images) == 1 and tuple(collection.images[0].plan.image.shape) == tuple(vol.data.shape):
+        return None  # the project's image saved in another file (e.g. as Zarr): boxes go to it, as before
+    return False
+
+
+def _open_plan(args, out: Path, vol, size, preset, image=None) -> tuple[Plan, bool]:
     """The project's plan (read here, under the lock), or a new one; and whether it is new."""
     shape = tuple(int(v) for v in vol.data.shape)
     if is_project(out):
-        plan = load_plan(out)
+        plan = load_plan(out, image)
         if tuple(plan.image.shape) != shape:
             raise UsageError(
                 f"{out} is a project for an image of shape {tuple(plan.image.shape)}, but "
-                f"{args.image} has shape {shape}; choose another -o folder.")
-        if args.mag is not None and as_magnification(args.mag) != plan.magnification:
-            raise UsageError(
-                f"{out} plans at magnification {plan.magnification}; leave out --mag or use "
-                "another -o folder.")
-        if plan.preset.name != preset.name:
-            print(f"note: {out} uses the {plan.preset.name} preset; keeping it.")
+                f"{vol.path} has shape {shape}; choose another -o folder.")
+        check_settings(args, out, plan, preset)
         plan = _with_voxel_size(plan, choose_voxel_size(
             args.voxel_size, vol.voxel_size, vol.unit, current=plan.image.voxel_size,
             current_unit=plan.image.unit, current_known=plan.image.voxel_size_known))
@@ -104,14 +136,32 @@ def _open_plan(args, out: Path, vol, size, preset) -> tuple[Plan, bool]:
     ref = ImageRef(shape=shape, dtype=str(vol.data.dtype), path=str(Path(vol.path).resolve()),
                    name=Path(vol.path).stem, dataset=vol.dataset)
     plan = Plan(ref, preset=preset, magnification=args.mag or "1,1,1",
-                classes=parse_classes(args.classes), box_size=size)
+                classes=parse_classes(args.classes or DEFAULT_CLASSES), box_size=size)
     return _with_voxel_size(plan, choose_voxel_size(args.voxel_size, vol.voxel_size, vol.unit)), True
 
 
-def _propose_into(args, out: Path, vol, size, preset) -> int:
-    """``propose`` once the project's lock is held: its plan is read here."""
-    plan, new_project = _open_plan(args, out, vol, size, preset)
+def check_settings(args, out: Path, plan: Plan, preset) -> None:
+    """Refuse a --mag or --classes other than the project's; note a preset that is kept."""
+    if args.mag is not None and as_magnification(args.mag) != plan.magnification:
+        raise UsageError(
+            f"{out} plans at magnification {plan.magnification}; leave out --mag or use "
+            "another -o folder.")
+    if args.classes is not None and parse_classes(args.classes) != plan.classes:
+        have = ",".join(f"{c.name}:{c.kind}" for c in plan.classes)
+        raise UsageError(
+            f"{out} has the classes {have}, not {args.classes}; every image of a project shares "
+            "them: leave out --classes or use another -o folder.")
+    if plan.preset.name != preset.name:
+        print(f"note: {out} uses the {plan.preset.name} preset; keeping it.")
+
+
+def _propose_into(args, out: Path, vol, size, preset, image=None, per_image=None) -> int:
+    """``propose`` on one image once the project's lock is held: its plan is read here."""
+    plan, new_project = _open_plan(args, out, vol, size, preset, image)
     size = box_size(plan, size)
+    n, budget = args.n, args.budget
+    if per_image is not None and not args.points:
+        (n, budget), = box_counts(args, [plan], [size], per_image)
     t0 = time.perf_counter()
     if args.points:
         pts = read_points_csv(args.points)
@@ -126,8 +176,8 @@ def _propose_into(args, out: Path, vol, size, preset) -> int:
         by = args.by or ("uncertainty" if prob is not None else "content")
         if by == "uncertainty" and prob is None:
             raise UsageError("--by uncertainty needs a probability map: --uncertainty PROB.")
-        request = ProposeRequest(plan, by=by, image=vol.data, labels=labels, probability=prob, n=args.n,
-                                 budget=args.budget, seed=args.seed, include_empty=args.include_empty,
+        request = ProposeRequest(plan, by=by, image=vol.data, labels=labels, probability=prob, n=n,
+                                 budget=budget, seed=args.seed, include_empty=args.include_empty,
                                  replace=args.replace, size=size, scheduler=args.scheduler)
         result = run_propose(request, ProgressBar("measuring blocks"),
                              on_start=lambda work: print(work.summary(), flush=True))
@@ -136,7 +186,7 @@ def _propose_into(args, out: Path, vol, size, preset) -> int:
     if new_project:
         create_project(out, plan)
     else:
-        save_plan(out, plan)
+        save_plan(out, plan, image)
     findings = plan.validate()
     print_findings(findings)
     print(f"done in {time.perf_counter() - t0:.1f} s: {len(result.added)} new boxes, "
@@ -147,11 +197,16 @@ def _propose_into(args, out: Path, vol, size, preset) -> int:
 def add_parser(sub) -> None:
     pr = sub.add_parser(
         "propose",
-        help="propose boxes on an image (stratified by content, from points, or by uncertainty)",
-        description="Propose annotation boxes on IMAGE and write them to the project PROJECT "
-        "(created if new; boxes are added to an existing project for the same image).")
-    pr.add_argument("image", help="3D image: TIFF, Zarr / OME-Zarr, HDF5 (file.h5 or file.h5:dataset) "
-                    "or .npy (read blockwise)")
+        help="propose boxes on one or more images (stratified by content, from points, or by uncertainty)",
+        description="Propose annotation boxes on IMAGE (or several) and write them to the project "
+        "PROJECT (created if new). One IMAGE into a project holding it (or, in a one-image project, an "
+        "image of the same shape) adds boxes to it, as before. Images the project does not hold are "
+        "added to it, each named after its file (a name already taken gets _2, _3...), planned with the "
+        "project's preset, magnification and classes and its own voxel size, with boxes proposed on "
+        "it; images it already holds (same file and dataset) are skipped.")
+    pr.add_argument("image", nargs="+", metavar="IMAGE",
+                    help="3D image: TIFF, Zarr / OME-Zarr, HDF5 (file.h5 or file.h5:dataset) or .npy "
+                    "(read blockwise); a folder of images or a quoted glob ('crops/*.tif') for several")
     pr.add_argument("-o", "--out", required=True, help="project folder (new, or an existing project)")
     pr.add_argument("--preset", default="instance", choices=PRESET_NAMES,
                     help="box rules (default: %(default)s)")
@@ -163,9 +218,14 @@ def add_parser(sub) -> None:
                     help="voxel size, e.g. 0.5,0.2,0.2um, 10nm or 2.18,1,1 (in the image's unit); "
                     "default: what the file records. Changes an existing project's voxel size")
     how_many = pr.add_mutually_exclusive_group()
-    how_many.add_argument("--n", type=int, default=None, help="number of boxes to add")
+    how_many.add_argument("--n", type=int, default=None,
+                          help="number of boxes to add (on each image; in all with --per-image)")
     how_many.add_argument("--budget", type=int, default=None,
-                          help="voxels (at the magnification) the new boxes should hold")
+                          help="voxels (at the magnification) the new boxes should hold (on each image; "
+                          "in all with --per-image)")
+    pr.add_argument("--per-image", default=None, metavar="MIN,MAX",
+                    help="spread --n or --budget over the new images (in proportion to their size), "
+                    "at least MIN and at most MAX boxes each")
     pr.add_argument("--points", default=None,
                     help="CSV of z,y,x voxel coordinates: one box centred on each point")
     pr.add_argument("--border", choices=("shift", "reject"), default="shift",
@@ -186,6 +246,7 @@ def add_parser(sub) -> None:
     pr.add_argument("--replace", action="store_true",
                     help="first drop earlier proposals of the same kind (content and uncertainty, or "
                     "points) that are neither locked nor started")
-    pr.add_argument("--classes", default="nuclei:instance",
-                    help="classes of a new project, name:kind[,name:kind] (default: %(default)s)")
+    pr.add_argument("--classes", default=None,
+                    help=f"classes of a new project, name:kind[,name:kind] (default: {DEFAULT_CLASSES}); "
+                    "an existing project's classes cannot be changed here")
     pr.set_defaults(func=cmd_propose)
