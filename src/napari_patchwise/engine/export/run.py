@@ -17,8 +17,9 @@ swapped into place when every format is complete, so a failure leaves the
 previous folders as they were; what a killed export left beside a format
 folder is removed (or put back) by the next export, which says so
 (:attr:`ExportReport.recovered`, see :mod:`.staging`). An earlier export of the same project and
-image is extended: its cases keep their split and their files, and only new
-boxes are written.
+image(s) is extended: its cases keep their split and their files, and only new
+boxes are written. A project of several images exports into one dataset
+(:mod:`.images`: case names after the image, splits grouped by image).
 """
 
 from __future__ import annotations
@@ -30,10 +31,10 @@ from pathlib import Path
 
 from ..geometry.box import Box
 from ..plan.paths import STAGE_RESERVE, PathError, check_name_fits, check_output_outside_store, check_path_names
-from ..plan.project import resolve_image_path
 from ..findings import Finding
-from .crops import content_hash, exportable, image_levels, read_crop
-from .manifest import build_manifest, case_entry, manifest_bytes, sha256_file
+from .crops import content_hash, read_crop
+from .images import assign_image_splits, check_split_by, image_existing_splits, select_images
+from .manifest import build_manifest, case_entry, manifest_bytes, several_images_manifest, sha256_file
 from .model import (
     FORMAT_NAMES,
     MANIFEST_NAME,
@@ -46,6 +47,7 @@ from .model import (
     ImageCount,
     case_name,
 )
+from .sources import open_sources, same_export
 from .splits import assign_splits, check_fractions
 from .staging import Stage, commit_all, ensure_output_folder, existing_export, recover
 
@@ -91,31 +93,6 @@ def _settings(ctx: ExportContext, writer=None) -> dict:
         v = ctx.instance_name() if name == "instance_class" else getattr(ctx, name)
         out[name] = list(v) if isinstance(v, (tuple, list)) else v
     return out
-
-
-def _same_export(plan, project: str, image: str | None, settings: dict) -> Callable[[dict], str | None]:
-    """A check that an old manifest describes an export new cases may join."""
-    classes = [{"name": c.name, "kind": c.kind} for c in plan.classes]
-
-    def differs(old: dict) -> str | None:
-        old_image = old.get("image") or {}
-        if old.get("project") != project:
-            return f"another project ({old.get('project')}, not {project})"
-        if old_image.get("path") != image or old_image.get("shape") != list(plan.image.shape):
-            return f"another image ({old_image.get('path')} {old_image.get('shape')})"
-        if old.get("magnification") != list(plan.magnification):
-            now = list(plan.magnification)
-            return f"this project at magnification {old.get('magnification')} (now {now})"
-        if old.get("classes") != classes:
-            names = [c.get("name") for c in old.get("classes") or [] if isinstance(c, dict)]
-            return f"this project with other classes ({', '.join(map(str, names))})"
-        changed = sorted(k for k in settings if (old.get("settings") or {}).get(k) != settings[k])
-        if changed:
-            was = ", ".join(f"{k}={(old.get('settings') or {}).get(k)!r}" for k in changed)
-            return f"this project with other settings ({was}; use the same settings to add cases)"
-        return None
-
-    return differs
 
 
 def _box_findings(findings: list[Finding], box: Box, overridden: bool) -> tuple[Finding, ...]:
@@ -177,6 +154,13 @@ def export_project(
 ) -> ExportReport:
     """Export the validated boxes of a project as training data.
 
+    A project with several images writes one dataset from every image (or
+    those ``options.images`` names): case names begin with the image's name
+    (:func:`~.images.image_case_name`), the manifest records each case's
+    image, and splits are grouped by image by default from three images on
+    (see :mod:`.images`). A project of one image names its cases as it
+    always did.
+
     Parameters
     ----------
     folder : str or Path
@@ -184,8 +168,8 @@ def export_project(
     out : str or Path
         The output folder; each format writes one folder inside it.
     options : ExportOptions, optional
-        Formats, split fractions and seed, pinned test boxes, overrides,
-        overwrite, and writer settings.
+        Formats, images, split fractions, grouping and seed, pinned test
+        boxes or images, overrides, overwrite, and writer settings.
     progress : callable, optional
         Called with ``(done, total)`` boxes read.
     writers : mapping of str to module, optional
@@ -199,24 +183,40 @@ def export_project(
     Raises
     ------
     ExportError
-        Unknown format or setting, bad fractions or test boxes, no box that
-        can be exported (the message lists why each was skipped), the image
-        missing, an output folder that cannot be written or that holds
-        something else (unless ``overwrite``). Nothing already written is
-        changed then.
+        Unknown format, setting or image, bad fractions, test boxes or test
+        images, no box that can be exported (the message lists why each was
+        skipped), an image missing, an output folder that cannot be written
+        or that holds something else (unless ``overwrite``). Nothing already
+        written is changed then.
     """
+    from ..plan.plan_file import load_collection
+
     options = options or ExportOptions()
     formats = _formats(options.formats)
     try:
         fractions = check_fractions(options.fractions)
     except ValueError as e:
         raise ExportError(str(e)) from None
-    from ..plan.annotation_store import open_annotations
-    from ..qc.checks import check_project
-    from ..plan.annotation_store import annotation_layers
-
     project = Path(folder).resolve()
-    plan, findings, qc = check_project(project)
+    collection = load_collection(project)
+    several = len(collection.images) > 1
+    names = select_images(collection.names, options.images)
+    test_images = select_images(collection.names, options.test_images, "test images") \
+        if options.test_images else ()
+    outside = [n for n in test_images if n not in names]
+    if outside:
+        raise ExportError(f"test images {', '.join(outside)} are not among the exported images "
+                          f"({', '.join(names)}); add them to the images to export.")
+    if test_images and len(test_images) == len(names):
+        raise ExportError(f"every exported image ({', '.join(names)}) is held out as test; leave at least "
+                          "one image for training.")
+    split_by = check_split_by(options.split_by, len(names))
+    if several and options.test_boxes:
+        raise ExportError("box ids repeat across the images of this project, so test boxes cannot name "
+                          "a box; hold out whole images as test (test images, --test-images NAME) or "
+                          "export one image (--images NAME) with its test boxes.")
+    sources, skipped = open_sources(project, collection, names, options.overrides, options.only_done)
+    plan = sources[0].plan
     ctx = _context(plan, options)
     known = {b.id for b in plan.boxes}
     bad_pins = sorted(set(options.test_boxes) - known)
@@ -225,17 +225,12 @@ def export_project(
             f"test boxes {', '.join(map(str, bad_pins))} are not in the plan (its boxes are "
             f"{', '.join(map(str, sorted(known))) or 'none'}); check the box ids."
         )
-    boxes, skipped, overridden = exportable(
-        plan, findings, options.overrides, counts={i: q.counts for i, q in qc.boxes.items()},
-        only_done=options.only_done,
-    )
-    if not boxes:
+    units = [(src, box, src.case(box, several)) for src in sources for box in src.boxes]
+    if not units:
+        if several:
+            raise ExportError(_no_boxes_several(sources, skipped))
         raise ExportError(_no_boxes_message(plan, skipped))
     report = ExportReport(skipped=list(skipped))
-    levels = image_levels(project, plan)
-    layers = annotation_layers(open_annotations(project, plan, mode="r"), plan)
-    image_path = resolve_image_path(project, plan)
-    image_text = None if image_path is None else str(image_path.resolve())
     try:
         check_path_names(out, "the output folder")
         check_output_outside_store(project, out)
@@ -246,62 +241,68 @@ def export_project(
             check_name_fits(out, fm.target.name, f"the {fm.name} folder name", reserve=STAGE_RESERVE)
     except PathError as e:
         raise ExportError(str(e)) from None
+    described = {src.name: src.describe() for src in sources} if several else None
     for fm in fmts:
-        same = _same_export(plan, str(project), image_text, _settings(ctx, fm.writer))
+        same = same_export(plan, str(project), _settings(ctx, fm.writer), sources[0].path, described)
         report.warnings.extend(fm.open(options.overwrite, same))
         report.recovered.extend(fm.recovered)
         report.folders[fm.name] = fm.target
 
     # splits: cases already exported keep theirs
-    existing: dict[int, str] = {}
+    existing: dict[str, str] = {}
+    images_of: dict[str, str] = {}
     for fm in fmts:
         for c in fm.old_cases.values():
-            box_id, split = c.get("box_id"), c.get("split")
-            if existing.setdefault(box_id, split) != split:
+            case, split = c["case"], c.get("split")
+            if c.get("image") is not None:
+                images_of[case] = c["image"]
+            if existing.setdefault(case, split) != split:
                 report.warnings.append(
-                    f"box {box_id} is {split} in {fm.target} but {existing[box_id]} elsewhere; "
-                    f"new folders use {existing[box_id]}."
+                    f"{_what(c, several)} is {split} in {fm.target} but {existing[case]} elsewhere; "
+                    f"new folders use {existing[case]}."
                 )
-    exportable_ids = {b.id for b in boxes}
     try:
-        splits = assign_splits(boxes, fractions, options.seed, options.test_boxes,
-                               existing={i: s for i, s in existing.items() if i in exportable_ids})
+        splits = _splits(units, fractions, options, split_by, test_images, existing, images_of, report)
     except ValueError as e:
         raise ExportError(str(e)) from None
+    current = {src.case(b, several) for src in sources for b in src.plan.boxes}
     for i, why in skipped:
-        if i in existing:
+        if not several and case_name(Box(i, (0, 0, 0), (1, 1, 1))) in existing:
             report.warnings.append(
                 f"box {i} stays in the export although it cannot be exported now ({why}); "
                 "export with overwrite to drop it."
             )
-        if i in set(options.test_boxes):
+        if not several and i in set(options.test_boxes):
             report.warnings.append(f"box {i} is pinned to the test split but is not exported: {why}")
-    gone = sorted(i for i in existing if i not in known)
-    for i in gone:
-        report.warnings.append(f"box {i} is no longer in the plan but stays in the export; "
-                               "export with overwrite to drop it.")
-    unreviewed = [b for b in boxes if b.status != "done"]
+    chosen = set(names)
+    for case in sorted(existing):
+        if case not in current and (not several or images_of.get(case) in chosen):
+            report.warnings.append(f"{_case_what(case, images_of, several)} is no longer in the plan but "
+                                   "stays in the export; export with overwrite to drop it.")
+    unreviewed = [(src, b) for src, b, _ in units if b.status != "done"]
     if unreviewed:
-        ids = ", ".join(str(b.id) for b in unreviewed)
+        ids = ", ".join(f"{src.name}:{b.id}" if several else str(b.id) for src, b in unreviewed)
         report.warnings.append(
-            f"{len(unreviewed)} of {len(boxes)} exported boxes are not marked done ({ids}); they are "
+            f"{len(unreviewed)} of {len(units)} exported boxes are not marked done ({ids}); they are "
             "exported as they are (export with only-done to leave them out)."
         )
-    for f in findings:
-        if f.box_id is None and f.severity == "warning":
-            report.warnings.append(f"plan: {f.code}: {f.message}")
+    for src in sources:
+        for f in src.findings:
+            if f.box_id is None and f.severity == "warning":
+                where = f"plan of image {src.name}" if several else "plan"
+                report.warnings.append(f"{where}: {f.code}: {f.message}")
 
-    active = [fm for fm in fmts if fm.old is None or any(case_name(b) not in fm.old_cases for b in boxes)]
+    active = [fm for fm in fmts if fm.old is None or any(case not in fm.old_cases for _, _, case in units)]
     for fm in fmts:
         report.written[fm.name] = []
         report.kept[fm.name] = sorted(fm.old_cases)
     try:
         for fm in active:
             fm.start()
-        _write_cases(plan, layers, levels, boxes, splits, findings, overridden, fmts, active, ctx,
-                     report, progress)
+        _write_cases(units, splits, several, ctx, fmts, active, report, progress)
         for fm in active:
-            _finish(fm, plan, ctx, project, image_text, options, fractions, skipped, findings, report)
+            _finish(fm, sources, described, split_by, test_images, ctx, project, options, fractions,
+                    skipped, report)
         commit_all({fm.name: fm.stage for fm in active})
     except BaseException:
         for fm in active:
@@ -311,34 +312,101 @@ def export_project(
     return report
 
 
-def _write_cases(plan, layers, levels, boxes, splits, findings, overridden, fmts, active, ctx,
-                 report, progress) -> None:
+def _no_boxes_several(sources, skipped) -> str:
+    if not any(src.plan.boxes for src in sources):
+        return (f"no image of the export ({', '.join(src.name for src in sources)}) has boxes; propose or "
+                "draw boxes, annotate them, then export.")
+    lines = "\n".join(f"  box {i}: {why}" for i, why in skipped)
+    return (f"no box can be exported:\n{lines}\n"
+            "Fix the findings (QC dock, or patchwise check) and export again.")
+
+
+def _what(entry: Mapping, several: bool) -> str:
+    if several and entry.get("image") is not None:
+        return f"box {entry.get('box_id')} of image {entry['image']}"
+    return f"box {entry.get('box_id')}"
+
+
+def _case_what(case: str, images_of: Mapping[str, str], several: bool) -> str:
+    if several and case in images_of:
+        box = case.rsplit("_", 1)[-1].lstrip("0") or "0"
+        return f"box {box} of image {images_of[case]}"
+    return f"box {int(case.rsplit('_', 1)[-1])}" if case.rsplit("_", 1)[-1].isdigit() else f"case {case}"
+
+
+def _splits(units, fractions, options: ExportOptions, split_by: str, test_images, existing: Mapping[str, str],
+            images_of: Mapping[str, str], report: ExportReport) -> dict[str, str]:
+    """Case name to split for every exported unit (see :mod:`.images`)."""
+    out: dict[str, str] = {}
+    held = set(test_images)
+    for src, box, case in units:
+        if src.name in held:
+            if existing.get(case, "test") != "test":
+                raise ValueError(f"image {src.name} is held out as test but its box {box.id} was already "
+                                 f"exported as {existing[case]}; export with overwrite to move it.")
+            out[case] = "test"
+    rest = [u for u in units if u[2] not in out]
+    if split_by == "image":
+        names = list(dict.fromkeys(src.name for src, _, _ in units))
+        old, warnings = image_existing_splits({c: (images_of[c], s) for c, s in existing.items()
+                                               if c in images_of})
+        report.warnings.extend(warnings)
+        per_image = assign_image_splits(names, fractions, options.seed, test_images,
+                                        existing={n: s for n, s in old.items() if n in names and n not in held})
+        for src, box, case in rest:
+            out[case] = existing.get(case) or per_image[src.name]
+        if options.test_boxes:
+            for src, box, case in rest:
+                if box.id in set(options.test_boxes):
+                    if existing.get(case, "test") != "test":
+                        raise ValueError(f"box {box.id} is pinned to the test split but was already exported "
+                                         f"as {existing[case]}; export with overwrite to move it.")
+                    out[case] = "test"
+        return out
+    # by box: each unit gets a stand-in id, so box ids repeating across images stay apart
+    stand_in = {case: k for k, (_, _, case) in enumerate(rest, start=1)}
+    boxes = [dataclasses.replace(box, id=stand_in[case]) for _, box, case in rest]
+    pins = [stand_in[case] for _, box, case in rest if box.id in set(options.test_boxes)]
+    got = assign_splits(boxes, fractions, options.seed, pins,
+                        existing={stand_in[c]: s for c, s in existing.items() if c in stand_in})
+    out.update({case: got[stand_in[case]] for _, _, case in rest})
+    return out
+
+
+def _write_cases(units, splits, several, ctx, fmts, active, report, progress) -> None:
     """Read each box once (one at a time); write it into every format that does not
     hold it yet, and compare it with what formats that hold it recorded."""
-    total = len(boxes)
+    total = len(units)
     if progress:
         progress(0, total)
-    for n, box in enumerate(boxes, start=1):
-        case = case_name(box)
-        crop = read_crop(plan, layers, levels, box, splits[box.id],
-                         _box_findings(findings, box, box.id in overridden), overridden.get(box.id))
+    contexts = {}
+    for n, (src, box, case) in enumerate(units, start=1):
+        if src.name not in contexts:
+            contexts[src.name] = dataclasses.replace(ctx, plan=src.plan)
+        image_ctx = contexts[src.name]
+        who = f"box {box.id} of image {src.name}" if several else f"box {box.id}"
+        crop = read_crop(src.plan, src.layers, src.levels, box, splits[case],
+                         _box_findings(src.findings, box, box.id in src.overridden), src.overridden.get(box.id))
+        crop = dataclasses.replace(crop, case=case)
         digest = content_hash(crop)
         changed = [fm.name for fm in fmts
                    if case in fm.old_cases and fm.old_cases[case].get("content_hash") != digest]
         if changed:
             report.warnings.append(
-                f"box {box.id} changed since it was exported ({', '.join(changed)}); export with "
+                f"{who} changed since it was exported ({', '.join(changed)}); export with "
                 "overwrite to replace it."
             )
         targets = [fm for fm in active if case not in fm.old_cases]
         if targets:
             for f in crop.findings:
-                report.warnings.append(f"box {box.id}: {f.code}: {f.message}")
+                report.warnings.append(f"{who}: {f.code}: {f.message}")
             if crop.override:
-                report.warnings.append(f"box {box.id}: exported despite its errors: {crop.override}")
+                report.warnings.append(f"{who}: exported despite its errors: {crop.override}")
         for fm in targets:
-            written = fm.writer.write_case(fm.stage.path, crop, ctx)
-            entry = case_entry(crop, {}, digest, plan.magnification)
+            written = fm.writer.write_case(fm.stage.path, crop, image_ctx)
+            entry = case_entry(crop, {}, digest, src.plan.magnification)
+            if several:
+                entry["image"] = src.name
             fm.new[case] = (entry, written)
             report.written[fm.name].append(case)
             report.warnings.extend(f"{fm.name} {w}" if w.startswith(case) else f"{fm.name} {case}: {w}"
@@ -347,8 +415,8 @@ def _write_cases(plan, layers, levels, boxes, splits, findings, overridden, fmts
             progress(n, total)
 
 
-def _finish(fm: _Format, plan, ctx, project, image_text, options, fractions, skipped, findings,
-            report: ExportReport) -> None:
+def _finish(fm: _Format, sources, described, split_by, test_images, ctx, project, options, fractions,
+            skipped, report: ExportReport) -> None:
     """Dataset-level files, checksums and the manifest of one staged format folder."""
     root = fm.stage.path
     refs = [CaseRef(c["case"], c["split"]) for c in fm.old_cases.values()]
@@ -374,10 +442,12 @@ def _finish(fm: _Format, plan, ctx, project, image_text, options, fractions, ski
                      if rel not in claimed and rel != MANIFEST_NAME}
     mapping = getattr(fm.writer, "label_mapping", None)
     manifest = build_manifest(
-        export_format=fm.name, plan=plan, project=project, image_path=image_text,
+        export_format=fm.name, plan=sources[0].plan, project=project, image_path=sources[0].path,
         cases=entries, files=dataset_files, labels=mapping(ctx) if mapping else None,
         settings=_settings(ctx, fm.writer), fractions=fractions, seed=options.seed,
         test_boxes=options.test_boxes, skipped=skipped,
-        plan_findings=[f for f in findings if f.box_id is None],
+        plan_findings=[f for src in sources for f in src.findings if f.box_id is None],
     )
+    if described is not None:
+        manifest = several_images_manifest(manifest, fm.old, described, split_by, test_images)
     (root / MANIFEST_NAME).write_bytes(manifest_bytes(manifest))

@@ -1,0 +1,146 @@
+"""What an export reads from a project: per image its plan, findings, image and annotation layers.
+
+:func:`open_sources` checks every chosen image of the project (box rules and
+annotation checks, as ``patchwise check`` does), picks the boxes that can be
+exported and opens the image and annotation layers without loading them.
+:func:`same_export` tells whether an earlier export's manifest describes an
+export new cases may join.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..findings import Finding
+from ..geometry.box import Box
+from ..plan.plan import Plan
+from .crops import exportable, image_levels
+from .images import image_case_name
+from .model import case_name
+
+
+@dataclass(frozen=True, eq=False)
+class ImageSource:
+    """One image of the project as the export reads it.
+
+    Attributes
+    ----------
+    name : str
+        The image's name in the project.
+    plan : Plan
+        Its plan, with box statuses derived from the annotation checks.
+    findings : list of Finding
+        Every finding of the image.
+    overridden : dict of int to str
+        Boxes exported despite error findings, with the reason.
+    levels : list
+        The image's pyramid levels (:func:`~.crops.image_levels`).
+    layers : dict
+        Its annotation layers.
+    path : str or None
+        The image file (absolute).
+    domain : str or None
+        The image's domain tag.
+    """
+
+    name: str
+    plan: Plan
+    findings: list[Finding]
+    overridden: dict[int, str]
+    levels: list
+    layers: dict
+    path: str | None
+    domain: str | None = None
+    boxes: list[Box] = field(default_factory=list)
+
+    def case(self, box: Box, named: bool) -> str:
+        """The case name of a box: after the image when ``named``, else as a one-image project names it."""
+        return image_case_name(self.name, box.id) if named else case_name(box)
+
+    def describe(self) -> dict:
+        """The image as the manifest of a several-image export records it."""
+        img = self.plan.image
+        return {"name": self.name, "path": self.path, "shape": list(img.shape), "dtype": img.dtype,
+                "voxel_size": list(img.voxel_size), "unit": img.unit, "domain": self.domain}
+
+
+def check_image(project: Path, name: str):
+    """Plan (with derived statuses), findings and QC report of one image of a project."""
+    from ..plan.annotation_store import annotation_layers, open_annotations
+    from ..plan.plan_file import load_plan
+    from ..qc.checks import check_plan_annotations, hidden_arrays
+
+    plan = load_plan(project, name)
+    group = open_annotations(project, plan, mode="r", image=name)
+    report = check_plan_annotations(plan, annotation_layers(group, plan), hidden=hidden_arrays(group))
+    plan = report.apply_statuses(plan)
+    return plan, plan.validate() + report.findings, report, group
+
+
+def open_sources(project: Path, collection, names: Sequence[str], overrides: Mapping[int, str],
+                 only_done: bool) -> tuple[list[ImageSource], list[tuple[int, str]]]:
+    """Check and open the chosen images; their exportable boxes and the boxes skipped (with why).
+
+    With several images in the project the reason a box is skipped names
+    its image.
+    """
+    from ..plan.annotation_store import annotation_layers
+    from ..plan.project import resolve_image_path
+
+    several = len(collection.images) > 1
+    sources, skipped = [], []
+    for name in names:
+        plan, findings, qc, group = check_image(project, name)
+        boxes, skip, overridden = exportable(plan, findings, overrides,
+                                             counts={i: q.counts for i, q in qc.boxes.items()},
+                                             only_done=only_done)
+        skipped.extend((i, f"image {name}: {why}" if several else why) for i, why in skip)
+        path = resolve_image_path(project, plan)
+        sources.append(ImageSource(
+            name, plan, findings, dict(overridden), image_levels(project, plan),
+            annotation_layers(group, plan), None if path is None else str(path.resolve()),
+            collection.image(name).domain, list(boxes)))
+    return sources, skipped
+
+
+def same_export(plan: Plan, project: str, settings: dict, image: str | None = None,
+                images: Mapping[str, dict] | None = None) -> Callable[[dict], str | None]:
+    """A check that an old manifest describes an export new cases may join.
+
+    ``image`` is the image file of a one-image project; ``images`` the
+    images (:meth:`ImageSource.describe` by name) of a project with several.
+    """
+    classes = [{"name": c.name, "kind": c.kind} for c in plan.classes]
+
+    def differs(old: dict) -> str | None:
+        if old.get("project") != project:
+            return f"another project ({old.get('project')}, not {project})"
+        if images is None:
+            old_image = old.get("image") or {}
+            if old.get("images"):
+                return "this project when it held several images (its cases are named after them)"
+            if old_image.get("path") != image or old_image.get("shape") != list(plan.image.shape):
+                return f"another image ({old_image.get('path')} {old_image.get('shape')})"
+        else:
+            if not old.get("images"):
+                return "this project when it held one image (its cases are not named after images)"
+            for entry in old["images"]:
+                now = images.get(entry.get("name"))
+                if now is not None and (entry.get("path"), entry.get("shape")) != (now["path"], now["shape"]):
+                    return (f"another image named {entry.get('name')} ({entry.get('path')} "
+                            f"{entry.get('shape')})")
+        if old.get("magnification") != list(plan.magnification):
+            now = list(plan.magnification)
+            return f"this project at magnification {old.get('magnification')} (now {now})"
+        if old.get("classes") != classes:
+            names = [c.get("name") for c in old.get("classes") or [] if isinstance(c, dict)]
+            return f"this project with other classes ({', '.join(map(str, names))})"
+        changed = sorted(k for k in settings if (old.get("settings") or {}).get(k) != settings[k])
+        if changed:
+            was = ", ".join(f"{k}={(old.get('settings') or {}).get(k)!r}" for k in changed)
+            return f"this project with other settings ({was}; use the same settings to add cases)"
+        return None
+
+    return differs
