@@ -100,6 +100,27 @@ def parse_planes(text: str) -> tuple[str, ...]:
     return planes
 
 
+def parse_names(text: str | None, option: str) -> tuple[str, ...]:
+    """Image names like ``cells_t000,fib`` (empty: none).
+
+    Examples
+    --------
+    >>> parse_names("a, b,a", "--images")
+    ('a', 'b')
+    >>> parse_names(" , ", "--images")
+    Traceback (most recent call last):
+    ...
+    ValueError: --images takes image names, e.g. cells_t000,fib (see patchwise images PROJECT); got ' , '.
+    """
+    if text is None:
+        return ()
+    names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+    if not names:
+        raise _usage(f"{option} takes image names, e.g. cells_t000,fib (see patchwise images PROJECT); "
+                     f"got {text!r}.")
+    return names
+
+
 def options_from_args(args) -> ExportOptions:
     """The export options of a parsed ``patchwise export`` command line."""
     context: dict = {}
@@ -125,6 +146,8 @@ def options_from_args(args) -> ExportOptions:
         test_boxes=parse_ids(args.test_boxes, "--test-boxes"), overwrite=args.overwrite,
         only_done=args.only_done,
         overrides=parse_overrides(args.override), context=context,
+        images=parse_names(args.images, "--images"), split_by=args.split_by,
+        test_images=parse_names(args.test_images, "--test-images"),
     )
 
 
@@ -203,7 +226,8 @@ def add_parser(sub) -> None:
     e = sub.add_parser(
         "export", help="write validated boxes as training data (nnU-Net, StarDist, Cellpose, OME-Zarr)",
         description="Export the validated boxes of PROJECT into OUT, one folder per format, with "
-        "train/val/test splits and a patchwise_manifest.json. Boxes with error findings are skipped "
+        "train/val/test splits and a patchwise_manifest.json. A project of several images gives one "
+        "dataset (case names begin with the image's name). Boxes with error findings are skipped "
         "(and listed) unless overridden. An existing export gets the new cases added; nothing is "
         "replaced without --overwrite.")
     e.add_argument("project", help="project folder (holding plan.json)")
@@ -214,7 +238,16 @@ def add_parser(sub) -> None:
                    help="split fractions, stratified by stratum (default: %(default)s)")
     e.add_argument("--seed", type=int, default=0, help="seed of the split (default: %(default)s)")
     e.add_argument("--test-boxes", default=None, metavar="IDS",
-                   help="box ids pinned to the test split, e.g. 3,7 (a held-out difficult region)")
+                   help="box ids pinned to the test split, e.g. 3,7 (a held-out difficult region; "
+                   "a project of one image, or one image chosen with --images)")
+    e.add_argument("--images", default=None, metavar="NAME[,NAME]",
+                   help="export only these images of the project (default: every image; "
+                   "patchwise images PROJECT lists them)")
+    e.add_argument("--split-by", default=None, choices=("image", "box"),
+                   help="draw splits per image (no image in both train and validation) or per box "
+                   "(default: image from three exported images on, else box)")
+    e.add_argument("--test-images", default=None, metavar="NAME[,NAME]",
+                   help="images held out whole as the test split (nnU-Net imagesTs/labelsTs)")
     e.add_argument("--overwrite", action="store_true", help="replace an existing export instead of adding to it")
     e.add_argument("--only-done", action="store_true",
                    help="export only boxes marked done (default: every box without error findings)")

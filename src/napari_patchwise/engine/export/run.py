@@ -211,7 +211,7 @@ def export_project(
         raise ExportError(f"every exported image ({', '.join(names)}) is held out as test; leave at least "
                           "one image for training.")
     split_by = check_split_by(options.split_by, len(names))
-    if several and options.test_boxes:
+    if several and options.test_boxes and len(names) > 1:
         raise ExportError("box ids repeat across the images of this project, so test boxes cannot name "
                           "a box; hold out whole images as test (test images, --test-images NAME) or "
                           "export one image (--images NAME) with its test boxes.")
@@ -266,13 +266,13 @@ def export_project(
     except ValueError as e:
         raise ExportError(str(e)) from None
     current = {src.case(b, several) for src in sources for b in src.plan.boxes}
-    for i, why in skipped:
-        if not several and case_name(Box(i, (0, 0, 0), (1, 1, 1))) in existing:
+    for i, why in skipped if len(sources) == 1 else ():
+        if sources[0].case(Box(i, (0, 0, 0), (1, 1, 1)), several) in existing:
             report.warnings.append(
                 f"box {i} stays in the export although it cannot be exported now ({why}); "
                 "export with overwrite to drop it."
             )
-        if not several and i in set(options.test_boxes):
+        if i in set(options.test_boxes):
             report.warnings.append(f"box {i} is pinned to the test split but is not exported: {why}")
     chosen = set(names)
     for case in sorted(existing):
