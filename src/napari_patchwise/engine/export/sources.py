@@ -36,7 +36,8 @@ class ImageSource:
     overridden : dict of int to str
         Boxes exported despite error findings, with the reason.
     levels : list
-        The image's pyramid levels (:func:`~.crops.image_levels`).
+        The image's pyramid levels (:func:`~.crops.image_levels`); not opened
+        (empty) when none of its boxes can be exported.
     layers : dict
         Its annotation layers.
     path : str or None
@@ -84,7 +85,7 @@ def open_sources(project: Path, collection, names: Sequence[str], overrides: Map
     """Check and open the chosen images; their exportable boxes and the boxes skipped (with why).
 
     With several images in the project the reason a box is skipped names
-    its image.
+    its image. An image none of whose boxes can be exported is not opened.
     """
     from ..plan.annotation_store import annotation_layers
     from ..plan.project import resolve_image_path
@@ -99,7 +100,7 @@ def open_sources(project: Path, collection, names: Sequence[str], overrides: Map
         skipped.extend((i, f"image {name}: {why}" if several else why) for i, why in skip)
         path = resolve_image_path(project, plan)
         sources.append(ImageSource(
-            name, plan, findings, dict(overridden), image_levels(project, plan),
+            name, plan, findings, dict(overridden), image_levels(project, plan) if boxes else [],
             annotation_layers(group, plan), None if path is None else str(path.resolve()),
             collection.image(name).domain, list(boxes)))
     return sources, skipped
