@@ -78,18 +78,26 @@ def parse_ids(text: str | None, option: str) -> tuple[int, ...]:
     return tuple(parse_box_ids(text, option, "3,7") or ())
 
 
-def parse_overrides(values: list[str] | None) -> dict[int, str]:
-    """``BOX=REASON`` values as ``{box id: reason}``."""
-    out = {}
+def parse_overrides(values: list[str] | None) -> dict:
+    """``BOX=REASON`` values as ``{box id: reason}``; ``IMAGE:BOX=REASON`` as ``{(image, box id): reason}``.
+
+    Examples
+    --------
+    >>> parse_overrides(["7=checked", "fib:3=seen by hand"])
+    {7: 'checked', ('fib', 3): 'seen by hand'}
+    """
+    out: dict = {}
     for text in values or ():
         box, sep, reason = text.partition("=")
+        image, colon, box = box.strip().rpartition(":")
         try:
             box_id = int(box.strip())
         except ValueError:
             box_id = 0
-        if not sep or box_id < 1 or not reason.strip():
-            raise _usage(f"--override takes BOX=REASON, e.g. 7=\"contacts checked by hand\"; got {text!r}.")
-        out[box_id] = reason.strip()
+        if not sep or box_id < 1 or not reason.strip() or (colon and not image.strip()):
+            raise _usage(f"--override takes BOX=REASON or IMAGE:BOX=REASON, e.g. 7=\"contacts checked by "
+                         f"hand\"; got {text!r}.")
+        out[(image.strip(), box_id) if colon else box_id] = reason.strip()
     return out
 
 
@@ -252,7 +260,8 @@ def add_parser(sub) -> None:
     e.add_argument("--only-done", action="store_true",
                    help="export only boxes marked done (default: every box without error findings)")
     e.add_argument("--override", action="append", default=None, metavar="BOX=REASON",
-                   help="export a box despite error findings, with the reason (recorded in the manifest)")
+                   help="export a box despite error findings, with the reason (recorded in the manifest); "
+                   "IMAGE:BOX=REASON in a project of several images")
     e.add_argument("--dataset-id", type=int, default=None, help="nnU-Net dataset number (default 501)")
     e.add_argument("--dataset-name", default=None, help="nnU-Net dataset name (default Patchwise)")
     e.add_argument("--instance-class", default=None,

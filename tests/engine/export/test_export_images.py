@@ -252,3 +252,54 @@ def test_nnunet_integrity_check_passes_on_several_images(tmp_path, names, opts):
     out = tmp_path / "out"
     report = _export(folder, out, **opts)
     assert "verify_dataset_integrity Done" in verify_nnunet(report.folders["nnunet"])
+
+
+def _touching(folder, image, box_id):
+    """Two objects touching inside one box of an image (an error finding)."""
+    plan = load_plan(folder, image)
+    layers = annotation_layers(open_annotations(folder, plan, image=image), plan)
+    z, y, x = plan.box(box_id).slices(plan.magnification)
+    ids = np.asarray(layers["nuclei"][z, y, x])
+    ids[2:6, 3:9, 9:12] = 99  # right beside the box's object
+    layers["nuclei"][z, y, x] = ids
+    bg = np.asarray(layers["background"][z, y, x])
+    bg[ids > 0] = 0
+    layers["background"][z, y, x] = bg
+
+
+def test_overrides_name_their_image(tmp_path):
+    folder = _project(tmp_path, ["cho", "plant"])
+    _touching(folder, "plant", 1)
+    out = tmp_path / "out"
+    report = _export(folder, out)
+    assert [(i, why.split(":")[0]) for i, why in report.skipped] == [(1, "image plant")]
+    with pytest.raises(ExportError, match="name the image of each override"):
+        _export(folder, tmp_path / "o2", overrides={1: "checked"})
+    report = _export(folder, tmp_path / "o3", overrides={("plant", 1): "checked by hand"})
+    _, cases = _cases(tmp_path / "o3")
+    assert not report.skipped and cases["plant_box_0001"]["override"] == "checked by hand"
+    assert cases["cho_box_0001"]["override"] is None
+    with pytest.raises(ExportError, match="names image 'nope'"):
+        _export(folder, tmp_path / "o4", overrides={("nope", 1): "checked"})
+
+
+def test_a_dataset_without_a_training_case_is_refused(tmp_path):
+    folder = _project(tmp_path, ["cho", "plant"], n_boxes=1)
+    _touching(folder, "cho", 1)
+    out = tmp_path / "out"
+    with pytest.raises(ExportError, match=r"every box that can be exported is in a test image \(plant\)(.|\n)*"
+                                          r"box 1: image cho: error findings"):
+        _export(folder, out, test_images=("plant",))
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_cli_override_of_an_image_box(tmp_path, capsys):
+    folder = _project(tmp_path, ["cho", "plant"])
+    _touching(folder, "plant", 2)
+    out = tmp_path / "out"
+    assert main(["export", str(folder), "--format", "nnunet", "-o", str(out), "--override",
+                 "plant:2=checked by hand", "--json"]) == 0
+    assert "plant_box_0002" in json.loads(capsys.readouterr().out)["written"]["nnunet"]
+    assert main(["export", str(folder), "--format", "nnunet", "-o", str(tmp_path / "o2"), "--override",
+                 ":2=x"]) == 2
+    assert "IMAGE:BOX=REASON" in capsys.readouterr().err

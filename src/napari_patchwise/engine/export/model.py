@@ -243,9 +243,10 @@ class ExportOptions:
     only_done : bool
         Export only boxes a person marked ``done`` (by default every box
         without error findings; the report warns about boxes not marked done).
-    overrides : dict of int to str
+    overrides : dict of int (or of (image, int)) to str
         Boxes to export despite error findings, each with the reason
-        (recorded in the manifest).
+        (recorded in the manifest); keys ``(image name, box id)`` when
+        several images are exported.
     context : dict
         Extra :class:`ExportContext` fields (``dataset_id``, ``patch_size``, ...).
     images : tuple of str

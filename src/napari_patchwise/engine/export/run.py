@@ -265,6 +265,13 @@ def export_project(
         splits = _splits(units, fractions, options, split_by, test_images, existing, images_of, report)
     except ValueError as e:
         raise ExportError(str(e)) from None
+    if test_images and all(s == "test" for s in [*splits.values(), *existing.values()]):
+        lines = "".join(f"\n  box {i}: {why}" for i, why in skipped)
+        raise ExportError(
+            f"every box that can be exported is in a test image ({', '.join(test_images)}), so the dataset "
+            f"would have no training case; the other images' boxes were skipped:{lines or ' (none)'}\n"
+            "Fix their findings (or override them), or hold out fewer images."
+        )
     current = {src.case(b, several) for src in sources for b in src.plan.boxes}
     for i, why in skipped if len(sources) == 1 else ():
         if sources[0].case(Box(i, (0, 0, 0), (1, 1, 1)), several) in existing:

@@ -18,7 +18,7 @@ from ..geometry.box import Box
 from ..plan.plan import Plan
 from .crops import exportable, image_levels
 from .images import image_case_name
-from .model import case_name
+from .model import ExportError, case_name
 
 
 @dataclass(frozen=True, eq=False)
@@ -91,10 +91,11 @@ def open_sources(project: Path, collection, names: Sequence[str], overrides: Map
     from ..plan.project import resolve_image_path
 
     several = len(collection.images) > 1
+    per_image = image_overrides(overrides, names, several)
     sources, skipped = [], []
     for name in names:
         plan, findings, qc, group = check_image(project, name)
-        boxes, skip, overridden = exportable(plan, findings, overrides,
+        boxes, skip, overridden = exportable(plan, findings, per_image[name],
                                              counts={i: q.counts for i, q in qc.boxes.items()},
                                              only_done=only_done)
         skipped.extend((i, f"image {name}: {why}" if several else why) for i, why in skip)
@@ -104,6 +105,42 @@ def open_sources(project: Path, collection, names: Sequence[str], overrides: Map
             annotation_layers(group, plan), None if path is None else str(path.resolve()),
             collection.image(name).domain, list(boxes)))
     return sources, skipped
+
+
+def image_overrides(overrides: Mapping, names: Sequence[str], several: bool) -> dict[str, dict[int, str]]:
+    """The overrides of each image: keys ``(image, box id)``, or box ids alone for one image.
+
+    Raises
+    ------
+    ExportError
+        For a box id alone when several images are exported (ids repeat
+        across images), or an image that is not exported.
+
+    Examples
+    --------
+    >>> image_overrides({("b", 3): "checked"}, ["a", "b"], True)
+    {'a': {}, 'b': {3: 'checked'}}
+    >>> image_overrides({3: "checked"}, ["a"], True)
+    {'a': {3: 'checked'}}
+    >>> image_overrides({3: "checked"}, ["a", "b"], True)
+    Traceback (most recent call last):
+    ...
+    napari_patchwise.engine.export.model.ExportError: box ids repeat across the images of this project: name the image of each override (IMAGE:BOX=REASON, e.g. a:3="checked by hand").
+    """
+    out: dict[str, dict[int, str]] = {n: {} for n in names}
+    for key, why in overrides.items():
+        if isinstance(key, tuple):
+            image, box_id = key
+            if image not in out:
+                raise ExportError(f"an override names image {image!r}, which is not exported (the exported "
+                                  f"images are {', '.join(names)}); check the image name.")
+            out[image][int(box_id)] = why
+        elif len(names) > 1:
+            raise ExportError("box ids repeat across the images of this project: name the image of each "
+                              f"override (IMAGE:BOX=REASON, e.g. {names[0]}:{key}=\"checked by hand\").")
+        else:
+            out[names[0]][key] = why
+    return out
 
 
 def same_export(plan: Plan, project: str, settings: dict, image: str | None = None,
