@@ -25,13 +25,14 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
 from .model import SPLITS, ExportError
-from .splits import check_fractions, largest_remainder
+from .splits import assign_splits, check_fractions, largest_remainder
 
 #: How splits are drawn: whole images, or single boxes.
 SPLIT_BY = ("image", "box")
@@ -226,4 +227,79 @@ def image_existing_splits(case_splits: Mapping[str, tuple[str, str]]) -> tuple[d
         if len(counts) > 1:
             warnings.append(f"image {image} has cases in {' and '.join(sorted(counts))} already (an export "
                             f"split by box); its new cases go to {split}.")
+    return out, warnings
+
+
+def split_cases(units, fractions, seed: int, split_by: str, test_images: Sequence[str] = (),
+                test_boxes: Iterable[int] = (), existing: Mapping[str, str] | None = None,
+                images_of: Mapping[str, str] | None = None) -> tuple[dict[str, str], list[str]]:
+    """Case name to split for every exported unit, and warnings.
+
+    Parameters
+    ----------
+    units : sequence of (source, Box, str)
+        Each exported box with its image (anything with a ``name``) and case name.
+    fractions, seed
+        As for :func:`~.splits.assign_splits`.
+    split_by : {'image', 'box'}
+    test_images : sequence of str
+        Images whose cases are all ``test``.
+    test_boxes : iterable of int
+        Box ids pinned to test (one image exported).
+    existing : mapping of str to str
+        Split of each case already exported (kept).
+    images_of : mapping of str to str
+        Image of each case already exported.
+
+    Raises
+    ------
+    ValueError
+        When a held-out image or pinned box was exported before in another split.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> from napari_patchwise.engine import Box
+    >>> units = [(NS(name=n), Box(i, (0, 0, 0), (4, 4, 4)), image_case_name(n, i))
+    ...          for n in ("a", "b", "c") for i in (1, 2)]
+    >>> splits, _ = split_cases(units, (0.8, 0.2, 0), 0, "image", test_images=["c"])
+    >>> sorted({(case[0], s) for case, s in splits.items()})
+    [('a', 'train'), ('b', 'val'), ('c', 'test')]
+    """
+    existing = dict(existing or {})
+    images_of = dict(images_of or {})
+    test_boxes = set(test_boxes)
+    warnings: list[str] = []
+    out: dict[str, str] = {}
+    held = set(test_images)
+    for src, box, case in units:
+        if src.name in held:
+            if existing.get(case, "test") != "test":
+                raise ValueError(f"image {src.name} is held out as test but its box {box.id} was already "
+                                 f"exported as {existing[case]}; export with overwrite to move it.")
+            out[case] = "test"
+    rest = [u for u in units if u[2] not in out]
+    if split_by == "image":
+        names = list(dict.fromkeys(src.name for src, _, _ in units))
+        old, warnings = image_existing_splits({c: (images_of[c], s) for c, s in existing.items()
+                                               if c in images_of})
+        per_image = assign_image_splits(names, fractions, seed, test_images,
+                                        existing={n: s for n, s in old.items() if n in names and n not in held})
+        for src, box, case in rest:
+            out[case] = existing.get(case) or per_image[src.name]
+        if test_boxes:
+            for src, box, case in rest:
+                if box.id in test_boxes:
+                    if existing.get(case, "test") != "test":
+                        raise ValueError(f"box {box.id} is pinned to the test split but was already exported "
+                                         f"as {existing[case]}; export with overwrite to move it.")
+                    out[case] = "test"
+        return out, warnings
+    # by box: each unit gets a stand-in id, so box ids repeating across images stay apart
+    stand_in = {case: k for k, (_, _, case) in enumerate(rest, start=1)}
+    boxes = [dataclasses.replace(box, id=stand_in[case]) for _, box, case in rest]
+    pins = [stand_in[case] for _, box, case in rest if box.id in test_boxes]
+    got = assign_splits(boxes, fractions, seed, pins,
+                        existing={stand_in[c]: s for c, s in existing.items() if c in stand_in})
+    out.update({case: got[stand_in[case]] for _, _, case in rest})
     return out, warnings

@@ -33,7 +33,7 @@ from ..geometry.box import Box
 from ..plan.paths import STAGE_RESERVE, PathError, check_name_fits, check_output_outside_store, check_path_names
 from ..findings import Finding
 from .crops import content_hash, read_crop
-from .images import assign_image_splits, check_split_by, image_existing_splits, select_images
+from .images import check_split_by, select_images, split_cases
 from .manifest import build_manifest, case_entry, manifest_bytes, several_images_manifest, sha256_file
 from .model import (
     FORMAT_NAMES,
@@ -45,10 +45,9 @@ from .model import (
     ExportOptions,
     ExportReport,
     ImageCount,
-    case_name,
 )
-from .sources import open_sources, same_export
-from .splits import assign_splits, check_fractions
+from .sources import case_label, case_label_of, no_boxes_several, open_sources, same_export
+from .splits import check_fractions
 from .staging import Stage, commit_all, ensure_output_folder, existing_export, recover
 
 #: Format name to writer module, where they differ.
@@ -228,7 +227,7 @@ def export_project(
     units = [(src, box, src.case(box, several)) for src in sources for box in src.boxes]
     if not units:
         if several:
-            raise ExportError(_no_boxes_several(sources, skipped))
+            raise ExportError(no_boxes_several(sources, skipped))
         raise ExportError(_no_boxes_message(plan, skipped))
     report = ExportReport(skipped=list(skipped))
     try:
@@ -258,11 +257,13 @@ def export_project(
                 images_of[case] = c["image"]
             if existing.setdefault(case, split) != split:
                 report.warnings.append(
-                    f"{_what(c, several)} is {split} in {fm.target} but {existing[case]} elsewhere; "
+                    f"{case_label(c, several)} is {split} in {fm.target} but {existing[case]} elsewhere; "
                     f"new folders use {existing[case]}."
                 )
     try:
-        splits = _splits(units, fractions, options, split_by, test_images, existing, images_of, report)
+        splits, warnings = split_cases(units, fractions, options.seed, split_by, test_images,
+                                       options.test_boxes, existing, images_of)
+        report.warnings.extend(warnings)
     except ValueError as e:
         raise ExportError(str(e)) from None
     if test_images and all(s == "test" for s in [*splits.values(), *existing.values()]):
@@ -284,7 +285,7 @@ def export_project(
     chosen = set(names)
     for case in sorted(existing):
         if case not in current and (not several or images_of.get(case) in chosen):
-            report.warnings.append(f"{_case_what(case, images_of, several)} is no longer in the plan but "
+            report.warnings.append(f"{case_label_of(case, images_of, several)} is no longer in the plan but "
                                    "stays in the export; export with overwrite to drop it.")
     unreviewed = [(src, b) for src, b, _ in units if b.status != "done"]
     if unreviewed:
@@ -317,67 +318,6 @@ def export_project(
                 fm.stage.discard()
         raise
     return report
-
-
-def _no_boxes_several(sources, skipped) -> str:
-    if not any(src.plan.boxes for src in sources):
-        return (f"no image of the export ({', '.join(src.name for src in sources)}) has boxes; propose or "
-                "draw boxes, annotate them, then export.")
-    lines = "\n".join(f"  box {i}: {why}" for i, why in skipped)
-    return (f"no box can be exported:\n{lines}\n"
-            "Fix the findings (QC dock, or patchwise check) and export again.")
-
-
-def _what(entry: Mapping, several: bool) -> str:
-    if several and entry.get("image") is not None:
-        return f"box {entry.get('box_id')} of image {entry['image']}"
-    return f"box {entry.get('box_id')}"
-
-
-def _case_what(case: str, images_of: Mapping[str, str], several: bool) -> str:
-    if several and case in images_of:
-        box = case.rsplit("_", 1)[-1].lstrip("0") or "0"
-        return f"box {box} of image {images_of[case]}"
-    return f"box {int(case.rsplit('_', 1)[-1])}" if case.rsplit("_", 1)[-1].isdigit() else f"case {case}"
-
-
-def _splits(units, fractions, options: ExportOptions, split_by: str, test_images, existing: Mapping[str, str],
-            images_of: Mapping[str, str], report: ExportReport) -> dict[str, str]:
-    """Case name to split for every exported unit (see :mod:`.images`)."""
-    out: dict[str, str] = {}
-    held = set(test_images)
-    for src, box, case in units:
-        if src.name in held:
-            if existing.get(case, "test") != "test":
-                raise ValueError(f"image {src.name} is held out as test but its box {box.id} was already "
-                                 f"exported as {existing[case]}; export with overwrite to move it.")
-            out[case] = "test"
-    rest = [u for u in units if u[2] not in out]
-    if split_by == "image":
-        names = list(dict.fromkeys(src.name for src, _, _ in units))
-        old, warnings = image_existing_splits({c: (images_of[c], s) for c, s in existing.items()
-                                               if c in images_of})
-        report.warnings.extend(warnings)
-        per_image = assign_image_splits(names, fractions, options.seed, test_images,
-                                        existing={n: s for n, s in old.items() if n in names and n not in held})
-        for src, box, case in rest:
-            out[case] = existing.get(case) or per_image[src.name]
-        if options.test_boxes:
-            for src, box, case in rest:
-                if box.id in set(options.test_boxes):
-                    if existing.get(case, "test") != "test":
-                        raise ValueError(f"box {box.id} is pinned to the test split but was already exported "
-                                         f"as {existing[case]}; export with overwrite to move it.")
-                    out[case] = "test"
-        return out
-    # by box: each unit gets a stand-in id, so box ids repeating across images stay apart
-    stand_in = {case: k for k, (_, _, case) in enumerate(rest, start=1)}
-    boxes = [dataclasses.replace(box, id=stand_in[case]) for _, box, case in rest]
-    pins = [stand_in[case] for _, box, case in rest if box.id in set(options.test_boxes)]
-    got = assign_splits(boxes, fractions, options.seed, pins,
-                        existing={stand_in[c]: s for c, s in existing.items() if c in stand_in})
-    out.update({case: got[stand_in[case]] for _, _, case in rest})
-    return out
 
 
 def _write_cases(units, splits, several, ctx, fmts, active, report, progress) -> None:

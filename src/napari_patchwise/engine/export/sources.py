@@ -182,3 +182,28 @@ def same_export(plan: Plan, project: str, settings: dict, image: str | None = No
         return None
 
     return differs
+
+
+def no_boxes_several(sources, skipped) -> str:
+    """Why an export of several images has no box to write."""
+    if not any(src.plan.boxes for src in sources):
+        return (f"no image of the export ({', '.join(src.name for src in sources)}) has boxes; propose or "
+                "draw boxes, annotate them, then export.")
+    lines = "\n".join(f"  box {i}: {why}" for i, why in skipped)
+    return (f"no box can be exported:\n{lines}\n"
+            "Fix the findings (QC dock, or patchwise check) and export again.")
+
+
+def case_label(entry: Mapping, several: bool) -> str:
+    """A manifest case entry as a person names it (``box 3 of image fib``)."""
+    if several and entry.get("image") is not None:
+        return f"box {entry.get('box_id')} of image {entry['image']}"
+    return f"box {entry.get('box_id')}"
+
+
+def case_label_of(case: str, images_of: Mapping[str, str], several: bool) -> str:
+    """A case name as a person names it, given the image of each case."""
+    if several and case in images_of:
+        box = case.rsplit("_", 1)[-1].lstrip("0") or "0"
+        return f"box {box} of image {images_of[case]}"
+    return f"box {int(case.rsplit('_', 1)[-1])}" if case.rsplit("_", 1)[-1].isdigit() else f"case {case}"
