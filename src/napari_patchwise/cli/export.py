@@ -78,18 +78,26 @@ def parse_ids(text: str | None, option: str) -> tuple[int, ...]:
     return tuple(parse_box_ids(text, option, "3,7") or ())
 
 
-def parse_overrides(values: list[str] | None) -> dict[int, str]:
-    """``BOX=REASON`` values as ``{box id: reason}``."""
-    out = {}
+def parse_overrides(values: list[str] | None) -> dict:
+    """``BOX=REASON`` values as ``{box id: reason}``; ``IMAGE:BOX=REASON`` as ``{(image, box id): reason}``.
+
+    Examples
+    --------
+    >>> parse_overrides(["7=checked", "fib:3=seen by hand"])
+    {7: 'checked', ('fib', 3): 'seen by hand'}
+    """
+    out: dict = {}
     for text in values or ():
         box, sep, reason = text.partition("=")
+        image, colon, box = box.strip().rpartition(":")
         try:
             box_id = int(box.strip())
         except ValueError:
             box_id = 0
-        if not sep or box_id < 1 or not reason.strip():
-            raise _usage(f"--override takes BOX=REASON, e.g. 7=\"contacts checked by hand\"; got {text!r}.")
-        out[box_id] = reason.strip()
+        if not sep or box_id < 1 or not reason.strip() or (colon and not image.strip()):
+            raise _usage(f"--override takes BOX=REASON or IMAGE:BOX=REASON, e.g. 7=\"contacts checked by "
+                         f"hand\"; got {text!r}.")
+        out[(image.strip(), box_id) if colon else box_id] = reason.strip()
     return out
 
 
@@ -98,6 +106,27 @@ def parse_planes(text: str) -> tuple[str, ...]:
     if not planes or any(p not in CELLPOSE_PLANES for p in planes):
         raise _usage(f"--cellpose-planes takes a comma list of {', '.join(CELLPOSE_PLANES)}; got {text!r}.")
     return planes
+
+
+def parse_names(text: str | None, option: str) -> tuple[str, ...]:
+    """Image names like ``cells_t000,fib`` (empty: none).
+
+    Examples
+    --------
+    >>> parse_names("a, b,a", "--images")
+    ('a', 'b')
+    >>> parse_names(" , ", "--images")
+    Traceback (most recent call last):
+    ...
+    ValueError: --images takes image names, e.g. cells_t000,fib (see patchwise images PROJECT); got ' , '.
+    """
+    if text is None:
+        return ()
+    names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+    if not names:
+        raise _usage(f"{option} takes image names, e.g. cells_t000,fib (see patchwise images PROJECT); "
+                     f"got {text!r}.")
+    return names
 
 
 def options_from_args(args) -> ExportOptions:
@@ -125,6 +154,8 @@ def options_from_args(args) -> ExportOptions:
         test_boxes=parse_ids(args.test_boxes, "--test-boxes"), overwrite=args.overwrite,
         only_done=args.only_done,
         overrides=parse_overrides(args.override), context=context,
+        images=parse_names(args.images, "--images"), split_by=args.split_by,
+        test_images=parse_names(args.test_images, "--test-images"),
     )
 
 
@@ -203,7 +234,8 @@ def add_parser(sub) -> None:
     e = sub.add_parser(
         "export", help="write validated boxes as training data (nnU-Net, StarDist, Cellpose, OME-Zarr)",
         description="Export the validated boxes of PROJECT into OUT, one folder per format, with "
-        "train/val/test splits and a patchwise_manifest.json. Boxes with error findings are skipped "
+        "train/val/test splits and a patchwise_manifest.json. A project of several images gives one "
+        "dataset (case names begin with the image's name). Boxes with error findings are skipped "
         "(and listed) unless overridden. An existing export gets the new cases added; nothing is "
         "replaced without --overwrite.")
     e.add_argument("project", help="project folder (holding plan.json)")
@@ -214,12 +246,22 @@ def add_parser(sub) -> None:
                    help="split fractions, stratified by stratum (default: %(default)s)")
     e.add_argument("--seed", type=int, default=0, help="seed of the split (default: %(default)s)")
     e.add_argument("--test-boxes", default=None, metavar="IDS",
-                   help="box ids pinned to the test split, e.g. 3,7 (a held-out difficult region)")
+                   help="box ids pinned to the test split, e.g. 3,7 (a held-out difficult region; "
+                   "a project of one image, or one image chosen with --images)")
+    e.add_argument("--images", default=None, metavar="NAME[,NAME]",
+                   help="export only these images of the project (default: every image; "
+                   "patchwise images PROJECT lists them)")
+    e.add_argument("--split-by", default=None, choices=("image", "box"),
+                   help="draw splits per image (no image in both train and validation) or per box "
+                   "(default: image from three exported images on, else box)")
+    e.add_argument("--test-images", default=None, metavar="NAME[,NAME]",
+                   help="images held out whole as the test split (nnU-Net imagesTs/labelsTs)")
     e.add_argument("--overwrite", action="store_true", help="replace an existing export instead of adding to it")
     e.add_argument("--only-done", action="store_true",
                    help="export only boxes marked done (default: every box without error findings)")
     e.add_argument("--override", action="append", default=None, metavar="BOX=REASON",
-                   help="export a box despite error findings, with the reason (recorded in the manifest)")
+                   help="export a box despite error findings, with the reason (recorded in the manifest); "
+                   "IMAGE:BOX=REASON in a project of several images")
     e.add_argument("--dataset-id", type=int, default=None, help="nnU-Net dataset number (default 501)")
     e.add_argument("--dataset-name", default=None, help="nnU-Net dataset name (default Patchwise)")
     e.add_argument("--instance-class", default=None,

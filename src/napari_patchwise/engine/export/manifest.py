@@ -193,6 +193,34 @@ def build_manifest(
     })
 
 
+def several_images_manifest(manifest: Mapping, old: Mapping | None, images: Mapping[str, Mapping],
+                            split_by: str, test_images: Sequence[str]) -> dict:
+    """The manifest of an export of several images: ``images`` instead of ``image``.
+
+    ``images`` lists every image with cases in the folder: those of an earlier
+    export (``old``) first, then the ones exported now (described by
+    :meth:`~.sources.ImageSource.describe`, by name); each case names its
+    image. ``split`` records the grouping (``by``) and the images held out
+    as test.
+
+    Examples
+    --------
+    >>> m = several_images_manifest({"image": {"path": "a.tif"}, "split": {"seed": 0}}, None,
+    ...                             {"a": {"name": "a"}, "b": {"name": "b"}}, "image", ["b"])
+    >>> m["image"], [i["name"] for i in m["images"]], m["split"]
+    (None, ['a', 'b'], {'seed': 0, 'by': 'image', 'test_images': ['b']})
+    """
+    listed = {i.get("name"): dict(i) for i in (old or {}).get("images") or [] if isinstance(i, Mapping)}
+    listed.update({name: dict(d) for name, d in images.items()})
+    old_tests = ((old or {}).get("split") or {}).get("test_images") or []
+    out = dict(manifest)
+    out["image"] = None
+    out["images"] = list(listed.values())
+    out["split"] = {**dict(manifest.get("split") or {}), "by": split_by,
+                    "test_images": sorted(set(old_tests) | set(test_images))}
+    return _jsonable(out)
+
+
 def manifest_bytes(manifest: Mapping) -> bytes:
     """The manifest as UTF-8 JSON text (indented, keys in their order, final newline)."""
     return (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")

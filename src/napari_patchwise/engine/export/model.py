@@ -34,7 +34,7 @@ class ExportError(ValueError):
     """An export cannot run (the message says what is wrong and how to fix it)."""
 
 
-_CASE_WARNING = re.compile(r"^(\S+) (box_\d+): (.*)$", re.S)
+_CASE_WARNING = re.compile(r"^(\S+) (\S*box_\d+): (.*)$", re.S)
 
 
 def _grouped(warnings: list[str]) -> list[str]:
@@ -44,6 +44,8 @@ def _grouped(warnings: list[str]) -> list[str]:
     --------
     >>> _grouped(["stardist box_0001: small", "stardist box_0002: small", "plan: few boxes"])
     ['stardist box_0001, box_0002: small', 'plan: few boxes']
+    >>> _grouped(["nnunet a_box_0001: odd", "nnunet b_box_0001: odd"])
+    ['nnunet a_box_0001, b_box_0001: odd']
     """
     out: list = []
     seen: dict[tuple[str, str], list] = {}
@@ -241,11 +243,19 @@ class ExportOptions:
     only_done : bool
         Export only boxes a person marked ``done`` (by default every box
         without error findings; the report warns about boxes not marked done).
-    overrides : dict of int to str
+    overrides : dict of int (or of (image, int)) to str
         Boxes to export despite error findings, each with the reason
-        (recorded in the manifest).
+        (recorded in the manifest); keys ``(image name, box id)`` when
+        several images are exported.
     context : dict
         Extra :class:`ExportContext` fields (``dataset_id``, ``patch_size``, ...).
+    images : tuple of str
+        The images of the project to export (all of them when empty).
+    split_by : {'image', 'box'} or None
+        Draw splits per image (every box of an image in one split) or per
+        box; ``None``: by image from three exported images on, else by box.
+    test_images : tuple of str
+        Images held out whole as the test split.
     """
 
     formats: tuple[str, ...] = ("nnunet",)
@@ -256,6 +266,9 @@ class ExportOptions:
     only_done: bool = False
     overrides: dict[int, str] = field(default_factory=dict)
     context: dict = field(default_factory=dict)
+    images: tuple[str, ...] = ()
+    split_by: str | None = None
+    test_images: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

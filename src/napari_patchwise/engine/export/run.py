@@ -17,8 +17,9 @@ swapped into place when every format is complete, so a failure leaves the
 previous folders as they were; what a killed export left beside a format
 folder is removed (or put back) by the next export, which says so
 (:attr:`ExportReport.recovered`, see :mod:`.staging`). An earlier export of the same project and
-image is extended: its cases keep their split and their files, and only new
-boxes are written.
+image(s) is extended: its cases keep their split and their files, and only new
+boxes are written. A project of several images exports into one dataset
+(:mod:`.images`: case names after the image, splits grouped by image).
 """
 
 from __future__ import annotations
@@ -30,10 +31,10 @@ from pathlib import Path
 
 from ..geometry.box import Box
 from ..plan.paths import STAGE_RESERVE, PathError, check_name_fits, check_output_outside_store, check_path_names
-from ..plan.project import resolve_image_path
 from ..findings import Finding
-from .crops import content_hash, exportable, image_levels, read_crop
-from .manifest import build_manifest, case_entry, manifest_bytes, sha256_file
+from .crops import content_hash, read_crop
+from .images import check_split_by, select_images, split_cases
+from .manifest import build_manifest, case_entry, manifest_bytes, several_images_manifest, sha256_file
 from .model import (
     FORMAT_NAMES,
     MANIFEST_NAME,
@@ -44,9 +45,9 @@ from .model import (
     ExportOptions,
     ExportReport,
     ImageCount,
-    case_name,
 )
-from .splits import assign_splits, check_fractions
+from .sources import case_label, case_label_of, no_boxes_several, open_sources, same_export
+from .splits import check_fractions
 from .staging import Stage, commit_all, ensure_output_folder, existing_export, recover
 
 #: Format name to writer module, where they differ.
@@ -91,31 +92,6 @@ def _settings(ctx: ExportContext, writer=None) -> dict:
         v = ctx.instance_name() if name == "instance_class" else getattr(ctx, name)
         out[name] = list(v) if isinstance(v, (tuple, list)) else v
     return out
-
-
-def _same_export(plan, project: str, image: str | None, settings: dict) -> Callable[[dict], str | None]:
-    """A check that an old manifest describes an export new cases may join."""
-    classes = [{"name": c.name, "kind": c.kind} for c in plan.classes]
-
-    def differs(old: dict) -> str | None:
-        old_image = old.get("image") or {}
-        if old.get("project") != project:
-            return f"another project ({old.get('project')}, not {project})"
-        if old_image.get("path") != image or old_image.get("shape") != list(plan.image.shape):
-            return f"another image ({old_image.get('path')} {old_image.get('shape')})"
-        if old.get("magnification") != list(plan.magnification):
-            now = list(plan.magnification)
-            return f"this project at magnification {old.get('magnification')} (now {now})"
-        if old.get("classes") != classes:
-            names = [c.get("name") for c in old.get("classes") or [] if isinstance(c, dict)]
-            return f"this project with other classes ({', '.join(map(str, names))})"
-        changed = sorted(k for k in settings if (old.get("settings") or {}).get(k) != settings[k])
-        if changed:
-            was = ", ".join(f"{k}={(old.get('settings') or {}).get(k)!r}" for k in changed)
-            return f"this project with other settings ({was}; use the same settings to add cases)"
-        return None
-
-    return differs
 
 
 def _box_findings(findings: list[Finding], box: Box, overridden: bool) -> tuple[Finding, ...]:
@@ -177,6 +153,13 @@ def export_project(
 ) -> ExportReport:
     """Export the validated boxes of a project as training data.
 
+    A project with several images writes one dataset from every image (or
+    those ``options.images`` names): case names begin with the image's name
+    (:func:`~.images.image_case_name`), the manifest records each case's
+    image, and splits are grouped by image by default from three images on
+    (see :mod:`.images`). A project of one image names its cases as it
+    always did.
+
     Parameters
     ----------
     folder : str or Path
@@ -184,8 +167,8 @@ def export_project(
     out : str or Path
         The output folder; each format writes one folder inside it.
     options : ExportOptions, optional
-        Formats, split fractions and seed, pinned test boxes, overrides,
-        overwrite, and writer settings.
+        Formats, images, split fractions, grouping and seed, pinned test
+        boxes or images, overrides, overwrite, and writer settings.
     progress : callable, optional
         Called with ``(done, total)`` boxes read.
     writers : mapping of str to module, optional
@@ -199,24 +182,40 @@ def export_project(
     Raises
     ------
     ExportError
-        Unknown format or setting, bad fractions or test boxes, no box that
-        can be exported (the message lists why each was skipped), the image
-        missing, an output folder that cannot be written or that holds
-        something else (unless ``overwrite``). Nothing already written is
-        changed then.
+        Unknown format, setting or image, bad fractions, test boxes or test
+        images, no box that can be exported (the message lists why each was
+        skipped), an image missing, an output folder that cannot be written
+        or that holds something else (unless ``overwrite``). Nothing already
+        written is changed then.
     """
+    from ..plan.plan_file import load_collection
+
     options = options or ExportOptions()
     formats = _formats(options.formats)
     try:
         fractions = check_fractions(options.fractions)
     except ValueError as e:
         raise ExportError(str(e)) from None
-    from ..plan.annotation_store import open_annotations
-    from ..qc.checks import check_project
-    from ..plan.annotation_store import annotation_layers
-
     project = Path(folder).resolve()
-    plan, findings, qc = check_project(project)
+    collection = load_collection(project)
+    several = len(collection.images) > 1
+    names = select_images(collection.names, options.images)
+    test_images = select_images(collection.names, options.test_images, "test images") \
+        if options.test_images else ()
+    outside = [n for n in test_images if n not in names]
+    if outside:
+        raise ExportError(f"test images {', '.join(outside)} are not among the exported images "
+                          f"({', '.join(names)}); add them to the images to export.")
+    if test_images and len(test_images) == len(names):
+        raise ExportError(f"every exported image ({', '.join(names)}) is held out as test; leave at least "
+                          "one image for training.")
+    split_by = check_split_by(options.split_by, len(names))
+    if several and options.test_boxes and len(names) > 1:
+        raise ExportError("box ids repeat across the images of this project, so test boxes cannot name "
+                          "a box; hold out whole images as test (test images, --test-images NAME) or "
+                          "export one image (--images NAME) with its test boxes.")
+    sources, skipped = open_sources(project, collection, names, options.overrides, options.only_done)
+    plan = sources[0].plan
     ctx = _context(plan, options)
     known = {b.id for b in plan.boxes}
     bad_pins = sorted(set(options.test_boxes) - known)
@@ -225,17 +224,12 @@ def export_project(
             f"test boxes {', '.join(map(str, bad_pins))} are not in the plan (its boxes are "
             f"{', '.join(map(str, sorted(known))) or 'none'}); check the box ids."
         )
-    boxes, skipped, overridden = exportable(
-        plan, findings, options.overrides, counts={i: q.counts for i, q in qc.boxes.items()},
-        only_done=options.only_done,
-    )
-    if not boxes:
+    units = [(src, box, src.case(box, several)) for src in sources for box in src.boxes]
+    if not units:
+        if several:
+            raise ExportError(no_boxes_several(sources, skipped))
         raise ExportError(_no_boxes_message(plan, skipped))
     report = ExportReport(skipped=list(skipped))
-    levels = image_levels(project, plan)
-    layers = annotation_layers(open_annotations(project, plan, mode="r"), plan)
-    image_path = resolve_image_path(project, plan)
-    image_text = None if image_path is None else str(image_path.resolve())
     try:
         check_path_names(out, "the output folder")
         check_output_outside_store(project, out)
@@ -246,62 +240,77 @@ def export_project(
             check_name_fits(out, fm.target.name, f"the {fm.name} folder name", reserve=STAGE_RESERVE)
     except PathError as e:
         raise ExportError(str(e)) from None
+    described = {src.name: src.describe() for src in sources} if several else None
     for fm in fmts:
-        same = _same_export(plan, str(project), image_text, _settings(ctx, fm.writer))
+        same = same_export(plan, str(project), _settings(ctx, fm.writer), sources[0].path, described)
         report.warnings.extend(fm.open(options.overwrite, same))
         report.recovered.extend(fm.recovered)
         report.folders[fm.name] = fm.target
 
     # splits: cases already exported keep theirs
-    existing: dict[int, str] = {}
+    existing: dict[str, str] = {}
+    images_of: dict[str, str] = {}
     for fm in fmts:
         for c in fm.old_cases.values():
-            box_id, split = c.get("box_id"), c.get("split")
-            if existing.setdefault(box_id, split) != split:
+            case, split = c["case"], c.get("split")
+            if c.get("image") is not None:
+                images_of[case] = c["image"]
+            if existing.setdefault(case, split) != split:
                 report.warnings.append(
-                    f"box {box_id} is {split} in {fm.target} but {existing[box_id]} elsewhere; "
-                    f"new folders use {existing[box_id]}."
+                    f"{case_label(c, several)} is {split} in {fm.target} but {existing[case]} elsewhere; "
+                    f"new folders use {existing[case]}."
                 )
-    exportable_ids = {b.id for b in boxes}
     try:
-        splits = assign_splits(boxes, fractions, options.seed, options.test_boxes,
-                               existing={i: s for i, s in existing.items() if i in exportable_ids})
+        splits, warnings = split_cases(units, fractions, options.seed, split_by, test_images,
+                                       options.test_boxes, existing, images_of)
+        report.warnings.extend(warnings)
     except ValueError as e:
         raise ExportError(str(e)) from None
-    for i, why in skipped:
-        if i in existing:
+    if test_images and all(s == "test" for s in [*splits.values(), *existing.values()]):
+        lines = "".join(f"\n  box {i}: {why}" for i, why in skipped)
+        raise ExportError(
+            f"every box that can be exported is in a test image ({', '.join(test_images)}), so the dataset "
+            f"would have no training case; the other images' boxes were skipped:{lines or ' (none)'}\n"
+            "Fix their findings (or override them), or hold out fewer images."
+        )
+    current = {src.case(b, several) for src in sources for b in src.plan.boxes}
+    for i, why in skipped if len(sources) == 1 else ():
+        if sources[0].case(Box(i, (0, 0, 0), (1, 1, 1)), several) in existing:
             report.warnings.append(
                 f"box {i} stays in the export although it cannot be exported now ({why}); "
                 "export with overwrite to drop it."
             )
         if i in set(options.test_boxes):
             report.warnings.append(f"box {i} is pinned to the test split but is not exported: {why}")
-    gone = sorted(i for i in existing if i not in known)
-    for i in gone:
-        report.warnings.append(f"box {i} is no longer in the plan but stays in the export; "
-                               "export with overwrite to drop it.")
-    unreviewed = [b for b in boxes if b.status != "done"]
+    chosen = set(names)
+    for case in sorted(existing):
+        if case not in current and (not several or images_of.get(case) in chosen):
+            report.warnings.append(f"{case_label_of(case, images_of, several)} is no longer in the plan but "
+                                   "stays in the export; export with overwrite to drop it.")
+    unreviewed = [(src, b) for src, b, _ in units if b.status != "done"]
     if unreviewed:
-        ids = ", ".join(str(b.id) for b in unreviewed)
+        ids = ", ".join(f"{src.name}:{b.id}" if several else str(b.id) for src, b in unreviewed)
         report.warnings.append(
-            f"{len(unreviewed)} of {len(boxes)} exported boxes are not marked done ({ids}); they are "
+            f"{len(unreviewed)} of {len(units)} exported boxes are not marked done ({ids}); they are "
             "exported as they are (export with only-done to leave them out)."
         )
-    for f in findings:
-        if f.box_id is None and f.severity == "warning":
-            report.warnings.append(f"plan: {f.code}: {f.message}")
+    for src in sources:
+        for f in src.findings:
+            if f.box_id is None and f.severity == "warning":
+                where = f"plan of image {src.name}" if several else "plan"
+                report.warnings.append(f"{where}: {f.code}: {f.message}")
 
-    active = [fm for fm in fmts if fm.old is None or any(case_name(b) not in fm.old_cases for b in boxes)]
+    active = [fm for fm in fmts if fm.old is None or any(case not in fm.old_cases for _, _, case in units)]
     for fm in fmts:
         report.written[fm.name] = []
         report.kept[fm.name] = sorted(fm.old_cases)
     try:
         for fm in active:
             fm.start()
-        _write_cases(plan, layers, levels, boxes, splits, findings, overridden, fmts, active, ctx,
-                     report, progress)
+        _write_cases(units, splits, several, ctx, fmts, active, report, progress)
         for fm in active:
-            _finish(fm, plan, ctx, project, image_text, options, fractions, skipped, findings, report)
+            _finish(fm, sources, described, split_by, test_images, ctx, project, options, fractions,
+                    skipped, report)
         commit_all({fm.name: fm.stage for fm in active})
     except BaseException:
         for fm in active:
@@ -311,34 +320,40 @@ def export_project(
     return report
 
 
-def _write_cases(plan, layers, levels, boxes, splits, findings, overridden, fmts, active, ctx,
-                 report, progress) -> None:
+def _write_cases(units, splits, several, ctx, fmts, active, report, progress) -> None:
     """Read each box once (one at a time); write it into every format that does not
     hold it yet, and compare it with what formats that hold it recorded."""
-    total = len(boxes)
+    total = len(units)
     if progress:
         progress(0, total)
-    for n, box in enumerate(boxes, start=1):
-        case = case_name(box)
-        crop = read_crop(plan, layers, levels, box, splits[box.id],
-                         _box_findings(findings, box, box.id in overridden), overridden.get(box.id))
+    contexts = {}
+    for n, (src, box, case) in enumerate(units, start=1):
+        if src.name not in contexts:
+            contexts[src.name] = dataclasses.replace(ctx, plan=src.plan)
+        image_ctx = contexts[src.name]
+        who = f"box {box.id} of image {src.name}" if several else f"box {box.id}"
+        crop = read_crop(src.plan, src.layers, src.levels, box, splits[case],
+                         _box_findings(src.findings, box, box.id in src.overridden), src.overridden.get(box.id))
+        crop = dataclasses.replace(crop, case=case)
         digest = content_hash(crop)
         changed = [fm.name for fm in fmts
                    if case in fm.old_cases and fm.old_cases[case].get("content_hash") != digest]
         if changed:
             report.warnings.append(
-                f"box {box.id} changed since it was exported ({', '.join(changed)}); export with "
+                f"{who} changed since it was exported ({', '.join(changed)}); export with "
                 "overwrite to replace it."
             )
         targets = [fm for fm in active if case not in fm.old_cases]
         if targets:
             for f in crop.findings:
-                report.warnings.append(f"box {box.id}: {f.code}: {f.message}")
+                report.warnings.append(f"{who}: {f.code}: {f.message}")
             if crop.override:
-                report.warnings.append(f"box {box.id}: exported despite its errors: {crop.override}")
+                report.warnings.append(f"{who}: exported despite its errors: {crop.override}")
         for fm in targets:
-            written = fm.writer.write_case(fm.stage.path, crop, ctx)
-            entry = case_entry(crop, {}, digest, plan.magnification)
+            written = fm.writer.write_case(fm.stage.path, crop, image_ctx)
+            entry = case_entry(crop, {}, digest, src.plan.magnification)
+            if several:
+                entry["image"] = src.name
             fm.new[case] = (entry, written)
             report.written[fm.name].append(case)
             report.warnings.extend(f"{fm.name} {w}" if w.startswith(case) else f"{fm.name} {case}: {w}"
@@ -347,8 +362,8 @@ def _write_cases(plan, layers, levels, boxes, splits, findings, overridden, fmts
             progress(n, total)
 
 
-def _finish(fm: _Format, plan, ctx, project, image_text, options, fractions, skipped, findings,
-            report: ExportReport) -> None:
+def _finish(fm: _Format, sources, described, split_by, test_images, ctx, project, options, fractions,
+            skipped, report: ExportReport) -> None:
     """Dataset-level files, checksums and the manifest of one staged format folder."""
     root = fm.stage.path
     refs = [CaseRef(c["case"], c["split"]) for c in fm.old_cases.values()]
@@ -374,10 +389,12 @@ def _finish(fm: _Format, plan, ctx, project, image_text, options, fractions, ski
                      if rel not in claimed and rel != MANIFEST_NAME}
     mapping = getattr(fm.writer, "label_mapping", None)
     manifest = build_manifest(
-        export_format=fm.name, plan=plan, project=project, image_path=image_text,
+        export_format=fm.name, plan=sources[0].plan, project=project, image_path=sources[0].path,
         cases=entries, files=dataset_files, labels=mapping(ctx) if mapping else None,
         settings=_settings(ctx, fm.writer), fractions=fractions, seed=options.seed,
         test_boxes=options.test_boxes, skipped=skipped,
-        plan_findings=[f for f in findings if f.box_id is None],
+        plan_findings=[f for src in sources for f in src.findings if f.box_id is None],
     )
+    if described is not None:
+        manifest = several_images_manifest(manifest, fm.old, described, split_by, test_images)
     (root / MANIFEST_NAME).write_bytes(manifest_bytes(manifest))

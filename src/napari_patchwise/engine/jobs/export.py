@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..export.model import FORMAT_NAMES, ExportOptions, ExportReport
+from ..export.images import SPLIT_BY
 from ..export.splits import check_fractions
 
 
@@ -27,7 +28,8 @@ class ExportRequest:
     out : path
         The output folder (one folder per format inside it).
     options : ExportOptions
-        Formats, split, pinned test boxes, overrides, overwrite, writer settings.
+        Formats, images, split (and its grouping), pinned test boxes or images,
+        overrides, overwrite, writer settings.
 
     Examples
     --------
@@ -39,6 +41,10 @@ class ExportRequest:
     Traceback (most recent call last):
     ...
     ValueError: the train fraction is 0; it must be positive (a model needs training data, give it a share); got train/val/test (0, 1, 0).
+    >>> ExportRequest("p", "out", ExportOptions(split_by="volume"))
+    Traceback (most recent call last):
+    ...
+    ValueError: splits are drawn by image or box; got 'volume'.
     """
 
     project: Any
@@ -59,6 +65,8 @@ class ExportRequest:
         min_masks = o.context.get("min_masks")
         if min_masks is not None and min_masks < 0:
             raise ValueError(f"the Cellpose minimum of masks per plane is 0 or more; got {min_masks}.")
+        if o.split_by not in (None, *SPLIT_BY):
+            raise ValueError(f"splits are drawn by {' or '.join(SPLIT_BY)}; got {o.split_by!r}.")
         if str(self.out).strip() in ("", "."):
             raise ValueError("choose an output folder (one folder per format is written inside it).")
         object.__setattr__(self, "project", Path(self.project))
