@@ -228,3 +228,21 @@ def test_seed_then_check_covers_both_images(project, capsys):
     assert [d["image"] for d in data] == ["a", "b"]
     assert [b["status"] for d in data for b in d["boxes"].values()] == ["seeded"] * 3
     assert code == (1 if any(f["severity"] == "error" for d in data for f in d["findings"]) else 0)
+
+
+# ----------------------------------------------------------------------- one image
+def test_one_image_prints_as_before_and_takes_its_name(samples, tmp_path, capsys):
+    d, _ = samples
+    folder = create_project(tmp_path / "one", _plan(d, "a", SHAPE_A, BOXES_A))
+    assert main(["seed", str(folder), "--images", "a", "--boxes", "a:2"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("seeded 1 boxes with otsu") and "image a:" not in out and "total:" not in out
+    assert _statuses(folder, None) == ["todo", "seeded"]
+    assert main(["check", str(folder), "--images", "a"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{folder}: 2 boxes (1 seeded, 1 todo)") and "total:" not in out
+    assert main(["check", str(folder), "--json"]) == 0
+    assert set(json.loads(capsys.readouterr().out)) == {"findings", "boxes"}
+    for command in ("seed", "check"):
+        assert main([command, str(folder), "--images", "b"]) == 2
+        assert "no image named 'b'; its images are a." in capsys.readouterr().err
