@@ -246,3 +246,33 @@ def test_one_image_prints_as_before_and_takes_its_name(samples, tmp_path, capsys
     for command in ("seed", "check"):
         assert main([command, str(folder), "--images", "b"]) == 2
         assert "no image named 'b'; its images are a." in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------- real volumes
+def test_real_volumes_seeded_together_as_each_alone(shared_data, tmp_path, capsys):
+    """The embryo and the ovule in one project: each image gets the seeds it gets as a project of its own."""
+    embryo = shared_data / "nuclei_embryo_qcanet" / "8cell_raw.tif"
+    ovule = shared_data / "nuclei_ovule_gonuclear" / "1136_mini.h5"
+    alone = {"embryo": tmp_path / "embryo", "ovule": tmp_path / "ovule"}
+    assert main(["propose", str(embryo), "-o", str(alone["embryo"]), "--voxel-size", "2.18,1,1", "--n", "2"]) == 0
+    assert main(["propose", f"{ovule}:raw", "-o", str(alone["ovule"]), "--n", "2"]) == 0
+    both = create_project(tmp_path / "both", load_plan(alone["embryo"]))
+    assert add_image(both, load_plan(alone["ovule"]), name="ovule") == "ovule"
+    first = load_collection(both).names[0]
+    capsys.readouterr()
+    for folder in (*alone.values(), both):
+        assert main(["seed", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert f"{both} image {first}:" in out and f"{both} image ovule:" in out
+    for name, folder in ((first, alone["embryo"]), ("ovule", alone["ovule"])):
+        together = _ids(both, name)
+        assert together.any()
+        np.testing.assert_array_equal(together, _ids(folder, None))
+        np.testing.assert_array_equal(_ids(both, name, "background"), _ids(folder, None, "background"))
+        assert _statuses(both, name) == _statuses(folder, None)
+    assert main(["check", str(both), "--json"]) in (0, 1)
+    data = json.loads(capsys.readouterr().out)
+    assert [d["image"] for d in data] == [first, "ovule"]
+    for d, folder in zip(data, alone.values()):  # each image's findings are those of the image alone
+        assert main(["check", str(folder), "--json"]) in (0, 1)
+        assert d["findings"] == json.loads(capsys.readouterr().out)["findings"]
