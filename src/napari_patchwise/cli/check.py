@@ -1,47 +1,84 @@
-"""``patchwise check``: every finding of a project, boxes and annotations (exit 1 on errors)."""
+"""``patchwise check``: every finding of a project, boxes and annotations (exit 1 on errors).
+
+A project of several images is checked image by image (every image, or those
+``--images`` names): a section per image and a total line; ``--json`` prints a
+list of one object per image. A project of one image prints as it always did.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 from ..engine.jobs.check import CONNECTIVITIES, CheckRequest, run_check
+from ..engine.jobs.image_choice import choose_images
+from ..engine.plan.plan_file import load_collection
 from .args import writing
 from .console import print_findings
 
 
 def cmd_check(args) -> int:
     folder = Path(args.project)
+    names = load_collection(folder).names
+    chosen = choose_images(names, args.images)
+    several = len(names) > 1  # a section per image, named, and a total line
     request = CheckRequest(folder, connectivity=args.connectivity, update_status=args.update_status)
-    if args.update_status:  # a writer: the plan is read and saved under the lock
+    if args.update_status:  # a writer: the plans are read and saved under the lock
         with writing(folder, args):
-            result = run_check(request)
-    else:  # a reader: plan.json once (it is replaced atomically), no lock
-        result = run_check(request)
-    plan, findings, report = result.plan, result.findings, result.report
+            results = [(n, run_check(replace(request, image=n if several else None))) for n in chosen]
+    else:  # a reader: no lock (plan.json is replaced atomically)
+        results = [(n, run_check(replace(request, image=n if several else None))) for n in chosen]
     if args.json:
-        out = {
-            "findings": [f.to_dict() for f in findings],
-            "boxes": {str(i): {"status": q.status, "counts": q.counts,
-                               "touching": {k: v.tolist() for k, v in q.touching.items()}}
-                      for i, q in report.boxes.items()},
-        }
+        out = [{"image": n, **_json(r)} for n, r in results] if several else _json(results[0][1])
         json.dump(out, sys.stdout, indent=2)
         print()
     else:
-        statuses = Counter(q.status for q in report.boxes.values())
-        print(f"{folder}: {len(plan.boxes)} boxes (" + ", ".join(
-            f"{n} {s}" for s, n in sorted(statuses.items())) + ")")
-        print_findings(findings)
-    return 1 if result.has_errors else 0
+        for name, result in results:
+            _print_image(folder, name if several else None, result)
+        if several:
+            _print_total(results)
+    return 1 if any(r.has_errors for _, r in results) else 0
+
+
+def _json(result) -> dict:
+    """One image's findings and box statuses, as ``check --json`` prints them."""
+    return {
+        "findings": [f.to_dict() for f in result.findings],
+        "boxes": {str(i): {"status": q.status, "counts": q.counts,
+                           "touching": {k: v.tolist() for k, v in q.touching.items()}}
+                  for i, q in result.report.boxes.items()},
+    }
+
+
+def _print_image(folder: Path, name: str | None, result) -> None:
+    """One image's section: its boxes by status, then its findings (``name`` None: the only image)."""
+    statuses = Counter(q.status for q in result.report.boxes.values())
+    where = f"{folder}" if name is None else f"{folder} image {name}"
+    if name is not None:
+        print()
+    print(f"{where}: {len(result.plan.boxes)} boxes (" + ", ".join(
+        f"{n} {s}" for s, n in sorted(statuses.items())) + ")")
+    print_findings(result.findings)
+
+
+def _print_total(results) -> None:
+    findings = [f for _, r in results for f in r.findings]
+    counts = Counter(f.severity for f in findings)
+    boxes = sum(len(r.plan.boxes) for _, r in results)
+    print(f"\ntotal: {len(results)} images, {boxes} boxes; {counts['error']} errors, "
+          f"{counts['warning']} warnings, {counts['info']} infos")
 
 
 def add_parser(sub) -> None:
     c = sub.add_parser("check", help="every finding of a project: boxes and annotations (exit 1 on errors)")
     c.add_argument("project", help="project folder (holding plan.json)")
-    c.add_argument("--json", action="store_true", help="print findings and box statuses as JSON")
+    c.add_argument("--images", default=None, metavar="NAME[,NAME]",
+                   help="check only these images of the project (default: every image, in the project's order)")
+    c.add_argument("--json", action="store_true", help="print findings and box statuses as JSON (with several "
+                   "images: a list, one object per image with its name)")
     c.add_argument("--connectivity", type=int, default=1, choices=CONNECTIVITIES,
                    help="touching: 1 faces (default), 2 + edges, 3 + corners")
     c.add_argument("--update-status", action="store_true",

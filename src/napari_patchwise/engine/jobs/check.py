@@ -27,6 +27,8 @@ class CheckRequest:
         Touching objects share a face (1), also an edge (2), also a corner (3).
     update_status : bool
         Save the derived box statuses (todo / seeded / in_progress) in ``plan.json``.
+    image : str, optional
+        Which image of the project to check; ``None`` means the project's only image.
 
     Examples
     --------
@@ -39,6 +41,7 @@ class CheckRequest:
     project: Any
     connectivity: int = 1
     update_status: bool = False
+    image: str | None = None
 
     def __post_init__(self):
         if self.connectivity not in CONNECTIVITIES:
@@ -78,7 +81,8 @@ def run_check(request: CheckRequest, progress=None) -> CheckResult:
     from ..plan.project import save_plan
     from ..qc.checks import check_project
 
-    plan, findings, report = check_project(request.project, connectivity=request.connectivity, progress=progress)
+    plan, findings, report = check_project(request.project, connectivity=request.connectivity, progress=progress,
+                                           image=request.image)
     if request.update_status:
-        save_plan(request.project, plan)
+        save_plan(request.project, plan, image=request.image)
     return CheckResult(plan, findings, report)

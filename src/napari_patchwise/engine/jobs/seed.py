@@ -116,6 +116,9 @@ class SeedRequest:
         The plan to seed (default: read from ``project`` by :func:`run_seed`).
     image : array, optional
         The project's image (default: read from where the plan says).
+    image_name : str, optional
+        Which image of the project to seed (its plan and annotation group);
+        ``None`` means the project's only image.
     label : str, optional
         How the report names an import (default ``"<method> import"``).
 
@@ -160,6 +163,7 @@ class SeedRequest:
     plan: Plan | None = field(default=None, repr=False, compare=False)
     image: Any = field(default=None, repr=False, compare=False)
     label: str | None = None
+    image_name: str | None = None
 
     def __post_init__(self):
         m = self.method
@@ -288,23 +292,58 @@ def run_seed(request: SeedRequest, progress=None):
     from ..plan.box_arrays import choose_boxes, image_at_mag
 
     r = request
-    plan = r.plan if r.plan is not None else load_plan(r.project)
+    plan = r.plan if r.plan is not None else load_plan(r.project, r.image_name)
     ids = None if r.box_ids is None else list(r.box_ids)
+
+    def store():
+        return open_annotations(r.project, plan, image=r.image_name)
+
     common = dict(class_name=r.class_name, box_ids=ids, overwrite_edits=r.overwrite_edits, progress=progress)
     if r.method in THRESHOLD_METHODS:
         image = r.image if r.image is not None else project_image(r.project, plan)
         if r.method == "manual":
             check_manual_threshold((image_at_mag(image, b, plan.magnification) for b in choose_boxes(plan, ids)),
                                    r.params.threshold)
-        return seed_boxes(plan, open_annotations(r.project, plan), image, params=r.params,
+        return seed_boxes(plan, store(), image, params=r.params,
                           per_box_threshold=r.per_box_threshold, **common)
     if r.method == "cellpose":
         image = r.image if r.image is not None else project_image(r.project, plan)
-        return cellpose_into_boxes(plan, open_annotations(r.project, plan), image, object_diameter=r.diameter,
+        return cellpose_into_boxes(plan, store(), image, object_diameter=r.diameter,
                                    **common)
     labels, background = import_labels(r, plan)
-    return import_into_boxes(plan, open_annotations(r.project, plan), labels, background=background,
+    return import_into_boxes(plan, store(), labels, background=background,
                              method=r.label or f"{r.method} import", **common)
+
+
+def image_requests(request: SeedRequest, boxes: dict[str, list[int] | None]) -> list[SeedRequest]:
+    """One request per image to seed, in the order of ``boxes`` (image name to box ids, ``None`` for all).
+
+    An import (``labels``, ``probability``) is one file or array at one
+    image's shape, so it goes into one image only; an image array given with
+    the request belongs to one image too.
+
+    Raises
+    ------
+    ValueError
+        An import, or a given image array, with several images chosen.
+
+    Examples
+    --------
+    >>> reqs = image_requests(SeedRequest("p"), {"a": [2], "b": None})
+    >>> [(r.image_name, r.box_ids) for r in reqs]
+    [('a', (2,)), ('b', None)]
+    >>> image_requests(SeedRequest("p", method="labels", source="x.tif"), {"a": None, "b": None})
+    Traceback (most recent call last):
+    ...
+    ValueError: --method labels imports one file into one image; choose it with --images NAME (the chosen images are a, b).
+    """
+    from dataclasses import replace
+
+    if len(boxes) > 1 and (request.method in ("labels", "probability") or request.image is not None):
+        what = f"--method {request.method} imports one file" if request.image is None else "an image array"
+        raise ValueError(f"{what} into one image; choose it with --images NAME (the chosen images are "
+                         f"{', '.join(boxes)}).")
+    return [replace(request, image_name=name, box_ids=ids) for name, ids in boxes.items()]
 
 
 def import_labels(request: SeedRequest, plan: Plan):
