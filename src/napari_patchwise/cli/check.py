@@ -22,15 +22,21 @@ from .console import print_findings
 
 def cmd_check(args) -> int:
     folder = Path(args.project)
-    names = load_collection(folder).names
+    collection = load_collection(folder)
+    names = collection.names
     chosen = choose_images(names, args.images)
     several = len(names) > 1  # a section per image, named, and a total line
     request = CheckRequest(folder, connectivity=args.connectivity, update_status=args.update_status)
-    if args.update_status:  # a writer: the plans are read and saved under the lock
+
+    def check_each(collection) -> list:  # one read of plan.json for every image
+        return [(n, run_check(replace(request, image=n if several else None, plan=collection.plan(n))))
+                for n in chosen]
+
+    if args.update_status:  # a writer: the plans are read (again, under the lock) and saved
         with writing(folder, args):
-            results = [(n, run_check(replace(request, image=n if several else None))) for n in chosen]
+            results = check_each(load_collection(folder))
     else:  # a reader: no lock (plan.json is replaced atomically)
-        results = [(n, run_check(replace(request, image=n if several else None))) for n in chosen]
+        results = check_each(collection)
     if args.json:
         out = [{"image": n, **_json(r)} for n, r in results] if several else _json(results[0][1])
         json.dump(out, sys.stdout, indent=2)

@@ -67,13 +67,15 @@ class ImageSource:
                 "voxel_size": list(img.voxel_size), "unit": img.unit, "domain": self.domain}
 
 
-def check_image(project: Path, name: str):
-    """Plan (with derived statuses), findings and QC report of one image of a project."""
+def check_image(project: Path, name: str, plan):
+    """Plan (with derived statuses), findings and QC report of one image of a project.
+
+    ``plan`` is the image's plan as read with the collection (``plan.json`` is read once
+    for every image, so an export sees one save of it).
+    """
     from ..plan.annotation_store import annotation_layers, open_annotations
-    from ..plan.plan_file import load_plan
     from ..qc.checks import check_plan_annotations, hidden_arrays
 
-    plan = load_plan(project, name)
     group = open_annotations(project, plan, mode="r", image=name)
     report = check_plan_annotations(plan, annotation_layers(group, plan), hidden=hidden_arrays(group))
     plan = report.apply_statuses(plan)
@@ -94,7 +96,7 @@ def open_sources(project: Path, collection, names: Sequence[str], overrides: Map
     per_image = image_overrides(overrides, names, several)
     sources, skipped = [], []
     for name in names:
-        plan, findings, qc, group = check_image(project, name)
+        plan, findings, qc, group = check_image(project, name, collection.plan(name))
         boxes, skip, overridden = exportable(plan, findings, per_image[name],
                                              counts={i: q.counts for i, q in qc.boxes.items()},
                                              only_done=only_done)

@@ -29,6 +29,9 @@ class CheckRequest:
         Save the derived box statuses (todo / seeded / in_progress) in ``plan.json``.
     image : str, optional
         Which image of the project to check; ``None`` means the project's only image.
+    plan : Plan, optional
+        That image's plan as already read (one read of ``plan.json`` serves every image);
+        ``None``: read it from the project.
 
     Examples
     --------
@@ -42,6 +45,7 @@ class CheckRequest:
     connectivity: int = 1
     update_status: bool = False
     image: str | None = None
+    plan: Plan | None = field(default=None, repr=False)
 
     def __post_init__(self):
         if self.connectivity not in CONNECTIVITIES:
@@ -82,7 +86,7 @@ def run_check(request: CheckRequest, progress=None) -> CheckResult:
     from ..qc.checks import check_project
 
     plan, findings, report = check_project(request.project, connectivity=request.connectivity, progress=progress,
-                                           image=request.image)
+                                           image=request.image, plan=request.plan)
     if request.update_status:
         save_plan(request.project, plan, image=request.image)
     return CheckResult(plan, findings, report)

@@ -305,17 +305,20 @@ def hidden_arrays(group) -> dict:
 
 def check_project(folder, *, connectivity: int = 1, min_fragment: int = MIN_FRAGMENT,
                   progress: Callable[[int, int], None] | None = None,
-                  image: str | None = None) -> tuple[Plan, list[Finding], QCReport]:
+                  image: str | None = None, plan: Plan | None = None) -> tuple[Plan, list[Finding], QCReport]:
     """Every finding of a project's image: box rules, then annotation checks.
 
     Returns the plan with derived box statuses, all findings, and the report.
-    Nothing is written. ``image`` names the image (``None``: the project's only image).
+    Nothing is written. ``image`` names the image (``None``: the project's only image);
+    ``plan`` is that image's plan when the caller has read it already (``plan.json`` is then
+    not read again, so a check of several images sees one save of it).
     """
     from ..plan.plan_file import load_plan
     from ..plan.annotation_store import open_annotations
     from ..plan.annotation_store import annotation_layers
 
-    plan = load_plan(folder, image)
+    if plan is None:
+        plan = load_plan(folder, image)
     group = open_annotations(folder, plan, mode="r", image=image)
     report = check_plan_annotations(
         plan, annotation_layers(group, plan), hidden=hidden_arrays(group),
