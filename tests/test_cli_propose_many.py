@@ -63,6 +63,7 @@ def test_two_images_make_a_new_project_each_with_its_voxel_size_and_boxes(images
     assert "  alpha: proposed 3 boxes; content strata covered" in text
     assert "  beta: proposed 3 boxes" in text
     assert "6 new boxes on 2 new images; 2 images in" in text
+    assert "Next: patchwise seed" in text and "Open it in napari" not in text  # the dock: one image for now
     assert main(["images", str(out), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [(r["name"], r["boxes"]) for r in rows] == [("alpha", 3), ("beta", 3)]
@@ -210,3 +211,16 @@ def test_points_for_an_image_joining_a_project_are_refused(images, tmp_path, cap
                  str(tmp_path / "p.csv")]) == 2
     assert "does not hold this image yet: add it first" in capsys.readouterr().err
     assert snapshot(out) == before
+
+
+@pytest.mark.parametrize("many", [False, True])
+def test_a_big_endian_file_records_its_dtype_by_name(images, tmp_path, capsys, many):
+    """A TIFF written big-endian (as some microscopes do) is read as '>u2'; the plan says uint16."""
+    import tifffile
+
+    tifffile.imwrite(tmp_path / "big.tif", np.arange(32 * 48 * 48, dtype=">u2").reshape(32, 48, 48),
+                     byteorder=">")
+    extra = [str(images / "alpha.tif")] if many else []
+    out = tmp_path / "proj"
+    assert main(["propose", str(tmp_path / "big.tif"), *extra, "-o", str(out), *SIZE, "--n", "1"]) in (0, 1)
+    assert load_collection(out).plan("big").image.dtype == "uint16"

@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from ..engine.io.volumes import read_points_csv, read_volume
 from ..engine.jobs.propose import ProposeRequest, run_propose
 from ..engine.geometry.magnification import as_magnification
@@ -133,7 +135,7 @@ def _open_plan(args, out: Path, vol, size, preset, image=None) -> tuple[Plan, bo
     if not folder_is_empty(out):
         raise UsageError(
             f"{out} exists and is not a napari-patchwise project; choose a new or empty -o folder.")
-    ref = ImageRef(shape=shape, dtype=str(vol.data.dtype), path=str(Path(vol.path).resolve()),
+    ref = ImageRef(shape=shape, dtype=np.dtype(vol.data.dtype).name, path=str(Path(vol.path).resolve()),
                    name=Path(vol.path).stem, dataset=vol.dataset)
     plan = Plan(ref, preset=preset, magnification=args.mag or "1,1,1",
                 classes=parse_classes(args.classes or DEFAULT_CLASSES), box_size=size)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import shlex
 import time
 from collections import Counter
 from pathlib import Path
@@ -66,7 +67,7 @@ def box_counts(args, plans: list[Plan], sizes, per_image) -> list[tuple[int | No
 
 def _new_plan(args, vol, template: Plan | None, preset, size) -> Plan:
     shape = tuple(int(v) for v in vol.data.shape)
-    ref = ImageRef(shape=shape, dtype=str(vol.data.dtype), path=str(Path(vol.path).resolve()),
+    ref = ImageRef(shape=shape, dtype=np.dtype(vol.data.dtype).name, path=str(Path(vol.path).resolve()),
                    name=Path(vol.path).stem, dataset=vol.dataset)
     vox = choose_voxel_size(args.voxel_size, vol.voxel_size, vol.unit)
     ref = dataclasses.replace(ref, voxel_size=vox.voxel_size, unit=vox.unit, voxel_size_known=vox.known)
@@ -148,5 +149,10 @@ def propose_many(args, out: Path, vols: list, size, preset, per_image) -> int:
     print(f"{counts['error']} errors, {counts['warning']} warnings, {counts['info']} infos")
     total = sum(len(r.added) for _, r in results)
     print(f"done in {time.perf_counter() - t0:.1f} s: {total} new boxes on {len(results)} new "
-          f"image{'s' if len(results) != 1 else ''}; {len(coll.images)} images in {out}.\n{open_hint(out)}")
+          f"image{'s' if len(results) != 1 else ''}; {len(coll.images)} images in {out}.")
+    if len(coll.images) == 1:
+        print(open_hint(out))
+    else:  # the dock opens a project of one image for now
+        print(f"Next: patchwise seed {shlex.quote(str(out))}, patchwise check, patchwise export (every image; "
+              "--images narrows them). The napari dock opens projects of one image for now.")
     return exit_code(findings)
