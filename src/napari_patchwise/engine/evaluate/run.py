@@ -120,13 +120,12 @@ class EvaluateResult:
     kinds: Mapping[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        """``{"iou_thresholds", "boxes", "overall", "by_stratum", "predictions"}``, JSON-ready."""
+        """``{"iou_thresholds", "boxes", "overall", "by_stratum"}``, JSON-ready (``None`` where undefined)."""
         return {
             "iou_thresholds": list(self.iou_thresholds),
             "boxes": [r.to_dict() for r in self.rows],
             "overall": self.overall.scores(),
             "by_stratum": {k: t.scores() for k, t in self.by_stratum.items()},
-            "predictions": {n: {"path": p, "kind": self.kinds.get(n)} for n, p in self.predictions.items()},
         }
 
 
