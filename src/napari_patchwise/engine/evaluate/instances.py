@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .metrics import match_instances, overlap_table
+from .metrics import match_table, overlap_table
 
 __all__ = ["InstanceCounts", "check_thresholds", "instance_counts", "rates", "split_merge_counts"]
 
@@ -50,7 +50,7 @@ def check_thresholds(thresholds: Sequence[float]) -> tuple[float, ...]:
     return tuple(out)
 
 
-def split_merge_counts(pred, gt) -> tuple[int, int]:
+def split_merge_counts(pred, gt, table=None) -> tuple[int, int]:
     """``(splits, merges)``: ground-truth objects cut up, predicted objects spanning several.
 
     Examples
@@ -60,7 +60,7 @@ def split_merge_counts(pred, gt) -> tuple[int, int]:
     >>> split_merge_counts(pred, gt)
     (1, 1)
     """
-    p, g, inter, psize, gsize = overlap_table(pred, gt)
+    p, g, inter, psize, gsize = overlap_table(pred, gt) if table is None else table
     if not len(p):
         return 0, 0
     ps = np.array([psize[i] for i in p.tolist()])
@@ -110,7 +110,7 @@ class InstanceCounts:
 
 
 def instance_counts(pred, gt, thresholds: Sequence[float] = (0.5,)) -> InstanceCounts:
-    """Match ``pred`` to ``gt`` at every threshold (:func:`.metrics.match_instances`) and count.
+    """Match ``pred`` to ``gt`` at every threshold (as :func:`.metrics.match_instances`) and count.
 
     Examples
     --------
@@ -121,8 +121,9 @@ def instance_counts(pred, gt, thresholds: Sequence[float] = (0.5,)) -> InstanceC
     ((2, 0), (0, 2), (0, 2), 1.167)
     """
     thresholds = check_thresholds(thresholds)
-    matches = [match_instances(pred, gt, t) for t in thresholds]
-    splits, merges = split_merge_counts(pred, gt)
+    table = overlap_table(pred, gt)
+    matches = [match_table(table, t) for t in thresholds]
+    splits, merges = split_merge_counts(pred, gt, table)
     return InstanceCounts(thresholds, tuple(m.tp for m in matches), tuple(m.fp for m in matches),
                           tuple(m.fn for m in matches), float(matches[0].ious.sum()), splits, merges)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["InstanceMatch", "match_instances", "overlap_table"]
+__all__ = ["InstanceMatch", "match_instances", "match_table", "overlap_table"]
 
 
 def _ids(a, name: str) -> np.ndarray:
@@ -170,7 +170,12 @@ def match_instances(pred, gt, iou_threshold: float = 0.5) -> InstanceMatch:
     t = float(iou_threshold)
     if not 0 < t <= 1:
         raise ValueError(f"iou_threshold must lie in (0, 1]; got {iou_threshold!r}.")
-    p, g, inter, psize, gsize = overlap_table(pred, gt)
+    return match_table(overlap_table(pred, gt), t)
+
+
+def match_table(table, t: float) -> InstanceMatch:
+    """:func:`match_instances` on an :func:`overlap_table` already computed (one table, several thresholds)."""
+    p, g, inter, psize, gsize = table
     iou = inter / (np.array([psize[i] for i in p.tolist()], float)
                    + np.array([gsize[i] for i in g.tolist()], float) - inter)
     ok = iou >= t

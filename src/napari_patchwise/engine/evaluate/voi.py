@@ -49,8 +49,11 @@ def contingency(seg, gt, mask=None, *, ignore_gt_zero: bool = True) -> Counter:
     s, g = seg[keep].astype(np.int64), gt[keep].astype(np.int64)
     if not s.size:
         return Counter()
-    pairs, counts = np.unique(np.stack([s, g]), axis=1, return_counts=True)
-    return Counter({(int(a), int(b)): int(n) for a, b, n in zip(pairs[0], pairs[1], counts)})
+    su, si = np.unique(s, return_inverse=True)
+    gu, gi = np.unique(g, return_inverse=True)
+    pairs, counts = np.unique(si.ravel().astype(np.int64) * len(gu) + gi.ravel(), return_counts=True)
+    a, b = np.divmod(pairs, len(gu))
+    return Counter({(int(x), int(y)): int(n) for x, y, n in zip(su[a], gu[b], counts)})
 
 
 def _entropy(counts: np.ndarray, n: int) -> float:
