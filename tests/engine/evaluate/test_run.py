@@ -113,6 +113,8 @@ def test_split_test_takes_the_boxes_the_last_export_held_out(tmp_path):
     assert [r["id"] for r in d["boxes"]] == [2]
     assert evaluate(EvaluateRequest(folder, tmp_path / "pred.npy", split="test",
                                     export=folder / "export")).to_dict() == d
+    with pytest.raises(ValueError, match=r"none of the boxes chosen is in the last export's test split \(a: 2\)"):
+        evaluate(EvaluateRequest(folder, tmp_path / "pred.npy", split="test", boxes={"a": [1]}))
     other = create_project(tmp_path / "q", plan)
     with pytest.raises(ValueError, match="is an export of .*p, not of"):
         evaluate(EvaluateRequest(other, tmp_path / "pred.npy", split="test", export=folder / "export"))

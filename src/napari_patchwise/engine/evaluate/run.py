@@ -220,6 +220,10 @@ def evaluate(request: EvaluateRequest, progress=None) -> EvaluateResult:
         kinds[name] = pred.kind
         work.append((name, plan, boxes, pred, _target(plan, request, pred.kind)))
     total = sum(len(w[2]) for w in work)
+    if not total and held is not None:
+        listed = "; ".join(f"{n}: {', '.join(map(str, ids))}" for n, ids in held.items())
+        raise ValueError(f"none of the boxes chosen is in the last export's test split ({listed}); choose "
+                         "among those, or leave out --boxes.")
     if not total:
         raise ValueError(f"no box to evaluate in {folder}: propose or draw boxes, and annotate them, first.")
     rows = []
