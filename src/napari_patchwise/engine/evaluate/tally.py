@@ -17,7 +17,7 @@ from .instances import InstanceCounts, rates
 from .semantic import dice, iou
 from .voi import vi_from_table
 
-__all__ = ["Tally"]
+__all__ = ["Tally", "pooled"]
 
 
 def _mean(values) -> float | None:
