@@ -134,3 +134,17 @@ def test_bad_requests_say_what_to_change(tmp_path, change, message):
     pred = tmp_path / f"{change.pop('prediction', 'labels')}.npy"
     with pytest.raises((ValueError, FileNotFoundError), match=message):
         evaluate(EvaluateRequest(folder, pred, **change))
+
+
+def test_a_zarr_prediction_is_a_file_not_a_folder_of_predictions(tmp_path):
+    zarr = pytest.importorskip("zarr")
+    folder = create_project(tmp_path / "p", _two_halves())
+    gt = np.zeros((2, 8, 16), int)
+    gt[:, 2:6, 2:6] = 4
+    _paint(folder, gt)
+    zarr.create_array(str(tmp_path / "pred.zarr"), shape=gt.shape, dtype="uint16")[...] = gt
+    assert evaluate(EvaluateRequest(folder, tmp_path / "pred.zarr")).to_dict()["overall"]["f1"] == 1.0
+    preds = tmp_path / "preds"
+    preds.mkdir()
+    zarr.create_array(str(preds / "a.zarr"), shape=gt.shape, dtype="uint16")[...] = gt
+    assert evaluate(EvaluateRequest(folder, preds)).to_dict()["overall"]["f1"] == 1.0
