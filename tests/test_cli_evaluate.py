@@ -108,6 +108,7 @@ def test_hdf5_predictions_name_their_dataset(project, capsys, tmp_path):
     (["--prediction", "{d}/eroded.tif", "--iou", "0.5,2"], "--iou takes IoU thresholds in (0, 1]"),
     (["--prediction", "{d}/eroded.tif", "--threshold", "2"], "threshold lies in [0, 1]"),
     (["--prediction", "{d}/eroded.tif", "--boxes", "7"], "has no box 7"),
+    (["--prediction", "{d}/eroded.tif", "--export", "{d}"], "give it with --split test"),
     (["--prediction", "{d}/eroded.tif", "--images", "other"], "no image named 'other'"),
     (["--prediction", "{d}/crop.tif"], "must have the image's shape (24, 64, 64)"),
 ])

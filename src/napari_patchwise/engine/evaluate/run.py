@@ -89,6 +89,9 @@ class EvaluateRequest:
         object.__setattr__(self, "iou_thresholds", check_thresholds(self.iou_thresholds))
         if self.split is not None and self.split not in SPLITS:
             raise ValueError(f"split must be one of {', '.join(SPLITS)} (or none for every box); got {self.split!r}.")
+        if self.export is not None and self.split is None:
+            raise ValueError("an export folder says which boxes are held out as test; give it with --split test "
+                             "(split='test'), or leave it out to evaluate every box.")
         if self.kind not in KINDS:
             raise ValueError(f"the prediction kind must be one of {', '.join(KINDS)}; got {self.kind!r}.")
         if not 0 <= float(self.threshold) <= 1:
