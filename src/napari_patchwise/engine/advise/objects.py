@@ -44,7 +44,8 @@ class ObjectMeasures:
         Equivalent-ball diameter ``(6 V / pi)^(1/3)``: 10th, 50th and 90th percentile.
     thickness : tuple of float
         Diameter of the largest inscribed ball (:func:`.shape.thickness`): the
-        same percentiles, over the shaped objects.
+        same percentiles, over the shaped objects that the sampled block does not
+        cut (over all shaped objects when fewer than five are whole).
     star_convexity : float
         Median over the shaped objects of :func:`.shape.star_convexity`.
     star_convex_fraction : float
@@ -186,10 +187,11 @@ def measure_objects(instances, spacing, *, source: str = "labels", touching_ids=
     pool = np.asarray(kept, dtype=np.intp)
     if len(pool) > max_shaped:
         pool = np.sort(np.random.default_rng(seed).choice(pool, max_shaped, replace=False))
-    thick, slender, star, elong, branching = [], [], [], [], []
+    thick, slender, star, elong, branching, whole = [], [], [], [], [], []
     for i in pool:
         mask = ids[boxes[i - 1]] == i
         thick.append(shape.thickness(mask, sp))
+        whole.append(not any(s.start == 0 or s.stop == k for s, k in zip(boxes[i - 1], ids.shape)))
         star.append(shape.star_convexity(mask, seed=seed))
         elong.append(shape.elongation(mask, sp, seed=seed))
         branches, length = shape.skeleton_measures(mask, sp)
@@ -198,7 +200,8 @@ def measure_objects(instances, spacing, *, source: str = "labels", touching_ids=
     med = (lambda v: float(np.median(v)) if len(v) else math.nan)
     weights = counts[pool].astype(np.float64)
     return ObjectMeasures(
-        source=source, n_objects=n, diameter=_percentiles(diameters), thickness=_percentiles(thick),
+        source=source, n_objects=n, diameter=_percentiles(diameters),
+        thickness=_percentiles(np.array(thick)[whole] if sum(whole) >= 5 else thick),
         star_convexity=med(star), star_convex_fraction=float(np.mean(np.array(star) >= STAR_CONVEX)) if star
         else math.nan, elongation=med(elong), slenderness=weighted_median(slender, weights),
         branching_fraction=float(np.average(branching, weights=weights)) if branching else math.nan,
