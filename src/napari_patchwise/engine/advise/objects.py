@@ -99,6 +99,8 @@ def as_instances(labels) -> tuple[np.ndarray, str]:
     from skimage.segmentation import relabel_sequential
 
     lab = np.asarray(labels)
+    if lab.dtype != bool and lab.size and lab.min() < 0:
+        raise ValueError("labels must be 0 (background) or positive ids; negative values found.")
     if lab.dtype.kind == "f":
         if not np.array_equal(lab, np.round(lab)):
             raise ValueError("labels must be whole numbers (instance ids, or 0/1 for a mask); got fractions: "
@@ -107,8 +109,6 @@ def as_instances(labels) -> tuple[np.ndarray, str]:
     if lab.dtype == bool or int(lab.max(initial=0)) <= 1:
         ids, _ = ndi.label(lab > 0, structure=_FULL)
         return ids.astype(np.uint32), "mask"
-    if int(lab.min(initial=0)) < 0:
-        raise ValueError("labels must be 0 (background) or positive ids; negative values found.")
     return relabel_sequential(lab.astype(np.int64))[0].astype(np.uint32), "labels"
 
 
@@ -165,7 +165,7 @@ def measure_objects(instances, spacing, *, source: str = "labels", touching_ids=
     >>> lab[2:7, 2:7, 2:7] = 1; lab[2:7, 2:7, 7:12] = 2; lab[3:6, 3:6, 20:29] = 3
     >>> m = measure_objects(lab, (1.0, 1.0, 1.0))
     >>> m.n_objects, m.touching_fraction, m.thickness[1], m.star_convexity
-    (3, 0.6666666666666666, 5.0, 1.0)
+    (3, 0.6666666666666666, 6.0, 1.0)
     """
     ids = np.asarray(instances)
     sp = tuple(float(v) for v in spacing)

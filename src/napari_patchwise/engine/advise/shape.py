@@ -27,23 +27,26 @@ def _padded(mask) -> np.ndarray:
 def thickness(mask, spacing=(1.0, 1.0, 1.0)) -> float:
     """Diameter of the largest ball inside the object, in physical units (its thickness).
 
-    Twice the largest distance from an object voxel to the nearest voxel
-    outside, less one voxel (the finest axis's size): a run of ``n`` voxels
-    is ``n`` voxels thick. For a tube this is the tube's diameter however
-    long it is; for a ball, its diameter.
+    Twice the largest distance from an object voxel's centre to the nearest
+    voxel centre outside. For a tube this is the tube's diameter however long
+    it is; for a ball, its diameter: a digital ball of radius ``r`` voxels
+    (``2r + 1`` across) measures ``2 sqrt(r² + 1)``. A slab ``n`` voxels thick
+    measures ``n`` (even ``n``) or ``n + 1`` (odd ``n``).
 
     Examples
     --------
     >>> cube = np.ones((5, 5, 5), bool)
     >>> thickness(cube), thickness(cube, (2.0, 0.5, 0.5))
-    (5.0, 2.5)
-    >>> tube = np.ones((3, 3, 40), bool)
-    >>> thickness(tube)
-    3.0
+    (6.0, 3.0)
+    >>> zz, yy, xx = np.indices((9, 9, 9)) - 4
+    >>> round(thickness(zz ** 2 + yy ** 2 + xx ** 2 <= 9), 2)      # a ball 7 voxels across
+    6.32
+    >>> thickness(np.ones((4, 4, 40), bool))                        # a rod 4 voxels wide
+    4.0
     """
     sp = tuple(float(v) for v in spacing)
     dist = ndi.distance_transform_edt(_padded(mask), sampling=sp)
-    return float(2 * dist.max() - min(sp))
+    return float(2 * dist.max())
 
 
 def centre(mask) -> tuple[int, int, int]:
