@@ -12,8 +12,8 @@ import shlex
 import sys
 
 from ..engine.advise import Advice, AdviseRequest, run_advise
-from ..engine.geometry.voxelsize import (VoxelChoice, choose_voxel_size, convert, format_voxel_size,
-                                         is_physical, normalize_unit, parse_voxel_size)
+from ..engine.geometry.voxelsize import (VoxelChoice, choose_voxel_size, convert, is_physical, normalize_unit,
+                                         parse_voxel_size)
 from ..engine.io.volumes import read_volume
 from .errors import UsageError
 
@@ -60,7 +60,8 @@ def print_advice(advice: Advice, image: str) -> None:
     print("why:")
     for r in advice.reasons:
         print(f"  - {r}")
-    print(f"measured on {_x(m.sample)} voxels of {format_voxel_size(m.voxel_size, m.unit)}: "
+    size = ",".join(f"{v:.4g}" for v in m.voxel_size)
+    print(f"measured on {_x(m.sample)} voxels of {size} {m.unit}: "
           f"signal-to-noise {_g(m.snr)} ({m.snr_from}), foreground {100 * m.foreground_fraction:.0f}%, "
           f"anisotropy {_g(m.anisotropy)}")
     o = m.objects
@@ -114,6 +115,6 @@ def add_parser(sub) -> None:
                    help="unit of the lengths printed (e.g. um, nm), and of --voxel-size numbers given "
                    "without one (default: the voxel size's)")
     a.add_argument("--json", action="store_true",
-                   help='print {"problems", "recommend", "reasons", "magnification", "box_size", "boxes"} '
-                   "(and preset, difficulty, measures) as JSON")
+                   help='print {"problems", "recommend", "reasons", "magnification", "box_size", "boxes", '
+                   '"measures"} as JSON (measures: what was measured, the preset and the difficulty)')
     a.set_defaults(func=cmd_advise)

@@ -160,11 +160,11 @@ class Advice:
     measures: Measures
 
     def to_dict(self) -> dict:
-        """The ``--json`` answer: the six keys, then ``preset``, ``difficulty`` and ``measures``."""
+        """The ``--json`` answer: the six keys, then ``measures`` (with ``preset`` and ``difficulty``)."""
         return {"problems": list(self.problems), "recommend": self.recommend, "reasons": list(self.reasons),
                 "magnification": list(self.magnification), "box_size": list(self.box_size),
-                "boxes": int(self.boxes), "preset": self.preset, "difficulty": self.difficulty,
-                "measures": self.measures.to_dict()}
+                "boxes": int(self.boxes),
+                "measures": {"preset": self.preset, "difficulty": self.difficulty, **self.measures.to_dict()}}
 
 
 def _from_labels(img, labels, spacing, seed):

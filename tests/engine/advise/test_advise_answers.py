@@ -12,7 +12,7 @@ from napari_patchwise.engine.advise.decide import BOX_RANGES, MIN_ACROSS
 from napari_patchwise.engine.plan.boxfit import fit_box_size
 from napari_patchwise.engine.plan.presets import get_preset
 
-from .cases import balls, cells, image_of, membrane_image, tree
+from advise_cases import balls, cells, image_of, membrane_image, tree
 
 
 def _advise(image, labels=None, spacing=(1.0, 1.0, 1.0), **kw):
