@@ -271,13 +271,21 @@ def run_advise(request: AdviseRequest) -> Advice:
     dense = objects is not None and fg_fraction >= 0.9 and "topology" in problems
     preset = get_preset("neuron" if dense else "instance")
     smallest = objects.thickness[0] if objects is not None else math.nan
-    mag = decide.coarsest_magnification(smallest, vs)
-    mag, size, note = decide.box_fit(preset, shape, mag, vs)
+    wanted = decide.coarsest_magnification(smallest, vs)
+    mag, size, note = decide.box_fit(preset, shape, wanted, vs)
     reasons.append(_mag_reason(smallest, vs, mag, request.unit, objects))
+    if mag != wanted:
+        reasons.append(f"magnification {'×'.join(map(str, wanted))} would keep them {decide.MIN_ACROSS} voxels "
+                       f"across, but the {preset.name} preset's minimum box "
+                       f"{'×'.join(map(str, preset.minimum))} must fit the image at the magnification.")
     if note:
         reasons.append(note)
     boxes, difficulty, why_boxes = decide.box_count(problems, measures.snr, size)
     reasons.append(why_boxes)
+    room = math.prod(-(-n // m) // b for n, m, b in zip(shape, mag, size))
+    if room < boxes:
+        reasons.append(f"this image holds only {room} box{'es' if room != 1 else ''} of that size without "
+                       "overlap: spread the boxes over more images of the kind.")
     return Advice(tuple(problems), trainer, tuple(reasons), tuple(mag), tuple(size), boxes, preset.name,
                   difficulty, measures)
 

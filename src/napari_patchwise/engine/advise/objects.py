@@ -18,7 +18,7 @@ from scipy import ndimage as ndi
 
 from . import shape
 
-__all__ = ["ObjectMeasures", "as_instances", "measure_objects", "weighted_median"]
+__all__ = ["ObjectMeasures", "as_instances", "measure_objects", "weighted_median", "weighted_quantile"]
 
 #: Objects given their shape measured, at most.
 MAX_SHAPED = 48
@@ -44,14 +44,17 @@ class ObjectMeasures:
         Equivalent-ball diameter ``(6 V / pi)^(1/3)``: 10th, 50th and 90th percentile.
     thickness : tuple of float
         Diameter of the largest inscribed ball (:func:`.shape.thickness`): the
-        same percentiles, over the shaped objects that the sampled block does not
-        cut (over all shaped objects when fewer than five are whole).
+        same percentiles, over the shaped objects.
     star_convexity : float
-        Median over the shaped objects of :func:`.shape.star_convexity`.
+        Median of :func:`.shape.star_convexity`.
     star_convex_fraction : float
-        Fraction of them at least :data:`STAR_CONVEX` star-convex.
+        Share of the objects at least :data:`STAR_CONVEX` star-convex.
     elongation : float
         Median :func:`.shape.elongation`.
+
+    Every shape measure covers the shaped objects and weighs each by its volume
+    (its share of the objects' voxels), so that specks and fragments in the
+    labels do not outvote the objects they sit among.
     slenderness : float
         Skeleton length over thickness (:func:`.shape.skeleton_measures`,
         :func:`.shape.thickness`): below 1 for a ball, 10 for a tube ten times as
@@ -112,26 +115,41 @@ def as_instances(labels) -> tuple[np.ndarray, str]:
     return relabel_sequential(lab.astype(np.int64))[0].astype(np.uint32), "labels"
 
 
-def _percentiles(values) -> tuple[float, float, float]:
+def _percentiles(values, weights=None) -> tuple[float, float, float]:
     if len(values) == 0:
         return (math.nan, math.nan, math.nan)
-    return tuple(float(v) for v in np.percentile(values, [10, 50, 90]))  # type: ignore[return-value]
+    if weights is None:
+        return tuple(float(v) for v in np.percentile(values, [10, 50, 90]))  # type: ignore[return-value]
+    return tuple(weighted_quantile(values, weights, q) for q in (0.1, 0.5, 0.9))  # type: ignore[return-value]
 
 
-def weighted_median(values, weights) -> float:
-    """The value below which half the total weight lies (``nan`` for no values).
+def weighted_quantile(values, weights, q: float) -> float:
+    """The value below which a share ``q`` of the total weight lies (``nan`` for no values).
 
     Examples
     --------
-    >>> weighted_median([1.0, 2.0, 30.0], [1, 1, 5]), weighted_median([1.0, 2.0, 30.0], [1, 1, 1])
+    >>> weighted_quantile([1.0, 2.0, 30.0], [1, 1, 5], 0.5), weighted_quantile([1.0, 2.0, 30.0], [1, 1, 1], 0.5)
     (30.0, 2.0)
+    >>> weighted_quantile([1.0, 2.0, 30.0], [1, 1, 5], 0.1)
+    1.0
     """
     v, w = np.asarray(values, dtype=np.float64), np.asarray(weights, dtype=np.float64)
     if v.size == 0:
         return math.nan
-    order = np.argsort(v)
+    order = np.argsort(v, kind="stable")
     cum = np.cumsum(w[order])
-    return float(v[order][np.searchsorted(cum, cum[-1] / 2)])
+    return float(v[order][min(len(v) - 1, int(np.searchsorted(cum, q * cum[-1])))])
+
+
+def weighted_median(values, weights) -> float:
+    """:func:`weighted_quantile` at one half.
+
+    Examples
+    --------
+    >>> weighted_median([1.0, 50.0], [1, 3])
+    50.0
+    """
+    return weighted_quantile(values, weights, 0.5)
 
 
 def measure_objects(instances, spacing, *, source: str = "labels", touching_ids=None,
@@ -187,22 +205,21 @@ def measure_objects(instances, spacing, *, source: str = "labels", touching_ids=
     pool = np.asarray(kept, dtype=np.intp)
     if len(pool) > max_shaped:
         pool = np.sort(np.random.default_rng(seed).choice(pool, max_shaped, replace=False))
-    thick, slender, star, elong, branching, whole = [], [], [], [], [], []
+    thick, slender, star, elong, branching = [], [], [], [], []
     for i in pool:
         mask = ids[boxes[i - 1]] == i
         thick.append(shape.thickness(mask, sp))
-        whole.append(not any(s.start == 0 or s.stop == k for s, k in zip(boxes[i - 1], ids.shape)))
         star.append(shape.star_convexity(mask, seed=seed))
         elong.append(shape.elongation(mask, sp, seed=seed))
         branches, length = shape.skeleton_measures(mask, sp)
         slender.append(length / thick[-1])
         branching.append(branches >= 2)
-    med = (lambda v: float(np.median(v)) if len(v) else math.nan)
     weights = counts[pool].astype(np.float64)
     return ObjectMeasures(
         source=source, n_objects=n, diameter=_percentiles(diameters),
-        thickness=_percentiles(np.array(thick)[whole] if sum(whole) >= 5 else thick),
-        star_convexity=med(star), star_convex_fraction=float(np.mean(np.array(star) >= STAR_CONVEX)) if star
-        else math.nan, elongation=med(elong), slenderness=weighted_median(slender, weights),
+        thickness=_percentiles(thick, weights),
+        star_convexity=weighted_median(star, weights),
+        star_convex_fraction=float(np.average(np.array(star) >= STAR_CONVEX, weights=weights)) if star
+        else math.nan, elongation=weighted_median(elong, weights), slenderness=weighted_median(slender, weights),
         branching_fraction=float(np.average(branching, weights=weights)) if branching else math.nan,
         touching_fraction=touching, n_shaped=len(pool))
