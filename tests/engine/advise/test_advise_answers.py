@@ -45,6 +45,7 @@ def test_touching_irregular_cells_are_a_boundary_problem_for_cellpose():
     assert a.measures.snr_from == "label boundaries"
     assert a.measures.objects.touching_fraction == 1
     assert a.measures.objects.star_convex_fraction < 0.8   # merged pairs of cells are not star-convex
+    assert max(a.magnification) <= 2                        # their boundaries must stay sharp
 
 
 def test_thin_branching_tubes_are_a_topology_problem_for_nnunet():

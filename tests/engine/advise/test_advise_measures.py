@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from napari_patchwise.engine.advise.decide import box_count, coarsest_magnification, problem_types
+from napari_patchwise.engine.advise.decide import (box_count, coarsest_magnification, limit_for_boundaries,
+                                                   problem_types)
 from napari_patchwise.engine.advise.job import split_apart
 from napari_patchwise.engine.advise.objects import as_instances, measure_objects, weighted_median
 from napari_patchwise.engine.advise.sample import sample_region
@@ -139,6 +140,11 @@ def test_coarsest_magnification_per_axis():
     assert coarsest_magnification(8.0, (2.0, 0.5, 0.5)) == (1, 4, 4)
     assert coarsest_magnification(3.0, (1.0, 1.0, 1.0)) == (1, 1, 1)
     assert coarsest_magnification(1000.0, (1.0, 1.0, 1.0)) == (16, 16, 16)
+
+
+def test_a_boundary_problem_keeps_the_magnification_at_most_2():
+    assert limit_for_boundaries((1, 4, 4), ["snr", "boundary"]) == (1, 2, 2)
+    assert limit_for_boundaries((1, 4, 4), ["topology"]) == (1, 4, 4)
 
 
 def test_problem_types_from_measures():

@@ -17,7 +17,9 @@ StarDist for compact star-convex objects standing apart in a background
 :data:`DENSE`); Cellpose otherwise (touching or irregular cells with clear
 boundaries). Box count by difficulty (the rescue-segmentation notes): moderate
 5–10, difficult 3D 10–30, extremely noisy 30–50, raised within the range to
-reach the preset's 5 million annotated voxels.
+reach the preset's 5 million annotated voxels. The magnification keeps the
+smallest structures :data:`MIN_ACROSS` voxels across, and with a boundary
+problem is at most :data:`BOUNDARY_FACTOR` along any axis.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from ..plan.boxfit import fit_box_size
 from ..plan.presets import TARGET_TOTAL_VOXELS, Preset
 from .objects import ObjectMeasures
 
-__all__ = ["BOX_RANGES", "box_count", "coarsest_magnification", "problem_types", "recommend_trainer"]
+__all__ = ["BOX_RANGES", "box_count", "coarsest_magnification", "limit_for_boundaries", "problem_types",
+           "recommend_trainer"]
 
 SNR_LOW = 2.5
 SNR_SEVERE = 1.0
@@ -43,6 +46,9 @@ DENSE = 0.6
 MIN_ACROSS = 4
 #: Largest downsampling factor considered along an axis.
 MAX_FACTOR = 16
+#: Largest factor along any axis for a boundary problem: the boundaries between touching
+#: objects are a voxel or two wide and blur first.
+BOUNDARY_FACTOR = 2
 #: Boxes to plan by difficulty (low, high).
 BOX_RANGES = {"moderate": (5, 10), "difficult": (10, 30), "extreme": (30, 50)}
 
@@ -144,6 +150,19 @@ def coarsest_magnification(smallest: float, voxel_size: Sequence[float], *,
             f *= 2
         out.append(f)
     return as_magnification(out)
+
+
+def limit_for_boundaries(mag: Sequence[int], problems: Sequence[str]) -> Triple:
+    """``mag`` at most :data:`BOUNDARY_FACTOR` along every axis when there is a boundary problem.
+
+    Examples
+    --------
+    >>> limit_for_boundaries((2, 8, 8), ["boundary"]), limit_for_boundaries((2, 8, 8), ["none"])
+    ((2, 2, 2), (2, 8, 8))
+    """
+    if "boundary" not in problems:
+        return as_magnification(mag)
+    return as_magnification([min(int(f), BOUNDARY_FACTOR) for f in mag])
 
 
 def box_fit(preset: Preset, shape: Sequence[int], mag: Triple, voxel_size: Sequence[float]):

@@ -272,6 +272,11 @@ def run_advise(request: AdviseRequest) -> Advice:
     preset = get_preset("neuron" if dense else "instance")
     smallest = objects.thickness[0] if objects is not None else math.nan
     wanted = decide.coarsest_magnification(smallest, vs)
+    limited = decide.limit_for_boundaries(wanted, problems)
+    if limited != wanted:
+        wanted = limited
+        reasons.append(f"touching objects: the thin boundaries between them blur first, so at most "
+                       f"{decide.BOUNDARY_FACTOR}× coarser along any axis.")
     mag, size, note = decide.box_fit(preset, shape, wanted, vs)
     reasons.append(_mag_reason(smallest, vs, mag, request.unit, objects))
     if mag != wanted:
@@ -296,7 +301,7 @@ def _mag_reason(smallest, vs, mag, unit, objects) -> str:
         return f"magnification {x}: no objects to size, so full resolution."
     across = min(smallest / (v * m) for v, m in zip(vs, mag))
     head = (f"magnification {x}: the smallest structures are about {smallest:.3g} {unit} thick "
-            f"(10th percentile of {objects.n_shaped} objects)")
+            f"(10th percentile of {objects.n_shaped} object{'s' if objects.n_shaped != 1 else ''})")
     if across < decide.MIN_ACROSS:
         return head + f", only {across:.3g} voxels across even at full resolution: do not downsample."
     return head + f", still {across:.3g} voxels across at it (at least {decide.MIN_ACROSS} wanted)."
