@@ -7,7 +7,6 @@ import contextlib
 import io
 import json
 
-import h5py
 import numpy as np
 import pytest
 import tifffile
@@ -37,6 +36,7 @@ def _blobs():
 @pytest.fixture
 def blobs_h5(tmp_path):
     """An HDF5 file with ``raw`` (voxel size recorded) and ``label``."""
+    h5py = pytest.importorskip("h5py")
     img, lab = _blobs()
     p = tmp_path / "blobs.h5"
     with h5py.File(p, "w") as f:
@@ -146,6 +146,8 @@ REAL = {
 ])
 def test_real_volumes(shared_data, case, recommend, has, lacks):
     image, labels, vs = REAL[case]
+    if ".h5" in image:
+        pytest.importorskip("h5py")
     extra = ["--voxel-size", vs] if vs else []
     code, out, err = _run("advise", shared_data / image, "--labels", shared_data / labels, *extra, "--json")
     assert code == 0, err
