@@ -280,9 +280,9 @@ def run_advise(request: AdviseRequest) -> Advice:
     mag, size, note = decide.box_fit(preset, shape, wanted, vs)
     reasons.append(_mag_reason(smallest, vs, mag, request.unit, objects))
     if mag != wanted:
-        reasons.append(f"magnification {'×'.join(map(str, wanted))} would keep them {decide.MIN_ACROSS} voxels "
-                       f"across, but the {preset.name} preset's minimum box "
-                       f"{'×'.join(map(str, preset.minimum))} must fit the image at the magnification.")
+        reasons.append(f"magnification {'×'.join(map(str, wanted))} would do for the structures, but the "
+                       f"{preset.name} preset's minimum box {'×'.join(map(str, preset.minimum))} does not fit "
+                       "the image at it.")
     if note:
         reasons.append(note)
     boxes, difficulty, why_boxes = decide.box_count(problems, measures.snr, size)
