@@ -243,13 +243,13 @@ def image_levels(folder, plan: Plan) -> list[ImageLevel]:
         )
     try:
         levels = None
-        if path.name.lower().endswith(".zarr") or path.is_dir():
+        if (path.name.lower().endswith(".zarr") or path.is_dir()) and plan.image.file_axes is None:
             levels = _zarr_levels(path)
         if not levels:
-            levels = [ImageLevel(read_volume(path, dataset=plan.image.dataset).data)]
+            levels = [ImageLevel(read_volume(path, **plan.image.read_options()).data)]
     except (OSError, ValueError, KeyError) as e:
         raise ExportError(f"cannot read the project's image {path} ({e}); check the file.") from e
-    shape = tuple(int(s) for s in levels[0].data.shape)
+    shape = tuple(int(s) for s in levels[0].data.shape[-3:])
     if shape != tuple(plan.image.shape):
         raise ExportError(
             f"the image {path} has shape {shape}, but the plan was made for {tuple(plan.image.shape)}; "

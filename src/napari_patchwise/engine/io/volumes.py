@@ -10,11 +10,13 @@ coordinate transformations, HDF5 attributes; see :mod:`.volume_meta` and
 from __future__ import annotations
 
 from collections.abc import Sequence
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .axes import AxisView, axis_length, ngff_axes, resolve_axes, tiff_axes
 from .filecheck import _is_zarr, open_npy, open_tiff, refuse_folder
 from .hdf5 import HDF5_SUFFIXES, open_dataset, split_dataset
 from .volume_meta import ngff_voxel_size, tiff_voxel_size
@@ -39,6 +41,14 @@ class Volume:
         Unit of ``voxel_size`` (UDUNITS-2 name, e.g. ``'micrometer'``) if recorded.
     dataset : str or None
         The dataset read, for files holding several (HDF5).
+    axes : str
+        The file's axes (``'ZYX'``, ``'TZYX'``, ``'CZYX'``, ...; see :mod:`.axes`).
+    time : int or None
+        The time point ``data`` shows, for a file with time points.
+    time_points : int
+        How many time points the file holds (1: none).
+    channels : int
+        Channels of ``data``: more than one makes it ``(c, z, y, x)``.
     """
 
     data: object
@@ -46,6 +56,10 @@ class Volume:
     path: str
     unit: str | None = None
     dataset: str | None = None
+    axes: str = "ZYX"
+    time: int | None = None
+    time_points: int = 1
+    channels: int = 1
 
 
 def _read_zarr(path: Path):
@@ -67,7 +81,8 @@ def _read_zarr(path: Path):
     return node[arrays[0]], None, None
 
 
-def read_volume(path, *, channels: bool = False, dataset: str | None = None) -> Volume:
+def read_volume(path, *, channels: bool = False, dataset: str | None = None, axes: str | None = None,
+                time: int | None = None) -> Volume:
     """Open a 3D volume from a TIFF, Zarr / OME-Zarr, HDF5 or ``.npy`` file.
 
     Parameters
@@ -80,10 +95,17 @@ def read_volume(path, *, channels: bool = False, dataset: str | None = None) -> 
     dataset : str, optional
         HDF5 dataset to read (default: the path's suffix, else the only or
         obvious image dataset, see :func:`.hdf5.choose_image_dataset`).
+    axes : str, optional
+        The file's axes (e.g. ``'TZYX'``), over those its metadata records
+        (see :func:`.axes.resolve_axes`).
+    time : int, optional
+        The time point to read, for a file with time points (read lazily:
+        slicing it never reads the others; :func:`read_time_points` gives them all).
 
     Returns
     -------
     Volume
+        ``data`` is ``(z, y, x)``, or ``(c, z, y, x)`` for a file with channels.
 
     Raises
     ------
@@ -103,25 +125,109 @@ def read_volume(path, *, channels: bool = False, dataset: str | None = None) -> 
     ...     print(vol.data.shape, vol.voxel_size, vol.unit)
     (4, 8, 8) (2.0, 0.5, 0.5) micrometer
     """
+    vol, recorded = _open_raw(path, dataset)
+    if channels and axes is None:
+        return dataclasses.replace(vol, data=_squeeze_to_3d(vol.data, Path(vol.path), True))
+    file_axes = resolve_axes(vol.data.shape, recorded, axes, Path(vol.path).name)
+    return _view(vol, file_axes, time)
+
+
+def read_time_points(path, *, dataset: str | None = None, axes: str | None = None,
+                     times=None) -> list[Volume]:
+    """One :class:`Volume` per time point of a file (one in all for a file without time points).
+
+    Each is read lazily: slicing one never reads another's planes.
+
+    Parameters
+    ----------
+    times : sequence of int, optional
+        The time points wanted (default: all).
+
+    Examples
+    --------
+    >>> import tempfile, tifffile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     tifffile.imwrite(f"{tmp}/t.tif", np.arange(3 * 2 * 4 * 4, dtype="uint8").reshape(3, 2, 4, 4),
+    ...                      imagej=True, metadata={"axes": "TZYX"})
+    ...     vols = read_time_points(f"{tmp}/t.tif", times=[0, 2])
+    ...     print([(v.axes, v.time, v.time_points, v.data.shape, int(v.data[0, 0, 0])) for v in vols])
+    [('TZYX', 0, 3, (2, 4, 4), 0), ('TZYX', 2, 3, (2, 4, 4), 64)]
+    """
+    vol, recorded = _open_raw(path, dataset)
+    file_axes = resolve_axes(vol.data.shape, recorded, axes, Path(vol.path).name)
+    count = axis_length(vol.data.shape, file_axes, "T")
+    if count == 1:
+        return [_view(vol, file_axes, None)]
+    return [_view(vol, file_axes, int(t)) for t in (range(count) if times is None else times)]
+
+
+def _open_raw(path, dataset) -> tuple[Volume, str | None]:
+    """The file's array as stored (a Volume of any shape) and the axes its metadata records."""
     p, suffix_dataset = split_dataset(path)
     if not p.exists():
         raise FileNotFoundError(f"no image at {p}; check the path.")
     refuse_folder(p)
     name = p.name.lower()
-    vs = unit = None
+    vs = unit = recorded = None
     if name.endswith(HDF5_SUFFIXES):
         data, dataset, vs, unit = open_dataset(p, dataset or suffix_dataset)
     elif name.endswith(TIFF_SUFFIXES):
-        data, (vs, unit) = open_tiff(p)
+        recorded, ndim = _tiff_axes(p)
+        data, (vs, unit) = open_tiff(p, paged=ndim > 3)
     elif name.endswith(".npy"):
         data = open_npy(p)
     elif _is_zarr(p):
-        data, vs, unit = _read_zarr(p)
+        data, vs, unit, recorded = _read_zarr_axes(p)
     else:
         raise ValueError(f"cannot read {p.name}: {FORMATS_HINT}.")
-    data = _squeeze_to_3d(data, p, channels)
     return Volume(data=data, voxel_size=vs, path=str(p), unit=unit,
-                  dataset=dataset if name.endswith(HDF5_SUFFIXES) else None)
+                  dataset=dataset if name.endswith(HDF5_SUFFIXES) else None), recorded
+
+
+def _view(vol: Volume, file_axes: str, time: int | None) -> Volume:
+    """``vol`` as one time point, ``(z, y, x)`` or ``(c, z, y, x)``, with what is known of its axes."""
+    shape = tuple(vol.data.shape)
+    count = axis_length(shape, file_axes, "T")
+    if count > 1 and time is None:
+        raise ValueError(f"{Path(vol.path).name} holds {count} time points (axes {file_axes}); choose one "
+                         "(patchwise propose adds each as an image: --time picks some).")
+    if time is not None and count == 1:
+        raise ValueError(f"{Path(vol.path).name} has no time points (axes {file_axes}); leave out the time "
+                         "point.")
+    if file_axes == "ZYX":
+        return vol
+    channels = axis_length(shape, file_axes, "C")
+    if count == 1 and channels == 1 and file_axes.endswith("ZYX"):
+        data = vol.data[(0,) * (len(shape) - 3)]  # as before: leading axes of length one dropped
+    else:
+        data = AxisView(vol.data, file_axes, time)
+    return dataclasses.replace(vol, data=data, axes=file_axes.replace("Q", ""), time=time if count > 1 else None,
+                               time_points=count, channels=channels)
+
+
+def _tiff_axes(p: Path) -> tuple[str | None, int]:
+    """The axes a TIFF file's first series records (or ``None``) and its number of dimensions."""
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(p) as tif:
+            if not tif.series:
+                return None, 0
+            series = tif.series[0]
+            return tiff_axes(series), len(series.shape)
+    except tifffile.TiffFileError:
+        return None, 0  # open_tiff refuses it by name
+
+
+def _read_zarr_axes(path: Path):
+    """``(array, voxel_size, unit, axes)`` of a Zarr array, OME-Zarr image or plain group."""
+    import zarr
+
+    data, vs, unit = _read_zarr(path)
+    node = zarr.open(str(path), mode="r")
+    ms = None if isinstance(node, zarr.Array) else (
+        node.attrs.get("multiscales") or dict(node.attrs).get("ome", {}).get("multiscales"))
+    return data, vs, unit, (ngff_axes(ms[0]) if ms else None)
 
 
 def read_voxel_size(path, *, dataset: str | None = None) -> tuple[tuple[float, float, float] | None, str | None]:
