@@ -111,8 +111,8 @@ def describe_axes(ref: ImageRef) -> str:
     if ref.time is not None:
         words.append(f"time point {ref.time}")
     if ref.channels > 1:
-        use = "mean of the normalised channels" if ref.channel is None else f"measuring channel {ref.channel}"
-        words.append(f"{ref.channels} channels ({', '.join(ref.channel_labels)}; {use})")
+        use = "the mean of them normalised" if ref.channel is None else f"channel {ref.channel}"
+        words.append(f"{ref.channels} channels {', '.join(ref.channel_labels)}, measuring {use}")
     return f" ({'; '.join(words)})" if words else ""
 
 
