@@ -158,6 +158,16 @@ def test_the_mean_of_the_channels_is_measured_by_default(two_channels, tmp_path)
     assert measured.dtype == np.float32 and measured.shape == (8, 64, 64)
 
 
+def test_channel_names_an_ome_tiff_records_are_kept_unless_given(tmp_path):
+    data = np.stack([_blobs((8, 64, 64), 1), _blobs((8, 64, 64), 2)])
+    p = tmp_path / "named.ome.tif"
+    tifffile.imwrite(p, data, ome=True, metadata={"axes": "CZYX", "Channel": {"Name": ["DAPI", "GFP"]}})
+    assert main(["propose", str(p), "-o", str(tmp_path / "a"), *SMALL]) == 0
+    assert load_collection(tmp_path / "a").images[0].plan.image.channel_names == ("DAPI", "GFP")
+    assert main(["propose", str(p), "--channel-names", "x,y", "-o", str(tmp_path / "b"), *SMALL]) == 0
+    assert load_collection(tmp_path / "b").images[0].plan.image.channel_names == ("x", "y")
+
+
 # ---------------------------------------------------------------- real data and nnU-Net's own check
 def test_cho_time_lapse_one_time_point_held_out_passes_nnunets_check(shared_data, tmp_path, capsys):
     pytest.importorskip("nnunetv2")

@@ -141,7 +141,7 @@ def _new_plan(args, vol, template: Plan | None, preset, size) -> Plan:
         names = getattr(args, "channel_names", None)
         channels = {"channels": vol.channels, "channel": parse_channel(getattr(args, "channel", None) or "all",
                                                                        vol.channels),
-                    "channel_names": parse_channel_names(names, vol.channels) if names else None}
+                    "channel_names": parse_channel_names(names, vol.channels) if names else vol.channel_names}
     ref = ImageRef(shape=shape, dtype=np.dtype(vol.data.dtype).name, path=str(Path(vol.path).resolve()),
                    name=_image_name(vol) or Path(vol.path).stem, dataset=vol.dataset,
                    file_axes=None if vol.axes == "ZYX" else vol.axes, time=vol.time, **channels)

@@ -45,9 +45,10 @@ def test_imagej_time_points_each_read_as_one_volume_with_the_voxel_size(tmp_path
 def test_ome_tiff_axes_give_time_points_and_channels_first(tmp_path):
     data = rng.integers(0, 999, (3, 2, 4, 8, 8)).astype(np.uint16)  # t, c, z, y, x
     p = tmp_path / "o.ome.tif"
-    tifffile.imwrite(p, data, ome=True, metadata={"axes": "TCZYX"})
+    tifffile.imwrite(p, data, ome=True, metadata={"axes": "TCZYX", "Channel": {"Name": ["DAPI", "GFP"]}})
     vols = read_time_points(p, times=[2])
     assert len(vols) == 1 and vols[0].axes == "TCZYX" and vols[0].channels == 2 and vols[0].time == 2
+    assert vols[0].channel_names == ("DAPI", "GFP")
     assert vols[0].data.shape == (2, 4, 8, 8)
     np.testing.assert_array_equal(np.asarray(vols[0].data), data[2])
 
@@ -55,7 +56,7 @@ def test_ome_tiff_axes_give_time_points_and_channels_first(tmp_path):
 def test_imagej_channels_in_the_middle_come_out_first(tmp_path):
     data = rng.integers(0, 250, (5, 2, 8, 8)).astype(np.uint8)  # z, c, y, x as ImageJ stores them
     vol = read_volume(_imagej(tmp_path / "c.tif", data, "ZCYX"))
-    assert vol.axes == "ZCYX" and vol.channels == 2 and vol.time is None
+    assert vol.axes == "ZCYX" and vol.channels == 2 and vol.time is None and vol.channel_names is None
     np.testing.assert_array_equal(np.asarray(vol.data), data.transpose(1, 0, 2, 3))
     np.testing.assert_array_equal(vol.data[1, 3], data[3, 1])
 
@@ -67,8 +68,10 @@ def test_ome_zarr_axes_name_the_channel_axis(tmp_path):
     axes = [{"name": "c", "type": "channel"}] + [{"name": a, "type": "space", "unit": "micrometer"} for a in "zyx"]
     group.attrs["multiscales"] = [{"version": "0.4", "axes": axes, "datasets": [
         {"path": "0", "coordinateTransformations": [{"type": "scale", "scale": [1, 2.0, 0.5, 0.5]}]}]}]
+    group.attrs["omero"] = {"channels": [{"label": "nuclei"}, {"label": "membrane"}]}
     vol = read_volume(tmp_path / "c.zarr")
     assert vol.axes == "CZYX" and vol.channels == 2 and vol.voxel_size == (2.0, 0.5, 0.5)
+    assert vol.channel_names == ("nuclei", "membrane")
     assert vol.data.chunks == (1, 2, 8, 8)
     np.testing.assert_array_equal(np.asarray(vol.data), data)
 

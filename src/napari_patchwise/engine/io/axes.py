@@ -78,6 +78,39 @@ def tiff_axes(series) -> str | None:
     return axes
 
 
+def ome_tiff_channel_names(tif) -> tuple[str, ...] | None:
+    """The channel names an OME-TIFF records for its first image (``Channel Name``), or ``None``."""
+    if not getattr(tif, "is_ome", False):
+        return None
+    import tifffile
+
+    try:
+        image = tifffile.xml2dict(tif.ome_metadata)["OME"]["Image"]
+        pixels = (image[0] if isinstance(image, list) else image)["Pixels"]
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+    channels = pixels.get("Channel") or []
+    channels = channels if isinstance(channels, list) else [channels]
+    names = tuple(str(c.get("Name") or "").strip() if isinstance(c, dict) else "" for c in channels)
+    return names if names and all(names) else None
+
+
+def ngff_channel_names(attrs) -> tuple[str, ...] | None:
+    """The channel labels of an OME-Zarr image (``omero.channels[].label``), or ``None``.
+
+    Examples
+    --------
+    >>> ngff_channel_names({"omero": {"channels": [{"label": "DAPI"}, {"label": "GFP"}]}})
+    ('DAPI', 'GFP')
+    """
+    omero = attrs.get("omero") or (attrs.get("ome") or {}).get("omero") or {}
+    channels = omero.get("channels") if isinstance(omero, dict) else None
+    if not channels:
+        return None
+    names = tuple(str(c.get("label") or "").strip() if isinstance(c, dict) else "" for c in channels)
+    return names if all(names) else None
+
+
 def ngff_axes(multiscale) -> str | None:
     """The axes of an OME-Zarr multiscale (``axes``: names or ``{"name": ...}``), or ``None``.
 

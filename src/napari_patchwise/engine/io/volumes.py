@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .axes import AxisView, axis_length, ngff_axes, resolve_axes, tiff_axes
+from .axes import (AxisView, axis_length, ngff_axes, ngff_channel_names, ome_tiff_channel_names, resolve_axes,
+                   tiff_axes)
 from .filecheck import _is_zarr, open_npy, open_tiff, refuse_folder
 from .hdf5 import HDF5_SUFFIXES, open_dataset, split_dataset
 from .tiff_write import imagej_unit, write_tiff, write_tiff_spaced  # noqa: F401  (re-exported)
@@ -49,6 +50,8 @@ class Volume:
         How many time points the file holds (1: none).
     channels : int
         Channels of ``data``: more than one makes it ``(c, z, y, x)``.
+    channel_names : tuple of str or None
+        The channel names the file records (OME-TIFF, OME-Zarr), if any.
     """
 
     data: object
@@ -60,6 +63,7 @@ class Volume:
     time: int | None = None
     time_points: int = 1
     channels: int = 1
+    channel_names: tuple[str, ...] | None = None
 
 
 def _read_zarr(path: Path):
@@ -168,20 +172,20 @@ def _open_raw(path, dataset) -> tuple[Volume, str | None]:
         raise FileNotFoundError(f"no image at {p}; check the path.")
     refuse_folder(p)
     name = p.name.lower()
-    vs = unit = recorded = None
+    vs = unit = recorded = names = None
     if name.endswith(HDF5_SUFFIXES):
         data, dataset, vs, unit = open_dataset(p, dataset or suffix_dataset)
     elif name.endswith(TIFF_SUFFIXES):
-        recorded, ndim = _tiff_axes(p)
+        recorded, ndim, names = _tiff_axes(p)
         data, (vs, unit) = open_tiff(p, paged=ndim > 3)
     elif name.endswith(".npy"):
         data = open_npy(p)
     elif _is_zarr(p):
-        data, vs, unit, recorded = _read_zarr_axes(p)
+        data, vs, unit, recorded, names = _read_zarr_axes(p)
     else:
         raise ValueError(f"cannot read {p.name}: {FORMATS_HINT}.")
     return Volume(data=data, voxel_size=vs, path=str(p), unit=unit,
-                  dataset=dataset if name.endswith(HDF5_SUFFIXES) else None), recorded
+                  dataset=dataset if name.endswith(HDF5_SUFFIXES) else None, channel_names=names), recorded
 
 
 def _view(vol: Volume, file_axes: str, time: int | None) -> Volume:
@@ -201,33 +205,35 @@ def _view(vol: Volume, file_axes: str, time: int | None) -> Volume:
         data = vol.data[(0,) * (len(shape) - 3)]  # as before: leading axes of length one dropped
     else:
         data = AxisView(vol.data, file_axes, time)
+    names = vol.channel_names if vol.channel_names is not None and len(vol.channel_names) == channels else None
     return dataclasses.replace(vol, data=data, axes=file_axes.replace("Q", ""), time=time if count > 1 else None,
-                               time_points=count, channels=channels)
+                               time_points=count, channels=channels, channel_names=names if channels > 1 else None)
 
 
-def _tiff_axes(p: Path) -> tuple[str | None, int]:
-    """The axes a TIFF file's first series records (or ``None``) and its number of dimensions."""
+def _tiff_axes(p: Path) -> tuple[str | None, int, tuple[str, ...] | None]:
+    """The axes a TIFF file's first series records (or ``None``), its number of dimensions and
+    the channel names it records."""
     import tifffile
 
     try:
         with tifffile.TiffFile(p) as tif:
             if not tif.series:
-                return None, 0
+                return None, 0, None
             series = tif.series[0]
-            return tiff_axes(series), len(series.shape)
+            return tiff_axes(series), len(series.shape), ome_tiff_channel_names(tif)
     except tifffile.TiffFileError:
-        return None, 0  # open_tiff refuses it by name
+        return None, 0, None  # open_tiff refuses it by name
 
 
 def _read_zarr_axes(path: Path):
-    """``(array, voxel_size, unit, axes)`` of a Zarr array, OME-Zarr image or plain group."""
+    """``(array, voxel_size, unit, axes, channel names)`` of a Zarr array, OME-Zarr image or plain group."""
     import zarr
 
     data, vs, unit = _read_zarr(path)
     node = zarr.open(str(path), mode="r")
-    ms = None if isinstance(node, zarr.Array) else (
-        node.attrs.get("multiscales") or dict(node.attrs).get("ome", {}).get("multiscales"))
-    return data, vs, unit, (ngff_axes(ms[0]) if ms else None)
+    attrs = {} if isinstance(node, zarr.Array) else dict(node.attrs)
+    ms = attrs.get("multiscales") or (attrs.get("ome") or {}).get("multiscales")
+    return data, vs, unit, (ngff_axes(ms[0]) if ms else None), ngff_channel_names(attrs)
 
 
 def read_voxel_size(path, *, dataset: str | None = None) -> tuple[tuple[float, float, float] | None, str | None]:
