@@ -320,7 +320,8 @@ class TiffPages:
     """A TIFF series read plane by plane: slicing reads only the pages (planes) it needs.
 
     For files tifffile cannot memory-map (compressed or tiled). The file is
-    opened on each read, so the object can be handed to threads and pickled.
+    opened at the first read and kept open (reads take turns); a pickled
+    copy opens it again, so the object can go to threads and processes.
 
     Parameters
     ----------
@@ -345,20 +346,33 @@ class TiffPages:
         self.ndim = len(self.shape)
         self.chunks = (1,) * (self.ndim - 2) + self.shape[-2:]
         self._lock = threading.Lock()
+        self._tif = None
 
     def __getstate__(self):
-        return {k: v for k, v in self.__dict__.items() if k != "_lock"}
+        return {k: v for k, v in self.__dict__.items() if k not in ("_lock", "_tif")}
 
     def __setstate__(self, state):
         self.__dict__.update(state)
         self._lock = threading.Lock()
+        self._tif = None
+
+    def __del__(self):
+        self.close()
+
+    def close(self) -> None:
+        """Close the file (the next read opens it again)."""
+        tif, self._tif = getattr(self, "_tif", None), None
+        if tif is not None:
+            tif.close()
 
     def read_pages(self, pages: list[int]) -> np.ndarray:
         """The planes ``pages`` (indices into the series), stacked."""
         import tifffile
 
-        with self._lock, tifffile.TiffFile(self.path) as tif:
-            out = tif.asarray(key=pages, series=self.series)
+        with self._lock:
+            if self._tif is None:
+                self._tif = tifffile.TiffFile(self.path)
+            out = self._tif.asarray(key=pages, series=self.series)
         return out.reshape((len(pages),) + self.shape[-2:])
 
     def __getitem__(self, key):
