@@ -4,7 +4,10 @@ Every image is read (and refused, with nothing written) before any proposal;
 each new image is planned with the project's preset, magnification and
 classes, its own voxel size, and boxes proposed on it alone with the same
 seed; the project is written once, at the end. Images the project already
-holds (same file and dataset) are skipped, so a re-run adds nothing.
+holds (same file and dataset, and time point) are skipped, so a re-run adds
+nothing. A file with time points gives one image per time point (``--time``
+picks some), named ``NAME_t000``...; an image with channels keeps them, and
+proposal measures ``--channel`` (or the mean of the channels, each normalised).
 """
 
 from __future__ import annotations
@@ -106,7 +109,8 @@ def _image_name(vol) -> str | None:
 
 
 def describe_axes(ref: ImageRef) -> str:
-    """`` (time point 3 of 20)``-like words on where in its file an image is, or nothing."""
+    """Words on where in its file an image is and what proposal measures, e.g. `` (time point 3)``;
+    nothing for an image of one channel without time points."""
     words = []
     if ref.time is not None:
         words.append(f"time point {ref.time}")
