@@ -36,10 +36,12 @@ is active: the one a drop or File > Open came from).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import warnings
 from pathlib import Path
 
+from .engine.io.channels import measured_channel
 from .engine.io.contrast import robust_contrast_limits
 from .engine.io.lazy import lazy_volume
 from .engine.io.volumes import read_volume
@@ -119,7 +121,8 @@ def project_layer_data(folder, plan, group) -> tuple[list[tuple], list[str]]:
     notes: list[str] = []
     image_path = resolve_image_path(folder, plan)
     if image_path is not None and image_path.exists():
-        vol = read_volume(image_path, dataset=plan.image.dataset)
+        vol = read_volume(image_path, **plan.image.read_options())
+        vol = dataclasses.replace(vol, data=measured_channel(vol.data, plan.image.channel))
         if tuple(vol.data.shape) != plan.image.shape:
             notes.append(f"{image_path} has shape {tuple(vol.data.shape)}, the plan expects "
                          f"{plan.image.shape}; the image was not opened.")

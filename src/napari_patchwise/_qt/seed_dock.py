@@ -17,7 +17,7 @@ from napari.layers import Image, Labels
 from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
-from ..engine.io.volumes import read_volume
+from ..engine.io.channels import read_measured
 from ..engine.jobs.seed import SeedRequest, run_seed
 from ..engine.plan.plan_file import ProjectError
 from ..engine.plan.project import resolve_image_path
@@ -124,7 +124,7 @@ class SeedWidget(SeedPreview, NarrowDock, QWidget):
         path = resolve_image_path(self.project, plan)
         if path is None or not path.exists():
             raise ValueError(f"the project's image is neither open (a layer named {plan.image.name!r}) nor at {path}.")
-        return read_volume(path, dataset=plan.image.dataset).data
+        return read_measured(path, plan.image)
 
     def _import_request(self, common: dict) -> SeedRequest:
         """The import's request; its inputs are checked now."""

@@ -47,3 +47,21 @@ def writing(folder, args, *, new: bool = False):
         load_plan(folder)  # raises with the precise reason
     return project_lock(folder, getattr(args, "command_line", None) or f"patchwise {args.command}",
                         create=new)
+
+
+def add_axes_options(parser) -> None:
+    """``--axes``, ``--time``, ``--channel`` and ``--channel-names``: how an image file with time
+    points or channels is read (see :mod:`napari_patchwise.engine.io.axes`)."""
+    parser.add_argument("--axes", default=None, metavar="AXES",
+                        help="the file's axes, one letter per axis (e.g. TZYX, CZYX, TCZYX, ZCYX), when its "
+                        "metadata records none or records them wrong; default: what the file records")
+    parser.add_argument("--time", default=None, metavar="T",
+                        help="time points to add, e.g. 0,5,10 or 0-19:5 (default: every one); each becomes "
+                        "an image named NAME_t000, NAME_t005, ...")
+    parser.add_argument("--channel", default=None, metavar="N|all",
+                        help="the channel proposal and seeding measure on an image with channels: its "
+                        "number, or all (the mean of the channels, each normalised; the default). Export "
+                        "writes every channel")
+    parser.add_argument("--channel-names", default=None, metavar="NAME,NAME",
+                        help="a name per channel (e.g. nuclei,membrane), for nnU-Net's channel_names; "
+                        "default channel_0, channel_1, ...")

@@ -27,7 +27,7 @@ from ..engine.plan.image_files import expand_image_args, held_image, image_key
 from ..engine.jobs.spread import parse_per_image
 from ..engine.propose.run import ProposalReport
 from ..engine.geometry.voxelsize import UNKNOWN_VOXEL_SIZE, VoxelChoice, choose_voxel_size
-from .args import triple_arg, writing
+from .args import add_axes_options, triple_arg, writing
 from .console import ProgressBar, exit_code, open_hint, print_findings
 from .errors import UsageError
 from .propose_many import DEFAULT_CLASSES, box_counts, propose_many
@@ -90,16 +90,16 @@ def cmd_propose(args) -> int:
     if new and not folder_is_empty(out):
         raise UsageError(
             f"{out} exists and is not a napari-patchwise project; choose a new or empty -o folder.")
-    if len(specs) == 1:
-        vol = read_volume(specs[0])
+    from .propose_many import plain, read_all
+
+    vols = read_all(specs, args)
+    if len(specs) == 1 and len(vols) == 1 and plain(vols[0]):
+        vol = vols[0]
         with writing(out, args, new=new):
             target = _one_image_target(out, vol)
             if target is not False:
                 return _propose_into(args, out, vol, size, preset, target, per_image)
             return propose_many(args, out, [vol], size, preset, per_image)
-    from .propose_many import read_all
-
-    vols = read_all(specs, args)
     with writing(out, args, new=new):
         return propose_many(args, out, vols, size, preset, per_image)
 
@@ -219,6 +219,7 @@ def add_parser(sub) -> None:
     pr.add_argument("--voxel-size", default=None, metavar="Z,Y,X[UNIT]",
                     help="voxel size, e.g. 0.5,0.2,0.2um, 10nm or 2.18,1,1 (in the image's unit); "
                     "default: what the file records. Changes an existing project's voxel size")
+    add_axes_options(pr)
     how_many = pr.add_mutually_exclusive_group()
     how_many.add_argument("--n", type=int, default=None,
                           help="number of boxes to add (on each image; in all with --per-image)")

@@ -4,7 +4,10 @@ Every image is read (and refused, with nothing written) before any proposal;
 each new image is planned with the project's preset, magnification and
 classes, its own voxel size, and boxes proposed on it alone with the same
 seed; the project is written once, at the end. Images the project already
-holds (same file and dataset) are skipped, so a re-run adds nothing.
+holds (same file and dataset, and time point) are skipped, so a re-run adds
+nothing. A file with time points gives one image per time point (``--time``
+picks some), named ``NAME_t000``...; an image with channels keeps them, and
+proposal measures ``--channel`` (or the mean of the channels, each normalised).
 """
 
 from __future__ import annotations
@@ -18,11 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..engine.io.volumes import read_volume
+from ..engine.io.axes import parse_time_points, time_point_names
+from ..engine.io.channels import measured_channel, parse_channel, parse_channel_names
+from ..engine.io.volumes import read_time_points
 from ..engine.jobs.propose import ProposeRequest, run_propose
 from ..engine.jobs.spread import spread_boxes
 from ..engine.plan.classes import parse_classes
-from ..engine.plan.collection import Collection
+from ..engine.plan.collection import Collection, default_image_name
 from ..engine.plan.image_files import held_image, image_key
 from ..engine.plan.plan import ImageRef, Plan
 from ..engine.plan.plan_file import is_project, load_collection
@@ -44,7 +49,75 @@ def read_all(specs: list[str], args) -> list:
                          "run propose once per image for them.")
     if args.by == "uncertainty" and not args.uncertainty:
         raise UsageError("--by uncertainty needs a probability map: --uncertainty PROB.")
-    return [read_volume(s) for s in specs]
+    vols = []
+    for spec in specs:
+        try:
+            points = read_time_points(spec, axes=getattr(args, "axes", None))
+        except ValueError as e:
+            if getattr(args, "axes", None) and "axes" in str(e):
+                raise UsageError(f"{spec}: {e}") from None
+            raise
+        vols.extend(_chosen_times(spec, points, getattr(args, "time", None)))
+    _check_channel_options(args, vols)
+    return vols
+
+
+def plain(vol) -> bool:
+    """Whether ``vol`` is one 3D volume of a file without time points or channels (read as always)."""
+    return vol.time is None and vol.channels == 1 and vol.axes == "ZYX"
+
+
+def _chosen_times(spec: str, points: list, text: str | None) -> list:
+    """The time points ``--time`` picks of a file's (all of them without it)."""
+    if text is None:
+        return points
+    count = points[0].time_points
+    if count == 1:
+        raise UsageError(f"--time picks time points, but {spec} has none (axes {points[0].axes}); leave it "
+                         "out, or give --axes when the file's first axis is time (e.g. --axes TZYX).")
+    try:
+        return [points[t] for t in parse_time_points(text, count)]
+    except ValueError as e:
+        raise UsageError(f"{spec}: {e}") from None
+
+
+def _check_channel_options(args, vols: list) -> None:
+    """``--channel`` and ``--channel-names`` only for images with channels, and valid for each."""
+    for option in ("channel", "channel_names"):
+        text = getattr(args, option, None)
+        if text is None:
+            continue
+        flat = [v for v in vols if v.channels == 1]
+        if flat:
+            raise UsageError(f"--{option.replace('_', '-')} is for images with channels, but {flat[0].path} "
+                             f"has one (axes {flat[0].axes}); leave it out, or give --axes when the file "
+                             "has a channel axis (e.g. --axes CZYX).")
+        parse = parse_channel if option == "channel" else parse_channel_names
+        for v in vols:
+            try:
+                parse(text, v.channels)
+            except ValueError as e:
+                raise UsageError(f"{v.path}: {e}") from None
+
+
+def _image_name(vol) -> str | None:
+    """The name of a time point's image (``NAME_t003``); ``None``: named after its file."""
+    if vol.time is None:
+        return None
+    stem = default_image_name(ImageRef((1, 1, 1), path=vol.path))
+    return time_point_names(stem, [vol.time], vol.time_points)[0]
+
+
+def describe_axes(ref: ImageRef) -> str:
+    """Words on where in its file an image is and what proposal measures, e.g. `` (time point 3)``;
+    nothing for an image of one channel without time points."""
+    words = []
+    if ref.time is not None:
+        words.append(f"time point {ref.time}")
+    if ref.channels > 1:
+        use = "the mean of them normalised" if ref.channel is None else f"channel {ref.channel}"
+        words.append(f"{ref.channels} channels {', '.join(ref.channel_labels)}, measuring {use}")
+    return f" ({'; '.join(words)})" if words else ""
 
 
 def box_counts(args, plans: list[Plan], sizes, per_image) -> list[tuple[int | None, int | None]]:
@@ -66,9 +139,16 @@ def box_counts(args, plans: list[Plan], sizes, per_image) -> list[tuple[int | No
 
 
 def _new_plan(args, vol, template: Plan | None, preset, size) -> Plan:
-    shape = tuple(int(v) for v in vol.data.shape)
+    shape = tuple(int(v) for v in vol.data.shape[-3:])
+    channels = {}
+    if vol.channels > 1:
+        names = getattr(args, "channel_names", None)
+        channels = {"channels": vol.channels, "channel": parse_channel(getattr(args, "channel", None) or "all",
+                                                                       vol.channels),
+                    "channel_names": parse_channel_names(names, vol.channels) if names else vol.channel_names}
     ref = ImageRef(shape=shape, dtype=np.dtype(vol.data.dtype).name, path=str(Path(vol.path).resolve()),
-                   name=Path(vol.path).stem, dataset=vol.dataset)
+                   name=_image_name(vol) or Path(vol.path).stem, dataset=vol.dataset,
+                   file_axes=None if vol.axes == "ZYX" else vol.axes, time=vol.time, **channels)
     vox = choose_voxel_size(args.voxel_size, vol.voxel_size, vol.unit)
     ref = dataclasses.replace(ref, voxel_size=vox.voxel_size, unit=vox.unit, voxel_size_known=vox.known)
     if template is not None:
@@ -94,19 +174,20 @@ def propose_many(args, out: Path, vols: list, size, preset, per_image) -> int:
     names = collection  # the collection with the new images, for their names
     for vol in vols:
         key = image_key(vol.path, vol.dataset)
-        held = held_image(collection, key, out) if collection is not None else None
+        held = held_image(collection, key, out, vol.time) if collection is not None else None
         if held is not None:
             print(f"note: {vol.path} is already image {held!r} of {out}; skipped (add boxes to it with "
                   "propose on that image alone).")
             continue
-        if any(image_key(v.path, v.dataset) == key for _, v, _ in adding):
+        if any(image_key(v.path, v.dataset) == key and v.time == vol.time for _, v, _ in adding):
             continue
         plan = _new_plan(args, vol, template, preset, size)
+        name = _image_name(vol)
         if names is None:
-            names = Collection.from_plan(plan)
+            names = Collection.from_plan(plan, name)
         else:
             try:
-                names = names.add_image(plan)
+                names = names.add_image(plan, None if name is None else names.unique_name(name))
             except ValueError as e:
                 raise UsageError(f"cannot add {vol.path} to {out}: {e}") from None
         adding.append((names.names[-1], vol, plan))
@@ -117,13 +198,15 @@ def propose_many(args, out: Path, vols: list, size, preset, per_image) -> int:
     t0 = time.perf_counter()
     sizes = []
     for name, vol, plan in adding:
-        print(f"image {name}: {vol.path}, {'×'.join(map(str, plan.image.shape))} {plan.image.dtype}")
+        print(f"image {name}: {vol.path}{describe_axes(plan.image)}, {'×'.join(map(str, plan.image.shape))} "
+              f"{plan.image.dtype}")
         print_voxel_notes(choose_voxel_size(args.voxel_size, vol.voxel_size, vol.unit))
         sizes.append(box_size(plan, size))
     counts = box_counts(args, [p for _, _, p in adding], sizes, per_image)
     results = []
     for (name, vol, plan), bsize, (n, budget) in zip(adding, sizes, counts):
-        request = ProposeRequest(plan, by=args.by or "content", image=vol.data, n=n, budget=budget,
+        image = measured_channel(vol.data, plan.image.channel)
+        request = ProposeRequest(plan, by=args.by or "content", image=image, n=n, budget=budget,
                                  seed=args.seed, include_empty=args.include_empty, size=bsize,
                                  scheduler=args.scheduler)
         result = run_propose(request, ProgressBar(f"measuring blocks of {name}"))

@@ -2,7 +2,8 @@
 
 Folder ``cellpose/``::
 
-    {case}_{plane}{index:03d}.tif          the image plane
+    {case}_{plane}{index:03d}.tif          the image plane ((c, y, x), channel axis first, for
+                                           an image with channels: Cellpose's channel_axis=0)
     {case}_{plane}{index:03d}_masks.tif    its masks (Cellpose's ``_masks`` suffix)
 
 ``plane`` is ``yx`` (index = z), and optionally ``zy`` (index = x) and ``zx``
@@ -26,6 +27,7 @@ import numpy as np
 
 from .model import CaseOutput, CaseRef, Crop, ExportContext, ExportError
 from ..io.volumes import write_tiff_spaced
+from ..io.tiff_write import write_tiff_channels
 
 FOLDER = "cellpose"
 #: Plane name -> the axis held fixed.
@@ -148,18 +150,21 @@ def planes_of(crop: Crop, ctx: ExportContext):
     name = ctx.instance_name()
     comp = crop.composition
     image = np.asarray(crop.image)
+    channels = image if image.ndim == 4 else image[None]
     annotated = (comp.classmap >= 0) & (comp.classmap < comp.ignore_value)
     ids = np.asarray(comp.instances[name])
     vz, vy, vx = (float(v) for v in crop.voxel_size)
+    nz = channels.shape[1]
     for plane in chosen_planes(ctx.cellpose_planes):
         axis = PLANES[plane]
-        rows = None if plane == "yx" else z_rows(image.shape[0], plane, crop.voxel_size)
-        row_size = vy if rows is None else vz * image.shape[0] / rows
+        rows = None if plane == "yx" else z_rows(nz, plane, crop.voxel_size)
+        row_size = vy if rows is None else vz * nz / rows
         pixel = (row_size, vx if plane != "zy" else vy)
-        for index in range(image.shape[axis]):
+        for index in range(channels.shape[axis + 1]):
             if not _take(annotated, plane, index).all():
                 continue
-            img = resample_rows(_take(image, plane, index), rows, labels=False)
+            img = np.stack([resample_rows(_take(c, plane, index), rows, labels=False) for c in channels])
+            img = img if image.ndim == 4 else img[0]  # an image with channels: (c, rows, columns)
             masks = relabel_pieces(resample_rows(_take(ids, plane, index), rows, labels=True))
             yield f"{crop.case}_{plane}{index:03d}", img, masks, pixel
 
@@ -193,8 +198,9 @@ def write_case(root: Path, crop: Crop, ctx: ExportContext) -> CaseOutput:
     >>> out.files, out.images, out.left_out
     (('box_0003_yx000.tif', 'box_0003_yx000_masks.tif'), 1, 1)
     """
-    if np.asarray(crop.image).ndim != 3 or crop.image.shape != crop.composition.classmap.shape:
-        raise ExportError(f"{crop.case}: image and annotation must be 3D arrays of one shape.")
+    if np.asarray(crop.image).ndim not in (3, 4) or crop.image.shape[-3:] != crop.composition.classmap.shape:
+        raise ExportError(f"{crop.case}: image and annotation must be 3D arrays of one shape (the image may "
+                          "have channels first).")
     files, full, few = [], 0, 0
     for name, img, masks, pixel in planes_of(crop, ctx):
         full += 1
@@ -202,7 +208,10 @@ def write_case(root: Path, crop: Crop, ctx: ExportContext) -> CaseOutput:
             few += 1
             continue
         for rel, data in ((f"{name}.tif", img), (f"{name}{MASK_SUFFIX}.tif", masks)):
-            write_tiff_spaced(root / rel, data, pixel, ctx.plan.image.unit)
+            if data.ndim == 3:  # the channels of a plane, channel axis first (Cellpose's channel_axis=0)
+                write_tiff_channels(root / rel, data, "CYX", pixel, ctx.plan.image.unit)
+            else:
+                write_tiff_spaced(root / rel, data, pixel, ctx.plan.image.unit)
             files.append(rel)
     planes = "/".join(chosen_planes(ctx.cellpose_planes))
     warnings = []

@@ -150,7 +150,8 @@ class ImageLevel:
     Attributes
     ----------
     data : array-like
-        ``(z, y, x)`` array (numpy, memmap, zarr or dask); only sliced.
+        ``(z, y, x)`` array, or ``(c, z, y, x)`` for an image with channels
+        (numpy, memmap, zarr or dask); only sliced.
     factor : tuple of int
         Downsampling factor relative to full resolution, ``(z, y, x)``.
     """
@@ -243,13 +244,13 @@ def image_levels(folder, plan: Plan) -> list[ImageLevel]:
         )
     try:
         levels = None
-        if path.name.lower().endswith(".zarr") or path.is_dir():
+        if (path.name.lower().endswith(".zarr") or path.is_dir()) and plan.image.file_axes is None:
             levels = _zarr_levels(path)
         if not levels:
-            levels = [ImageLevel(read_volume(path, dataset=plan.image.dataset).data)]
+            levels = [ImageLevel(read_volume(path, **plan.image.read_options()).data)]
     except (OSError, ValueError, KeyError) as e:
         raise ExportError(f"cannot read the project's image {path} ({e}); check the file.") from e
-    shape = tuple(int(s) for s in levels[0].data.shape)
+    shape = tuple(int(s) for s in levels[0].data.shape[-3:])
     if shape != tuple(plan.image.shape):
         raise ExportError(
             f"the image {path} has shape {shape}, but the plan was made for {tuple(plan.image.shape)}; "
@@ -259,7 +260,8 @@ def image_levels(folder, plan: Plan) -> list[ImageLevel]:
 
 
 def crop_image(levels: Sequence[ImageLevel], box: Box, mag: Sequence[int]) -> np.ndarray:
-    """The image under ``box`` at magnification ``mag``.
+    """The image under ``box`` at magnification ``mag``: ``(z, y, x)``, or ``(c, z, y, x)`` with
+    every channel of an image with channels.
 
     Reads only the box, from the coarsest level whose factor divides ``mag``,
     and block-averages the remaining factor. At magnification 1 the source
@@ -273,6 +275,8 @@ def crop_image(levels: Sequence[ImageLevel], box: Box, mag: Sequence[int]) -> np
     [[[7.0]], [[7.0]]]
     >>> crop_image([ImageLevel(img)], Box(1, (0, 0, 0), (1, 2, 2)), (1, 1, 1)).dtype.name
     'uint16'
+    >>> crop_image([ImageLevel(np.stack([img, img + 1]))], Box(1, (0, 0, 0), (2, 4, 4)), (1, 2, 2)).shape
+    (2, 2, 2, 2)
     """
     mag = tuple(int(m) for m in mag)
     usable = [lv for lv in levels if all(m % f == 0 for m, f in zip(mag, lv.factor))]
@@ -280,13 +284,16 @@ def crop_image(levels: Sequence[ImageLevel], box: Box, mag: Sequence[int]) -> np
     if level is None:
         raise ExportError("no image level at full resolution; the image has no level 0.")
     rest = tuple(m // f for m, f in zip(mag, level.factor))
-    shape = level.data.shape
-    region = clip_region(region_at_mag(box.lo, box.hi, level.factor), shape)
-    block = np.asarray(level.data[region])
+    shape = tuple(level.data.shape)
+    lead = (slice(None),) * (len(shape) - 3)  # the channels of a (c, z, y, x) image, all kept
+    region = clip_region(region_at_mag(box.lo, box.hi, level.factor), shape[-3:])
+    block = np.asarray(level.data[lead + tuple(region)])
     if mag == (1, 1, 1):
         return np.array(block, copy=True)
     if rest == (1, 1, 1):
         return block.astype(np.float32)
+    if block.ndim == 4:
+        return np.stack([downsample_mean(channel, rest) for channel in block])
     return downsample_mean(block, rest)
 
 
@@ -329,7 +336,7 @@ def read_crop(
     image = crop_image(image_levels, box, mag)
     names = [c.name for c in plan.classes]
     comp = compose(layers, names, region=box_region(plan, box))
-    if image.shape != comp.classmap.shape:
+    if image.shape[-3:] != comp.classmap.shape:
         raise ExportError(
             f"box {box.id}: the image part has shape {image.shape} but its annotation "
             f"{comp.classmap.shape}; the box reaches outside the image — fix the box."

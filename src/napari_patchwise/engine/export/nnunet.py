@@ -5,7 +5,7 @@ Layout::
     DatasetNNN_Name/
         dataset.json
         splits_final.json          when some cases are in the val split
-        imagesTr/{case}_0000.tiff  train and val cases
+        imagesTr/{case}_0000.tiff  train and val cases (_0001, ... : further channels)
         imagesTr/{case}.json       {"spacing": [z, y, x]}
         labelsTr/{case}.tiff
         labelsTr/{case}.json
@@ -124,6 +124,23 @@ def label_mapping(ctx: ExportContext) -> dict[str, int]:
             "unannotated": k + 1}
 
 
+def channel_names(image) -> dict[str, str]:
+    """``dataset.json``'s ``channel_names`` of a plan's image: its name for one channel, else the
+    channel names (``channel_0``... when none were given), each kept clear of nnU-Net's
+    normalisation names.
+
+    Examples
+    --------
+    >>> from napari_patchwise.engine import ImageRef
+    >>> channel_names(ImageRef((2, 4, 4), name="cells")), channel_names(ImageRef((2, 4, 4), channels=2,
+    ...     channel_names=("raw", "CT")))
+    ({'0': 'cells'}, {'0': 'raw', '1': 'CT image'})
+    """
+    if image.channels == 1:
+        return {"0": channel_name(image.name)}
+    return {str(i): channel_name(n) for i, n in enumerate(image.channel_labels)}
+
+
 def _dirs(split: str) -> tuple[str, str]:
     if split not in SPLITS:
         raise ExportError(f"unknown split {split!r}; a case is in one of {', '.join(SPLITS)}.")
@@ -137,17 +154,22 @@ def _write_json(path: Path, obj) -> None:
 def write_case(root: Path, crop: Crop, ctx: ExportContext) -> CaseOutput:
     """Write the image, the label and their spacing files of one case."""
     image = np.asarray(crop.image)
-    if image.ndim != 3 or image.shape != crop.composition.classmap.shape:
+    if image.ndim not in (3, 4) or image.shape[-3:] != crop.composition.classmap.shape:
         raise ExportError(
             f"{crop.case}: image {image.shape} and annotation {crop.composition.classmap.shape} must be "
-            "3D arrays of one shape."
+            "3D arrays of one shape (the image may have channels first)."
         )
+    channels = image if image.ndim == 4 else image[None]
+    if len(channels) != ctx.plan.image.channels:
+        raise ExportError(
+            f"{crop.case}: the image has {len(channels)} channel(s) but the dataset {ctx.plan.image.channels}; "
+            "every image of one nnU-Net dataset needs the same channels: export them to separate datasets.")
     k = len(ctx.class_names)
     labels = nnunet_labels(crop.composition.classmap, k)
     img_dir, lab_dir = _dirs(crop.split)
     spacing = {"spacing": [float(v) for v in crop.voxel_size]}
     files = {
-        f"{img_dir}/{crop.case}_0000{FILE_ENDING}": image,
+        **{f"{img_dir}/{crop.case}_{c:04d}{FILE_ENDING}": channel for c, channel in enumerate(channels)},
         f"{img_dir}/{crop.case}.json": spacing,
         f"{lab_dir}/{crop.case}{FILE_ENDING}": labels,
         f"{lab_dir}/{crop.case}.json": spacing,
@@ -190,7 +212,7 @@ def finish(root: Path, cases: Sequence[CaseRef], ctx: ExportContext) -> CaseOutp
     train = sorted(c.case for c in cases if c.split == "train")
     val = sorted(c.case for c in cases if c.split == "val")
     dataset = {
-        "channel_names": {"0": channel_name(ctx.plan.image.name)},
+        "channel_names": channel_names(ctx.plan.image),
         "labels": labels,
         "numTraining": len(train) + len(val),
         "file_ending": FILE_ENDING,
@@ -226,8 +248,10 @@ def read_case(root: Path, case: str, ctx: ExportContext | None = None) -> dict:
             def spacing(folder):
                 return tuple(json.loads((root / folder / f"{case}.json").read_text())["spacing"])
 
+            more = sorted((root / img_dir).glob(f"{case}_[0-9][0-9][0-9][0-9]{FILE_ENDING}"))
+            image = tifffile.imread(img) if len(more) == 1 else np.stack([tifffile.imread(p) for p in more])
             return {
-                "image": tifffile.imread(img),
+                "image": image,
                 "labels": tifffile.imread(root / lab_dir / f"{case}{FILE_ENDING}"),
                 "spacing": spacing(img_dir),
                 "label_spacing": spacing(lab_dir),

@@ -3,7 +3,8 @@
 Folder ``omezarr/``, one ``{case}.zarr`` per crop::
 
     {case}.zarr/
-        .zattrs .zgroup          multiscales: axes z/y/x (space, the plan's unit)
+        .zattrs .zgroup          multiscales: axes z/y/x (space, the plan's unit); an image
+                                 with channels: c/z/y/x, and "omero" channel labels
         0/                       the image at the training magnification
         labels/.zattrs           {"labels": ["classes", <instance classes>...]}
         labels/classes/0         int16 classmap: -1 unannotated, 0 background,
@@ -91,8 +92,12 @@ def placement(crop: Crop, ctx: ExportContext) -> list[dict]:
             {"type": "translation", "translation": shift}]
 
 
-def _multiscales(name: str, transforms: list[dict], unit: str | None) -> list[dict]:
+def _multiscales(name: str, transforms: list[dict], unit: str | None, channels: bool = False) -> list[dict]:
     axes = [{"name": a, "type": "space", **({"unit": unit} if unit else {})} for a in "zyx"]
+    if channels:  # a leading c axis: its scale 1, its translation 0
+        axes = [{"name": "c", "type": "channel"}, *axes]
+        transforms = [{**t, t["type"]: [0.0 if t["type"] == "translation" else 1.0, *t[t["type"]]]}
+                      for t in transforms]
     return [{"version": NGFF_VERSION, "name": name, "axes": axes,
              "datasets": [{"path": "0", "coordinateTransformations": transforms}]}]
 
@@ -100,7 +105,8 @@ def _multiscales(name: str, transforms: list[dict], unit: str | None) -> list[di
 def _write_array(group, data: np.ndarray) -> None:
     import numcodecs
 
-    chunks = tuple(int(min(s, c)) for s, c in zip(data.shape, MAX_CHUNK))
+    lead = (1,) * (data.ndim - len(MAX_CHUNK))  # one chunk per channel
+    chunks = tuple(int(min(s, c)) for s, c in zip(data.shape, lead + tuple(MAX_CHUNK)))
     arr = group.create_array(
         "0", shape=data.shape, dtype=data.dtype, chunks=chunks, fill_value=0,
         compressors=numcodecs.Blosc(cname="zstd", clevel=5, shuffle=numcodecs.Blosc.SHUFFLE),
@@ -127,9 +133,9 @@ def write_case(root: Path, crop: Crop, ctx: ExportContext) -> CaseOutput:
 
     image = np.asarray(crop.image)
     comp = crop.composition
-    if image.ndim != 3 or image.shape != comp.classmap.shape:
+    if image.ndim not in (3, 4) or image.shape[-3:] != comp.classmap.shape:
         raise ExportError(f"{crop.case}: image {image.shape} and annotation {comp.classmap.shape} must be "
-                          "3D arrays of one shape.")
+                          "3D arrays of one shape (the image may have channels first).")
     store = Path(root) / f"{crop.case}.zarr"
     if store.exists():
         raise ExportError(f"{store} already exists; export with overwrite to replace it.")
@@ -137,7 +143,9 @@ def write_case(root: Path, crop: Crop, ctx: ExportContext) -> CaseOutput:
     unit = ngff_unit(ctx.plan.image.unit)
     top = zarr.open_group(str(store), mode="w-", zarr_format=2)
     _write_array(top, image)
-    top.attrs["multiscales"] = _multiscales(crop.case, transforms, unit)
+    top.attrs["multiscales"] = _multiscales(crop.case, transforms, unit, channels=image.ndim == 4)
+    if image.ndim == 4:  # the channel names, as OME-Zarr viewers show them
+        top.attrs["omero"] = {"channels": [{"label": n, "active": True} for n in ctx.plan.image.channel_labels]}
     names = label_names(ctx)
     labels = top.create_group("labels")
     labels.attrs["labels"] = [CLASSES, *names.values()]

@@ -2,7 +2,8 @@
 
 Folder ``stardist/``::
 
-    images/{case}.tif    the crop image (its dtype), voxel size in the TIFF
+    images/{case}.tif    the crop image (its dtype), voxel size in the TIFF; an
+                         image with channels is (z, y, x, c), channels last
     masks/{case}.tif     int32 ids of the instance class; 0 background and
                          other classes, -1 ignore and unannotated voxels
 
@@ -13,6 +14,7 @@ every dtype, so Fiji and :func:`~napari_patchwise.engine.io.volumes.read_volume`
 it; StarDist itself wants it as ``anisotropy`` in its configuration.
 
 ``stardist_config.json`` holds the ``Config3D`` settings these crops call for:
+``axes`` (``ZYXC`` and ``n_channel_in`` for an image with channels),
 ``train_patch_size`` (by default the largest that fits every train and val
 crop and that StarDist's U-Net can pool), ``grid`` and ``anisotropy``. StarDist
 samples training patches inside each image, so it stops on an image smaller
@@ -29,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from ..io.volumes import write_tiff_spaced
+from ..io.tiff_write import write_tiff_channels
 from ..geometry.magnification import voxel_size_at
 from .model import CaseOutput, CaseRef, Crop, ExportContext, ExportError
 
@@ -199,16 +202,20 @@ def write_case(root: Path, crop: Crop, ctx: ExportContext) -> CaseOutput:
     """
     name = ctx.instance_name()
     image = np.asarray(crop.image)
-    if image.ndim != 3:
-        raise ExportError(f"{crop.case}: the image must be 3D (z, y, x); got shape {image.shape}.")
+    if image.ndim not in (3, 4):
+        raise ExportError(f"{crop.case}: the image must be 3D (z, y, x), or (c, z, y, x) with channels; got "
+                          f"shape {image.shape}.")
     masks = stardist_masks(crop, name)
-    if masks.shape != image.shape:
+    if masks.shape != image.shape[-3:]:
         raise ExportError(f"{crop.case}: image {image.shape} and annotation {masks.shape} differ in shape.")
     unit = ctx.plan.image.unit
     files = (f"images/{crop.case}.tif", f"masks/{crop.case}.tif")
     for rel, data in zip(files, (image, masks)):
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        write_tiff_spaced(root / rel, data, crop.voxel_size, unit)
+        if data.ndim == 4:  # StarDist takes channels last: (z, y, x, c)
+            write_tiff_channels(root / rel, np.moveaxis(data, 0, -1), "ZYXC", crop.voxel_size, unit)
+        else:
+            write_tiff_spaced(root / rel, data, crop.voxel_size, unit)
     warning = patch_size_warning(crop, ctx)
     return CaseOutput(files=tuple(sorted(files)), warnings=(warning,) if warning else ())
 
@@ -222,7 +229,8 @@ def _image_shape(path: Path) -> tuple[int, int, int]:
             "rebuild the StarDist folder."
         )
     with tifffile.TiffFile(path) as tif:
-        shape = tuple(int(v) for v in tif.series[0].shape)
+        series = tif.series[0]
+        shape = tuple(int(v) for v, a in zip(series.shape, series.axes) if a != "C" or len(series.shape) < 4)
     return (1, *shape) if len(shape) == 2 else shape  # type: ignore[return-value]
 
 
@@ -274,8 +282,10 @@ def training_config(root: Path, cases: Sequence[CaseRef], ctx: ExportContext) ->
                 f"{voxel}; use {near}, or export without a patch size to get the largest that fits."
             )
         notes.append(f"train_patch_size {patch} (as asked); Config3D settings in {CONFIG_NAME}.")
+    channels = ctx.plan.image.channels
     config = {
-        "axes": "ZYX",
+        "axes": "ZYX" if channels == 1 else "ZYXC",
+        **({"n_channel_in": channels} if channels > 1 else {}),
         "grid": list(grid),
         "anisotropy": list(anisotropy),
         "backbone": "unet",

@@ -48,9 +48,13 @@ def _not_a(p: Path, what: str, fix: str) -> ValueError:
     return ValueError(f"{p.name} is not a {what} (it starts with {head!r}); {fix}")
 
 
-def open_tiff(p: Path):
-    """A TIFF file's data (memory-mapped when stored plainly) and its ``TiffFile`` metadata reader;
-    a file that is not a TIFF is refused by name."""
+def open_tiff(p: Path, paged: bool = False):
+    """A TIFF file's data (memory-mapped when stored plainly) and its voxel size and unit;
+    a file that is not a TIFF is refused by name.
+
+    ``paged``: a compressed or tiled file is read page by page when sliced
+    (:class:`~.axes.TiffPages`) instead of whole.
+    """
     import tifffile
 
     from .workload import check_tiff_read
@@ -66,6 +70,10 @@ def open_tiff(p: Path):
     try:
         data = tifffile.memmap(p, mode="r")
     except ValueError:  # compressed or tiled: read it whole, if it fits in memory
+        if paged:
+            from .axes import TiffPages
+
+            return TiffPages(p), meta
         if claimed is not None:
             check_tiff_read(p, *claimed)
         data = tifffile.imread(p)

@@ -9,14 +9,17 @@ coordinate transformations, HDF5 attributes; see :mod:`.volume_meta` and
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .axes import (AxisView, axis_length, ngff_axes, ngff_channel_names, ome_tiff_channel_names, resolve_axes,
+                   tiff_axes)
 from .filecheck import _is_zarr, open_npy, open_tiff, refuse_folder
 from .hdf5 import HDF5_SUFFIXES, open_dataset, split_dataset
+from .tiff_write import imagej_unit, write_tiff, write_tiff_spaced  # noqa: F401  (re-exported)
 from .volume_meta import ngff_voxel_size, tiff_voxel_size
 
 TIFF_SUFFIXES = (".tif", ".tiff")
@@ -39,6 +42,16 @@ class Volume:
         Unit of ``voxel_size`` (UDUNITS-2 name, e.g. ``'micrometer'``) if recorded.
     dataset : str or None
         The dataset read, for files holding several (HDF5).
+    axes : str
+        The file's axes (``'ZYX'``, ``'TZYX'``, ``'CZYX'``, ...; see :mod:`.axes`).
+    time : int or None
+        The time point ``data`` shows, for a file with time points.
+    time_points : int
+        How many time points the file holds (1: none).
+    channels : int
+        Channels of ``data``: more than one makes it ``(c, z, y, x)``.
+    channel_names : tuple of str or None
+        The channel names the file records (OME-TIFF, OME-Zarr), if any.
     """
 
     data: object
@@ -46,6 +59,11 @@ class Volume:
     path: str
     unit: str | None = None
     dataset: str | None = None
+    axes: str = "ZYX"
+    time: int | None = None
+    time_points: int = 1
+    channels: int = 1
+    channel_names: tuple[str, ...] | None = None
 
 
 def _read_zarr(path: Path):
@@ -67,7 +85,8 @@ def _read_zarr(path: Path):
     return node[arrays[0]], None, None
 
 
-def read_volume(path, *, channels: bool = False, dataset: str | None = None) -> Volume:
+def read_volume(path, *, channels: bool = False, dataset: str | None = None, axes: str | None = None,
+                time: int | None = None) -> Volume:
     """Open a 3D volume from a TIFF, Zarr / OME-Zarr, HDF5 or ``.npy`` file.
 
     Parameters
@@ -80,10 +99,17 @@ def read_volume(path, *, channels: bool = False, dataset: str | None = None) -> 
     dataset : str, optional
         HDF5 dataset to read (default: the path's suffix, else the only or
         obvious image dataset, see :func:`.hdf5.choose_image_dataset`).
+    axes : str, optional
+        The file's axes (e.g. ``'TZYX'``), over those its metadata records
+        (see :func:`.axes.resolve_axes`).
+    time : int, optional
+        The time point to read, for a file with time points (read lazily:
+        slicing it never reads the others; :func:`read_time_points` gives them all).
 
     Returns
     -------
     Volume
+        ``data`` is ``(z, y, x)``, or ``(c, z, y, x)`` for a file with channels.
 
     Raises
     ------
@@ -103,25 +129,111 @@ def read_volume(path, *, channels: bool = False, dataset: str | None = None) -> 
     ...     print(vol.data.shape, vol.voxel_size, vol.unit)
     (4, 8, 8) (2.0, 0.5, 0.5) micrometer
     """
+    vol, recorded = _open_raw(path, dataset)
+    if channels and axes is None:
+        return dataclasses.replace(vol, data=_squeeze_to_3d(vol.data, Path(vol.path), True))
+    file_axes = resolve_axes(vol.data.shape, recorded, axes, Path(vol.path).name)
+    return _view(vol, file_axes, time)
+
+
+def read_time_points(path, *, dataset: str | None = None, axes: str | None = None,
+                     times=None) -> list[Volume]:
+    """One :class:`Volume` per time point of a file (one in all for a file without time points).
+
+    Each is read lazily: slicing one never reads another's planes.
+
+    Parameters
+    ----------
+    times : sequence of int, optional
+        The time points wanted (default: all).
+
+    Examples
+    --------
+    >>> import tempfile, tifffile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     tifffile.imwrite(f"{tmp}/t.tif", np.arange(3 * 2 * 4 * 4, dtype="uint8").reshape(3, 2, 4, 4),
+    ...                      imagej=True, metadata={"axes": "TZYX"})
+    ...     vols = read_time_points(f"{tmp}/t.tif", times=[0, 2])
+    ...     print([(v.axes, v.time, v.time_points, v.data.shape, int(v.data[0, 0, 0])) for v in vols])
+    [('TZYX', 0, 3, (2, 4, 4), 0), ('TZYX', 2, 3, (2, 4, 4), 64)]
+    """
+    vol, recorded = _open_raw(path, dataset)
+    file_axes = resolve_axes(vol.data.shape, recorded, axes, Path(vol.path).name)
+    count = axis_length(vol.data.shape, file_axes, "T")
+    if count == 1:
+        return [_view(vol, file_axes, None)]
+    return [_view(vol, file_axes, int(t)) for t in (range(count) if times is None else times)]
+
+
+def _open_raw(path, dataset) -> tuple[Volume, str | None]:
+    """The file's array as stored (a Volume of any shape) and the axes its metadata records."""
     p, suffix_dataset = split_dataset(path)
     if not p.exists():
         raise FileNotFoundError(f"no image at {p}; check the path.")
     refuse_folder(p)
     name = p.name.lower()
-    vs = unit = None
+    vs = unit = recorded = names = None
     if name.endswith(HDF5_SUFFIXES):
         data, dataset, vs, unit = open_dataset(p, dataset or suffix_dataset)
     elif name.endswith(TIFF_SUFFIXES):
-        data, (vs, unit) = open_tiff(p)
+        recorded, ndim, names = _tiff_axes(p)
+        data, (vs, unit) = open_tiff(p, paged=ndim > 3)
     elif name.endswith(".npy"):
         data = open_npy(p)
     elif _is_zarr(p):
-        data, vs, unit = _read_zarr(p)
+        data, vs, unit, recorded, names = _read_zarr_axes(p)
     else:
         raise ValueError(f"cannot read {p.name}: {FORMATS_HINT}.")
-    data = _squeeze_to_3d(data, p, channels)
     return Volume(data=data, voxel_size=vs, path=str(p), unit=unit,
-                  dataset=dataset if name.endswith(HDF5_SUFFIXES) else None)
+                  dataset=dataset if name.endswith(HDF5_SUFFIXES) else None, channel_names=names), recorded
+
+
+def _view(vol: Volume, file_axes: str, time: int | None) -> Volume:
+    """``vol`` as one time point, ``(z, y, x)`` or ``(c, z, y, x)``, with what is known of its axes."""
+    shape = tuple(vol.data.shape)
+    count = axis_length(shape, file_axes, "T")
+    if count > 1 and time is None:
+        raise ValueError(f"{Path(vol.path).name} holds {count} time points (axes {file_axes}); choose one "
+                         "(patchwise propose adds each as an image: --time picks some).")
+    if time is not None and count == 1:
+        raise ValueError(f"{Path(vol.path).name} has no time points (axes {file_axes}); leave out the time "
+                         "point.")
+    if file_axes == "ZYX":
+        return vol
+    channels = axis_length(shape, file_axes, "C")
+    if count == 1 and channels == 1 and file_axes.endswith("ZYX"):
+        data = vol.data[(0,) * (len(shape) - 3)]  # as before: leading axes of length one dropped
+    else:
+        data = AxisView(vol.data, file_axes, time)
+    names = vol.channel_names if vol.channel_names is not None and len(vol.channel_names) == channels else None
+    return dataclasses.replace(vol, data=data, axes=file_axes.replace("Q", ""), time=time if count > 1 else None,
+                               time_points=count, channels=channels, channel_names=names if channels > 1 else None)
+
+
+def _tiff_axes(p: Path) -> tuple[str | None, int, tuple[str, ...] | None]:
+    """The axes a TIFF file's first series records (or ``None``), its number of dimensions and
+    the channel names it records."""
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(p) as tif:
+            if not tif.series:
+                return None, 0, None
+            series = tif.series[0]
+            return tiff_axes(series), len(series.shape), ome_tiff_channel_names(tif)
+    except tifffile.TiffFileError:
+        return None, 0, None  # open_tiff refuses it by name
+
+
+def _read_zarr_axes(path: Path):
+    """``(array, voxel_size, unit, axes, channel names)`` of a Zarr array, OME-Zarr image or plain group."""
+    import zarr
+
+    data, vs, unit = _read_zarr(path)
+    node = zarr.open(str(path), mode="r")
+    attrs = {} if isinstance(node, zarr.Array) else dict(node.attrs)
+    ms = attrs.get("multiscales") or (attrs.get("ome") or {}).get("multiscales")
+    return data, vs, unit, (ngff_axes(ms[0]) if ms else None), ngff_channel_names(attrs)
 
 
 def read_voxel_size(path, *, dataset: str | None = None) -> tuple[tuple[float, float, float] | None, str | None]:
@@ -167,94 +279,6 @@ def _squeeze_to_3d(data, p: Path, channels: bool = False):
             "Split channels / time points first."
         )
     return data
-
-
-def write_tiff(path, data, voxel_size=None, unit: str = "micrometer") -> Path:
-    """Write a 3D array as an ImageJ-readable TIFF, recording the voxel size (if given).
-
-    The file is written next to its final name and renamed into place; any
-    dtype is kept (see :func:`write_tiff_spaced`).
-    """
-    p = Path(path)
-    tmp = p.with_name(p.name + ".partial")
-    arr = np.asarray(data)
-    if voxel_size is None:
-        import tifffile
-
-        tifffile.imwrite(tmp, arr, photometric="minisblack")
-    else:
-        write_tiff_spaced(tmp, arr, voxel_size, unit)
-    tmp.replace(p)
-    return p
-
-
-_IMAGEJ_UNITS = {"micrometer": "um", "micron": "um", "µm": "um", "nanometer": "nm", "millimeter": "mm"}
-
-
-def imagej_unit(unit: str) -> str:
-    """The unit as ImageJ spells it (``'micrometer'`` -> ``'um'``).
-
-    Examples
-    --------
-    >>> imagej_unit("micrometer"), imagej_unit("nanometer"), imagej_unit("pixel")
-    ('um', 'nm', 'pixel')
-    """
-    return _IMAGEJ_UNITS.get(unit.strip().lower(), unit.strip() or "pixel")
-
-
-def write_tiff_spaced(path, data, spacing: Sequence[float], unit: str = "micrometer") -> Path:
-    """Write a 2D ``(y, x)`` or 3D ``(z, y, x)`` array as a TIFF that records its pixel size.
-
-    Unlike ImageJ-mode writing, any integer or float dtype is kept (e.g.
-    int32 masks holding ``-1``); the ImageJ description is written by hand so
-    Fiji and tifffile still read ``spacing`` and ``unit`` (a single-slice 3D
-    array gets tifffile's own shape record instead, so it reads back 3D). No
-    date is written: equal input gives equal bytes.
-
-    Parameters
-    ----------
-    path : str or Path
-    data : array-like
-        2D or 3D, one channel.
-    spacing : sequence of float
-        Pixel size per axis of ``data`` (``(y, x)`` or ``(z, y, x)``).
-    unit : str
-        Physical unit of ``spacing``.
-
-    Examples
-    --------
-    >>> import tempfile, tifffile
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     p = write_tiff_spaced(f"{tmp}/m.tif", np.full((2, 3, 4), -1, np.int32), (2.0, 0.5, 0.25))
-    ...     with tifffile.TiffFile(p) as tif:
-    ...         tags, meta = tif.pages[0].tags, tif.imagej_metadata
-    ...         print(tif.asarray().min(), meta["spacing"], tags["XResolution"].value)
-    -1 2.0 (4, 1)
-    """
-    import tifffile
-
-    arr = np.ascontiguousarray(data)
-    if arr.ndim not in (2, 3) or len(spacing) != arr.ndim:
-        raise ValueError(
-            f"need a 2D or 3D array with one spacing per axis; got {arr.shape} and {tuple(spacing)}."
-        )
-    if arr.dtype == bool:
-        arr = arr.astype(np.uint8)
-    y, x = (float(s) for s in spacing[-2:])
-    nz = arr.shape[0] if arr.ndim == 3 else 1
-    meta: dict = {"metadata": None}
-    if arr.ndim == 3 and nz == 1:  # an ImageJ description would make it 2D: keep tifffile's shape record
-        meta = {"metadata": {"axes": "ZYX", "spacing": float(spacing[0]), "unit": imagej_unit(unit)}}
-    else:
-        lines = ["ImageJ=1.11a", f"images={nz}"]
-        if arr.ndim == 3:
-            lines += [f"slices={nz}", f"spacing={float(spacing[0])!r}"]
-        lines += [f"unit={imagej_unit(unit)}", "loop=false"]
-        meta["description"] = "\n".join(lines) + "\n"
-    p = Path(path)
-    tifffile.imwrite(p, arr, photometric="minisblack", resolution=(1.0 / x, 1.0 / y), resolutionunit=1,
-                     software="napari-patchwise", **meta)
-    return p
 
 
 def read_points_csv(path) -> np.ndarray:

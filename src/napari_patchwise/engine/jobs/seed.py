@@ -230,7 +230,7 @@ class SeedRequest:
 
 def project_image(folder, plan: Plan):
     """The project's image, read from where its plan says (a ValueError says how to fix a missing one)."""
-    from ..io.volumes import read_volume
+    from ..io.channels import read_measured
     from ..plan.project import resolve_image_path
 
     path = resolve_image_path(folder, plan)
@@ -239,7 +239,7 @@ def project_image(folder, plan: Plan):
             f"the project's image {path or '(none recorded)'} is not there; put it back or fix "
             f"\"image\": {{\"path\": ...}} in {Path(folder) / 'plan.json'}."
         )
-    return read_volume(path, dataset=plan.image.dataset).data
+    return read_measured(path, plan.image)
 
 
 def run_seed(request: SeedRequest, progress=None):

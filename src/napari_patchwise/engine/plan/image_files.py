@@ -126,8 +126,9 @@ def image_key(path, dataset=None, folder=None) -> tuple[str, str | None]:
     return os.path.realpath(p), dataset or None
 
 
-def held_image(collection, key: tuple[str, str | None], folder=None) -> str | None:
-    """The name of the image of ``collection`` whose file and dataset are ``key``, or ``None``.
+def held_image(collection, key: tuple[str, str | None], folder=None, time: int | None = None) -> str | None:
+    """The name of the image of ``collection`` whose file and dataset are ``key`` (and time
+    point ``time``, for a file with time points), or ``None``.
 
     Examples
     --------
@@ -139,6 +140,6 @@ def held_image(collection, key: tuple[str, str | None], folder=None) -> str | No
     """
     for entry in collection.images:
         ref = entry.plan.image
-        if ref.path and image_key(ref.path, ref.dataset, folder) == key:
+        if ref.path and ref.time == time and image_key(ref.path, ref.dataset, folder) == key:
             return entry.name
     return None
