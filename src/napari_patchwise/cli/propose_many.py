@@ -90,6 +90,7 @@ def propose_many(args, out: Path, vols: list, size, preset, per_image) -> int:
     if collection is not None:
         check_settings(args, out, collection.images[0].plan, preset)
     template = collection.images[0].plan if collection is not None else None
+    domain = getattr(args, "domain", None)
     adding: list[tuple[str, object, Plan]] = []
     names = collection  # the collection with the new images, for their names
     for vol in vols:
@@ -103,10 +104,10 @@ def propose_many(args, out: Path, vols: list, size, preset, per_image) -> int:
             continue
         plan = _new_plan(args, vol, template, preset, size)
         if names is None:
-            names = Collection.from_plan(plan)
+            names = Collection.from_plan(plan, domain=domain)
         else:
             try:
-                names = names.add_image(plan)
+                names = names.add_image(plan, domain=domain)
             except ValueError as e:
                 raise UsageError(f"cannot add {vol.path} to {out}: {e}") from None
         adding.append((names.names[-1], vol, plan))
@@ -132,7 +133,8 @@ def propose_many(args, out: Path, vols: list, size, preset, per_image) -> int:
             print(f"note: {name}: {m}")
     coll = collection
     for name, result in results:
-        coll = Collection.from_plan(result.plan, name) if coll is None else coll.add_image(result.plan, name)
+        coll = (Collection.from_plan(result.plan, name, domain) if coll is None
+                else coll.add_image(result.plan, name, domain))
     if collection is None:
         create_project(out, coll)
     else:
