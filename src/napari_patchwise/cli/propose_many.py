@@ -10,7 +10,6 @@ holds (same file and dataset) are skipped, so a re-run adds nothing.
 from __future__ import annotations
 
 import dataclasses
-import math
 import shlex
 import time
 from collections import Counter
@@ -20,7 +19,7 @@ import numpy as np
 
 from ..engine.io.volumes import read_volume
 from ..engine.jobs.propose import ProposeRequest, run_propose
-from ..engine.jobs.spread import spread_boxes
+from ..engine.jobs.spread import spread_boxes, spread_budget
 from ..engine.plan.classes import parse_classes
 from ..engine.plan.collection import Collection
 from ..engine.plan.image_files import held_image, image_key
@@ -47,22 +46,41 @@ def read_all(specs: list[str], args) -> list:
     return [read_volume(s) for s in specs]
 
 
-def box_counts(args, plans: list[Plan], sizes, per_image) -> list[tuple[int | None, int | None]]:
-    """``(n, budget)`` of each new image: as given, or the total spread within ``per_image``."""
+def box_counts(args, plans: list[Plan], sizes, per_image, weights=None) -> list[tuple[int | None, int | None]]:
+    """``(n, budget)`` of each new image: as given, or the total spread within ``per_image`` in
+    proportion to ``weights`` (default: the images' sizes); a budget counts each image's boxes at its size."""
     if per_image is None:
         return [(args.n, args.budget)] * len(plans)
     if args.n is None and args.budget is None:
         raise UsageError("--per-image MIN,MAX bounds a total spread across the images: give it with "
                          "--n (boxes in all) or --budget (voxels in all).")
+    weights = [int(np.prod(p.image.shape)) for p in plans] if weights is None else weights
+    if args.n is None:  # the budget as whole boxes, each image's at its own box size
+        shares = spread_budget(args.budget, weights, [int(np.prod(s)) for s in sizes], *per_image)
+        return [(n, None) for n in shares]
     total = args.n
-    if total is None:  # the budget as whole boxes of the first image's size
-        total = math.ceil(args.budget / int(np.prod(sizes[0])))
-    shares = spread_boxes(total, [int(np.prod(p.image.shape)) for p in plans], *per_image)
+    shares = spread_boxes(total, weights, *per_image)
     if sum(shares) != total:
         images = f"{len(plans)} image{'s' if len(plans) != 1 else ''}"
         print(f"note: {total} boxes cannot be spread over {images} with {per_image[0]} to "
               f"{per_image[1]} each; asking for {sum(shares)}.")
     return [(n, None) for n in shares]
+
+
+def collection_candidates(args, adding, sizes, per_image) -> tuple[list | None, list | None]:
+    """With ``--per-image`` on several images: each image's candidates with strata over all of them,
+    and the weights the total is spread by (:mod:`..engine.propose.collection_strata`); else ``(None, None)``."""
+    if per_image is None or len(adding) < 2 or (args.by or "content") != "content" or (
+            args.n is None and args.budget is None):  # (box_counts says what is missing)
+        return None, None
+    from ..engine.propose.candidates import measure_candidates
+    from ..engine.propose.collection_strata import pool_strata, stratum_weights
+
+    cands = [measure_candidates(vol.data, plan, size=bsize, scheduler=args.scheduler,
+                                progress=ProgressBar(f"measuring blocks of {name}"))
+             for (name, vol, plan), bsize in zip(adding, sizes)]
+    pooled = pool_strata(cands)
+    return pooled, list(stratum_weights(pooled))
 
 
 def _new_plan(args, vol, template: Plan | None, preset, size) -> Plan:
@@ -121,12 +139,13 @@ def propose_many(args, out: Path, vols: list, size, preset, per_image) -> int:
         print(f"image {name}: {vol.path}, {'×'.join(map(str, plan.image.shape))} {plan.image.dtype}")
         print_voxel_notes(choose_voxel_size(args.voxel_size, vol.voxel_size, vol.unit))
         sizes.append(box_size(plan, size))
-    counts = box_counts(args, [p for _, _, p in adding], sizes, per_image)
+    pooled, weights = collection_candidates(args, adding, sizes, per_image)
+    counts = box_counts(args, [p for _, _, p in adding], sizes, per_image, weights)
     results = []
-    for (name, vol, plan), bsize, (n, budget) in zip(adding, sizes, counts):
+    for k, ((name, vol, plan), bsize, (n, budget)) in enumerate(zip(adding, sizes, counts)):
         request = ProposeRequest(plan, by=args.by or "content", image=vol.data, n=n, budget=budget,
                                  seed=args.seed, include_empty=args.include_empty, size=bsize,
-                                 scheduler=args.scheduler)
+                                 scheduler=args.scheduler, candidates=pooled[k] if pooled else None)
         result = run_propose(request, ProgressBar(f"measuring blocks of {name}"))
         results.append((name, result))
         for m in result.report.messages:
