@@ -147,3 +147,13 @@ def test_real_volumes_report_their_voxel_size_and_dtype_differences(shared_data,
     assert ("dtype-differs", ("sample_patch", "train-image")) in found  # uint16 among uint8
     assert not any("training_sample2_crop128" == imgs[0] for code, imgs in found
                    if code in ("voxel-size-differs", "dtype-differs"))
+
+
+def test_propose_domain_tags_a_new_one_image_project_and_notes_an_image_already_held(images, tmp_path, capsys):
+    out = tmp_path / "one"
+    _propose(images, out, "a", extra=["--domain", "em"])
+    assert [e.domain for e in load_collection(out).images] == ["em"]
+    capsys.readouterr()
+    _propose(images, out, "a", extra=["--domain", "lm"])  # more boxes on the image it holds
+    assert "--domain tags images added to a project" in capsys.readouterr().out
+    assert [e.domain for e in load_collection(out).images] == ["em"]
