@@ -203,7 +203,7 @@ def test_check_json_is_a_list_per_image(touching_b, capsys):
     assert main(["check", "--json", str(touching_b)]) == 1
     data = json.loads(capsys.readouterr().out)
     assert [d["image"] for d in data] == ["a", "b"]
-    assert set(data[0]) == {"image", "findings", "boxes"}
+    assert set(data[0]) == {"image", "findings", "consistency", "boxes"}
     assert sorted(data[0]["boxes"]) == ["1", "2"] and list(data[1]["boxes"]) == ["1"]
     assert not [f for f in data[0]["findings"] if f["code"] == "touching"]
     assert ("touching", 1, "error") in {(f["code"], f["box_id"], f["severity"]) for f in data[1]["findings"]}

@@ -3,6 +3,11 @@
 A project of several images is checked image by image (every image, or those
 ``--images`` names): a section per image and a total line; ``--json`` prints a
 list of one object per image. A project of one image prints as it always did.
+With several images the images checked are also compared with each other
+(:func:`~..engine.jobs.check.check_consistency`: voxel sizes, units, dtypes,
+intensities, within each domain): a "consistency" section and a line in the
+total; in ``--json`` each image's object holds, beside its own ``"findings"``,
+``"consistency"``: the consistency findings that name it (each with ``"images"``).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
-from ..engine.jobs.check import CONNECTIVITIES, CheckRequest, run_check
+from ..engine.jobs.check import CONNECTIVITIES, CheckRequest, check_consistency, run_check
 from ..engine.jobs.image_choice import choose_images
 from ..engine.plan.plan_file import load_collection
 from .args import writing
@@ -37,22 +42,29 @@ def cmd_check(args) -> int:
             results = check_each(load_collection(folder))
     else:  # a reader: no lock (plan.json is replaced atomically)
         results = check_each(collection)
+    consistency = check_consistency(folder, collection, chosen) if len(chosen) > 1 else ()
     if args.json:
-        out = [{"image": n, **_json(r)} for n, r in results] if several else _json(results[0][1])
+        out = ([{"image": n, **_json(r, [c for c in consistency if n in c.images])} for n, r in results]
+               if several else _json(results[0][1]))
         json.dump(out, sys.stdout, indent=2)
         print()
     else:
         for name, result in results:
             _print_image(folder, name if several else None, result)
+        if consistency:
+            print(f"\nconsistency of the {len(chosen)} images:")
+            print_findings([c.finding for c in consistency])
         if several:
-            _print_total(results)
+            _print_total(results, consistency)
     return 1 if any(r.has_errors for _, r in results) else 0
 
 
-def _json(result) -> dict:
-    """One image's findings and box statuses, as ``check --json`` prints them."""
+def _json(result, consistency=None) -> dict:
+    """One image's findings and box statuses (and the consistency findings naming it, with
+    several images), as ``check --json`` prints them."""
+    extra = {} if consistency is None else {"consistency": [c.to_dict() for c in consistency]}
     return {
-        "findings": [f.to_dict() for f in result.findings],
+        "findings": [f.to_dict() for f in result.findings], **extra,
         "boxes": {str(i): {"status": q.status, "counts": q.counts,
                            "touching": {k: v.tolist() for k, v in q.touching.items()}}
                   for i, q in result.report.boxes.items()},
@@ -70,8 +82,8 @@ def _print_image(folder: Path, name: str | None, result) -> None:
     print_findings(result.findings)
 
 
-def _print_total(results) -> None:
-    findings = [f for _, r in results for f in r.findings]
+def _print_total(results, consistency=()) -> None:
+    findings = [f for _, r in results for f in r.findings] + [c.finding for c in consistency]
     counts = Counter(f.severity for f in findings)
     boxes = sum(len(r.plan.boxes) for _, r in results)
     print(f"\ntotal: {len(results)} images, {boxes} boxes; {counts['error']} errors, "

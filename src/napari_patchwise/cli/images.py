@@ -1,4 +1,9 @@
-"""``patchwise images``: the images of a project, one row each (reads only; takes no lock)."""
+"""``patchwise images``: the images of a project, one row each.
+
+Listing reads only and takes no lock. ``--set-domain IMAGE=DOMAIN[,...]``
+changes images' domain tags first: under the project's lock, ``plan.json``
+rewritten atomically; an unknown image name is refused (exit 2), nothing written.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,11 @@ import sys
 from pathlib import Path
 
 from ..engine.plan.annotation_store import open_annotations
+from ..engine.plan.collection import parse_domains
 from ..engine.plan.plan_file import load_collection
-from ..engine.plan.project_images import annotated_voxels
+from ..engine.plan.project_images import annotated_voxels, save_collection
+from .args import writing
+from .errors import UsageError
 
 COLUMNS = ("name", "shape", "dtype", "voxel size", "boxes", "annotated", "domain")
 
@@ -45,7 +53,32 @@ def _cells(row: dict) -> tuple[str, ...]:
             str(row["boxes"]), f"{row['annotated_voxels']:,}", row["domain"] or "-")
 
 
+def set_domains(folder: Path, text: str, args) -> None:
+    """Tag images with domains (``IMAGE=DOMAIN[,...]``) under the project's lock; says what changed."""
+    try:
+        wanted = parse_domains(text)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    with writing(folder, args):
+        collection = load_collection(folder)
+        try:
+            changed = collection.set_domains(wanted)
+        except ValueError as e:
+            raise UsageError(f"{e} Nothing was changed.") from None
+        if changed != collection:
+            save_collection(folder, changed)
+    out = sys.stderr if args.json else sys.stdout  # --json keeps stdout for the rows
+    for name, domain in wanted.items():
+        was = collection.image(name).domain
+        if was == domain:
+            print(f"{name}: domain {domain or '(none)'}, unchanged", file=out)
+        else:
+            print(f"{name}: domain {was or '(none)'} -> {domain or '(none)'}", file=out)
+
+
 def cmd_images(args) -> int:
+    if args.set_domain is not None:
+        set_domains(Path(args.project), args.set_domain, args)
     rows = image_rows(Path(args.project))
     if args.json:
         json.dump(rows, sys.stdout, indent=2)
@@ -62,7 +95,11 @@ def add_parser(sub) -> None:
     c = sub.add_parser(
         "images", help="list a project's images: shape, dtype, voxel size, boxes, annotated voxels, domain",
         description="List the images of PROJECT, one row each: name, shape (z×y×x), dtype, voxel "
-        "size and unit, boxes, annotated voxels (at the magnification) and domain. Reads only.")
+        "size and unit, boxes, annotated voxels (at the magnification) and domain. Reads only, unless "
+        "--set-domain changes domain tags first.")
     c.add_argument("project", help="project folder (holding plan.json)")
     c.add_argument("--json", action="store_true", help="print the rows as JSON")
+    c.add_argument("--set-domain", default=None, metavar="IMAGE=DOMAIN[,IMAGE=DOMAIN]",
+                   help="first tag images with a domain (images acquired alike: consistency checks compare "
+                   "images within a domain, splits keep every domain in training); IMAGE= clears a tag")
     c.set_defaults(func=cmd_images)

@@ -20,6 +20,7 @@ from ..engine.jobs.propose import ProposeRequest, run_propose
 from ..engine.geometry.magnification import as_magnification
 from ..engine.plan.plan import ImageRef, Plan
 from ..engine.plan.classes import parse_classes
+from ..engine.plan.collection import Collection
 from ..engine.plan.presets import PRESET_NAMES, get_preset
 from ..engine.plan.project import create_project, save_plan
 from ..engine.plan.plan_file import folder_is_empty, is_project, load_collection, load_plan
@@ -160,6 +161,9 @@ def check_settings(args, out: Path, plan: Plan, preset) -> None:
 def _propose_into(args, out: Path, vol, size, preset, image=None, per_image=None) -> int:
     """``propose`` on one image once the project's lock is held: its plan is read here."""
     plan, new_project = _open_plan(args, out, vol, size, preset, image)
+    if args.domain and not new_project:
+        print(f"note: --domain tags images added to a project; {vol.path} is in it already (change its tag "
+              "with patchwise images PROJECT --set-domain IMAGE=DOMAIN).")
     size = box_size(plan, size)
     n, budget = args.n, args.budget
     if per_image is not None and not args.points:
@@ -186,7 +190,7 @@ def _propose_into(args, out: Path, vol, size, preset, image=None, per_image=None
         print_report(result.report)
     plan = result.plan
     if new_project:
-        create_project(out, plan)
+        create_project(out, Collection.from_plan(plan, domain=args.domain) if args.domain else plan)
     else:
         save_plan(out, plan, image)
     findings = plan.validate()
@@ -240,6 +244,9 @@ def add_parser(sub) -> None:
                     "when --uncertainty is given)")
     pr.add_argument("--labels", default=None, metavar="WEAK",
                     help="weak instance labels (same shape): define foreground and density")
+    pr.add_argument("--domain", default=None, metavar="NAME",
+                    help="tag the images added with this domain (images acquired alike; see patchwise images "
+                    "--set-domain)")
     pr.add_argument("--seed", type=int, default=0, help="same seed, same boxes (default: 0)")
     pr.add_argument("--scheduler", default=None,
                     help="dask scheduler: threads (default), sync, processes, or a "

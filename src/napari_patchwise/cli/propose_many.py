@@ -13,7 +13,6 @@ proposal measures ``--channel`` (or the mean of the channels, each normalised).
 from __future__ import annotations
 
 import dataclasses
-import math
 import shlex
 import time
 from collections import Counter
@@ -25,7 +24,7 @@ from ..engine.io.axes import parse_time_points, time_point_names
 from ..engine.io.channels import measured_channel, parse_channel, parse_channel_names
 from ..engine.io.volumes import read_time_points
 from ..engine.jobs.propose import ProposeRequest, run_propose
-from ..engine.jobs.spread import spread_boxes
+from ..engine.jobs.spread import spread_boxes, spread_budget
 from ..engine.plan.classes import parse_classes
 from ..engine.plan.collection import Collection, default_image_name
 from ..engine.plan.image_files import held_image, image_key
@@ -120,22 +119,41 @@ def describe_axes(ref: ImageRef) -> str:
     return f" ({'; '.join(words)})" if words else ""
 
 
-def box_counts(args, plans: list[Plan], sizes, per_image) -> list[tuple[int | None, int | None]]:
-    """``(n, budget)`` of each new image: as given, or the total spread within ``per_image``."""
+def box_counts(args, plans: list[Plan], sizes, per_image, weights=None) -> list[tuple[int | None, int | None]]:
+    """``(n, budget)`` of each new image: as given, or the total spread within ``per_image`` in
+    proportion to ``weights`` (default: the images' sizes); a budget counts each image's boxes at its size."""
     if per_image is None:
         return [(args.n, args.budget)] * len(plans)
     if args.n is None and args.budget is None:
         raise UsageError("--per-image MIN,MAX bounds a total spread across the images: give it with "
                          "--n (boxes in all) or --budget (voxels in all).")
+    weights = [int(np.prod(p.image.shape)) for p in plans] if weights is None else weights
+    if args.n is None:  # the budget as whole boxes, each image's at its own box size
+        shares = spread_budget(args.budget, weights, [int(np.prod(s)) for s in sizes], *per_image)
+        return [(n, None) for n in shares]
     total = args.n
-    if total is None:  # the budget as whole boxes of the first image's size
-        total = math.ceil(args.budget / int(np.prod(sizes[0])))
-    shares = spread_boxes(total, [int(np.prod(p.image.shape)) for p in plans], *per_image)
+    shares = spread_boxes(total, weights, *per_image)
     if sum(shares) != total:
         images = f"{len(plans)} image{'s' if len(plans) != 1 else ''}"
         print(f"note: {total} boxes cannot be spread over {images} with {per_image[0]} to "
               f"{per_image[1]} each; asking for {sum(shares)}.")
     return [(n, None) for n in shares]
+
+
+def collection_candidates(args, adding, sizes, per_image) -> tuple[list | None, list | None]:
+    """With ``--per-image`` on several images: each image's candidates with strata over all of them,
+    and the weights the total is spread by (:mod:`..engine.propose.collection_strata`); else ``(None, None)``."""
+    if per_image is None or len(adding) < 2 or (args.by or "content") != "content" or (
+            args.n is None and args.budget is None):  # (box_counts says what is missing)
+        return None, None
+    from ..engine.propose.candidates import measure_candidates
+    from ..engine.propose.collection_strata import pool_strata, stratum_weights
+
+    cands = [measure_candidates(measured_channel(vol.data, plan.image.channel), plan, size=bsize, scheduler=args.scheduler,
+                                progress=ProgressBar(f"measuring blocks of {name}"))
+             for (name, vol, plan), bsize in zip(adding, sizes)]
+    pooled = pool_strata(cands)
+    return pooled, list(stratum_weights(pooled))
 
 
 def _new_plan(args, vol, template: Plan | None, preset, size) -> Plan:
@@ -170,6 +188,7 @@ def propose_many(args, out: Path, vols: list, size, preset, per_image) -> int:
     if collection is not None:
         check_settings(args, out, collection.images[0].plan, preset)
     template = collection.images[0].plan if collection is not None else None
+    domain = getattr(args, "domain", None)
     adding: list[tuple[str, object, Plan]] = []
     names = collection  # the collection with the new images, for their names
     for vol in vols:
@@ -184,10 +203,10 @@ def propose_many(args, out: Path, vols: list, size, preset, per_image) -> int:
         plan = _new_plan(args, vol, template, preset, size)
         name = _image_name(vol)
         if names is None:
-            names = Collection.from_plan(plan, name)
+            names = Collection.from_plan(plan, name, domain=domain)
         else:
             try:
-                names = names.add_image(plan, None if name is None else names.unique_name(name))
+                names = names.add_image(plan, None if name is None else names.unique_name(name), domain=domain)
             except ValueError as e:
                 raise UsageError(f"cannot add {vol.path} to {out}: {e}") from None
         adding.append((names.names[-1], vol, plan))
@@ -202,20 +221,22 @@ def propose_many(args, out: Path, vols: list, size, preset, per_image) -> int:
               f"{plan.image.dtype}")
         print_voxel_notes(choose_voxel_size(args.voxel_size, vol.voxel_size, vol.unit))
         sizes.append(box_size(plan, size))
-    counts = box_counts(args, [p for _, _, p in adding], sizes, per_image)
+    pooled, weights = collection_candidates(args, adding, sizes, per_image)
+    counts = box_counts(args, [p for _, _, p in adding], sizes, per_image, weights)
     results = []
-    for (name, vol, plan), bsize, (n, budget) in zip(adding, sizes, counts):
+    for k, ((name, vol, plan), bsize, (n, budget)) in enumerate(zip(adding, sizes, counts)):
         image = measured_channel(vol.data, plan.image.channel)
         request = ProposeRequest(plan, by=args.by or "content", image=image, n=n, budget=budget,
                                  seed=args.seed, include_empty=args.include_empty, size=bsize,
-                                 scheduler=args.scheduler)
+                                 scheduler=args.scheduler, candidates=pooled[k] if pooled else None)
         result = run_propose(request, ProgressBar(f"measuring blocks of {name}"))
         results.append((name, result))
         for m in result.report.messages:
             print(f"note: {name}: {m}")
     coll = collection
     for name, result in results:
-        coll = Collection.from_plan(result.plan, name) if coll is None else coll.add_image(result.plan, name)
+        coll = (Collection.from_plan(result.plan, name, domain) if coll is None
+                else coll.add_image(result.plan, name, domain))
     if collection is None:
         create_project(out, coll)
     else:

@@ -32,7 +32,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 
 from .model import SPLITS, ExportError
-from .splits import assign_splits, check_fractions, largest_remainder
+from .splits import assign_domain_splits, assign_splits, check_fractions, largest_remainder
 
 #: How splits are drawn: whole images, or single boxes.
 SPLIT_BY = ("image", "box")
@@ -283,8 +283,11 @@ def split_cases(units, fractions, seed: int, split_by: str, test_images: Sequenc
         names = list(dict.fromkeys(src.name for src, _, _ in units))
         old, warnings = image_existing_splits({c: (images_of[c], s) for c, s in existing.items()
                                                if c in images_of})
-        per_image = assign_image_splits(names, fractions, seed, test_images,
-                                        existing={n: s for n, s in old.items() if n in names and n not in held})
+        kept = {n: s for n, s in old.items() if n in names and n not in held}
+        domains = {src.name: getattr(src, "domain", None) for src, _, _ in units}
+        per_image = (assign_domain_splits(names, domains, fractions, seed, test_images, kept)  # balanced by domain
+                     if any(d is not None for d in domains.values())
+                     else assign_image_splits(names, fractions, seed, test_images, existing=kept))
         for src, box, case in rest:
             out[case] = existing.get(case) or per_image[src.name]
         if test_boxes:

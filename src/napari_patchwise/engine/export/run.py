@@ -47,7 +47,7 @@ from .model import (
     ImageCount,
 )
 from .sources import case_label, case_label_of, no_boxes_several, open_sources, same_export
-from .splits import check_fractions
+from .splits import check_fractions, domain_split_note
 from .staging import Stage, commit_all, ensure_output_folder, existing_export, recover
 
 #: Format name to writer module, where they differ.
@@ -312,6 +312,9 @@ def export_project(
             _finish(fm, sources, described, split_by, test_images, ctx, project, options, fractions,
                     skipped, report)
         commit_all({fm.name: fm.stage for fm in active})
+        if (note := domain_split_note(units, splits)) is not None:  # cases per domain, when tagged
+            for fm in active:
+                report.notes.setdefault(fm.name, []).append(note)
     except BaseException:
         for fm in active:
             if fm.stage is not None:

@@ -27,6 +27,7 @@ True
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -229,3 +230,114 @@ def assign_splits(
                 out[i] = split
             start += n
     return {i: out[i] for i in ids}
+
+
+def assign_domain_splits(
+    images: Sequence[str],
+    domains: Mapping[str, str | None],
+    fractions=(0.8, 0.2, 0.0),
+    seed: int = 0,
+    test_images: Iterable[str] = (),
+    existing: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Give every image a split, balanced across domains; all of an image's boxes take it.
+
+    Like splitting by image (no image in two splits), but images are grouped
+    by their domain tag (untagged images form one group) and each group is
+    split in proportion, as :func:`assign_splits` does with strata, with the
+    totals of all images on target. A domain with at least two images that are
+    not held out always keeps one in training, so a model is never validated
+    on a domain it has not seen; validation gets at least one image when its
+    share is positive and training keeps two or more. Held-out test images
+    are ``test``; images exported before keep their split.
+
+    Parameters
+    ----------
+    images : sequence of str
+        The exported images.
+    domains : mapping of str to str or None
+        Each image's domain tag (missing: none).
+    fractions, seed, test_images, existing
+        As for :func:`.images.assign_image_splits`.
+
+    Raises
+    ------
+    ValueError
+        When an image held out as test was exported before in another split.
+
+    Examples
+    --------
+    >>> doms = {"em1": "em", "em2": "em", "lm1": "lm", "lm2": "lm", "lm3": "lm"}
+    >>> splits = assign_domain_splits(list(doms), doms, (0.6, 0.4, 0), seed=3)
+    >>> sorted({doms[n] for n, s in splits.items() if s == "train"}), sorted(splits.values())
+    (['em', 'lm'], ['train', 'train', 'train', 'val', 'val'])
+    """
+    fr = check_fractions(fractions)
+    existing = dict(existing or {})
+    test = [n for n in dict.fromkeys(test_images) if n in images]
+    out: dict[str, str] = {}
+    for name in test:
+        if existing.get(name, "test") != "test":
+            raise ValueError(f"image {name} is held out as test but was already exported as {existing[name]}; "
+                             "export with overwrite to move it.")
+        out[name] = "test"
+    for name in images:
+        if name in existing and name not in out:
+            out[name] = existing[name]
+    groups: dict = {}
+    for name in images:
+        if name not in test:
+            groups.setdefault(domains.get(name), []).append(name)
+    rng = np.random.default_rng(seed)
+    counts = _stratum_counts({k: len(v) for k, v in groups.items()}, fr, rng)
+    for k, members in groups.items():
+        free = [n for n in members if n not in out]
+        if not free:
+            continue
+        fixed = [sum(out.get(n) == s for n in members) for s in SPLITS]
+        deficit = [max(0, c - f) for c, f in zip(counts[k], fixed)]
+        per_split = deficit if sum(deficit) == len(free) else largest_remainder(len(free), deficit if sum(deficit) else fr)
+        if len(members) >= 2 and fixed[0] + per_split[0] == 0:  # the domain keeps an image in training
+            j = 1 if per_split[1] >= per_split[2] else 2
+            per_split[0], per_split[j] = 1, per_split[j] - 1
+        order = [free[j] for j in rng.permutation(len(free))]
+        start = 0
+        for split, n in zip(SPLITS, per_split):
+            for name in order[start:start + n]:
+                out[name] = split
+            start += n
+    pool = [n for n in images if n not in test]
+    train = [n for n in pool if out[n] == "train"]
+    if fr[1] > 0 and len(train) >= 2 and not any(out[n] == "val" for n in pool):
+        # validation gets one image: a free one of the domain with the most training images
+        per_domain = {k: sum(out[n] == "train" for n in v) for k, v in groups.items()}
+        movable = [n for n in train if n not in existing and per_domain[domains.get(n)] >= 2]
+        if movable:
+            best = max(per_domain[domains.get(n)] for n in movable)
+            choice = [n for n in movable if per_domain[domains.get(n)] == best]
+            out[choice[int(rng.integers(len(choice)))]] = "val"
+    return {n: out[n] for n in images}
+
+
+def domain_split_note(units, splits: Mapping[str, str]) -> str | None:
+    """One line: the cases of each domain and their splits (``None`` when no image has a domain).
+
+    ``units`` are ``(source, box, case)`` with ``source.domain``; ``splits`` maps each case to its split.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> units = [(NS(domain="em"), None, "a_1"), (NS(domain="em"), None, "a_2"), (NS(domain=None), None, "b_1")]
+    >>> domain_split_note(units, {"a_1": "train", "a_2": "val", "b_1": "train"})
+    'cases per domain: em 2 (train 1, val 1); (no domain) 1 (train 1)'
+    >>> domain_split_note(units[2:], {"b_1": "train"}) is None
+    True
+    """
+    per: dict = {}
+    for src, _, case in units:
+        per.setdefault(getattr(src, "domain", None), Counter())[splits[case]] += 1
+    if all(d is None for d in per):
+        return None
+    parts = [f"{d if d is not None else '(no domain)'} {sum(c.values())} ("
+             + ", ".join(f"{s} {c[s]}" for s in SPLITS if c[s]) + ")" for d, c in per.items()]
+    return "cases per domain: " + "; ".join(parts)

@@ -90,3 +90,57 @@ def run_check(request: CheckRequest, progress=None) -> CheckResult:
     if request.update_status:
         save_plan(request.project, plan, image=request.image)
     return CheckResult(plan, findings, report)
+
+
+def check_consistency(project, collection, names=None, *, intensities: bool = True, progress=None) -> tuple:
+    """Consistency findings across the images ``names`` of a project (every image by default).
+
+    Each image's voxel size, unit and dtype come from its plan; its intensity
+    profile is sampled from a bounded number of planes of its file
+    (:func:`..qc.consistency.intensity_profile`; ``intensities=False`` skips
+    the reads). An image whose file is missing is not compared on intensity
+    (an info says so). A project of one image has no such findings.
+
+    Returns
+    -------
+    tuple of ConsistencyFinding
+        See :func:`..qc.consistency.consistency_findings`.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> from napari_patchwise.engine.plan.plan import ImageRef
+    >>> from napari_patchwise.engine.plan.collection import Collection
+    >>> a = Plan(ImageRef((4, 8, 8), dtype="uint8", voxel_size=(10, 10, 10), unit="nanometer"))
+    >>> b = Plan(ImageRef((4, 8, 8), dtype="uint8", voxel_size=(30, 10, 10), unit="nanometer"))
+    >>> coll = Collection.from_plan(a, "a").add_image(b, "b").add_image(a, "c")
+    >>> [(f.finding.code, f.images) for f in check_consistency("p", coll, intensities=False)]
+    [('voxel-size-differs', ('b', 'a'))]
+    """
+    from ..qc.consistency import ConsistencyFinding, ImageProfile, consistency_findings, intensity_profile
+    from .seed import project_image
+
+    names = list(collection.names if names is None else names)
+    if len(names) < 2:
+        return ()
+    profiles, missing = [], []
+    for k, name in enumerate(names):
+        entry = collection.image(name)
+        image = entry.plan.image
+        intensity = None
+        if intensities:
+            try:
+                intensity = intensity_profile(project_image(project, entry.plan))
+            except (ValueError, OSError, KeyError):
+                missing.append(name)
+        profiles.append(ImageProfile(name, tuple(image.voxel_size), image.unit, image.dtype, intensity,
+                                     entry.domain, image.voxel_size_known))
+        if progress is not None:
+            progress(k + 1, len(names))
+    out = list(consistency_findings(profiles))
+    if missing:
+        out.append(ConsistencyFinding(Finding(
+            "info", "intensity-not-compared", None,
+            f"{', '.join(missing)}: image file not readable, so intensities were not compared; put it back "
+            "or fix its path in plan.json."), tuple(missing)))
+    return tuple(out)

@@ -90,3 +90,49 @@ def spread_boxes(total: int, weights, lo: int = 0, hi: int | None = None) -> tup
     for i in order[:max(rest, 0)]:
         shares[i] += 1
     return tuple(shares[i] for i in range(k))
+
+
+def spread_budget(budget: int, weights, box_voxels, lo: int = 0, hi: int | None = None) -> tuple[int, ...]:
+    """Shares of boxes (as :func:`spread_boxes`) whose voxels, each image's at its own box size, reach ``budget``.
+
+    The total is the smallest number of boxes whose spread holds at least
+    ``budget`` voxels, counting every image's boxes at that image's box
+    size; within the bounds (at most ``hi`` per image) it may hold fewer.
+
+    Parameters
+    ----------
+    budget : int
+        Voxels (at the magnification) the new boxes should hold in all.
+    weights : sequence of float
+        As for :func:`spread_boxes`.
+    box_voxels : sequence of int
+        Voxels of one box of each image.
+    lo, hi : int
+        Boxes per image at least and at most.
+
+    Examples
+    --------
+    >>> spread_budget(3000, [1, 1], [1000, 100])   # the second image's boxes hold a tenth as much
+    (3, 2)
+    >>> spread_budget(3000, [1, 1], [1000, 1000])
+    (2, 1)
+    >>> spread_budget(10**9, [1, 1], [1000, 100], lo=1, hi=4)
+    (4, 4)
+    """
+    box_voxels = [int(v) for v in box_voxels]
+    if len(box_voxels) != len(list(weights)) or min(box_voxels, default=0) < 1 or budget < 0:
+        raise ValueError("spreading a budget needs one box size (>= 1 voxel) per image and a budget >= 0.")
+    k = len(box_voxels)
+    cap = (hi if hi is not None else -(-budget // min(box_voxels)) + lo) * k
+
+    def held(total: int) -> tuple[tuple[int, ...], int]:
+        shares = spread_boxes(total, weights, lo, hi)
+        return shares, sum(s * v for s, v in zip(shares, box_voxels))
+
+    below, above = -1, cap  # the smallest total holding the budget (held grows with the total)
+    if held(cap)[1] < budget:
+        return held(cap)[0]
+    while above - below > 1:
+        mid = (below + above) // 2
+        below, above = (below, mid) if held(mid)[1] >= budget else (mid, above)
+    return held(above)[0]

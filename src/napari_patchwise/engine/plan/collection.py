@@ -237,6 +237,29 @@ class Collection:
                            old.domain if domain is ... else domain)
         return Collection(tuple(entry if e.name == name else e for e in self.images))
 
+    def set_domains(self, domains: Mapping[str, str | None]) -> Collection:
+        """The collection with the domain tags ``domains`` (image name to tag; ``None`` clears it).
+
+        Every name must be an image of the collection; an unknown one is
+        refused (``ValueError`` naming it and the images there are), nothing changed.
+
+        Examples
+        --------
+        >>> from napari_patchwise.engine import ImageRef, Plan
+        >>> coll = Collection.from_plan(Plan(ImageRef((4, 8, 8))), "a").add_image(Plan(ImageRef((4, 8, 8))), "b")
+        >>> [e.domain for e in coll.set_domains({"b": "fib-sem"}).images]
+        [None, 'fib-sem']
+        >>> coll.set_domains({"c": "x"})
+        Traceback (most recent call last):
+        ...
+        ValueError: no image named 'c' in the project; its images are a, b.
+        """
+        unknown = [n for n in domains if n not in self.names]
+        if unknown:
+            raise ValueError(f"no image named {unknown[0]!r} in the project; its images are {', '.join(self.names)}.")
+        return Collection(tuple(ImageEntry(e.name, e.plan, domains[e.name]) if e.name in domains else e
+                                for e in self.images))
+
     # -- serialisation -----------------------------------------------------
     def to_dict(self) -> dict:
         """``plan.json`` (version :data:`COLLECTION_VERSION`): the shared settings, then the images."""
@@ -294,6 +317,30 @@ class Collection:
             except (ValueError, TypeError) as e:
                 raise ValueError(f"{where}: {e}") from None
         return cls(tuple(images))
+
+
+def parse_domains(text: str) -> dict[str, str | None]:
+    """``IMAGE=DOMAIN[,IMAGE=DOMAIN]`` as a mapping; ``IMAGE=`` (nothing after ``=``) clears the tag.
+
+    Examples
+    --------
+    >>> parse_domains("fib=em, embryo=confocal,old=")
+    {'fib': 'em', 'embryo': 'confocal', 'old': None}
+    >>> parse_domains("fib")
+    Traceback (most recent call last):
+    ...
+    ValueError: --set-domain takes IMAGE=DOMAIN[,IMAGE=DOMAIN] (IMAGE= clears a tag), e.g. fib=em,embryo=confocal; got 'fib'.
+    """
+    out: dict[str, str | None] = {}
+    for part in str(text).split(","):
+        name, eq, domain = part.partition("=")
+        name, domain = name.strip(), domain.strip()
+        if not eq or not name or name in out:
+            why = f"{name!r} is named twice" if name in out and eq else None
+            raise ValueError("--set-domain takes IMAGE=DOMAIN[,IMAGE=DOMAIN] (IMAGE= clears a tag), e.g. "
+                             f"fib=em,embryo=confocal; got {text!r}" + (f" ({why})." if why else "."))
+        out[name] = domain or None
+    return out
 
 
 def _describe(plan: Plan) -> str:
