@@ -9,13 +9,19 @@ alone when only one of the projects holds an image of that name
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from .images import select_images
-from .model import ExportError
-from .projects import case_for, project_key
+from .model import ExportError, ExportOptions
+from .projects import case_for, check_same_classes, choose_naming, class_list, manifest_images, project_key
+from .sources import open_sources
+
+if TYPE_CHECKING:
+    from .format_folder import FormatFolder
 
 
 @dataclass
@@ -177,3 +183,71 @@ def share_overrides(projects: Sequence[ProjectExport], overrides: Mapping) -> No
         [(owner, names)] = resolve_images(projects, [image], "an override names image").items()
         p = next(p for p in projects if p.key == owner)
         p.overrides[(names[0], int(box_id))] = why
+
+
+def box_label(p: ProjectExport, multi: bool) -> Callable[[str, int], str]:
+    """How a box is named in messages: ``box 3``, ``box 3 of image fib``, ``... of project a``."""
+    def label(image: str, box_id: int) -> str:
+        text = f"box {box_id}" + (f" of image {image}" if p.several else "")
+        return text + (f" of project {p.key}" if multi else "")
+    return label
+
+
+def split_group(p: ProjectExport, image: str | None, multi: bool) -> str | None:
+    """The name splits group a case's image by (unique across the projects of a dataset)."""
+    if not multi:
+        return image
+    return f"{p.key}:{image if p.naming != 'box' else ''}"
+
+
+def open_projects(folders, options: ExportOptions) -> list[ProjectExport]:
+    """Load the projects, check their classes agree, choose their images and open them."""
+    projects = load_projects(folders)
+    if len(projects) > 1:
+        check_same_classes({p.key: class_list(p.collection.images[0].plan) for p in projects})
+        if options.test_boxes:
+            raise ExportError("box ids repeat across projects, so test boxes cannot name a box; hold out "
+                              "whole images as test (--test-images PROJECT:IMAGE).")
+    choose_images(projects, options.images, options.test_images)
+    share_overrides(projects, options.overrides)
+    for p in projects:
+        p.sources, p.skipped = open_sources(p.folder, p.collection, p.names, p.overrides, options.only_done)
+        if len(projects) > 1:
+            p.skipped = [(i, f"project {p.key}: {why}") for i, why in p.skipped]
+    return projects
+
+
+def name_projects(projects: Sequence[ProjectExport], fmts: Sequence[FormatFolder]) -> tuple[list[str], dict]:
+    """Keys and naming of the export's projects, from what the format folders hold; every key in order
+    and the naming of each."""
+    held, others = {}, {}
+    for fm in fmts:
+        if fm.dataset is None:
+            continue
+        for key, m in fm.dataset.manifests.items():
+            bucket = held if m.get("project") in {str(p.folder) for p in projects} else others
+            bucket.setdefault(m.get("project"), (key, fm.dataset.naming[key], manifest_images(m)))
+    keys = {}
+    for path, (key, _, _) in [*held.items(), *others.items()]:
+        if keys.setdefault(key, path) != path:
+            raise ExportError(f"the folders in the output folder name different projects {key} ({keys[key]} and "
+                              f"{path}); export into another output folder.")
+    multi = len(others) + len(projects) > 1
+    taken = [k for k, _, _ in others.values()] + [k for k, _, _ in held.values()]
+    for p in projects:
+        if str(p.folder) in held:
+            p.key, naming, _ = held[str(p.folder)]
+            several = len(p.collection.images) > 1
+            p.naming = naming if multi and not (naming == "box" and several) else ("image" if several else "box")
+        else:
+            p.key = project_key(p.folder, taken)
+            taken.append(p.key)
+    for p in projects:
+        if str(p.folder) not in held:
+            own = p.collection.names
+            other = [n for _, _, names in others.values() for n in names]
+            other += [n for q in projects if q is not p for n in q.collection.names]
+            p.naming = choose_naming(len(own) > 1, not multi, own, other)
+    order = [k for k, _, _ in others.values()] + [p.key for p in projects]
+    naming = {k: n for k, n, _ in others.values()} | {p.key: p.naming for p in projects}
+    return order, naming

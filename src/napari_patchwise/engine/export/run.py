@@ -29,9 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from types import SimpleNamespace
 
 from ..geometry.box import Box
@@ -51,9 +49,10 @@ from .model import (
     ExportReport,
     ImageCount,
 )
-from .project_choice import ProjectExport, choose_images, load_projects, share_overrides
-from .projects import check_same_classes, choose_naming, class_list, manifest_images, project_key
-from .sources import no_boxes_several, open_sources
+from .export_notes import check_unique, plan_warnings, split_note
+from .project_choice import ProjectExport, box_label, name_projects, open_projects, split_group
+from .projects import class_list
+from .sources import no_boxes_several
 from .splits import check_fractions
 from .staging import commit_all, ensure_output_folder
 
@@ -163,72 +162,8 @@ def export_project(
     return export_projects([folder], out, options, progress, writers=writers)
 
 
-def _label(p: ProjectExport, multi: bool) -> Callable[[str, int], str]:
-    """How a box is named in messages: ``box 3``, ``box 3 of image fib``, ``... of project a``."""
-    def label(image: str, box_id: int) -> str:
-        text = f"box {box_id}" + (f" of image {image}" if p.several else "")
-        return text + (f" of project {p.key}" if multi else "")
-    return label
 
 
-def _group(p: ProjectExport, image: str | None, multi: bool) -> str | None:
-    """The name splits group a case's image by (unique across the projects of a dataset)."""
-    if not multi:
-        return image
-    return f"{p.key}:{image if p.naming != 'box' else ''}"
-
-
-def _open_projects(folders, options: ExportOptions) -> list[ProjectExport]:
-    """Load the projects, check their classes agree, choose their images and open them."""
-    projects = load_projects(folders)
-    if len(projects) > 1:
-        check_same_classes({p.key: class_list(p.collection.images[0].plan) for p in projects})
-        if options.test_boxes:
-            raise ExportError("box ids repeat across projects, so test boxes cannot name a box; hold out "
-                              "whole images as test (--test-images PROJECT:IMAGE).")
-    choose_images(projects, options.images, options.test_images)
-    share_overrides(projects, options.overrides)
-    for p in projects:
-        p.sources, p.skipped = open_sources(p.folder, p.collection, p.names, p.overrides, options.only_done)
-        if len(projects) > 1:
-            p.skipped = [(i, f"project {p.key}: {why}") for i, why in p.skipped]
-    return projects
-
-
-def _name_projects(projects: Sequence[ProjectExport], fmts: Sequence[FormatFolder]) -> tuple[list[str], dict]:
-    """Keys and naming of the export's projects, from what the format folders hold; every key in order
-    and the naming of each."""
-    held, others = {}, {}
-    for fm in fmts:
-        if fm.dataset is None:
-            continue
-        for key, m in fm.dataset.manifests.items():
-            bucket = held if m.get("project") in {str(p.folder) for p in projects} else others
-            bucket.setdefault(m.get("project"), (key, fm.dataset.naming[key], manifest_images(m)))
-    keys = {}
-    for path, (key, _, _) in [*held.items(), *others.items()]:
-        if keys.setdefault(key, path) != path:
-            raise ExportError(f"the folders in the output folder name different projects {key} ({keys[key]} and "
-                              f"{path}); export into another output folder.")
-    multi = len(others) + len(projects) > 1
-    taken = [k for k, _, _ in others.values()] + [k for k, _, _ in held.values()]
-    for p in projects:
-        if str(p.folder) in held:
-            p.key, naming, _ = held[str(p.folder)]
-            several = len(p.collection.images) > 1
-            p.naming = naming if multi and not (naming == "box" and several) else ("image" if several else "box")
-        else:
-            p.key = project_key(p.folder, taken)
-            taken.append(p.key)
-    for p in projects:
-        if str(p.folder) not in held:
-            own = p.collection.names
-            other = [n for _, _, names in others.values() for n in names]
-            other += [n for q in projects if q is not p for n in q.collection.names]
-            p.naming = choose_naming(len(own) > 1, not multi, own, other)
-    order = [k for k, _, _ in others.values()] + [p.key for p in projects]
-    naming = {k: n for k, n, _ in others.values()} | {p.key: p.naming for p in projects}
-    return order, naming
 
 
 def export_projects(
@@ -264,7 +199,7 @@ def export_projects(
         raise ExportError(str(e)) from None
     if not folders:
         raise ExportError("name at least one project to export.")
-    projects = _open_projects(folders, options)
+    projects = open_projects(folders, options)
     single = projects[0] if len(projects) == 1 else None
     n_images = sum(len(p.names) for p in projects)
     split_by = check_split_by(options.split_by, n_images)
@@ -304,13 +239,13 @@ def export_projects(
         fm.open(options.overwrite, classes, _settings(ctx, fm.writer))
         report.recovered.extend(fm.recovered)
         report.folders[fm.name] = fm.target
-    keys, naming = _name_projects(projects, fmts)
+    keys, naming = name_projects(projects, fmts)
     multi = len(keys) > 1
     for fm in fmts:
         fm.settle(projects, options.overwrite, _settings(ctx, fm.writer))
         report.warnings.extend(fm.warnings + fm.missing_files())
     units = [(p, src, box, p.case(src.name, box.id)) for p in projects for src in p.sources for box in src.boxes]
-    _check_unique(units, fmts)
+    check_unique(units, fmts)
 
     # splits: cases already exported keep theirs
     existing: dict[str, str] = {}
@@ -322,17 +257,17 @@ def export_projects(
             case, split = c["case"], c.get("split")
             project_of[case] = c["project"]
             owner = by_key.get(c["project"]) or SimpleNamespace(key=c["project"], naming=naming[c["project"]])
-            group = _group(owner, c.get("image"), multi)
+            group = split_group(owner, c.get("image"), multi)
             if group is not None:
                 images_of[case] = group
             if existing.setdefault(case, split) != split:
-                who = _label(owner, multi)(c.get("image"), c.get("box_id")) if isinstance(owner, ProjectExport) \
+                who = box_label(owner, multi)(c.get("image"), c.get("box_id")) if isinstance(owner, ProjectExport) \
                     else f"case {case}"
                 report.warnings.append(f"{who} is {split} in {fm.target} but {existing[case]} elsewhere; "
                                        f"new folders use {existing[case]}.")
-    test_groups = [_group(p, n, multi) for p in projects for n in p.test_images]
+    test_groups = [split_group(p, n, multi) for p in projects for n in p.test_images]
     try:
-        splits, warnings = split_cases([(SimpleNamespace(name=_group(p, src.name, multi)), box, case)
+        splits, warnings = split_cases([(SimpleNamespace(name=split_group(p, src.name, multi)), box, case)
                                         for p, src, box, case in units], fractions, options.seed, split_by,
                                        test_groups, options.test_boxes, existing, images_of)
         report.warnings.extend(warnings)
@@ -345,7 +280,7 @@ def export_projects(
             f"would have no training case; the other images' boxes were skipped:{lines or ' (none)'}\n"
             "Fix their findings (or override them), or hold out fewer images."
         )
-    _plan_warnings(projects, existing, project_of, images_of, options, multi, report, units)
+    plan_warnings(projects, existing, project_of, images_of, options, multi, report, units)
 
     active = [fm for fm in fmts if fm.dataset is None or fm.dropped
               or any(case not in fm.old_cases for *_, case in units)]
@@ -368,56 +303,6 @@ def export_projects(
     return report
 
 
-def _check_unique(units, fmts) -> None:
-    """Refuse an export whose case names would meet another project's in the dataset."""
-    owner: dict[str, str] = {}
-    for fm in fmts:
-        owner.update({c: e["project"] for c, e in fm.old_cases.items()})
-    for p, _, _, case in units:
-        if owner.setdefault(case, p.key) != p.key:
-            raise ExportError(f"case {case} of project {p.key} would take the name of project {owner[case]}'s "
-                              "case; rename one of the images, or export into another output folder.")
-
-
-def _plan_warnings(projects, existing, project_of, images_of, options, multi, report, units) -> None:
-    """Warnings about the plans: boxes kept though not exportable or gone, boxes not done, plan findings."""
-    single = projects[0] if len(projects) == 1 else None
-    if single is not None and len(single.sources) == 1:
-        src = single.sources[0]
-        for i, why in single.skipped:
-            if single.case(src.name, i) in existing:
-                report.warnings.append(f"box {i} stays in the export although it cannot be exported now ({why}); "
-                                       "export with overwrite to drop it.")
-            if i in set(options.test_boxes):
-                report.warnings.append(f"box {i} is pinned to the test split but is not exported: {why}")
-    for p in projects:
-        current = {p.case(src.name, b.id) for src in p.sources for b in src.plan.boxes}
-        chosen = {_group(p, n, multi) for n in p.names}
-        label = _label(p, multi)
-        for case in sorted(existing):
-            if project_of.get(case) != p.key or case in current:
-                continue
-            if p.several and images_of.get(case) not in chosen:
-                continue
-            box = case.rsplit("_", 1)[-1].lstrip("0") or "0"
-            image = (images_of.get(case) or "").split(":")[-1]
-            report.warnings.append(f"{label(image, box)} is no longer in the plan but stays in the export; "
-                                   "export with overwrite to drop it.")
-    unreviewed = [(p, src, b) for p, src, b, _ in units if b.status != "done"]
-    if unreviewed:
-        ids = ", ".join((f"{p.key}:" if multi else "") + (f"{src.name}:{b.id}" if p.several else str(b.id))
-                        for p, src, b in unreviewed)
-        report.warnings.append(
-            f"{len(unreviewed)} of {len(units)} exported boxes are not marked done ({ids}); they are "
-            "exported as they are (export with only-done to leave them out)."
-        )
-    for p in projects:
-        for src in p.sources:
-            for f in src.findings:
-                if f.box_id is None and f.severity == "warning":
-                    where = f"plan of image {src.name}" if p.several else "plan"
-                    where += f" of project {p.key}" if multi else ""
-                    report.warnings.append(f"{where}: {f.code}: {f.message}")
 
 
 def _write_cases(units, splits, multi, ctx, fmts, active, report, progress) -> None:
@@ -431,7 +316,7 @@ def _write_cases(units, splits, multi, ctx, fmts, active, report, progress) -> N
         if (p.key, src.name) not in contexts:
             contexts[p.key, src.name] = dataclasses.replace(ctx, plan=src.plan)
         image_ctx = contexts[p.key, src.name]
-        who = _label(p, multi)(src.name, box.id)
+        who = box_label(p, multi)(src.name, box.id)
         crop = read_crop(src.plan, src.layers, src.levels, box, splits[case],
                          _box_findings(src.findings, box, box.id in src.overridden), src.overridden.get(box.id))
         crop = dataclasses.replace(crop, case=case)
@@ -463,19 +348,6 @@ def _write_cases(units, splits, multi, ctx, fmts, active, report, progress) -> N
             progress(n, total)
 
 
-def _split_note(fm: FormatFolder, refs: Sequence[CaseRef], multi: bool) -> str:
-    """How many images and cases each split of a folder split by image holds."""
-    group = {c: e.get("project", "") + ":" + str(e.get("image", "")) for c, e in fm.old_cases.items()}
-    group.update({c: f"{e['project']}:{e.get('image', '')}" for c, (e, _) in fm.new.items()})
-    images: dict[str, set] = {}
-    cases: Counter = Counter()
-    for r in refs:
-        images.setdefault(r.split, set()).add(group.get(r.case, r.case))
-        cases[r.split] += 1
-    parts = [f"{s} {len(images[s])} image{'' if len(images[s]) == 1 else 's'} ({cases[s]} "
-             f"case{'' if cases[s] == 1 else 's'})" for s in ("train", "val", "test") if cases[s]]
-    return "splits by image: " + ", ".join(parts) + (" across projects" if multi else "")
-
 
 def _finish(fm: FormatFolder, projects, keys, naming, run, split_by, ctx, report: ExportReport, multi) -> None:
     """Dataset-level files, checksums and the manifests of one staged format folder."""
@@ -488,7 +360,7 @@ def _finish(fm: FormatFolder, projects, keys, naming, run, split_by, ctx, report
         report.warnings.extend(f"{fm.name} {w}" for w in done.warnings)
         report.notes[fm.name] = list(done.notes)
     if split_by == "image":
-        report.notes.setdefault(fm.name, []).append(_split_note(fm, refs, multi))
+        report.notes.setdefault(fm.name, []).append(split_note(fm, refs, multi))
     noun = getattr(fm.writer, "IMAGES", None)
     if noun:
         counts = [out.images for _, out in fm.new.values() if out.images is not None]
