@@ -229,3 +229,34 @@ def test_cli_exports_several_projects(tmp_path, capsys):
     data = json.loads(capsys.readouterr().out)
     assert sorted(data["written"]["nnunet"]) == ["cho_box_0001", "cho_box_0002", "fib_box_0001", "fib_box_0002"]
     assert sorted(data["written"]["omezarr"]) == sorted(data["written"]["nnunet"])
+
+
+# ------------------------------------------------- dataset settings from every image
+def test_stardist_and_nnunet_settings_come_from_every_image(tmp_path):
+    # the first image is isotropic, the two others 4x coarser in z: the median crop is anisotropic
+    folder = _project(tmp_path, "p", ["fib", "cho", "plant"])
+    report = export_project(folder, tmp_path / "out", _opts(formats=("nnunet", "stardist"), split_by="box"))
+    config = json.loads((tmp_path / "out" / "stardist" / "stardist_config.json").read_text())
+    assert config["anisotropy"] == [4.0, 1.0, 1.0] and config["grid"] == [1, 2, 2]
+    assert any("median over the train/val crops, whose images have 3 voxel sizes" in n
+               for n in report.notes["stardist"])
+    dataset = json.loads((report.folders["nnunet"] / "dataset.json").read_text())
+    assert dataset["channel_names"] == {"0": "image"}
+    assert dataset["description"] == "Training crops of 3 images (fib, cho, plant) exported by napari-patchwise."
+    # another project joining names its images too
+    other = _project(tmp_path, "q", ["em"])
+    export_project(other, tmp_path / "out", _opts(formats=("nnunet",), split_by="box"))
+    dataset = json.loads((report.folders["nnunet"] / "dataset.json").read_text())
+    assert dataset["description"] == ("Training crops of 4 images (p:fib, p:cho, p:plant, q:em) exported by "
+                                      "napari-patchwise.")
+
+
+def test_one_image_keeps_its_dataset_text(tmp_path):
+    folder = _project(tmp_path, "p", ["cho"])
+    report = export_project(folder, tmp_path / "out", _opts(formats=("nnunet", "stardist")))
+    dataset = json.loads((report.folders["nnunet"] / "dataset.json").read_text())
+    assert dataset["channel_names"] == {"0": "image"}  # the image's display name, as before
+    assert dataset["description"] == "Training crops of 'image' exported by napari-patchwise."
+    config = json.loads((tmp_path / "out" / "stardist" / "stardist_config.json").read_text())
+    assert config["anisotropy"] == [4.0, 1.0, 1.0]
+    assert not any("median" in n for n in report.notes["stardist"])

@@ -80,3 +80,26 @@ def split_note(fm: FormatFolder, refs: Sequence[CaseRef], multi: bool) -> str:
     parts = [f"{s} {len(images[s])} image{'' if len(images[s]) == 1 else 's'} ({cases[s]} "
              f"case{'' if cases[s] == 1 else 's'})" for s in ("train", "val", "test") if cases[s]]
     return "splits by image: " + ", ".join(parts) + (" across projects" if multi else "")
+
+
+def dataset_images(fm: FormatFolder, projects, multi: bool) -> list[str]:
+    """The names of every image a format folder's cases come from (``PROJECT:IMAGE`` with several projects).
+
+    Images of projects already in the folder are named from their manifest
+    (the image file's stem for a project of one image).
+    """
+    from pathlib import Path
+
+    names: list[str] = []
+    running = {p.key for p in projects}
+    for key, m in (fm.dataset.manifests.items() if fm.dataset is not None else ()):
+        if key in running:
+            continue
+        listed = [str(i.get("name")) for i in m.get("images") or []] or \
+            [Path(str((m.get("image") or {}).get("path") or key)).stem]
+        names += [f"{key}:{n}" if multi else n for n in listed]
+    for p in projects:
+        held = [e.get("image") for e in fm.old_cases.values() if e["project"] == p.key and e.get("image")]
+        own = [n for n in p.collection.names if n in p.names or n in held]
+        names += [f"{p.key}:{n}" if multi else n for n in own]
+    return names

@@ -8,7 +8,9 @@ For each format a writer module (``nnunet``, ``stardist``,
     folder_name(ctx) -> str                     the format folder in the output folder
     write_case(root, crop, ctx) -> CaseOutput   the files of one case (and its warnings)
     finish(root, cases, ctx) -> CaseOutput      dataset-level files, warnings and notes,
-                                                from all cases (or just the file names)
+                                                from all cases (or just the file names);
+                                                given ``images=`` (the names of every image
+                                                of the dataset) when it takes them
     label_mapping(ctx) -> dict                  optional: label values written
     IMAGES = "training planes"                  optional: what a case's images are called
                                                 when a case gives several (Cellpose)
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from types import SimpleNamespace
 
@@ -49,7 +52,7 @@ from .model import (
     ExportReport,
     ImageCount,
 )
-from .export_notes import check_unique, plan_warnings, split_note
+from .export_notes import check_unique, dataset_images, plan_warnings, split_note
 from .project_choice import ProjectExport, box_label, name_projects, open_projects, split_group
 from .projects import class_list
 from .sources import no_boxes_several
@@ -355,7 +358,9 @@ def _finish(fm: FormatFolder, projects, keys, naming, run, split_by, ctx, report
     refs = [CaseRef(c["case"], c["split"]) for c in fm.old_cases.values()]
     refs += [CaseRef(case, entry["split"], out) for case, (entry, out) in fm.new.items()]
     refs.sort(key=lambda r: r.case)
-    done = fm.writer.finish(root, refs, ctx)
+    extra = {"images": dataset_images(fm, projects, multi)} \
+        if "images" in inspect.signature(fm.writer.finish).parameters else {}
+    done = fm.writer.finish(root, refs, ctx, **extra)
     if isinstance(done, CaseOutput):
         report.warnings.extend(f"{fm.name} {w}" for w in done.warnings)
         report.notes[fm.name] = list(done.notes)
