@@ -191,7 +191,8 @@ def cmd_export(args) -> int:
         raise _usage("--verify runs nnU-Net's integrity check on the nnU-Net folder; add --format nnunet.")
     if args.verify and not nnunet_installed():
         raise _usage(f"--verify needs nnU-Net v2: {nnunet_hint()}.")
-    report = run_export(ExportRequest(args.project, args.out, options), ProgressBar("exporting"))
+    first, *more = args.projects
+    report = run_export(ExportRequest(first, args.out, options, tuple(more)), ProgressBar("exporting"))
     dataset = report.folders.get("nnunet") if args.verify else None
     if not args.json:
         print(report.summary(), flush=True)
@@ -235,10 +236,12 @@ def add_parser(sub) -> None:
         "export", help="write validated boxes as training data (nnU-Net, StarDist, Cellpose, OME-Zarr)",
         description="Export the validated boxes of PROJECT into OUT, one folder per format, with "
         "train/val/test splits and a patchwise_manifest.json. A project of several images gives one "
-        "dataset (case names begin with the image's name). Boxes with error findings are skipped "
-        "(and listed) unless overridden. An existing export gets the new cases added; nothing is "
-        "replaced without --overwrite.")
-    e.add_argument("project", help="project folder (holding plan.json)")
+        "dataset (case names begin with the image's name), and so do several projects (they must have "
+        "the same classes). Boxes with error findings are skipped (and listed) unless overridden. An "
+        "existing export gets the new cases added, also another project's export (its cases stay); "
+        "nothing is replaced without --overwrite, which replaces only the cases of the projects named.")
+    e.add_argument("projects", nargs="+", metavar="PROJECT",
+                   help="project folder (holding plan.json); several write one dataset")
     e.add_argument("--format", action="append", required=True, metavar="FORMAT",
                    help=f"{', '.join(FORMAT_NAMES)}; repeat it or give a comma list")
     e.add_argument("-o", "--out", required=True, help="output folder (one folder per format inside it)")
@@ -250,18 +253,23 @@ def add_parser(sub) -> None:
                    "a project of one image, or one image chosen with --images)")
     e.add_argument("--images", default=None, metavar="NAME[,NAME]",
                    help="export only these images of the project (default: every image; "
-                   "patchwise images PROJECT lists them)")
+                   "patchwise images PROJECT lists them); with several projects PROJECT:IMAGE, or IMAGE "
+                   "when one project holds it")
     e.add_argument("--split-by", default=None, choices=("image", "box"),
                    help="draw splits per image (no image in both train and validation) or per box "
                    "(default: image from three exported images on, else box)")
     e.add_argument("--test-images", default=None, metavar="NAME[,NAME]",
-                   help="images held out whole as the test split (nnU-Net imagesTs/labelsTs)")
-    e.add_argument("--overwrite", action="store_true", help="replace an existing export instead of adding to it")
+                   help="images held out whole as the test split (nnU-Net imagesTs/labelsTs); with "
+                   "several projects PROJECT:IMAGE, or IMAGE when one project holds it")
+    e.add_argument("--overwrite", action="store_true",
+                   help="replace these projects' cases in an existing export instead of adding to them "
+                   "(other projects' cases stay), or a folder holding something else")
     e.add_argument("--only-done", action="store_true",
                    help="export only boxes marked done (default: every box without error findings)")
     e.add_argument("--override", action="append", default=None, metavar="BOX=REASON",
                    help="export a box despite error findings, with the reason (recorded in the manifest); "
-                   "IMAGE:BOX=REASON in a project of several images")
+                   "IMAGE:BOX=REASON in a project of several images, PROJECT:IMAGE:BOX=REASON with "
+                   "several projects")
     e.add_argument("--dataset-id", type=int, default=None, help="nnU-Net dataset number (default 501)")
     e.add_argument("--dataset-name", default=None, help="nnU-Net dataset name (default Patchwise)")
     e.add_argument("--instance-class", default=None,

@@ -33,6 +33,7 @@ from napari_patchwise.engine.export.crops import (
 from napari_patchwise.engine.export.manifest import read_manifest, sha256_file
 from napari_patchwise.engine.export.splits import check_fractions
 from napari_patchwise.engine.io.volumes import write_tiff
+from napari_patchwise.engine.plan.plan_file import load_plan
 from napari_patchwise.engine.plan.project import create_project, save_plan
 from napari_patchwise.engine.plan.annotation_store import open_annotations
 from napari_patchwise.engine.plan.annotation_store import annotation_layers
@@ -365,10 +366,16 @@ def test_refuses_foreign_folder_unless_overwrite(tmp_path):
     assert (tmp_path / "out" / "FakeSet" / "mine.txt").read_text() == "keep me"
     _export(folder, tmp_path / "out", overwrite=True)
     assert not (tmp_path / "out" / "FakeSet" / "mine.txt").exists()
-    # another project's export is refused as well
+    # another project's export with other classes is refused as well
     other = _project(tmp_path, n_boxes=1, name="other")
-    _paint(other, 1)
-    with pytest.raises(ExportError, match="holds an export of another project.*--overwrite"):
+    plan = load_plan(other)
+    save_plan(other, plan.replace(classes=(ClassSpec("cells"),)))
+    group = open_annotations(other)
+    group["background"][:8, :16, :16] = 1
+    group["cells"][2:5, 4:10, 4:10] = 1
+    group["background"][2:5, 4:10, 4:10] = 0
+    with pytest.raises(ExportError, match=r"holds an export of proj with other classes \(nuclei \(instance\), "
+                       r"not cells \(instance\)\).*--overwrite"):
         _export(other, tmp_path / "out")
 
 

@@ -195,11 +195,14 @@ def _holds_ignore(path: Path, ignore: int) -> bool:
     return bool(np.any(tifffile.imread(path) == ignore))
 
 
-def finish(root: Path, cases: Sequence[CaseRef], ctx: ExportContext) -> CaseOutput:
+def finish(root: Path, cases: Sequence[CaseRef], ctx: ExportContext, images: Sequence[str] = ()) -> CaseOutput:
     """Write ``dataset.json`` (and ``splits_final.json``) from every case of the folder.
 
     ``labels`` lists ``ignore`` only when some label file holds it;
-    ``numTraining`` counts the train and val cases.
+    ``numTraining`` counts the train and val cases. ``images`` names every
+    image the cases come from (from every project of the dataset): the
+    description lists them when there are several, and the channel is then
+    named ``image``; with one (or none given), both come from the context's image.
     """
     root = Path(root)
     names = [c.case for c in cases]
@@ -211,14 +214,18 @@ def finish(root: Path, cases: Sequence[CaseRef], ctx: ExportContext) -> CaseOutp
         labels["ignore"] = k + 1
     train = sorted(c.case for c in cases if c.split == "train")
     val = sorted(c.case for c in cases if c.split == "val")
+    shown = list(dict.fromkeys(images))
+    source = repr(ctx.plan.image.name) if len(shown) <= 1 else \
+        f"{len(shown)} images ({', '.join(shown[:5])}{', ...' if len(shown) > 5 else ''})"
     dataset = {
-        "channel_names": channel_names(ctx.plan.image),
+        "channel_names": channel_names(ctx.plan.image) if len(shown) <= 1 or ctx.plan.image.channels > 1
+        else {"0": channel_name("image")},
         "labels": labels,
         "numTraining": len(train) + len(val),
         "file_ending": FILE_ENDING,
         "overwrite_image_reader_writer": "Tiff3DIO",
         "name": folder_name(ctx),
-        "description": f"Training crops of {ctx.plan.image.name!r} exported by napari-patchwise.",
+        "description": f"Training crops of {source} exported by napari-patchwise.",
     }
     _write_json(root / "dataset.json", dataset)
     written = ["dataset.json"]

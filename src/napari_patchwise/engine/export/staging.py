@@ -239,21 +239,23 @@ class Stage:
                 f"cannot write to the output folder {parent} ({e.strerror or e}); choose a folder "
                 "you may write to."
             ) from None
-    def carry(self, old: Path, linked: Iterable[str]) -> None:
-        """Bring every file of the folder ``old`` into the stage (not its manifest).
+
+    def carry(self, old: Path, linked: Iterable[str], skip: Iterable[str] = ()) -> None:
+        """Bring every file of the folder ``old`` into the stage (not its manifest, nor ``skip``).
 
         Files in ``linked`` (paths relative to ``old``) are hard-linked (copied
         when that fails); they must never be written again. Other files are
-        copied, so rewriting them cannot touch the old folder.
+        copied, so rewriting them cannot touch the old folder. Files in
+        ``skip`` (the cases an export replaces) stay behind.
         """
-        linked = set(linked)
+        linked, skip = set(linked), set(skip)
         for dirpath, dirnames, filenames in os.walk(old):
             dirnames.sort()
             rel_dir = Path(dirpath).relative_to(old)
             (self.path / rel_dir).mkdir(parents=True, exist_ok=True)
             for name in sorted(filenames):
                 rel = (rel_dir / name).as_posix()
-                if rel == MANIFEST_NAME:
+                if rel == MANIFEST_NAME or rel in skip:
                     continue
                 src, dst = Path(dirpath) / name, self.path / rel_dir / name
                 if rel in linked:

@@ -221,7 +221,14 @@ def write_case(root: Path, crop: Crop, ctx: ExportContext) -> CaseOutput:
 
 
 def _image_shape(path: Path) -> tuple[int, int, int]:
+    return _image_info(path)[0]
+
+
+def _image_info(path: Path) -> tuple[tuple[int, int, int], tuple[float, ...] | None]:
+    """A case image's shape ``(z, y, x)`` and the voxel size its TIFF records (``None`` if none)."""
     import tifffile
+
+    from ..io.volume_meta import tiff_voxel_size
 
     if not path.is_file():
         raise ExportError(
@@ -231,7 +238,25 @@ def _image_shape(path: Path) -> tuple[int, int, int]:
     with tifffile.TiffFile(path) as tif:
         series = tif.series[0]
         shape = tuple(int(v) for v, a in zip(series.shape, series.axes) if a != "C" or len(series.shape) < 4)
-    return (1, *shape) if len(shape) == 2 else shape  # type: ignore[return-value]
+        voxel, _ = tiff_voxel_size(tif)
+    return ((1, *shape) if len(shape) == 2 else shape), voxel  # type: ignore[return-value]
+
+
+def case_anisotropy(voxels: Sequence[Sequence[float]]) -> tuple[float, float, float]:
+    """The anisotropy of crops of several voxel sizes: per axis, the median of each crop's.
+
+    StarDist measures anisotropy over every training label together, so crops
+    of several images (each with its voxel size) give the median.
+
+    Examples
+    --------
+    >>> case_anisotropy([(2.0, 0.5, 0.5), (2.0, 0.5, 0.5), (1.0, 1.0, 1.0)])
+    (4.0, 1.0, 1.0)
+    >>> case_anisotropy([(2.0, 0.5, 0.5), (1.0, 1.0, 1.0)])
+    (2.5, 1.0, 1.0)
+    """
+    per = np.array([object_anisotropy(v) for v in voxels], float)
+    return tuple(round(float(a), 3) for a in np.median(per, axis=0))  # type: ignore[return-value]
 
 
 def training_config(root: Path, cases: Sequence[CaseRef], ctx: ExportContext) -> tuple[dict, list[str], list[str]]:
@@ -246,10 +271,15 @@ def training_config(root: Path, cases: Sequence[CaseRef], ctx: ExportContext) ->
     warnings, notes : list of str
     """
     root = Path(root)
-    shapes = {c.case: _image_shape(root / "images" / f"{c.case}.tif") for c in cases}
+    info = {c.case: _image_info(root / "images" / f"{c.case}.tif") for c in cases}
+    shapes = {case: shape for case, (shape, _) in info.items()}
     training = [c.case for c in cases if c.split in ("train", "val")] or [c.case for c in cases]
     voxel = voxel_size_at(ctx.plan.image.voxel_size, ctx.plan.magnification)
-    anisotropy = object_anisotropy(voxel)
+    sizes = [tuple(float(f"{v:.4g}") for v in (info[c][1] or voxel)) for c in training]
+    voxels = set(sizes)  # told apart at 4 digits (a TIFF's resolution is a fraction)
+    anisotropy = object_anisotropy(voxel) if len(voxels) <= 1 else case_anisotropy(sizes)
+    if len(voxels) > 1:
+        voxel = "several sizes"  # type: ignore[assignment]
     grid = stardist_grid(anisotropy)
     divisor = patch_divisor(grid)
     warnings: list[str] = []
@@ -283,6 +313,9 @@ def training_config(root: Path, cases: Sequence[CaseRef], ctx: ExportContext) ->
             )
         notes.append(f"train_patch_size {patch} (as asked); Config3D settings in {CONFIG_NAME}.")
     channels = ctx.plan.image.channels
+    if len(voxels) > 1:
+        notes.append(f"anisotropy {anisotropy}: the median over the train/val crops, whose images have "
+                     f"{len(voxels)} voxel sizes; grid {grid} follows from it.")
     config = {
         "axes": "ZYX" if channels == 1 else "ZYXC",
         **({"n_channel_in": channels} if channels > 1 else {}),

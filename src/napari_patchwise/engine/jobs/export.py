@@ -30,6 +30,9 @@ class ExportRequest:
     options : ExportOptions
         Formats, images, split (and its grouping), pinned test boxes or images,
         overrides, overwrite, writer settings.
+    more : tuple of path
+        Further projects exported into the same dataset (they must have the
+        project's classes).
 
     Examples
     --------
@@ -50,6 +53,7 @@ class ExportRequest:
     project: Any
     out: Any
     options: ExportOptions = field(default_factory=ExportOptions)
+    more: tuple = ()
 
     def __post_init__(self):
         o = self.options
@@ -70,11 +74,13 @@ class ExportRequest:
         if str(self.out).strip() in ("", "."):
             raise ValueError("choose an output folder (one folder per format is written inside it).")
         object.__setattr__(self, "project", Path(self.project))
+        object.__setattr__(self, "more", tuple(Path(p) for p in self.more))
         object.__setattr__(self, "out", Path(self.out))
 
 
 def run_export(request: ExportRequest, progress=None) -> ExportReport:
-    """Export the request's project; what was written, kept and skipped is in the report.
+    """Export the request's project (and its further ones, into one dataset); what was written,
+    kept and skipped is in the report.
 
     Raises
     ------
@@ -96,6 +102,8 @@ def run_export(request: ExportRequest, progress=None) -> ExportReport:
     ...         print(str(e).splitlines()[0])
     no box can be exported:
     """
-    from ..export.run import export_project
+    from ..export.run import export_project, export_projects
 
+    if request.more:
+        return export_projects([request.project, *request.more], request.out, request.options, progress)
     return export_project(request.project, request.out, request.options, progress=progress)

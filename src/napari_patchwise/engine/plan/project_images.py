@@ -6,7 +6,8 @@ image creates its group before the plan names it; removing one changes the
 plan first and deletes its group after, so a kill in between leaves at most an
 unnamed group, which holds nothing painted or is refused until moved away.
 An image holding annotated voxels is removed only when the caller confirms
-(the refusal says how many voxels would be lost). Call these holding the
+(the refusal says how many voxels it holds); a removed image waits in the
+project's ``removed/`` folder until purged (:mod:`.removed_images`). Call these holding the
 project's lock (:mod:`.lock`), as every writer does.
 
 Examples
@@ -114,6 +115,14 @@ def _clear_orphan(folder: Path, name: str, plan: Plan) -> None:
     _drop_group(folder, name)
 
 
+class HoldsAnnotations(ProjectError):
+    """A removal refused because the image holds annotated voxels (:attr:`voxels` of them)."""
+
+    def __init__(self, voxels: int, message: str):
+        super().__init__(message)
+        self.voxels = voxels
+
+
 def _refuse_loss(name: str, n: int) -> None:
     raise ProjectError(
         f"image {name!r} holds {n:,} annotated voxels; removing it would lose them. Export them "
@@ -169,27 +178,39 @@ def add_image(folder, plan: Plan, name: str | None = None, domain: str | None = 
 
 
 def remove_image(folder, name: str, confirm: bool = False) -> int:
-    """Remove image ``name`` from a project; returns how many annotated voxels went with it.
+    """Remove image ``name`` from a project; returns how many annotated voxels it held.
 
-    Without ``confirm``, an image holding annotated voxels is refused and
-    nothing changes (the message says how many voxels would be lost). The
-    last image of a project cannot be removed.
+    The image is not deleted: its entry and annotation arrays move to the
+    project's ``removed/`` folder (:mod:`.removed_images`), from where
+    :func:`~.removed_images.restore_image` puts it back and
+    :func:`~.removed_images.purge_removed` deletes it for good. Without
+    ``confirm``, an image holding annotated voxels is refused and nothing
+    changes (the message says how many voxels it holds). The last image of
+    a project cannot be removed.
     """
+    from .removed_images import keep_removed, move_layers
+
     folder = project_folder(folder)
     migrate_project(folder)
     collection = load_collection(folder)
     try:
-        plan = collection.plan(name)
+        entry = collection.image(name)
         remaining = collection.remove_image(name)
     except (KeyError, ValueError) as e:
         raise ProjectError(f"cannot remove image {name!r} from {folder}: {e.args[0]}") from None
+    plan = entry.plan
     n = annotated_voxels(open_annotations(folder, plan, mode="r", image=name), plan) \
         if (folder / ANNOTATIONS / name).is_dir() else 0
     if n and not confirm:
-        _refuse_loss(name, n)
+        raise HoldsAnnotations(n,
+            f"image {name!r} holds {n:,} annotated voxels; confirm to remove it (remove_image(..., "
+            "confirm=True), or patchwise images --remove NAME --yes). It then waits in the project's "
+            "removed/ folder: restore puts it back, purge deletes it for good."
+        )
     try:
-        write_plan_file(folder, remaining)  # the plan first: a kill then leaves an unnamed group
-        _drop_group(folder, name)
+        kept = keep_removed(folder, entry, n)  # the record first, then the plan, then the arrays
+        write_plan_file(folder, remaining)  # a kill before the move leaves an unnamed group
+        move_layers(folder, name, kept)
     except OSError as e:
         raise ProjectError(f"cannot remove image {name!r} from {folder}: {os_error_reason(e)}.") from e
     return n
