@@ -270,7 +270,7 @@ def export_projects(
                                        f"new folders use {existing[case]}.")
     test_groups = [split_group(p, n, multi) for p in projects for n in p.test_images]
     try:
-        splits, warnings = split_cases([(SimpleNamespace(name=split_group(p, src.name, multi)), box, case)
+        splits, warnings = split_cases([(SimpleNamespace(name=split_group(p, src.name, multi), domain=src.domain), box, case)
                                         for p, src, box, case in units], fractions, options.seed, split_by,
                                        test_groups, options.test_boxes, existing, images_of)
         report.warnings.extend(warnings)
@@ -298,7 +298,7 @@ def export_projects(
         for fm in active:
             _finish(fm, projects, keys, naming, run, split_by, ctx, report, multi)
         commit_all({fm.name: fm.stage for fm in active})
-        if (note := domain_split_note(units, splits)) is not None:  # cases per domain, when tagged
+        if (note := domain_split_note([u[1:] for u in units], splits)) is not None:  # cases per domain, when tagged
             for fm in active:
                 report.notes.setdefault(fm.name, []).append(note)
     except BaseException:
