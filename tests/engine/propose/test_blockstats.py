@@ -349,7 +349,7 @@ def test_runs_on_a_distributed_cluster():
     local = block_statistics(img, grid, labels=labels)
     calls = []
     with LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                      dashboard_address=None) as cluster:
+                      dashboard_address=":0") as cluster:
         remote = block_statistics(img, grid, labels=labels, scheduler=cluster.scheduler_address,
                                   progress=lambda d, t: calls.append((d, t)))
     for n in STAT_NAMES:
