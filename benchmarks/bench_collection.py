@@ -52,7 +52,9 @@ from pathlib import Path
 import numpy as np
 
 #: Uint8 content of the four quadrants: (blob period in voxels, blob contrast, noise amplitude).
-_QUADRANTS = ((14, 150, 16), (40, 150, 16), (18, 14, 28), (0, 0, 10))
+_QUADRANTS = ((16, 150, 16), (48, 150, 16), (20, 14, 28), (0, 0, 10))
+#: Bumped when the pattern changes, so cached images of an older one are not reused.
+_PATTERN = 2
 
 
 def _triple(text: str) -> tuple[int, int, int]:
@@ -81,11 +83,11 @@ def _chunk_values(index: int, origin, size, shape) -> np.ndarray:
     period = np.choose(quadrant, [q[0] or 1 for q in _QUADRANTS]).astype(np.float32)
     contrast = np.choose(quadrant, [q[1] for q in _QUADRANTS]).astype(np.float32)
     noise = np.choose(quadrant, [q[2] for q in _QUADRANTS]).astype(np.int16)
-    # a lattice of round blobs, shifted per image so no two images are alike
+    # a lattice of round blobs (about half a period across), shifted per image so no two are alike
     phase = 2 * np.pi / period
-    blobs = np.cos(phase * (z + 3 * index)) * np.cos(phase * (y + 5 * index)) * np.cos(phase * x)
+    blobs = np.cos(phase * (z + 3 * index)) + np.cos(phase * (y + 5 * index)) + np.cos(phase * x)
     rng = np.random.default_rng([index, *origin])
-    values = (12 + index % 8) + contrast * (blobs > 0.35)
+    values = (12 + index % 8) + contrast * (blobs > 1.6)
     values = values + rng.integers(0, 256, size, dtype=np.int16) % (noise + 1)
     if index % 5 == 0:  # a saturated slab of 6 planes in the first quadrant
         hit = (z >= shape[0] // 3) & (z < shape[0] // 3 + 6) & (quadrant == 0)
@@ -105,7 +107,7 @@ def _write_image(path: Path, index: int, shape, chunks) -> None:
 
 def cached_images(workdir: Path, count: int, shape, chunks) -> list[Path]:
     """The first ``count`` images of ``shape``/``chunks`` in ``workdir``, written when missing."""
-    tag = "x".join(map(str, shape)) + "_c" + "x".join(map(str, chunks))
+    tag = "x".join(map(str, shape)) + "_c" + "x".join(map(str, chunks)) + f"_v{_PATTERN}"
     paths = []
     for i in range(count):
         path = workdir / f"img{i:02d}_{tag}.zarr"
