@@ -159,7 +159,7 @@ def _measure(kind: str, paths, project: str, result_file: str) -> None:
         from dask.distributed import Client, LocalCluster
 
         cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.CRITICAL)
+                               dashboard_address=":0", silence_logs=logging.CRITICAL)
         client = Client(cluster)
     # warm-up, not timed: the first task of a process imports zarr and the codecs
     first = da.from_zarr(str(paths[0]))
