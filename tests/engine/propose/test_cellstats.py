@@ -3,6 +3,11 @@ statistics against direct measurement of every candidate."""
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import subprocess
+import sys
+
 import dask.array as da
 import numpy as np
 import pytest
@@ -410,3 +415,24 @@ def test_layout_is_frozen():
     assert isinstance(lay, CellLayout)
     with pytest.raises(AttributeError):
         lay.block = (2, 2, 2)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("distributed") is None,
+                    reason="only matters when the optional 'distributed' package is installed")
+def test_local_measurement_does_not_import_distributed():
+    # dask's default scheduler looks for a distributed client by importing the package (about
+    # a second per process); a proposal on local threads needs none of it
+    code = (
+        "import sys, numpy as np\n"
+        "from napari_patchwise.engine.plan.plan import ImageRef, Plan\n"
+        "from napari_patchwise.engine.propose.run import measure_candidates\n"
+        "img = np.random.default_rng(0).normal(100, 5, (32, 64, 64))\n"
+        "plan = Plan(ImageRef(img.shape), box_size=(32, 32, 32))\n"
+        "cands = measure_candidates(img, plan)\n"
+        "print(len(cands), 'distributed' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    n, imported = out.stdout.split()
+    assert int(n) > 0
+    assert imported == "False"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 
 import dask
+import dask.threaded
 from dask.callbacks import Callback
 
 _LOCAL = {"threads", "threading", "sync", "synchronous", "single-threaded", "processes",
@@ -63,4 +65,27 @@ def _compute(objs, scheduler, progress):
             progress(1, 1)
         return out
     with _Progress(progress) if progress else contextlib.nullcontext():
-        return dask.compute(*objs, scheduler=scheduler)
+        return dask.compute(*objs, scheduler=_local_default(scheduler))
+
+
+def _local_default(scheduler):
+    """``scheduler``, or dask's threaded scheduler itself when dask's default could only be it.
+
+    With no scheduler given (or any scheduler named by a string), dask looks for
+    a ``dask.distributed`` client by importing ``distributed`` (about a second,
+    once per process). No client can exist while ``distributed`` was never
+    imported, and none is configured when ``dask.config`` names no scheduler:
+    then dask's default is its threads, so their scheduler function is passed
+    and the import is saved.
+
+    Examples
+    --------
+    >>> _local_default("sync")
+    'sync'
+    >>> with dask.config.set(scheduler="sync"):
+    ...     _local_default(None) is None
+    True
+    """
+    if scheduler is None and "distributed" not in sys.modules and not dask.config.get("scheduler", None):
+        return dask.threaded.get
+    return scheduler
