@@ -297,6 +297,15 @@ def test_hdf5_ilastik_exported_data_and_dataset_choice(tmp_path):
         read_label_image(p, dataset="x")
 
 
+def test_hdf5_dataset_named_in_the_path_as_every_command_takes_it(tmp_path):
+    lab = _labels(dtype="uint8")
+    p = _h5(tmp_path / "crop.lzf.h5", raw=(lab * 3, {}), groundtruth=(lab, {}))
+    np.testing.assert_array_equal(read_label_image(f"{p}:groundtruth"), lab)
+    np.testing.assert_array_equal(read_label_image(f"{p}/raw"), lab * 3)
+    with pytest.raises(ValueError, match="no dataset 'gt'; it has: groundtruth, raw"):
+        read_label_image(f"{p}:gt")
+
+
 def test_hdf5_several_datasets_need_a_choice(tmp_path):
     p = _h5(tmp_path / "two.h5", a=(_labels(), {}), b=(_labels(), {}))
     with pytest.raises(ValueError, match=r"holds 2 datasets \(a, b\); choose one with dataset=<name>"):

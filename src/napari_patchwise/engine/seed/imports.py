@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ._cellpose import CELLPOSE_HINT, cellpose_anisotropy, cellpose_model, run_cellpose
-from ..io.hdf5 import H5PY_HINT, HDF5_SUFFIXES
+from ..io.hdf5 import H5PY_HINT, HDF5_SUFFIXES, split_dataset
 from ..io.hdf5 import h5py_module as _h5py
 from ..io.filecheck import open_npy, open_tiff, refuse_folder
 from ..io.safeload import load_npy
@@ -110,7 +110,13 @@ def _read_zarr(p: Path, dataset):
 
 
 def _read_any(path, dataset=None):
-    """``(array, axistags or None, path)``; numpy, memmap or zarr array."""
+    """``(array, axistags or None, path)``; numpy, memmap or zarr array.
+
+    An HDF5 dataset may be named in the path, as every command takes it
+    (``file.h5:dataset``), when ``dataset`` is not given.
+    """
+    if dataset is None:
+        path, dataset = split_dataset(path)
     p = _existing(path)
     refuse_folder(p)
     name = p.name.lower()
