@@ -186,6 +186,7 @@ def verify(folder: Path) -> None:
 
 
 def cmd_export(args) -> int:
+    args.project = args.projects[0]  # the project a damaged chunk's message looks into
     options = options_from_args(args)
     if args.verify and "nnunet" not in options.formats:
         raise _usage("--verify runs nnU-Net's integrity check on the nnU-Net folder; add --format nnunet.")
