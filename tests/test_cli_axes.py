@@ -149,6 +149,23 @@ def test_channels_are_kept_from_propose_through_seed_to_export(two_channels, tmp
     assert tifffile.imread(star).shape == (*tuple(h - lo for lo, h in zip(box.lo, box.hi)), 2)
 
 
+def test_images_lists_channels_and_time_points(two_channels, timelapse, tmp_path, capsys):
+    out = tmp_path / "proj"
+    assert main(["propose", str(two_channels), "--channel-names", "nuclei,smooth", "--channel", "1",
+                 "-o", str(out), *SMALL]) == 0
+    assert main(["propose", str(timelapse), "--time", "2", "-o", str(out), *SMALL]) == 0
+    capsys.readouterr()
+    assert main(["images", str(out)]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert "channels" in table[0].split()
+    assert "2 (nuclei, smooth; measures smooth)" in table[1] and table[1].startswith("twochan ")
+    assert table[2].startswith("movie_t002 ") and "  1  " in table[2]
+    assert main(["images", str(out), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["channels"], r["channel_names"], r["channel"], r["time"]) for r in rows] == \
+        [(2, ["nuclei", "smooth"], 1, None), (1, [], None, 2)]
+
+
 def test_the_mean_of_the_channels_is_measured_by_default(two_channels, tmp_path):
     out = tmp_path / "proj"
     assert main(["propose", str(two_channels), "-o", str(out), *SMALL]) == 0

@@ -19,7 +19,7 @@ from ..engine.plan.project_images import annotated_voxels, save_collection
 from .args import writing
 from .errors import UsageError
 
-COLUMNS = ("name", "shape", "dtype", "voxel size", "boxes", "annotated", "domain")
+COLUMNS = ("name", "shape", "dtype", "voxel size", "channels", "boxes", "annotated", "domain")
 
 
 def image_rows(folder) -> list[dict]:
@@ -39,6 +39,10 @@ def image_rows(folder) -> list[dict]:
             "voxel_size": list(image.voxel_size),
             "unit": image.unit,
             "voxel_size_known": image.voxel_size_known,
+            "channels": image.channels,
+            "channel_names": list(image.channel_labels) if image.channels > 1 else [],
+            "channel": image.channel,
+            "time": image.time,
             "boxes": len(plan.boxes),
             "annotated_voxels": annotated_voxels(group, plan),
             "domain": entry.domain,
@@ -50,7 +54,11 @@ def _cells(row: dict) -> tuple[str, ...]:
     size = "×".join(f"{v:g}" for v in row["voxel_size"]) + f" {row['unit']}"
     if not row["voxel_size_known"]:
         size += " (unknown)"
-    return (row["name"], "×".join(map(str, row["shape"])), row["dtype"], size,
+    channels = str(row["channels"])
+    if row["channels"] > 1:
+        measured = "mean" if row["channel"] is None else row["channel_names"][row["channel"]]
+        channels += f" ({', '.join(row['channel_names'])}; measures {measured})"
+    return (row["name"], "×".join(map(str, row["shape"])), row["dtype"], size, channels,
             str(row["boxes"]), f"{row['annotated_voxels']:,}", row["domain"] or "-")
 
 
@@ -140,9 +148,9 @@ def cmd_images(args) -> int:
 
 def add_parser(sub) -> None:
     c = sub.add_parser(
-        "images", help="list a project's images: shape, dtype, voxel size, boxes, annotated voxels, domain",
+        "images", help="list a project's images: shape, dtype, voxel size, channels, boxes, annotated voxels, domain",
         description="List the images of PROJECT, one row each: name, shape (z×y×x), dtype, voxel "
-        "size and unit, boxes, annotated voxels (at the magnification) and domain. Reads only, unless "
+        "size and unit, channels (their names and the one proposal measures), boxes, annotated voxels (at the magnification) and domain. Reads only, unless "
         "--set-domain changes domain tags first, or --remove, --restore or --purge is given. To add images: "
         "patchwise propose FILE [FILE ...] -o PROJECT.")
     c.add_argument("project", help="project folder (holding plan.json)")
