@@ -9,7 +9,6 @@ holds (same file and dataset) are skipped, so a re-run adds nothing.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import shlex
 import time
@@ -23,8 +22,9 @@ from ..engine.jobs.propose import ProposeRequest, run_propose
 from ..engine.jobs.spread import spread_boxes
 from ..engine.plan.classes import parse_classes
 from ..engine.plan.collection import Collection
+from ..engine.plan.image_adding import image_ref_for
 from ..engine.plan.image_files import held_image, image_key
-from ..engine.plan.plan import ImageRef, Plan
+from ..engine.plan.plan import Plan
 from ..engine.plan.plan_file import is_project, load_collection
 from ..engine.plan.project import create_project
 from ..engine.plan.project_images import save_collection
@@ -66,11 +66,7 @@ def box_counts(args, plans: list[Plan], sizes, per_image) -> list[tuple[int | No
 
 
 def _new_plan(args, vol, template: Plan | None, preset, size) -> Plan:
-    shape = tuple(int(v) for v in vol.data.shape)
-    ref = ImageRef(shape=shape, dtype=np.dtype(vol.data.dtype).name, path=str(Path(vol.path).resolve()),
-                   name=Path(vol.path).stem, dataset=vol.dataset)
-    vox = choose_voxel_size(args.voxel_size, vol.voxel_size, vol.unit)
-    ref = dataclasses.replace(ref, voxel_size=vox.voxel_size, unit=vox.unit, voxel_size_known=vox.known)
+    ref, _ = image_ref_for(vol, args.voxel_size)  # as the Plan step's image list adds an image
     if template is not None:
         return Plan(ref, preset=template.preset, magnification=template.magnification,
                     classes=template.classes, box_size=size or template.box_size)

@@ -1,0 +1,116 @@
+"""Image files joining a project: their reference (shape, dtype, voxel size) and the project's settings.
+
+``patchwise propose IMAGE... -o PROJECT`` and the Plan step's image list add
+images the same way: :func:`image_ref_for` describes an opened volume (its
+voxel size from what the user gave, else the file, else unknown: the rule of
+:func:`~napari_patchwise.engine.geometry.voxelsize.choose_voxel_size`), and
+:func:`add_image_files` adds files to a project with no boxes, taking the
+project's preset, magnification, classes and box size. Every file is read
+(lazily) before anything is written; images the project holds already (same
+file and dataset) are skipped.
+
+Examples
+--------
+>>> import tempfile
+>>> import numpy as np
+>>> from napari_patchwise.engine import ImageRef, Plan
+>>> from napari_patchwise.engine.io.volumes import write_tiff
+>>> from napari_patchwise.engine.plan.project import create_project
+>>> with tempfile.TemporaryDirectory() as tmp:
+...     _ = write_tiff(f"{tmp}/b.tif", np.zeros((4, 16, 16), np.uint8), (2.0, 0.5, 0.5))
+...     folder = create_project(f"{tmp}/proj", Plan(ImageRef((4, 8, 8), path="a.tif")))
+...     added = add_image_files(folder, [f"{tmp}/b.tif", f"{tmp}/b.tif"])
+...     print(added.added, load_collection(folder).plan("b").image.voxel_size)
+...     print(add_image_files(folder, [f"{tmp}/b.tif"]).skipped[0][1])
+('b',) (2.0, 0.5, 0.5)
+b
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..geometry.voxelsize import VoxelChoice, choose_voxel_size
+from ..io.volumes import read_volume
+from .image_files import expand_image_args, held_image, image_key
+from .plan import ImageRef, Plan
+from .plan_file import ProjectError, load_collection, project_folder
+from .project_images import save_collection
+from .store_layout import migrate_project
+
+
+def image_ref_for(vol, voxel_size: str | None = None) -> tuple[ImageRef, VoxelChoice]:
+    """The reference of an opened volume (:func:`~napari_patchwise.engine.io.volumes.read_volume`) and
+    how its voxel size was chosen (``voxel_size``: ``Z,Y,X[unit]`` given by the user, or ``None``).
+
+    Examples
+    --------
+    >>> from napari_patchwise.engine.io.volumes import Volume
+    >>> ref, choice = image_ref_for(Volume(np.zeros((2, 4, 4), ">u2"), None, "/data/x.tif"), "1,0.5,0.5")
+    >>> ref.shape, ref.dtype, ref.name, ref.voxel_size, choice.known
+    ((2, 4, 4), 'uint16', 'x', (1.0, 0.5, 0.5), True)
+    """
+    shape = tuple(int(v) for v in vol.data.shape)
+    choice = choose_voxel_size(voxel_size, vol.voxel_size, vol.unit)
+    ref = ImageRef(shape=shape, dtype=np.dtype(vol.data.dtype).name, path=str(Path(vol.path).resolve()),
+                   name=Path(vol.path).stem, dataset=vol.dataset)
+    return dataclasses.replace(ref, voxel_size=choice.voxel_size, unit=choice.unit,
+                               voxel_size_known=choice.known), choice
+
+
+@dataclass(frozen=True)
+class AddedImages:
+    """What :func:`add_image_files` did: names of the images added, files skipped ``(spec, held name)``,
+    and notes on voxel sizes (e.g. unknown ones)."""
+
+    added: tuple[str, ...]
+    skipped: tuple[tuple[str, str], ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+def add_image_files(folder, specs, voxel_size: str | None = None) -> AddedImages:
+    """Add image files (paths, ``file.h5:dataset``, folders of images, globs) to a project, without boxes.
+
+    Each image gets the project's preset, magnification, classes and box size
+    and its own voxel size (``voxel_size`` when given, else its file's, else
+    unknown). Call it holding the project's lock.
+
+    Raises
+    ------
+    ProjectError
+        For a file that cannot be read (nothing is written then), or a project that cannot be saved.
+    """
+    folder = project_folder(folder)
+    try:
+        vols = [read_volume(s) for s in expand_image_args(specs)]
+    except (OSError, ValueError) as e:
+        raise ProjectError(f"nothing was added to {folder}: {e}") from None
+    migrate_project(folder)
+    collection = load_collection(folder)
+    template = collection.images[0].plan
+    added, skipped, notes = [], [], []
+    for vol in vols:
+        key = image_key(vol.path, vol.dataset)
+        held = held_image(collection, key, folder)
+        if held is not None:
+            skipped.append((str(vol.path), held))
+            continue
+        ref, choice = image_ref_for(vol, voxel_size)
+        plan = Plan(ref, preset=template.preset, magnification=template.magnification,
+                    classes=template.classes, box_size=template.box_size)
+        try:
+            collection = collection.add_image(plan)
+        except ValueError as e:
+            raise ProjectError(f"cannot add {vol.path} to {folder}: {e}") from None
+        added.append(collection.names[-1])
+        if not choice.known:
+            notes.append(f"{collection.names[-1]}: the file records no voxel size; 1,1,1 pixel is assumed "
+                         "(set it in the Plan step's voxel size).")
+        notes.extend(f"{collection.names[-1]}: {n}" for n in choice.notes)
+    if added:
+        save_collection(folder, collection)
+    return AddedImages(tuple(added), tuple(skipped), tuple(notes))
