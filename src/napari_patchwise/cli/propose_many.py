@@ -148,7 +148,7 @@ def propose_many(args, out: Path, vols: list, size, preset, per_image) -> int:
           f"image{'s' if len(results) != 1 else ''}; {len(coll.images)} images in {out}.")
     if len(coll.images) == 1:
         print(open_hint(out))
-    else:  # the dock opens a project of one image for now
+    else:
         print(f"Next: patchwise seed {shlex.quote(str(out))}, patchwise check, patchwise export (every image; "
-              "--images narrows them). The napari dock opens projects of one image for now.")
+              "--images narrows them). In napari, the Plan step lists the images and shows one at a time.")
     return exit_code(findings)
