@@ -242,7 +242,7 @@ def test_the_plan_step_shows_the_image_list_drawn_with_a_row_per_image(make_napa
 
 
 def test_a_project_of_one_image_opens_as_before_with_a_list_of_one(make_napari_viewer, project, messages, qtbot):
-    viewer = make_napari_viewer()
+    viewer = make_napari_viewer(show=True)  # the list counts when it is in sight
     viewer.open(str(project), plugin="napari-patchwise")
     _, dock = viewer.window.add_plugin_dock_widget("napari-patchwise", "Patchwise")
     images = dock.planner.images

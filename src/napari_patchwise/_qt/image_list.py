@@ -80,6 +80,7 @@ class ImageList(QWidget):
         self.stats: list[ImageStats] = []
         self._filling = False
         self._asked = 0  # the newest count asked for: older answers are dropped
+        self._dirty = False  # a count is due (done when the list is in sight)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().setVisible(False)
@@ -151,13 +152,20 @@ class ImageList(QWidget):
             return
         self.setVisible(True)
         self._asked += 1
-        asked = self._asked
-        self._counter.start()  # a turn later: the dock is in its window by then (the runner delivers to that window)
+        self._dirty = True
+        if self.isVisible():  # else when it is shown: a list out of sight costs no reading
+            self._counter.start()  # a turn later: the dock is in its window then (the runner delivers to that window)
+
+    def showEvent(self, event):  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        if self._dirty:
+            self._counter.start()
 
     def _count(self) -> None:
         folder, asked = self.project, self._asked
-        if folder is None:
+        if folder is None or not self._dirty:
             return
+        self._dirty = False
         self.runner.start(lambda progress: image_stats(folder), what="Counting the project's images", quiet=True,
                           returned=lambda stats: self._fill(stats) if asked == self._asked and folder == self.project
                           else None)
