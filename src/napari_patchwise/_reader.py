@@ -29,6 +29,13 @@ turns of the event loop (:func:`._qt.opening.open_in_background`), so the
 window never waits for more than one layer at a time. Without a running event
 loop (a script, ``napari PROJECT`` at start-up) every layer is returned at once.
 
+A project may hold several images (:mod:`.engine.plan.collection`); the
+viewer shows one at a time: the one it showed last (the session remembers it
+while the project stays open), else the first. Every layer of the project
+names that image in its metadata (``"image"``; a project of one image opens
+as it always did, its layers name no image). The Plan step's image list
+switches to another (:mod:`._qt.image_list`).
+
 napari (through npe2) hands a reader the path only, never the viewer, so the
 write lock is taken for :func:`napari.current_viewer` (the viewer whose window
 is active: the one a drop or File > Open came from).
@@ -46,7 +53,7 @@ from .engine.io.contrast import robust_contrast_limits
 from .engine.io.lazy import lazy_volume
 from .engine.io.volumes import read_volume
 from .engine.plan.lock import ProjectLocked
-from .engine.plan.plan_file import is_project
+from .engine.plan.plan_file import is_project, load_collection
 from .engine.plan.project import ProjectError, open_project, resolve_image_path
 from .engine.findings import severity_by_box
 from .layers.annotation_layers import annotation_layer_data
@@ -57,7 +64,8 @@ from .layers.box_shapes import (
     edge_colors,
     face_colors,
 )
-from .layers.session import hold_project
+from .layers.project_link import tag_image
+from .layers.session import hold_project, session_for
 
 
 PLAN_FILE = "plan.json"
@@ -110,13 +118,16 @@ def first_slice(plan) -> int:
     return (plan.image.shape[0] - 1) // 2
 
 
-def project_layer_data(folder, plan, group) -> tuple[list[tuple], list[str]]:
+def project_layer_data(folder, plan, group, image: str | None = None) -> tuple[list[tuple], list[str]]:
     """Layer data tuples of an open project (image, boxes, annotation layers) and what to warn about.
 
     The image is a lazy (dask) array with contrast limits from a sample; nothing
-    here needs Qt or a viewer, so it may run in a worker thread.
+    here needs Qt or a viewer, so it may run in a worker thread. ``image`` (the
+    image's name in the project) goes into every layer's metadata.
     """
     meta = {"role": "boxes", "project": os.path.abspath(folder)}
+    if image is not None:
+        meta["image"] = image
     layers: list[tuple] = []
     notes: list[str] = []
     image_path = resolve_image_path(folder, plan)
@@ -128,7 +139,7 @@ def project_layer_data(folder, plan, group) -> tuple[list[tuple], list[str]]:
                          f"{plan.image.shape}; the image was not opened.")
         else:
             image_meta = {"role": "image", "project": meta["project"], "dataset": plan.image.dataset,
-                          "voxel_size_known": plan.image.voxel_size_known}
+                          "voxel_size_known": plan.image.voxel_size_known, **_named(image)}
             kwargs = {"name": plan.image.name, "scale": plan.image.voxel_size, "units": (plan.image.unit,) * 3,
                       "contrast_limits": robust_contrast_limits(vol.data), "metadata": {METADATA_KEY: image_meta}}
             layers.append((lazy_volume(vol.data), kwargs, "image"))
@@ -144,7 +155,21 @@ def project_layer_data(folder, plan, group) -> tuple[list[tuple], list[str]]:
         kwargs["face_color"] = face_colors(feats["box_id"], {b.id: b.stratum for b in plan.boxes})
     layers.append((rects, kwargs, "shapes"))
     layers.extend(annotation_layer_data(plan, group, project=meta["project"]))
-    return layers, notes
+    return [tag_image(data, image) for data in layers], notes
+
+
+def _named(image: str | None) -> dict:
+    return {} if image is None else {"image": image}
+
+
+def shown_image(folder, viewer=None) -> str | None:
+    """The image of a project to show: the one ``viewer``'s session shows (or showed last), else the
+    first; None for a project of one image (opened as it always was, its layers name no image)."""
+    names = load_collection(folder).names
+    if len(names) == 1:
+        return None
+    shown = session_for(viewer).image_of(folder) if viewer is not None else None
+    return shown if shown in names else names[0]
 
 
 def read_project(path) -> list[tuple]:
@@ -157,7 +182,12 @@ def read_project(path) -> list[tuple]:
     nothing is to be added now (``[(None,)]``, napari's "nothing to add").
     """
     folder = _project_folder(path) or os.fspath(path[0] if isinstance(path, list | tuple) else path)
-    plan, group = open_project(folder)
+    from napari import current_viewer
+
+    image = shown_image(folder, current_viewer()) if is_project(folder) else None
+    plan, group = open_project(folder, image)
+    if current_viewer() is not None:  # before the lock: the docks told of the project read this image's plan
+        session_for(current_viewer()).show_image(folder, image)
     viewer = _hold(folder)
     if viewer is not None:
         from ._qt.in_turns import event_loop_running
@@ -165,9 +195,9 @@ def read_project(path) -> list[tuple]:
         if event_loop_running():
             from ._qt.opening import open_in_background
 
-            open_in_background(viewer, folder, plan, lambda: project_layer_data(folder, plan, group))
+            open_in_background(viewer, folder, plan, lambda: project_layer_data(folder, plan, group, image))
             return [(None,)]
-    layers, notes = project_layer_data(folder, plan, group)
+    layers, notes = project_layer_data(folder, plan, group, image)
     for note in notes:
         warnings.warn(note, stacklevel=2)
     return layers

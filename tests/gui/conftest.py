@@ -10,6 +10,7 @@ import pytest
 from napari_patchwise._qt import box_actions as ba_module
 from napari_patchwise._qt import export_dock as ed_module
 from napari_patchwise._qt import export_overrides as eo_module
+from napari_patchwise._qt import image_list as il_module
 from napari_patchwise._qt import plan_lifecycle as pl_module
 from napari_patchwise._qt import plan_project as pj_module
 from napari_patchwise._qt import planner_widget as pw_module
@@ -34,7 +35,7 @@ def messages(monkeypatch):
     seen = {"error": [], "warning": [], "info": []}
     for kind in seen:
         for module in (pw_module, pl_module, pj_module, pp_module, pm_module, ba_module, sd_module, sp_module,
-                       ed_module, eo_module, runner_module, vs_module):
+                       ed_module, eo_module, runner_module, vs_module, il_module):
             if hasattr(module, f"show_{kind}"):
                 monkeypatch.setattr(module, f"show_{kind}", seen[kind].append)
     return seen

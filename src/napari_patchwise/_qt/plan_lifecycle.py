@@ -66,6 +66,7 @@ class PlanLifecycle:
         self._image_layer = layer
         self.project = None
         self._attach(plan)
+        self.images.refresh()
         self.sync.rectangles.mode = "add_rectangle"
         self.viewer.layers.selection.active = self.sync.rectangles
         return plan
@@ -135,7 +136,7 @@ class PlanLifecycle:
             return
         if self.project is not None:
             try:
-                save_plan(self.project, new)
+                save_plan(self.project, new, self.session.image_of(self.project))
             except ProjectError as e:
                 show_error(str(e))
                 self.settings.set_from_plan(plan)

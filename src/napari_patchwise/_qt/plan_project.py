@@ -21,6 +21,7 @@ from ..engine.plan.plan_file import is_project
 from ..engine.plan.project import ProjectError, create_project, load_plan, open_annotations, save_plan
 from ..layers.annotation_layers import annotation_layer_data
 from ..layers.box_sync import METADATA_KEY
+from ..layers.project_link import tag_image
 
 IMAGE_FILE = "image.tif"
 
@@ -35,9 +36,11 @@ class PlanProject:
             return
         if self.sync is not None and self.sync.rectangles is layer:
             return
+        if isinstance(meta.get("image"), str):  # one image of several: the one the docks follow now
+            self.session.show_image(meta["project"], meta["image"])
         try:
             self.session.hold(meta["project"])  # held already when the reader opened it
-            plan = load_plan(meta["project"])
+            plan = load_plan(meta["project"], self.session.image_of(meta["project"]))
         except ProjectError as e:
             show_error(str(e))
             return
@@ -49,6 +52,7 @@ class PlanProject:
         self.project_label.setText(f"project: {self.project} (saved on every change)")
         self._image_layer = None  # found by the plan's image name (see _image_for)
         self._attach(plan, rectangles=layer, sync=sync)
+        self.images.refresh()
 
     # -- projects --------------------------------------------------------------
     def save_project(self, folder: str | os.PathLike | None = None) -> None:
@@ -67,7 +71,7 @@ class PlanProject:
         folder = Path(folder)
         plan = self.sync.plan
         if self.project is not None and folder.resolve() == self.project.resolve():
-            save_plan(folder, plan)
+            save_plan(folder, plan, self.session.image_of(folder))
             show_info(f"Saved {folder}")
             return
         image_layer = self._image_for(plan)
@@ -88,6 +92,7 @@ class PlanProject:
                                                            "project": os.path.abspath(folder)}}
         self.project_label.setText(f"project: {folder} (saved on every change)")
         self._sync_annotation_layers(plan)
+        self.images.refresh()
         if write_image:
             self._write_image(folder / IMAGE_FILE, image_layer.data, plan.image)
         else:
@@ -119,9 +124,10 @@ class PlanProject:
 
     def _sync_annotation_layers(self, plan: Plan) -> None:
         """Add (or replace when reshaped) the Labels layers of the project's annotation arrays."""
-        group = open_annotations(self.project, plan)
+        image = self.session.image_of(self.project)
+        group = open_annotations(self.project, plan, image=image)
         active = self.viewer.layers.selection.active  # stays selected (e.g. boxes, in add-rectangle mode)
-        for data, kwargs, _ in annotation_layer_data(plan, group, project=str(self.project)):
+        for data, kwargs, _ in (tag_image(d, image) for d in annotation_layer_data(plan, group, project=str(self.project))):
             name = kwargs["name"]
             old = self.viewer.layers[name] if name in self.viewer.layers else None
             if isinstance(old, Labels) and tuple(old.data.shape) == tuple(data.shape):

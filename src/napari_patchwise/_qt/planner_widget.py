@@ -30,6 +30,7 @@ from ..engine.plan.rules import voxel_target_text
 from ..layers.box_sync import BoxLayerSync
 from ..layers.session import session_for
 from .box_table import QtBoxTable
+from .image_list import ImageList
 from .narrow import NarrowDock, narrow_combos
 from .plan_lifecycle import PlanLifecycle
 from .plan_project import PlanProject
@@ -67,6 +68,7 @@ class PlannerWidget(PlanLifecycle, PlanProject, NarrowDock, QWidget):
         self.project_label.setWordWrap(True)
 
         self.proposer = ProposePanel(self)
+        self.images = ImageList(self)
         self.legend = StratumLegend()
 
         buttons = QHBoxLayout()
@@ -83,6 +85,7 @@ class PlannerWidget(PlanLifecycle, PlanProject, NarrowDock, QWidget):
         plan_layout = QVBoxLayout(plan_tab)
         plan_layout.addWidget(self.settings.native)
         plan_layout.addWidget(self.project_label)
+        plan_layout.addWidget(self.images)
         plan_layout.addWidget(help_text)
         plan_layout.addStretch(1)
         self.tabs = QTabWidget()
@@ -155,7 +158,7 @@ class PlannerWidget(PlanLifecycle, PlanProject, NarrowDock, QWidget):
         )
         if self.project is not None:
             try:
-                save_plan(self.project, plan)
+                save_plan(self.project, plan, self.session.image_of(self.project))
             except (OSError, ProjectError) as e:
                 show_error(f"Autosave to {self.project} failed: {e}")
 

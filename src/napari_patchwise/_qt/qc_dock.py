@@ -192,7 +192,7 @@ class QCWidget(QCRechecks, NarrowDock, QWidget):
         layers = annotation_layer_map(self.viewer.layers, project)
         try:
             plan = self.session.current_plan(project)
-            edits = hidden_layer(open_annotations(project, plan), "edits")
+            edits = hidden_layer(open_annotations(project, plan, image=self.session.image_of(project)), "edits")
         except (ProjectError, OSError) as e:
             show_error(str(e))
             return False

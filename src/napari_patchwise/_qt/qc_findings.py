@@ -108,7 +108,7 @@ class FindingsPanel(QWidget):
         plan = self.host.session.current_plan(project)
         live.set_plan(plan)
         layers = {n: lay.data for n, lay in live.layers.items()}
-        hidden = hidden_arrays(open_annotations(project, plan, mode="r"))
+        hidden = hidden_arrays(open_annotations(project, plan, mode="r", image=self.host.session.image_of(project)))
         connectivity = host.connectivity.currentData()
 
         def work(progress):

@@ -149,7 +149,8 @@ class SeedWidget(SeedPreview, NarrowDock, QWidget):
     def _work(self, plan, ids):
         """The seeding job for the worker thread, with every input read from the form now."""
         m = self.form.method.value
-        common = {"project": self.project, "plan": plan, "class_name": self.form.class_name.value,
+        common = {"project": self.project, "plan": plan, "image_name": self.session.image_of(self.project),
+                  "class_name": self.form.class_name.value,
                   "box_ids": ids, "overwrite_edits": self.form.overwrite.value}
         if m in THRESHOLD_METHODS:
             request = SeedRequest(method=m, image=self._image(plan), params=self.form.params(),

@@ -12,7 +12,6 @@ proposal measures ``--channel`` (or the mean of the channels, each normalised).
 
 from __future__ import annotations
 
-import dataclasses
 import shlex
 import time
 from collections import Counter
@@ -20,13 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..engine.io.axes import parse_time_points, time_point_names
+from ..engine.io.axes import parse_time_points
 from ..engine.io.channels import measured_channel, parse_channel, parse_channel_names
 from ..engine.io.volumes import read_time_points
 from ..engine.jobs.propose import ProposeRequest, run_propose
 from ..engine.jobs.spread import spread_boxes, spread_budget
 from ..engine.plan.classes import parse_classes
-from ..engine.plan.collection import Collection, default_image_name
+from ..engine.plan.collection import Collection
+from ..engine.plan.image_adding import image_ref_for, volume_image_name
 from ..engine.plan.image_files import held_image, image_key
 from ..engine.plan.plan import ImageRef, Plan
 from ..engine.plan.plan_file import is_project, load_collection
@@ -99,14 +99,6 @@ def _check_channel_options(args, vols: list) -> None:
                 raise UsageError(f"{v.path}: {e}") from None
 
 
-def _image_name(vol) -> str | None:
-    """The name of a time point's image (``NAME_t003``); ``None``: named after its file."""
-    if vol.time is None:
-        return None
-    stem = default_image_name(ImageRef((1, 1, 1), path=vol.path))
-    return time_point_names(stem, [vol.time], vol.time_points)[0]
-
-
 def describe_axes(ref: ImageRef) -> str:
     """Words on where in its file an image is and what proposal measures, e.g. `` (time point 3)``;
     nothing for an image of one channel without time points."""
@@ -157,18 +149,8 @@ def collection_candidates(args, adding, sizes, per_image) -> tuple[list | None, 
 
 
 def _new_plan(args, vol, template: Plan | None, preset, size) -> Plan:
-    shape = tuple(int(v) for v in vol.data.shape[-3:])
-    channels = {}
-    if vol.channels > 1:
-        names = getattr(args, "channel_names", None)
-        channels = {"channels": vol.channels, "channel": parse_channel(getattr(args, "channel", None) or "all",
-                                                                       vol.channels),
-                    "channel_names": parse_channel_names(names, vol.channels) if names else vol.channel_names}
-    ref = ImageRef(shape=shape, dtype=np.dtype(vol.data.dtype).name, path=str(Path(vol.path).resolve()),
-                   name=_image_name(vol) or Path(vol.path).stem, dataset=vol.dataset,
-                   file_axes=None if vol.axes == "ZYX" else vol.axes, time=vol.time, **channels)
-    vox = choose_voxel_size(args.voxel_size, vol.voxel_size, vol.unit)
-    ref = dataclasses.replace(ref, voxel_size=vox.voxel_size, unit=vox.unit, voxel_size_known=vox.known)
+    ref, _ = image_ref_for(vol, args.voxel_size, channel=getattr(args, "channel", None),
+                           channel_names=getattr(args, "channel_names", None))  # as the Plan step adds an image
     if template is not None:
         return Plan(ref, preset=template.preset, magnification=template.magnification,
                     classes=template.classes, box_size=size or template.box_size)
@@ -201,7 +183,7 @@ def propose_many(args, out: Path, vols: list, size, preset, per_image) -> int:
         if any(image_key(v.path, v.dataset) == key and v.time == vol.time for _, v, _ in adding):
             continue
         plan = _new_plan(args, vol, template, preset, size)
-        name = _image_name(vol)
+        name = volume_image_name(vol)
         if names is None:
             names = Collection.from_plan(plan, name, domain=domain)
         else:
@@ -256,7 +238,7 @@ def propose_many(args, out: Path, vols: list, size, preset, per_image) -> int:
           f"image{'s' if len(results) != 1 else ''}; {len(coll.images)} images in {out}.")
     if len(coll.images) == 1:
         print(open_hint(out))
-    else:  # the dock opens a project of one image for now
+    else:
         print(f"Next: patchwise seed {shlex.quote(str(out))}, patchwise check, patchwise export (every image; "
-              "--images narrows them). The napari dock opens projects of one image for now.")
+              "--images narrows them). In napari, the Plan step lists the images and shows one at a time.")
     return exit_code(findings)

@@ -19,6 +19,41 @@ def _meta(layer) -> dict:
     return meta if isinstance(meta, dict) else {}
 
 
+def tag_image(layer_data: tuple, image: str | None) -> tuple:
+    """A layer data tuple whose Patchwise metadata names ``image`` (unchanged when None).
+
+    Examples
+    --------
+    >>> _, kwargs, _ = tag_image((None, {"metadata": {METADATA_KEY: {"role": "annotation"}}}, "labels"), "a")
+    >>> kwargs["metadata"][METADATA_KEY]
+    {'role': 'annotation', 'image': 'a'}
+    """
+    if image is None:
+        return layer_data
+    data, kwargs, kind = layer_data
+    metadata = dict(kwargs.get("metadata") or {})
+    metadata[METADATA_KEY] = {**metadata.get(METADATA_KEY, {}), "image": image}
+    return data, {**kwargs, "metadata": metadata}, kind
+
+
+def layer_image(layer) -> str | None:
+    """The name of the project image a layer of the project reader shows (None: the project's only one)."""
+    image = _meta(layer).get("image")
+    return image if isinstance(image, str) else None
+
+
+def project_layers(layers, project) -> list:
+    """The layers of ``project`` in ``layers``: its image, boxes and annotation layers (as the reader made them)."""
+    want = Path(project).resolve()
+    out = []
+    for layer in layers:
+        meta = _meta(layer)
+        if meta.get("role") in ("image", "boxes", "annotation") and meta.get("project") \
+                and Path(meta["project"]).resolve() == want:
+            out.append(layer)
+    return out
+
+
 def annotation_projects(layers) -> list[str]:
     """Project folders of the annotation layers in ``layers``, in layer order."""
     out = []

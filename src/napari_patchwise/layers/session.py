@@ -21,6 +21,11 @@ A :class:`Session`
   only (opening stays fast) and the session redraws them on slice changes
   (:meth:`Session.follow_boxes`; the planner takes the layer over with
   :meth:`Session.let_go_of`);
+* knows which image of each project is shown (:meth:`Session.image_of`):
+  a project holds one image or several (each with its own plan and
+  annotation layers); the viewer shows one of them at a time, named in its
+  layers' metadata (``"image"``), and the plan the docks read and change is
+  that image's;
 * remembers the layers it made, and
 * tells the docks what happened: :attr:`Session.plan_changed` (a box edit, a
   new plan, new findings), :attr:`Session.annotations_written` (seeding,
@@ -110,6 +115,11 @@ class Session:
         self.closed = False
         #: Boxes layers the session keeps on the displayed slice (no planner edits them), by layer id.
         self.followers: dict[int, object] = {}
+        #: The image shown of each project (resolved folder: image name; none for a project of one image),
+        #: kept after the project closes: opening it again in this viewer shows that image.
+        self.images: dict[Path, str] = {}
+        #: Projects whose layers are being replaced by another image's: their locks are kept meanwhile.
+        self.switching: set[Path] = set()
         viewer.layers.events.removed.connect(self._on_removed)
         viewer.layers.events.inserted.connect(self._on_inserted)
 
@@ -149,7 +159,7 @@ class Session:
         """Let go of every project none of whose boxes or annotation layers is in the viewer."""
         viewer = self.viewer
         used = set() if viewer is None else {layer_project(layer) for layer in viewer.layers}
-        for folder in [f for f in self.locks if f not in used]:
+        for folder in [f for f in self.locks if f not in used and f not in self.switching]:
             self.release(folder)
 
     def _on_removed(self, event) -> None:
@@ -157,11 +167,26 @@ class Session:
         if layer_project(event.value) in self.locks:
             self.release_unused()
 
+    # -- the image shown of each project ----------------------------------------------
+    def image_of(self, project) -> str | None:
+        """The name of the image of ``project`` the viewer shows (None: the project's only image)."""
+        return None if project is None else self.images.get(_key(project))
+
+    def show_image(self, project, name: str | None) -> None:
+        """Make ``name`` the image of ``project`` the docks read and change (None forgets it)."""
+        if name is None:
+            self.images.pop(_key(project), None)
+        else:
+            self.images[_key(project)] = name
+
     # -- boxes layers the reader opened ------------------------------------------------
     def _on_inserted(self, event) -> None:
         layer = event.value
         meta = (getattr(layer, "metadata", None) or {}).get(METADATA_KEY, {})
-        if isinstance(meta, dict) and meta.get("role") == "boxes" and layer_project(layer) is not None:
+        project = layer_project(layer)
+        if project is not None and isinstance(meta.get("image"), str):
+            self.show_image(project, meta["image"])
+        if isinstance(meta, dict) and meta.get("role") == "boxes" and project is not None:
             self.follow_boxes(layer)
 
     def follow_boxes(self, layer, sync=None):
@@ -181,7 +206,7 @@ class Session:
         sync = sync if sync is not None else self.followers.get(id(layer))
         if sync is None:
             try:
-                plan = load_plan(layer_project(layer))
+                plan = load_plan(layer_project(layer), self.image_of(layer_project(layer)))
             except ProjectError:
                 return None  # the reader has told why already; the layer stays as opened
             sync = BoxLayerSync(plan, rectangles=layer)
@@ -233,9 +258,9 @@ class Session:
         return next((s for s in self.syncs if s.project is not None and _key(s.project) == want), None)
 
     def current_plan(self, project) -> Plan:
-        """The plan of ``project`` as the planner holds it, else as saved."""
+        """The plan of ``project``'s shown image as the planner holds it, else as saved."""
         sync = self.sync_for(project)
-        return sync.plan if sync is not None else load_plan(project)
+        return sync.plan if sync is not None else load_plan(project, self.image_of(project))
 
     def commit_plan(self, project, plan: Plan) -> None:
         """Make ``plan`` the project's plan: through the planner (which saves it) or into ``plan.json``."""
@@ -243,7 +268,7 @@ class Session:
         if sync is not None:
             sync.set_plan(plan)
         else:
-            save_plan(project, plan)
+            save_plan(project, plan, self.image_of(project))
             self.plan_changed.emit(plan)
 
     def show_findings(self, project, findings: list[Finding]) -> bool:
