@@ -60,7 +60,7 @@ from qtpy.QtGui import QMouseEvent
 from qtpy.QtOpenGLWidgets import QOpenGLWidget
 from qtpy.QtWidgets import QApplication, QWidget
 
-from napari_patchwise.engine.io.volumes import write_tiff
+from napari_patchwise.engine.io.tiff_write import write_tiff
 from napari_patchwise.engine.plan.plan import ImageRef, Plan
 from napari_patchwise.engine.plan.presets import get_preset
 from napari_patchwise.engine.plan.project import create_project

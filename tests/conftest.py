@@ -174,7 +174,7 @@ def annotated_project(tmp_path, _annotated_project_template):
 @pytest.fixture(scope="session")
 def _annotated_project_template(tmp_path_factory, _small_volume_data) -> Path:
     from napari_patchwise.engine import ImageRef, Plan, get_preset
-    from napari_patchwise.engine.io.volumes import write_tiff
+    from napari_patchwise.engine.io.tiff_write import write_tiff
     from napari_patchwise.engine.plan.project import create_project
     from napari_patchwise.engine.plan.annotation_store import open_annotations
 

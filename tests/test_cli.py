@@ -147,7 +147,7 @@ def sample_files(tmp_path_factory):
     import numpy as np
     import zarr
 
-    from napari_patchwise.engine.io.volumes import write_tiff
+    from napari_patchwise.engine.io.tiff_write import write_tiff
     from napari_patchwise.engine.samples.nuclei import make_sample
 
     s = make_sample((64, 256, 256))

@@ -15,7 +15,7 @@ import tifffile
 
 from napari_patchwise.cli import main
 from napari_patchwise.engine import ImageRef, Plan, get_preset
-from napari_patchwise.engine.io.volumes import write_tiff
+from napari_patchwise.engine.io.tiff_write import write_tiff
 from napari_patchwise.engine.seed.objectsize import MARKER_FRACTION
 from napari_patchwise.engine.plan.project import create_project, save_plan
 from napari_patchwise.engine.plan.plan_file import load_plan

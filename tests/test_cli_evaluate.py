@@ -10,7 +10,7 @@ from scipy import ndimage
 
 from napari_patchwise.cli import main
 from napari_patchwise.engine import ImageRef, Plan
-from napari_patchwise.engine.io.volumes import write_tiff
+from napari_patchwise.engine.io.tiff_write import write_tiff
 from napari_patchwise.engine.plan.annotation_store import open_annotations
 from napari_patchwise.engine.plan.project import create_project
 

@@ -17,7 +17,7 @@ import pytest
 
 from napari_patchwise.cli import main
 from napari_patchwise.engine import ImageRef, Plan, get_preset
-from napari_patchwise.engine.io.volumes import write_tiff
+from napari_patchwise.engine.io.tiff_write import write_tiff
 from napari_patchwise.engine.plan.lock import LockHolder, ProjectLock, lock_holder
 from napari_patchwise.engine.plan.plan_file import LOCK_FILE, load_plan
 from napari_patchwise.engine.plan.project import create_project

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from napari_patchwise.cli.main import main
-from napari_patchwise.engine.io.volumes import write_tiff
+from napari_patchwise.engine.io.tiff_write import write_tiff
 from napari_patchwise.engine.plan.plan_file import load_collection
 
 sys.path.insert(0, str(Path(__file__).parent / "engine" / "plan"))

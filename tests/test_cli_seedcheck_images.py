@@ -11,7 +11,7 @@ import pytest
 
 from napari_patchwise.cli import main
 from napari_patchwise.engine import ImageRef, Plan, get_preset
-from napari_patchwise.engine.io.volumes import write_tiff
+from napari_patchwise.engine.io.tiff_write import write_tiff
 from napari_patchwise.engine.plan.annotation_store import open_annotations
 from napari_patchwise.engine.plan.plan_file import load_collection, load_plan
 from napari_patchwise.engine.plan.project import create_project

@@ -44,7 +44,7 @@ class _TouchOnLoad:
 def base_project(tmp_path_factory):
     """A four-box project with painted nuclei and background (24×96×96, custom preset)."""
     from napari_patchwise.engine import ImageRef, Plan, get_preset
-    from napari_patchwise.engine.io.volumes import write_tiff
+    from napari_patchwise.engine.io.tiff_write import write_tiff
     from napari_patchwise.engine.plan.project import create_project
     from napari_patchwise.engine.plan.annotation_store import open_annotations
 

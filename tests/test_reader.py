@@ -7,7 +7,7 @@ import pytest
 
 from napari_patchwise._reader import get_reader
 from napari_patchwise.engine import ImageRef, Plan, get_preset
-from napari_patchwise.engine.io.volumes import write_tiff
+from napari_patchwise.engine.io.tiff_write import write_tiff
 from napari_patchwise.engine.plan.project import create_project
 
 

@@ -22,7 +22,7 @@ from napari_patchwise._qt import seed_preview as sp_module
 from napari_patchwise._qt import voxel_size as vs_module
 from napari_patchwise._qt.planner_widget import PlannerWidget
 from napari_patchwise.engine import ImageRef, Plan, get_preset
-from napari_patchwise.engine.io.volumes import write_tiff
+from napari_patchwise.engine.io.tiff_write import write_tiff
 from napari_patchwise.engine.plan.project import create_project
 
 #: The voxel size (z, y, x) the planner fixtures give their image.

@@ -9,7 +9,7 @@ from qtpy.QtCore import QTimer
 from napari_patchwise._qt import image_list as il_module
 from napari_patchwise._qt.patchwise_dock import PatchwiseDock
 from napari_patchwise.engine import ImageRef, Plan, get_preset
-from napari_patchwise.engine.io.volumes import write_tiff
+from napari_patchwise.engine.io.tiff_write import write_tiff
 from napari_patchwise.engine.plan.image_adding import add_image_files
 from napari_patchwise.engine.plan.plan_file import load_collection
 from napari_patchwise.engine.plan.project import create_project, load_plan, open_annotations, save_plan

@@ -13,7 +13,7 @@ import tifffile
 from napari.errors import MultipleReaderError
 
 from napari_patchwise.engine import ImageRef, Plan
-from napari_patchwise.engine.io.volumes import write_tiff
+from napari_patchwise.engine.io.tiff_write import write_tiff
 from napari_patchwise.engine.plan.project import create_project
 
 pytestmark = pytest.mark.gui

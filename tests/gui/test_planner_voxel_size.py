@@ -9,7 +9,7 @@ import pytest
 import tifffile
 
 from napari_patchwise._qt.planner_widget import PlannerWidget
-from napari_patchwise.engine.io.volumes import write_tiff
+from napari_patchwise.engine.io.tiff_write import write_tiff
 from napari_patchwise.engine.geometry.voxelsize import UNKNOWN_VOXEL_SIZE
 
 pytestmark = pytest.mark.gui

@@ -17,7 +17,7 @@ from napari_patchwise._qt.qc_dock import QCWidget
 from napari_patchwise.layers.contact_overlay import OVERLAY_NAME
 from napari_patchwise.layers.session import session_for
 from napari_patchwise.engine import ClassSpec, ImageRef, Plan
-from napari_patchwise.engine.io.volumes import write_tiff
+from napari_patchwise.engine.io.tiff_write import write_tiff
 from napari_patchwise.engine.plan.project import create_project
 from napari_patchwise.engine.qc.touching import TouchingPair, find_contacts
 

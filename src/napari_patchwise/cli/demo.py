@@ -13,7 +13,7 @@ import argparse
 import time
 from pathlib import Path
 
-from ..engine.io.volumes import write_tiff
+from ..engine.io.tiff_write import write_tiff
 from ..engine.jobs.check import CheckRequest, run_check
 from ..engine.jobs.propose import ProposeRequest, run_propose
 from ..engine.jobs.seed import SeedRequest, run_seed

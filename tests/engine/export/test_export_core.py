@@ -32,7 +32,7 @@ from napari_patchwise.engine.export.crops import (
 )
 from napari_patchwise.engine.export.manifest import read_manifest, sha256_file
 from napari_patchwise.engine.export.splits import check_fractions
-from napari_patchwise.engine.io.volumes import write_tiff
+from napari_patchwise.engine.io.tiff_write import write_tiff
 from napari_patchwise.engine.plan.plan_file import load_plan
 from napari_patchwise.engine.plan.project import create_project, save_plan
 from napari_patchwise.engine.plan.annotation_store import open_annotations

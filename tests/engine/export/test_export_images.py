@@ -12,7 +12,7 @@ from napari_patchwise.engine import ClassSpec, ImageRef, Plan, get_preset
 from napari_patchwise.engine.export import ExportError, ExportOptions, export_project
 from napari_patchwise.engine.export.images import assign_image_splits, image_split_counts
 from napari_patchwise.engine.export.manifest import read_manifest
-from napari_patchwise.engine.io.volumes import write_tiff
+from napari_patchwise.engine.io.tiff_write import write_tiff
 from napari_patchwise.engine.plan.annotation_store import annotation_layers, open_annotations
 from napari_patchwise.engine.plan.collection import Collection
 from napari_patchwise.engine.plan.plan_file import load_plan

@@ -14,7 +14,7 @@ from napari_patchwise.engine.export import ExportError, ExportOptions, export_pr
 from napari_patchwise.engine.export.manifest import read_manifest
 from napari_patchwise.engine.export.projects import PROJECTS_FOLDER
 from napari_patchwise.engine.export.run import export_projects
-from napari_patchwise.engine.io.volumes import write_tiff
+from napari_patchwise.engine.io.tiff_write import write_tiff
 from napari_patchwise.engine.plan.annotation_store import annotation_layers, open_annotations
 from napari_patchwise.engine.plan.collection import Collection
 from napari_patchwise.engine.plan.plan_file import load_plan

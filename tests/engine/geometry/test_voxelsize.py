@@ -11,7 +11,8 @@ import zarr
 
 from napari_patchwise.engine import ImageRef, Plan
 from napari_patchwise.engine.io.contrast import robust_contrast_limits
-from napari_patchwise.engine.io.volumes import read_voxel_size, read_volume, write_tiff
+from napari_patchwise.engine.io.volumes import read_voxel_size, read_volume
+from napari_patchwise.engine.io.tiff_write import write_tiff
 from napari_patchwise.engine.geometry.voxelsize import (
     UNKNOWN_CODE,
     choose_voxel_size,

@@ -7,7 +7,8 @@ import pytest
 import tifffile
 import zarr
 
-from napari_patchwise.engine.io.volumes import Volume, read_volume, write_tiff
+from napari_patchwise.engine.io.volumes import Volume, read_volume
+from napari_patchwise.engine.io.tiff_write import write_tiff
 
 IMAGEJ_DTYPES = ["uint8", "uint16", "float32"]
 

@@ -34,7 +34,7 @@ import pytest
 from napari_patchwise import cli
 from napari_patchwise.engine import ClassSpec, ImageRef, Plan, get_preset
 from napari_patchwise.engine.export import ExportOptions, export_project
-from napari_patchwise.engine.io.volumes import write_tiff
+from napari_patchwise.engine.io.tiff_write import write_tiff
 from napari_patchwise.engine.plan.project import create_project, save_plan
 from napari_patchwise.engine.plan.plan_file import load_plan
 from napari_patchwise.engine.plan.annotation_store import open_annotations

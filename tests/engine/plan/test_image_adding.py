@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from napari_patchwise.engine import ImageRef, Plan, get_preset
-from napari_patchwise.engine.io.volumes import write_tiff
+from napari_patchwise.engine.io.tiff_write import write_tiff
 from napari_patchwise.engine.plan.image_adding import add_image_files
 from napari_patchwise.engine.plan.image_stats import image_stats, summary_text
 from napari_patchwise.engine.plan.plan_file import ProjectError, load_collection

@@ -63,7 +63,7 @@ def test_negative_min_masks_is_refused():
 @pytest.fixture
 def seeded(tmp_path):
     """A two-box project whose box 1 holds seeds (ids 1 and 2)."""
-    from napari_patchwise.engine.io.volumes import write_tiff
+    from napari_patchwise.engine.io.tiff_write import write_tiff
 
     plan = Plan(ImageRef((8, 16, 16), path="image.tif"), get_preset("custom", minimum=(4, 4, 4))).add_boxes(
         [((0, 0, 0), (8, 8, 8)), ((0, 8, 8), (8, 16, 16))])

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from napari_patchwise.cli.main import main
-from napari_patchwise.engine.io.volumes import write_tiff
+from napari_patchwise.engine.io.tiff_write import write_tiff
 from napari_patchwise.engine.jobs.spread import spread_boxes, spread_budget
 from napari_patchwise.engine.plan.plan import ImageRef, Plan
 from napari_patchwise.engine.plan.plan_file import load_collection

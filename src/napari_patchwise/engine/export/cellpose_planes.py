@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .model import CaseOutput, CaseRef, Crop, ExportContext, ExportError
-from ..io.volumes import write_tiff_spaced
+from ..io.tiff_write import write_tiff_spaced
 from ..io.tiff_write import write_tiff_channels
 
 FOLDER = "cellpose"

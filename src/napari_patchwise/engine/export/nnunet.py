@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from .model import SPLITS, CaseOutput, CaseRef, Crop, ExportContext, ExportError
-from ..io.volumes import write_tiff_spaced
+from ..io.tiff_write import write_tiff_spaced
 
 FILE_ENDING = ".tiff"
 #: Channel names nnU-Net maps to a normalisation other than its default z-score.

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io.volumes import write_tiff_spaced
+from ..io.tiff_write import write_tiff_spaced
 from ..io.tiff_write import write_tiff_channels
 from ..geometry.magnification import voxel_size_at
 from .model import CaseOutput, CaseRef, Crop, ExportContext, ExportError

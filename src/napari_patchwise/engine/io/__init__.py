@@ -1,6 +1,7 @@
 """Volumes in and out, with their voxel size: TIFF, Zarr / OME-Zarr, HDF5, .npy."""
 
-from .volumes import Volume, read_volume, read_voxel_size, write_tiff, write_tiff_spaced
+from .volumes import Volume, read_volume, read_voxel_size
+from .tiff_write import write_tiff, write_tiff_spaced
 from .hdf5 import list_datasets, open_dataset
 from .safeload import UnsafeFileError, load_npy
 from .contrast import robust_contrast_limits

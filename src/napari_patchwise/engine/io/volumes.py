@@ -19,7 +19,7 @@ from .axes import (AxisView, axis_length, ngff_axes, ngff_channel_names, ome_tif
                    tiff_axes)
 from .filecheck import _is_zarr, open_npy, open_tiff, refuse_folder
 from .hdf5 import HDF5_SUFFIXES, open_dataset, split_dataset
-from .tiff_write import imagej_unit, write_tiff, write_tiff_spaced  # noqa: F401  (re-exported)
+
 from .volume_meta import ngff_voxel_size, tiff_voxel_size
 
 TIFF_SUFFIXES = (".tif", ".tiff")

@@ -14,7 +14,7 @@ Examples
 >>> import tempfile
 >>> import numpy as np
 >>> from napari_patchwise.engine import ImageRef, Plan
->>> from napari_patchwise.engine.io.volumes import write_tiff
+>>> from napari_patchwise.engine.io.tiff_write import write_tiff
 >>> from napari_patchwise.engine.plan.project import create_project
 >>> with tempfile.TemporaryDirectory() as tmp:
 ...     _ = write_tiff(f"{tmp}/b.tif", np.zeros((4, 16, 16), np.uint8), (2.0, 0.5, 0.5))
