@@ -60,7 +60,7 @@ _LAZY = {
     # io: volumes with their voxel size
     "Volume": ".io.volumes",
     "read_volume": ".io.volumes",
-    "write_tiff": ".io.volumes",
+    "write_tiff": ".io.tiff_write",
     # plan: the project folder
     "ProjectError": ".plan.plan_file",
     "create_project": ".plan.project",

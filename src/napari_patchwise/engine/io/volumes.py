@@ -124,6 +124,7 @@ def read_volume(path, *, channels: bool = False, dataset: str | None = None, axe
     --------
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     from napari_patchwise.engine.io.tiff_write import write_tiff
     ...     p = write_tiff(f"{tmp}/v.tif", np.zeros((4, 8, 8), "uint8"), (2.0, 0.5, 0.5))
     ...     vol = read_volume(p)
     ...     print(vol.data.shape, vol.voxel_size, vol.unit)
@@ -243,6 +244,7 @@ def read_voxel_size(path, *, dataset: str | None = None) -> tuple[tuple[float, f
     --------
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     from napari_patchwise.engine.io.tiff_write import write_tiff
     ...     p = write_tiff(f"{tmp}/v.tif", np.zeros((4, 8, 8), "uint8"), (2.0, 0.5, 0.5), "nanometer")
     ...     print(read_voxel_size(p), read_voxel_size(write_tiff(f"{tmp}/w.tif", np.zeros((2, 2, 2)))))
     ((2.0, 0.5, 0.5), 'nanometer') (None, None)
