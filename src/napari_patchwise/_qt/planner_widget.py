@@ -83,9 +83,9 @@ class PlannerWidget(PlanLifecycle, PlanProject, NarrowDock, QWidget):
         help_text.setWordWrap(True)
         plan_tab = QWidget()
         plan_layout = QVBoxLayout(plan_tab)
+        plan_layout.addWidget(self.images)  # a project of several images: which one is shown, first in sight
         plan_layout.addWidget(self.settings.native)
         plan_layout.addWidget(self.project_label)
-        plan_layout.addWidget(self.images)
         plan_layout.addWidget(help_text)
         plan_layout.addStretch(1)
         self.tabs = QTabWidget()
