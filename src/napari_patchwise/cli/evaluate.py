@@ -3,7 +3,8 @@
 Prints a table (a row per box, a row per stratum, the overall row) or, with
 ``--json``, ``{"iou_thresholds", "boxes", "overall", "by_stratum"}`` where
 ``precision``, ``recall`` and ``f1`` are at the first IoU threshold. Reading
-only: no lock is taken and nothing is written.
+only (no lock is taken), except that ``--save`` adds the evaluation to the
+project's history as ``evaluations/eval_NNN.json`` (never overwriting one).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import math
 import sys
 from pathlib import Path
 
+from ..engine.evaluate.history import save_evaluation, settings_of
 from ..engine.evaluate.prediction import KINDS
 from ..engine.evaluate.run import EvaluateRequest, evaluate
 from ..engine.jobs.image_choice import boxes_by_image, choose_images
@@ -106,12 +108,18 @@ def request_from_args(args) -> EvaluateRequest:
 
 
 def cmd_evaluate(args) -> int:
-    result = evaluate(request_from_args(args))
+    request = request_from_args(args)
+    result = evaluate(request)
     if args.json:
         json.dump(result.to_dict(), sys.stdout, indent=2, allow_nan=False)
         print()
     else:
         print_table(result)
+    if args.save:
+        path = save_evaluation(request.project, result.to_dict(),
+                               prediction=", ".join(sorted(set(result.predictions.values()))),
+                               settings=settings_of(request))
+        print(f"saved the evaluation as {path}", file=sys.stderr if args.json else sys.stdout)
     return 0
 
 
@@ -143,4 +151,7 @@ def add_parser(sub) -> None:
                    help="the class a one-class prediction (instances, probability) is of, when the plan has "
                         "several")
     e.add_argument("--json", action="store_true", help="print the scores as JSON")
+    e.add_argument("--save", action="store_true",
+                   help="add this evaluation to the project's history (PROJECT/evaluations/eval_NNN.json, never "
+                        "overwritten), which patchwise report plots")
     e.set_defaults(func=cmd_evaluate)
