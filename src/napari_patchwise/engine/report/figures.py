@@ -94,10 +94,12 @@ def lines(xs: Sequence, series: dict[str, Sequence[float | None]], title: str, x
     fig = Figure(figsize=(5.0, 3.0), dpi=90)
     ax = fig.add_subplot()
     pos = np.arange(len(xs))
+    drawn = 0
     for name, values in series.items():
         v = np.array([np.nan if x is None else float(x) for x in values])
         if np.isfinite(v).any():
             ax.plot(pos, v, marker="o", label=name, color=METRIC_COLOURS.get(name))
+            drawn += 1
     ax.set_xticks(pos, [str(x) for x in xs], fontsize=8)
     ax.set_xlim(-0.5, max(len(xs) - 0.5, 0.5))
     ax.set_ylim(0, 1.05)
@@ -105,7 +107,8 @@ def lines(xs: Sequence, series: dict[str, Sequence[float | None]], title: str, x
     ax.set_ylabel("score")
     ax.set_title(title, fontsize=10, pad=22)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=max(len(series), 1), frameon=False)
+    if drawn:
+        ax.legend(fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=drawn, frameon=False)
     return _png(fig)
 
 

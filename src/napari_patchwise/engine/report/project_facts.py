@@ -16,6 +16,9 @@ import numpy as np
 from ..plan.annotation import compose
 from ..plan.annotation_store import annotation_layers, open_annotations
 
+#: How the advisor's note on the boxes an image holds begins (:func:`..advise.run_advise`).
+ROOM_REASON = "this image holds only"
+
 __all__ = ["advice_for", "annotated_voxels", "labels_of", "project_summary", "round_records"]
 
 
@@ -82,7 +85,9 @@ def advice_for(folder, collection) -> dict | None:
     """The advisor's answer on the first image: on its most annotated box with the annotations as
     labels when a box is annotated, else on the image alone. ``None`` when the image cannot be read.
 
-    The answer is ``Advice.to_dict()`` with ``"on"`` saying what was measured.
+    The answer is ``Advice.to_dict()`` with ``"on"`` saying what was measured;
+    measured on a box, the advisor's note on how many boxes the (cropped)
+    image holds is left out.
     """
     from ..advise import AdviseRequest, run_advise
     from ..jobs.seed import project_image
@@ -115,8 +120,10 @@ def advice_for(folder, collection) -> dict | None:
     region = tuple(slice(lo, hi) for lo, hi in zip(best.lo, best.hi))
     crop = np.asarray(image[region])
     labels = labels[tuple(slice(0, s) for s in crop.shape)]
-    advice = run_advise(AdviseRequest(crop, vs, unit, labels=labels))
-    return {**advice.to_dict(),
+    answer = run_advise(AdviseRequest(crop, vs, unit, labels=labels)).to_dict()
+    # how many boxes the crop holds says nothing of the image
+    answer["reasons"] = [r for r in answer["reasons"] if not r.startswith(ROOM_REASON)]
+    return {**answer,
             "on": f"box {best.id} of image {name} ({'×'.join(map(str, crop.shape))} voxels), its annotations "
                   "as labels"}
 
