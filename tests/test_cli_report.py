@@ -180,3 +180,15 @@ def test_the_fibsem_report_shows_the_evaluated_scores_of_the_shipped_segmentatio
     assert "<b>187,500</b>annotated voxels" in page  # three disjoint boxes of 25×50×50, every voxel annotated
     assert "box 1 of image test-image (25×50×50 voxels), its annotations as labels" in page
     assert "this image holds only" not in page  # the advisor measured a box, not the whole image
+
+
+def test_without_matplotlib_the_command_says_what_to_install(project, capsys, monkeypatch):
+    import sys
+
+    d, folder = project
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)  # an import of it fails
+    out = d / "r.html"
+    assert main(["report", str(folder), "-o", str(out), "--prediction", str(d / "eroded.tif")]) == 2
+    err = capsys.readouterr().err
+    assert "napari-patchwise[report]" in err and "Traceback" not in err
+    assert not out.exists() and not (folder / "evaluations").exists()  # failed before any work

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["bars", "data_uri", "lines", "thumbnail"]
+__all__ = ["bars", "data_uri", "figure_class", "lines", "thumbnail"]
 
 #: Colours: outlines of the annotation only, the prediction only, both; the bars of each metric.
 ANNOTATION_COLOUR = (0.1, 0.9, 0.2)
@@ -23,12 +23,12 @@ BOTH_COLOUR = (1.0, 1.0, 1.0)
 METRIC_COLOURS = {"dice": "#4c72b0", "f1": "#dd8452", "iou": "#55a868", "ap": "#c44e52"}
 
 
-def _pyplot():
+def figure_class():
     """matplotlib's Figure: drawn by the Agg canvas savefig picks for PNG, whatever
     backend pyplot (or napari) uses; pyplot itself is never imported."""
     try:
         from matplotlib.figure import Figure
-    except ImportError as e:  # pragma: no cover - matplotlib is installed with the report extra
+    except ImportError as e:
         raise ImportError("the report draws its plots with matplotlib: pip install "
                           "'napari-patchwise[report]' (or pip install matplotlib).") from e
     return Figure
@@ -61,7 +61,7 @@ def bars(labels: Sequence[str], series: dict[str, Sequence[float | None]], title
     >>> png[:4]
     b'\\x89PNG'
     """
-    Figure = _pyplot()
+    Figure = figure_class()
     n = max(len(labels), 1)
     fig = Figure(figsize=(min(max(4.0, 0.45 * n + 2), 12.0), 3.2), dpi=90)
     ax = fig.add_subplot()
@@ -90,7 +90,7 @@ def lines(xs: Sequence, series: dict[str, Sequence[float | None]], title: str, x
     >>> lines([1, 2, 3], {"dice": [0.4, 0.6, None]}, "history", "evaluation")[:4]
     b'\\x89PNG'
     """
-    Figure = _pyplot()
+    Figure = figure_class()
     fig = Figure(figsize=(5.0, 3.0), dpi=90)
     ax = fig.add_subplot()
     pos = np.arange(len(xs))
@@ -147,7 +147,7 @@ def thumbnail(raw: np.ndarray, annotation: np.ndarray, prediction: np.ndarray,
     >>> thumbnail(raw, lab, np.roll(lab, 2, axis=1))[:4]
     b'\\x89PNG'
     """
-    Figure = _pyplot()
+    Figure = figure_class()
     raw = np.asarray(raw, dtype=np.float32)
     h, w = raw.shape
     k = max(1, THUMB_PIXELS // max(h, w, 1))

@@ -100,7 +100,7 @@ def build_report(request: ReportRequest, progress=None, now: datetime | None = N
     ImportError
         matplotlib is missing (the message says how to install it).
     """
-    figures._pyplot()  # fail before the work when matplotlib is missing
+    figures.figure_class()  # fail before the work when matplotlib is missing
     req = request.evaluation
     folder = Path(req.project)
     now = now or datetime.now(timezone.utc)
