@@ -30,7 +30,8 @@ th{background:#f4f4f6;text-align:left}td.n{text-align:right;font-variant-numeric
 td.bad{background:#fde2e1}.notes{background:#fff8e1;border-left:4px solid #f0b400;padding:6px 12px}
 .figs img{max-width:100%;margin:4px 12px 4px 0;vertical-align:top}
 .thumbs{display:flex;flex-wrap:wrap;gap:10px}.thumbs figure{margin:0;border:1px solid #ddd;padding:4px}
-.thumbs figcaption{font-size:12px;max-width:240px}.thumbs img{width:240px;image-rendering:pixelated}.legend span{padding:0 6px;font-weight:600}
+.thumbs figcaption{font-size:12px;max-width:240px}.thumbs img{width:240px;image-rendering:pixelated}
+.legend span{padding:0 6px;font-weight:600}
 .cards{display:flex;gap:12px;flex-wrap:wrap}.card{background:#f4f4f6;border-radius:6px;padding:8px 14px}
 .card b{display:block;font-size:1.4em}
 """
