@@ -232,6 +232,54 @@ def assign_splits(
     return {i: out[i] for i in ids}
 
 
+def held_out_and_kept(
+    images: Sequence[str],
+    fractions,
+    test_images: Iterable[str] = (),
+    existing: Mapping[str, str] | None = None,
+) -> tuple[tuple[float, float, float], dict[str, str], list[str], dict[str, str]]:
+    """What splits of whole images start from: held-out images are ``test``, exported ones keep theirs.
+
+    Returns
+    -------
+    fractions : tuple of float
+        The fractions, checked and normalised (:func:`check_fractions`).
+    existing : dict of str to str
+        A copy of ``existing``.
+    test : list of str
+        The held-out images among ``images`` (each once, in order).
+    out : dict of str to str
+        The split of every held-out image and of every image exported before.
+
+    Raises
+    ------
+    ValueError
+        For bad fractions, or an image held out as test that was exported before in another split.
+
+    Examples
+    --------
+    >>> held_out_and_kept(["a", "b", "c"], (4, 1, 0), ["c", "x"], {"a": "val"})
+    ((0.8, 0.2, 0.0), {'a': 'val'}, ['c'], {'c': 'test', 'a': 'val'})
+    >>> held_out_and_kept(["a"], (1, 0, 0), ["a"], {"a": "train"})
+    Traceback (most recent call last):
+    ...
+    ValueError: image a is held out as test but was already exported as train; export with overwrite to move it.
+    """
+    fr = check_fractions(fractions)
+    existing = dict(existing or {})
+    test = [n for n in dict.fromkeys(test_images) if n in images]
+    out: dict[str, str] = {}
+    for name in test:
+        if existing.get(name, "test") != "test":
+            raise ValueError(f"image {name} is held out as test but was already exported as {existing[name]}; "
+                             "export with overwrite to move it.")
+        out[name] = "test"
+    for name in images:
+        if name in existing and name not in out:
+            out[name] = existing[name]
+    return fr, existing, test, out
+
+
 def assign_domain_splits(
     images: Sequence[str],
     domains: Mapping[str, str | None],
@@ -272,18 +320,7 @@ def assign_domain_splits(
     >>> sorted({doms[n] for n, s in splits.items() if s == "train"}), sorted(splits.values())
     (['em', 'lm'], ['train', 'train', 'train', 'val', 'val'])
     """
-    fr = check_fractions(fractions)
-    existing = dict(existing or {})
-    test = [n for n in dict.fromkeys(test_images) if n in images]
-    out: dict[str, str] = {}
-    for name in test:
-        if existing.get(name, "test") != "test":
-            raise ValueError(f"image {name} is held out as test but was already exported as {existing[name]}; "
-                             "export with overwrite to move it.")
-        out[name] = "test"
-    for name in images:
-        if name in existing and name not in out:
-            out[name] = existing[name]
+    fr, existing, test, out = held_out_and_kept(images, fractions, test_images, existing)
     groups: dict = {}
     for name in images:
         if name not in test:
