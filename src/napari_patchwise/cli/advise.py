@@ -15,6 +15,7 @@ from ..engine.advise import Advice, AdviseRequest, run_advise
 from ..engine.geometry.voxelsize import (VoxelChoice, choose_voxel_size, convert, is_physical, normalize_unit,
                                          parse_voxel_size)
 from ..engine.io.volumes import read_volume
+from .console import print_voxel_notes
 from .errors import UsageError
 
 
@@ -88,8 +89,7 @@ def cmd_advise(args) -> int:
         json.dump(advice.to_dict(), sys.stdout, indent=2)
         print()
         return 0
-    for note in vox.notes:
-        print(f"note: {note}")
+    print_voxel_notes(vox)
     print_advice(advice, args.image)
     return 0
 

@@ -64,4 +64,5 @@ def add_axes_options(parser) -> None:
                         "writes every channel")
     parser.add_argument("--channel-names", default=None, metavar="NAME,NAME",
                         help="a name per channel (e.g. nuclei,membrane), for nnU-Net's channel_names; "
-                        "default channel_0, channel_1, ...")
+                        "default: the names the file records (ImageJ / Fiji labels, OME-TIFF, OME-Zarr), else "
+                        "channel_0, channel_1, ...")

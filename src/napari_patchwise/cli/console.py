@@ -8,6 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 from ..engine.findings import Finding
+from ..engine.geometry.voxelsize import UNKNOWN_VOXEL_SIZE, VoxelChoice
 from .hints import installed, program
 from .hints import pip as pip_command
 
@@ -22,6 +23,14 @@ def print_findings(findings: list[Finding], out=None) -> None:
         f"{counts['error']} errors, {counts['warning']} warnings, {counts['info']} infos",
         file=out,
     )
+
+
+def print_voxel_notes(vox: VoxelChoice) -> None:
+    """The voxel size's notes, and the warning while it is unknown."""
+    for note in vox.notes:
+        print(f"note: {note}")
+    if not vox.known:
+        print(f"warning: {UNKNOWN_VOXEL_SIZE} with --voxel-size Z,Y,X (e.g. 2,0.5,0.5um)", file=sys.stderr)
 
 
 def exit_code(findings: list[Finding]) -> int:

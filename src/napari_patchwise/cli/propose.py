@@ -9,7 +9,6 @@ On one image the command reads the inputs, opens or makes the project, builds a
 from __future__ import annotations
 
 import dataclasses
-import sys
 import time
 from pathlib import Path
 
@@ -27,9 +26,9 @@ from ..engine.plan.plan_file import folder_is_empty, is_project, load_collection
 from ..engine.plan.image_files import expand_image_args, held_image, image_key
 from ..engine.jobs.spread import parse_per_image
 from ..engine.propose.run import ProposalReport
-from ..engine.geometry.voxelsize import UNKNOWN_VOXEL_SIZE, VoxelChoice, choose_voxel_size
+from ..engine.geometry.voxelsize import VoxelChoice, choose_voxel_size
 from .args import add_axes_options, triple_arg, writing
-from .console import ProgressBar, exit_code, open_hint, print_findings
+from .console import ProgressBar, exit_code, open_hint, print_findings, print_voxel_notes
 from .errors import UsageError
 from .propose_many import DEFAULT_CLASSES, box_counts, propose_many
 
@@ -55,14 +54,6 @@ def box_size(plan: Plan, size) -> tuple[int, int, int]:
         print(f"box size {'×'.join(map(str, fit.size))} ({where}), the {plan.preset.name} "
               "preset's default")
     return fit.size
-
-
-def print_voxel_notes(vox: VoxelChoice) -> None:
-    """The voxel size's notes, and the warning while it is unknown."""
-    for note in vox.notes:
-        print(f"note: {note}")
-    if not vox.known:
-        print(f"warning: {UNKNOWN_VOXEL_SIZE} with --voxel-size Z,Y,X (e.g. 2,0.5,0.5um)", file=sys.stderr)
 
 
 def _with_voxel_size(plan: Plan, vox: VoxelChoice) -> Plan:

@@ -32,7 +32,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 
 from .model import SPLITS, ExportError
-from .splits import assign_domain_splits, assign_splits, check_fractions, largest_remainder
+from .splits import assign_domain_splits, assign_splits, check_fractions, held_out_and_kept, largest_remainder
 
 #: How splits are drawn: whole images, or single boxes.
 SPLIT_BY = ("image", "box")
@@ -171,20 +171,7 @@ def assign_image_splits(
     ...
     ValueError: image a is held out as test but was already exported as train; export with overwrite to move it.
     """
-    fr = check_fractions(fractions)
-    existing = dict(existing or {})
-    test_images = list(test_images)
-    out: dict[str, str] = {}
-    for name in test_images:
-        if name not in images:
-            continue
-        if existing.get(name, "test") != "test":
-            raise ValueError(f"image {name} is held out as test but was already exported as {existing[name]}; "
-                             "export with overwrite to move it.")
-        out[name] = "test"
-    for name in images:
-        if name in existing and name not in out:
-            out[name] = existing[name]
+    fr, _, test_images, out = held_out_and_kept(images, fractions, test_images, existing)
     held = set(out)
     free = [n for n in images if n not in held]
     target = image_split_counts(len([n for n in images if n not in test_images]), fr)

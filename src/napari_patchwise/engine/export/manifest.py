@@ -86,6 +86,28 @@ def default_labels(class_names: Sequence[str]) -> dict[str, int]:
     return out
 
 
+def manifest_header(export_format: str, created: str | None = None) -> dict:
+    """The fields every manifest begins with: what it is, its version, the format, who wrote it and when.
+
+    ``created`` defaults to :func:`created_time` (now, or ``SOURCE_DATE_EPOCH``).
+
+    Examples
+    --------
+    >>> h = manifest_header("stardist", "1970-01-01T00:00:00Z")
+    >>> list(h), h["format"], h["export_format"]
+    (['format', 'version', 'export_format', 'plugin_version', 'created'], 'napari-patchwise-export', 'stardist')
+    """
+    from ... import __version__
+
+    return {
+        "format": MANIFEST_FORMAT,
+        "version": MANIFEST_VERSION,
+        "export_format": export_format,
+        "plugin_version": __version__,
+        "created": created or created_time(),
+    }
+
+
 def _jsonable(value):
     if isinstance(value, Mapping):
         return {str(k): _jsonable(v) for k, v in value.items()}
@@ -160,17 +182,12 @@ def build_manifest(
     >>> m["format"], m["labels"]["ignore"], m["image"]["shape"]
     ('napari-patchwise-export', 2, [4, 8, 8])
     """
-    from ... import __version__
     from ..geometry.magnification import voxel_size_at
 
     names = [c.name for c in plan.classes]
     img = plan.image
     return _jsonable({
-        "format": MANIFEST_FORMAT,
-        "version": MANIFEST_VERSION,
-        "export_format": export_format,
-        "plugin_version": __version__,
-        "created": created or created_time(),
+        **manifest_header(export_format, created),
         "project": str(project),
         "image": {
             "path": None if image_path is None else str(image_path),

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .images import image_case_name
-from .manifest import MANIFEST_FORMAT, MANIFEST_VERSION, _jsonable, created_time, read_manifest
+from .manifest import _jsonable, manifest_header, read_manifest
 from .model import MANIFEST_NAME, ExportError
 
 #: Folder of a dataset of several projects holding each project's manifest.
@@ -248,16 +248,10 @@ def dataset_manifest(*, export_format: str, manifests: Mapping[str, Mapping], na
     >>> [(p["name"], p["manifest"], p["cases"]) for p in m["projects"]], [c["project"] for c in m["cases"]]
     ([('a', 'patchwise_projects/a.json', 1), ('b', 'patchwise_projects/b.json', 1)], ['a', 'b'])
     """
-    from ... import __version__
-
     first = next(iter(manifests.values()))
     cases = [{**c, "project": key} for key, m in manifests.items() for c in m["cases"]]
     return _jsonable({
-        "format": MANIFEST_FORMAT,
-        "version": MANIFEST_VERSION,
-        "export_format": export_format,
-        "plugin_version": __version__,
-        "created": created or created_time(),
+        **manifest_header(export_format, created),
         "projects": [{"name": key, "project": m.get("project"), "naming": naming[key],
                       "manifest": project_manifest_path(key), "cases": len(m["cases"])}
                      for key, m in manifests.items()],

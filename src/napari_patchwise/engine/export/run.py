@@ -38,6 +38,7 @@ from types import SimpleNamespace
 from ..geometry.box import Box
 from ..plan.paths import STAGE_RESERVE, PathError, check_name_fits, check_output_outside_store, check_path_names
 from ..findings import Finding
+from .channel_counts import check_channel_counts, counted, image_label
 from .crops import content_hash, read_crop
 from .format_folder import FormatFolder
 from .images import check_split_by, split_cases
@@ -249,6 +250,9 @@ def export_projects(
         report.warnings.extend(fm.warnings + fm.missing_files())
     units = [(p, src, box, p.case(src.name, box.id)) for p in projects for src in p.sources for box in src.boxes]
     check_unique(units, fmts)
+    now = {image_label(p.key, src.name, multi): src.plan.image.channels for p, src, _, _ in units}
+    for fm in fmts:  # one model takes one number of channels (nnU-Net, StarDist, Cellpose)
+        check_channel_counts(fm.name, counted(now, fm.old_cases.values(), multi))
 
     # splits: cases already exported keep theirs
     existing: dict[str, str] = {}

@@ -144,6 +144,32 @@ def _stratum_counts(sizes: dict, fractions, rng) -> dict:
     return counts
 
 
+def _fill_group(members: Sequence, counts: Sequence[int], out: dict, rng, keep_train: bool = False) -> None:
+    """Give the members of one group (stratum or domain) that ``out`` holds no split for yet theirs.
+
+    ``counts`` is what each split should hold of the whole group; members
+    already in ``out`` count towards it and the others, in a seeded order,
+    fill what is left. ``keep_train``: a group of two or more keeps a member
+    in training.
+    """
+    free = [m for m in members if m not in out]
+    if not free:
+        return
+    fixed = [sum(out.get(m) == s for m in members) for s in SPLITS]
+    deficit = [max(0, c - f) for c, f in zip(counts, fixed)]
+    # sum(deficit) >= len(free); more when fixed members took more than their share
+    per_split = deficit if sum(deficit) == len(free) else largest_remainder(len(free), deficit)
+    if keep_train and len(members) >= 2 and fixed[0] + per_split[0] == 0:
+        j = 1 if per_split[1] >= per_split[2] else 2
+        per_split[0], per_split[j] = 1, per_split[j] - 1
+    order = [free[j] for j in rng.permutation(len(free))]
+    start = 0
+    for split, n in zip(SPLITS, per_split):
+        for m in order[start:start + n]:
+            out[m] = split
+        start += n
+
+
 def assign_splits(
     boxes: Sequence[Box],
     fractions=(0.8, 0.2, 0.0),
@@ -216,20 +242,56 @@ def assign_splits(
     rng = np.random.default_rng(seed)
     counts = _stratum_counts({k: len(v) for k, v in strata.items()}, fr, rng)
     for k, members in strata.items():
-        free = [b.id for b in members if b.id not in out]
-        if not free:
-            continue
-        fixed = [sum(out.get(b.id) == s for b in members) for s in SPLITS]
-        deficit = [max(0, c - f) for c, f in zip(counts[k], fixed)]
-        # sum(deficit) >= len(free); more when fixed boxes took more than their share
-        per_split = deficit if sum(deficit) == len(free) else largest_remainder(len(free), deficit)
-        order = [free[j] for j in rng.permutation(len(free))]
-        start = 0
-        for split, n in zip(SPLITS, per_split):
-            for i in order[start:start + n]:
-                out[i] = split
-            start += n
+        _fill_group([b.id for b in members], counts[k], out, rng)
     return {i: out[i] for i in ids}
+
+
+def held_out_and_kept(
+    images: Sequence[str],
+    fractions,
+    test_images: Iterable[str] = (),
+    existing: Mapping[str, str] | None = None,
+) -> tuple[tuple[float, float, float], dict[str, str], list[str], dict[str, str]]:
+    """What splits of whole images start from: held-out images are ``test``, exported ones keep theirs.
+
+    Returns
+    -------
+    fractions : tuple of float
+        The fractions, checked and normalised (:func:`check_fractions`).
+    existing : dict of str to str
+        A copy of ``existing``.
+    test : list of str
+        The held-out images among ``images`` (each once, in order).
+    out : dict of str to str
+        The split of every held-out image and of every image exported before.
+
+    Raises
+    ------
+    ValueError
+        For bad fractions, or an image held out as test that was exported before in another split.
+
+    Examples
+    --------
+    >>> held_out_and_kept(["a", "b", "c"], (4, 1, 0), ["c", "x"], {"a": "val"})
+    ((0.8, 0.2, 0.0), {'a': 'val'}, ['c'], {'c': 'test', 'a': 'val'})
+    >>> held_out_and_kept(["a"], (1, 0, 0), ["a"], {"a": "train"})
+    Traceback (most recent call last):
+    ...
+    ValueError: image a is held out as test but was already exported as train; export with overwrite to move it.
+    """
+    fr = check_fractions(fractions)
+    existing = dict(existing or {})
+    test = [n for n in dict.fromkeys(test_images) if n in images]
+    out: dict[str, str] = {}
+    for name in test:
+        if existing.get(name, "test") != "test":
+            raise ValueError(f"image {name} is held out as test but was already exported as {existing[name]}; "
+                             "export with overwrite to move it.")
+        out[name] = "test"
+    for name in images:
+        if name in existing and name not in out:
+            out[name] = existing[name]
+    return fr, existing, test, out
 
 
 def assign_domain_splits(
@@ -272,18 +334,7 @@ def assign_domain_splits(
     >>> sorted({doms[n] for n, s in splits.items() if s == "train"}), sorted(splits.values())
     (['em', 'lm'], ['train', 'train', 'train', 'val', 'val'])
     """
-    fr = check_fractions(fractions)
-    existing = dict(existing or {})
-    test = [n for n in dict.fromkeys(test_images) if n in images]
-    out: dict[str, str] = {}
-    for name in test:
-        if existing.get(name, "test") != "test":
-            raise ValueError(f"image {name} is held out as test but was already exported as {existing[name]}; "
-                             "export with overwrite to move it.")
-        out[name] = "test"
-    for name in images:
-        if name in existing and name not in out:
-            out[name] = existing[name]
+    fr, existing, test, out = held_out_and_kept(images, fractions, test_images, existing)
     groups: dict = {}
     for name in images:
         if name not in test:
@@ -291,21 +342,7 @@ def assign_domain_splits(
     rng = np.random.default_rng(seed)
     counts = _stratum_counts({k: len(v) for k, v in groups.items()}, fr, rng)
     for k, members in groups.items():
-        free = [n for n in members if n not in out]
-        if not free:
-            continue
-        fixed = [sum(out.get(n) == s for n in members) for s in SPLITS]
-        deficit = [max(0, c - f) for c, f in zip(counts[k], fixed)]
-        per_split = deficit if sum(deficit) == len(free) else largest_remainder(len(free), deficit if sum(deficit) else fr)
-        if len(members) >= 2 and fixed[0] + per_split[0] == 0:  # the domain keeps an image in training
-            j = 1 if per_split[1] >= per_split[2] else 2
-            per_split[0], per_split[j] = 1, per_split[j] - 1
-        order = [free[j] for j in rng.permutation(len(free))]
-        start = 0
-        for split, n in zip(SPLITS, per_split):
-            for name in order[start:start + n]:
-                out[name] = split
-            start += n
+        _fill_group(members, counts[k], out, rng, keep_train=True)
     pool = [n for n in images if n not in test]
     train = [n for n in pool if out[n] == "train"]
     if fr[1] > 0 and len(train) >= 2 and not any(out[n] == "val" for n in pool):

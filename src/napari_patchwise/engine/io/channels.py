@@ -7,6 +7,10 @@ robust contrast limits (0.5th to 99.8th percentile of a sample), so a bright
 channel does not drown a dim one. Both are lazy: a slice reads only its part of
 every channel. Export writes every channel as it is stored.
 
+A TIFF may name its channels (:func:`tiff_channel_names`): an OME-TIFF's
+``Channel Name``, or the labels ImageJ / Fiji saves (``Labels``, one per
+channel or per plane); ``--channel-names`` then need not give them.
+
 Examples
 --------
 >>> data = np.stack([np.arange(64.0).reshape(1, 8, 8), 10 * np.arange(64.0).reshape(1, 8, 8)])
@@ -21,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .axes import _basic_key
+from .axes import _basic_key, ome_tiff_channel_names
 from .contrast import robust_contrast_limits
 
 
@@ -68,6 +72,71 @@ def parse_channel_names(text, channels: int) -> tuple[str, ...]:
                          f"image has {channels} channels; give one name per channel, e.g. "
                          "--channel-names nuclei,membrane.")
     return names
+
+
+def imagej_channel_names(labels, axes: str, shape) -> tuple[str, ...] | None:
+    """Channel names from an ImageJ TIFF's ``Labels`` (its slice labels), or ``None``.
+
+    ``axes`` and ``shape`` are the file's series (e.g. ``'ZCYX'``). The labels
+    name the channels when there is one per channel, or one per plane (in the
+    file's plane order) with every plane of a channel labelled alike (or left
+    empty). Names must be different from each other: labels that repeat across
+    channels (a file name on every plane) or that change along z (``z:1/10``)
+    name planes, not channels.
+
+    Examples
+    --------
+    >>> imagej_channel_names(["DAPI", "GFP"], "ZCYX", (3, 2, 8, 8))
+    ('DAPI', 'GFP')
+    >>> imagej_channel_names(["DAPI", "GFP", "", "", "DAPI", "GFP"], "ZCYX", (3, 2, 8, 8))
+    ('DAPI', 'GFP')
+    >>> imagej_channel_names(["z1", "z1", "z2", "z2"], "ZCYX", (2, 2, 8, 8)) is None  # plane labels
+    True
+    """
+    axes = str(axes or "").upper()
+    lead = axes[:-3] if axes.endswith("YXS") else axes[:-2]
+    if "C" not in lead or isinstance(labels, (str, bytes)) or not isinstance(labels, (list, tuple)):
+        return None
+    lead_shape = tuple(int(n) for n in tuple(shape)[:len(lead)])
+    channels = lead_shape[lead.index("C")]
+    texts = [str(t or "").strip() for t in labels]
+    if len(texts) == channels:
+        names = tuple(texts)
+    elif len(texts) == int(np.prod(lead_shape)):
+        per = [set() for _ in range(channels)]
+        for plane, text in enumerate(texts):
+            if text:
+                per[int(np.unravel_index(plane, lead_shape)[lead.index("C")])].add(text)
+        if not all(len(p) == 1 for p in per):
+            return None
+        names = tuple(p.pop() for p in per)
+    else:
+        return None
+    return names if all(names) and len(set(names)) == len(names) else None
+
+
+def tiff_channel_names(tif) -> tuple[str, ...] | None:
+    """The channel names a TIFF file records: an OME-TIFF's ``Channel Name``, else an ImageJ
+    TIFF's labels (:func:`imagej_channel_names`); ``None`` when it records none.
+
+    Examples
+    --------
+    >>> import tempfile, tifffile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     tifffile.imwrite(f"{tmp}/ij.tif", np.zeros((3, 2, 8, 8), "uint8"), imagej=True,
+    ...                      metadata={"axes": "ZCYX", "Labels": ["DAPI", "GFP"]})
+    ...     with tifffile.TiffFile(f"{tmp}/ij.tif") as tif:
+    ...         print(tiff_channel_names(tif))
+    ('DAPI', 'GFP')
+    """
+    names = ome_tiff_channel_names(tif)
+    if names is not None:
+        return names
+    meta = getattr(tif, "imagej_metadata", None)
+    if not meta or not getattr(tif, "series", None):
+        return None
+    series = tif.series[0]
+    return imagej_channel_names(meta.get("Labels"), getattr(series, "axes", ""), series.shape)
 
 
 class _ChannelMean:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .axes import (AxisView, axis_length, ngff_axes, ngff_channel_names, ome_tiff_channel_names, resolve_axes,
-                   tiff_axes)
+from .axes import AxisView, axis_length, ngff_axes, ngff_channel_names, resolve_axes, tiff_axes
+from .channels import tiff_channel_names
 from .filecheck import _is_zarr, open_npy, open_tiff, refuse_folder
 from .hdf5 import HDF5_SUFFIXES, open_dataset, split_dataset
 
@@ -221,7 +221,7 @@ def _tiff_axes(p: Path) -> tuple[str | None, int, tuple[str, ...] | None]:
             if not tif.series:
                 return None, 0, None
             series = tif.series[0]
-            return tiff_axes(series), len(series.shape), ome_tiff_channel_names(tif)
+            return tiff_axes(series), len(series.shape), tiff_channel_names(tif)
     except tifffile.TiffFileError:
         return None, 0, None  # open_tiff refuses it by name
 
