@@ -6,7 +6,10 @@ gathers the options into an
 and runs :func:`~napari_patchwise.engine.jobs.export.run_export` through its
 :class:`~.runner.Runner` (a worker thread, with a progress bar). The report
 (what was written where, which boxes were skipped and why) is shown in a
-read-only text box.
+read-only text box. Its *More* section (:mod:`.export_collection`) holds what a
+collection of images needs: how splits are drawn, images held out as test,
+and other projects exported into the same dataset (the request's ``more``).
+In a project of several images, test boxes are written ``IMAGE:ID``.
 """
 
 from __future__ import annotations
@@ -35,11 +38,11 @@ from qtpy.QtWidgets import (
 )
 
 from ..engine.export.model import ExportOptions, ExportReport
-from ..engine.jobs.box_ids import parse_box_ids
-from ..engine.jobs.export import ExportRequest, run_export
-from ..engine.plan.plan_file import ProjectError
+from ..engine.jobs.export import ExportRequest, parse_test_boxes, run_export
+from ..engine.plan.plan_file import ProjectError, load_collection
 from ..layers.project_link import annotation_projects, selected_project_box_ids
 from ..layers.session import session_for
+from .export_collection import CollectionFields
 from .export_overrides import SkippedBoxes
 from .narrow import NarrowDock, narrow_combos
 from .runner import Runner
@@ -71,7 +74,8 @@ class ExportForm(Container):
         self.val = FloatSpinBox(value=0.2, min=0, max=1, step=0.05, tooltip="validation fraction")
         self.test = FloatSpinBox(value=0.0, min=0, max=1, step=0.05, tooltip="test fraction")
         self.seed = SpinBox(label="split seed", value=0, min=0, max=2**31 - 1)
-        self.test_boxes = LineEdit(label="test boxes", tooltip="box ids pinned to the test split, e.g. 3,7")
+        self.test_boxes = LineEdit(label="test boxes", tooltip="box ids pinned to the test split, e.g. 3,7; "
+                                   "IMAGE:ID (fib:3,embryo:1) in a project of several images")
         self.use_selected = PushButton(text="use the boxes selected on the boxes layer")
         self.overwrite = CheckBox(text="overwrite an existing export", value=False,
                                   tooltip="replace an earlier export in the output folder; unticked, new "
@@ -86,6 +90,8 @@ class ExportForm(Container):
             self.test_boxes, self.use_selected, self.only_done, self.overwrite, self.dataset_id, self.dataset_name,
             self.instance_class,
         ])
+        self.more = CollectionFields()  # split by, test images, other projects: Qt widgets, last in the form
+        self.native.layout().addWidget(self.more)
         for box in self.formats.values():
             box.changed.connect(self._show_relevant)
         self._show_relevant()
@@ -112,9 +118,10 @@ class ExportForm(Container):
         if self.instance_class.value:
             context["instance_class"] = self.instance_class.value
         return ExportOptions(formats=formats, fractions=fractions, seed=self.seed.value,
-                             test_boxes=tuple(parse_box_ids(self.test_boxes.value, "test boxes", "3,7") or ()),
+                             test_boxes=parse_test_boxes(self.test_boxes.value, "test boxes"),
                              overwrite=self.overwrite.value,
-                             only_done=self.only_done.value, context=context)
+                             only_done=self.only_done.value, context=context,
+                             split_by=self.more.chosen_split_by(), test_images=self.more.chosen_test_images())
 
 
 class ExportWidget(NarrowDock, QWidget):
@@ -147,6 +154,7 @@ class ExportWidget(NarrowDock, QWidget):
         self.runner = Runner(self, progress=self.progress, controls=(self.export_button,), session=self.session)
         self.export_button.clicked.connect(lambda: self.export())
         self.form.use_selected.changed.connect(lambda *_: self.use_selected_boxes())
+        self.form.more.toggle.toggled.connect(lambda shown: shown and self.form.more.set_images(self.image_names()))
         self.viewer.layers.events.inserted.connect(self.reset_choices)
         self.viewer.layers.events.removed.connect(self.reset_choices)
         self.destroyed.connect(lambda *_: self._teardown())
@@ -175,6 +183,7 @@ class ExportWidget(NarrowDock, QWidget):
         if self.project is None:
             self.project_label.setText(NO_PROJECT)
             self.form.instance_class.choices = []
+            self.form.more.set_images([])
             return
         self.project_label.setText(f"project: {self.project}")
         try:
@@ -183,20 +192,43 @@ class ExportWidget(NarrowDock, QWidget):
             show_error(str(e))
             return
         self.form.instance_class.choices = [c.name for c in plan.classes if c.kind == "instance"]
+        self.form.more.set_images(self.image_names())
         if str(self.form.out.value).strip() in ("", "."):
             self.form.out.value = Path(self.project) / DEFAULT_OUT
+
+    def image_names(self) -> list[str]:
+        """The names of the project's images, as saved (empty without a readable project)."""
+        try:
+            return list(load_collection(self.project).names) if self.project is not None else []
+        except ProjectError:
+            return []
 
     def selected_ids(self) -> list[int]:
         """Boxes whose rectangles are selected: through the planner, else in the reader's boxes layer."""
         return selected_project_box_ids(self.session, self.viewer.layers, self.project)
 
     def use_selected_boxes(self) -> list[int]:
-        """Pin the selected boxes to the test split (their ids go into 'test boxes')."""
+        """Pin the selected boxes to the test split (their ids go into 'test boxes').
+
+        In a project of several images the ids are written ``IMAGE:ID`` (box ids
+        repeat across images): the shown image's entries are replaced, other
+        images' kept, so boxes of several images are pinned one image at a time.
+        """
         ids = self.selected_ids() if self.project is not None else []
         if not ids:
             show_warning("No box is selected: select box rectangles on the boxes layer first.")
             return []
-        self.form.test_boxes.value = ",".join(map(str, ids))
+        names = self.image_names()
+        if len(names) < 2:
+            self.form.test_boxes.value = ",".join(map(str, ids))
+            return ids
+        shown = self.session.image_of(self.project) or names[0]
+        try:
+            pinned = [p for p in parse_test_boxes(self.form.test_boxes.value) if isinstance(p, tuple)]
+        except ValueError:
+            pinned = []  # unreadable text is replaced
+        kept = [f"{name}:{i}" for name, i in pinned if name != shown]
+        self.form.test_boxes.value = ",".join([*kept, *(f"{shown}:{i}" for i in ids)])
         return ids
 
     # -- the export ----------------------------------------------------------------
@@ -209,7 +241,7 @@ class ExportWidget(NarrowDock, QWidget):
             if self.project is None:
                 raise ValueError("no project: open a project folder first (its annotation layers are needed).")
             options = replace(self.form.options(), overrides=dict(self.skipped.overrides))
-            request = ExportRequest(self.project, self.form.out_folder(), options)
+            request = ExportRequest(self.project, self.form.out_folder(), options, self.form.more.other_projects())
         except ValueError as e:
             show_error(str(e))
             return

@@ -10,7 +10,9 @@ a drop or *Open project* does. *Add images…* adds image files as
 ``patchwise propose IMAGE... -o PROJECT`` does (the engine's
 :func:`~napari_patchwise.engine.plan.image_adding.add_image_files`, in the
 dock's runner); *Remove image* removes the selected image, asking first when
-it holds annotated voxels (:func:`confirm_removal`). The counts come from
+it holds annotated voxels (:func:`confirm_removal`). An image's domain is
+edited in its cell (double-click, or F2), as ``patchwise images --set-domain``
+does (:mod:`.image_domains`). The counts come from
 :func:`~napari_patchwise.engine.plan.image_stats.image_stats`, read in a worker.
 """
 
@@ -41,6 +43,7 @@ from ..engine.plan.plan_file import ProjectError, load_collection
 from ..engine.plan.project import save_plan
 from ..engine.plan.project_images import annotated_voxels, remove_image
 from ..layers.project_link import project_layers
+from .image_domains import DOMAIN_COLUMN, set_image_domain
 from .runner import Runner
 from .seed_preview import PREVIEW_NAME
 
@@ -86,12 +89,14 @@ class ImageList(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked  # the domain cell only
+                                   | QAbstractItemView.EditTrigger.EditKeyPressed)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for c in range(1, len(COLUMNS)):
             header.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
-        self.table.setToolTip("The project's images; select one to show it (its boxes and annotation layers).")
+        self.table.setToolTip("The project's images; select one to show it (its boxes and annotation layers). "
+                              "Double-click a domain to tag images acquired alike.")
         row = self.table.verticalHeader().defaultSectionSize()
         self.table.setFixedHeight(header.sizeHint().height() + VISIBLE_ROWS * row + 2 * self.table.frameWidth())
         self.summary = QLabel("")
@@ -116,6 +121,7 @@ class ImageList(QWidget):
         self._counter.timeout.connect(self._count)
 
         self.table.itemSelectionChanged.connect(self._on_selected)
+        self.table.itemChanged.connect(self._on_item_changed)
         self.add_button.clicked.connect(lambda: self.add_images())
         self.remove_button.clicked.connect(lambda: self.remove_selected())
         self.session.plan_changed.connect(self._on_plan_changed)
@@ -180,6 +186,8 @@ class ImageList(QWidget):
                 cells = (s.name, str(s.boxes), f"{s.annotated:,}", s.domain or "")
                 for c, text in enumerate(cells):
                     item = QTableWidgetItem(text)
+                    if c != DOMAIN_COLUMN:
+                        item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
                     if c:
                         item.setTextAlignment(int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter))
                     font = item.font()
@@ -217,6 +225,19 @@ class ImageList(QWidget):
             self.stats = []
             self.table.setRowCount(0)
             self.setVisible(False)
+
+    def _on_item_changed(self, item) -> None:
+        if self._filling or item.column() != DOMAIN_COLUMN or item.row() >= len(self.stats):
+            return
+        self.set_domain(self.stats[item.row()].name, item.text())
+
+    def set_domain(self, name: str, domain: str | None) -> bool:
+        """Tag image ``name`` with ``domain`` (empty clears it) in ``plan.json``; the list is recounted."""
+        if self.project is None:
+            return False
+        done = set_image_domain(self.project, name, domain)
+        self.refresh()
+        return done
 
     def selected(self) -> str | None:
         rows = self.table.selectionModel().selectedRows()

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from ..engine.export.model import FORMAT_NAMES, ExportOptions, ExportReport
-from ..engine.jobs.export import ExportRequest, run_export
+from ..engine.jobs.export import ExportRequest, parse_test_boxes, run_export
 from ..engine.jobs.box_ids import parse_box_ids
 from .args import triple_arg
 from .console import ProgressBar
@@ -151,7 +151,7 @@ def options_from_args(args) -> ExportOptions:
         context["min_masks"] = args.cellpose_min_masks
     return ExportOptions(
         formats=parse_formats(args.format), fractions=parse_split(args.split), seed=args.seed,
-        test_boxes=parse_ids(args.test_boxes, "--test-boxes"), overwrite=args.overwrite,
+        test_boxes=parse_test_boxes(args.test_boxes, "--test-boxes"), overwrite=args.overwrite,
         only_done=args.only_done,
         overrides=parse_overrides(args.override), context=context,
         images=parse_names(args.images, "--images"), split_by=args.split_by,
@@ -250,8 +250,8 @@ def add_parser(sub) -> None:
                    help="split fractions, stratified by stratum (default: %(default)s)")
     e.add_argument("--seed", type=int, default=0, help="seed of the split (default: %(default)s)")
     e.add_argument("--test-boxes", default=None, metavar="IDS",
-                   help="box ids pinned to the test split, e.g. 3,7 (a held-out difficult region; "
-                   "a project of one image, or one image chosen with --images)")
+                   help="box ids pinned to the test split, e.g. 3,7 (a held-out difficult region); "
+                   "IMAGE:ID, e.g. fib:3,embryo:1, in a project of several images")
     e.add_argument("--images", default=None, metavar="NAME[,NAME]",
                    help="export only these images of the project (default: every image; "
                    "patchwise images PROJECT lists them); with several projects PROJECT:IMAGE, or IMAGE "

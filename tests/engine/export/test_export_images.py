@@ -303,3 +303,16 @@ def test_cli_override_of_an_image_box(tmp_path, capsys):
     assert main(["export", str(folder), "--format", "nnunet", "-o", str(tmp_path / "o2"), "--override",
                  ":2=x"]) == 2
     assert "IMAGE:BOX=REASON" in capsys.readouterr().err
+
+
+def test_test_boxes_name_their_image_in_a_project_of_several_images(tmp_path):
+    folder = _project(tmp_path, ["cho", "plant"])
+    out = tmp_path / "out"
+    with pytest.raises(ExportError, match=r"test boxes plant:9 are not in the plan \(its boxes are cho:1, cho:2, "
+                                          r"plant:1, plant:2\)"):
+        _export(folder, out, test_boxes=(("plant", 9),))
+    for split_by in ("box", "image"):
+        _export(folder, out, test_boxes=(("cho", 2), ("plant", 1)), split_by=split_by, overwrite=True)
+        root, cases = _cases(out)
+        assert {c for c, e in cases.items() if e["split"] == "test"} == {"cho_box_0002", "plant_box_0001"}
+        assert read_manifest(root)["split"]["test_boxes"] == ["cho:2", "plant:1"]

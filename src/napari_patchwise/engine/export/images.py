@@ -231,8 +231,8 @@ def split_cases(units, fractions, seed: int, split_by: str, test_images: Sequenc
     split_by : {'image', 'box'}
     test_images : sequence of str
         Images whose cases are all ``test``.
-    test_boxes : iterable of int
-        Box ids pinned to test (one image exported).
+    test_boxes : iterable of int, or of (str, int)
+        Box ids pinned to test (one image exported), or (image, box id) pairs.
     existing : mapping of str to str
         Split of each case already exported (kept).
     images_of : mapping of str to str
@@ -279,7 +279,7 @@ def split_cases(units, fractions, seed: int, split_by: str, test_images: Sequenc
             out[case] = existing.get(case) or per_image[src.name]
         if test_boxes:
             for src, box, case in rest:
-                if box.id in test_boxes:
+                if box.id in test_boxes or (src.name, box.id) in test_boxes:
                     if existing.get(case, "test") != "test":
                         raise ValueError(f"box {box.id} is pinned to the test split but was already exported "
                                          f"as {existing[case]}; export with overwrite to move it.")
@@ -288,7 +288,7 @@ def split_cases(units, fractions, seed: int, split_by: str, test_images: Sequenc
     # by box: each unit gets a stand-in id, so box ids repeating across images stay apart
     stand_in = {case: k for k, (_, _, case) in enumerate(rest, start=1)}
     boxes = [dataclasses.replace(box, id=stand_in[case]) for _, box, case in rest]
-    pins = [stand_in[case] for _, box, case in rest if box.id in test_boxes]
+    pins = [stand_in[case] for src, box, case in rest if box.id in test_boxes or (src.name, box.id) in test_boxes]
     got = assign_splits(boxes, fractions, seed, pins,
                         existing={stand_in[c]: s for c, s in existing.items() if c in stand_in})
     out.update({case: got[stand_in[case]] for _, _, case in rest})

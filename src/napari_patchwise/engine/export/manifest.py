@@ -166,7 +166,7 @@ def build_manifest(
     settings: Mapping | None = None,
     fractions: Sequence[float] = (0.8, 0.2, 0.0),
     seed: int = 0,
-    test_boxes: Sequence[int] = (),
+    test_boxes: Sequence = (),
     skipped: Iterable[tuple[int, str]] = (),
     plan_findings: Iterable[Finding] = (),
     created: str | None = None,
@@ -202,7 +202,7 @@ def build_manifest(
         "labels": dict(labels) if labels is not None else default_labels(names),
         "settings": dict(settings or {}),
         "split": {"fractions": [float(f) for f in fractions], "seed": int(seed),
-                  "test_boxes": sorted(int(i) for i in test_boxes)},
+                  "test_boxes": pinned_boxes(test_boxes)},
         "cases": sorted((dict(c) for c in cases), key=lambda c: c["case"]),
         "skipped": [{"box_id": int(i), "reason": why} for i, why in sorted(skipped)],
         "plan_findings": [f.to_dict() for f in plan_findings],
@@ -292,3 +292,15 @@ def read_manifest(path) -> dict:
     ):
         raise ExportError(f"{p} has a damaged case list; export with overwrite on (--overwrite, or the Export dock's overwrite box) to write it again.")
     return data
+
+
+def pinned_boxes(test_boxes) -> list:
+    """The manifest's ``test_boxes``: ids sorted, then ``"IMAGE:ID"`` for (image, id) pairs.
+
+    Examples
+    --------
+    >>> pinned_boxes([7, ("b", 2), 3, ("a", 5)])
+    [3, 7, 'a:5', 'b:2']
+    """
+    pairs = sorted((str(p[0]), int(p[1])) for p in test_boxes if isinstance(p, tuple))
+    return sorted(int(i) for i in test_boxes if not isinstance(i, tuple)) + [f"{n}:{i}" for n, i in pairs]

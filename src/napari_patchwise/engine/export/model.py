@@ -236,8 +236,9 @@ class ExportOptions:
         Train / val / test fractions (normalised), stratified by stratum.
     seed : int
         Seed of the split assignment (same seed and boxes, same splits).
-    test_boxes : tuple of int
-        Boxes pinned to the test split (e.g. a held-out difficult region).
+    test_boxes : tuple of int, or of (str, int)
+        Boxes pinned to the test split (e.g. a held-out difficult region);
+        ``(image name, box id)`` pairs when several images are exported.
     overwrite : bool
         Replace an existing export instead of adding new cases to it.
     only_done : bool
@@ -261,7 +262,7 @@ class ExportOptions:
     formats: tuple[str, ...] = ("nnunet",)
     fractions: tuple[float, float, float] = (0.8, 0.2, 0.0)
     seed: int = 0
-    test_boxes: tuple[int, ...] = ()
+    test_boxes: tuple = ()
     overwrite: bool = False
     only_done: bool = False
     overrides: dict[int, str] = field(default_factory=dict)

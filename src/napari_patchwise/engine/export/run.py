@@ -207,19 +207,23 @@ def export_projects(
     single = projects[0] if len(projects) == 1 else None
     n_images = sum(len(p.names) for p in projects)
     split_by = check_split_by(options.split_by, n_images)
-    if single is not None and len(single.collection.images) > 1 and options.test_boxes and n_images > 1:
+    plain_pins = [i for i in options.test_boxes if not isinstance(i, tuple)]
+    if single is not None and len(single.collection.images) > 1 and plain_pins and n_images > 1:
         raise ExportError("box ids repeat across the images of this project, so test boxes cannot name "
-                          "a box; hold out whole images as test (test images, --test-images NAME) or "
-                          "export one image (--images NAME) with its test boxes.")
+                          "a box; name each box's image (NAME:ID), hold out whole images as test (test "
+                          "images, --test-images NAME) or export one image (--images NAME) with its test boxes.")
     plan = projects[0].sources[0].plan
     ctx = _context(plan, options)
     if single is not None:
-        known = {b.id for b in plan.boxes}
-        bad_pins = sorted(set(options.test_boxes) - known)
+        known = sorted({b.id for b in plan.boxes})
+        pairs = [f"{src.name}:{b.id}" for src in single.sources for b in src.plan.boxes]
+        qualified = [f"{n}:{i}" for n, i in (p for p in options.test_boxes if isinstance(p, tuple))]
+        bad_pins = [str(i) for i in sorted(set(plain_pins) - set(known))] + [q for q in qualified if q not in pairs]
         if bad_pins:
             raise ExportError(
-                f"test boxes {', '.join(map(str, bad_pins))} are not in the plan (its boxes are "
-                f"{', '.join(map(str, sorted(known))) or 'none'}); check the box ids."
+                f"test boxes {', '.join(bad_pins)} are not in the plan (its boxes are "
+                f"{', '.join(map(str, pairs if qualified else known)) or 'none'}); "
+                "check the box ids."
             )
     if not any(src.boxes for p in projects for src in p.sources):
         if single is not None and len(single.collection.images) == 1:
@@ -273,10 +277,11 @@ def export_projects(
                 report.warnings.append(f"{who} is {split} in {fm.target} but {existing[case]} elsewhere; "
                                        f"new folders use {existing[case]}.")
     test_groups = [split_group(p, n, multi) for p in projects for n in p.test_images]
+    pins = [(split_group(projects[0], i[0], multi), i[1]) if isinstance(i, tuple) else i for i in options.test_boxes]
     try:
         splits, warnings = split_cases([(SimpleNamespace(name=split_group(p, src.name, multi), domain=src.domain), box, case)
                                         for p, src, box, case in units], fractions, options.seed, split_by,
-                                       test_groups, options.test_boxes, existing, images_of)
+                                       test_groups, pins, existing, images_of)
         report.warnings.extend(warnings)
     except ValueError as e:
         raise ExportError(str(e)) from None

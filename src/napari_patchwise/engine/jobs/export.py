@@ -78,6 +78,45 @@ class ExportRequest:
         object.__setattr__(self, "out", Path(self.out))
 
 
+def parse_test_boxes(text: str | None, option: str = "test boxes") -> tuple:
+    """Pinned test boxes as written: ``"3,7"`` (box ids of one image) or ``"a:3,b:7"`` (``IMAGE:ID``,
+    boxes of a project of several images), as :attr:`ExportOptions.test_boxes` takes them.
+
+    Plain ids and ``IMAGE:ID`` may not be mixed; whether the images and boxes
+    exist is checked by the export (its message lists the boxes there are).
+
+    Examples
+    --------
+    >>> parse_test_boxes("3, 7,3")
+    (3, 7)
+    >>> parse_test_boxes("fib:3,embryo:1,fib:3")
+    (('fib', 3), ('embryo', 1))
+    >>> parse_test_boxes("") == ()
+    True
+    >>> parse_test_boxes("fib:3,4")
+    Traceback (most recent call last):
+    ...
+    ValueError: test boxes takes box ids like 3,7, or IMAGE:ID like fib:3,embryo:1 in a project of several images (not both); got 'fib:3,4'.
+    """
+    from .box_ids import parse_box_ids
+
+    entries = [e.strip() for e in (text or "").split(",") if e.strip()]
+    if not any(":" in e for e in entries):
+        return tuple(parse_box_ids(text, option, "3,7") or ())
+    pairs = []
+    for entry in entries:
+        image, _, box = entry.rpartition(":")
+        try:
+            ids = parse_box_ids(box, option) if image.strip() else None
+        except ValueError:
+            ids = None
+        if not ids:
+            raise ValueError(f"{option} takes box ids like 3,7, or IMAGE:ID like fib:3,embryo:1 in a project of "
+                             f"several images (not both); got {text!r}.")
+        pairs.append((image.strip(), ids[0]))
+    return tuple(dict.fromkeys(pairs))
+
+
 def run_export(request: ExportRequest, progress=None) -> ExportReport:
     """Export the request's project (and its further ones, into one dataset); what was written,
     kept and skipped is in the report.
