@@ -22,6 +22,8 @@ import numpy as np
 
 from .cells import CellGrid
 from .objects import ObjectTable
+from .named import object_signal
+from .touch import contact_voxels
 from .signal import Signal
 
 __all__ = ["K", "MARGIN", "Outliers", "Reference", "contact_voxels", "implausible_signals", "judge", "reference",
@@ -34,7 +36,7 @@ MARGIN = 1.5
 #: The least MAD of log values (objects of one size still allow some spread).
 MIN_MAD = 0.1
 #: Outlier objects named in reasons (the worst, per image).
-MAX_NAMED = 32
+MAX_NAMED = 64
 
 
 @dataclass(frozen=True)
@@ -137,24 +139,6 @@ def judge(table: ObjectTable, ref: Reference) -> Outliers:
     return Outliers(dict(sorted(named.items())), table.ids[small & ~big], float(small_limit))
 
 
-def contact_voxels(labels: np.ndarray) -> np.ndarray:
-    """Voxels of an object beside a voxel of another object (6-connected).
-
-    Examples
-    --------
-    >>> contact_voxels(np.array([[[1, 1, 2, 0, 3]]])).astype(int).tolist()
-    [[[0, 1, 1, 0, 0]]]
-    """
-    out = np.zeros(labels.shape, bool)
-    for ax in range(labels.ndim):
-        a = np.swapaxes(labels, 0, ax)
-        o = np.swapaxes(out, 0, ax)
-        d = (a[1:] != a[:-1]) & (a[1:] > 0) & (a[:-1] > 0)
-        o[1:] |= d
-        o[:-1] |= d
-    return out
-
-
 def touches(labels: np.ndarray) -> bool:
     """Whether two objects of ``labels`` touch anywhere."""
     return bool(contact_voxels(labels).any())
@@ -176,22 +160,12 @@ def implausible_signals(read: Callable, grid: CellGrid, table: ObjectTable, outl
     >>> frag.counts[0].tolist(), frag.describe((slice(0, 1), slice(1, 2), slice(1, 2)), 256)
     ([[0.0, 0.0], [0.0, 4.0]], '1 fragment (objects under 5 voxels, smaller than any annotated)')
     """
-    named_ids = np.array(sorted(outliers.named), np.int64)
-    n_cells = int(np.prod(grid.n_cells))
-    by_object = np.zeros((n_cells, max(1, len(named_ids))), np.float32)
     frag, contact = grid.zeros(), grid.zeros()
     frag_count = grid.zeros()
     frag_set = np.sort(outliers.fragments.astype(np.int64))
     prev = None
-    for region in grid.slabs():
+    for region in grid.slabs() if len(frag_set) or touching else ():
         lab = read(region)
-        idx = grid.cell_index(region, lab.shape)
-        if len(named_ids):
-            k = np.searchsorted(named_ids, lab)
-            k = np.clip(k, 0, len(named_ids) - 1)
-            hit = named_ids[k] == lab
-            codes = idx[hit] * by_object.shape[1] + k[hit]
-            by_object += np.bincount(codes, minlength=by_object.size).reshape(by_object.shape).astype(np.float32)
         if len(frag_set):
             grid.add(frag, region, np.isin(lab, frag_set))
         if touching:
@@ -204,13 +178,10 @@ def implausible_signals(read: Callable, grid: CellGrid, table: ObjectTable, outl
         cells = np.floor(table.centroid[rows] / np.array(grid.cell)).astype(np.int64)
         cells = np.minimum(cells, np.array(grid.n_cells) - 1)
         np.add.at(frag_count, tuple(cells.T), 1)
-    shaped = by_object.reshape(*grid.n_cells, -1)
     signals = []
-    if len(named_ids):
-        def describe_objects(cells, voxels):
-            sums = shaped[cells].reshape(-1, shaped.shape[-1]).sum(axis=0)
-            return outliers.named[int(named_ids[int(np.argmax(sums))])]
-        signals.append(Signal("implausible", shaped.sum(axis=-1).astype(np.float64), describe_objects))
+    named = object_signal(read, grid, outliers.named, "implausible")
+    if named is not None:
+        signals.append(named)
     if len(frag_set):
         def describe_fragments(cells, voxels):
             k = int(frag_count[cells].sum())

@@ -22,7 +22,7 @@ from ..plan.annotation import compose
 from ..plan.annotation_store import annotation_layers, open_annotations
 from ..plan.plan_file import load_collection
 from .cells import CellGrid
-from .disagreement import box_failure, nearby_signal
+from .disagreement import box_failure, continuation_signal, nearby_signal
 from .implausible import implausible_signals, judge, reference, touches
 from .objects import ObjectTable, measure_objects, measure_slabs
 from .pick import explain, pick_windows
@@ -173,6 +173,9 @@ def _scan_image(request: ScanRequest, folder, name, plan, path, second_path, not
                                            source=ref.source)
     if any(f.wrong for f in failures):
         signals.append(nearby_signal(grid, failures, box))
+    follow = continuation_signal(lambda r: labels_of(pred, r), grid, failures)
+    if follow is not None:
+        signals.append(follow)
     boxes = [b.slices(m) for b in plan.boxes]
     picked = []
     voxels = grid.voxels()
