@@ -49,7 +49,7 @@ class BoxFailure:
     --------
     >>> f = BoxFailure(3, (slice(0, 4),) * 3, 1000, 50, 120, 1, 2, 400)
     >>> f.share, f.text()
-    (0.4, 'the prediction merges 2 annotated objects, splits 1, misses 12 % of the annotated foreground and adds 5 %')
+    (0.4, 'the prediction has 2 merges and 1 split, misses 12 % of the annotated foreground and adds 5 %')
     """
 
     box_id: int
@@ -70,14 +70,11 @@ class BoxFailure:
 
     def text(self) -> str:
         fg = self.foreground or self.annotated
-        parts = []
-        if self.merges:
-            parts.append(f"merges {_plural(self.merges, 'annotated object')}")
-        if self.splits:
-            parts.append(f"splits {self.splits}" if self.merges else f"splits {_plural(self.splits, 'annotated object')}")
-        parts.append(f"misses {100 * self.missed / fg:.0f} % of the annotated foreground")
-        parts.append(f"adds {100 * self.extra / fg:.0f} %")
-        return "the prediction " + ", ".join(parts[:-1]) + " and " + parts[-1]
+        parts = [f"{k} {word}{'' if k == 1 else 's'}" for k, word in ((self.merges, "merge"), (self.splits, "split"))
+                 if k]
+        has = f"has {' and '.join(parts)}, " if parts else ""
+        return (f"the prediction {has}misses {100 * self.missed / fg:.0f} % of the annotated foreground and adds "
+                f"{100 * self.extra / fg:.0f} %")
 
 
 def box_failure(box_id: int, region, annotated: np.ndarray, truth: np.ndarray, pred: np.ndarray,
@@ -169,7 +166,7 @@ def nearby_signal(grid: CellGrid, failures: Sequence[BoxFailure], reach: Sequenc
     >>> (s.counts[0, :4, 0] / 64).round(3).tolist()
     [0.1, 0.075, 0.025, 0.0]
     >>> s.describe((slice(0, 1), slice(1, 2), slice(0, 1)), 64)
-    'beside box 2, where the prediction merges 1 annotated object, misses 0 % of the annotated foreground and adds 0 %'
+    'beside box 2, where the prediction has 1 merge, misses 0 % of the annotated foreground and adds 0 %'
     """
     share = grid.zeros()
     owner = np.full(grid.n_cells, -1, np.int64)
