@@ -65,20 +65,31 @@ class CellGrid:
         sizes = [np.diff(np.minimum(np.arange(n + 1) * c, s)) for n, c, s in zip(self.n_cells, self.cell, self.shape)]
         return sizes[0][:, None, None] * sizes[1][None, :, None] * sizes[2][None, None, :].astype(np.float64)
 
-    def cell_index(self, region: Sequence[slice], shape: Sequence[int]) -> np.ndarray:
-        """Flat cell index of every voxel of ``region`` (of ``shape``), as an array of that shape."""
-        n = self.n_cells
-        idx = [(np.arange(s) + r.start) // c for s, r, c in zip(shape, region, self.cell)]
-        return (idx[0][:, None, None] * n[1] + idx[1][None, :, None]) * n[2] + idx[2][None, None, :]
-
     def add(self, counts: np.ndarray, region: Sequence[slice], values: np.ndarray) -> None:
         """Add ``values`` (an array the shape of ``region``) to the cells they lie in, in place."""
         values = np.asarray(values)
         if not values.size:
             return
-        idx = self.cell_index(region, values.shape)
-        counts += np.bincount(idx.ravel(), weights=values.ravel().astype(np.float64),
-                              minlength=counts.size).reshape(counts.shape)
+        sums = values if values.dtype.kind == "f" else values.astype(np.int64)
+        cells = []
+        for axis, (r, c, n) in enumerate(zip(region, self.cell, values.shape)):
+            starts = np.unique(np.append(0, np.arange(-r.start % c, n, c)))
+            sums = np.add.reduceat(sums, starts, axis=axis)
+            first = r.start // c
+            cells.append(slice(first, first + len(starts)))
+        counts[tuple(cells)] += sums
+
+    def cell_of(self, coords: Sequence[np.ndarray], origin: Sequence[int]) -> np.ndarray:
+        """Flat cell index of voxels at ``coords`` (z, y, x arrays) of a region starting at ``origin``.
+
+        Examples
+        --------
+        >>> CellGrid((4, 8, 8), (2, 4, 4)).cell_of((np.array([0, 1]), np.array([0, 5]), np.array([7, 0])), (2, 0, 0))
+        array([5, 6])
+        """
+        n = self.n_cells
+        idx = [(np.asarray(c) + o) // s for c, o, s in zip(coords, origin, self.cell)]
+        return (idx[0] * n[1] + idx[1]) * n[2] + idx[2]
 
     def slabs(self, voxels: int = SLAB_VOXELS) -> Iterator[tuple[slice, slice, slice]]:
         """Regions of whole ``z`` planes covering the volume, each about ``voxels`` voxels.

@@ -22,7 +22,7 @@ import numpy as np
 
 from .cells import CellGrid
 from .objects import ObjectTable
-from .named import object_signal
+from .named import ObjectCounter
 from .touch import contact_voxels
 from .signal import Signal
 
@@ -163,9 +163,11 @@ def implausible_signals(read: Callable, grid: CellGrid, table: ObjectTable, outl
     frag, contact = grid.zeros(), grid.zeros()
     frag_count = grid.zeros()
     frag_set = np.sort(outliers.fragments.astype(np.int64))
+    counter = ObjectCounter(grid, outliers.named)
     prev = None
-    for region in grid.slabs() if len(frag_set) or touching else ():
+    for region in grid.slabs() if len(frag_set) or touching or outliers.named else ():
         lab = read(region)
+        counter.add(lab, region)
         if len(frag_set):
             grid.add(frag, region, np.isin(lab, frag_set))
         if touching:
@@ -179,7 +181,7 @@ def implausible_signals(read: Callable, grid: CellGrid, table: ObjectTable, outl
         cells = np.minimum(cells, np.array(grid.n_cells) - 1)
         np.add.at(frag_count, tuple(cells.T), 1)
     signals = []
-    named = object_signal(read, grid, outliers.named, "implausible")
+    named = counter.signal("implausible")
     if named is not None:
         signals.append(named)
     if len(frag_set):

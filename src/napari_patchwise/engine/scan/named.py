@@ -10,7 +10,7 @@ from .cells import CellGrid
 from .signal import Signal
 from .touch import contact_voxels
 
-__all__ = ["object_signal"]
+__all__ = ["ObjectCounter", "object_signal"]
 
 
 def object_signal(read: Callable, grid: CellGrid, named: Mapping[int, str], kind: str,
@@ -32,22 +32,44 @@ def object_signal(read: Callable, grid: CellGrid, named: Mapping[int, str], kind
     """
     if not named:
         return None
-    ids = np.array(sorted(named), np.int64)
-    n_cells = int(np.prod(grid.n_cells))
-    by_object = np.zeros((n_cells, len(ids)), np.float32)
+    counter = ObjectCounter(grid, named)
     for region in grid.slabs():
-        lab = read(region)
-        idx = grid.cell_index(region, lab.shape)
-        k = np.clip(np.searchsorted(ids, lab), 0, len(ids) - 1)
-        hit = ids[k] == lab
-        if surface:
-            hit &= contact_voxels(lab)
-        codes = idx[hit] * len(ids) + k[hit]
-        by_object += np.bincount(codes, minlength=by_object.size).reshape(by_object.shape).astype(np.float32)
-    shaped = by_object.reshape(*grid.n_cells, len(ids))
+        counter.add(read(region), region, surface)
+    return counter.signal(kind, weight)
 
-    def describe(cells, voxels):
-        sums = shaped[cells].reshape(-1, len(ids)).sum(axis=0)
-        return named[int(ids[int(np.argmax(sums))])]
 
-    return Signal(kind, weight * shaped.sum(axis=-1).astype(np.float64), describe)
+class ObjectCounter:
+    """Voxels of chosen objects per cell, gathered slab by slab (see :func:`object_signal`)."""
+
+    def __init__(self, grid: CellGrid, named: Mapping[int, str]):
+        self.grid, self.named = grid, dict(named)
+        self.ids = np.array(sorted(self.named), np.int64)
+        self.by_object = np.zeros((int(np.prod(grid.n_cells)), max(1, len(self.ids))), np.float32)
+
+    def add(self, lab: np.ndarray, region, surface: bool = False) -> None:
+        """Count the chosen objects' voxels of ``lab``, the labels of ``region``."""
+        if not len(self.ids):
+            return
+        where = np.nonzero(contact_voxels(lab) if surface else lab > 0)
+        values = lab[where]
+        k = np.minimum(np.searchsorted(self.ids, values), len(self.ids) - 1)
+        hit = self.ids[k] == values
+        if not hit.any():
+            return
+        where = tuple(w[hit] for w in where)
+        codes = self.grid.cell_of(where, [r.start for r in region]) * len(self.ids) + k[hit]
+        self.by_object += np.bincount(codes, minlength=self.by_object.size).reshape(self.by_object.shape)
+
+    def signal(self, kind: str, weight: float = 1.0) -> Signal | None:
+        """The signal of the voxels counted (``None`` when no object is chosen)."""
+        if not len(self.ids):
+            return None
+        ids, named = self.ids, self.named
+        shaped = self.by_object.reshape(*self.grid.n_cells, len(ids))
+
+
+        def describe(cells, voxels):
+            sums = shaped[cells].reshape(-1, len(ids)).sum(axis=0)
+            return named[int(ids[int(np.argmax(sums))])]
+
+        return Signal(kind, weight * shaped.sum(axis=-1).astype(np.float64), describe)

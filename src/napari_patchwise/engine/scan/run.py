@@ -72,11 +72,12 @@ def _foreground_labels(pred: Prediction, region, value) -> np.ndarray:
 
 def _components(pred: Prediction, grid: CellGrid, value) -> np.ndarray:
     """Connected components of a probability map's or semantic prediction's foreground."""
-    check_region_memory(grid.shape, 9, f"the prediction's foreground ({pred.path})")
+    check_region_memory(grid.shape, 5, f"the prediction's foreground ({pred.path})")
     fg = np.zeros(grid.shape, bool)
     for region in grid.slabs():
         fg[region] = _foreground_labels(pred, region, value) > 0
-    return ndimage.label(fg)[0].astype(np.int64)
+    labels, _ = ndimage.label(fg)
+    return labels
 
 
 def _uncut(ids: np.ndarray) -> np.ndarray:
