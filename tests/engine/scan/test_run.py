@@ -177,3 +177,28 @@ def test_bad_requests_say_what_to_fix(tmp_path, truth):
         scan_failures(ScanRequest(project, _save(tmp_path / "crop.npy", truth[:, :32])))
     with pytest.raises(ValueError, match="probabilities lie in"):
         scan_failures(ScanRequest(project, _save(tmp_path / "f.npy", truth.astype(np.float32))))
+
+
+def test_class_values_of_a_semantic_prediction_are_compared_in_the_boxes(tmp_path):
+    from napari_patchwise.engine import ImageRef, Plan
+    from napari_patchwise.engine.plan.annotation_store import open_annotations
+    from napari_patchwise.engine.plan.classes import ClassSpec
+
+    classes = np.zeros(SHAPE, np.int64)
+    classes[:, :, :64] = 1
+    classes[:, :, 64:] = 2
+    plan = Plan(ImageRef(SHAPE), classes=(ClassSpec("cyto", "semantic"), ClassSpec("nucleus", "semantic")),
+                box_size=BOX).add_boxes(BOXES)
+    folder = create_project(tmp_path / "p", plan)
+    group = open_annotations(folder)
+    for box in plan.boxes:
+        r = box.slices()
+        group["cyto"][r] = (classes[r] == 1).astype(np.uint8)
+        group["nucleus"][r] = (classes[r] == 2).astype(np.uint8)
+    pred = classes.copy()
+    pred[:, :32, :32] = 2  # the wrong class all over box 1
+    result = scan_failures(ScanRequest(folder, _save(tmp_path / "sem.npy", pred.astype(np.uint8)), n=3))
+    assert result.regions and all(r.reason.startswith(
+        "beside box 1, where the prediction gives 100 % of the annotated foreground another class")
+                                  for r in result.regions)
+    assert all(r.lo[1] < 64 and r.lo[2] < 64 for r in result.regions)  # near box 1, not box 2

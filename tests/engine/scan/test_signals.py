@@ -112,6 +112,14 @@ def test_a_box_failure_names_the_merging_object():
     assert unannotated.annotated == 0 and unannotated.wrong == 0 and unannotated.share == 0
 
 
+def test_a_voxel_of_the_wrong_class_is_wrong():
+    truth = np.array([[[1, 1, 2, 2, 0, 0]]])
+    pred = np.array([[[1, 2, 2, 0, 0, 1]]])
+    f = box_failure(1, None, np.ones(truth.shape, bool), truth, pred, False)
+    assert (f.extra, f.missed, f.wrong, f.wrong_class, f.splits, f.merges, f.culprits) == (1, 1, 3, 1, 0, 0, {})
+    assert f.text().startswith("the prediction gives 25 % of the annotated foreground another class, misses 25 %")
+
+
 def test_a_merging_object_is_followed_where_it_meets_other_objects():
     truth = balls((16, 24, 96), radius=5)                       # rows of balls 1 voxel from y = 12
     pred = truth.copy()

@@ -62,6 +62,7 @@ class BoxFailure:
     wrong: int
     foreground: int = 0
     culprits: dict = field(default_factory=dict, compare=False)
+    wrong_class: int = 0
 
     @property
     def share(self) -> float:
@@ -73,6 +74,8 @@ class BoxFailure:
         parts = [f"{k} {word}{'' if k == 1 else 's'}" for k, word in ((self.merges, "merge"), (self.splits, "split"))
                  if k]
         has = f"has {' and '.join(parts)}, " if parts else ""
+        if self.wrong_class:
+            has += f"gives {100 * self.wrong_class / fg:.0f} % of the annotated foreground another class, "
         return (f"the prediction {has}misses {100 * self.missed / fg:.0f} % of the annotated foreground and adds "
                 f"{100 * self.extra / fg:.0f} %")
 
@@ -90,7 +93,7 @@ def box_failure(box_id: int, region, annotated: np.ndarray, truth: np.ndarray, p
         Voxels that are annotated (class or background, not ignore).
     truth, pred : ndarray of int
         Annotated and predicted labels (0 background); object ids when
-        ``instances``, else foreground values.
+        ``instances``, else class values (a voxel of the wrong class is wrong).
     instances : bool
         Whether both hold object ids (splits and merges are counted).
 
@@ -108,11 +111,16 @@ def box_failure(box_id: int, region, annotated: np.ndarray, truth: np.ndarray, p
     wrong = extra | missed
     splits = merges = 0
     found = {}
-    if instances:
+    confused = np.zeros(0)
+    if not instances:  # class values: foreground of the wrong class is wrong too
+        confused = tf & pf & (t != p)
+        wrong |= confused
+    else:
         wrong |= unpaired(t, p, contingency(t, p))
         splits, merges, found = culprits(p, t, box_id)
     return BoxFailure(int(box_id), region, int(annotated.sum()), int(extra.sum()), int(missed.sum()),
-                      int(splits), int(merges), int(wrong.sum()), int(tf.sum()), found)
+                      int(splits), int(merges), int(wrong.sum()), int(tf.sum()), found,
+                      int(confused.sum()))
 
 
 def culprits(pred: np.ndarray, truth: np.ndarray, box_id: int) -> tuple[int, int, dict]:

@@ -65,9 +65,9 @@ def _target(plan, request: ScanRequest, kind: str):
 
 def _foreground_labels(pred: Prediction, region, value) -> np.ndarray:
     lab = labels_of(pred, region)
-    if pred.kind == "semantic":
-        return (lab == value if value is not None else lab > 0).astype(np.int64)
-    return lab
+    if pred.kind == "semantic" and value is not None:
+        return (lab == value).astype(np.int64)
+    return lab  # object ids, 0/1 of a probability map, or every class value
 
 
 def _components(pred: Prediction, grid: CellGrid, value) -> np.ndarray:
@@ -105,9 +105,11 @@ def _annotations(folder, name, plan, target, value, is_instance, pred, spacing):
             truth = ndimage.label(comp.classmap == value)[0].astype(np.int64)
         predicted = _foreground_labels(pred, region, value)
         instances = is_instance and pred.kind == "instances"
-        if target is None:
-            predicted = labels_of(pred, region)
-        failures.append(box_failure(box.id, region, annotated, truth, predicted, instances))
+        if instances or target is None:  # object ids, or every class value
+            failures.append(box_failure(box.id, region, annotated, truth, predicted, instances))
+        else:  # one class: its foreground
+            failures.append(box_failure(box.id, region, annotated, (truth > 0).astype(np.int64),
+                                        (predicted > 0).astype(np.int64), False))
         if target is not None:
             offset = [r.start for r in region]
             whole = measure_objects(truth, spacing, offset)
