@@ -14,18 +14,25 @@ def contingency(a: np.ndarray, b: np.ndarray, table: dict | None = None, mask=No
     --------
     >>> contingency(np.array([1, 1, 2, 0]), np.array([5, 5, 5, 5]))
     {(1, 5): 2, (2, 5): 1}
+    >>> contingency(np.array([2**40, 3]), np.array([1, 1]))  # large ids too
+    {(3, 1): 1, (1099511627776, 1): 1}
     """
     table = {} if table is None else table
     both = (a > 0) & (b > 0)
     if mask is not None:
         both &= mask
-    av, bv = a[both], b[both]
+    av, bv = a[both].astype(np.int64), b[both].astype(np.int64)
     if not av.size:
         return table
-    ua, ia = np.unique(av, return_inverse=True)
-    ub, ib = np.unique(bv, return_inverse=True)
-    codes, counts = np.unique(ia.astype(np.int64) * len(ub) + ib, return_counts=True)
-    for x, y, c in zip(ua[codes // len(ub)], ub[codes % len(ub)], counts):
+    if av.max() < 2**31 and bv.max() < 2**31:  # one sort of both ids packed in one number
+        codes, counts = np.unique((av << 32) | bv, return_counts=True)
+        xs, ys = codes >> 32, codes & (2**32 - 1)
+    else:
+        ua, ia = np.unique(av, return_inverse=True)
+        ub, ib = np.unique(bv, return_inverse=True)
+        codes, counts = np.unique(ia.astype(np.int64) * len(ub) + ib, return_counts=True)
+        xs, ys = ua[codes // len(ub)], ub[codes % len(ub)]
+    for x, y, c in zip(xs.tolist(), ys.tolist(), counts.tolist()):
         key = (int(x), int(y))
         table[key] = table.get(key, 0) + int(c)
     return table
@@ -65,7 +72,7 @@ def lookup(keys: np.ndarray, values: np.ndarray, ids: np.ndarray) -> np.ndarray:
     return np.where(keys[at] == ids, values[at], -1)
 
 
-def unpaired(a: np.ndarray, b: np.ndarray, table: dict) -> np.ndarray:
+def unpaired(a: np.ndarray, b: np.ndarray, table: dict, best=None) -> np.ndarray:
     """Voxels of objects of both whose ids are not each other's best pair (a split or merge of one against the other).
 
     Examples
@@ -73,7 +80,9 @@ def unpaired(a: np.ndarray, b: np.ndarray, table: dict) -> np.ndarray:
     >>> a = np.array([1, 1, 1, 2, 2]); b = np.array([7, 7, 8, 8, 8])
     >>> unpaired(a, b, contingency(a, b)).astype(int).tolist()
     [0, 0, 1, 0, 0]
+
+    ``best`` gives the four arrays of :func:`best_pairs` both ways, found once
+    for several calls.
     """
-    ka, best_b = best_pairs(table, True)
-    kb, best_a = best_pairs(table, False)
+    ka, best_b, kb, best_a = (*best_pairs(table, True), *best_pairs(table, False)) if best is None else best
     return (a > 0) & (b > 0) & ((lookup(ka, best_b, a) != b) | (lookup(kb, best_a, b) != a))

@@ -19,7 +19,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .cells import CellGrid
-from .pairing import contingency, unpaired
+from .pairing import best_pairs, contingency, unpaired
 from .signal import Signal
 
 __all__ = ["BAND", "disagreement_between", "probability_uncertainty"]
@@ -72,12 +72,13 @@ def disagreement_between(read_a: Callable, read_b: Callable, grid: CellGrid) -> 
     table: dict = {}
     for region in grid.slabs():
         contingency(read_a(region), read_b(region), table)
+    best = (*best_pairs(table, True), *best_pairs(table, False))
     fg, pairing = grid.zeros(), grid.zeros()
     for region in grid.slabs():
         a, b = read_a(region), read_b(region)
         fa, fb = a > 0, b > 0
         grid.add(fg, region, fa != fb)
-        wrong = unpaired(a, b, table)
+        wrong = unpaired(a, b, table, best)
         grid.add(pairing, region, wrong)
     counts = fg + pairing
 
