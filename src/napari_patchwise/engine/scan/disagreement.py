@@ -29,7 +29,8 @@ from .pairing import contingency, unpaired
 from .named import object_signal
 from .signal import Signal
 
-__all__ = ["CONTINUE_WEIGHT", "NEARBY_WEIGHT", "BoxFailure", "box_failure", "continuation_signal", "culprits", "nearby_signal"]
+__all__ = ["CONTINUE_WEIGHT", "NEARBY_WEIGHT", "BoxFailure", "box_failure", "continuation_signal", "culprits",
+           "nearby_signal"]
 
 #: How much of a box's share of wrong voxels the cells beside it get (at the box; less further away).
 NEARBY_WEIGHT = 0.25

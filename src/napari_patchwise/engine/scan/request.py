@@ -1,4 +1,4 @@
-"""What a failure scan is asked (:class:`ScanRequest`) and what it finds (:class:`FailureRegion`, :class:`ScanResult`)."""
+"""What a failure scan is asked (:class:`ScanRequest`) and finds (:class:`FailureRegion`, :class:`ScanResult`)."""
 
 from __future__ import annotations
 
