@@ -6,12 +6,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from ..evaluate.prediction import KINDS
 
 __all__ = ["KINDS_OF_FAILURE", "FailureRegion", "ScanRequest", "ScanResult"]
 
 #: The kinds of failure a region is proposed for (its dominant signal).
 KINDS_OF_FAILURE = ("uncertainty", "implausible", "disagreement")
+
+
+def _whole(value) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, np.integer))
 
 
 @dataclass(frozen=True)
@@ -63,13 +69,14 @@ class ScanRequest:
 
     def __post_init__(self):
         object.__setattr__(self, "project", Path(self.project))
-        if isinstance(self.n, bool) or not isinstance(self.n, int) or self.n < 1:
+        if not _whole(self.n) or self.n < 1:
             raise ValueError(f"the number of regions to propose (n) must be a whole number >= 1; got {self.n!r}.")
+        object.__setattr__(self, "n", int(self.n))
         if self.box_size is not None:
             size = tuple(self.box_size)
-            if len(size) != 3 or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in size):
+            if len(size) != 3 or not all(_whole(s) and s > 0 for s in size):
                 raise ValueError(f"the box size is three whole numbers > 0 (z, y, x voxels); got {self.box_size!r}.")
-            object.__setattr__(self, "box_size", size)
+            object.__setattr__(self, "box_size", tuple(int(s) for s in size))
         if self.kind not in KINDS:
             raise ValueError(f"the prediction kind must be one of {', '.join(KINDS)}; got {self.kind!r}.")
         if not 0 <= float(self.threshold) <= 1:
