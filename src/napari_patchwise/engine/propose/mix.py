@@ -220,7 +220,8 @@ def mix_round(regions: Sequence, stratified: Sequence[Candidate], *, n: int, mix
         take_failures(n)
         extra = sum(p.failure for p in picks) - n_fail
         if extra:
-            messages.append(f"too few stratified boxes were free; {extra} more failure boxes filled in.")
+            messages.append(f"too few stratified boxes were free; {extra} more failure box"
+                            f"{'es' if extra != 1 else ''} filled in.")
     if len(picks) < n:
         messages.append(f"only {len(picks)} of {n} boxes fit without overlapping existing boxes; "
                         "choose a smaller box size or fewer boxes.")
