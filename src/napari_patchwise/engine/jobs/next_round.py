@@ -198,6 +198,23 @@ def run_next_round(request: NextRoundRequest, collection: Collection, *, regions
         An image the project does not hold.
     ImportError
         No failure scan in this installation (and no ``regions`` given).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from types import SimpleNamespace
+    >>> from napari_patchwise.engine import ImageRef, Plan
+    >>> plan = Plan(ImageRef((32, 64, 64)), box_size=(32, 32, 32))
+    >>> coll = Collection.from_plan(plan.add_boxes([((0, 0, 0), (32, 32, 32))], source="proposal"), "a")
+    >>> region = SimpleNamespace(image="a", lo=(0, 32, 32), hi=(32, 64, 64), kind="merge",
+    ...                          reason="merges 2 objects", score=0.8)
+    >>> image = np.random.default_rng(0).integers(0, 255, (32, 64, 64), dtype=np.uint8)
+    >>> result = run_next_round(NextRoundRequest("proj", "pred.tif", n=1, mix=1.0), coll, regions=[region],
+    ...                         read_image=lambda name, plan: image)
+    >>> result.summary()
+    'round 2: 1 box, 1 where the prediction fails (1 asked) and 0 stratified'
+    >>> [(b.id, b.round, b.stratum) for b in result.collection.plan("a").boxes]
+    [(1, None, None), (2, 2, 'failure:merge')]
     """
     from ..propose.candidates import box_size_for
     from .image_choice import choose_images

@@ -231,7 +231,16 @@ def mix_round(regions: Sequence, stratified: Sequence[Candidate], *, n: int, mix
 
 
 def add_picks(plan: Plan, picks: Sequence[Pick], round_number: int) -> tuple[Plan, tuple[Box, ...]]:
-    """``plan`` with the ``picks`` added as boxes of round ``round_number``; and the new boxes."""
+    """``plan`` with the ``picks`` added as boxes of round ``round_number``; and the new boxes.
+
+    Examples
+    --------
+    >>> from napari_patchwise.engine import ImageRef
+    >>> pick = Pick("a", (0, 0, 0), (8, 16, 16), "uncertainty", "failure:merge", "merges 2 objects", {"score": 0.7})
+    >>> plan, (box,) = add_picks(Plan(ImageRef((16, 64, 64))), [pick], 3)
+    >>> box.id, box.round, box.stratum, box.notes, box.stats["score"]
+    (1, 3, 'failure:merge', 'merges 2 objects', 0.7)
+    """
     new = []
     for p in picks:
         plan, box = plan.add_box(p.lo, p.hi, source=p.source, stratum=p.stratum, notes=p.notes,
