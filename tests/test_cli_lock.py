@@ -166,7 +166,7 @@ def test_a_new_project_is_locked_while_it_is_made_and_a_failed_one_leaves_no_fol
         assert "is being changed by holder" in capsys.readouterr().err
     assert main(["propose", str(image), "-o", str(out), "--preset", "custom", "--size", "16,32,32",
                  "--n", "1"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["annotations.zarr", "plan.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["annotations.zarr", "plan.json", "rounds"]
 
 
 def test_readers_take_no_lock_and_read_plan_json_once(project, tmp_path, monkeypatch):

@@ -8,7 +8,18 @@ from collections.abc import Iterable
 from qtpy.QtWidgets import QGridLayout, QLabel, QWidget
 
 from ..engine.geometry.box import Box
-from ..layers.box_shapes import FACE_ALPHA, LOCKED_EDGE_FACTOR, SEVERITY_COLORS, stratum_legend
+from ..layers.box_shapes import (
+    FACE_ALPHA,
+    FAILURE_COLOR,
+    FAILURE_PREFIX,
+    LOCKED_EDGE_FACTOR,
+    SEVERITY_COLORS,
+    stratum_legend,
+)
+
+#: The legend's row of every failure stratum (``failure:<kind>``, shades of red).
+FAILURE_ROW = (FAILURE_PREFIX, FAILURE_COLOR,
+               "where a prediction fails (next round; shades of red by kind, the box's notes say why)")
 
 
 def _swatch(color: str, border: str | None = None) -> QLabel:
@@ -31,9 +42,10 @@ class StratumLegend(QWidget):
         self._names: dict[str | None, QLabel] = {}
         self.swatches: dict[str | None, QLabel] = {}
         rows = stratum_legend()
+        rows = [*rows[:-1], FAILURE_ROW, rows[-1]]
         for row, (stratum, color, description) in enumerate(rows):
             swatch = _swatch(color)
-            name = QLabel(stratum or "none")
+            name = QLabel(self._label(stratum))
             text = QLabel(description)
             text.setWordWrap(True)
             for w in (swatch, name, text):
@@ -61,12 +73,21 @@ class StratumLegend(QWidget):
 
     def set_boxes(self, boxes: Iterable[Box]) -> None:
         """Show how many boxes of the plan are in each stratum."""
-        counts = Counter(b.stratum if b.stratum in self._names else None for b in boxes)
+        counts = Counter(self._row(b.stratum) for b in boxes)
         for stratum, label in self._names.items():
             n = counts.get(stratum, 0)
-            base = stratum or "none"
+            base = self._label(stratum)
             label.setText(f"{base} ({n})" if n else base)
 
     def count_text(self, stratum: str | None) -> str:
         """The name label of a stratum, e.g. ``'dense (3)'``."""
-        return self._names[stratum].text()
+        return self._names[self._row(stratum)].text()
+
+    def _row(self, stratum: str | None) -> str | None:
+        if isinstance(stratum, str) and stratum.startswith(FAILURE_PREFIX):
+            return FAILURE_PREFIX
+        return stratum if stratum in self._names else None
+
+    @staticmethod
+    def _label(stratum: str | None) -> str:
+        return "failure" if stratum == FAILURE_PREFIX else (stratum or "none")

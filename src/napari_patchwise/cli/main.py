@@ -14,11 +14,25 @@ import sys
 
 from .. import __version__
 from ..engine.plan.plan_file import ProjectError
-from . import advise, check, demo, evaluate, export, images, propose, report, scan, seed, validate
+from . import (
+    advise,
+    check,
+    demo,
+    evaluate,
+    export,
+    images,
+    next_round,
+    propose,
+    report,
+    rounds,
+    scan,
+    seed,
+    validate,
+)
 from .errors import UsageError, run
 
 #: The subcommands, in the order ``patchwise --help`` lists them.
-COMMANDS = (validate, advise, propose, images, demo, seed, check, export, evaluate, scan, report)
+COMMANDS = (validate, advise, propose, images, rounds, demo, seed, check, export, evaluate, scan, next_round, report)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -31,6 +31,8 @@ from .args import add_axes_options, triple_arg, writing
 from .console import ProgressBar, exit_code, open_hint, print_findings, print_voxel_notes
 from .errors import UsageError
 from .propose_many import DEFAULT_CLASSES, box_counts, propose_many
+from .rounds import record_round
+from ..engine.plan.rounds import next_round
 
 
 def print_report(report: ProposalReport) -> None:
@@ -159,11 +161,12 @@ def _propose_into(args, out: Path, vol, size, preset, image=None, per_image=None
     n, budget = args.n, args.budget
     if per_image is not None and not args.points:
         (n, budget), = box_counts(args, [plan], [size], per_image)
+    number = next_round(load_collection(out), out) if not new_project else 1
     t0 = time.perf_counter()
     if args.points:
         pts = read_points_csv(args.points)
         result = run_propose(ProposeRequest(plan, by="points", points=pts, size=size, border=args.border,
-                                            replace=args.replace))
+                                            replace=args.replace, round=number))
         for m in result.messages:
             print(f"note: {m}")
         print(result.summary())
@@ -175,7 +178,7 @@ def _propose_into(args, out: Path, vol, size, preset, image=None, per_image=None
             raise UsageError("--by uncertainty needs a probability map: --uncertainty PROB.")
         request = ProposeRequest(plan, by=by, image=vol.data, labels=labels, probability=prob, n=n,
                                  budget=budget, seed=args.seed, include_empty=args.include_empty,
-                                 replace=args.replace, size=size, scheduler=args.scheduler)
+                                 replace=args.replace, size=size, scheduler=args.scheduler, round=number)
         result = run_propose(request, ProgressBar("measuring blocks"),
                              on_start=lambda work: print(work.summary(), flush=True))
         print_report(result.report)
@@ -184,6 +187,8 @@ def _propose_into(args, out: Path, vol, size, preset, image=None, per_image=None
         create_project(out, Collection.from_plan(plan, domain=args.domain) if args.domain else plan)
     else:
         save_plan(out, plan, image)
+    record_round(out, number, args, [(image or load_collection(out).names[0], plan, result.added)],
+                 predictions=[p for p in (args.uncertainty,) if p])
     findings = plan.validate()
     print_findings(findings)
     print(f"done in {time.perf_counter() - t0:.1f} s: {len(result.added)} new boxes, "

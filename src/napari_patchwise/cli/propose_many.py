@@ -23,6 +23,7 @@ from ..engine.io.axes import parse_time_points
 from ..engine.io.channels import measured_channel, parse_channel, parse_channel_names
 from ..engine.io.volumes import read_time_points
 from ..engine.jobs.propose import ProposeRequest, run_propose
+from ..engine.plan.rounds import next_round
 from ..engine.jobs.spread import spread_boxes, spread_budget
 from ..engine.plan.classes import parse_classes
 from ..engine.plan.collection import Collection
@@ -205,12 +206,14 @@ def propose_many(args, out: Path, vols: list, size, preset, per_image) -> int:
         sizes.append(box_size(plan, size))
     pooled, weights = collection_candidates(args, adding, sizes, per_image)
     counts = box_counts(args, [p for _, _, p in adding], sizes, per_image, weights)
+    number = next_round(collection, out) if collection is not None else 1
     results = []
     for k, ((name, vol, plan), bsize, (n, budget)) in enumerate(zip(adding, sizes, counts)):
         image = measured_channel(vol.data, plan.image.channel)
         request = ProposeRequest(plan, by=args.by or "content", image=image, n=n, budget=budget,
                                  seed=args.seed, include_empty=args.include_empty, size=bsize,
-                                 scheduler=args.scheduler, candidates=pooled[k] if pooled else None)
+                                 scheduler=args.scheduler, candidates=pooled[k] if pooled else None,
+                                 round=number)
         result = run_propose(request, ProgressBar(f"measuring blocks of {name}"))
         results.append((name, result))
         for m in result.report.messages:
@@ -223,6 +226,9 @@ def propose_many(args, out: Path, vols: list, size, preset, per_image) -> int:
         create_project(out, coll)
     else:
         save_collection(out, coll)
+    from .rounds import record_round
+
+    record_round(out, number, args, [(name, result.plan, result.added) for name, result in results])
     print("per image:")
     for name, result in results:
         print(f"  {name}: {result.report.summary()}")

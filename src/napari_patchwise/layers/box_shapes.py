@@ -49,6 +49,23 @@ STRATUM_COLORS: dict[str | None, str] = {
     "typical": "#4e79a7",
     None: "#bab0ac",
 }
+#: Fill of a failure stratum (``failure:<kind>``: a box where a prediction fails, from the failure
+#: scan): one reddish family, a shade per kind; other kinds get :data:`FAILURE_COLOR`.
+FAILURE_COLORS: dict[str, str] = {
+    "uncertainty": "#ff7f66",
+    "uncertain": "#ff7f66",
+    "disagreement": "#e34a33",
+    "implausible": "#b30000",
+    "size": "#b30000",
+    "shape": "#cb181d",
+    "fragment": "#fc4e2a",
+    "touching": "#a50f15",
+    "merge": "#d7301f",
+    "split": "#ef6548",
+}
+FAILURE_COLOR = "#d7301f"
+#: Stratum prefix of failure boxes.
+FAILURE_PREFIX = "failure:"
 #: Opacity of the stratum fill of a rectangle (the image stays visible through it).
 FACE_ALPHA = 0.25
 #: Locked boxes are drawn with edges this many times thicker.
@@ -221,7 +238,11 @@ def stratum_color(stratum: str | None) -> str:
     --------
     >>> stratum_color("dense"), stratum_color(None) == stratum_color("no-such-stratum")
     ('#f28e2b', True)
+    >>> stratum_color("failure:merge"), stratum_color("failure:new-kind")
+    ('#d7301f', '#d7301f')
     """
+    if isinstance(stratum, str) and stratum.startswith(FAILURE_PREFIX):
+        return FAILURE_COLORS.get(stratum[len(FAILURE_PREFIX):], FAILURE_COLOR)
     return STRATUM_COLORS.get(stratum, STRATUM_COLORS[None])
 
 

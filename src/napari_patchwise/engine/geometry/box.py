@@ -72,6 +72,12 @@ class Box:
         background or ignore (unannotated voxels left in it are a finding).
     stats : dict
         Statistics that explain why a box was proposed (JSON-serialisable).
+    round : int or None
+        The proposal round that made the box (1, 2, ...; see
+        :mod:`..plan.rounds`); ``None`` for boxes no proposal made (drawn by
+        hand, imported) and for proposals saved before rounds were recorded
+        (:func:`..plan.rounds.box_round` counts those as round 1). Written to
+        ``plan.json`` only when set.
 
     Raises
     ------
@@ -101,6 +107,7 @@ class Box:
     locked: bool = False
     dense: bool = False
     stats: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    round: int | None = None
 
     def __post_init__(self):
         lo = _as_int_triple(self.lo, f"box {self.id} lo", positive=False)
@@ -123,6 +130,8 @@ class Box:
             raise ValueError(f"box {self.id}: notes must be text; got {self.notes!r}.")
         if self.stratum is not None and not isinstance(self.stratum, str):
             raise ValueError(f"box {self.id}: stratum must be text or null; got {self.stratum!r}.")
+        if self.round is not None:
+            object.__setattr__(self, "round", as_box_id(self.round, f"box {self.id}: round"))
         if isinstance(self.id, bool) or not float(self.id).is_integer():
             raise ValueError(f"box id must be a whole number; got {self.id!r}.")
         object.__setattr__(self, "id", int(self.id))
@@ -173,6 +182,7 @@ class Box:
             "locked": self.locked,
             "dense": self.dense,
             "stats": dict(self.stats),
+            **({} if self.round is None else {"round": self.round}),
         }
 
     @classmethod
@@ -184,6 +194,8 @@ class Box:
         >>> b = Box(3, (0, 0, 0), (8, 8, 8), stratum="dense")
         >>> Box.from_dict(b.to_dict()) == b
         True
+        >>> "round" in b.to_dict(), Box.from_dict(b.replace(round=2).to_dict()).round
+        (False, 2)
         """
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(d) - known

@@ -10,6 +10,7 @@ plan with what it added. Nothing is saved: the caller owns the project.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,7 @@ import numpy as np
 
 from ..propose.candidates import Candidates, box_size_for, measure_candidates
 from ..plan.plan import Plan
+from ..plan.rounds import box_round
 from ..propose.points import boxes_from_points
 from ..propose.run import ProposalReport, propose, propose_by_uncertainty
 from ..propose.unlocked import PROPOSED_SOURCES, drop_unlocked_proposals
@@ -62,6 +64,10 @@ class ProposeRequest:
         Candidate blocks measured before (then ``image`` is not read).
     scheduler : str, optional
         Dask scheduler of the measurement.
+    round : int, optional
+        The round number the new boxes get (a command passes the project's
+        :func:`..plan.rounds.next_round`, over every image and record);
+        default: one past the highest round of the plan's boxes.
 
     Examples
     --------
@@ -88,8 +94,12 @@ class ProposeRequest:
     exclude: tuple = ()
     candidates: Candidates | None = field(default=None, repr=False, compare=False)
     scheduler: str | None = None
+    round: int | None = None
 
     def __post_init__(self):
+        if self.round is not None and (isinstance(self.round, bool) or not isinstance(self.round, int)
+                                       or self.round < 1):
+            raise ValueError(f"the round number is a whole number >= 1; got {self.round!r}.")
         if self.by not in PROPOSE_BY:
             raise ValueError(f"propose by {self.by!r} is unknown; choose one of {', '.join(PROPOSE_BY)}.")
         if self.border not in BORDER_CHOICES:
@@ -160,10 +170,30 @@ def run_propose(request: ProposeRequest, progress=None, *, on_start=None) -> Pro
     >>> result.added, result.summary()
     ((1, 2), '2 of 2 points gave a box')
     >>> again = ProposeRequest(result.plan, by="points", points=[(32, 64, 64)], replace=True)
-    >>> [b.id for b in run_propose(again).plan.boxes]
-    [3]
+    >>> [(b.id, b.round) for b in run_propose(again).plan.boxes]
+    [(3, 2)]
     """
-    r = request
+    number = request.round or plan_next_round(request.plan)
+    result = _run(request, progress, on_start)
+    if not result.added:
+        return result
+    plan = result.plan.update_boxes({i: {"round": number} for i in result.added})
+    return dataclasses.replace(result, plan=plan)
+
+
+def plan_next_round(plan: Plan) -> int:
+    """One past the highest round of ``plan``'s boxes (1 for a plan without proposals).
+
+    Examples
+    --------
+    >>> from napari_patchwise.engine.plan.plan import ImageRef
+    >>> plan_next_round(Plan(ImageRef((8, 8, 8))).add_boxes([((0, 0, 0), (4, 4, 4))], source="proposal"))
+    2
+    """
+    return max((r for b in plan.boxes if (r := box_round(b)) is not None), default=0) + 1
+
+
+def _run(r: ProposeRequest, progress, on_start) -> ProposeResult:
     plan = r.plan
     if r.replace:
         plan = drop_unlocked_proposals(plan, PROPOSED_SOURCES[r.by])

@@ -1,0 +1,93 @@
+"""The next-round job on a real project: the mix, the round number, the record, boxes never re-proposed."""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from napari_patchwise.engine import ImageRef, Plan
+from napari_patchwise.engine.geometry.box import boxes_overlap
+from napari_patchwise.engine.io.tiff_write import write_tiff
+from napari_patchwise.engine.jobs.next_round import NextRoundRequest, run_next_round
+from napari_patchwise.engine.plan.collection import Collection
+from napari_patchwise.engine.plan.plan_file import load_collection
+from napari_patchwise.engine.plan.presets import get_preset
+from napari_patchwise.engine.plan.project import create_project
+
+
+@dataclass(frozen=True)
+class Region:
+    image: str
+    lo: tuple
+    hi: tuple
+    kind: str
+    reason: str
+    score: float
+
+
+def _volume(shape, seed=0):
+    rng = np.random.default_rng(seed)
+    z, y, x = np.indices(shape)
+    data = rng.normal(40, 8, shape)
+    for _ in range(20):
+        c = [rng.integers(0, n) for n in shape]
+        data += 120 * (((z - c[0]) / 3) ** 2 + ((y - c[1]) / 6) ** 2 + ((x - c[2]) / 6) ** 2 < 1)
+    return np.clip(data, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture
+def project(tmp_path):
+    image = _volume((32, 128, 128))
+    write_tiff(tmp_path / "raw.tif", image, (1.0, 1.0, 1.0))
+    plan = Plan(ImageRef(image.shape, "uint8", path=str(tmp_path / "raw.tif"), name="raw"),
+                get_preset("custom", minimum=(8, 16, 16)), box_size=(16, 32, 32))
+    plan = plan.add_boxes([((0, 0, 0), (16, 32, 32))], source="proposal", stratum="dense", status="done")
+    create_project(tmp_path / "proj", Collection.from_plan(plan, "raw"))
+    return tmp_path / "proj"
+
+
+def _regions():
+    # the first overlaps the annotated box: never proposed again
+    spots = [(0, 0, 0), (16, 96, 96), (0, 96, 0), (16, 0, 96), (0, 48, 48), (16, 48, 0)]
+    return [Region("raw", lo, tuple(v + s for v, s in zip(lo, (16, 32, 32))), "uncertain",
+                   f"spot {k}", 1 - k / 10) for k, lo in enumerate(spots)]
+
+
+def test_a_round_mixes_failures_and_stratified_boxes(project):
+    coll = load_collection(project)
+    request = NextRoundRequest(project, "pred.tif", n=6, mix=0.5, command="patchwise next-round proj")
+    result = run_next_round(request, coll, regions=_regions())
+    assert result.round == 2  # the project's proposal without a round counts as round 1
+    plan = result.collection.plan("raw")
+    new = [plan.box(i) for i in result.added["raw"]]
+    assert len(new) == 6 and {b.round for b in new} == {2}
+    fails = [b for b in new if b.stratum.startswith("failure:")]
+    assert [b.notes for b in fails] == ["spot 1", "spot 2", "spot 3"]  # spot 0 overlaps the annotated box
+    assert all(b.source == "uncertainty" and "score" in b.stats for b in fails)
+    assert all(b.source == "proposal" for b in new if b not in fails)
+    old = coll.plan("raw").boxes
+    for b in new:
+        assert not any(boxes_overlap(b, o) for o in old)
+        assert not any(boxes_overlap(b, o) for o in new if o.id != b.id)
+    record = result.record
+    assert record["round"] == 2 and record["command"] == "patchwise next-round proj"
+    assert [p["box"] for p in record["patches"]][:3] == [f"raw:{b.id}" for b in fails]
+    assert record["mix"]["asked_failures"] == 3 and record["mix"]["failures"] == 3
+    assert record["request"]["n"] == 6 and record["predictions"][0]["missing"] is True
+    assert "failure:uncertain" in record["reasons"]
+
+
+def test_an_unknown_image_is_refused(project):
+    with pytest.raises(ValueError, match="no image named 'other'"):
+        run_next_round(NextRoundRequest(project, "p.tif", images=("other",)), load_collection(project),
+                       regions=[])
+
+
+@pytest.mark.skipif(importlib.util.find_spec("napari_patchwise.engine.scan") is not None,
+                    reason="this installation has the failure scan")
+def test_without_the_failure_scan_the_error_says_so(project):
+    with pytest.raises(ImportError, match="needs the failure scan"):
+        run_next_round(NextRoundRequest(project, "p.tif"), load_collection(project))
