@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 import types
@@ -56,11 +55,11 @@ def test_each_propose_run_is_a_new_recorded_round(project, tmp_path, capsys):
 
 
 def _fake_scan(regions):
-    """A stand-in for the failure scan (napari_patchwise.engine.scan), with its interface."""
+    """A stand-in for the failure scan (napari_patchwise.engine.scan) with its request's fields, returning chosen regions."""
 
     @dataclass(frozen=True)
     class ScanRequest:
-        folder: object
+        project: object
         prediction: object
         second_prediction: object = None
         threshold: float | None = None
@@ -131,15 +130,7 @@ def test_next_round_refuses_bad_input_and_writes_nothing(project, tmp_path, caps
     assert sorted(p.name for p in (project / "rounds").iterdir()) == ["loop_001.json"]
 
 
-@pytest.mark.skipif(importlib.util.find_spec("napari_patchwise.engine.scan") is not None,
-                    reason="this installation has the failure scan")
-def test_next_round_without_the_failure_scan_says_so(project, capsys):
-    assert main(["next-round", str(project), "--prediction", "p.npy"]) == 2
-    assert "needs the failure scan" in capsys.readouterr().err
-
-
 def test_next_round_with_the_failure_scan_adds_a_recorded_round(project, tmp_path, capsys):
-    pytest.importorskip("napari_patchwise.engine.scan")
     coll = load_collection(project)
     truth = np.zeros((32, 128, 128), np.uint16)
     pred = truth.copy()

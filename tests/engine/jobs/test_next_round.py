@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,8 +85,3 @@ def test_an_unknown_image_is_refused(project):
                        regions=[])
 
 
-@pytest.mark.skipif(importlib.util.find_spec("napari_patchwise.engine.scan") is not None,
-                    reason="this installation has the failure scan")
-def test_without_the_failure_scan_the_error_says_so(project):
-    with pytest.raises(ImportError, match="needs the failure scan"):
-        run_next_round(NextRoundRequest(project, "p.tif"), load_collection(project))

@@ -12,7 +12,6 @@ collection and the round's record; the caller saves both.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,37 +117,19 @@ class NextRoundResult:
 
 
 def scan_regions(request: NextRoundRequest, images: Sequence[str], progress=None) -> tuple:
-    """The failure scan's regions, worst first (:mod:`napari_patchwise.engine.scan`, imported here).
+    """The failure scan's regions, worst first (:func:`..scan.scan_failures`, imported here).
 
-    Raises
-    ------
-    ImportError
-        When this napari-patchwise has no failure scan (the message says so).
+    Three times ``request.n`` regions (at least 10) are asked for, so that
+    regions overlapping the boxes a mix keeps still leave enough.
     """
-    try:
-        from ..scan import ScanRequest, scan_failures
-    except ImportError as e:
-        raise ImportError(
-            "next-round needs the failure scan (napari_patchwise.engine.scan), which this installation "
-            f"lacks ({e}); update napari-patchwise, or propose stratified boxes with patchwise propose.") from None
-    values = {"folder": request.folder, "prediction": request.prediction,
-              "second_prediction": request.second_prediction, "threshold": request.threshold,
-              "images": tuple(images), "n": max(3 * request.n, 10)}
-    aliases = {"folder": ("folder", "project", "project_folder"), "prediction": ("prediction",),
-               "second_prediction": ("second_prediction", "second"), "threshold": ("threshold",),
-               "images": ("images",), "n": ("n",)}
-    names = {f.name for f in dataclasses.fields(ScanRequest)}
-    kwargs = {}
-    for key, options in aliases.items():
-        hit = next((o for o in options if o in names), None)
-        if hit is not None and (values[key] is not None or key in ("folder", "prediction")):
-            kwargs[hit] = values[key]
-    try:
-        scan = ScanRequest(**kwargs)
-    except TypeError as e:
-        raise ImportError(f"the failure scan of this installation takes other settings ({e}); "
-                          "update napari-patchwise.") from None
-    return tuple(scan_failures(scan, progress).regions)
+    from ..scan import ScanRequest, scan_failures
+
+    kwargs = {"project": request.folder, "prediction": request.prediction,
+              "second_prediction": request.second_prediction, "images": tuple(images),
+              "n": max(3 * request.n, 10)}
+    if request.threshold is not None:
+        kwargs["threshold"] = request.threshold
+    return tuple(scan_failures(ScanRequest(**kwargs), progress).regions)
 
 
 def stratified_candidates(request: NextRoundRequest, collection: Collection, images: Sequence[str],
@@ -196,8 +177,6 @@ def run_next_round(request: NextRoundRequest, collection: Collection, *, regions
     ------
     ValueError
         An image the project does not hold.
-    ImportError
-        No failure scan in this installation (and no ``regions`` given).
 
     Examples
     --------
