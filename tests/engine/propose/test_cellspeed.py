@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import ndimage as ndi
 
 from napari_patchwise.engine.propose._cellcombine import _box_sums, _quantiles, _running_sum
+from napari_patchwise.engine.propose._cellkernel import _bounding_boxes, _local_gradient
 
 
 def _spans(rng, ncell, npos):
@@ -109,3 +111,62 @@ def test_quantiles_by_search_equal_quantiles_by_counting(seed):
         for g, w in zip(got, want):
             assert np.array_equal(g, w, equal_nan=True)
     assert np.isnan(got[0][:3]).all() and np.isfinite(got[0][3:]).all()
+
+
+def _plain_local_gradient(x, axis, tile):
+    """Forward and backward differences added into a zeroed array, then divided (as before)."""
+    n = x.shape[axis]
+    out = np.zeros_like(x)
+    if n < 2:
+        return out
+    same = tile[1:] == tile[:-1]
+    shape = [1] * x.ndim
+    shape[axis] = n - 1
+    d = np.diff(x, axis=axis)
+    if not same.all():
+        d *= same.reshape(shape)
+    head = [slice(None)] * x.ndim
+    tail = [slice(None)] * x.ndim
+    head[axis], tail[axis] = slice(0, n - 1), slice(1, n)
+    out[tuple(head)] += d
+    out[tuple(tail)] += d
+    count = np.zeros(n)
+    count[:-1] += same
+    count[1:] += same
+    shape[axis] = n
+    out /= np.maximum(count, 1).reshape(shape)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_local_gradient_is_the_plain_formula_to_the_last_bit(seed):
+    rng = np.random.default_rng(seed)
+    shape = tuple(int(n) for n in rng.integers(1, 12, 3))
+    x = rng.normal(0, 1e3, shape) * rng.choice([1e-3, 1.0, 1e5], shape)
+    for axis in range(3):
+        n = shape[axis]
+        width = int(rng.integers(1, 5))  # tiles of one sample too: their gradient is 0
+        tile = (np.arange(n) + int(rng.integers(0, width))) // width
+        got = _local_gradient(x, axis, tile)
+        assert np.array_equal(got, _plain_local_gradient(x, axis, tile))
+        grad_np = np.gradient(x, axis=axis) if n > 1 else np.zeros_like(x)
+        if (tile == tile[0]).all() and n > 1:  # one tile: numpy's own gradient, up to rounding
+            assert np.allclose(got, grad_np, rtol=1e-9, atol=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_bounding_boxes_are_those_of_find_objects(seed):
+    rng = np.random.default_rng(seed)
+    shape = tuple(int(n) for n in rng.integers(1, 20, 3))
+    fg = ndi.gaussian_filter(rng.standard_normal(shape), 1.0) > 0.1 if min(shape) > 1 \
+        else rng.random(shape) > 0.5
+    lbl, n = ndi.label(fg)
+    if seed == 0:  # one label scattered over the chunk: a box far larger than the object
+        lbl = np.zeros(shape, np.int32)
+        lbl[0, 0, 0] = lbl[-1, -1, -1] = 1
+        n = 1
+    lo, hi = _bounding_boxes(lbl, n)
+    found = ndi.find_objects(lbl)
+    assert lo.shape == hi.shape == (n, 3) and lo.dtype == hi.dtype == np.int64
+    assert lo.tolist() == [[s.start for s in f] for f in found]
+    assert hi.tolist() == [[s.stop for s in f] for f in found]
