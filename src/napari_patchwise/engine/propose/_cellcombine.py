@@ -89,18 +89,19 @@ def _quantiles(h, edges, exact, qs) -> list[np.ndarray]:
     bins the ranks are spread evenly over the bin.
     """
     n = h.sum(axis=1)
-    cum = np.cumsum(h, axis=1, dtype=np.int64)
     nb = h.shape[1]
     rows = np.arange(len(h))
-    # rows laid end to end, each lifted above the last: one sorted array to search
+    # cumulative counts, each row lifted above the last: one sorted array to search
     lift = rows * (int(n.max(initial=0)) + 1)
-    flat = (cum + lift[:, None]).ravel()
+    flat = np.cumsum(h, axis=1, dtype=np.int64)
+    flat += lift[:, None]
+    flat = flat.ravel()
 
     def value(r):
         # bins whose cumulative count is at most rank r (a whole number), per row
         b = np.searchsorted(flat, r.astype(np.int64) + lift, side="right") - rows * nb
         b = np.minimum(b, nb - 1)
-        before = cum[rows, b] - h[rows, b]
+        before = flat[rows * nb + b] - lift - h[rows, b]
         frac = (r - before + 0.5) / np.maximum(h[rows, b], 1)
         inside = edges[b] + frac * (edges[b + 1] - edges[b])
         return np.where(exact[b], (edges[b] + edges[b + 1]) / 2, inside)
@@ -141,7 +142,9 @@ def _box_sums(cells: np.ndarray, spans) -> np.ndarray:
         for a, (lo, hi) in enumerate(spans):
             acc = np.zeros(cells.shape[:a] + (cells.shape[a] + 1,) + cells.shape[a + 1:], cells.dtype)
             _running_sum(cells, a, acc[(slice(None),) * a + (slice(1, None),)])
-            cells = np.take(acc, hi, axis=a) - np.take(acc, lo, axis=a)
+            cells = np.take(acc, hi, axis=a)
+            cells -= np.take(acc, lo, axis=a)
+            del acc
         return cells.reshape((-1,) + tail)
     acc = np.zeros(tuple(s + 1 for s in cells.shape[:3]) + tail, dtype=cells.dtype)
     inner = acc[1:, 1:, 1:]
