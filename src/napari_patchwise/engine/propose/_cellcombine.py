@@ -8,8 +8,6 @@ joined across chunks and counted per candidate.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
@@ -222,40 +220,22 @@ def _objects_per_candidate(layout, lo, hi, g) -> np.ndarray:
     return diff.cumsum(0).cumsum(1).cumsum(2)[: npos[0], : npos[1], : npos[2]].ravel()
 
 
-def _add_cells(results, where, key, ncell, dtype) -> np.ndarray:
-    """The per-chunk arrays ``key`` of ``results`` added into one per-cell array."""
-    out = np.zeros(ncell + results[0][key].shape[3:], dtype)
-    for r, (c0, nc) in zip(results, where):
-        out[region_from_bounds(c0, [a + n for a, n in zip(c0, nc)])] += r[key]
-    return out
-
-
-def _value_percentiles(results, where, ncell, count, spans, gp) -> list[np.ndarray]:
-    """p01, p50 and p99 of every candidate, from the chunks' value histograms."""
-    hx = _add_cells(results, where, "hx", ncell, count)
-    with np.errstate(invalid="ignore", divide="ignore"):  # as on the calling thread
-        return _quantiles(_box_sums(hx, spans), gp["xbins"], gp["xexact"], (1, 50, 99))
-
-
 def _combine(layout, results, where, gp, grid_shape, steps, g, labelled, with_prob):
-    """Candidate statistics from the per-chunk cell results.
-
-    The value percentiles (the largest part) are worked out on a second thread
-    beside the rest: numpy lets go of the GIL, so they take a core the
-    measurement no longer uses.
-    """
+    """Candidate statistics from the per-chunk cell results."""
     ncell = tuple(len(b) - 1 for b in layout.bounds)
     first = results[0]
     sums = np.zeros(ncell + (len(SUMS),))
     # counts: 32 bits hold every sample of all but enormous volumes, and halve the work
     total = sum(float(r["sums"][..., _S["n"]].sum()) for r in results)
     count = np.int32 if total < 2**31 else np.int64
+    hx = np.zeros(ncell + first["hx"].shape[3:], count)
     hd = np.zeros(ncell + first["hd"].shape[3:], count)
     faces = np.zeros(ncell + (6, 2), np.int64)
     nan = np.zeros(ncell, np.int64)
     for r, (c0, nc) in zip(results, where):
         sl = region_from_bounds(c0, [a + n for a, n in zip(c0, nc)])
         sums[sl] += r["sums"]
+        hx[sl] += r["hx"]
         hd[sl] += r["hd"]
         faces[sl] += r["faces"]
         nan[sl] += r["nan"]
@@ -275,28 +255,19 @@ def _combine(layout, results, where, gp, grid_shape, steps, g, labelled, with_pr
         raise ValueError(
             f"the image is constant (every voxel is {gp['value']:g}); there is no contrast "
             "to threshold, so nothing can be proposed. Check that the right image was loaded.")
-    with ThreadPoolExecutor(1) as pool:
-        values = pool.submit(_value_percentiles, results, where, ncell, count, spans, gp)
-        st = _candidate_stats(layout, results, gp, grid_shape, g, labelled, with_prob,
-                              _box_sums(sums, spans), _box_sums(hd, spans), _box_sums(faces, spans))
-        st["p01"], st["p50"], st["p99"] = values.result()
-    return {k: np.asarray(st[k], dtype=np.float64) for k in STAT_NAMES}
-
-
-def _candidate_stats(layout, results, gp, grid_shape, g, labelled, with_prob, S, hd, fc):
-    """The statistics but the value percentiles, from the candidates' sums ``S``,
-    difference histograms ``hd`` and border face counts ``fc``."""
-    grid = layout.grid
+    S = _box_sums(sums, spans)
     col = {name: S[:, i] for name, i in _S.items()}
     n = col["n"]
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_c = col["x"] / n
         st = {"mean": mean_c + gp["centre"],
               "std": np.sqrt(np.maximum(col["x2"] / n - mean_c ** 2, 0.0))}
+        st["p01"], st["p50"], st["p99"] = _quantiles(_box_sums(hx, spans), gp["xbins"],
+                                                     gp["xexact"], (1, 50, 99))
         n_fg = col["n_fg"]
         n_bg = n - n_fg
         st["foreground"] = n_fg / n
-        (mad,) = _quantiles(hd, gp["dbins"], gp["dexact"], (50,))
+        (mad,) = _quantiles(_box_sums(hd, spans), gp["dbins"], gp["dexact"], (50,))
         noise = _MAD_TO_STD * mad / np.sqrt(2)
         d_std = np.sqrt(np.maximum(col["d2"] / col["n_d"] - (col["d"] / col["n_d"]) ** 2, 0))
         noise = np.where(noise > 0, noise, d_std / np.sqrt(2))
@@ -318,8 +289,8 @@ def _candidate_stats(layout, results, gp, grid_shape, g, labelled, with_prob, S,
         st["density"] = n_obj / full * 1000.0
         far = np.asarray(layout.image_shape) - grid.origins - np.asarray(layout.block)
         st["border_distance"] = np.minimum(grid.origins, far).min(axis=1).astype(np.float64)
-        fc = fc.reshape(-1, 3, 2, 2)
+        fc = _box_sums(faces, spans).reshape(-1, 3, 2, 2)
         share = np.where(fc[..., 1] > 0, fc[..., 0] / np.maximum(fc[..., 1], 1), 0.0)
         touch = np.stack([grid.origins == 0, far == 0], axis=-1) & border_axes(layout.block, layout.image_shape)[None, :, None]
         st["border_foreground"] = np.where(touch, share, 0.0).max(axis=(1, 2))
-    return st
+    return {k: np.asarray(st[k], dtype=np.float64) for k in STAT_NAMES}
