@@ -17,7 +17,10 @@ so the proposal has strata to fill. Then, for each collection size in
 (c) the proposal of (b) on such a cluster (``--scheduler tcp://...``).
 
 Ratios are (b)/(a) and (c)/(a'), each against the read on the same scheduler
-in the same run. Peak memory is the resident set (``ru_maxrss``) of the child
+in the same run. Beside each time is the CPU time it took (user + system, every
+thread of the process, and of the workers for the cluster runs): on a machine
+others load, the clock counts the time waiting for a core and the CPU seconds
+do not, so their ratio is the steadier figure. Peak memory is the resident set (``ru_maxrss``) of the child
 process that ran the measurement, measured afresh for each one; for the
 cluster runs, the peak of each worker process is added (each run gets its own
 cluster). It should not grow with N: images are measured one after another,
@@ -122,6 +125,12 @@ def cached_images(workdir: Path, count: int, shape, chunks) -> list[Path]:
     return paths
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process so far (user + system, all its threads)."""
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    return use.ru_utime + use.ru_stime
+
+
 def _peak_mib() -> float:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
@@ -164,7 +173,8 @@ def _measure(kind: str, paths, project: str, result_file: str) -> None:
     # warm-up, not timed: the first task of a process imports zarr and the codecs
     first = da.from_zarr(str(paths[0]))
     dask.compute(*(first[:1, :1, :1].sum() for _ in range(4)), scheduler=client or "threads")
-    t0 = time.perf_counter()
+    workers_cpu0 = client.run(_cpu_seconds) if client is not None else {}
+    cpu0, t0 = _cpu_seconds(), time.perf_counter()
     if kind.startswith("read"):
         sums = [da.from_zarr(str(p)).sum() for p in paths]
         totals = dask.compute(*sums, scheduler=client or "threads")
@@ -173,8 +183,11 @@ def _measure(kind: str, paths, project: str, result_file: str) -> None:
         code, boxes = _run_propose(paths, Path(project), cluster.scheduler_address if cluster else None)
         out["detail"] = boxes
     out["seconds"] = time.perf_counter() - t0
+    out["cpu"] = _cpu_seconds() - cpu0
     out["peak_mib"] = _peak_mib()
     if client is not None:
+        workers_cpu = client.run(_cpu_seconds)
+        out["cpu"] += sum(workers_cpu[w] - workers_cpu0.get(w, 0.0) for w in workers_cpu)
         workers = client.run(_peak_mib)
         out["worker_peaks_mib"] = sorted(workers.values())
         client.close()
@@ -244,10 +257,11 @@ def _print_row(n: int, mib: float, got: dict) -> None:
     read, prop = got["read"], got["propose"]
     print(f"N = {n} images ({mib / 1024:.2f} GiB), {prop['detail']} boxes proposed:")
     print(f"  (a)  dask read, threads     : {read['seconds']:7.2f} s  (baseline = 1.00)    "
-          f"peak RSS {read['total_peak_mib']:6.0f} MiB")
+          f"peak RSS {read['total_peak_mib']:6.0f} MiB   CPU {read['cpu']:6.2f} s")
     print(f"  (b)  propose, threads       : {prop['seconds']:7.2f} s  b/a  = "
-          f"{prop['seconds'] / read['seconds']:.2f}          peak RSS {prop['total_peak_mib']:6.0f} MiB "
-          f"({prop['imports_mib']:.0f} after imports)")
+          f"{prop['seconds'] / read['seconds']:.2f}          peak RSS {prop['total_peak_mib']:6.0f} MiB   "
+          f"CPU {prop['cpu']:6.2f} s (b/a {prop['cpu'] / read['cpu']:.2f}; "
+          f"{prop['imports_mib']:.0f} MiB after imports)")
     if "read-cluster" in got:
         rc, pc = got["read-cluster"], got["propose-cluster"]
         for label, r in (("(a') dask read, cluster     ", rc), ("(c)  propose, cluster       ", pc)):
@@ -255,7 +269,7 @@ def _print_row(n: int, mib: float, got: dict) -> None:
                      else f"c/a' = {r['seconds'] / rc['seconds']:.2f}, c/a = {r['seconds'] / read['seconds']:.2f}")
             workers = " + ".join(f"{w:.0f}" for w in r["worker_peaks_mib"])
             print(f"  {label}: {r['seconds']:7.2f} s  {extra:19s} peak RSS {r['total_peak_mib']:6.0f} MiB "
-                  f"(client {r['peak_mib']:.0f} + workers {workers})")
+                  f"(client {r['peak_mib']:.0f} + workers {workers})   CPU {r['cpu']:6.2f} s")
     sys.stdout.flush()
 
 
@@ -263,6 +277,9 @@ def _print_summary(rows, cluster: bool) -> None:
     first, last = rows[0], rows[-1]
     ratios = [got["propose"]["seconds"] / got["read"]["seconds"] for _, got in rows]
     growth = last[1]["propose"]["total_peak_mib"] / first[1]["propose"]["total_peak_mib"]
+    cpu = [got["propose"]["cpu"] / got["read"]["cpu"] for _, got in rows]
+    print(f"CPU seconds (all threads; steadier than the clock on a loaded machine): propose / read "
+          f"{', '.join(f'{r:.2f}' for r in cpu)}")
     print(f"goal: propose b/a <= 1.5 at every N ({'met' if max(ratios) <= 1.5 else 'NOT met'}: "
           f"{', '.join(f'{r:.2f}' for r in ratios)}); peak RSS flat in N ("
           f"{'met' if growth <= 1.15 else 'NOT met'}: x{growth:.2f} from N = {first[0]} to N = {last[0]})")

@@ -87,13 +87,19 @@ def _quantiles(h, edges, exact, qs) -> list[np.ndarray]:
     bins the ranks are spread evenly over the bin.
     """
     n = h.sum(axis=1)
-    cum = np.cumsum(h, axis=1)
     nb = h.shape[1]
     rows = np.arange(len(h))
+    # cumulative counts, each row lifted above the last: one sorted array to search
+    lift = rows * (int(n.max(initial=0)) + 1)
+    flat = np.cumsum(h, axis=1, dtype=np.int64)
+    flat += lift[:, None]
+    flat = flat.ravel()
 
     def value(r):
-        b = np.minimum((cum <= r[:, None]).sum(axis=1), nb - 1)
-        before = cum[rows, b] - h[rows, b]
+        # bins whose cumulative count is at most rank r (a whole number), per row
+        b = np.searchsorted(flat, r.astype(np.int64) + lift, side="right") - rows * nb
+        b = np.minimum(b, nb - 1)
+        before = flat[rows * nb + b] - lift - h[rows, b]
         frac = (r - before + 0.5) / np.maximum(h[rows, b], 1)
         inside = edges[b] + frac * (edges[b + 1] - edges[b])
         return np.where(exact[b], (edges[b] + edges[b + 1]) / 2, inside)
@@ -108,15 +114,41 @@ def _quantiles(h, edges, exact, qs) -> list[np.ndarray]:
     return out
 
 
+def _running_sum(a: np.ndarray, axis: int, out: np.ndarray) -> None:
+    """``np.cumsum(a, axis, out=out)``, one plane at a time.
+
+    The same additions in the same order (so the same numbers, floats too),
+    but numpy's accumulate along an outer axis of a large array is many times
+    slower than adding whole planes.
+    """
+    a, out = np.moveaxis(a, axis, 0), np.moveaxis(out, axis, 0)
+    if len(a):
+        out[0] = a[0]
+    for i in range(1, len(a)):
+        np.add(out[i - 1], a[i], out=out[i])
+
+
 def _box_sums(cells: np.ndarray, spans) -> np.ndarray:
     """Sums over the candidates' cells: ``cells`` is (cz, cy, cx, ...), ``spans``
-    the per-axis (first, end) cell of each position. Returns (N, ...)."""
+    the per-axis (first, end) cell of each position. Returns (N, ...).
+
+    Counts (integers) are summed one axis at a time; sums of floats through a
+    summed-area table over all three axes, as they always were.
+    """
     tail = cells.shape[3:]
+    if cells.dtype.kind in "iu":  # exact either way; one axis at a time is less work
+        for a, (lo, hi) in enumerate(spans):
+            acc = np.zeros(cells.shape[:a] + (cells.shape[a] + 1,) + cells.shape[a + 1:], cells.dtype)
+            _running_sum(cells, a, acc[(slice(None),) * a + (slice(1, None),)])
+            cells = np.take(acc, hi, axis=a)
+            cells -= np.take(acc, lo, axis=a)
+            del acc
+        return cells.reshape((-1,) + tail)
     acc = np.zeros(tuple(s + 1 for s in cells.shape[:3]) + tail, dtype=cells.dtype)
     inner = acc[1:, 1:, 1:]
-    np.cumsum(cells, axis=0, out=inner)
-    np.cumsum(inner, axis=1, out=inner)
-    np.cumsum(inner, axis=2, out=inner)
+    _running_sum(cells, 0, inner)
+    _running_sum(inner, 1, inner)
+    _running_sum(inner, 2, inner)
     (z0, z1), (y0, y1), (x0, x1) = spans
     out = (acc[np.ix_(z1, y1, x1)] - acc[np.ix_(z0, y1, x1)] - acc[np.ix_(z1, y0, x1)]
            - acc[np.ix_(z1, y1, x0)] + acc[np.ix_(z0, y0, x1)] + acc[np.ix_(z0, y1, x0)]

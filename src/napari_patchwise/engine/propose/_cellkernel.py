@@ -64,28 +64,40 @@ def _local_gradient(x: np.ndarray, axis: int, tile: np.ndarray) -> np.ndarray:
     """:func:`numpy.gradient` along ``axis``, taken separately within each tile.
 
     ``tile`` gives the tile of every sample along the axis; differences never
-    cross a tile face (one-sided at tile faces, 0 for a tile one sample thick).
+    cross a tile face (one-sided at tile faces, 0 for a tile one sample thick):
+    a sample's value is (backward + forward difference) / (how many of the two
+    lie in its tile).
+
+    Examples
+    --------
+    >>> _local_gradient(np.array([0.0, 1.0, 4.0, 9.0, 16.0]), 0, np.array([0, 0, 0, 1, 1]))
+    array([1., 2., 3., 7., 7.])
     """
     n = x.shape[axis]
-    out = np.zeros_like(x)
     if n < 2:
-        return out
+        return np.zeros_like(x)
     same = tile[1:] == tile[:-1]
     shape = [1] * x.ndim
     shape[axis] = n - 1
     d = np.diff(x, axis=axis)
     if not same.all():
         d *= same.reshape(shape)
-    head = [slice(None)] * x.ndim
-    tail = [slice(None)] * x.ndim
-    head[axis], tail[axis] = slice(0, n - 1), slice(1, n)
-    out[tuple(head)] += d  # forward difference of each sample
-    out[tuple(tail)] += d  # backward difference
+
+    def part(a, b):
+        key = [slice(None)] * x.ndim
+        key[axis] = slice(a, b)
+        return tuple(key)
+
+    out = np.empty_like(x)
+    np.add(d[part(0, n - 2)], d[part(1, n - 1)], out=out[part(1, n - 1)])
+    out[part(0, 1)] = d[part(0, 1)]
+    out[part(n - 1, n)] = d[part(n - 2, n - 1)]
     count = np.zeros(n)
     count[:-1] += same
     count[1:] += same
-    shape[axis] = n
-    out /= np.maximum(count, 1).reshape(shape)
+    if (count > 1).any():  # dividing by 1 changes nothing
+        shape[axis] = n
+        out /= np.maximum(count, 1).reshape(shape)
     return out
 
 
@@ -160,10 +172,11 @@ def cells_piece(img, lab, prob, gp, fixed, origin, cell0, ncell):
     else:
         lb = None
         fg = x > gp["threshold"]
-    grad = np.zeros_like(x)
+    grad = None
     for a in range(3):
         ga = _local_gradient(x, a, tiles[a])
-        grad += ga * ga
+        np.multiply(ga, ga, out=ga)
+        grad = ga if grad is None else np.add(grad, ga, out=grad)
     np.sqrt(grad, out=grad)
     blank = (x <= gp["blank_level"]) & (grad == 0)
     sat = raw >= gp["saturation"]
@@ -295,12 +308,39 @@ def _objects(fg, lb, ks):
         res = _no_objects(lb)
         res["planes"] = None if lb is not None else _planes(lbl)
         return res
-    found = ndi.find_objects(lbl)
-    lo = np.array([[s.start for s in f] for f in found], np.int64) + k0
-    hi = np.array([[s.stop for s in f] for f in found], np.int64) + k0
+    lo, hi = _bounding_boxes(lbl, n)
     size = np.bincount(lbl.ravel(), minlength=n + 1)[1:].astype(np.int64)
-    return {"lo": lo, "hi": hi, "size": size, "ids": ids,
+    return {"lo": lo + k0, "hi": hi + k0, "size": size, "ids": ids,
             "planes": None if lb is not None else _planes(lbl)}
+
+
+def _bounding_boxes(lbl: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """First and end (exclusive) index along each axis of labels ``1..n`` (each present).
+
+    What :func:`scipy.ndimage.find_objects` gives, from counts of every label
+    in every plane (numpy releases the GIL for them; no slice objects are made).
+
+    Examples
+    --------
+    >>> lbl = np.zeros((2, 3, 4), np.int32)
+    >>> lbl[0, 1, 1:3] = 1
+    >>> lbl[1, 0:3, 3] = 2
+    >>> lo, hi = _bounding_boxes(lbl, 2)
+    >>> lo.tolist(), hi.tolist()
+    ([[0, 1, 1], [1, 0, 3]], [[1, 2, 3], [2, 3, 4]])
+    """
+    lo = np.empty((n, 3), np.int64)
+    hi = np.empty((n, 3), np.int64)
+    flat = lbl.astype(np.int64).ravel()
+    for a in range(3):
+        size = lbl.shape[a]
+        shape = [1, 1, 1]
+        shape[a] = size
+        plane = np.broadcast_to((np.arange(size) * (n + 1)).reshape(shape), lbl.shape).ravel()
+        seen = np.bincount(plane + flat, minlength=size * (n + 1)).reshape(size, n + 1)[:, 1:] > 0
+        lo[:, a] = seen.argmax(axis=0)
+        hi[:, a] = size - seen[::-1].argmax(axis=0)
+    return lo, hi
 
 
 def _planes(lbl):

@@ -1,0 +1,172 @@
+"""The faster ways of measuring cells give the numbers of the plain formulas they replace."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+
+from napari_patchwise.engine.propose._cellcombine import _box_sums, _quantiles, _running_sum
+from napari_patchwise.engine.propose._cellkernel import _bounding_boxes, _local_gradient
+
+
+def _spans(rng, ncell, npos):
+    """Random (first, end) cells per position: spans of 1 to 3 cells, as at the far faces."""
+    lo = rng.integers(0, ncell, npos)
+    hi = np.minimum(lo + rng.integers(1, 4, npos), ncell)
+    return lo, hi
+
+
+def _sat_box_sums(cells, spans):
+    """The summed-area table over all three axes (the formula used before)."""
+    tail = cells.shape[3:]
+    acc = np.zeros(tuple(s + 1 for s in cells.shape[:3]) + tail, dtype=cells.dtype)
+    inner = acc[1:, 1:, 1:]
+    np.cumsum(cells, axis=0, out=inner)
+    np.cumsum(inner, axis=1, out=inner)
+    np.cumsum(inner, axis=2, out=inner)
+    (z0, z1), (y0, y1), (x0, x1) = spans
+    out = (acc[np.ix_(z1, y1, x1)] - acc[np.ix_(z0, y1, x1)] - acc[np.ix_(z1, y0, x1)]
+           - acc[np.ix_(z1, y1, x0)] + acc[np.ix_(z0, y0, x1)] + acc[np.ix_(z0, y1, x0)]
+           + acc[np.ix_(z1, y0, x0)] - acc[np.ix_(z0, y0, x0)])
+    return out.reshape((-1,) + tail)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_running_sum_is_cumsum_to_the_last_bit(seed):
+    rng = np.random.default_rng(seed)
+    a = rng.normal(0, 1e6, (5, 7, 6, 3)) + rng.normal(0, 1e-6, (5, 7, 6, 3))
+    for axis in range(4):
+        out = np.empty_like(a)
+        _running_sum(a, axis, out)
+        assert np.array_equal(out, np.cumsum(a, axis=axis))
+    inplace = a.copy()
+    _running_sum(inplace, 1, inplace)  # in place, as the summed-area table uses it
+    assert np.array_equal(inplace, np.cumsum(a, axis=1))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_box_sums_of_counts_are_the_sums_over_the_cells(seed):
+    rng = np.random.default_rng(seed)
+    shape = (4, 6, 5)
+    cells = rng.integers(0, 1000, shape + (3, 7)).astype(np.int32)
+    spans = [_spans(rng, n, k) for n, k in zip(shape, (3, 5, 4))]
+    got = _box_sums(cells, spans)
+    want = [cells[z0:z1, y0:y1, x0:x1].sum(axis=(0, 1, 2))
+            for z0, z1 in zip(*spans[0]) for y0, y1 in zip(*spans[1]) for x0, x1 in zip(*spans[2])]
+    assert got.dtype == np.int32 and got.shape == (3 * 5 * 4, 3, 7)
+    assert np.array_equal(got, np.array(want))
+    assert np.array_equal(got, _sat_box_sums(cells, spans))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_box_sums_of_floats_keep_the_summed_area_table_to_the_last_bit(seed):
+    rng = np.random.default_rng(seed)
+    shape = (5, 4, 6)
+    cells = rng.normal(0, 1e4, shape + (12,))
+    spans = [_spans(rng, n, k) for n, k in zip(shape, (4, 3, 5))]
+    assert np.array_equal(_box_sums(cells, spans), _sat_box_sums(cells, spans))
+
+
+def _plain_quantiles(h, edges, exact, qs):
+    """Row by row: the bin holding each rank found by counting (the formula used before)."""
+    n = h.sum(axis=1)
+    cum = np.cumsum(h, axis=1)
+    nb = h.shape[1]
+    rows = np.arange(len(h))
+
+    def value(r):
+        b = np.minimum((cum <= r[:, None]).sum(axis=1), nb - 1)
+        before = cum[rows, b] - h[rows, b]
+        frac = (r - before + 0.5) / np.maximum(h[rows, b], 1)
+        inside = edges[b] + frac * (edges[b + 1] - edges[b])
+        return np.where(exact[b], (edges[b] + edges[b + 1]) / 2, inside)
+
+    out = []
+    for q in qs:
+        pos = q / 100 * np.maximum(n - 1, 0)
+        i0 = np.floor(pos)
+        i1 = np.minimum(i0 + 1, np.maximum(n - 1, 0))
+        v0, v1 = value(i0), value(i1)
+        out.append(np.where(n > 0, v0 + (v1 - v0) * (pos - i0), np.nan))
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_quantiles_by_search_equal_quantiles_by_counting(seed):
+    rng = np.random.default_rng(seed)
+    nb = 40
+    h = rng.integers(0, 30, (200, nb)) * (rng.random((200, nb)) < 0.3)  # sparse, with gaps
+    h[:3] = 0  # rows with no samples
+    h[5] = 0
+    h[5, nb - 1] = 7  # everything in the last bin
+    h[6] = 0
+    h[6, 0] = 1  # a single sample
+    edges = np.concatenate([np.arange(21) - 0.5, np.geomspace(20, 900, 20)])
+    exact = np.arange(nb) < 20
+    qs = (1, 50, 99, 0, 100)
+    for counts in (h.astype(np.int32), h.astype(np.int64)):
+        got = _quantiles(counts, edges, exact, qs)
+        want = _plain_quantiles(counts, edges, exact, qs)
+        for g, w in zip(got, want):
+            assert np.array_equal(g, w, equal_nan=True)
+    assert np.isnan(got[0][:3]).all() and np.isfinite(got[0][3:]).all()
+
+
+def _plain_local_gradient(x, axis, tile):
+    """Forward and backward differences added into a zeroed array, then divided (as before)."""
+    n = x.shape[axis]
+    out = np.zeros_like(x)
+    if n < 2:
+        return out
+    same = tile[1:] == tile[:-1]
+    shape = [1] * x.ndim
+    shape[axis] = n - 1
+    d = np.diff(x, axis=axis)
+    if not same.all():
+        d *= same.reshape(shape)
+    head = [slice(None)] * x.ndim
+    tail = [slice(None)] * x.ndim
+    head[axis], tail[axis] = slice(0, n - 1), slice(1, n)
+    out[tuple(head)] += d
+    out[tuple(tail)] += d
+    count = np.zeros(n)
+    count[:-1] += same
+    count[1:] += same
+    shape[axis] = n
+    out /= np.maximum(count, 1).reshape(shape)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_local_gradient_is_the_plain_formula_to_the_last_bit(seed):
+    rng = np.random.default_rng(seed)
+    shape = tuple(int(n) for n in rng.integers(1, 12, 3))
+    x = rng.normal(0, 1e3, shape) * rng.choice([1e-3, 1.0, 1e5], shape)
+    for axis in range(3):
+        n = shape[axis]
+        width = int(rng.integers(1, 5))  # tiles of one sample too: their gradient is 0
+        tile = (np.arange(n) + int(rng.integers(0, width))) // width
+        got = _local_gradient(x, axis, tile)
+        assert np.array_equal(got, _plain_local_gradient(x, axis, tile))
+        grad_np = np.gradient(x, axis=axis) if n > 1 else np.zeros_like(x)
+        if (tile == tile[0]).all() and n > 1:  # one tile: numpy's own gradient, up to rounding
+            assert np.allclose(got, grad_np, rtol=1e-9, atol=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_bounding_boxes_are_those_of_find_objects(seed):
+    rng = np.random.default_rng(seed)
+    shape = tuple(int(n) for n in rng.integers(1, 20, 3))
+    fg = ndi.gaussian_filter(rng.standard_normal(shape), 1.0) > 0.1 if min(shape) > 1 \
+        else rng.random(shape) > 0.5
+    lbl, n = ndi.label(fg)
+    if seed == 0:  # one label scattered over the chunk: a box far larger than the object
+        lbl = np.zeros(shape, np.int32)
+        lbl[0, 0, 0] = lbl[-1, -1, -1] = 1
+        n = 1
+    lo, hi = _bounding_boxes(lbl, n)
+    found = ndi.find_objects(lbl)
+    assert lo.shape == hi.shape == (n, 3) and lo.dtype == hi.dtype == np.int64
+    assert lo.tolist() == [[s.start for s in f] for f in found]
+    assert hi.tolist() == [[s.stop for s in f] for f in found]
