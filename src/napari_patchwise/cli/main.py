@@ -14,11 +14,11 @@ import sys
 
 from .. import __version__
 from ..engine.plan.plan_file import ProjectError
-from . import advise, check, demo, evaluate, export, images, propose, seed, validate
+from . import advise, check, demo, evaluate, export, images, merge_corrections, propose, seed, validate
 from .errors import UsageError, run
 
 #: The subcommands, in the order ``patchwise --help`` lists them.
-COMMANDS = (validate, advise, propose, images, demo, seed, check, export, evaluate)
+COMMANDS = (validate, advise, propose, images, demo, seed, check, export, evaluate, merge_corrections)
 
 
 def build_parser() -> argparse.ArgumentParser:
