@@ -49,8 +49,8 @@ def open_mrc(path):
         data = _memmap(p, header, mrcfile)
     if data.ndim < 3:
         raise ValueError(f"{p.name} holds one 2D image {data.shape}; patchwise needs a 3D volume.")
-    vs = tuple(float(header.cella[a]) / int(header[f"m{a}"]) if int(header[f"m{a}"]) else 0.0
-               for a in "zyx")
+    vs = tuple(float(f"{float(header.cella[a]) / int(header[f'm{a}']):.7g}") if int(header[f"m{a}"]) else 0.0
+               for a in "zyx")  # the cell is stored as float32: no digits beyond its precision
     known = all(v > 0 for v in vs)
     return data, (vs if known else None), ("angstrom" if known else None), _axes(header, data.ndim)
 

@@ -45,13 +45,13 @@ def open_nifti(path):
     ndim = len(proxy.shape)
     if ndim < 3 or ndim not in _AXES:
         raise ValueError(f"{p.name} has shape {tuple(proxy.shape)}; patchwise needs a 3D (x, y, z) volume.")
-    zooms = [float(z) for z in img.header.get_zooms()[:3]]
+    zooms = [float(f"{float(z):.7g}") for z in img.header.get_zooms()[:3]]  # stored as float32
     space_unit = img.header.get_xyzt_units()[0]
     unit, factor = _UNITS.get(space_unit, (None, 1.0))
     if unit is None and all(z == 1.0 for z in zooms) or not all(z > 0 for z in zooms):
         vs = None
     else:
-        vs = tuple(z * factor for z in reversed(zooms))
+        vs = tuple(float(f"{z * factor:.7g}") for z in reversed(zooms))
     return _Proxy(proxy), vs, (unit if vs is not None else None), _AXES[ndim]
 
 
