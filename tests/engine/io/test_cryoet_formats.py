@@ -220,3 +220,14 @@ def test_missing_package_names_the_extra(tmp_path, monkeypatch, module, name):
     monkeypatch.setattr(importlib, "import_module", lambda mod, *a: refuse(mod))
     with pytest.raises(ImportError, match=r"pip install 'napari-patchwise\[cryoet\]'"):
         read_volume(path)
+
+
+@pytest.mark.parametrize("name", ["seg.mrc", "seg.nrrd", "seg.nii.gz"])
+def test_label_files_import_for_seeding_in_z_y_x(tmp_path, name):
+    from napari_patchwise.engine.seed.imports import read_label_image
+
+    labels = np.zeros(SHAPE, "uint16")
+    labels[MARKER] = 7
+    path = WRITERS["t" + name[3:]](tmp_path / name, labels, (1.0, 1.0, 1.0), "nanometer")
+    back = np.asarray(read_label_image(path))
+    assert back.shape == SHAPE and back[MARKER] == 7 and int(np.count_nonzero(back)) == 1
