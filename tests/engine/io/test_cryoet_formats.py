@@ -231,3 +231,12 @@ def test_label_files_import_for_seeding_in_z_y_x(tmp_path, name):
     path = WRITERS["t" + name[3:]](tmp_path / name, labels, (1.0, 1.0, 1.0), "nanometer")
     back = np.asarray(read_label_image(path))
     assert back.shape == SHAPE and back[MARKER] == 7 and int(np.count_nonzero(back)) == 1
+
+
+def test_images_named_after_their_file_without_the_format_suffix():
+    from napari_patchwise.engine import ImageRef
+    from napari_patchwise.engine.plan.collection import default_image_name
+
+    assert [default_image_name(ImageRef(SHAPE, path=f"/data/{n}")) for n in
+            ("tomo_01.mrc", "tomo_01.rec", "mask.nrrd", "brain.nii", "brain.nii.gz")] == [
+        "tomo_01", "tomo_01", "mask", "brain", "brain"]
