@@ -116,12 +116,19 @@ def _readers(pm, path) -> set[str]:
 
 
 @pytest.mark.parametrize("name", ["image.tif", "image.TIFF", "image.ome.tif", "image.png", "image.npy",
-                                  "image.mrc", "image.nii.gz", "notes.json", "image.zarr/0"])
+                                  "notes.json", "image.zarr/0"])
 def test_manifest_claims_no_image_file(plugin_manager, tmp_path, name):
     p = tmp_path / name
     p.parent.mkdir(parents=True, exist_ok=True)
     p.write_bytes(b"x")
     assert "napari-patchwise" not in _readers(plugin_manager, p)
+
+
+@pytest.mark.parametrize("name", ["tomo.mrc", "tomo.rec", "mask.nrrd", "image.nii", "image.nii.gz"])
+def test_manifest_claims_mrc_nrrd_and_nifti(plugin_manager, tmp_path, name):
+    p = tmp_path / name
+    p.write_bytes(b"x")
+    assert "napari-patchwise" in _readers(plugin_manager, p)
 
 
 def test_manifest_claims_project_folders_their_plan_and_hdf5(plugin_manager, project):

@@ -21,6 +21,7 @@ from . import (
     evaluate,
     export,
     images,
+    merge_corrections,
     next_round,
     propose,
     report,
@@ -32,7 +33,8 @@ from . import (
 from .errors import UsageError, run
 
 #: The subcommands, in the order ``patchwise --help`` lists them.
-COMMANDS = (validate, advise, propose, images, rounds, demo, seed, check, export, evaluate, scan, next_round, report)
+COMMANDS = (validate, advise, propose, images, rounds, demo, seed, check, export, evaluate, scan, next_round, report,
+            merge_corrections)
 
 
 def build_parser() -> argparse.ArgumentParser:

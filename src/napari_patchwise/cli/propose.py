@@ -207,7 +207,7 @@ def add_parser(sub) -> None:
         "project's preset, magnification and classes and its own voxel size, with boxes proposed on "
         "it; images it already holds (same file and dataset) are skipped.")
     pr.add_argument("image", nargs="+", metavar="IMAGE",
-                    help="3D image: TIFF, Zarr / OME-Zarr, HDF5 (file.h5 or file.h5:dataset) or .npy "
+                    help="3D image: TIFF, Zarr / OME-Zarr, HDF5 (file.h5 or file.h5:dataset), .npy, MRC, NRRD or NIfTI "
                     "(read blockwise); a folder of images or a quoted glob ('crops/*.tif') for several")
     pr.add_argument("-o", "--out", required=True, help="project folder (new, or an existing project)")
     pr.add_argument("--preset", default="instance", choices=PRESET_NAMES,

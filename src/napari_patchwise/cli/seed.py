@@ -96,7 +96,7 @@ def add_parser(sub) -> None:
                    "_seg.npy or _masks.tif), probability (ilastik / model output), cellpose "
                    "(run Cellpose in each box; needs the cellpose extra). Default: %(default)s")
     s.add_argument("--from", dest="source", default=None, metavar="FILE",
-                   help="file to import (TIFF, .npy, _seg.npy, Zarr, HDF5)")
+                   help="file to import (TIFF, .npy, _seg.npy, Zarr, HDF5, MRC, NRRD, NIfTI)")
     s.add_argument("--class", dest="class_name", default=None, help="class to seed (default: the first)")
     s.add_argument("--images", default=None, metavar="NAME[,NAME]",
                    help="seed only these images of the project (default: every image, in the project's order)")

@@ -1,10 +1,13 @@
-"""Reading and writing volumes: TIFF, Zarr / OME-Zarr, HDF5 and ``.npy``, with their voxel size.
+"""Reading and writing volumes: TIFF, Zarr / OME-Zarr, HDF5, ``.npy``, MRC, NRRD and NIfTI, with their voxel size.
 
 Zarr, HDF5 and ``.npy`` volumes are opened lazily (nothing is loaded until
-sliced); TIFF files are memory-mapped when they are stored uncompressed. The
-voxel size and its unit come from the file (ImageJ and OME-TIFF tags, OME-Zarr
-coordinate transformations, HDF5 attributes; see :mod:`.volume_meta` and
-:mod:`.hdf5`); ``None`` means the file records none.
+sliced); TIFF files are memory-mapped when they are stored uncompressed, and
+so are MRC, raw NRRD and ``.nii`` files (:mod:`.mrc`, :mod:`.nrrd_io`,
+:mod:`.nifti`; gzip-compressed ones are read whole). The voxel size and its
+unit come from the file (ImageJ and OME-TIFF tags, OME-Zarr coordinate
+transformations, HDF5 attributes, the MRC header in ångström, NRRD space
+directions, NIfTI zooms; see :mod:`.volume_meta` and :mod:`.hdf5`); ``None``
+means the file records none.
 """
 
 from __future__ import annotations
@@ -19,11 +22,15 @@ from .axes import AxisView, axis_length, ngff_axes, ngff_channel_names, resolve_
 from .channels import tiff_channel_names
 from .filecheck import _is_zarr, open_npy, open_tiff, refuse_folder
 from .hdf5 import HDF5_SUFFIXES, open_dataset, split_dataset
+from .mrc import MRC_SUFFIXES
+from .nifti import NIFTI_SUFFIXES
+from .nrrd_io import NRRD_SUFFIXES
 
 from .volume_meta import ngff_voxel_size, tiff_voxel_size
 
 TIFF_SUFFIXES = (".tif", ".tiff")
-FORMATS_HINT = "use a TIFF (.tif/.tiff), Zarr/OME-Zarr (.zarr), HDF5 (.h5, file.h5:dataset) or .npy volume"
+FORMATS_HINT = ("use a TIFF (.tif/.tiff), Zarr/OME-Zarr (.zarr), HDF5 (.h5, file.h5:dataset), .npy, MRC (.mrc/.rec), "
+                "NRRD (.nrrd) or NIfTI (.nii/.nii.gz) volume")
 
 
 @dataclass(frozen=True)
@@ -183,10 +190,39 @@ def _open_raw(path, dataset) -> tuple[Volume, str | None]:
         data = open_npy(p)
     elif _is_zarr(p):
         data, vs, unit, recorded, names = _read_zarr_axes(p)
+    elif name.endswith(MRC_SUFFIXES + NRRD_SUFFIXES + NIFTI_SUFFIXES):
+        data, vs, unit, recorded = open_cryoet(p)
     else:
         raise ValueError(f"cannot read {p.name}: {FORMATS_HINT}.")
     return Volume(data=data, voxel_size=vs, path=str(p), unit=unit,
                   dataset=dataset if name.endswith(HDF5_SUFFIXES) else None, channel_names=names), recorded
+
+
+def open_cryoet(p: Path):
+    """``(data, voxel_size, unit, axes)`` of an MRC, NRRD or NIfTI file; a 3D volume stored in another
+    axis order (NIfTI's x, y, z) comes as a lazy ``(z, y, x)`` view with axes ``'ZYX'``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from napari_patchwise.engine.io.nifti import write_nifti
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     p = write_nifti(f"{tmp}/v.nii.gz", np.arange(24, dtype="uint8").reshape(2, 3, 4), (2, 1, 1), "micrometer")
+    ...     data, vs, unit, axes = open_cryoet(Path(p))
+    ...     print(data.shape, int(data[1, 2, 3]), vs, axes)
+    (2, 3, 4) 23 (2.0, 1.0, 1.0) ZYX
+    """
+    name = p.name.lower()
+    if name.endswith(MRC_SUFFIXES):
+        from .mrc import open_mrc as opener
+    elif name.endswith(NRRD_SUFFIXES):
+        from .nrrd_io import open_nrrd as opener
+    else:
+        from .nifti import open_nifti as opener
+    data, vs, unit, axes = opener(p)
+    if axes is not None and len(axes) == 3 and axes != "ZYX":
+        data, axes = AxisView(data, axes), "ZYX"
+    return data, vs, unit, axes
 
 
 def _view(vol: Volume, file_axes: str, time: int | None) -> Volume:
@@ -262,6 +298,8 @@ def read_voxel_size(path, *, dataset: str | None = None) -> tuple[tuple[float, f
             return tiff_voxel_size(tif)
     if _is_zarr(p):
         return _read_zarr(p)[1:]
+    if name.endswith(MRC_SUFFIXES + NRRD_SUFFIXES + NIFTI_SUFFIXES) and p.exists():
+        return open_cryoet(p)[1:3]
     if not p.exists():
         raise FileNotFoundError(f"no image at {p}; check the path.")
     return None, None

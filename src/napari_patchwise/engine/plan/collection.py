@@ -41,7 +41,7 @@ _RESERVED = {"con", "prn", "aux", "nul", "zarr.json",
              *(f"{p}{i}" for p in ("com", "lpt") for i in range(1, 10))}
 #: File endings left out of a name taken from an image path.
 _IMAGE_SUFFIXES = {".tif", ".tiff", ".ome", ".zarr", ".n5", ".h5", ".hdf5", ".hdf", ".mrc",
-                   ".rec", ".npy", ".czi", ".lif", ".nd2", ".gz"}
+                   ".rec", ".npy", ".czi", ".lif", ".nd2", ".gz", ".nrrd", ".nhdr", ".nii", ".map"}
 
 
 def check_image_name(name) -> str:

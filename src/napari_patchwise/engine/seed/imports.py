@@ -15,6 +15,10 @@ import numpy as np
 
 from ._cellpose import CELLPOSE_HINT, cellpose_anisotropy, cellpose_model, run_cellpose
 from ..io.hdf5 import H5PY_HINT, HDF5_SUFFIXES, split_dataset
+from ..io.mrc import MRC_SUFFIXES
+from ..io.nifti import NIFTI_SUFFIXES
+from ..io.nrrd_io import NRRD_SUFFIXES
+from ..io.volumes import open_cryoet
 from ..io.hdf5 import h5py_module as _h5py
 from ..io.filecheck import open_npy, open_tiff, refuse_folder
 from ..io.safeload import load_npy
@@ -141,8 +145,11 @@ def _read_any(path, dataset=None):
         return open_tiff(p)[0], None, p
     if name.endswith(".zarr") or p.is_dir():
         return _read_zarr(p, dataset), None, p
+    if name.endswith(MRC_SUFFIXES + NRRD_SUFFIXES + NIFTI_SUFFIXES):
+        return open_cryoet(p)[0], None, p
     raise ValueError(
-        f"cannot read {p.name}: use a TIFF (.tif), .npy, Cellpose *_seg.npy, Zarr (.zarr) or HDF5 (.h5) file."
+        f"cannot read {p.name}: use a TIFF (.tif), .npy, Cellpose *_seg.npy, Zarr (.zarr), HDF5 (.h5), "
+        "MRC (.mrc), NRRD (.nrrd) or NIfTI (.nii.gz) file."
     )
 
 
