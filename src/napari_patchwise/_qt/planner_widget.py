@@ -29,6 +29,7 @@ from ..engine.plan.project import save_plan
 from ..engine.plan.rules import voxel_target_text
 from ..layers.box_sync import BoxLayerSync
 from ..layers.session import session_for
+from .advice_panel import AdvicePanel
 from .box_table import QtBoxTable
 from .image_list import ImageList
 from .narrow import NarrowDock, narrow_combos
@@ -69,6 +70,7 @@ class PlannerWidget(PlanLifecycle, PlanProject, NarrowDock, QWidget):
 
         self.proposer = ProposePanel(self)
         self.images = ImageList(self)
+        self.advice = AdvicePanel(self)
         self.legend = StratumLegend()
 
         buttons = QHBoxLayout()
@@ -84,6 +86,7 @@ class PlannerWidget(PlanLifecycle, PlanProject, NarrowDock, QWidget):
         plan_tab = QWidget()
         plan_layout = QVBoxLayout(plan_tab)
         plan_layout.addWidget(self.images)  # a project of several images: which one is shown, first in sight
+        plan_layout.addWidget(self.advice)  # collapsed until opened
         plan_layout.addWidget(self.settings.native)
         plan_layout.addWidget(self.project_label)
         plan_layout.addWidget(help_text)
@@ -140,6 +143,8 @@ class PlannerWidget(PlanLifecycle, PlanProject, NarrowDock, QWidget):
         self.settings.reset_choices()
         self.voxel.refresh()
         self.proposer.reset_choices()
+        if self.advice.body.isVisible():
+            self.advice.reset_choices()
 
     # -- the plan's table, summary and autosave ----------------------------------
     def _on_plan_changed(self, plan: Plan) -> None:
