@@ -55,7 +55,8 @@ def prediction_layer_data(path, plan, kind: str = "auto", threshold: float = 0.5
     else:
         where = annotation_transform(plan)
     meta = {PREDICTION_KEY: shown_key(path, kind, threshold)}
-    return data, {"name": PREDICTION_NAME, "opacity": 0.5, "metadata": meta, **where}
+    return data, {"name": PREDICTION_NAME, "opacity": 0.5, "metadata": meta, "units": (plan.image.unit,) * 3,
+                  **where}
 
 
 def shown_key(path, kind: str, threshold: float) -> str:
