@@ -1,4 +1,4 @@
-"""Screenshots of the Evaluate step and the Advice panel on real FIB-SEM data (docs/images/real-evaluate.png,
+"""Screenshots of the Evaluate step and the Plan step's Advice tab on real FIB-SEM data (docs/images/real-evaluate.png,
 docs/images/real-advice.png).
 
 Run under Xvfb with a 1280×800 screen, from the repository, with the shared volumes at ``../shared/data``
@@ -20,8 +20,7 @@ from pathlib import Path
 import h5py
 import napari
 import numpy as np
-from qtpy.QtCore import QPoint
-from qtpy.QtWidgets import QApplication, QScrollArea
+from qtpy.QtWidgets import QApplication
 
 from napari_patchwise.engine import ImageRef, Plan
 from napari_patchwise.engine.plan.annotation_store import open_annotations
@@ -58,11 +57,6 @@ def gala_project(folder: Path) -> Path:
     return project
 
 
-def _ancestors(widget):
-    while (widget := widget.parentWidget()) is not None:
-        yield widget
-
-
 def main() -> None:
     project = gala_project(Path(tempfile.mkdtemp()))
     viewer = napari.Viewer()
@@ -73,12 +67,10 @@ def main() -> None:
     settle(viewer, app)
 
     advice = dock.planner.advice
-    advice.expand()
+    dock.planner.tabs.setCurrentWidget(advice)
+    settle(viewer, app)
     advice.advise()
     settle(viewer, app, advice)
-    area = next(w for w in _ancestors(advice) if isinstance(w, QScrollArea))  # the Plan step scrolls to it
-    area.verticalScrollBar().setValue(advice.mapTo(area.widget(), QPoint(0, 0)).y())
-    settle(viewer, app)
     dock.window().grab().save(str(OUT / "real-advice.png"))
     print(advice.result.text())
 

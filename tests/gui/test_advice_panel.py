@@ -54,10 +54,14 @@ def test_advice_is_shown_and_fills_the_forms_without_proposing(make_napari_viewe
     planner.reset_choices()
     planner.settings.image.value = viewer.layers["vol"]
     panel = planner.advice
-    assert not panel.body.isVisible()  # collapsed until opened
-    panel.toggle.click()
-    qtbot.waitUntil(panel.body.isVisible)
+    assert planner.tabs.tabText(0) == "Plan" and not panel.isVisible()  # a tab beside the settings
+    planner.tabs.setCurrentWidget(panel)
+    qtbot.waitUntil(panel.isVisible)
     assert [panel.labels.itemText(i) for i in range(panel.labels.count())] == ["blobs", NO_LABELS]
+    panel.labels.setCurrentText(NO_LABELS)
+    panel.reset_choices()  # a layer came or went: the choice is kept
+    assert panel.labels.currentText() == NO_LABELS
+    panel.labels.setCurrentText("blobs")
     panel.advise_button.click()
     qtbot.waitUntil(lambda: panel.advice is not None and not panel.runner.busy, timeout=60000)
     assert not panel_messages["error"], panel_messages
@@ -91,7 +95,7 @@ def test_an_unknown_voxel_size_is_said(make_napari_viewer, small_volume, panel_m
     dock.planner.reset_choices()
     dock.planner.settings.image.value = viewer.layers["vol"]
     panel = dock.planner.advice
-    panel.expand()
+    dock.planner.tabs.setCurrentWidget(panel)
     panel.advise_button.click()
     assert "voxel size of 'vol' is unknown" in panel_messages["error"][-1]
     assert panel.advice is None and not panel.runner.busy and not panel.use_button.isEnabled()
@@ -109,24 +113,31 @@ def _visible_height(widget, dock) -> int:
     return max(0, shown.height())
 
 
-def test_the_open_panel_keeps_the_image_list_in_sight(make_napari_viewer, annotated_project, panel_messages, qtbot):
+def test_the_advice_tab_keeps_the_image_list_first_in_sight(make_napari_viewer, annotated_project, panel_messages,
+                                                            qtbot):
     viewer, dock = _dock(make_napari_viewer)
     viewer.open(str(annotated_project), plugin="napari-patchwise")
     session = session_for(viewer)
     qtbot.waitUntil(lambda: dock.planner.sync is not None and not session.openings and not session.working,
                     timeout=30000)
-    images, panel = dock.planner.images, dock.planner.advice
+    planner = dock.planner
+    images, panel = planner.images, planner.advice
     qtbot.waitUntil(lambda: images.isVisible() and images.table.rowCount() == 1, timeout=10000)
-    panel.expand()
+    planner.tabs.setCurrentWidget(panel)
+    qtbot.waitUntil(panel.isVisible)
+    assert "nuclei labels" in [panel.labels.itemText(i) for i in range(panel.labels.count())]
     panel.advise_button.click()
     qtbot.waitUntil(lambda: panel.advice is not None and not panel.runner.busy, timeout=60000)
     QApplication.processEvents()
     window = dock.window()
     frame = window.frameGeometry()
     assert frame.width() <= SCREEN[0] and frame.height() <= SCREEN[1]
-    assert _visible_height(images, dock) == images.height() > 0  # first, whole, in sight
-    assert images.mapTo(dock, QPoint(0, 0)).y() < panel.mapTo(dock, QPoint(0, 0)).y()
-    for button in (dock.planner.new_button, dock.planner.save_button, dock.planner.open_button):
+    assert _visible_height(panel.use_button, dock) == panel.use_button.height() > 0
+    assert _visible_height(panel.result, dock) > 0  # the answer's first lines in sight
+    for button in (planner.new_button, planner.save_button, planner.open_button):
         assert _visible_height(button, dock) == button.height() > 0
-    assert "nuclei labels" in [panel.labels.itemText(i) for i in range(panel.labels.count())]
+    planner.tabs.setCurrentIndex(0)
+    qtbot.waitUntil(images.isVisible)
+    QApplication.processEvents()
+    assert _visible_height(images, dock) == images.height() > 0  # first, whole, in sight
     assert not panel_messages["error"], panel_messages

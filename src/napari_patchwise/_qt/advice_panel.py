@@ -8,7 +8,9 @@ types, the trainer recommended, the magnification, box size and box count and
 why; *Use these* puts the preset, magnification and box size into the
 settings and the box count into the Propose step's form, without proposing.
 
-The panel is collapsed until opened, so the image list stays first in sight.
+The panel is a tab of the Plan step beside *Plan* and *Colours*: it takes no room from the
+image list and the settings, which stay first in sight, and has the step's whole height for its
+answer when shown.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from qtpy.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -51,7 +52,7 @@ def advice_text(advice: Advice) -> str:
 
 
 class AdvicePanel(QWidget):
-    """Collapsible advice of the Plan step.
+    """The Plan step's Advice tab.
 
     Parameters
     ----------
@@ -63,14 +64,9 @@ class AdvicePanel(QWidget):
         super().__init__()
         self.planner = planner
         self.advice: Advice | None = None
-        self.toggle = QToolButton()
-        self.toggle.setText("Advice")
-        self.toggle.setCheckable(True)
-        self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.toggle.setArrowType(Qt.ArrowType.RightArrow)
-        self.toggle.setToolTip("Measure the image before the first box: problem types, trainer, magnification, "
-                               "box size and count.")
-        self.body = QWidget()
+        intro = QLabel("Before the first box: measure the image (and its labels) for the problem types, a "
+                       "trainer, the magnification, box size and box count.")
+        intro.setWordWrap(True)
         self.labels = QComboBox()
         self.labels.setToolTip("Instance labels or a mask of the image's shape; without them the objects are "
                                "found by thresholding.")
@@ -83,6 +79,7 @@ class AdvicePanel(QWidget):
         self.cancel_button = QPushButton("Cancel")
         self.result = QLabel("")
         self.result.setWordWrap(True)
+        self.result.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         form = QFormLayout()
         form.setContentsMargins(0, 0, 0, 0)
         form.addRow("labels", self.labels)
@@ -92,37 +89,25 @@ class AdvicePanel(QWidget):
         running = QHBoxLayout()
         running.addWidget(self.progress, stretch=1)
         running.addWidget(self.cancel_button)
-        body = QVBoxLayout(self.body)
-        body.setContentsMargins(12, 0, 0, 0)
-        body.addLayout(form)
-        body.addLayout(buttons)
-        body.addLayout(running)
-        body.addWidget(self.result)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.toggle)
-        layout.addWidget(self.body)
-        self.body.setVisible(False)
+        layout.addWidget(intro)
+        layout.addLayout(form)
+        layout.addLayout(buttons)
+        layout.addLayout(running)
+        layout.addWidget(self.result, stretch=1)
         self.runner = Runner(self, progress=self.progress, cancel_button=self.cancel_button,
                              controls=(self.advise_button, self.use_button), session=planner.session)
-        self.toggle.toggled.connect(self.expand)
         self.advise_button.clicked.connect(lambda: self.advise())
         self.use_button.clicked.connect(lambda: self.use())
-
-    def expand(self, shown: bool = True) -> None:
-        """Open (or close) the panel."""
-        if self.toggle.isChecked() != shown:
-            self.toggle.setChecked(shown)  # comes back here
-            return
-        self.toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
-        if shown:
-            self.reset_choices()
-        self.body.setVisible(shown)
 
     # -- inputs -----------------------------------------------------------------------
     def image_layer(self):
         """The plan's image layer, else the image chosen in the settings."""
         return self.planner.image_layer() or self.planner.settings.image.value
+
+    def showEvent(self, event):  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        self.reset_choices()
 
     def reset_choices(self, *_) -> None:
         """The labels layers of the image's shape (the first chosen unless another was)."""
@@ -134,7 +119,8 @@ class AdvicePanel(QWidget):
         self.labels.blockSignals(True)
         self.labels.clear()
         self.labels.addItems([*names, NO_LABELS])
-        self.labels.setCurrentIndex(names.index(current) if current in names else 0)
+        keep = names.index(current) if current in names else len(names) if current == NO_LABELS else 0
+        self.labels.setCurrentIndex(keep)
         self.labels.blockSignals(False)
 
     def request(self) -> AdviseRequest:
@@ -163,6 +149,7 @@ class AdvicePanel(QWidget):
         if self.runner.busy:
             show_info("Still measuring the image; wait for the progress bar to finish.")
             return
+        self.reset_choices()
         try:
             request = self.request()
         except ValueError as e:

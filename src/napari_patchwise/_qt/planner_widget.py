@@ -86,7 +86,6 @@ class PlannerWidget(PlanLifecycle, PlanProject, NarrowDock, QWidget):
         plan_tab = QWidget()
         plan_layout = QVBoxLayout(plan_tab)
         plan_layout.addWidget(self.images)  # a project of several images: which one is shown, first in sight
-        plan_layout.addWidget(self.advice)  # collapsed until opened
         plan_layout.addWidget(self.settings.native)
         plan_layout.addWidget(self.project_label)
         plan_layout.addWidget(help_text)
@@ -95,6 +94,7 @@ class PlannerWidget(PlanLifecycle, PlanProject, NarrowDock, QWidget):
         self.tabs.addTab(plan_tab, "Plan")
         self.tabs.addTab(self.proposer, "Propose")
         self.tabs.addTab(self.legend, "Colours")
+        self.tabs.addTab(self.advice, "Advice")  # a tab: the image list and settings keep their room
 
         #: The plan's summary, findings and box table with the actions on boxes (the Plan and
         #: Propose steps of the Patchwise dock both show them).
@@ -143,7 +143,7 @@ class PlannerWidget(PlanLifecycle, PlanProject, NarrowDock, QWidget):
         self.settings.reset_choices()
         self.voxel.refresh()
         self.proposer.reset_choices()
-        if self.advice.body.isVisible():
+        if self.advice.isVisible():
             self.advice.reset_choices()
 
     # -- the plan's table, summary and autosave ----------------------------------
