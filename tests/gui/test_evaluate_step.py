@@ -107,7 +107,7 @@ def test_evaluate_lists_boxes_worst_first_and_a_click_goes_to_the_box(make_napar
     assert dice == sorted(dice) and dice[0] == 0 and dice[-1] == 1
     engine = evaluate(step.request).to_dict()
     assert step.overall.text().startswith(f"Dice {engine['overall']['dice']:.3f} · F1 {engine['overall']['f1']:.3f}")
-    assert _rows_drawn(step.table) == 4  # the table draws its rows (not only holds them)
+    qtbot.waitUntil(lambda: _rows_drawn(step.table) == 4)  # the table draws its rows (not only holds them)
 
     plan = dock.planner.sync.plan
     box = plan.box(4)
