@@ -40,7 +40,7 @@ def test_the_manifest_widgets_open_one_dock_at_their_step(make_napari_viewer, me
     _, dock = viewer.window.add_plugin_dock_widget("napari-patchwise", "Patchwise")
     assert isinstance(dock, PatchwiseDock)
     assert [dock.tabs.tabText(i) for i in range(dock.tabs.count())] == ["Plan", "Propose", "Seed",
-                                                                        "Annotate/QC", "Export"]
+                                                                        "Annotate/QC", "Export", "Evaluate"]
     assert dock.step == "plan"
     for name, step in (("Seed weak labels", "seed"), ("Annotation QC", "qc"), ("Export training data", "export"),
                        ("Box planner", "plan")):
@@ -78,7 +78,7 @@ def test_the_dock_and_the_layer_list_fit_a_1280x800_screen(opened, qtbot):
     assert (screen.width(), screen.height()) == SCREEN
     tables = dock.key_tables()
     step_tables = {"plan": ["boxes"], "propose": ["boxes"], "qc": ["touching pairs", "findings"],
-                   "export": ["skipped boxes"], "seed": []}
+                   "export": ["skipped boxes"], "seed": [], "evaluate": ["evaluated boxes"]}
     for step, _ in STEPS:
         page = dock.show_step(step)
         qtbot.waitUntil(lambda p=page: p.isVisible() and p.width() > 0)

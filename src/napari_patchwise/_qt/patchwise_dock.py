@@ -1,4 +1,4 @@
-"""The Patchwise dock: the whole workflow as steps Plan · Propose · Seed · Annotate/QC · Export.
+"""The Patchwise dock: the whole workflow as steps Plan · Propose · Seed · Annotate/QC · Export · Evaluate.
 
 Each step is one of the step widgets (the Box planner, its Propose panel,
 the Seed, QC and Export widgets) in a tab of its own, scrolled when the
@@ -18,6 +18,7 @@ from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QAbstractScrollArea, QFrame, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
 from ..layers.session import session_for
+from .evaluate_step import EvaluateStep
 from .export_dock import ExportWidget
 from .narrow import MAX_DOCK_WIDTH, NarrowDock
 from .planner_widget import PlannerWidget
@@ -26,7 +27,7 @@ from .seed_dock import SeedWidget
 
 #: The steps, in workflow order: key and tab title.
 STEPS = (("plan", "Plan"), ("propose", "Propose"), ("seed", "Seed"), ("qc", "Annotate/QC"),
-         ("export", "Export"))
+         ("export", "Export"), ("evaluate", "Evaluate"))
 #: Rows a step's key table shows at least.
 MIN_TABLE_ROWS = 5
 #: The widest the dock asks to be (1280 - napari's layer list and controls - a usable canvas).
@@ -113,10 +114,11 @@ class PatchwiseDock(NarrowDock, QWidget):
 
     Attributes
     ----------
-    planner, proposer, seed, qc, export
+    planner, proposer, seed, qc, export, evaluate
         The step widgets (:class:`.planner_widget.PlannerWidget`, its
         :class:`.propose_panel.ProposePanel`, :class:`.seed_dock.SeedWidget`,
-        :class:`.qc_dock.QCWidget`, :class:`.export_dock.ExportWidget`).
+        :class:`.qc_dock.QCWidget`, :class:`.export_dock.ExportWidget`,
+        :class:`.evaluate_step.EvaluateStep`).
     """
 
     def __init__(self, napari_viewer, step: str = "plan"):
@@ -128,6 +130,7 @@ class PatchwiseDock(NarrowDock, QWidget):
         self.seed = SeedWidget(napari_viewer)
         self.qc = QCWidget(napari_viewer)
         self.export = ExportWidget(napari_viewer)
+        self.evaluate = EvaluateStep(self.planner)
 
         self.boxes_area = QWidget()  # the box table and what goes with it: in the Plan or Propose step
         boxes = QVBoxLayout(self.boxes_area)
@@ -140,9 +143,9 @@ class PatchwiseDock(NarrowDock, QWidget):
         propose.setContentsMargins(0, 0, 0, 0)
         propose.addWidget(scrolled(self.proposer, whole=True))
         self.steps = {"plan": self.planner, "propose": self._propose_page, "seed": self.seed, "qc": self.qc,
-                      "export": self.export}
+                      "export": self.export, "evaluate": self.evaluate}
         # the tall forms scroll on their own, so the key tables below them keep their rows in view
-        for widget in (self.planner, self.seed, self.qc, self.export):
+        for widget in (self.planner, self.seed, self.qc, self.export, self.evaluate):
             widget.layout().setContentsMargins(*STEP_MARGINS)
         self.export.form.native.layout().setContentsMargins(0, 0, 0, 0)
         scrolled(self.planner.tabs, self.planner.layout(), whole=True)
@@ -172,7 +175,7 @@ class PatchwiseDock(NarrowDock, QWidget):
     def key_tables(self) -> dict:
         """Each step's key table, by a short name."""
         return {"boxes": self.planner.table, "touching pairs": self.qc.pairs, "findings": self.qc.findings,
-                "skipped boxes": self.export.skipped.table}
+                "skipped boxes": self.export.skipped.table, "evaluated boxes": self.evaluate.table}
 
     @property
     def step(self) -> str:
@@ -180,7 +183,8 @@ class PatchwiseDock(NarrowDock, QWidget):
         return STEPS[self.tabs.currentIndex()][0]
 
     def show_step(self, step: str) -> QWidget:
-        """Show a step (``"plan"``, ``"propose"``, ``"seed"``, ``"qc"`` or ``"export"``); returns its widget."""
+        """Show a step (``"plan"``, ``"propose"``, ``"seed"``, ``"qc"``, ``"export"`` or ``"evaluate"``); returns
+        its widget."""
         keys = [key for key, _ in STEPS]
         if step not in keys:
             raise ValueError(f"no step {step!r}: the steps are {', '.join(keys)}.")

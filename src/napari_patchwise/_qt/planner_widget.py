@@ -29,6 +29,7 @@ from ..engine.plan.project import save_plan
 from ..engine.plan.rules import voxel_target_text
 from ..layers.box_sync import BoxLayerSync
 from ..layers.session import session_for
+from .advice_panel import AdvicePanel
 from .box_table import QtBoxTable
 from .image_list import ImageList
 from .narrow import NarrowDock, narrow_combos
@@ -69,6 +70,7 @@ class PlannerWidget(PlanLifecycle, PlanProject, NarrowDock, QWidget):
 
         self.proposer = ProposePanel(self)
         self.images = ImageList(self)
+        self.advice = AdvicePanel(self)
         self.legend = StratumLegend()
 
         buttons = QHBoxLayout()
@@ -92,6 +94,7 @@ class PlannerWidget(PlanLifecycle, PlanProject, NarrowDock, QWidget):
         self.tabs.addTab(plan_tab, "Plan")
         self.tabs.addTab(self.proposer, "Propose")
         self.tabs.addTab(self.legend, "Colours")
+        self.tabs.addTab(self.advice, "Advice")  # a tab: the image list and settings keep their room
 
         #: The plan's summary, findings and box table with the actions on boxes (the Plan and
         #: Propose steps of the Patchwise dock both show them).
@@ -140,6 +143,8 @@ class PlannerWidget(PlanLifecycle, PlanProject, NarrowDock, QWidget):
         self.settings.reset_choices()
         self.voxel.refresh()
         self.proposer.reset_choices()
+        if self.advice.isVisible():
+            self.advice.reset_choices()
 
     # -- the plan's table, summary and autosave ----------------------------------
     def _on_plan_changed(self, plan: Plan) -> None:
