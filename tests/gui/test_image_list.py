@@ -156,6 +156,35 @@ def test_switching_images_replaces_every_layer_and_leaks_none(make_napari_viewer
     _idle(viewer, qtbot)
 
 
+def test_switching_away_from_an_image_with_contacts_takes_its_markers_along(make_napari_viewer, annotated_project,
+                                                                         tmp_path, small_volume, messages, qtbot):
+    """The live contacts markers belong to the image shown: left in the viewer over the next image's
+    layers, they were drawn while those came in and crashed the OpenGL driver."""
+    write_tiff(tmp_path / "second.tif", np.ascontiguousarray(small_volume[:16, :64, :64]), VOXEL)
+    assert add_image_files(annotated_project, [str(tmp_path / "second.tif")]).added == ("second",)
+    viewer = make_napari_viewer(show=True)
+    viewer.window.set_geometry(0, 0, *SCREEN)
+    viewer.open(str(annotated_project), plugin="napari-patchwise")
+    _, dock = viewer.window.add_plugin_dock_widget("napari-patchwise", "Patchwise")
+    images = dock.planner.images
+    qtbot.waitUntil(lambda: images.table.rowCount() == 2, timeout=10000)
+    _shown(viewer, "blobs", (24, 96, 96), qtbot, dock)
+    qtbot.waitUntil(lambda: "patchwise contacts" in viewer.layers, timeout=30000)  # box 3's touching nuclei
+    _idle(viewer, qtbot)
+    _switch_in_loop(images, 1)
+    _shown(viewer, "second", (16, 64, 64), qtbot, dock)
+    _idle(viewer, qtbot)
+    assert "patchwise contacts" not in viewer.layers  # the second image has no annotations, so no contacts
+    assert all(lay.data.shape == (16, 64, 64) for lay in viewer.layers if hasattr(lay.data, "shape"))
+    assert viewer.screenshot(canvas_only=True).any()  # the canvas draws the second image
+    _switch_in_loop(images, 0)
+    _shown(viewer, "blobs", (24, 96, 96), qtbot, dock)
+    qtbot.waitUntil(lambda: "patchwise contacts" in viewer.layers, timeout=30000)  # and back with the first
+    assert [lay.name for lay in viewer.layers].count("patchwise contacts") == 1
+    assert not messages["error"]
+    _idle(viewer, qtbot)
+
+
 def test_the_image_shown_last_is_shown_again_when_the_project_opens_again(make_napari_viewer, three_images,
                                                                          messages, qtbot):
     viewer, dock, images = _open(make_napari_viewer, three_images, qtbot)

@@ -42,7 +42,7 @@ from ..engine.plan.image_stats import ImageStats, image_stats, summary_text
 from ..engine.plan.plan_file import ProjectError, load_collection
 from ..engine.plan.project import save_plan
 from ..engine.plan.project_images import annotated_voxels, remove_image
-from ..layers.project_link import project_layers
+from ..layers.project_link import overlay_layers, project_layers
 from .image_domains import DOMAIN_COLUMN, set_image_domain
 from .runner import Runner
 from .seed_preview import PREVIEW_NAME
@@ -260,6 +260,7 @@ class ImageList(QWidget):
             layers.insert(0, image)
         if PREVIEW_NAME in viewer.layers:  # a seed preview of this image
             layers.append(viewer.layers[PREVIEW_NAME])
+        layers += overlay_layers(viewer.layers, folder)  # left behind, they would be drawn over the next image
         for layer in layers:
             if layer in viewer.layers:
                 viewer.layers.remove(layer)

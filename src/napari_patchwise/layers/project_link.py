@@ -54,6 +54,15 @@ def project_layers(layers, project) -> list:
     return out
 
 
+def overlay_layers(layers, project) -> list:
+    """The layers drawn over ``project``'s annotations (the live contacts markers): they belong to
+    the image shown, so they leave the viewer with its layers."""
+    want = Path(project).resolve()
+    return [layer for layer in layers
+            if _meta(layer).get("role") == "contacts" and _meta(layer).get("project")
+            and Path(_meta(layer)["project"]).resolve() == want]
+
+
 def annotation_projects(layers) -> list[str]:
     """Project folders of the annotation layers in ``layers``, in layer order."""
     out = []
