@@ -66,3 +66,26 @@ def add_axes_options(parser) -> None:
                         help="a name per channel (e.g. nuclei,membrane), for nnU-Net's channel_names; "
                         "default: the names the file records (ImageJ / Fiji labels, OME-TIFF, OME-Zarr), else "
                         "channel_0, channel_1, ...")
+
+
+def add_prediction_options(parser, *, second: bool = False) -> None:
+    """``--prediction`` (with ``--second-prediction`` when ``second``), ``--threshold``, ``--kind`` and
+    ``--class``: how the commands that read a model's prediction (evaluate, scan, report) take it."""
+    from ..engine.evaluate.prediction import KINDS
+
+    parser.add_argument("--prediction", required=True, metavar="PRED",
+                        help="the prediction: a TIFF, Zarr, HDF5 (file.h5:dataset) or .npy volume of the image's "
+                             "shape or the annotation grid's; or a folder with one file per image named after it "
+                             "(NAME.tif)")
+    if second:
+        parser.add_argument("--second-prediction", default=None, metavar="P2",
+                            help="another prediction of the same images: where the two differ counts as uncertain")
+    parser.add_argument("--threshold", type=float, default=0.5,
+                        help="probability from which a voxel of a probability map is foreground "
+                             "(default: %(default)s)")
+    parser.add_argument("--kind", default="auto", choices=KINDS,
+                        help="what the prediction holds (default auto: floats a probability map, integers "
+                             "instance ids, or class values when the plan has several classes)")
+    parser.add_argument("--class", dest="class_name", default=None, metavar="NAME",
+                        help="the class a one-class prediction (instances, probability) is of, when the plan "
+                             "has several")

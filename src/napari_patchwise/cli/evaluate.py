@@ -15,10 +15,10 @@ import sys
 from pathlib import Path
 
 from ..engine.evaluate.history import save_evaluation, settings_of
-from ..engine.evaluate.prediction import KINDS
 from ..engine.evaluate.run import EvaluateRequest, evaluate
 from ..engine.jobs.image_choice import boxes_by_image, choose_images
 from ..engine.plan.plan_file import load_collection
+from .args import add_prediction_options
 from .errors import UsageError
 
 #: Columns of the table: (heading, key of the scores, width).
@@ -127,9 +127,7 @@ def add_parser(sub) -> None:
     e = sub.add_parser("evaluate", help="compare a prediction with the annotations inside the boxes (Dice, IoU, "
                        "precision/recall/F1 at IoU thresholds, splits, merges, variation of information)")
     e.add_argument("project", help="project folder (holding plan.json)")
-    e.add_argument("--prediction", required=True, metavar="PRED",
-                   help="the prediction: a TIFF, Zarr, HDF5 (file.h5:dataset) or .npy volume of the image's shape "
-                        "or the annotation grid's; or a folder with one file per image named after it (NAME.tif)")
+    add_prediction_options(e)
     e.add_argument("--images", default=None, metavar="NAME[,NAME]",
                    help="evaluate only these images (default: every image of the project)")
     e.add_argument("--boxes", default=None, metavar="IDS",
@@ -142,14 +140,6 @@ def add_parser(sub) -> None:
     e.add_argument("--iou", default="0.5,0.75", metavar="T[,T]",
                    help="IoU thresholds of instance matching (default: %(default)s); precision, recall and "
                         "f1 are at the first")
-    e.add_argument("--threshold", type=float, default=0.5,
-                   help="probability from which a voxel of a probability map is foreground (default: %(default)s)")
-    e.add_argument("--kind", default="auto", choices=KINDS,
-                   help="what the prediction holds (default auto: floats a probability map, integers instance "
-                        "ids, or class values when the plan has several classes)")
-    e.add_argument("--class", dest="class_name", default=None, metavar="NAME",
-                   help="the class a one-class prediction (instances, probability) is of, when the plan has "
-                        "several")
     e.add_argument("--json", action="store_true", help="print the scores as JSON")
     e.add_argument("--save", action="store_true",
                    help="add this evaluation to the project's history (PROJECT/evaluations/eval_NNN.json, never "

@@ -14,8 +14,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from ..engine.evaluate.prediction import KINDS
 from ..engine.report import ReportRequest, build_report
+from .args import add_prediction_options
 from .errors import UsageError
 from .evaluate import request_from_args
 
@@ -78,20 +78,13 @@ def add_parser(sub) -> None:
     r.add_argument("project", help="project folder (holding plan.json)")
     r.add_argument("-o", "--output", required=True, metavar="REPORT.html", help="the page to write")
     r.add_argument("--overwrite", action="store_true", help="replace an existing output file")
-    r.add_argument("--prediction", required=True, metavar="PRED",
-                   help="the prediction, as for patchwise evaluate: a volume file or a folder with NAME.tif "
-                        "per image")
+    add_prediction_options(r)
     r.add_argument("--images", default=None, metavar="NAME[,NAME]", help="only these images (default: every one)")
     r.add_argument("--boxes", default=None, metavar="IDS", help="only these boxes: 1,4,7 or NAME:ID,...")
     r.add_argument("--split", default=None, choices=("test",), help="only the boxes the last export held out as test")
     r.add_argument("--export", default=None, metavar="OUT", help="with --split test: the export folder")
     r.add_argument("--iou", default="0.5,0.75", metavar="T[,T]",
                    help="IoU thresholds of instance matching (default: %(default)s)")
-    r.add_argument("--threshold", type=float, default=0.5,
-                   help="probability from which a voxel of a probability map is foreground (default: %(default)s)")
-    r.add_argument("--kind", default="auto", choices=KINDS, help="what the prediction holds (default: auto)")
-    r.add_argument("--class", dest="class_name", default=None, metavar="NAME",
-                   help="the class a one-class prediction is of, when the plan has several")
     r.add_argument("--worst", type=int, default=6, metavar="N",
                    help="pictures of the N worst boxes (default: %(default)s)")
     r.add_argument("--title", default=None, help="the page's title (default: 'Evaluation report: PROJECT')")

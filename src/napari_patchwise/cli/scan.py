@@ -12,10 +12,10 @@ import json
 import sys
 from pathlib import Path
 
-from ..engine.evaluate.prediction import KINDS
 from ..engine.jobs.image_choice import choose_images
 from ..engine.plan.plan_file import load_collection
 from ..engine.scan import ScanRequest, scan_failures
+from .args import add_prediction_options
 from .errors import UsageError
 
 
@@ -84,23 +84,11 @@ def add_parser(sub) -> None:
     s = sub.add_parser("scan", help="find regions of the whole images where a prediction is likely wrong "
                        "(uncertain, implausible objects, like its mistakes in the annotated boxes), worst first")
     s.add_argument("project", help="project folder (holding plan.json)")
-    s.add_argument("--prediction", required=True, metavar="PRED",
-                   help="the prediction: a TIFF, Zarr, HDF5 (file.h5:dataset) or .npy volume of the image's shape "
-                        "or the annotation grid's; or a folder with one file per image named after it (NAME.tif)")
-    s.add_argument("--second-prediction", default=None, metavar="P2",
-                   help="another prediction of the same images: where the two differ counts as uncertain")
-    s.add_argument("--threshold", type=float, default=0.5,
-                   help="probability from which a voxel of a probability map is foreground (default: %(default)s)")
+    add_prediction_options(s, second=True)
     s.add_argument("--images", default=None, metavar="NAME[,NAME]",
                    help="scan only these images (default: every image of the project)")
     s.add_argument("-n", type=int, default=10, help="how many regions to list (default: %(default)s)")
     s.add_argument("--box-size", default=None, metavar="Z,Y,X",
                    help="size of a region in full-resolution voxels (default: the plan's size of new boxes)")
-    s.add_argument("--kind", default="auto", choices=KINDS,
-                   help="what the predictions hold (default auto: floats a probability map, integers instance "
-                        "ids, or class values when the plan has several classes)")
-    s.add_argument("--class", dest="class_name", default=None, metavar="NAME",
-                   help="the class a one-class prediction (instances, probability) is of, when the plan has "
-                        "several")
     s.add_argument("--json", action="store_true", help="print the regions as JSON")
     s.set_defaults(func=cmd_scan)
