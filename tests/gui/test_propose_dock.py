@@ -345,6 +345,9 @@ def test_proposals_are_saved_to_the_project_and_proposing_goes_on_after_reopenin
     assert [b["source"] for b in saved["boxes"]] == ["proposal"] * 3
     assert saved["boxes"][0]["locked"] is True and saved["boxes"][0]["stratum"] in STRATA
     assert "strata" in saved["boxes"][0]["stats"]
+    assert [b["round"] for b in saved["boxes"]] == [1] * 3  # a round of the project, recorded as the CLI does
+    record = json.loads((folder / "rounds" / "loop_001.json").read_text())
+    assert sorted(p["box"] for p in record["patches"]) == sorted(f"{saved['name']}:{b['id']}" for b in saved["boxes"])
 
     plan = widget.plan
     viewer.close()  # one writer per project: reopened once the first viewer has let go of it
@@ -362,7 +365,9 @@ def test_proposals_are_saved_to_the_project_and_proposing_goes_on_after_reopenin
     assert np.allclose(layer.face_color[ids == locked.id], want, atol=0.01)
     _propose(qtbot, widget2.proposer, n_boxes=2, replace=True)
     assert len(widget2.plan.boxes) == 3 and widget2.plan.box(locked.id).locked
-    assert len(json.loads((folder / "plan.json").read_text())["images"][0]["boxes"]) == 3
+    boxes = json.loads((folder / "plan.json").read_text())["images"][0]["boxes"]
+    assert len(boxes) == 3 and sorted(b["round"] for b in boxes) == [1, 2, 2]
+    assert sorted(p.name for p in (folder / "rounds").iterdir()) == ["loop_001.json", "loop_002.json"]
 
 
 def test_screenshot_shows_the_stratum_fill_inside_each_box(make_napari_viewer, messages, dark_plan):

@@ -26,6 +26,8 @@ from qtpy.QtWidgets import (
 )
 
 from ..engine.jobs.propose import ProposeRequest, run_propose
+from ..engine.plan.plan_file import ProjectError, load_collection
+from ..engine.plan.rounds import next_round, record_new_boxes
 from ..engine.propose.run import Candidates
 from .box_actions import BoxActions
 from .box_table import describe_box
@@ -188,17 +190,43 @@ class ProposePanel(CandidateMeasure, BoxActions, QWidget):
         n, budget = self.form.limits()
         source = self.form.source.value
         try:
+            number = self._next_round()
             result = run_propose(ProposeRequest(
                 plan, by="uncertainty" if source == "uncertainty" else "content", candidates=cands, n=n,
                 budget=budget, seed=self.form.seed.value, include_empty=self.form.include_empty.value,
-                replace=self.form.replace.value, exclude=tuple(self.rejected)))
+                replace=self.form.replace.value, exclude=tuple(self.rejected), round=number))
         except ValueError as e:
             show_error(f"Cannot propose: {e}")
             return
         new, report = result.plan, result.report
         self.last_report = report
         self.sync.set_plan(new)
+        self._record_round(number, new, result.added, f"Propose step: {source}",
+                           {"n": n, "budget": budget, "seed": self.form.seed.value})
         self._report(report.summary(), report.messages)
+
+    def _next_round(self) -> int | None:
+        """The project's next round (over every image and record); ``None`` for a plan not saved as a
+        project yet (the plan's own next round, unrecorded)."""
+        folder = self.host.project
+        if folder is None:
+            return None
+        try:
+            return next_round(load_collection(folder), folder)
+        except (ProjectError, OSError):
+            return None
+
+    def _record_round(self, number: int | None, plan, added, what: str, request: dict) -> None:
+        """Record the round in ``PROJECT/rounds/loop_NNN.json``, as ``patchwise propose`` does."""
+        folder = self.host.project
+        if folder is None or number is None or not added:
+            return
+        try:
+            name = self.host.images.shown() or load_collection(folder).names[0]
+            record_new_boxes(folder, number, f"napari-patchwise dock, {what}", [(name, plan, added)],
+                             request=request)
+        except (ProjectError, OSError) as e:
+            show_warning(f"The boxes are proposed, but the record of round {number} was not written: {e}")
 
     def _report(self, summary: str, messages: Sequence[str]) -> None:
         self.report.setText("\n".join([summary, *messages]))
@@ -218,12 +246,16 @@ class ProposePanel(CandidateMeasure, BoxActions, QWidget):
             if len(voxels) == 0:
                 show_warning(f"The points layer '{layer.name}' has no points; add some first.")
                 return
+            number = self._next_round()
             result = run_propose(ProposeRequest(plan, by="points", points=voxels, border=self.form.border.value,
-                                                replace=self.form.replace.value, exclude=tuple(self.rejected)))
+                                                replace=self.form.replace.value, exclude=tuple(self.rejected),
+                                                round=number))
         except ValueError as e:
             show_error(f"Cannot place boxes on the points of '{layer.name}': {e}")
             return
         self.sync.set_plan(result.plan)
+        self._record_round(number, result.plan, result.added, f"Propose step: points of '{layer.name}'",
+                           {"points": len(voxels)})
         added = len(result.added)
         self._report(f"added {added} box{'es' if added != 1 else ''} centred on the points "
                      f"of '{layer.name}'", result.messages)

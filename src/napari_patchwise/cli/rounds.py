@@ -15,21 +15,19 @@ from pathlib import Path
 
 from ..engine.plan.plan import Plan
 from ..engine.plan.plan_file import load_collection
-from ..engine.plan.rounds import record_path, round_record, summarize_rounds, write_round_record
+from ..engine.plan.rounds import record_new_boxes, record_path, summarize_rounds
 
 
 def record_round(out: Path, number: int, args, added: Iterable[tuple[str, Plan, Sequence[int]]], *,
                  predictions: Sequence = (), mix: dict | None = None, request: dict | None = None) -> Path | None:
     """Write the record of round ``number`` (``added``: image name, its plan, the new box ids); the
     lock is held. Nothing is written for a run that added no box."""
-    boxes = [(name, plan.box(i)) for name, plan, ids in added for i in ids]
-    if not boxes:
-        return None
     command = getattr(args, "command_line", None) or f"patchwise {getattr(args, 'command', '')}".strip()
-    path = write_round_record(out, round_record(number, command, boxes, predictions=predictions, mix=mix,
-                                                request=request))
-    print(f"round {number}: {len(boxes)} box{'es' if len(boxes) != 1 else ''}, recorded in "
-          f"{record_path(Path(out).name, number).as_posix()}")
+    path = record_new_boxes(out, number, command, added, predictions=predictions, mix=mix, request=request)
+    if path is not None:
+        n = sum(len(ids) for _, _, ids in added)
+        print(f"round {number}: {n} box{'es' if n != 1 else ''}, recorded in "
+              f"{record_path(Path(out).name, number).as_posix()}")
     return path
 
 

@@ -238,6 +238,30 @@ def write_round_record(folder, record: Mapping) -> Path:
     return write_json_atomic(path, dict(record))
 
 
+def record_new_boxes(folder, number: int, command: str, added, **record) -> Path | None:
+    """Write the record of round ``number`` for the boxes a run added; nothing for a run that added none.
+
+    ``added`` is an iterable of ``(image name, plan, new box ids)``; ``record`` goes to
+    :func:`round_record` (``predictions``, ``mix``, ``request``). The command line and the dock's
+    Propose step both record their rounds through it, holding the project's lock.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from napari_patchwise.engine import ImageRef, Plan
+    >>> plan = Plan(ImageRef((8, 8, 8))).add_boxes([((0, 0, 0), (4, 4, 4))], source="proposal")
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> record_new_boxes(folder, 1, "patchwise propose", [("a", plan, [])]) is None
+    True
+    >>> record_new_boxes(folder, 1, "patchwise propose", [("a", plan, [1])]).name
+    'loop_001.json'
+    """
+    boxes = [(name, plan.box(i)) for name, plan, ids in added for i in ids]
+    if not boxes:
+        return None
+    return write_round_record(folder, round_record(number, command, boxes, **record))
+
+
 def read_round_records(folder) -> list[dict]:
     """Every round record of ``folder``, by round (a damaged one is refused, naming the file)."""
     out = []
