@@ -51,9 +51,10 @@ def read_volume_layers(path) -> list[tuple]:
             break
     kwargs: dict = {"name": name, "metadata": {METADATA_KEY: {"voxel_size_known": vol.voxel_size is not None}}}
     if vol.voxel_size is not None:
-        kwargs["scale"] = tuple(vol.voxel_size)
+        lead = vol.data.ndim - 3  # channels or time points before z, y, x
+        kwargs["scale"] = (1.0,) * lead + tuple(vol.voxel_size)
         if vol.unit:
-            kwargs["units"] = (vol.unit,) * 3
+            kwargs["units"] = ("pixel",) * lead + (vol.unit,) * 3
     if dataset_role(name, vol.data.dtype) == "labels":
         return [(np.asarray(vol.data), kwargs, "labels")]
     kwargs["contrast_limits"] = robust_contrast_limits(vol.data)

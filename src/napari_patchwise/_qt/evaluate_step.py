@@ -193,7 +193,8 @@ class EvaluateStep(QWidget):
             path = QFileDialog.getExistingDirectory(self, "Folder of predictions (one file per image)")
         else:
             path, _ = QFileDialog.getOpenFileName(
-                self, "Prediction", filter="Volumes (*.tif *.tiff *.h5 *.hdf5 *.hdf *.npy *.zarr);;All files (*)")
+                self, "Prediction", filter="Volumes (*.tif *.tiff *.h5 *.hdf5 *.hdf *.npy *.zarr *.mrc *.rec *.nrrd "
+                                           "*.nii *.nii.gz);;All files (*)")
         if path:
             self.prediction.setText(path)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..engine.evaluate.prediction import open_prediction
+from ..engine.io.lazy import lazy_volume
 from ..layers.annotation_layers import annotation_transform
 
 #: The name of the layer (one per viewer: shown again, it is replaced).
@@ -42,10 +43,8 @@ def prediction_layer_data(path, plan, kind: str = "auto", threshold: float = 0.5
     """
     pred = open_prediction(path, plan, kind, threshold)
     data = pred.data
-    if not isinstance(data, np.ndarray):
-        import dask.array as da
-
-        data = da.from_array(data, chunks=_chunks(data))
+    if not isinstance(data, np.ndarray) or isinstance(data, np.memmap):  # on disk: read the slices shown
+        data = lazy_volume(data)
     if pred.kind == "probability":
         data = (data >= pred.threshold).astype(np.uint8)
     elif np.dtype(data.dtype).kind == "b":
@@ -68,14 +67,6 @@ def shown_key(path, kind: str, threshold: float) -> str:
     'p.tif (auto, threshold 0.5)'
     """
     return f"{path} ({kind}, threshold {float(threshold):g})"
-
-
-def _chunks(data):
-    """The file's own chunks when it has them (HDF5, Zarr), else one plane at a time."""
-    chunks = getattr(data, "chunks", None)
-    if isinstance(chunks, tuple) and len(chunks) == len(data.shape):
-        return chunks
-    return (1, *data.shape[1:])
 
 
 def show_prediction(viewer, path, plan, kind: str = "auto", threshold: float = 0.5):

@@ -204,6 +204,14 @@ def test_truncated_mrc_named(tmp_path):
         read_volume(path)
 
 
+@pytest.mark.parametrize("name, body", [("bad.nii", b"not a NIfTI file"), ("bad.nii.gz", b"\x1f\x8b garbage"),
+                                        ("bad.nrrd", b"NRRD0004\ntype: what\n\n")])
+def test_damaged_nifti_or_nrrd_named_with_the_fix(tmp_path, name, body):
+    (tmp_path / name).write_bytes(body)
+    with pytest.raises(ValueError, match=f"{name} is not a readable .* file .*convert it"):
+        read_volume(tmp_path / name)
+
+
 @pytest.mark.parametrize("module,name", [("mrcfile", "t.mrc"), ("nrrd", "t.nrrd"), ("nibabel", "t.nii.gz")])
 def test_missing_package_names_the_extra(tmp_path, monkeypatch, module, name):
     path = WRITERS[name](tmp_path / name, _volume())

@@ -170,3 +170,14 @@ def test_bounding_boxes_are_those_of_find_objects(seed):
     assert lo.shape == hi.shape == (n, 3) and lo.dtype == hi.dtype == np.int64
     assert lo.tolist() == [[s.start for s in f] for f in found]
     assert hi.tolist() == [[s.stop for s in f] for f in found]
+
+
+def test_bounding_boxes_of_noise_are_those_of_find_objects():
+    """So many objects that per-plane counts would outgrow the chunk: find_objects' own boxes."""
+    rng = np.random.default_rng(7)
+    lbl, n = ndi.label(rng.random((40, 12, 9)) > 0.8)
+    assert max(lbl.shape) * (n + 1) > 2 * lbl.size  # the case the counts leave out
+    lo, hi = _bounding_boxes(lbl, n)
+    found = ndi.find_objects(lbl)
+    assert lo.tolist() == [[s.start for s in f] for f in found]
+    assert hi.tolist() == [[s.stop for s in f] for f in found]

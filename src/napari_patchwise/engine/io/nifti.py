@@ -40,7 +40,11 @@ def open_nifti(path):
     """
     nib = cryoet_module("nibabel")
     p = Path(path)
-    img = nib.load(str(p))
+    try:
+        img = nib.load(str(p))
+    except (nib.filebasedimages.ImageFileError, nib.spatialimages.HeaderDataError) as e:
+        raise ValueError(f"{p.name} is not a readable NIfTI file ({e}); check that it is whole, or convert "
+                         "it to TIFF or NRRD.") from None
     proxy = img.dataobj
     ndim = len(proxy.shape)
     if ndim < 3 or ndim not in _AXES:

@@ -39,11 +39,15 @@ def open_nrrd(path):
     """
     nrrd = cryoet_module("nrrd")
     p = Path(path)
-    with open(p, "rb") as fh:
-        header = nrrd.read_header(fh)
-        data = _memmap(p, header, fh.tell(), nrrd)
-    if data is None:
-        data, header = nrrd.read(str(p), index_order="C")
+    try:
+        with open(p, "rb") as fh:
+            header = nrrd.read_header(fh)
+            data = _memmap(p, header, fh.tell(), nrrd)
+        if data is None:
+            data, header = nrrd.read(str(p), index_order="C")
+    except nrrd.NRRDError as e:
+        raise ValueError(f"{p.name} is not a readable NRRD file ({e}); check that it is whole, or convert "
+                         "it to TIFF or NIfTI.") from None
     vs, unit, axes = _geometry(header, data.ndim)
     return data, vs, unit, axes
 

@@ -318,7 +318,9 @@ def _bounding_boxes(lbl: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """First and end (exclusive) index along each axis of labels ``1..n`` (each present).
 
     What :func:`scipy.ndimage.find_objects` gives, from counts of every label
-    in every plane (numpy releases the GIL for them; no slice objects are made).
+    in every plane (numpy releases the GIL for them; no slice objects are made);
+    with so many objects that those counts would take more memory than the
+    chunk (noise), from :func:`scipy.ndimage.find_objects` itself.
 
     Examples
     --------
@@ -328,9 +330,18 @@ def _bounding_boxes(lbl: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     >>> lo, hi = _bounding_boxes(lbl, 2)
     >>> lo.tolist(), hi.tolist()
     ([[0, 1, 1], [1, 0, 3]], [[1, 2, 3], [2, 3, 4]])
+    >>> many = np.arange(1, 25, dtype=np.int32).reshape(2, 3, 4)  # 24 one-voxel objects
+    >>> lo, hi = _bounding_boxes(many, 24)
+    >>> lo[5].tolist(), hi[5].tolist()
+    ([0, 1, 1], [1, 2, 2])
     """
     lo = np.empty((n, 3), np.int64)
     hi = np.empty((n, 3), np.int64)
+    if max(lbl.shape) * (n + 1) > 2 * lbl.size:  # many small objects (noise): the counts would outgrow the chunk
+        for i, found in enumerate(ndi.find_objects(lbl, max_label=n)):
+            lo[i] = [s.start for s in found]
+            hi[i] = [s.stop for s in found]
+        return lo, hi
     flat = lbl.astype(np.int64).ravel()
     for a in range(3):
         size = lbl.shape[a]
