@@ -2,6 +2,8 @@
 
 from .merge import (MergeCorrectionsRequest, MergeReport, correction_kind, merge_corrections, merge_masks,
                     plan_merge)
+from .store import CORRECTION_KINDS, correction_arrays, correction_path, has_corrections
 
-__all__ = ["MergeCorrectionsRequest", "MergeReport", "correction_kind", "merge_corrections", "merge_masks",
+__all__ = ["CORRECTION_KINDS", "correction_arrays", "correction_path", "has_corrections",
+           "MergeCorrectionsRequest", "MergeReport", "correction_kind", "merge_corrections", "merge_masks",
            "plan_merge"]
