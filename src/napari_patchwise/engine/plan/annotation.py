@@ -145,8 +145,9 @@ def compose(layers: Mapping[str, object], class_names: Sequence[str], region=Non
     count = np.zeros(out_shape, np.uint8)
     instances = {}
     claimed = np.zeros(out_shape, bool)
+    corrected = CorrectedParts(out_shape)
     for value, name in enumerate(class_names, start=1):
-        ids = _read(layers[name], region)
+        ids = corrected.read(layers, name, region)
         if ids.dtype.kind == "f":
             raise ValueError(f"layer {name!r} holds float values; labels must be integers.")
         mine = ids > 0
@@ -155,13 +156,50 @@ def compose(layers: Mapping[str, object], class_names: Sequence[str], region=Non
         classmap[win] = value
         claimed |= mine
         instances[name] = np.where(win, ids, 0).astype(ids.dtype if ids.dtype.kind == "u" else np.int64)
+    corrected.apply(classmap)
     ign = layers.get("ignore")
-    if ign is not None:
-        ign_mask = _read(ign, region) > 0
+    ign_mask = corrected.ignore if ign is None else (_read(ign, region) > 0) | corrected.ignore
+    if ign is not None or corrected.any_ignore:
         classmap[ign_mask] = len(class_names) + 1
         for name in class_names:
             instances[name][ign_mask] = 0
     return Composition(classmap, instances, count > 1, class_names)
+
+
+class CorrectedParts:
+    """Class layers read through their correction masks (:mod:`..corrections.apply`), when ``layers``
+    holds any under ``corrections/<class>/<kind>`` (as ``annotation_layers`` gives them).
+
+    What Remove takes out of a class becomes background unless another class holds the voxel;
+    what Ignore marks is ignored.
+    """
+
+    def __init__(self, shape):
+        self.removed = None
+        self.ignore = np.zeros(shape, bool)
+        self.any_ignore = False
+
+    def read(self, layers: Mapping[str, object], name: str, region) -> np.ndarray:
+        from ..corrections.apply import correct_class
+        from ..corrections.store import CORRECTION_KINDS, correction_path
+
+        masks = {k: layers[correction_path(name, k)] for k in CORRECTION_KINDS if correction_path(name, k) in layers}
+        base = layers[name]
+        if not masks:
+            return _read(base, region)
+        attrs = getattr(base, "attrs", None)
+        kind = attrs.get("kind") if attrs is not None else None
+        fixed = correct_class(base, masks, region, instance=kind == "instance", name=repr(name))
+        self.removed = fixed.removed if self.removed is None else self.removed | fixed.removed
+        if fixed.ignore.any():
+            self.ignore |= fixed.ignore
+            self.any_ignore = True
+        return fixed.ids
+
+    def apply(self, classmap: np.ndarray) -> None:
+        """Removed voxels no class holds become background."""
+        if self.removed is not None:
+            classmap[self.removed & (classmap == UNANNOTATED)] = BACKGROUND
 
 
 def effective_background(background, class_layers: Sequence[object], region=None) -> np.ndarray:

@@ -183,8 +183,9 @@ def sync_annotations(folder: Path, plan: Plan, name: str) -> None:
     old_mag = old_meta.get("magnification") if isinstance(old_meta, dict) else None
     mag_changed = old_mag is not None and old_mag != list(plan.magnification)
     # first decide everything (and refuse) before touching anything
-    if mag_changed or any(a.shape != shape for a in arrays.values()):
-        painted = sorted(n for n, a in arrays.items() if a.nchunks_initialized)
+    corrections = correction_members(group)
+    if mag_changed or any(a.shape != shape for a in (*arrays.values(), *corrections.values())):
+        painted = sorted(n for n, a in (*arrays.items(), *corrections.items()) if a.nchunks_initialized)
         if painted:
             old_shape = next((a.shape for n, a in arrays.items() if n in painted), None)
             raise ProjectError(
@@ -194,6 +195,8 @@ def sync_annotations(folder: Path, plan: Plan, name: str) -> None:
                 "magnification they were painted at, or export them and start a new project."
             )
         redo = {n: a.attrs.get("kind") for n, a in arrays.items()}
+        for path in corrections:  # empty masks of the old shape: made again when next needed
+            del group[path]
     else:
         redo = {}
     for name, kind in _layers(plan):
@@ -213,6 +216,14 @@ def sync_annotations(folder: Path, plan: Plan, name: str) -> None:
         _create_layer(group, name, kind if kind in LAYER_DTYPES else "semantic", shape, True)
     if old_meta != _meta(plan):
         group.attrs[ATTRS_KEY] = _meta(plan)
+
+
+def correction_members(group: zarr.Group) -> dict[str, zarr.Array]:
+    """The correction masks of an image group (``corrections/<class>/<kind>``)."""
+    node = group.get("corrections")
+    if not isinstance(node, zarr.Group):
+        return {}
+    return {f"corrections/{path}": a for path, a in node.members(max_depth=None) if isinstance(a, zarr.Array)}
 
 
 def open_annotations(folder, plan: Plan | None = None, mode: str = "r+", *,
@@ -313,7 +324,8 @@ def annotation_array(folder_or_group, name: str, *, mode: str = "r+") -> zarr.Ar
 
 
 def annotation_layers(group: zarr.Group, plan: Plan) -> dict[str, zarr.Array]:
-    """``{class name: array, 'background': array, 'ignore': array}`` of a project."""
+    """``{class name: array, 'background': array, 'ignore': array}`` of a project, and the correction
+    masks of its classes under ``'corrections/<class>/<kind>'`` (:func:`correction_layers`)."""
     names = [c.name for c in plan.classes] + ["background", "ignore"]
     out = {}
     for name in names:
@@ -323,6 +335,20 @@ def annotation_layers(group: zarr.Group, plan: Plan) -> dict[str, zarr.Array]:
                 f"annotations have no layer {name!r}; save the plan (save_plan) to add it."
             )
         out[name] = node
+    out.update(correction_layers(group, plan))
+    return out
+
+
+def correction_layers(group: zarr.Group, plan: Plan) -> dict[str, zarr.Array]:
+    """``{'corrections/<class>/<kind>': array}`` of the classes that have correction masks
+    (``compose`` applies them)."""
+    from ..corrections.store import correction_arrays, correction_path
+
+    out = {}
+    for c in plan.classes:
+        if isinstance(group.get(c.name), zarr.Array):
+            for kind, array in correction_arrays(group, c.name, create=False).items():
+                out[correction_path(c.name, kind)] = array
     return out
 
 

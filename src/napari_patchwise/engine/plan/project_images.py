@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import zarr
 
-from .annotation_store import ANNOTATIONS, _open_group, open_annotations, sync_annotations
+from .annotation_store import ANNOTATIONS, _open_group, correction_members, open_annotations, sync_annotations
 from .collection import Collection
 from .paths import os_error_reason
 from .plan import Plan
@@ -51,7 +51,7 @@ __all__ = ["add_image", "annotated_voxels", "load_collection", "remove_image", "
 
 
 def annotated_voxels(group: zarr.Group, plan: Plan) -> int:
-    """Voxels (at the magnification) labelled in any class layer, ``background`` or ``ignore``.
+    """Voxels (at the magnification) labelled in any class layer, ``background``, ``ignore`` or correction mask.
 
     Reads only the chunks a layer stores, one block of chunks at a time.
 
@@ -70,6 +70,7 @@ def annotated_voxels(group: zarr.Group, plan: Plan) -> int:
     """
     names = [c.name for c in plan.classes] + ["background", "ignore"]
     arrays = [a for n in names if isinstance(a := group.get(n), zarr.Array) and a.nchunks_initialized]
+    arrays += [a for a in correction_members(group).values() if a.nchunks_initialized]
     if not arrays:
         return 0
     shape, chunks = arrays[0].shape, arrays[0].chunks
