@@ -57,6 +57,7 @@ from .engine.plan.plan_file import is_project, load_collection
 from .engine.plan.project import ProjectError, open_project, resolve_image_path
 from .engine.findings import severity_by_box
 from .layers.annotation_layers import annotation_layer_data
+from .layers.correction_layers import all_correction_layer_data
 from .layers.box_shapes import (
     METADATA_KEY,
     box_rectangles,
@@ -155,6 +156,7 @@ def project_layer_data(folder, plan, group, image: str | None = None) -> tuple[l
         kwargs["face_color"] = face_colors(feats["box_id"], {b.id: b.stratum for b in plan.boxes})
     layers.append((rects, kwargs, "shapes"))
     layers.extend(annotation_layer_data(plan, group, project=meta["project"]))
+    layers.extend(all_correction_layer_data(plan, group, project=meta["project"]))
     return [tag_image(data, image) for data in layers], notes
 
 

@@ -25,6 +25,7 @@ from ..layers.live_qc import LiveQC
 from ..layers.project_link import annotation_layer_map, annotation_projects
 from ..layers.session import session_for
 from .narrow import NarrowDock, narrow_combos
+from .qc_corrections import CorrectionsPanel
 from .qc_findings import FindingsPanel
 from .qc_pairs import PairsPanel
 from .qc_rechecks import QCRechecks
@@ -64,6 +65,7 @@ class QCWidget(QCRechecks, NarrowDock, QWidget):
         for text, value in CONNECTIVITY_CHOICES:
             self.connectivity.addItem(text, value)
         self.pairs_panel = PairsPanel(napari_viewer, lambda: self.live)
+        self.corrections = CorrectionsPanel(napari_viewer, self.session)
         self.findings_panel = FindingsPanel(self)
         # the panels' tables and buttons under the names the dock always had
         p, f = self.pairs_panel, self.findings_panel
@@ -84,6 +86,7 @@ class QCWidget(QCRechecks, NarrowDock, QWidget):
             for w in widgets:
                 row.addWidget(w)
             layout.addLayout(row)
+        layout.addWidget(self.corrections)
         layout.addWidget(self.tabs, stretch=1)
         layout.addWidget(self.progress)
         self.runner = Runner(self, progress=self.progress, session=self.session)
@@ -139,12 +142,15 @@ class QCWidget(QCRechecks, NarrowDock, QWidget):
             self._detach()
         elif self.live is not None and len(annotation_layer_map(self.viewer.layers, self.project)) > len(self.live.layers):
             self._detach()  # the project's layers arrive one by one (Save project…): check them all
+        elif self.live is not None and self.corrections.stale() and not self.closed:
+            self.corrections.attach(self.project, self.live)  # correction layers came or went
         # only a new layer starts checks: while a viewer closes, its layers are removed one
         # by one, and re-attaching to the remaining ones would start workers on a dying viewer
         if self.live is None and getattr(event, "type", "inserted") == "inserted" and not self.closed:
             self.attach()
 
     def _detach(self) -> None:
+        self.corrections.detach()
         if self.live is not None:
             self.live.disconnect()
             self.live = None
@@ -163,6 +169,7 @@ class QCWidget(QCRechecks, NarrowDock, QWidget):
         if self.live is None or project != self.project:
             return
         self.live.set_plan(self.session.current_plan(project))
+        self.corrections.merge_all()
         self._pending.update(self.live.instance_classes)
         self._recheck_pending()
         self.check_boxes(quiet=True)
@@ -187,6 +194,7 @@ class QCWidget(QCRechecks, NarrowDock, QWidget):
         projects = annotation_projects(self.viewer.layers)
         if not projects:
             self.project_label.setText(NO_PROJECT)
+            self.corrections.attach(None, None)
             return False
         project = projects[0]
         layers = annotation_layer_map(self.viewer.layers, project)
@@ -204,6 +212,7 @@ class QCWidget(QCRechecks, NarrowDock, QWidget):
         self.live.recheck_needed.connect(self._schedule_recheck)
         self.live.boxes_touched.connect(self._on_boxes_touched)
         self.project_label.setText(f"project: {project}")
+        self.corrections.attach(project, self.live)
         self._pending.update(self.live.instance_classes)
         self._recheck_pending()
         return True

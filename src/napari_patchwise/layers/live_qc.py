@@ -78,6 +78,7 @@ class LiveQC:
         self.connectivity = connectivity
         self.crop = crop
         self.live = True
+        self.sources: dict = {}
         self.instance_classes = [c.name for c in plan.classes if c.kind == "instance" and c.name in self.layers]
         self.class_names = [c.name for c in plan.classes if c.name in self.layers]
         self.indexes: dict[str, ContactIndex] = {}
@@ -111,6 +112,42 @@ class LiveQC:
         if boxes != [(b.lo, b.hi) for b in plan.boxes]:
             self.contacts_changed.emit(None)
 
+    # -- corrected classes ----------------------------------------------------
+    def data(self, name: str):
+        """The labels checked for a layer: a class's merged view when it has corrections
+        (:meth:`use_corrected`), else the layer's own data."""
+        source = self.sources.get(name)
+        return (source if source is not None else self.layers[name]).data
+
+    def use_corrected(self, name: str, view) -> None:
+        """Check class ``name`` on ``view`` (its merged view layer; ``None``: on the class layer again).
+
+        The class layer is still the one painted; :meth:`region_corrected` tells of changes of the view.
+        """
+        if name not in self.layers:
+            return
+        if view is None:
+            self.sources.pop(name, None)
+        else:
+            self.sources[name] = view
+        if name in self.indexes:
+            self.indexes[name] = self.compute_index(name)
+            self.contacts_changed.emit(None)
+
+    def region_corrected(self, name: str, region) -> None:
+        """The merged view of class ``name`` changed in ``region`` (``None``: anywhere): check it again."""
+        if name not in self.sources or name not in self._log:
+            return
+        if region is None:
+            self.recheck_needed.emit(name)
+            return
+        if self.live and name in self.indexes:
+            clipped = clip_region(region, tuple(self.layers[name].data.shape))
+            if self.indexes[name].update(self.data(name), clipped):
+                self.contacts_changed.emit(clipped)
+        if self.live and self.crop:
+            self.crop_background(region)
+
     # -- full rechecks (may run in a worker thread) ---------------------------
     def stroke_count(self, name: str) -> int:
         """How many strokes of a layer were seen (a marker for :meth:`install_index`)."""
@@ -119,8 +156,9 @@ class LiveQC:
     def compute_index(self, name: str) -> ContactIndex:
         """A fresh contact index of one instance class (reads the whole layer; no side effects)."""
         layer = self.layers[name]
+        data = self.data(name)
         index = ContactIndex(tuple(layer.data.shape), connectivity=self.connectivity)
-        index.rebuild(layer.data)
+        index.rebuild(data)
         return index
 
     def install_index(self, name: str, index: ContactIndex, since: int | None = None) -> None:
@@ -128,7 +166,7 @@ class LiveQC:
         ``since`` (:meth:`stroke_count` when it started) are replayed on it."""
         if since is not None:
             for region in self._log[name][since:]:
-                index.update(self.layers[name].data, region)
+                index.update(self.data(name), region)
         self.indexes[name] = index
         self.contacts_changed.emit(None)
 
@@ -160,7 +198,7 @@ class LiveQC:
         if self.live and name in self.indexes:
             shape = tuple(self.layers[name].data.shape)
             clipped = clip_region(region, shape)
-            if self.indexes[name].update(self.layers[name].data, clipped):
+            if self.indexes[name].update(self.data(name), clipped):
                 self.contacts_changed.emit(clipped)
         if self.live and self.crop and name != "ignore":
             self.crop_background(region)
@@ -191,7 +229,7 @@ class LiveQC:
         block = np.asarray(bg.data[region])
         if not block.any():
             return 0
-        keep = effective_background(block, [np.asarray(self.layers[c].data[region]) for c in self.class_names])
+        keep = effective_background(block, [np.asarray(self.data(c)[region]) for c in self.class_names])
         hit = np.nonzero((block > 0) & ~keep)
         if not hit[0].size:
             return 0
@@ -273,7 +311,7 @@ class LiveQC:
         layer = self.layers[name]
         if pairs is None:
             pairs = [(p.a, p.b) for p in self.contacts() if p.name == name]
-        sep = separate(layer.data, pairs, connectivity=self.connectivity)
+        sep = separate(self.data(name), pairs, connectivity=self.connectivity)
         if not sep.n_voxels:
             return sep
         idx = tuple(sep.voxels.T)
@@ -292,7 +330,7 @@ class LiveQC:
             mask = np.zeros(tuple(int(b - a) for a, b in zip(lo, hi)), bool)
             mask[tuple(sep.voxels.T - lo[:, None])] = True
             mark_edited(self.edits, region, mask)
-        self.indexes[name].update(layer.data, region)
+        self.indexes[name].update(self.data(name), region)
         self.contacts_changed.emit(region)
         return sep
 

@@ -43,12 +43,13 @@ def layer_image(layer) -> str | None:
 
 
 def project_layers(layers, project) -> list:
-    """The layers of ``project`` in ``layers``: its image, boxes and annotation layers (as the reader made them)."""
+    """The layers of ``project`` in ``layers``: its image, boxes, annotation and correction layers (as the
+    reader made them)."""
     want = Path(project).resolve()
     out = []
     for layer in layers:
         meta = _meta(layer)
-        if meta.get("role") in ("image", "boxes", "annotation") and meta.get("project") \
+        if meta.get("role") in ("image", "boxes", "annotation", "correction", "corrected") and meta.get("project") \
                 and Path(meta["project"]).resolve() == want:
             out.append(layer)
     return out
@@ -83,6 +84,19 @@ def annotation_layer_map(layers, project) -> dict[str, Labels]:
         if (isinstance(layer, Labels) and meta.get("role") == "annotation" and meta.get("project")
                 and Path(meta["project"]).resolve() == want):
             out[meta["array"]] = layer
+    return out
+
+
+def correction_layer_map(layers, project) -> dict[str, dict[str, Labels]]:
+    """``{class: {'add' | 'remove' | 'ignore': mask layer, 'view': merged view}}`` of one project."""
+    want = Path(project).resolve()
+    out: dict[str, dict[str, Labels]] = {}
+    for layer in layers:
+        meta = _meta(layer)
+        if (isinstance(layer, Labels) and meta.get("role") in ("correction", "corrected") and meta.get("project")
+                and Path(meta["project"]).resolve() == want and isinstance(meta.get("class"), str)):
+            key = meta.get("kind") if meta["role"] == "correction" else "view"
+            out.setdefault(meta["class"], {})[key] = layer
     return out
 
 

@@ -56,8 +56,9 @@ from .box_shapes import METADATA_KEY
 
 #: What other writers are told holds the project.
 HOLDER = "napari, where the project is open"
-#: Layers that write into their project: painting, or the Box planner's autosave.
-WRITING_ROLES = ("annotation", "boxes")
+#: Layers that write into their project: painting (classes and their correction masks), or the Box
+#: planner's autosave.
+WRITING_ROLES = ("annotation", "correction", "boxes")
 
 _SESSIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
