@@ -220,3 +220,23 @@ def test_removing_and_restoring_an_image_keeps_its_masks(tmp_path):
     assert restore_image(folder, "b") == "b"
     group = open_annotations(folder, image="b", mode="r")
     assert int(np.asarray(group["corrections/nuclei/ignore"][:]).sum()) == 3
+
+
+def test_box_checks_read_an_instance_class_after_its_corrections(tmp_path):
+    folder = tmp_path / "inst"
+    plan = Plan(ImageRef((8, 32, 32), "uint16", (1.0, 1.0, 1.0), path="image.tif"),
+                get_preset("custom", minimum=(8, 16, 16)), (1, 1, 1), (ClassSpec("cells"),))
+    plan, _ = plan.add_box((0, 0, 0), (8, 32, 32))
+    create_project(folder, plan)
+    write_tiff(folder / "image.tif", np.zeros((8, 32, 32), np.uint16), (1.0, 1.0, 1.0))
+    group = open_annotations(folder, plan)
+    cells = np.zeros((8, 32, 32), np.uint32)
+    cells[2:6, 4:10, 4:10] = 1
+    cells[2:6, 4:10, 10:16] = 2  # touches cell 1
+    group["cells"][:] = cells
+    _, _, report = check_project(folder)
+    assert len(report.boxes[1].touching["cells"])
+    correction_arrays(group, "cells")["remove"][2:6, 4:10, 10:11] = 1  # a gap between them
+    _, _, report = check_project(folder)
+    assert not len(report.boxes[1].touching["cells"])
+    assert report.boxes[1].objects["cells"] == {1, 2}

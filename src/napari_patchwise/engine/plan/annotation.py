@@ -47,7 +47,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -88,12 +88,16 @@ class Composition:
     overlap : ndarray of bool
         Voxels claimed by more than one class.
     class_names : tuple of str
+    corrected : dict of str to ndarray
+        Per class with correction masks, its values after them (before other classes and
+        ignore are applied), for checks that read a class's own labels.
     """
 
     classmap: np.ndarray
     instances: dict[str, np.ndarray]
     overlap: np.ndarray
     class_names: tuple[str, ...]
+    corrected: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def ignore_value(self) -> int:
@@ -163,7 +167,7 @@ def compose(layers: Mapping[str, object], class_names: Sequence[str], region=Non
         classmap[ign_mask] = len(class_names) + 1
         for name in class_names:
             instances[name][ign_mask] = 0
-    return Composition(classmap, instances, count > 1, class_names)
+    return Composition(classmap, instances, count > 1, class_names, corrected.ids)
 
 
 class CorrectedParts:
@@ -178,6 +182,7 @@ class CorrectedParts:
         self.removed = None
         self.ignore = np.zeros(shape, bool)
         self.any_ignore = False
+        self.ids: dict[str, np.ndarray] = {}
 
     def read(self, layers: Mapping[str, object], name: str, region) -> np.ndarray:
         from ..corrections.apply import correct_class
@@ -191,6 +196,7 @@ class CorrectedParts:
         kind = attrs.get("kind") if attrs is not None else None
         fixed = correct_class(base, masks, region, instance=kind == "instance", name=repr(name))
         self.removed = fixed.removed if self.removed is None else self.removed | fixed.removed
+        self.ids[name] = fixed.ids
         if fixed.ignore.any():
             self.ignore |= fixed.ignore
             self.any_ignore = True

@@ -210,7 +210,7 @@ def check_box(
     for c in plan.classes:
         if c.kind != "instance":
             continue
-        ids = np.asarray(layers[c.name][region])
+        ids = comp.corrected[c.name] if c.name in comp.corrected else np.asarray(layers[c.name][region])
         q.objects[c.name] = set(np.unique(ids[ids > 0]).tolist())
         pairs = find_contacts(ids, connectivity=connectivity).pairs()
         q.touching[c.name] = pairs
