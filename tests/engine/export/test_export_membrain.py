@@ -224,3 +224,11 @@ def test_membrain_seg_loads_the_export(tmp_path):
             assert lab.shape == (32, 32, 8) and set(np.unique(lab)) <= {0.0, 1.0, 2.0}
         sample = ds[0]
         assert "image" in sample and "label" in sample
+
+
+def test_without_nibabel_the_export_names_the_extra_before_writing(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "nibabel", None)  # import nibabel fails as when it is not installed
+    with pytest.raises(ExportError, match=r"napari-patchwise\[cryoet\]"):
+        membrain.folder_name(_ctx(membrain_token="t"))

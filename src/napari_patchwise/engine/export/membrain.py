@@ -25,9 +25,10 @@ of one class exports it as membrane; a plan of several exports the class
 chosen with ``membrain_class`` (``--membrain-class``) as membrane and the
 others as *no membrane*. Images are one channel, written in their own type;
 the voxel size goes into the NIfTI header as
-:func:`~napari_patchwise.engine.io.nifti.write_nifti` writes it
-(MemBrain-seg reads only the arrays: give its training the pixel size
-yourself).
+:func:`~napari_patchwise.engine.io.nifti.write_nifti` writes it (in
+micrometres). MemBrain-seg's training reads only the arrays, and its
+segmentation rescales tomograms to 10 Å voxels by default: export at a
+magnification near that voxel size.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..io.cryoet_extra import cryoet_module
 from ..io.nifti import open_nifti, write_nifti
 from .model import CaseOutput, CaseRef, Crop, ExportContext, ExportError
 
@@ -102,10 +104,13 @@ def membrane_class(ctx: ExportContext) -> str:
     >>> membrane_class(ExportContext(plan))
     'membrane'
     >>> two = Plan(ImageRef((4, 4, 4)), classes=(ClassSpec("membrane", "semantic"), ClassSpec("actin", "semantic")))
-    >>> membrane_class(ExportContext(two))  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    napari_patchwise.engine.export.model.ExportError: MemBrain-seg learns one class ... --membrain-class membrane ...
+    >>> try:
+    ...     membrane_class(ExportContext(two))
+    ... except ExportError as e:
+    ...     print(str(e).split(";")[1].split(",")[0])
+     choose the one exported as membrane (--membrain-class membrane
+    >>> membrane_class(ExportContext(two, membrain_class="actin"))
+    'actin'
     """
     names = [c.name for c in ctx.plan.classes]
     chosen = ctx.membrain_class
@@ -136,10 +141,15 @@ def context_defaults(ctx: ExportContext, projects: Sequence) -> ExportContext:
 
 
 def folder_name(ctx: ExportContext) -> str:
-    """The MemBrain-seg folder is always ``membrain`` (after checking the token and the class)."""
+    """The MemBrain-seg folder is always ``membrain`` (after checking the token, the class and that
+    NIfTI can be written, so nothing is started that cannot finish)."""
     if ctx.membrain_token is not None:
         check_token(ctx.membrain_token)
     membrane_class(ctx)
+    try:
+        cryoet_module("nibabel")
+    except ImportError as e:
+        raise ExportError(f"the MemBrain-seg export writes NIfTI: {e}") from None
     return FOLDER
 
 
