@@ -48,7 +48,7 @@ from .narrow import NarrowDock, narrow_combos
 from .runner import Runner
 
 FORMAT_LABELS = (("nnunet", "nnU-Net v2"), ("stardist", "StarDist"), ("cellpose", "Cellpose"),
-                 ("omezarr", "OME-Zarr"))
+                 ("omezarr", "OME-Zarr"), ("membrain", "MemBrain-seg"))
 #: The output folder proposed for a project (inside it, as the demo does).
 DEFAULT_OUT = "export"
 NO_PROJECT = "No project: open a project folder (or save one in the Plan step)."
@@ -84,11 +84,16 @@ class ExportForm(Container):
         self.dataset_id = SpinBox(label="nnU-Net dataset id", value=501, min=1, max=999)
         self.dataset_name = LineEdit(label="nnU-Net dataset name", value="Patchwise")
         self.instance_class = ComboBox(label="instance class (StarDist, Cellpose)", choices=[])
+        self.membrain_token = LineEdit(label="MemBrain-seg dataset token",
+                                       tooltip="the start of every file name: letters, digits and '-'; "
+                                               "empty: the project folder's name without other characters")
+        self.membrain_class = ComboBox(label="membrane class (MemBrain-seg)", choices=[],
+                                       tooltip="the class written as membrane (1); the others as no membrane (0)")
         super().__init__(widgets=[
             *_format_rows(self.formats), self.out,
             _row(self.train, self.val, self.test, label="train/val/test"), self.seed,
             self.test_boxes, self.use_selected, self.only_done, self.overwrite, self.dataset_id, self.dataset_name,
-            self.instance_class,
+            self.instance_class, self.membrain_token, self.membrain_class,
         ])
         self.more = CollectionFields()  # split by, test images, other projects: Qt widgets, last in the form
         self.native.layout().addWidget(self.more)
@@ -103,6 +108,13 @@ class ExportForm(Container):
         chosen = self.chosen_formats()
         self.dataset_id.visible = self.dataset_name.visible = "nnunet" in chosen
         self.instance_class.visible = bool({"stardist", "cellpose"} & set(chosen))
+        self.membrain_token.visible = self.membrain_class.visible = "membrain" in chosen
+
+    def set_classes(self, names: list[str]) -> None:
+        """The plan's classes as membrane choices (``membrane`` first chosen when there is one)."""
+        self.membrain_class.choices = names
+        if names:
+            self.membrain_class.value = "membrane" if "membrane" in names else names[0]
 
     def out_folder(self) -> Path:
         value = self.out.value
@@ -117,6 +129,11 @@ class ExportForm(Container):
         context: dict = {"dataset_id": self.dataset_id.value, "dataset_name": self.dataset_name.value.strip()}
         if self.instance_class.value:
             context["instance_class"] = self.instance_class.value
+        if "membrain" in formats:
+            if self.membrain_token.value.strip():
+                context["membrain_token"] = self.membrain_token.value.strip()
+            if self.membrain_class.value:
+                context["membrain_class"] = self.membrain_class.value
         return ExportOptions(formats=formats, fractions=fractions, seed=self.seed.value,
                              test_boxes=parse_test_boxes(self.test_boxes.value, "test boxes"),
                              overwrite=self.overwrite.value,
@@ -183,6 +200,7 @@ class ExportWidget(NarrowDock, QWidget):
         if self.project is None:
             self.project_label.setText(NO_PROJECT)
             self.form.instance_class.choices = []
+            self.form.set_classes([])
             self.form.more.set_images([])
             return
         self.project_label.setText(f"project: {self.project}")
@@ -192,6 +210,7 @@ class ExportWidget(NarrowDock, QWidget):
             show_error(str(e))
             return
         self.form.instance_class.choices = [c.name for c in plan.classes if c.kind == "instance"]
+        self.form.set_classes([c.name for c in plan.classes])
         self.form.more.set_images(self.image_names())
         if str(self.form.out.value).strip() in ("", "."):
             self.form.out.value = Path(self.project) / DEFAULT_OUT

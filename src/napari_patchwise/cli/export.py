@@ -149,6 +149,10 @@ def options_from_args(args) -> ExportOptions:
             raise _usage(f"--cellpose-min-masks is a number of masks, 0 or more (Cellpose's min_train_masks); "
                          f"got {args.cellpose_min_masks}.")
         context["min_masks"] = args.cellpose_min_masks
+    if getattr(args, "membrain_token", None) is not None:
+        context["membrain_token"] = args.membrain_token
+    if getattr(args, "membrain_class", None) is not None:
+        context["membrain_class"] = args.membrain_class
     return ExportOptions(
         formats=parse_formats(args.format), fractions=parse_split(args.split), seed=args.seed,
         test_boxes=parse_test_boxes(args.test_boxes, "--test-boxes"), overwrite=args.overwrite,
@@ -234,7 +238,7 @@ def export_demo(folder: Path, progress=None) -> ExportReport:
 
 def add_parser(sub) -> None:
     e = sub.add_parser(
-        "export", help="write validated boxes as training data (nnU-Net, StarDist, Cellpose, OME-Zarr)",
+        "export", help="write validated boxes as training data (nnU-Net, StarDist, Cellpose, OME-Zarr, MemBrain-seg)",
         description="Export the validated boxes of PROJECT into OUT, one folder per format, with "
         "train/val/test splits and a patchwise_manifest.json. A project of several images gives one "
         "dataset (case names begin with the image's name), and so do several projects (they must have "
@@ -283,6 +287,12 @@ def add_parser(sub) -> None:
     e.add_argument("--cellpose-min-masks", type=int, default=None, metavar="N",
                    help="write only Cellpose planes with at least N masks: Cellpose's min_train_masks, "
                    "below which its training drops an image (default 5)")
+    e.add_argument("--membrain-token", default=None, metavar="TOKEN",
+                   help="MemBrain-seg dataset token, the start of every file name: letters, digits and '-' "
+                   "(default: the project folder's name without other characters)")
+    e.add_argument("--membrain-class", default=None, metavar="CLASS",
+                   help="the class MemBrain-seg gets as membrane (1); the others become no membrane (0) "
+                   "(default: the plan's only class)")
     e.add_argument("--verify", action="store_true",
                    help="run nnU-Net's dataset integrity check on the nnU-Net folder (needs nnunetv2)")
     e.add_argument("--json", action="store_true", help="print the report as JSON")

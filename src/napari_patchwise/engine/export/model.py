@@ -2,7 +2,7 @@
 
 An export turns each validated box into a *case*: the image and the composed
 annotation of the box at the training magnification (:class:`Crop`). Format
-writers (``nnunet``, ``stardist``, ``cellpose``, ``omezarr``) turn cases into
+writers (``nnunet``, ``stardist``, ``cellpose``, ``omezarr``, ``membrain``) turn cases into
 files; :func:`~napari_patchwise.engine.export.run.export_project` chooses the
 boxes, assigns splits, stages the files in a temporary folder, writes the
 manifest and moves everything into place.
@@ -23,7 +23,7 @@ from ..plan.plan import Plan
 from ..findings import Finding
 
 #: The formats, in the order they are offered.
-FORMAT_NAMES = ("nnunet", "stardist", "cellpose", "omezarr")
+FORMAT_NAMES = ("nnunet", "stardist", "cellpose", "omezarr", "membrain")
 #: Splits a case can belong to.
 SPLITS = ("train", "val", "test")
 #: The manifest written into every exported folder.
@@ -131,6 +131,13 @@ class ExportContext:
     min_masks : int
         Cellpose drops training images with fewer masks than this (its
         ``min_train_masks``, 5 by default), so such planes are not written.
+    membrain_token : str or None
+        MemBrain-seg dataset token, the start of every file name (letters,
+        digits and ``-``); ``None``: the project folder's name without other
+        characters (see :mod:`.membrain`).
+    membrain_class : str or None
+        The class MemBrain-seg gets as membrane (the others as no membrane);
+        ``None``: the plan's only class.
     """
 
     plan: Plan
@@ -140,6 +147,8 @@ class ExportContext:
     patch_size: tuple[int, int, int] | None = None
     cellpose_planes: tuple[str, ...] = ("yx",)
     min_masks: int = 5
+    membrain_token: str | None = None
+    membrain_class: str | None = None
 
     def __post_init__(self):
         if self.patch_size is not None:

@@ -3,7 +3,7 @@
 :func:`export_project` is what the Export dock and ``patchwise export`` call
 (:func:`export_projects` for several projects into one dataset).
 For each format a writer module (``nnunet``, ``stardist``,
-``cellpose_planes``, ``omezarr`` in this package) provides::
+``cellpose_planes``, ``omezarr``, ``membrain`` in this package) provides::
 
     folder_name(ctx) -> str                     the format folder in the output folder
     write_case(root, crop, ctx) -> CaseOutput   the files of one case (and its warnings)
@@ -12,6 +12,8 @@ For each format a writer module (``nnunet``, ``stardist``,
                                                 given ``images=`` (the names of every image
                                                 of the dataset) when it takes them
     label_mapping(ctx) -> dict                  optional: label values written
+    context_defaults(ctx, folders) -> ctx       optional: settings filled in from the project
+                                                folders before anything is read (MemBrain-seg)
     IMAGES = "training planes"                  optional: what a case's images are called
                                                 when a case gives several (Cellpose)
 
@@ -214,6 +216,10 @@ def export_projects(
                           "images, --test-images NAME) or export one image (--images NAME) with its test boxes.")
     plan = projects[0].sources[0].plan
     ctx = _context(plan, options)
+    for f in formats:  # a writer may fill settings in from the projects (MemBrain-seg's dataset token)
+        defaults = getattr((writers or {}).get(f) or writer_module(f), "context_defaults", None)
+        if defaults is not None:
+            ctx = defaults(ctx, [p.folder for p in projects])
     if single is not None:
         known = sorted({b.id for b in plan.boxes})
         pairs = [f"{src.name}:{b.id}" for src in single.sources for b in src.plan.boxes]
