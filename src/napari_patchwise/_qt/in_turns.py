@@ -86,7 +86,14 @@ def call_in_turns(steps: list[Callable[[], None]]) -> None:
     """Call ``steps`` one per turn of the event loop (the first now), so the window repaints and answers
     between two of them; without a running event loop (a script, a test not waiting) all at once.
 
-    A step that raises does not stop the others (its error goes to napari's handler).
+    Examples
+    --------
+    Without an event loop the steps run at once, in order:
+
+    >>> seen = []
+    >>> call_in_turns([lambda: seen.append(1), lambda: seen.append(2)])
+    >>> seen
+    [1, 2]
     """
     steps = list(steps)
     if not event_loop_running():
