@@ -18,7 +18,7 @@ Usage::
     python benchmarks/bench_live_stroke.py [--quick] [--strokes 200] [--zarr]
 
 With ``--zarr`` the layers hold a project's Zarr arrays on disk (chunks of
-32x128x128), as in the QC dock: reading and writing chunks is then part of
+16x64x64, the annotation chunks), as in the QC dock: reading and writing chunks is then part of
 every stroke.
 """
 

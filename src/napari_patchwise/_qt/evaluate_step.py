@@ -237,13 +237,20 @@ class EvaluateStep(QWidget):
         except (ValueError, ProjectError) as e:
             show_error(f"Cannot evaluate: {e}")
             return
-        self.runner.start(lambda progress: evaluate(request, progress), what="Evaluation", label="evaluating… %p%",
-                          returned=lambda result: self.show_result(request, result))
 
-    def show_result(self, request: EvaluateRequest, result) -> None:
-        """The overall scores and the table of boxes, worst first."""
+        def work(progress):
+            result = evaluate(request, progress)
+            return result, result.to_dict()  # the scores too: computing them is not the GUI thread's work
+
+        self.runner.start(work, what="Evaluation", label="evaluating… %p%",
+                          returned=lambda done: self.show_result(request, *done))
+
+    def show_result(self, request: EvaluateRequest, result, data: dict | None = None) -> None:
+        """The overall scores and the table of boxes, worst first (``data``: ``result.to_dict()``, when
+        computed already)."""
         self.request, self.result = request, result
-        data = result.to_dict()
+        if data is None:
+            data = result.to_dict()
         self.table.set_boxes(data["boxes"])
         empty = sum(1 for r in data["boxes"] if not r["voxels"])
         text = overall_text(data["overall"], data["iou_thresholds"])

@@ -80,3 +80,33 @@ def _add_hidden(viewer, layer, add, pending: list) -> None:
     if text:
         steps.append(lambda viewer: setattr(layer.text, "visible", True) if layer in viewer.layers else None)
     pending[:0] = steps
+
+
+def call_in_turns(steps: list[Callable[[], None]]) -> None:
+    """Call ``steps`` one per turn of the event loop (the first now), so the window repaints and answers
+    between two of them; without a running event loop (a script, a test not waiting) all at once.
+
+    Examples
+    --------
+    Without an event loop the steps run at once, in order:
+
+    >>> seen = []
+    >>> call_in_turns([lambda: seen.append(1), lambda: seen.append(2)])
+    >>> seen
+    [1, 2]
+    """
+    steps = list(steps)
+    if not event_loop_running():
+        for step in steps:
+            step()
+        return
+
+    def next_turn() -> None:
+        if not steps:
+            return
+        step = steps.pop(0)
+        if steps:
+            QTimer.singleShot(TURN_MS, next_turn)
+        step()
+
+    next_turn()

@@ -26,6 +26,7 @@ from ..engine.seed.thresholds import THRESHOLD_METHODS
 from ..layers.project_link import annotation_layer_map, annotation_projects, selected_project_box_ids
 from ..layers.session import session_for
 from .propose_form import layer_array
+from .in_turns import call_in_turns
 from .narrow import NarrowDock, narrow_combos
 from .runner import Runner
 from .seed_form import SeedForm
@@ -194,8 +195,10 @@ class SeedWidget(SeedPreview, NarrowDock, QWidget):
         except (OSError, ProjectError) as e:
             show_error(f"The labels were written, but the box statuses were not saved: {e}")
         layers = annotation_layer_map(self.viewer.layers, project)
-        for layer in layers.values():
-            layer.refresh()
+        # each layer reads its slice again in a turn of its own: the window answers in between
+        viewer = self.viewer
+        call_in_turns([lambda layer=layer: layer.refresh() if layer in viewer.layers else None
+                       for layer in layers.values()])
         if PREVIEW_NAME in self.viewer.layers:  # the preview is written now, or outdated
             self.viewer.layers.remove(self.viewer.layers[PREVIEW_NAME])
             if self.viewer.layers.selection.active is None and report.class_name in layers:

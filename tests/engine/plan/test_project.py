@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from napari_patchwise.engine import ClassSpec, ImageRef, Plan, get_preset
 from napari_patchwise.engine.geometry.box import SOURCES, STATUSES
 from napari_patchwise.engine.plan.collection import Collection
-from napari_patchwise.engine.plan.annotation_store import ANNOTATIONS, annotation_array, open_annotations
+from napari_patchwise.engine.plan.annotation_store import ANNOTATIONS, MAX_CHUNKS, annotation_array, open_annotations
 from napari_patchwise.engine.plan.plan_file import PLAN_FILE, ProjectError, is_project, load_plan
 from napari_patchwise.engine.plan.project import create_project, open_project, resolve_image_path, save_plan
 from napari_patchwise.engine.plan.atomic import write_json_atomic
@@ -51,7 +51,7 @@ def test_round_trip(tmp_path):
         arr = group[name]
         assert arr.shape == ANN_SHAPE
         assert arr.dtype == np.dtype(dtype)
-        assert all(c <= m for c, m in zip(arr.chunks, (32, 128, 128)))
+        assert all(c <= m for c, m in zip(arr.chunks, MAX_CHUNKS))
         assert arr.fill_value == 0
         assert arr.nchunks_initialized == 0
     assert group["nuclei"].attrs["kind"] == "instance"

@@ -1,0 +1,91 @@
+"""Every stroke is persisted: a napari brush stroke on a project's labels is on disk as soon as the
+stroke returns, so a process killed right after it (SIGKILL, nothing flushed) keeps it. Projects whose
+arrays have the older, larger chunk layout open and paint the same way."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from napari.layers import Labels
+
+from napari_patchwise.engine import ClassSpec, ImageRef, Plan
+from napari_patchwise.engine.plan.annotation_store import MAX_CHUNKS, open_annotations
+from napari_patchwise.engine.plan.project import create_project
+
+SHAPE = (40, 160, 160)
+STROKES = [((20, 70, 90), 5), ((21, 100, 40), 6), ((20, 72, 95), 7)]  # (voxel, label); the last overlaps the first
+OLD_CHUNKS = (32, 128, 128)
+
+#: The painting process: the project's labels as napari's reader builds the layer, three strokes of
+#: radius 5, a line on stdout after each, then it waits to be killed.
+CHILD = textwrap.dedent("""
+    import sys, time
+    from napari.layers import Labels
+    from napari_patchwise.engine.plan.annotation_store import open_annotations
+    from napari_patchwise.engine.plan.project import load_plan
+    from napari_patchwise.layers.annotation_layers import annotation_layer_data
+
+    folder, strokes = sys.argv[1], eval(sys.argv[2])
+    plan = load_plan(folder)
+    data, kwargs, _ = annotation_layer_data(plan, open_annotations(folder, plan))[0]
+    layer = Labels(data, **kwargs)
+    layer.brush_size = 11
+    for point, label in strokes:
+        layer.paint(point, label)
+        print("painted", flush=True)
+    time.sleep(600)
+""")
+
+
+def _project(tmp_path: Path, chunks) -> Path:
+    plan = Plan(ImageRef(SHAPE), classes=(ClassSpec("nuclei"),))
+    folder = create_project(tmp_path / "project", plan)
+    group = open_annotations(folder, plan)
+    if chunks != MAX_CHUNKS:  # a project saved with another chunk layout
+        old = group["nuclei"]
+        group.create_array("nuclei", shape=old.shape, chunks=chunks, dtype=old.dtype, fill_value=0,
+                           attributes=dict(old.attrs), overwrite=True)
+    assert open_annotations(folder, plan)["nuclei"].chunks == tuple(min(s, c) for s, c in zip(SHAPE, chunks))
+    return folder
+
+
+def _expected() -> np.ndarray:
+    """The same strokes on a plain in-memory Labels layer."""
+    layer = Labels(np.zeros(SHAPE, np.uint32))
+    layer.brush_size = 11
+    for point, label in STROKES:
+        layer.paint(point, label)
+    return np.asarray(layer.data)
+
+
+@pytest.mark.parametrize("chunks", [MAX_CHUNKS, OLD_CHUNKS], ids=["new-chunks", "old-chunks"])
+def test_a_stroke_survives_a_kill_right_after_it(tmp_path, chunks):
+    folder = _project(tmp_path, chunks)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1] / "src"),
+                                                         os.environ.get("PYTHONPATH", "")])}
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(folder), repr(STROKES)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        for _ in STROKES:
+            line = child.stdout.readline()
+            assert line == "painted\n", child.stderr.read() if child.poll() is not None else line
+        os.kill(child.pid, signal.SIGKILL)  # right after the last stroke: nothing can be flushed now
+        assert child.wait(timeout=60) == -signal.SIGKILL
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        child.stdout.close()
+        child.stderr.close()
+    on_disk = np.asarray(open_annotations(folder, mode="r")["nuclei"][...])
+    expected = _expected()
+    assert np.count_nonzero(expected == 7) > 50  # each stroke painted a disc
+    assert {int(v) for v in np.unique(on_disk)} == {0, 5, 6, 7}
+    np.testing.assert_array_equal(on_disk, expected)
