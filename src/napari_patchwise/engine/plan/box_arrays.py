@@ -105,6 +105,6 @@ def compose_box(plan: Plan, layers, box: Box, region=None) -> Composition:
     >>> comp.counts()["nuclei"], comp.counts()["ignore"], comp.interior
     (8, 56, (slice(1, 3, None), slice(1, 3, None), slice(1, 3, None)))
     """
-    region = box_region(plan, box) if region is None else region
+    region = box_region(plan, box) if region is None else clip_region(region, plan.annotation_shape)
     names = [c.name for c in plan.classes]
     return compose(layers, names, region, interior=box_interior(plan, box, region))
