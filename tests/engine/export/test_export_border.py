@@ -147,3 +147,43 @@ def test_a_box_too_thin_for_the_border_is_an_error_and_is_not_exported(tmp_path)
     assert ("border-too-wide", 2) in codes
     report = export_project(folder, tmp_path / "out", ExportOptions(formats=("omezarr",)))
     assert [i for i, _ in report.skipped] == [2]
+
+
+def test_membrane_preset_on_real_cryo_et_patches(tmp_path, shared_data):
+    """A 160³ box of the membrane preset on a volume tiled from the cryo-ET patches: nnU-Net gets
+    the 16-voxel border as ignore, the inside as painted."""
+    import tifffile
+
+    root = shared_data / "cryoet_filament_patches" / "train"
+    names = sorted(p.stem for p in (root / "imgs").glob("*.tif"))
+    if not names:
+        pytest.skip(f"no cryo-ET patches in {root}")
+    imgs = [tifffile.imread(root / "imgs" / f"{n}.tif") for n in names]
+    masks = [tifffile.imread(root / "masks" / f"{n}_mask.tif") for n in names]
+    s = imgs[0].shape[0]
+    volume = np.zeros((2 * s,) * 3, np.uint8)
+    labels = np.zeros_like(volume)
+    for k, corner in enumerate(np.ndindex(2, 2, 2)):
+        i = k % len(imgs)
+        region = tuple(slice(c * s, (c + 1) * s) for c in corner)
+        volume[region] = np.flip(imgs[i], axis=k % 3)
+        labels[region] = np.flip(masks[i], axis=k % 3) > 0
+    folder = tmp_path / "tomo"
+    plan = Plan(ImageRef(volume.shape, "uint8", (25.0, 25.0, 25.0), unit="angstrom", path="tomo.tif"),
+                get_preset("membrane"), (1, 1, 1), (ClassSpec("filament", "semantic"),))
+    centre = volume.shape[0] // 2
+    plan, box = plan.add_box((centre - 80,) * 3, (centre + 80,) * 3, source="points")
+    create_project(folder, plan)
+    write_tiff(folder / "tomo.tif", volume, (25.0, 25.0, 25.0), "angstrom")
+    plan = load_plan(folder)
+    layers = annotation_layers(open_annotations(folder, plan), plan)
+    region = box.slices(plan.magnification)
+    layers["filament"][region] = labels[region]
+    layers["background"][region] = 1 - labels[region]
+    report = export_project(folder, tmp_path / "out", ExportOptions(formats=("nnunet",)))
+    got = nnunet.read_case(report.folders["nnunet"], "box_0001")["labels"]
+    border = border_mask((160, 160, 160), 16)
+    assert np.all(got[border] == 2)
+    assert np.array_equal(got[~border], labels[region][~border])
+    assert labels[region][border].any()  # the border held painted filament, left out of training
+    assert read_manifest(report.folders["nnunet"])["ignore_border"]["voxels"] == 16
