@@ -100,6 +100,19 @@ class PlanLifecycle:
         place_project_layers(self.viewer.layers, plan, self.project)
         self.voxel.refresh()
 
+    def _show_border(self) -> None:
+        """The ignore-border layer is in the viewer while the plan's preset has a border, else not."""
+        sync = self.sync
+        if sync is None:
+            return
+        shown = sync.border in self.viewer.layers
+        if sync.has_border and not shown:
+            active = self.viewer.layers.selection.active
+            self.session.add_layer(sync.border)
+            self.viewer.layers.selection.active = active if active is not None else sync.rectangles
+        elif not sync.has_border and shown:
+            self.viewer.layers.remove(sync.border)
+
     def _detach(self) -> None:
         self.voxel.stop()
         if self.sync is None:
@@ -108,7 +121,7 @@ class PlanLifecycle:
         sync.plan_changed.disconnect(self._on_plan_changed)
         sync.disconnect()
         self.session.detach(sync)
-        for layer in (sync.rectangles, sync.wireframes):
+        for layer in (sync.rectangles, sync.wireframes, sync.border):
             if layer in self.viewer.layers:
                 self.viewer.layers.remove(layer)
 

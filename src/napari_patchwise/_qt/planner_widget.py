@@ -148,6 +148,7 @@ class PlannerWidget(PlanLifecycle, PlanProject, NarrowDock, QWidget):
 
     # -- the plan's table, summary and autosave ----------------------------------
     def _on_plan_changed(self, plan: Plan) -> None:
+        self._show_border()  # the ignore-border layer is shown while the preset has a border
         findings = self.sync.findings if self.sync else []
         m = plan.magnification
         self.table.set_boxes(plan.boxes, findings, m)
@@ -198,7 +199,8 @@ class PlannerWidget(PlanLifecycle, PlanProject, NarrowDock, QWidget):
             sync, self.sync = self.sync, None
             sync.disconnect()
             self.session.detach(sync)
-            if sync.wireframes in self.viewer.layers:
-                self.viewer.layers.remove(sync.wireframes)
+            for layer in (sync.wireframes, sync.border):
+                if layer in self.viewer.layers:
+                    self.viewer.layers.remove(layer)
             self.summary.setText("The boxes layer was removed; open the project again to edit it.")
 

@@ -70,7 +70,14 @@ def _preset(args, size):
         if size is None and not args.min:
             raise UsageError("the custom preset needs --size Z,Y,X (and optionally --min Z,Y,X).")
         minimum = triple_arg(args.min, "--min") if args.min else size
-        return get_preset("custom", minimum=minimum, default_size=size or minimum)
+        try:
+            return get_preset("custom", minimum=minimum, default_size=size or minimum,
+                              ignore_border=args.ignore_border or 0)
+        except ValueError as e:
+            raise UsageError(f"{e} (--min, --ignore-border)") from None
+    if args.ignore_border is not None:
+        raise UsageError(f"--ignore-border is for --preset custom; the {args.preset} preset's border is "
+                         f"{get_preset(args.preset).ignore_border} voxels.")
     return get_preset(args.preset)
 
 
@@ -216,6 +223,9 @@ def add_parser(sub) -> None:
     pr.add_argument("--size", default=None,
                     help="box size Z,Y,X at the magnification (default: the preset's)")
     pr.add_argument("--min", default=None, help="minimum box size Z,Y,X for --preset custom")
+    pr.add_argument("--ignore-border", type=int, default=None, metavar="N",
+                    help="for --preset custom: an ignore border of N voxels (at the magnification) on every "
+                    "face of each box, ignored by training in every export (the membrane preset has 16)")
     pr.add_argument("--voxel-size", default=None, metavar="Z,Y,X[UNIT]",
                     help="voxel size, e.g. 0.5,0.2,0.2um, 10nm or 2.18,1,1 (in the image's unit); "
                     "default: what the file records. Changes an existing project's voxel size")

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 
 from ..engine.geometry.box import Box
+from ..engine.plan.border import interior_slices
 from ..engine.propose.strata import STRATA, STRATUM_DESCRIPTIONS
 
 #: Edge colour per worst finding of a box (``None``: no finding).
@@ -73,6 +74,10 @@ LOCKED_EDGE_FACTOR = 2.5
 #: Edge colour of a rectangle being drawn, before it becomes a box.
 NEW_SHAPE_COLOR = "#ffffff"
 NO_BOX = -1
+#: Fill of a box's ignore border on the displayed slice (grey: these voxels are not trained on).
+BORDER_COLOR = "#d0d0d0"
+#: Opacity of that fill (the image stays visible through it).
+BORDER_ALPHA = 0.45
 #: Key of patchwise entries in napari layer metadata.
 METADATA_KEY = "napari-patchwise"
 
@@ -126,6 +131,54 @@ def slice_rectangles(boxes: Iterable[Box], z: int) -> tuple[list[np.ndarray], di
     ([7.0, 7.0, 7.0, 7.0], [7])
     """
     return box_rectangles(boxes, z)
+
+
+def border_rectangles(boxes: Iterable[Box], z: int, border: int, mag=(1, 1, 1)
+                      ) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
+    """The ignore border of every box on slice ``z``, as filled rectangles (full-resolution data coordinates).
+
+    ``border`` is in voxels at the magnification ``mag`` (the preset's
+    ``ignore_border``), so it covers ``border × mag`` full-resolution voxels
+    (the rule of :func:`~napari_patchwise.engine.plan.border.interior_slices`).
+    A slice inside the box's z border is all border: one rectangle over the
+    whole box; otherwise four bands (above, below, left, right of the
+    interior). Only the boxes that cross ``z`` give rectangles.
+
+    Examples
+    --------
+    >>> data, feats = border_rectangles([Box(3, (0, 0, 0), (8, 8, 12))], 4, 1, (2, 2, 2))
+    >>> len(data), feats["box_id"].tolist()
+    (4, [3, 3, 3, 3])
+    >>> data[0][:, 1:].min(axis=0).tolist(), data[0][:, 1:].max(axis=0).tolist()  # the band above
+    ([-0.5, -0.5], [1.5, 11.5])
+    >>> len(border_rectangles([Box(3, (0, 0, 0), (8, 8, 12))], 1, 1, (2, 2, 2))[0])
+    1
+    >>> border_rectangles([Box(3, (0, 0, 0), (8, 8, 12))], 4, 0)[0]
+    []
+    """
+    data: list[np.ndarray] = []
+    ids: list[int] = []
+    if border <= 0:
+        return data, {"box_id": np.asarray(ids, dtype=int)}
+
+    def rect(y0, y1, x0, x1):  # half-open voxel extents -> vertices on voxel edges
+        ya, yb, xa, xb = y0 - 0.5, y1 - 0.5, x0 - 0.5, x1 - 0.5
+        return np.array([[z, ya, xa], [z, ya, xb], [z, yb, xb], [z, yb, xa]], dtype=float)
+
+    for b in boxes:
+        if not b.lo[0] <= z < b.hi[0]:
+            continue
+        iz, iy, ix = interior_slices(b.size, border, mag)
+        (z0, y0, x0), (y1, x1) = b.lo, b.hi[1:]
+        k = z - z0
+        if not iz.start <= k < iz.stop or iy.start >= iy.stop or ix.start >= ix.stop:
+            parts = [rect(y0, y1, x0, x1)]
+        else:
+            ya, yb, xa, xb = y0 + iy.start, y0 + iy.stop, x0 + ix.start, x0 + ix.stop
+            parts = [rect(y0, ya, x0, x1), rect(yb, y1, x0, x1), rect(ya, yb, x0, xa), rect(ya, yb, xb, x1)]
+        data += parts
+        ids += [b.id] * len(parts)
+    return data, {"box_id": np.asarray(ids, dtype=int)}
 
 
 def box_wireframes(boxes: Iterable[Box]) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:

@@ -18,6 +18,11 @@
 * after every change the plan is validated again, rectangles are coloured
   (edge: the box's worst finding; fill: its stratum; locked boxes get
   thicker edges) and :attr:`BoxLayerSync.plan_changed` is emitted;
+* the border layer shades the preset's ignore border of every box on the
+  displayed slice (:func:`~.box_shapes.border_rectangles`: grey bands inside
+  the box's faces, the whole rectangle on a slice within the z border), so an
+  annotator sees which voxels training ignores; redrawn with the rectangles,
+  only for the current slice, and empty when the preset has no border;
 * the 3D view shows the wireframes layer instead: one thin path per box in
   its stratum colour, labelled with the box id (while the viewer shows 2D,
   they are redrawn only when it turns 3D).
@@ -38,9 +43,13 @@ from ..engine.findings import Finding, severity_by_box
 from ..engine.geometry.voxelsize import normalize_unit
 from .box_drawing import BoxStyle, fill, misplaced, move, restyle
 from .box_shapes import (
+    BORDER_ALPHA,
+    BORDER_COLOR,
     METADATA_KEY,
     NEW_SHAPE_COLOR,
     NO_BOX,
+    _rgba,
+    border_rectangles,
     box_wireframes,
     boxes_layer_kwargs,
     extent_from_vertices,
@@ -114,6 +123,13 @@ class BoxLayerSync:
             )
         self.rectangles = rectangles
         self.wireframes = wireframes
+        self.border = Shapes(
+            ndim=3, name="patchwise ignore border", scale=scale, units=(plan.image.unit,) * 3,
+            face_color=_rgba(BORDER_COLOR, BORDER_ALPHA), edge_width=0, opacity=1.0,
+            features={"box_id": np.array([], dtype=int)},
+            metadata={METADATA_KEY: {"role": "ignore-border"}},
+        )
+        self._border_shown: list = []
         self.refresh()
         self.rectangles.feature_defaults = {"box_id": NO_BOX, "z": -1}
         self.rectangles.current_edge_color = NEW_SHAPE_COLOR
@@ -195,6 +211,7 @@ class BoxLayerSync:
         if three_d and self._wires_stale:
             self._draw_wireframes()
         self.rectangles.visible = not three_d
+        self.border.visible = not three_d
         self.wireframes.visible = three_d
         if not three_d:
             self.set_slice(self._slice_from_dims())
@@ -211,7 +228,7 @@ class BoxLayerSync:
     def _place(self) -> None:
         """Keep both layers on the plan's voxel size and unit (it may change, e.g. in the planner)."""
         vs, unit = self.plan.image.voxel_size, self.plan.image.unit
-        for layer in (self.rectangles, self.wireframes):
+        for layer in (self.rectangles, self.wireframes, self.border):
             if tuple(float(s) for s in layer.scale) != vs:
                 layer.scale = vs
             if normalize_unit(str(layer.units[-1])) != normalize_unit(unit):
@@ -266,6 +283,27 @@ class BoxLayerSync:
                 layer.selected_data = want
         known = {b.id for b in self.plan.boxes}
         self._kept = (selected & known) - set(shown)
+        self._draw_border()
+
+    @property
+    def has_border(self) -> bool:
+        """Whether the plan's preset gives its boxes an ignore border (the border layer shows it)."""
+        return int(getattr(self.plan.preset, "ignore_border", 0) or 0) > 0
+
+    def _draw_border(self) -> None:
+        """Shade the ignore border of the boxes on the current slice (nothing is set when it is unchanged)."""
+        border = int(getattr(self.plan.preset, "ignore_border", 0) or 0)
+        data, features = border_rectangles(self.plan.boxes, self._z, border, self.plan.magnification)
+        shown = self._border_shown
+        if len(shown) == len(data) and all(np.array_equal(a, b) for a, b in zip(shown, data)):
+            return
+        self._border_shown = data
+        layer = self.border
+        layer.data = (data, ["rectangle"] * len(data)) if data else []
+        layer.features = features
+        if data:
+            layer.face_color = _rgba(BORDER_COLOR, BORDER_ALPHA)
+            layer.edge_width = 0
 
     # -- events from the layer ---------------------------------------------
     def _on_selection(self, *_) -> None:

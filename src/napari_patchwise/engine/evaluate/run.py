@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..geometry.regions import clip_region
-from ..plan.annotation import compose
+from ..plan.box_arrays import compose_box
 from ..plan.annotation_store import annotation_layers, open_annotations
 from ..plan.plan_file import load_collection
 from .held_out import held_out_boxes
@@ -235,7 +235,7 @@ def evaluate(request: EvaluateRequest, progress=None) -> EvaluateResult:
         classes = [(c.name, c.kind) for c in plan.classes]
         for box in boxes:
             region = box.slices(plan.magnification)
-            comp = compose(layers, [c for c, _ in classes], region)
+            comp = compose_box(plan, layers, box, region)
             tally = evaluate_region(comp, pred.read(clip_region(region, plan.annotation_shape)), pred.kind, classes, target,
                                     request.iou_thresholds, name)
             rows.append(BoxResult(name, box.id, box.stratum, tally))

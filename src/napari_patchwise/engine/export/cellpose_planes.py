@@ -15,6 +15,11 @@ resampled along z to square pixels (linear for the image, nearest for the
 masks). Masks hold the instance class's objects, relabelled ``1..N`` per
 plane so that each mask is one connected piece (8-connectivity): an object
 cut by a plane can fall apart into several 2D pieces.
+
+A box with an ignore border (the membrane preset's, see
+:mod:`~..plan.border`) gives only its interior: planes are cut to the part
+inside the border and planes lying in the border are not written (Cellpose
+has no ignore value, so the border is left out, as any ignore pixel is).
 """
 
 from __future__ import annotations
@@ -153,6 +158,9 @@ def planes_of(crop: Crop, ctx: ExportContext):
     channels = image if image.ndim == 4 else image[None]
     annotated = (comp.classmap >= 0) & (comp.classmap < comp.ignore_value)
     ids = np.asarray(comp.instances[name])
+    inner = comp.interior if comp.interior is not None else (slice(0, None),) * 3
+    channels = channels[(slice(None), *inner)]  # the ignore border is left out
+    annotated, ids = annotated[inner], ids[inner]
     vz, vy, vx = (float(v) for v in crop.voxel_size)
     nz = channels.shape[1]
     for plane in chosen_planes(ctx.cellpose_planes):
@@ -166,7 +174,7 @@ def planes_of(crop: Crop, ctx: ExportContext):
             img = np.stack([resample_rows(_take(c, plane, index), rows, labels=False) for c in channels])
             img = img if image.ndim == 4 else img[0]  # an image with channels: (c, rows, columns)
             masks = relabel_pieces(resample_rows(_take(ids, plane, index), rows, labels=True))
-            yield f"{crop.case}_{plane}{index:03d}", img, masks, pixel
+            yield f"{crop.case}_{plane}{index + inner[axis].start:03d}", img, masks, pixel
 
 
 def write_case(root: Path, crop: Crop, ctx: ExportContext) -> CaseOutput:
@@ -243,6 +251,12 @@ def finish(root: Path, cases: Sequence[CaseRef], ctx: ExportContext) -> CaseOutp
     new = [c.output for c in cases if c.output is not None]
     few = sum(out.left_out for out in new)
     notes = []
+    border = int(getattr(ctx.plan.preset, "ignore_border", 0) or 0)
+    if border:
+        notes.append(
+            f"the {border}-voxel ignore border of every box is left out: planes are cut to the part "
+            "inside it, and planes lying in it are not written (Cellpose has no ignore value)."
+        )
     if new and not any(out.images for out in new):
         notes.append(
             f"Cellpose trains on fully annotated planes (every pixel a class or background, none "

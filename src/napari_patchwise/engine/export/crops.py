@@ -22,9 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..plan.annotation import compose
 from ..geometry.box import Box
-from ..plan.box_arrays import box_region
+from ..plan.box_arrays import compose_box
 from ..geometry.magnification import Triple, voxel_size_at
 from ..plan.plan import Plan
 from ..qc.checks import has_annotation
@@ -334,8 +333,7 @@ def read_crop(
     """
     mag = plan.magnification
     image = crop_image(image_levels, box, mag)
-    names = [c.name for c in plan.classes]
-    comp = compose(layers, names, region=box_region(plan, box))
+    comp = compose_box(plan, layers, box)  # the preset's ignore border composes as ignore
     if image.shape[-3:] != comp.classmap.shape:
         raise ExportError(
             f"box {box.id}: the image part has shape {image.shape} but its annotation "

@@ -86,6 +86,24 @@ def default_labels(class_names: Sequence[str]) -> dict[str, int]:
     return out
 
 
+def border_entry(plan: Plan) -> dict:
+    """The manifest's ``ignore_border``: the preset's border at the magnification and at full resolution.
+
+    Its voxels carry the format's ignore value in every case (see
+    :mod:`~..plan.border`).
+
+    Examples
+    --------
+    >>> from napari_patchwise.engine import ImageRef, Plan, get_preset
+    >>> border_entry(Plan(ImageRef((160, 320, 320)), get_preset("membrane"), (1, 2, 2)))
+    {'voxels': 16, 'full_resolution': [16, 32, 32]}
+    """
+    from ..plan.border import border_width
+
+    b = int(getattr(plan.preset, "ignore_border", 0) or 0)
+    return {"voxels": b, "full_resolution": list(border_width(b, plan.magnification))}
+
+
 def manifest_header(export_format: str, created: str | None = None) -> dict:
     """The fields every manifest begins with: what it is, its version, the format, who wrote it and when.
 
@@ -179,8 +197,8 @@ def build_manifest(
     >>> m = build_manifest(export_format="nnunet", plan=Plan(ImageRef((4, 8, 8), path="raw.tif")),
     ...                    project="/p", image_path="/p/raw.tif", cases=[], files={},
     ...                    created="1970-01-01T00:00:00Z")
-    >>> m["format"], m["labels"]["ignore"], m["image"]["shape"]
-    ('napari-patchwise-export', 2, [4, 8, 8])
+    >>> m["format"], m["labels"]["ignore"], m["image"]["shape"], m["ignore_border"]["voxels"]
+    ('napari-patchwise-export', 2, [4, 8, 8], 0)
     """
     from ..geometry.magnification import voxel_size_at
 
@@ -200,6 +218,7 @@ def build_manifest(
         "voxel_size": list(voxel_size_at(img.voxel_size, plan.magnification)),
         "classes": [{"name": c.name, "kind": c.kind} for c in plan.classes],
         "labels": dict(labels) if labels is not None else default_labels(names),
+        "ignore_border": border_entry(plan),
         "settings": dict(settings or {}),
         "split": {"fractions": [float(f) for f in fractions], "seed": int(seed),
                   "test_boxes": pinned_boxes(test_boxes)},

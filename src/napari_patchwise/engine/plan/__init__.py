@@ -12,6 +12,8 @@ from .project_images import add_image, annotated_voxels, remove_image, save_coll
 from .annotation_store import open_annotations
 from .lock import ProjectLocked, project_lock
 from .annotation import Composition, compose
+from .border import border_mask, box_interior
+from .box_arrays import compose_box
 
 __all__ = [
     "BoxFit",
@@ -27,7 +29,10 @@ __all__ = [
     "ProjectLocked",
     "add_image",
     "annotated_voxels",
+    "border_mask",
+    "box_interior",
     "compose",
+    "compose_box",
     "create_project",
     "fit_box_size",
     "get_preset",

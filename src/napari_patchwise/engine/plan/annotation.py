@@ -91,6 +91,10 @@ class Composition:
     corrected : dict of str to ndarray
         Per class with correction masks, its values after them (before other classes and
         ignore are applied), for checks that read a class's own labels.
+    interior : tuple of 3 slices or None
+        The part of the region inside its box's ignore border (see
+        :mod:`.border`); everything outside it is ``ignore``. ``None``: no
+        border.
     """
 
     classmap: np.ndarray
@@ -98,6 +102,7 @@ class Composition:
     overlap: np.ndarray
     class_names: tuple[str, ...]
     corrected: dict[str, np.ndarray] = field(default_factory=dict)
+    interior: tuple[slice, ...] | None = None
 
     @property
     def ignore_value(self) -> int:
@@ -110,7 +115,8 @@ class Composition:
         return {n: int(v) for n, v in zip(names, values)}
 
 
-def compose(layers: Mapping[str, object], class_names: Sequence[str], region=None) -> Composition:
+def compose(layers: Mapping[str, object], class_names: Sequence[str], region=None,
+            interior=None) -> Composition:
     """Compose class, background and ignore layers into one map.
 
     Parameters
@@ -122,6 +128,10 @@ def compose(layers: Mapping[str, object], class_names: Sequence[str], region=Non
         The classes, in the plan's order (their values ``1..K``).
     region : tuple of 3 slices, optional
         Only this part (the whole arrays by default).
+    interior : tuple of 3 slices, optional
+        Relative to ``region``: the part inside the box's ignore border
+        (:func:`~.border.box_interior`). Every voxel outside it composes as
+        ``ignore``, whatever is painted there (the layers are not changed).
 
     Examples
     --------
@@ -130,6 +140,9 @@ def compose(layers: Mapping[str, object], class_names: Sequence[str], region=Non
     >>> comp = compose({"a": a, "b": b}, ["a", "b"])
     >>> comp.classmap.tolist(), comp.overlap.tolist()
     ([[[1, 1, 2]]], [[[False, True, False]]])
+    >>> comp = compose({"a": a, "b": b}, ["a", "b"], interior=(slice(0, 1), slice(0, 1), slice(1, 2)))
+    >>> comp.classmap.tolist(), comp.instances["a"].tolist()
+    ([[[3, 1, 3]]], [[[0, 1, 0]]])
     """
     class_names = tuple(class_names)
     missing = [n for n in class_names if n not in layers]
@@ -167,7 +180,14 @@ def compose(layers: Mapping[str, object], class_names: Sequence[str], region=Non
         classmap[ign_mask] = len(class_names) + 1
         for name in class_names:
             instances[name][ign_mask] = 0
-    return Composition(classmap, instances, count > 1, class_names, corrected.ids)
+    if interior is not None:
+        interior = tuple(interior)
+        outside = np.ones(out_shape, bool)
+        outside[interior] = False
+        classmap[outside] = len(class_names) + 1
+        for name in class_names:
+            instances[name][outside] = 0
+    return Composition(classmap, instances, count > 1, class_names, corrected.ids, interior)
 
 
 class CorrectedParts:

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..geometry.box import Box
+from .annotation import Composition, compose
+from .border import box_interior
 from .plan import Plan
 from ..geometry.regions import clip_region, region_to_full
 from ..geometry.resample import downsample_mean
@@ -73,3 +75,36 @@ def box_region(plan: Plan, box: Box):
     (slice(0, 4, None), slice(2, 5, None), slice(2, 5, None))
     """
     return clip_region(box.slices(plan.magnification), plan.annotation_shape)
+
+
+def compose_box(plan: Plan, layers, box: Box, region=None) -> Composition:
+    """The composed annotation of a box (or of ``region`` of it), with the preset's ignore border.
+
+    The one way a box's labels are read for QC, export and evaluation: the
+    voxels of the box's ignore border (:mod:`.border`; the membrane preset's
+    16 voxels on every face) compose as ``ignore``.
+
+    Parameters
+    ----------
+    plan : Plan
+    layers : mapping of str to array
+        Class layers, ``background`` and ``ignore`` at the annotation shape.
+    box : Box
+    region : tuple of 3 slices, optional
+        A part of the annotation arrays inside the box (default: the box's
+        region, :func:`box_region`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from napari_patchwise.engine import ImageRef, Plan, get_preset
+    >>> preset = get_preset("custom", minimum=(4, 4, 4), ignore_border=1)
+    >>> plan = Plan(ImageRef((4, 8, 8)), preset, (1, 2, 2))
+    >>> layers = {"nuclei": np.ones((4, 4, 4), np.uint32), "background": np.zeros((4, 4, 4), np.uint8)}
+    >>> comp = compose_box(plan, layers, Box(1, (0, 0, 0), (4, 8, 8)))
+    >>> comp.counts()["nuclei"], comp.counts()["ignore"], comp.interior
+    (8, 56, (slice(1, 3, None), slice(1, 3, None), slice(1, 3, None)))
+    """
+    region = box_region(plan, box) if region is None else clip_region(region, plan.annotation_shape)
+    names = [c.name for c in plan.classes]
+    return compose(layers, names, region, interior=box_interior(plan, box, region))

@@ -16,6 +16,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..geometry.magnification import Triple, _as_int_triple
 
 #: Every box should hold at least this many voxels at the magnification.
@@ -72,8 +74,21 @@ class Preset:
             raise ValueError(
                 f"preset {self.name!r}: default size {default} is below its minimum {minimum}."
             )
+        border = self.ignore_border
+        if isinstance(border, bool) or not isinstance(border, (int, np.integer)) or border < 0:
+            raise ValueError(
+                f"preset {self.name!r}: the ignore border must be a whole number of voxels, 0 or "
+                f"more; got {border!r}."
+            )
+        if border and any(m < 2 * int(border) + 1 for m in minimum):
+            raise ValueError(
+                f"preset {self.name!r}: a {border}-voxel ignore border needs boxes of at least "
+                f"{2 * int(border) + 1} voxels along every axis, but the minimum is {minimum}; "
+                "raise the minimum or narrow the border."
+            )
         object.__setattr__(self, "minimum", minimum)
         object.__setattr__(self, "default_size", default)
+        object.__setattr__(self, "ignore_border", int(border))
 
     def size_at(self, mag: Triple, size: Triple | None = None) -> Triple:
         """Full-resolution extent of a box of ``size`` (default: the preset's
@@ -95,7 +110,10 @@ class Preset:
         return max(MIN_BOXES, math.ceil(TARGET_TOTAL_VOXELS[0] / per_box))
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "minimum": list(self.minimum), "default_size": list(self.default_size)}
+        d = {"name": self.name, "minimum": list(self.minimum), "default_size": list(self.default_size)}
+        if self.ignore_border and self.name == "custom":  # a named preset's border is its own
+            d["ignore_border"] = self.ignore_border
+        return d
 
 
 PRESETS: dict[str, Preset] = {
@@ -125,7 +143,7 @@ PRESETS: dict[str, Preset] = {
 PRESET_NAMES = (*PRESETS, "custom")
 
 
-def get_preset(name: str, minimum=None, default_size=None) -> Preset:
+def get_preset(name: str, minimum=None, default_size=None, ignore_border: int = 0) -> Preset:
     """Look up a preset, or build the ``'custom'`` one from a minimum size.
 
     Parameters
@@ -137,6 +155,9 @@ def get_preset(name: str, minimum=None, default_size=None) -> Preset:
         magnification. Ignored otherwise.
     default_size : sequence of int, optional
         For ``'custom'``, the size of new boxes (default: ``minimum``).
+    ignore_border : int
+        For ``'custom'``, the ignore border in voxels at the magnification on
+        every face of a box (default 0: none; see :mod:`.border`).
 
     Raises
     ------
@@ -147,6 +168,12 @@ def get_preset(name: str, minimum=None, default_size=None) -> Preset:
     --------
     >>> get_preset("custom", minimum=(16, 48, 48)).default_size
     (16, 48, 48)
+    >>> get_preset("custom", minimum=(64, 64, 64), ignore_border=8).to_dict()["ignore_border"]
+    8
+    >>> get_preset("custom", minimum=(16, 48, 48), ignore_border=8)
+    Traceback (most recent call last):
+    ...
+    ValueError: preset 'custom': a 8-voxel ignore border needs boxes of at least 17 voxels along every axis, but the minimum is (16, 48, 48); raise the minimum or narrow the border.
     >>> get_preset("nuclei")
     Traceback (most recent call last):
     ...
@@ -161,7 +188,9 @@ def get_preset(name: str, minimum=None, default_size=None) -> Preset:
             "custom",
             minimum=minimum,
             default_size=minimum if default_size is None else default_size,
-            description="custom minimum box size",
+            ignore_border=ignore_border,
+            description="custom minimum box size"
+            + (f", {ignore_border}-voxel ignore border" if ignore_border else ""),
         )
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESET_NAMES)}.")
@@ -172,5 +201,6 @@ def preset_from_dict(d: dict) -> Preset:
     """Inverse of :meth:`Preset.to_dict`."""
     name = d.get("name")
     if name == "custom":
-        return get_preset("custom", minimum=d.get("minimum"), default_size=d.get("default_size"))
+        return get_preset("custom", minimum=d.get("minimum"), default_size=d.get("default_size"),
+                          ignore_border=d.get("ignore_border", 0))
     return get_preset(name)

@@ -13,6 +13,9 @@ code                       severity  when
 ``not-aligned``            error     ``lo`` or the size is not a multiple of the
                                      magnification
 ``below-minimum``          error     smaller than the preset's hard minimum
+``border-too-wide``        error     narrower than ``2 × ignore_border + 1`` along
+                                     an axis: nothing is left inside the preset's
+                                     ignore border (:mod:`.border`)
 ``not-multiple``           info      size is not an integer multiple of the
                                      preset's minimum (or default) size
 ``few-voxels``             warning   fewer than 230,000 voxels (an info when the
@@ -35,6 +38,7 @@ from collections.abc import Sequence
 
 from ..findings import SEVERITIES, Finding
 from ..geometry.box import Box
+from .border import border_problem
 from .clustering import _cluster_finding
 from ..geometry.magnification import Triple, as_magnification
 from ..geometry.overlaps import overlap_partners
@@ -127,6 +131,9 @@ def validate_box(box: Box, image_shape: Sequence[int], mag, preset: Preset) -> l
     >>> bad = Box(2, (1, 0, 1), (29, 170, 171))
     >>> [f.code for f in validate_box(bad, (64, 256, 256), (1, 2, 2), get_preset("neuron"))]
     ['not-aligned', 'below-minimum', 'not-multiple', 'few-voxels']
+    >>> thin = Box(3, (0, 0, 0), (32, 160, 160))
+    >>> [f.code for f in validate_box(thin, (160, 160, 160), 1, get_preset("membrane"))]
+    ['below-minimum', 'border-too-wide', 'not-multiple']
     """
     return _box_findings(box, _check_shape(image_shape), as_magnification(mag), preset)
 
@@ -174,6 +181,10 @@ def _box_findings(box: Box, shape: Triple, m: Triple, preset: Preset) -> list[Fi
                 f"{preset.name} minimum {_fmt(preset.minimum)} (z×y×x); enlarge the box.",
             )
         )
+    if preset.ignore_border:
+        problem = border_problem(tuple(-(-s // f) for s, f in zip(size, m)), preset.ignore_border)
+        if problem:
+            out.append(Finding("error", "border-too-wide", bid, f"{problem[0].upper()}{problem[1:]}"))
     bases = {preset.minimum, preset.default_size, *preset.alternatives}
     if not any(all(s % b == 0 for s, b in zip(size_at, base)) for base in bases):
         out.append(

@@ -42,8 +42,8 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage.measure import label as label_components
 
-from ..plan.annotation import EDITS, WEAK, compose
-from ..plan.box_arrays import box_region
+from ..plan.annotation import EDITS, WEAK
+from ..plan.box_arrays import box_region, compose_box
 from ..geometry.box import Box
 from ..plan.plan import Plan
 from .touching import find_contacts
@@ -196,7 +196,7 @@ def check_box(
     hidden = hidden or {}
     names = [c.name for c in plan.classes]
     region = box_region(plan, box)
-    comp = compose(layers, names, region)
+    comp = compose_box(plan, layers, box, region)  # the preset's ignore border is ignore, not unannotated
     counts = comp.counts()
     q = BoxQC(box.id, box.status, counts)
     f = q.findings

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..plan.annotation import compose
+from ..plan.box_arrays import compose_box
 from ..plan.annotation_store import annotation_layers, open_annotations
 
 #: How the advisor's note on the boxes an image holds begins (:func:`..advise.run_advise`).
@@ -111,7 +112,7 @@ def advice_for(folder, collection) -> dict | None:
     if best is None:
         advice = run_advise(AdviseRequest(image, vs, unit))
         return {**advice.to_dict(), "on": f"image {name} (no annotation: objects found by thresholding)"}
-    comp = compose(layers, names, best.slices(plan.magnification))
+    comp = compose_box(plan, layers, best, best.slices(plan.magnification))
     labels = labels_of(comp, plan)
     mag = tuple(plan.magnification)
     if mag != (1, 1, 1):

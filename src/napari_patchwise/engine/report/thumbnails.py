@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..evaluate.prediction import open_prediction
-from ..plan.annotation import compose
+from ..plan.box_arrays import compose_box
 from ..plan.annotation_store import annotation_layers, open_annotations
 from .content import Thumbnail, headline
 from .figures import thumbnail
@@ -37,7 +37,7 @@ def box_planes(raw, layers, plan, box, prediction) -> tuple[int, np.ndarray, np.
     region = box.slices(mag)
     z = (region[0].start + region[0].stop - 1) // 2
     plane = (slice(z, z + 1), region[1], region[2])
-    comp = compose(layers, [c.name for c in plan.classes], plane)
+    comp = compose_box(plan, layers, box, plane)
     annotation = labels_of(comp, plan)[0]
     pred = np.asarray(prediction.read(plane))[0]
     zf = min(z * mag[0] + mag[0] // 2, plan.image.shape[0] - 1)

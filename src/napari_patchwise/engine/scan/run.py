@@ -18,7 +18,7 @@ from scipy import ndimage
 
 from ..evaluate.prediction import Prediction, open_prediction, prediction_files
 from ..io.workload import check_region_memory
-from ..plan.annotation import compose
+from ..plan.box_arrays import compose_box
 from ..plan.annotation_store import annotation_layers, open_annotations
 from ..plan.plan_file import load_collection
 from .cells import CellGrid
@@ -89,11 +89,10 @@ def _uncut(ids: np.ndarray) -> np.ndarray:
 def _annotations(folder, name, plan, target, value, is_instance, pred, spacing):
     """Per annotated box: its failure; the annotated objects; whether any two touch; notes."""
     layers = annotation_layers(open_annotations(folder, plan, mode="r", image=name), plan)
-    classes = [c.name for c in plan.classes]
     failures, tables, cut, touch = [], [], [], False
     for box in plan.boxes:
         region = box.slices(plan.magnification)
-        comp = compose(layers, classes, region)
+        comp = compose_box(plan, layers, box, region)
         annotated = (comp.classmap >= 0) & (comp.classmap != comp.ignore_value)
         if not annotated.any():
             continue
