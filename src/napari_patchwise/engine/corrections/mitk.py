@@ -25,7 +25,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..plan.plan_file import ProjectError
 from .merge import masks_in_folder, union_masks
 from .store import CORRECTION_KINDS, correction_arrays
 
