@@ -284,8 +284,9 @@ class ExportCorrectionsRequest:
 def export_correction_patches(request: ExportCorrectionsRequest) -> tuple[str, ...]:
     """Write each box's image and labels as NRRD, and an empty corrections folder per box.
 
-    The image is the box's part at the project's magnification (block
-    means, float32), with the voxel size at that magnification; the labels
+    The image is the box's part (as stored at magnification 1, else block
+    means at the project's magnification, float32; raw NRRD), with the voxel
+    size at that magnification; the labels
     are the class in the box (``> 0``: 1, else 0, uint8). Names are the
     box names :func:`import_corrections` reads. Nothing is written into a
     folder that holds anything.
@@ -336,9 +337,13 @@ def export_correction_patches(request: ExportCorrectionsRequest) -> tuple[str, .
         for box in boxes:
             name = box_patch_name(image, box.id, several)
             region = box_region(plan, box)
-            patch = image_at_mag(data, box, plan.magnification).astype(np.float32)
+            if tuple(plan.magnification) == (1, 1, 1):
+                patch = np.asarray(data[region])  # as it is (a 160³ uint8 patch: 4 MB, not 16)
+            else:
+                patch = image_at_mag(data, box, plan.magnification).astype(np.float32)
             labels = (np.asarray(layer[region]) > 0).astype(np.uint8)
-            write_nrrd(out / "images" / f"{name}.nrrd", patch, vs, plan.image.unit)
+            # the image raw (gzip of noisy tomogram voxels takes long and saves little), the labels gzip
+            write_nrrd(out / "images" / f"{name}.nrrd", patch, vs, plan.image.unit, compress=False)
             write_nrrd(out / "labels" / f"{name}.nrrd", labels, vs, plan.image.unit)
             (out / "corrections" / name).mkdir()
             names.append(name)
