@@ -50,7 +50,7 @@ def planner(make_napari_viewer, tomogram, messages):
     return viewer, widget, layer
 
 
-def test_the_tomogram_voxel_size_in_angstrom_is_shown_and_kept_in_the_plan(planner, messages):
+def test_the_tomogram_voxel_size_in_angstrom_is_shown_kept_in_the_plan_and_set_in_nm(planner, messages):
     viewer, widget, layer = planner
     assert tuple(layer.scale) == (ANGSTROM,) * 3
     assert widget.settings.voxel_size.value == "25,25,25" and widget.settings.unit.value == "angstrom"
@@ -61,6 +61,14 @@ def test_the_tomogram_voxel_size_in_angstrom_is_shown_and_kept_in_the_plan(plann
     assert plan is not None, messages
     assert plan.image.voxel_size == (ANGSTROM,) * 3 and plan.image.unit == "angstrom"
     assert plan.image.voxel_size_known
+
+    # a header in the wrong unit: typed in nanometres, the plan and the layer follow
+    widget.settings.voxel_size.value = "2.5,2.5,2.5"
+    widget.settings.unit.value = "nanometer"
+    widget.settings.voxel_size.native.editingFinished.emit()
+    assert widget.plan.image.voxel_size == (2.5, 2.5, 2.5) and widget.plan.image.unit == "nanometer"
+    assert tuple(layer.scale) == (2.5, 2.5, 2.5) and str(layer.units[0]) == "nanometer"
+    assert any("2.5" in m and "nanometer" in m for m in messages["info"]), messages
 
 
 def test_points_clicked_on_the_tomogram_give_160_boxes_and_the_segmentation_seeds_them(
