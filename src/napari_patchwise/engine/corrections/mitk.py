@@ -10,8 +10,8 @@ of the image ``IMAGE``. Each mask covers its box exactly, at the project's
 magnification.
 
 :func:`export_correction_patches` writes the patches to correct
-(``images/NAME.nrrd``, ``labels/NAME.nrrd`` and an empty ``corrections/NAME/``
-per box); :func:`import_corrections` brings the folder back into the project's
+(``images/NAME.nrrd``, ``labels/NAME.nrrd`` with 0 / 1 / 2 as MemBrain-seg's
+labels, and an empty ``corrections/NAME/`` per box); :func:`import_corrections` brings the folder back into the project's
 ``corrections/CLASS/{remove,add,ignore}`` arrays (:mod:`.store`). The same
 folder given to ``merge-corrections`` with the exported labels gives the
 labels the project's corrections give.
@@ -29,7 +29,8 @@ from .merge import masks_in_folder, union_masks
 from .store import CORRECTION_KINDS, correction_arrays
 
 __all__ = ["ImportCorrectionsRequest", "ImportedBox", "ImportCorrectionsReport", "parse_box_name",
-           "import_corrections", "ExportCorrectionsRequest", "export_correction_patches", "box_patch_name"]
+           "import_corrections", "ExportCorrectionsRequest", "export_correction_patches", "box_patch_name",
+           "patch_labels"]
 
 _BOX_NAME = re.compile(r"^(?:(?P<image>.+)_)?box_?(?P<id>\d+)$")
 
@@ -255,6 +256,36 @@ def import_corrections(request: ImportCorrectionsRequest) -> ImportCorrectionsRe
     return ImportCorrectionsReport(class_name, tuple(boxes), tuple(empty), tuple(not_masks), others)
 
 
+def patch_labels(group, plan, class_name: str, region) -> np.ndarray:
+    """A class's label patch as MemBrain-seg reads one: 1 the class, 0 annotated otherwise, 2 ignored.
+
+    2 is the ignore layer (over everything, as in the annotation model) and
+    voxels nobody annotated (neither a class nor background), which training
+    leaves out too; another class counts as annotated "not this class" (0).
+    Corrections are not applied: the patch is what they correct.
+
+    Examples
+    --------
+    >>> import zarr
+    >>> from napari_patchwise.engine import ImageRef, Plan
+    >>> from napari_patchwise.engine.plan.classes import parse_classes
+    >>> plan = Plan(ImageRef((1, 1, 4)), classes=parse_classes("membrane:semantic"))
+    >>> g = zarr.group()
+    >>> for name, values in (("membrane", [1, 0, 0, 1]), ("background", [0, 1, 0, 0]), ("ignore", [0, 0, 0, 1])):
+    ...     _ = g.create_array(name, data=np.array([[values]], "uint8"))
+    >>> patch_labels(g, plan, "membrane", (slice(None),) * 3).tolist()
+    [[[1, 0, 2, 2]]]
+    """
+    cls = np.asarray(group[class_name][region]) > 0
+    annotated = cls | (np.asarray(group["background"][region]) > 0)
+    for other in plan.classes:
+        if other.name != class_name:
+            annotated |= np.asarray(group[other.name][region]) > 0
+    out = np.where(cls, 1, np.where(annotated, 0, 2)).astype(np.uint8)
+    out[np.asarray(group["ignore"][region]) > 0] = 2
+    return out
+
+
 @dataclass(frozen=True)
 class ExportCorrectionsRequest:
     """What ``patchwise export-corrections`` writes: the patches to correct, as NRRD.
@@ -286,8 +317,9 @@ def export_correction_patches(request: ExportCorrectionsRequest) -> tuple[str, .
 
     The image is the box's part (as stored at magnification 1, else block
     means at the project's magnification, float32; raw NRRD), with the voxel
-    size at that magnification; the labels
-    are the class in the box (``> 0``: 1, else 0, uint8). Names are the
+    size at that magnification; the labels are the class in the box as
+    training reads it, before corrections (:func:`patch_labels`: 0 / 1 / 2,
+    uint8). Names are the
     box names :func:`import_corrections` reads. Nothing is written into a
     folder that holds anything.
 
@@ -332,7 +364,6 @@ def export_correction_patches(request: ExportCorrectionsRequest) -> tuple[str, .
     for image, plan, boxes in work:
         data = project_image(request.project, plan)
         group = open_annotations(request.project, plan, mode="r", image=image)
-        layer = group[class_name]
         vs = voxel_size_at(plan.image.voxel_size, plan.magnification)
         for box in boxes:
             name = box_patch_name(image, box.id, several)
@@ -341,7 +372,7 @@ def export_correction_patches(request: ExportCorrectionsRequest) -> tuple[str, .
                 patch = np.asarray(data[region])  # as it is (a 160³ uint8 patch: 4 MB, not 16)
             else:
                 patch = image_at_mag(data, box, plan.magnification).astype(np.float32)
-            labels = (np.asarray(layer[region]) > 0).astype(np.uint8)
+            labels = patch_labels(group, plan, class_name, region)
             # the image raw (gzip of noisy tomogram voxels takes long and saves little), the labels gzip
             write_nrrd(out / "images" / f"{name}.nrrd", patch, vs, plan.image.unit, compress=False)
             write_nrrd(out / "labels" / f"{name}.nrrd", labels, vs, plan.image.unit)
