@@ -37,7 +37,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ..engine.export.model import ExportOptions, ExportReport
+from ..engine.export.model import FORMAT_NAMES, ExportOptions, ExportReport
 from ..engine.jobs.export import ExportRequest, parse_test_boxes, run_export
 from ..engine.plan.plan_file import ProjectError, load_collection
 from ..layers.project_link import annotation_projects, selected_project_box_ids
@@ -47,8 +47,11 @@ from .export_overrides import SkippedBoxes
 from .narrow import NarrowDock, narrow_combos
 from .runner import Runner
 
-FORMAT_LABELS = (("nnunet", "nnU-Net v2"), ("stardist", "StarDist"), ("cellpose", "Cellpose"),
-                 ("omezarr", "OME-Zarr"), ("membrain", "MemBrain-seg"))
+#: How the dock names the engine's formats; a format the engine offers without one here shows its own name.
+FORMAT_TEXT = {"nnunet": "nnU-Net v2", "stardist": "StarDist", "cellpose": "Cellpose", "omezarr": "OME-Zarr",
+               "membrain": "MemBrain-seg"}
+#: ``(format, text)`` of every format the engine writes, in its order.
+FORMAT_LABELS = tuple((name, FORMAT_TEXT.get(name, name)) for name in FORMAT_NAMES)
 #: The output folder proposed for a project (inside it, as the demo does).
 DEFAULT_OUT = "export"
 NO_PROJECT = "No project: open a project folder (or save one in the Plan step)."

@@ -63,6 +63,9 @@ class ProposePanel(CandidateMeasure, BoxActions, QWidget):
         self._watched: set[int] = set()
 
         self.form = ProposeForm(self._layers_of)
+        self.new_points_button = QPushButton("New points layer on the image")
+        self.new_points_button.setToolTip("add a Points layer with the image's voxel size and units, in add "
+                                          "mode: click where boxes should be centred, then Propose")
         self.propose_button = QPushButton("Propose")
         self.propose_button.setToolTip("add boxes from the chosen source (measures the image once)")
         self.progress = QProgressBar()
@@ -75,6 +78,7 @@ class ProposePanel(CandidateMeasure, BoxActions, QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.form.native)
+        layout.addWidget(self.new_points_button)
         layout.addWidget(self.propose_button)
         running = QHBoxLayout()
         running.addWidget(self.progress, stretch=1)
@@ -103,6 +107,9 @@ class ProposePanel(CandidateMeasure, BoxActions, QWidget):
                              controls=(self.propose_button, self.repropose_button), session=host.session)
 
         self.propose_button.clicked.connect(lambda: self.propose())
+        self.new_points_button.clicked.connect(lambda: self.new_points_layer())
+        self.form.source.changed.connect(self._show_points_button)
+        self._show_points_button()
         self.accept_button.clicked.connect(lambda: self.accept())
         self.reject_button.clicked.connect(lambda: self.reject())
         self.repropose_button.clicked.connect(lambda: self.repropose())
@@ -233,6 +240,26 @@ class ProposePanel(CandidateMeasure, BoxActions, QWidget):
         show_info(summary[:1].upper() + summary[1:])
         if messages:
             show_warning("\n".join(messages))
+
+    def _show_points_button(self, *_) -> None:
+        self.new_points_button.setVisible(self.form.source.value == "points")
+
+    def new_points_layer(self):
+        """A new, empty 3D Points layer on the plan's image (its scale, translation and units), chosen
+        as the points layer and in add mode; ``None`` (and a message) without an image."""
+        layer = self.host.image_layer()
+        if layer is None:
+            layer = self.host.settings.image.value
+        if layer is None or layer.ndim < 3:
+            show_error("Open a 3D image (and choose it in the Plan step) before adding points on it.")
+            return None
+        points = self.host.viewer.add_points(
+            ndim=3, name="box centres", scale=tuple(layer.scale[-3:]), translate=tuple(layer.translate[-3:]),
+            units=tuple(str(u) for u in layer.units[-3:]), size=10, face_color="yellow")
+        self.form.reset_choices()
+        self.form.points.value = points
+        points.mode = "add"
+        return points
 
     def _propose_from_points(self, image) -> None:
         layer = self.form.points.value

@@ -11,7 +11,7 @@ from ..engine.seed.weaklabels import SeedParams
 
 METHODS = (
     *[(m if m != "local" else "local (adaptive)", m) for m in THRESHOLD_METHODS],
-    ("label image file (Cellpose _seg.npy / _masks.tif, TIFF, Zarr, HDF5)", "file"),
+    ("label image file (Cellpose, TIFF, Zarr, HDF5, MRC, NRRD, NIfTI)", "file"),
     ("probability map file (ilastik, a model)", "probability"),
     ("Labels layer in the viewer", "layer"),
     ("run Cellpose in each box (needs cellpose)", "cellpose"),

@@ -17,6 +17,7 @@ from ..engine.plan.plan_file import ProjectError
 from . import (
     advise,
     check,
+    corrections_folder,
     demo,
     evaluate,
     export,
@@ -34,7 +35,7 @@ from .errors import UsageError, run
 
 #: The subcommands, in the order ``patchwise --help`` lists them.
 COMMANDS = (validate, advise, propose, images, rounds, demo, seed, check, export, evaluate, scan, next_round, report,
-            merge_corrections)
+            merge_corrections, corrections_folder)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -126,6 +126,30 @@ def _label_name(filename: str) -> str | None:
     return None
 
 
+def masks_in_folder(folder) -> tuple[dict[str, tuple[Path, ...]], tuple[Path, ...]]:
+    """The mask files of one corrections folder by kind, and its files that are no mask.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     for n in ("Add1.nrrd", "add2.nrrd", "Ignore.nrrd", "notes.txt"):
+    ...         _ = (Path(tmp) / n).write_text("")
+    ...     masks, others = masks_in_folder(tmp)
+    ...     print({k: [p.name for p in v] for k, v in masks.items()}, [p.name for p in others])
+    {'remove': [], 'add': ['Add1.nrrd', 'add2.nrrd'], 'ignore': ['Ignore.nrrd']} ['notes.txt']
+    """
+    masks: dict[str, list[Path]] = {k: [] for k in KIND_VALUES}
+    others = []
+    for f in sorted(p for p in Path(folder).iterdir() if p.is_file()):
+        kind = correction_kind(f.name)
+        if kind is None:
+            others.append(f)
+        else:
+            masks[kind].append(f)
+    return {k: tuple(v) for k, v in masks.items()}, tuple(others)
+
+
 def plan_merge(request: MergeCorrectionsRequest) -> MergeReport:
     """Which label files have a corrections folder, their masks by kind, and the files left out.
 
@@ -154,15 +178,9 @@ def plan_merge(request: MergeCorrectionsRequest) -> MergeReport:
         if not folder.is_dir():
             without.append(name)
             continue
-        masks: dict[str, list[Path]] = {k: [] for k in KIND_VALUES}
-        for f in sorted(p for p in folder.iterdir() if p.is_file()):
-            kind = correction_kind(f.name)
-            if kind is None:
-                not_masks.append(f)
-            else:
-                masks[kind].append(f)
-        items.append(MergeItem(name, path, {k: tuple(v) for k, v in masks.items()},
-                               Path(request.out_dir) / f"{name}.nii.gz"))
+        masks, others_here = masks_in_folder(folder)
+        not_masks.extend(others_here)
+        items.append(MergeItem(name, path, masks, Path(request.out_dir) / f"{name}.nii.gz"))
     if not seen:
         raise ValueError(f"{labels_dir} holds no label file (.nii.gz, .nrrd or .mrc); check the folder.")
     return MergeReport(tuple(items), tuple(without), tuple(not_masks), tuple(others))
@@ -209,7 +227,7 @@ def merge_corrections(request: MergeCorrectionsRequest) -> MergeReport:
     written = []
     for item in report.items:
         labels, vs, unit = _read(item.labels)
-        masks = {kind: _union(paths, labels.shape, item.labels.name) for kind, paths in item.masks.items()}
+        masks = {kind: union_masks(paths, labels.shape, item.labels.name) for kind, paths in item.masks.items()}
         merged = merge_masks(labels, border=request.border, **masks)
         tmp = item.out.with_name(f".{item.name}.partial.nii.gz")
         write_nifti(tmp, _compact(merged), vs, unit, overwrite=True)
@@ -225,8 +243,8 @@ def _read(path: Path):
     return np.asarray(vol.data), vol.voxel_size, vol.unit
 
 
-def _union(paths, shape, labels_name: str):
-    """Masks of one kind summed, then above zero (``None`` without any)."""
+def union_masks(paths, shape, labels_name: str):
+    """Masks of one kind summed, then above zero (``None`` without any); a mask of another shape raises."""
     if not paths:
         return None
     total = np.zeros(shape, dtype=np.float64)
