@@ -19,6 +19,10 @@ The scale goal: on a volume of at least 1 GiB, (c) takes at most 1.5 times
 
     python benchmarks/bench_blockstats.py --shape 64,512,512 --block 32,64,64
     python benchmarks/bench_blockstats.py --shape 256,2048,2048 --block 64,64,64 --repeat 1
+    python benchmarks/bench_blockstats.py --sizes 64,256,2048 --block 64,64,64 --chunks 64,256,256
+
+With ``--sizes`` the peak memory figures are those of the process so far
+(ru_maxrss never falls), so list the sizes smallest first.
 """
 
 from __future__ import annotations
@@ -42,6 +46,10 @@ from napari_patchwise.engine.propose.cellstats import candidate_layout, cell_sta
 from napari_patchwise.engine.plan.plan import ImageRef, Plan
 from napari_patchwise.engine.plan.presets import get_preset
 from napari_patchwise.engine.propose.run import measure_candidates, propose
+
+
+# --sizes: volume size in MiB (uint16) -> shape Z,Y,X
+SIZES = {64: (128, 512, 512), 256: (128, 1024, 1024), 2048: (256, 2048, 2048)}
 
 
 def _triple(text: str) -> tuple[int, int, int]:
@@ -80,8 +88,21 @@ def main(argv=None) -> None:
     ap.add_argument("--lattice", action="store_true",
                     help="also time block_statistics on the non-overlapping lattice")
     ap.add_argument("--repeat", type=int, default=3, help="best of N timings")
+    ap.add_argument("--sizes", type=lambda t: [int(v) for v in t.split(",")], default=None,
+                    help=f"volume sizes in MiB, one after another, each of {sorted(SIZES)} "
+                         "(replaces --shape; e.g. 64,256,2048)")
     args = ap.parse_args(argv)
+    if args.sizes and not set(args.sizes) <= set(SIZES):
+        ap.error(f"--sizes takes MiB values among {sorted(SIZES)}; got {args.sizes}")
+    shapes = [SIZES[s] for s in args.sizes] if args.sizes else [args.shape]
+    rows = [_one(argparse.Namespace(**{**vars(args), "shape": shape})) for shape in shapes]
+    if len(rows) > 1:
+        print("summary: " + "; ".join(f"{mib:.0f} MiB c/a = {r:.2f}" for mib, r in rows)
+              + f" (goal <= 1.5: {'met' if max(r for _, r in rows) <= 1.5 else 'NOT met'})")
 
+
+def _one(args) -> tuple[float, float]:
+    """Write one volume of ``args.shape``, time (a) to (d), print them; (MiB, ratio c/a)."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "volume.zarr"
         # written in a child process so the peak memory below is the reading side only
@@ -139,6 +160,7 @@ def main(argv=None) -> None:
     ratio, peak_gib = t_prop / t_read, max(rss_cells, rss_prop) / 1024
     print(f"goal: proposal ratio c/a <= 1.5 ({'met' if ratio <= 1.5 else 'NOT met'}: {ratio:.2f}), "
           f"peak RSS <= 1.5 GiB ({'met' if peak_gib <= 1.5 else 'NOT met'}: {peak_gib:.2f} GiB)")
+    return vol_mib, ratio
 
 
 if __name__ == "__main__":

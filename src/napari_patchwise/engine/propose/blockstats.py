@@ -13,6 +13,9 @@ import math
 import dask
 import dask.array as da
 import numpy as np
+from dask.base import tokenize
+from dask.delayed import Delayed
+from dask.highlevelgraph import HighLevelGraph
 
 from ._blockkernel import _FACES, _IX, FIELDS, MEASURED, _flat_sample, _global_params, _piece_stats
 from ._daskrun import _compute
@@ -72,18 +75,17 @@ def _even(n, c):
     return (c,) * (n // c) + ((n % c,) if n % c else ())
 
 
-def _global_sample(img, mag, chunks=None):
-    """Lazy pieces of a regular subsample of a spread of chunks of ``img``.
+def _global_sample(img, mag):
+    """A lazy list of the pieces of a regular subsample of a spread of chunks of ``img``.
 
     Every chunk is used for small volumes (up to 64 million voxels), an evenly
     spread set of 32 chunks (fewer if they would hold more than 256 MiB) for
     larger ones. The pieces share their chunks with the per-block tasks, so
     no chunk is read twice; the sampled chunks wait in memory until the
-    global levels are known.
+    global levels are known. One graph layer, written directly (a
+    ``dask.delayed`` call per chunk costs milliseconds to build).
     """
     nblocks = img.numblocks
-    if chunks is None:
-        chunks = img.to_delayed(optimize_graph=False)
     total = int(np.prod(nblocks))
     chunk_bytes = np.prod([max(c) for c in img.chunks]) * img.dtype.itemsize
     held = max(2, int(_GLOBAL_BYTES // max(chunk_bytes, 1)))  # chunks waiting in memory
@@ -91,11 +93,13 @@ def _global_sample(img, mag, chunks=None):
     picks = np.unique(np.linspace(0, total - 1, k).round().astype(np.int64))
     chunk_voxels = np.prod([max(c) for c in img.chunks]) / np.prod(mag)
     g = max(1, math.ceil((len(picks) * chunk_voxels / _SAMPLE_VOXELS) ** (1 / 3)))
-    out = []
+    name = "global-sample-" + tokenize(img.name, tuple(mag), g, picks)
+    dsk = {}
     for flat in picks:
         ci = tuple(int(i) for i in np.unravel_index(int(flat), nblocks))
-        out.append(dask.delayed(_flat_sample, pure=True)(chunks[ci], mag, g))
-    return out
+        dsk[(name,) + ci] = (_flat_sample, (img.name,) + ci, tuple(mag), g)
+    dsk[name] = list(dsk)
+    return Delayed(name, HighLevelGraph.from_collections(name, dsk, dependencies=[img]))
 
 
 def block_statistics(image, grid: BlockGrid, *, threshold=None, labels=None, probability=None,
@@ -249,7 +253,7 @@ def block_statistics(image, grid: BlockGrid, *, threshold=None, labels=None, pro
         work_d = work.to_delayed(optimize_graph=False)
         lab_d = None if lab_p is None else lab_p.to_delayed(optimize_graph=False)
         prob_d = None if prob_p is None else prob_p.to_delayed(optimize_graph=False)
-        gp = dask.delayed(_global_params, pure=True)(_global_sample(work, m, work_d), threshold,
+        gp = dask.delayed(_global_params, pure=True)(_global_sample(work, m), threshold,
                                                      saturation)
         starts = [np.cumsum((0,) + c[:-1]) // b for c, b in zip(work.chunks, B)]
         tasks, where = [], []
