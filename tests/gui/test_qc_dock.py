@@ -163,6 +163,29 @@ def test_undo_is_rechecked_off_the_gui_thread(opened, mouse_drag, qtbot):
     _settle(qtbot, widget)
 
 
+def test_a_slice_change_is_no_edit_but_undo_is(opened, mouse_drag, qtbot):
+    """napari refreshes a layer when it slices it anew, as after undo: only undo rechecks."""
+    viewer, widget, folder, nuc = opened
+    _stroke(mouse_drag, nuc, 1, (3, 10, 6), (3, 10, 12))
+    _stroke(mouse_drag, nuc, 2, (3, 10, 14), (3, 10, 20))
+    qtbot.waitUntil(lambda: widget.pairs.rowCount() == 1, timeout=3000)
+    _settle(qtbot, widget)
+    asked = []
+    widget.live.recheck_needed.connect(asked.append)
+    pairs = widget.live.indexes["nuclei"].pairs().tolist()
+    for z in (0, 5, 7, 3, 2, 3):
+        viewer.dims.set_point(0, z * VOXEL[0])
+        qtbot.wait(10)
+    viewer.dims.ndisplay = 3
+    viewer.dims.ndisplay = 2
+    assert asked == [] and not widget.busy
+    assert widget.live.indexes["nuclei"].pairs().tolist() == pairs == [[1, 2]]
+    nuc.undo()
+    assert asked == ["nuclei"]
+    qtbot.waitUntil(lambda: widget.pairs.rowCount() == 0, timeout=5000)
+    _settle(qtbot, widget)
+
+
 def test_replaced_array_is_rechecked(opened, qtbot):
     viewer, widget, folder, nuc = opened
     data = np.zeros(nuc.data.shape, np.uint32)

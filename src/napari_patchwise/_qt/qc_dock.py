@@ -197,8 +197,12 @@ class QCWidget(QCRechecks, NarrowDock, QWidget):
             show_error(str(e))
             return False
         self.project = project
+        dims = self.viewer.dims
+        # the contact indexes are built in a worker (_recheck_pending below): painting goes on meanwhile
         self.live = LiveQC(plan, layers, edits=edits, connectivity=self.connectivity.currentData(),
-                           crop=self.crop_check.isChecked(), defer=lambda fn: QTimer.singleShot(0, fn))
+                           crop=self.crop_check.isChecked(), defer=lambda fn: QTimer.singleShot(0, fn),
+                           view_key=lambda: (tuple(dims.current_step), dims.ndisplay, tuple(dims.order)),
+                           build_index=False)
         self.live.live = self.live_check.isChecked()
         self.live.contacts_changed.connect(self._on_contacts_changed)
         self.live.recheck_needed.connect(self._schedule_recheck)

@@ -28,7 +28,7 @@ class QCRechecks:
                 self._recheck_pending()
 
     def _schedule_recheck(self, name: str) -> None:
-        if not self.closed and self.live is not None and name in self.live.indexes:
+        if not self.closed and self.live is not None and name in self.live.instance_classes:
             self._pending.add(name)
             self.debounce.start()
 

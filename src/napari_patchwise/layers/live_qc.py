@@ -16,7 +16,11 @@
 Undo and redo emit no paint event (napari only refreshes the layer), and a
 replaced array emits ``events.data``: both emit :attr:`LiveQC.recheck_needed`
 so the dock can run a full recheck, debounced and off the GUI thread
-(:meth:`LiveQC.compute_index` then :meth:`LiveQC.install_index`).
+(:meth:`LiveQC.compute_index` then :meth:`LiveQC.install_index`). napari emits
+the same refresh event (``events.set_data``) when it slices a layer anew (a
+z-slice change, 2D/3D): given ``view_key`` (what the viewer shows, e.g. its
+dims' current step), a refresh that comes with a new view is slicing and never
+asks for a recheck.
 """
 
 from __future__ import annotations
@@ -62,6 +66,16 @@ class LiveQC:
         after writing the data, but ``Labels.paint`` and ``data_setitem``
         called from code emit it *before* writing; deferring handles both.
         Without it strokes are handled at once.
+    view_key : callable, optional
+        Returns a hashable of what the viewer shows (its dims' current step,
+        ndisplay, order). A layer refresh that comes with a new view is napari
+        slicing, not undo/redo, and asks for no recheck. Without it every
+        refresh of a painted layer asks for one.
+    build_index : bool
+        Build the contact indexes now (reads every instance layer whole). The
+        dock passes ``False`` and builds them in a worker
+        (:meth:`compute_index`, :meth:`install_index`); until then
+        :attr:`pending` names the classes whose contacts are not known yet.
     """
 
     #: Emitted with the region whose contacts may have changed (``None``: anywhere).
@@ -70,8 +84,9 @@ class LiveQC:
     recheck_needed = Signal(str)
 
     def __init__(self, plan: Plan, layers: Mapping, *, edits=None, connectivity: int = 1, crop: bool = True,
-                 defer=None):
+                 defer=None, view_key=None, build_index: bool = True):
         self.plan = plan
+        self.view_key = view_key
         self.defer = defer
         self.layers = dict(layers)
         self.edits = edits
@@ -83,6 +98,7 @@ class LiveQC:
         self.indexes: dict[str, ContactIndex] = {}
         self._log: dict[str, list] = {n: [] for n in self.layers}
         self._busy = False
+        self._views = {n: self._view() for n in self.layers}
         self._handlers = []
         for name, layer in self.layers.items():
             handlers = (
@@ -93,8 +109,17 @@ class LiveQC:
             for emitter, cb in handlers:
                 emitter.connect(cb)
             self._handlers.extend(handlers)
-        for name in self.instance_classes:
-            self.indexes[name] = self.compute_index(name)
+        if build_index:
+            for name in self.instance_classes:
+                self.indexes[name] = self.compute_index(name)
+
+    def _view(self):
+        return None if self.view_key is None else self.view_key()
+
+    @property
+    def pending(self) -> list[str]:
+        """Instance classes whose contact index is not built yet (their checks are pending)."""
+        return [n for n in self.instance_classes if n not in self.indexes]
 
     # -- lifecycle ------------------------------------------------------------
     def disconnect(self) -> None:
@@ -135,7 +160,14 @@ class LiveQC:
     # -- events ---------------------------------------------------------------
     def _on_refresh(self, name: str) -> None:
         # napari refreshes after undo/redo without a paint event; only layers
-        # painted in this session can have been changed that way.
+        # painted in this session can have been changed that way. It also
+        # refreshes when it slices anew: a new view is no edit.
+        if name not in self._log:  # disconnected meanwhile
+            return
+        view = self._view()
+        if view != self._views[name]:
+            self._views[name] = view
+            return
         if self._log[name] and not self._busy:
             self.recheck_needed.emit(name)
 
