@@ -92,7 +92,7 @@ def test_a_stroke_that_touches_another_object_is_flagged_at_once(opened, mouse_d
     assert widget.pairs.rowCount() == 0
     _stroke(mouse_drag, nuc, 2, (3, 10, 14), (3, 10, 20))  # the brushes overlap: 1 and 2 touch
     qtbot.waitUntil(lambda: widget.pairs.rowCount() == 1, timeout=3000)
-    assert [widget.pairs.item(0, c).text() for c in range(3)] == ["nuclei", "1", "2"]
+    assert [widget.pairs.text(0, c) for c in range(3)] == ["nuclei", "1", "2"]
     assert OVERLAY_NAME in viewer.layers
     # the contact is marked where the strokes met
     pts = np.argwhere(viewer.layers[OVERLAY_NAME].data == 1)  # markers (2 is their rim)
@@ -233,9 +233,9 @@ def test_jump_to_pair_moves_the_view(opened, mouse_drag, qtbot):
     _stroke(mouse_drag, nuc, 2, (5, 40, 48), (5, 40, 54))
     qtbot.waitUntil(lambda: widget.pairs.rowCount() == 1, timeout=3000)
     # the row's pair is kept as an object beside the table, nothing in the cells' item roles
-    assert widget.pairs_panel.rows == [TouchingPair(1, 2, widget.pairs_panel.rows[0].n_contacts,
-                                                    widget.pairs_panel.rows[0].location, "nuclei")]
-    assert all(widget.pairs.item(0, c).data(Qt.ItemDataRole.UserRole) is None for c in range(4))
+    pair = widget.pairs_panel.pair(0)
+    assert pair == TouchingPair(1, 2, pair.n_contacts, pair.location, "nuclei") and pair.n_contacts > 0
+    assert all(widget.pairs.model().index(0, c).data(Qt.ItemDataRole.UserRole) is None for c in range(4))
     viewer.dims.set_point(0, 0)
     widget.jump_to_pair(0)
     assert viewer.dims.point[0] == pytest.approx(5 * VOXEL[0])
@@ -303,7 +303,7 @@ def test_separate_refreshes_pairs_and_findings_at_once(opened, mouse_drag, qtbot
     _settle(qtbot, widget)
     assert "touching" in _codes(widget, "1")
     assert widget.separate() > 0
-    assert widget.pairs.rowCount() == 0 and widget.pairs_panel.rows == []  # no timer, no stroke
+    assert widget.pairs.rowCount() == 0 and widget.pairs_panel.n_rows == 0  # no timer, no stroke
     assert "✓" in widget.pairs_label.text()
     qtbot.waitUntil(lambda: "touching" not in _codes(widget, "1"), timeout=5000)
     assert {"1", "2"} <= {str(r.box_id) for r in widget.findings_panel.rows}

@@ -87,12 +87,14 @@ class QCWidget(QCRechecks, NarrowDock, QWidget):
         layout.addWidget(self.tabs, stretch=1)
         layout.addWidget(self.progress)
         self.runner = Runner(self, progress=self.progress, session=self.session)
+        self.pairs_panel.runner = self.runner
         narrow_combos(self, chars=10)
 
         self.live_check.toggled.connect(self._on_live_toggled)
         self.crop_check.toggled.connect(lambda on: setattr(self.live, "crop", on) if self.live else None)
         self.connectivity.currentIndexChanged.connect(lambda *_: self.attach(force=True))
         self.pairs_panel.labels_changed.connect(self._on_labels_changed)
+        self.pairs_panel.shown.connect(lambda n: self.tabs.setTabText(0, f"Touching pairs ({n})"))
         self.findings_panel.shown.connect(lambda n: self.tabs.setTabText(1, f"Findings ({n})"))
         self.debounce.timeout.connect(self._recheck_pending)
         self.table_timer.timeout.connect(self.refresh_contacts)
@@ -215,7 +217,7 @@ class QCWidget(QCRechecks, NarrowDock, QWidget):
     def _on_labels_changed(self, _what: str) -> None:
         """Separate or Crop background wrote the labels: pairs and findings now, not at the next stroke."""
         self.table_timer.stop()
-        self.refresh_contacts()
+        self.refresh_contacts(now=True)
         self.box_timer.stop()
         # every step follows (summaries, the plan step's findings); this dock rechecks from there
         self.session.annotations_written.emit(self.project)

@@ -55,10 +55,9 @@ class QCRechecks:
         self._draw_overlay(region)
         self.table_timer.start()
 
-    def refresh_contacts(self) -> None:
-        """Redraw the touching-pairs table."""
-        self.pairs_panel.refresh()
-        self.tabs.setTabText(0, f"Touching pairs ({len(self.pairs_panel.rows)})")
+    def refresh_contacts(self, now: bool = False) -> None:
+        """Show the touching pairs again (computed in a worker unless ``now``)."""
+        self.pairs_panel.refresh(now=now)
 
     def _draw_overlay(self, region=None) -> None:
         """Mark contact voxels in the overlay layer (only around ``region`` when given)."""

@@ -34,7 +34,7 @@ from ..engine.plan.annotation import effective_background, mark_edited
 from ..engine.plan.plan import Plan
 from ..engine.geometry.regions import clip_region, region_from_bounds, regions_overlap
 from ..engine.geometry.regions import grow_region as grow
-from ..engine.qc.touching import TouchingPair
+from ..engine.qc.touching import PairTable, TouchingPair
 from ..engine.qc.separation import Separation, separate
 from ..engine.qc.contact_index import ContactIndex
 from .paint_regions import stroke_region, stroke_regions
@@ -235,15 +235,16 @@ class LiveQC:
             self._busy = False
         return int(hit[0].size)
 
-    def _across_boxes(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    def _across_boxes(self, first: np.ndarray, second: np.ndarray, plan=None) -> np.ndarray:
         """Contacts whose two voxels lie in two different boxes and in no box together.
 
         Seeds of neighbouring boxes meet at the shared face; no training crop
         holds both sides, so such contacts break no rule.
         """
-        if not self.plan.boxes or not len(first):
+        plan = self.plan if plan is None else plan
+        if not plan.boxes or not len(first):
             return np.zeros(len(first), bool)
-        sl = [b.slices(self.plan.magnification) for b in self.plan.boxes]
+        sl = [b.slices(plan.magnification) for b in plan.boxes]
         lo = np.array([[s.start for s in b] for b in sl])
         hi = np.array([[s.stop for s in b] for b in sl])
 
@@ -253,8 +254,8 @@ class LiveQC:
         f, s = inside(first), inside(second)
         return f.any(axis=1) & s.any(axis=1) & ~(f & s).any(axis=1)
 
-    def _relevant(self, c):
-        drop = self._across_boxes(c.first, c.second)
+    def _relevant(self, c, plan=None):
+        drop = self._across_boxes(c.first, c.second, plan)
         if not drop.any():
             return c
         keep = ~drop
@@ -266,8 +267,29 @@ class LiveQC:
         return [pair for name, index in self.indexes.items()
                 for pair in self._relevant(index.contacts()).touching_pairs(name)]
 
+    def pair_table(self) -> PairTable:
+        """Every touching pair as columns (as :meth:`contacts`, without a location or an
+        object per pair); kept until a stroke, a recheck or the boxes change it."""
+        key = (tuple((n, i.version, id(i)) for n, i in self.indexes.items()),
+               tuple((b.lo, b.hi) for b in self.plan.boxes))
+        if getattr(self, "_table_key", None) != key:
+            self._table = PairTable.from_contacts(
+                {n: self._relevant(i.contacts()) for n, i in self.indexes.items()})
+            self._table_key = key
+        return self._table
+
+    def pair_table_later(self):
+        """A callable returning :meth:`pair_table` as it is now, to call in a worker thread
+        (taking it costs time in the number of index buckets, not of pairs)."""
+        plan, later = self.plan, {n: i.snapshot() for n, i in self.indexes.items()}
+        return lambda: PairTable.from_contacts({n: self._relevant(f(), plan) for n, f in later.items()})
+
+    def location(self, name: str, a: int, b: int) -> tuple[float, float, float]:
+        """A voxel where ids ``a`` and ``b`` of class ``name`` touch (for "jump to")."""
+        return self._relevant(self.indexes[name].contacts()).location(a, b)
+
     def n_pairs(self) -> int:
-        return len(self.contacts())
+        return len(self.pair_table())
 
     def n_contacts(self) -> int:
         """Number of contacts shown (contacts across the face shared by two boxes are left out)."""
@@ -304,7 +326,9 @@ class LiveQC:
             raise ValueError(f"{name!r} is not an instance class with live checks; pick one of {self.instance_classes}.")
         layer = self.layers[name]
         if pairs is None:
-            pairs = [(p.a, p.b) for p in self.contacts() if p.name == name]
+            t = self.pair_table()
+            mine = t.cls == t.names.index(name)
+            pairs = np.stack([t.a[mine], t.b[mine]], axis=1).tolist()
         sep = separate(layer.data, pairs, connectivity=self.connectivity)
         if not sep.n_voxels:
             return sep
