@@ -186,6 +186,26 @@ def test_a_slice_change_is_no_edit_but_undo_is(opened, mouse_drag, qtbot):
     _settle(qtbot, widget)
 
 
+def test_a_full_redraw_draws_the_markers_of_each_plane_when_it_is_shown(opened, qtbot):
+    viewer, widget, folder, nuc = opened
+    data = np.zeros(nuc.data.shape, np.uint32)
+    for z in (1, 3, 6):
+        data[z, 5:9, 5:9], data[z, 9:12, 5:9] = 4 + z, 20 + z
+    nuc.data = data
+    qtbot.waitUntil(lambda: widget.pairs.rowCount() == 3, timeout=5000)
+    _settle(qtbot, widget)
+    overlay = viewer.layers[OVERLAY_NAME]
+    full = widget.overlay.marks()
+    assert np.array_equal(overlay.data[3], full[3]) and overlay.data[3].any()
+    assert not overlay.data[6].any()  # not on screen yet
+    for z in (6, 1):
+        viewer.dims.set_point(0, z * VOXEL[0])
+        assert np.array_equal(overlay.data[z], full[z]) and overlay.data[z].any()
+    viewer.dims.ndisplay = 3
+    assert np.array_equal(overlay.data, full)
+    viewer.dims.ndisplay = 2
+
+
 def test_replaced_array_is_rechecked(opened, qtbot):
     viewer, widget, folder, nuc = opened
     data = np.zeros(nuc.data.shape, np.uint32)

@@ -101,6 +101,8 @@ class QCWidget(QCRechecks, NarrowDock, QWidget):
         self.box_timer.timeout.connect(lambda: self.check_boxes(sorted(self._touched_boxes), quiet=True))
         self.viewer.layers.events.inserted.connect(self._on_layers_changed)
         self.viewer.layers.events.removed.connect(self._on_layers_changed)
+        for emitter in (self.viewer.dims.events.current_step, self.viewer.dims.events.ndisplay):
+            emitter.connect(self._on_view_changed)
         self.session.annotations_written.connect(self._on_annotations_written)
         self.session.plan_changed.connect(self._on_plan_changed)
         self.destroyed.connect(lambda *_: self._teardown())
@@ -157,6 +159,8 @@ class QCWidget(QCRechecks, NarrowDock, QWidget):
         self._detach()
         for emitter in (self.viewer.layers.events.inserted, self.viewer.layers.events.removed):
             emitter.disconnect(self._on_layers_changed)
+        for emitter in (self.viewer.dims.events.current_step, self.viewer.dims.events.ndisplay):
+            emitter.disconnect(self._on_view_changed)
         self.session.annotations_written.disconnect(self._on_annotations_written)
         self.session.plan_changed.disconnect(self._on_plan_changed)
 

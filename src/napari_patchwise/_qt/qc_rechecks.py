@@ -59,6 +59,11 @@ class QCRechecks:
         """Show the touching pairs again (computed in a worker unless ``now``)."""
         self.pairs_panel.refresh(now=now)
 
+    def _on_view_changed(self, event=None) -> None:
+        """Another plane on screen: draw its contact markers if a full redraw left them undrawn."""
+        if self.overlay is not None and not self.closed:
+            self.overlay.draw_shown()
+
     def _draw_overlay(self, region=None) -> None:
         """Mark contact voxels in the overlay layer (only around ``region`` when given)."""
         live = self.live
