@@ -181,7 +181,7 @@ def test_a_slice_change_is_no_edit_but_undo_is(opened, mouse_drag, qtbot):
     assert asked == [] and not widget.busy
     assert widget.live.indexes["nuclei"].pairs().tolist() == pairs == [[1, 2]]
     nuc.undo()
-    assert asked == ["nuclei"]
+    qtbot.waitUntil(lambda: asked == ["nuclei"], timeout=3000)
     qtbot.waitUntil(lambda: widget.pairs.rowCount() == 0, timeout=5000)
     _settle(qtbot, widget)
 

@@ -38,7 +38,7 @@ def _setup(tmp_path, shape=(8, 40, 40), voxel_size=(2.0, 0.5, 0.5), mag=(1, 1, 1
 
 def _flush_after_edits(layer, queue):
     """Run the deferred stroke handling once an edit call returns, as the Qt event loop would."""
-    for name in ("paint", "data_setitem"):
+    for name in ("paint", "data_setitem", "undo", "redo", "refresh"):
         method = getattr(layer, name)
 
         def wrapped(*args, _method=method, **kwargs):
@@ -282,4 +282,26 @@ def test_random_strokes_and_slices_match_a_full_scan(ops):
     assert np.stack([table.a, table.b], axis=1).reshape(-1, 2).tolist() == want
     assert np.stack([later.a, later.b], axis=1).reshape(-1, 2).tolist() == want
     assert table.n.tolist() == later.n.tolist()
+    live.disconnect()
+
+
+def test_a_whole_refresh_during_a_stroke_is_no_undo():
+    """napari refreshes a layer whole when a stroke's partial redraw cannot be done (a new
+    id beyond its colours): that refresh comes with the stroke, and asks for no recheck."""
+    plan = Plan(ImageRef((6, 24, 24)))
+    layers = {"nuclei": Labels(np.zeros((6, 24, 24), np.uint32))}
+    queue, asked = [], []
+    live = LiveQC(plan, layers, defer=queue.append, view_key=lambda: 0)
+    live.recheck_needed.connect(asked.append)
+    nuc = layers["nuclei"]
+    for label in (1, 300):
+        nuc.paint((2, 5, 5 + 3 * label % 10), label)  # the paint event comes first here
+        nuc.refresh()  # napari's whole refresh, before the Qt loop handles the stroke
+        while queue:
+            queue.pop(0)()
+    assert asked == [] and live.stroke_count("nuclei") == 2
+    nuc.undo()
+    while queue:
+        queue.pop(0)()
+    assert asked == ["nuclei"]
     live.disconnect()

@@ -61,6 +61,13 @@ class ContactOverlay:
         self.layer: Labels | None = None
         self.viewer = None
         self._stale: set[int] = set()  # planes whose markers are not drawn yet
+        ref = self.reference
+        for emitter in (ref.events.scale, ref.events.translate, ref.events.units):
+            emitter.connect(self._on_reference_moved)
+
+    def _on_reference_moved(self, event=None) -> None:
+        if self.layer is not None and self.live.layers:
+            self._follow()
 
     @property
     def reference(self):
@@ -180,8 +187,12 @@ class ContactOverlay:
         return [z] if 0 <= z < self.shape[0] else []
 
     def draw_shown(self, refresh: bool = True) -> None:
-        """Draw the markers of the planes on screen that a full redraw left undrawn."""
-        if self.layer is None or not self._stale:
+        """Draw the markers of the planes on screen that a full redraw left undrawn (and take
+        the annotation layers' scale and units if they changed: that changes the view too)."""
+        if self.layer is None:
+            return
+        self._follow()
+        if not self._stale:
             return
         planes = self._shown_planes()
         if planes is None:

@@ -98,6 +98,7 @@ class LiveQC:
         self.indexes: dict[str, ContactIndex] = {}
         self._log: dict[str, list] = {n: [] for n in self.layers}
         self._busy = False
+        self._strokes_pending = 0
         self._views = {n: self._view() for n in self.layers}
         self._handlers = []
         for name, layer in self.layers.items():
@@ -168,7 +169,18 @@ class LiveQC:
         if view != self._views[name]:
             self._views[name] = view
             return
-        if self._log[name] and not self._busy:
+        if not self._log[name] or self._busy:
+            return
+        if self.defer is None:
+            self.recheck_needed.emit(name)
+            return
+        # napari also refreshes a layer whole when a stroke's partial redraw cannot be done
+        # (a new id beyond its colours): a stroke handled meanwhile explains the refresh
+        seen = len(self._log[name])
+        self.defer(lambda: self._refresh_settled(name, seen))
+
+    def _refresh_settled(self, name: str, seen: int) -> None:
+        if name in self._log and not self._strokes_pending and len(self._log[name]) == seen:
             self.recheck_needed.emit(name)
 
     def _on_paint(self, name: str, event) -> None:
@@ -178,7 +190,12 @@ class LiveQC:
         if self.defer is None:
             self._handle_stroke(name, value)
         else:
-            self.defer(lambda: self._handle_stroke(name, value))
+            self._strokes_pending += 1
+            self.defer(lambda: self._handle_deferred(name, value))
+
+    def _handle_deferred(self, name: str, value) -> None:
+        self._strokes_pending -= 1
+        self._handle_stroke(name, value)
 
     def _handle_stroke(self, name: str, value) -> None:
         if name not in self._log:  # disconnected meanwhile
