@@ -92,7 +92,7 @@ def test_a_stroke_that_touches_another_object_is_flagged_at_once(opened, mouse_d
     assert widget.pairs.rowCount() == 0
     _stroke(mouse_drag, nuc, 2, (3, 10, 14), (3, 10, 20))  # the brushes overlap: 1 and 2 touch
     qtbot.waitUntil(lambda: widget.pairs.rowCount() == 1, timeout=3000)
-    assert [widget.pairs.item(0, c).text() for c in range(3)] == ["nuclei", "1", "2"]
+    assert [widget.pairs.text(0, c) for c in range(3)] == ["nuclei", "1", "2"]
     assert OVERLAY_NAME in viewer.layers
     # the contact is marked where the strokes met
     pts = np.argwhere(viewer.layers[OVERLAY_NAME].data == 1)  # markers (2 is their rim)
@@ -163,6 +163,49 @@ def test_undo_is_rechecked_off_the_gui_thread(opened, mouse_drag, qtbot):
     _settle(qtbot, widget)
 
 
+def test_a_slice_change_is_no_edit_but_undo_is(opened, mouse_drag, qtbot):
+    """napari refreshes a layer when it slices it anew, as after undo: only undo rechecks."""
+    viewer, widget, folder, nuc = opened
+    _stroke(mouse_drag, nuc, 1, (3, 10, 6), (3, 10, 12))
+    _stroke(mouse_drag, nuc, 2, (3, 10, 14), (3, 10, 20))
+    qtbot.waitUntil(lambda: widget.pairs.rowCount() == 1, timeout=3000)
+    _settle(qtbot, widget)
+    asked = []
+    widget.live.recheck_needed.connect(asked.append)
+    pairs = widget.live.indexes["nuclei"].pairs().tolist()
+    for z in (0, 5, 7, 3, 2, 3):
+        viewer.dims.set_point(0, z * VOXEL[0])
+        qtbot.wait(10)
+    viewer.dims.ndisplay = 3
+    viewer.dims.ndisplay = 2
+    assert asked == []
+    assert widget.live.indexes["nuclei"].pairs().tolist() == pairs == [[1, 2]]
+    nuc.undo()
+    qtbot.waitUntil(lambda: asked == ["nuclei"], timeout=3000)
+    qtbot.waitUntil(lambda: widget.pairs.rowCount() == 0, timeout=5000)
+    _settle(qtbot, widget)
+
+
+def test_a_full_redraw_draws_the_markers_of_each_plane_when_it_is_shown(opened, qtbot):
+    viewer, widget, folder, nuc = opened
+    data = np.zeros(nuc.data.shape, np.uint32)
+    for z in (1, 3, 6):
+        data[z, 5:9, 5:9], data[z, 9:12, 5:9] = 4 + z, 20 + z
+    nuc.data = data
+    qtbot.waitUntil(lambda: widget.pairs.rowCount() == 3, timeout=5000)
+    _settle(qtbot, widget)
+    overlay = viewer.layers[OVERLAY_NAME]
+    full = widget.overlay.marks()
+    assert np.array_equal(overlay.data[3], full[3]) and overlay.data[3].any()
+    assert not overlay.data[6].any()  # not on screen yet
+    for z in (6, 1):
+        viewer.dims.set_point(0, z * VOXEL[0])
+        assert np.array_equal(overlay.data[z], full[z]) and overlay.data[z].any()
+    viewer.dims.ndisplay = 3
+    assert np.array_equal(overlay.data, full)
+    viewer.dims.ndisplay = 2
+
+
 def test_replaced_array_is_rechecked(opened, qtbot):
     viewer, widget, folder, nuc = opened
     data = np.zeros(nuc.data.shape, np.uint32)
@@ -210,9 +253,9 @@ def test_jump_to_pair_moves_the_view(opened, mouse_drag, qtbot):
     _stroke(mouse_drag, nuc, 2, (5, 40, 48), (5, 40, 54))
     qtbot.waitUntil(lambda: widget.pairs.rowCount() == 1, timeout=3000)
     # the row's pair is kept as an object beside the table, nothing in the cells' item roles
-    assert widget.pairs_panel.rows == [TouchingPair(1, 2, widget.pairs_panel.rows[0].n_contacts,
-                                                    widget.pairs_panel.rows[0].location, "nuclei")]
-    assert all(widget.pairs.item(0, c).data(Qt.ItemDataRole.UserRole) is None for c in range(4))
+    pair = widget.pairs_panel.pair(0)
+    assert pair == TouchingPair(1, 2, pair.n_contacts, pair.location, "nuclei") and pair.n_contacts > 0
+    assert all(widget.pairs.model().index(0, c).data(Qt.ItemDataRole.UserRole) is None for c in range(4))
     viewer.dims.set_point(0, 0)
     widget.jump_to_pair(0)
     assert viewer.dims.point[0] == pytest.approx(5 * VOXEL[0])
@@ -280,7 +323,7 @@ def test_separate_refreshes_pairs_and_findings_at_once(opened, mouse_drag, qtbot
     _settle(qtbot, widget)
     assert "touching" in _codes(widget, "1")
     assert widget.separate() > 0
-    assert widget.pairs.rowCount() == 0 and widget.pairs_panel.rows == []  # no timer, no stroke
+    assert widget.pairs.rowCount() == 0 and widget.pairs_panel.n_rows == 0  # no timer, no stroke
     assert "✓" in widget.pairs_label.text()
     qtbot.waitUntil(lambda: "touching" not in _codes(widget, "1"), timeout=5000)
     assert {"1", "2"} <= {str(r.box_id) for r in widget.findings_panel.rows}

@@ -38,7 +38,7 @@ def _setup(tmp_path, shape=(8, 40, 40), voxel_size=(2.0, 0.5, 0.5), mag=(1, 1, 1
 
 def _flush_after_edits(layer, queue):
     """Run the deferred stroke handling once an edit call returns, as the Qt event loop would."""
-    for name in ("paint", "data_setitem"):
+    for name in ("paint", "data_setitem", "undo", "redo", "refresh"):
         method = getattr(layer, name)
 
         def wrapped(*args, _method=method, **kwargs):
@@ -233,3 +233,75 @@ def test_background_and_ignore_have_one_colour_of_their_own(tmp_path):
     for v in (1, 2):  # the class's first objects look different
         assert not np.allclose(nuclei.get_color(v)[:3], bg[0][:3], atol=0.1)
     assert background.get_color(0) is None or background.get_color(0)[3] == 0
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["stroke", "slice", "undo", "install"]), st.integers(0, 5),
+                          st.integers(0, 23), st.integers(0, 23), st.integers(1, 4)), min_size=1, max_size=15))
+def test_random_strokes_and_slices_match_a_full_scan(ops):
+    """Slicing (a refresh with a new view) asks for no recheck, undo does; the index, built
+    later as the dock builds it, and the pair table equal a full scan after any sequence."""
+    plan = Plan(ImageRef((6, 24, 24)))
+    layers = {"nuclei": Labels(np.zeros((6, 24, 24), np.uint32)),
+              "background": Labels(np.zeros((6, 24, 24), np.uint8)),
+              "ignore": Labels(np.zeros((6, 24, 24), np.uint8))}
+    view, queue, asked = [0], [], []
+    live = LiveQC(plan, layers, defer=queue.append, view_key=lambda: view[0], build_index=False)
+    live.recheck_needed.connect(asked.append)
+    nuc = layers["nuclei"]
+    assert live.pending == ["nuclei"] and live.n_pairs() == 0
+    started = []  # (index, strokes seen) of a "worker" started before later strokes
+
+    def recheck():
+        started.append((live.compute_index("nuclei"), live.stroke_count("nuclei")))
+
+    recheck()
+    for op, z, y, x, size in ops:
+        if op == "stroke":
+            nuc.brush_size = size
+            nuc.paint((z, y, x), 1 + (y + x) % 3)
+        elif op == "slice":
+            before = len(asked)
+            view[0] += 1
+            nuc.refresh()  # what napari does when it slices the layer anew
+            assert len(asked) == before
+        elif op == "undo":
+            nuc.undo()  # asks for a recheck when there was an edit to undo
+            recheck()
+        while queue:
+            queue.pop(0)()
+        if op == "install" and started:
+            live.install_index("nuclei", *started.pop(0))
+    for index, since in started:
+        live.install_index("nuclei", index, since)
+    assert not asked or any(op == "undo" for op, *_ in ops)
+    assert live.pending == []
+    assert _same_as_full_scan(live, nuc)
+    table, later = live.pair_table(), live.pair_table_later()()
+    want = find_contacts(nuc.data).pairs().tolist()
+    assert np.stack([table.a, table.b], axis=1).reshape(-1, 2).tolist() == want
+    assert np.stack([later.a, later.b], axis=1).reshape(-1, 2).tolist() == want
+    assert table.n.tolist() == later.n.tolist()
+    live.disconnect()
+
+
+def test_a_whole_refresh_during_a_stroke_is_no_undo():
+    """napari refreshes a layer whole when a stroke's partial redraw cannot be done (a new
+    id beyond its colours): that refresh comes with the stroke, and asks for no recheck."""
+    plan = Plan(ImageRef((6, 24, 24)))
+    layers = {"nuclei": Labels(np.zeros((6, 24, 24), np.uint32))}
+    queue, asked = [], []
+    live = LiveQC(plan, layers, defer=queue.append, view_key=lambda: 0)
+    live.recheck_needed.connect(asked.append)
+    nuc = layers["nuclei"]
+    for label in (1, 300):
+        nuc.paint((2, 5, 5 + 3 * label % 10), label)  # the paint event comes first here
+        nuc.refresh()  # napari's whole refresh, before the Qt loop handles the stroke
+        while queue:
+            queue.pop(0)()
+    assert asked == [] and live.stroke_count("nuclei") == 2
+    nuc.undo()
+    while queue:
+        queue.pop(0)()
+    assert asked == ["nuclei"]
+    live.disconnect()

@@ -90,18 +90,22 @@ class QCWidget(QCRechecks, NarrowDock, QWidget):
         layout.addWidget(self.tabs, stretch=1)
         layout.addWidget(self.progress)
         self.runner = Runner(self, progress=self.progress, session=self.session)
+        self.pairs_panel.runner = self.runner
         narrow_combos(self, chars=10)
 
         self.live_check.toggled.connect(self._on_live_toggled)
         self.crop_check.toggled.connect(lambda on: setattr(self.live, "crop", on) if self.live else None)
         self.connectivity.currentIndexChanged.connect(lambda *_: self.attach(force=True))
         self.pairs_panel.labels_changed.connect(self._on_labels_changed)
+        self.pairs_panel.shown.connect(lambda n: self.tabs.setTabText(0, f"Touching pairs ({n})"))
         self.findings_panel.shown.connect(lambda n: self.tabs.setTabText(1, f"Findings ({n})"))
         self.debounce.timeout.connect(self._recheck_pending)
         self.table_timer.timeout.connect(self.refresh_contacts)
         self.box_timer.timeout.connect(lambda: self.check_boxes(sorted(self._touched_boxes), quiet=True))
         self.viewer.layers.events.inserted.connect(self._on_layers_changed)
         self.viewer.layers.events.removed.connect(self._on_layers_changed)
+        for emitter in (self.viewer.dims.events.current_step, self.viewer.dims.events.ndisplay):
+            emitter.connect(self._on_view_changed)
         self.session.annotations_written.connect(self._on_annotations_written)
         self.session.plan_changed.connect(self._on_plan_changed)
         self.destroyed.connect(lambda *_: self._teardown())
@@ -161,6 +165,8 @@ class QCWidget(QCRechecks, NarrowDock, QWidget):
         self._detach()
         for emitter in (self.viewer.layers.events.inserted, self.viewer.layers.events.removed):
             emitter.disconnect(self._on_layers_changed)
+        for emitter in (self.viewer.dims.events.current_step, self.viewer.dims.events.ndisplay):
+            emitter.disconnect(self._on_view_changed)
         self.session.annotations_written.disconnect(self._on_annotations_written)
         self.session.plan_changed.disconnect(self._on_plan_changed)
 
@@ -205,8 +211,12 @@ class QCWidget(QCRechecks, NarrowDock, QWidget):
             show_error(str(e))
             return False
         self.project = project
+        dims = self.viewer.dims
+        # the contact indexes are built in a worker (_recheck_pending below): painting goes on meanwhile
         self.live = LiveQC(plan, layers, edits=edits, connectivity=self.connectivity.currentData(),
-                           crop=self.crop_check.isChecked(), defer=lambda fn: QTimer.singleShot(0, fn))
+                           crop=self.crop_check.isChecked(), defer=lambda fn: QTimer.singleShot(0, fn),
+                           view_key=lambda: (tuple(dims.current_step), dims.ndisplay, tuple(dims.order)),
+                           build_index=False)
         self.live.live = self.live_check.isChecked()
         self.live.contacts_changed.connect(self._on_contacts_changed)
         self.live.recheck_needed.connect(self._schedule_recheck)
@@ -220,7 +230,7 @@ class QCWidget(QCRechecks, NarrowDock, QWidget):
     def _on_labels_changed(self, _what: str) -> None:
         """Separate or Crop background wrote the labels: pairs and findings now, not at the next stroke."""
         self.table_timer.stop()
-        self.refresh_contacts()
+        self.refresh_contacts(now=True)
         self.box_timer.stop()
         # every step follows (summaries, the plan step's findings); this dock rechecks from there
         self.session.annotations_written.emit(self.project)

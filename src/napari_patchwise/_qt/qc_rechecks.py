@@ -28,7 +28,7 @@ class QCRechecks:
                 self._recheck_pending()
 
     def _schedule_recheck(self, name: str) -> None:
-        if not self.closed and self.live is not None and name in self.live.indexes:
+        if not self.closed and self.live is not None and name in self.live.instance_classes:
             self._pending.add(name)
             self.debounce.start()
 
@@ -55,10 +55,14 @@ class QCRechecks:
         self._draw_overlay(region)
         self.table_timer.start()
 
-    def refresh_contacts(self) -> None:
-        """Redraw the touching-pairs table."""
-        self.pairs_panel.refresh()
-        self.tabs.setTabText(0, f"Touching pairs ({len(self.pairs_panel.rows)})")
+    def refresh_contacts(self, now: bool = False) -> None:
+        """Show the touching pairs again (computed in a worker unless ``now``)."""
+        self.pairs_panel.refresh(now=now)
+
+    def _on_view_changed(self, event=None) -> None:
+        """Another plane on screen: draw its contact markers if a full redraw left them undrawn."""
+        if self.overlay is not None and not self.closed:
+            self.overlay.draw_shown()
 
     def _draw_overlay(self, region=None) -> None:
         """Mark contact voxels in the overlay layer (only around ``region`` when given)."""

@@ -6,6 +6,9 @@ right and a table given a third of a 800 px screen showed three rows. Here
 rows are one line of text high, the leading columns fit their contents up to
 :data:`MAX_COLUMN_WIDTH`, the last column takes the width that is left, and a
 cell too long for its column is elided; its whole text is its tooltip.
+
+:class:`CompactView` is the same look over a Qt model (the touching pairs,
+whose rows are read from the model only when they are shown).
 """
 
 from __future__ import annotations
@@ -13,12 +16,40 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from qtpy.QtCore import Qt
-from qtpy.QtWidgets import QAbstractItemView, QHeaderView, QSizePolicy, QTableWidget, QTableWidgetItem
+from qtpy.QtWidgets import QAbstractItemView, QHeaderView, QSizePolicy, QTableView, QTableWidget, QTableWidgetItem
 
 #: Rows a table keeps room for, however small its dock.
 MIN_ROWS = 5
 #: The widest a leading column gets from its contents (the last column takes the rest).
 MAX_COLUMN_WIDTH = 110
+
+
+def _compact(view, n_columns: int, min_rows: int) -> None:
+    """One-line rows, the last column stretched, at least ``min_rows`` rows high."""
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    view.setTextElideMode(Qt.TextElideMode.ElideRight)
+    view.setWordWrap(False)
+    view.verticalHeader().setVisible(False)
+    row = view.fontMetrics().height() + 6
+    view.verticalHeader().setMinimumSectionSize(row)
+    view.verticalHeader().setDefaultSectionSize(row)
+    view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+    header = view.horizontalHeader()
+    header.setMinimumSectionSize(24)
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    header.setSectionResizeMode(n_columns - 1, QHeaderView.ResizeMode.Stretch)
+    view.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+    view.setMinimumHeight(header.sizeHint().height() + min_rows * row + 2 * view.frameWidth())
+    view.setMinimumWidth(0)
+
+
+def _fit_columns(view, n_columns: int) -> None:
+    header = view.horizontalHeader()
+    for c in range(n_columns - 1):
+        view.resizeColumnToContents(c)
+        header.resizeSection(c, min(header.sectionSize(c), MAX_COLUMN_WIDTH))
 
 
 class CompactTable(QTableWidget):
@@ -35,23 +66,7 @@ class CompactTable(QTableWidget):
     def __init__(self, headers: Sequence[str], *, min_rows: int = MIN_ROWS):
         super().__init__(0, len(headers))
         self.setHorizontalHeaderLabels(list(headers))
-        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setTextElideMode(Qt.TextElideMode.ElideRight)
-        self.setWordWrap(False)
-        self.verticalHeader().setVisible(False)
-        row = self.fontMetrics().height() + 6
-        self.verticalHeader().setMinimumSectionSize(row)
-        self.verticalHeader().setDefaultSectionSize(row)
-        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        header = self.horizontalHeader()
-        header.setMinimumSectionSize(24)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(len(headers) - 1, QHeaderView.ResizeMode.Stretch)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setMinimumHeight(header.sizeHint().height() + min_rows * row + 2 * self.frameWidth())
-        self.setMinimumWidth(0)
+        _compact(self, len(headers), min_rows)
 
     def set_rows(self, rows: Sequence[Sequence[object]]) -> None:
         """Show ``rows`` (one sequence of cell values per row; shown with ``str``)."""
@@ -66,11 +81,47 @@ class CompactTable(QTableWidget):
 
     def fit_columns(self) -> None:
         """Leading columns as wide as their contents up to :data:`MAX_COLUMN_WIDTH`."""
-        header = self.horizontalHeader()
-        for c in range(self.columnCount() - 1):
-            self.resizeColumnToContents(c)
-            header.resizeSection(c, min(header.sectionSize(c), MAX_COLUMN_WIDTH))
+        _fit_columns(self, self.columnCount())
 
     def selected_rows(self) -> list[int]:
         """Indices of the selected rows, in order."""
         return sorted({i.row() for i in self.selectedIndexes()})
+
+
+class CompactView(QTableView):
+    """:class:`CompactTable`'s look over a model: only the rows shown are ever read from it.
+
+    Parameters
+    ----------
+    model : QAbstractTableModel
+    min_rows : int
+        The view never gets smaller than this many rows (plus its header).
+    """
+
+    def __init__(self, model, *, min_rows: int = MIN_ROWS):
+        super().__init__()
+        self.setModel(model)
+        _compact(self, model.columnCount(), min_rows)
+        # column widths from the rows in view, never from every row of the model
+        self.horizontalHeader().setResizeContentsPrecision(0)
+        self.verticalHeader().setResizeContentsPrecision(0)
+
+    def rowCount(self) -> int:
+        """Rows of the model."""
+        return self.model().rowCount()
+
+    def columnCount(self) -> int:
+        """Columns of the model."""
+        return self.model().columnCount()
+
+    def text(self, row: int, column: int) -> str:
+        """The text shown in a cell."""
+        return str(self.model().index(row, column).data())
+
+    def fit_columns(self) -> None:
+        """Leading columns as wide as the rows in view up to :data:`MAX_COLUMN_WIDTH`."""
+        _fit_columns(self, self.model().columnCount())
+
+    def selected_rows(self) -> list[int]:
+        """Indices of the selected rows, in order."""
+        return sorted({i.row() for i in self.selectionModel().selectedRows()})

@@ -8,7 +8,10 @@ and stands out from any label colour. After a stroke only the stroke's region
 recomputed, and only the voxels that changed are written (``data_setitem``,
 which refreshes just that part of the view), so the cost does not grow with
 the volume or with the number of contacts elsewhere. A full redraw happens
-when the layer is created and after full rechecks.
+when the layer is created and after full rechecks; once the overlay is shown in
+a viewer's 2D view, a full redraw draws only the plane on screen and each other
+plane when the viewer first shows it (:meth:`ContactOverlay.draw_shown`, which
+the dock calls when the z-slice changes), so it costs one plane, not the volume.
 
 The layer takes the scale, translation and units of the annotation layers
 (and follows them when they change): a layer without units beside layers in
@@ -56,6 +59,15 @@ class ContactOverlay:
         self.radius = int(radius)
         self.layer_kwargs = layer_kwargs
         self.layer: Labels | None = None
+        self.viewer = None
+        self._stale: set[int] = set()  # planes whose markers are not drawn yet
+        ref = self.reference
+        for emitter in (ref.events.scale, ref.events.translate, ref.events.units):
+            emitter.connect(self._on_reference_moved)
+
+    def _on_reference_moved(self, event=None) -> None:
+        if self.layer is not None and self.live.layers:
+            self._follow()
 
     @property
     def reference(self):
@@ -86,6 +98,7 @@ class ContactOverlay:
         """Redraw around ``region`` (everything by default) and add the layer to ``viewer``
         when it is created (again, if the person deleted it); the active layer stays active,
         so the next stroke goes where the last one did, not into the markers."""
+        self.viewer = viewer
         if self.layer is not None and (self.layer not in viewer.layers or self.layer.data.shape != self.shape):
             self.layer, region = None, None
         if self.update(region):
@@ -134,19 +147,27 @@ class ContactOverlay:
             to the viewer).
         """
         if self.layer is None:
-            if not self.live.n_contacts():
+            if not any(len(i) for i in self.live.indexes.values()) or not self.live.n_contacts():
                 return False
+            lazy = self._shown_planes() is not None
             self.layer = Labels(
-                self.marks(), name=OVERLAY_NAME, opacity=1.0,
+                np.zeros(self.shape, np.uint8) if lazy else self.marks(), name=OVERLAY_NAME, opacity=1.0,
                 colormap=DirectLabelColormap(color_dict={None: "transparent", 1: CONTACT_COLOR, 2: RIM_COLOR}),
                 **{**self.layer_kwargs, **self.placement()},
             )
             self.layer.editable = False
+            self._stale = set(range(self.shape[0])) if lazy else set()
+            self.draw_shown(refresh=False)
             return True
         self._follow()
         if region is None:
-            self.layer.data[...] = self.marks()
-            self.layer.refresh()
+            if self._shown_planes() is None:
+                self.layer.data[...] = self.marks()
+                self._stale = set()
+                self.layer.refresh()
+            else:
+                self._stale = set(range(self.shape[0]))
+                self.draw_shown()
             return False
         area = self._halo(grow(region, self.shape, 1))
         new = self.marks(area)
@@ -155,3 +176,31 @@ class ContactOverlay:
             idx = tuple(c + s.start for c, s in zip(changed, area))
             self.layer.data_setitem(idx, new[changed])
         return False
+
+    def _shown_planes(self):
+        """The overlay planes a 2D view shows (``None``: no viewer, or a 3D view shows them all)."""
+        viewer = self.viewer
+        if viewer is None or viewer.dims.ndisplay != 2:
+            return None
+        ref = self.layer if self.layer is not None else self.reference
+        z = int(np.round(ref.world_to_data(viewer.dims.point)[-3]))
+        return [z] if 0 <= z < self.shape[0] else []
+
+    def draw_shown(self, refresh: bool = True) -> None:
+        """Draw the markers of the planes on screen that a full redraw left undrawn (and take
+        the annotation layers' scale and units if they changed: that changes the view too)."""
+        if self.layer is None:
+            return
+        self._follow()
+        if not self._stale:
+            return
+        planes = self._shown_planes()
+        if planes is None:
+            planes = sorted(self._stale)
+        todo = [z for z in planes if z in self._stale]
+        _, y, x = full_region(self.shape)
+        for z in todo:
+            self.layer.data[z] = self.marks((slice(z, z + 1), y, x))[0]
+            self._stale.discard(z)
+        if todo and refresh:
+            self.layer.refresh()

@@ -16,7 +16,11 @@
 Undo and redo emit no paint event (napari only refreshes the layer), and a
 replaced array emits ``events.data``: both emit :attr:`LiveQC.recheck_needed`
 so the dock can run a full recheck, debounced and off the GUI thread
-(:meth:`LiveQC.compute_index` then :meth:`LiveQC.install_index`).
+(:meth:`LiveQC.compute_index` then :meth:`LiveQC.install_index`). napari emits
+the same refresh event (``events.set_data``) when it slices a layer anew (a
+z-slice change, 2D/3D): given ``view_key`` (what the viewer shows, e.g. its
+dims' current step), a refresh that comes with a new view is slicing and never
+asks for a recheck.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from ..engine.plan.annotation import effective_background, mark_edited
 from ..engine.plan.plan import Plan
 from ..engine.geometry.regions import clip_region, region_from_bounds, regions_overlap
 from ..engine.geometry.regions import grow_region as grow
-from ..engine.qc.touching import TouchingPair
+from ..engine.qc.touching import PairTable, TouchingPair
 from ..engine.qc.separation import Separation, separate
 from ..engine.qc.contact_index import ContactIndex
 from .paint_regions import stroke_region, stroke_regions
@@ -62,6 +66,16 @@ class LiveQC:
         after writing the data, but ``Labels.paint`` and ``data_setitem``
         called from code emit it *before* writing; deferring handles both.
         Without it strokes are handled at once.
+    view_key : callable, optional
+        Returns a hashable of what the viewer shows (its dims' current step,
+        ndisplay, order). A layer refresh that comes with a new view is napari
+        slicing, not undo/redo, and asks for no recheck. Without it every
+        refresh of a painted layer asks for one.
+    build_index : bool
+        Build the contact indexes now (reads every instance layer whole). The
+        dock passes ``False`` and builds them in a worker
+        (:meth:`compute_index`, :meth:`install_index`); until then
+        :attr:`pending` names the classes whose contacts are not known yet.
     """
 
     #: Emitted with the region whose contacts may have changed (``None``: anywhere).
@@ -70,8 +84,9 @@ class LiveQC:
     recheck_needed = Signal(str)
 
     def __init__(self, plan: Plan, layers: Mapping, *, edits=None, connectivity: int = 1, crop: bool = True,
-                 defer=None):
+                 defer=None, view_key=None, build_index: bool = True):
         self.plan = plan
+        self.view_key = view_key
         self.defer = defer
         self.layers = dict(layers)
         self.edits = edits
@@ -84,6 +99,8 @@ class LiveQC:
         self.indexes: dict[str, ContactIndex] = {}
         self._log: dict[str, list] = {n: [] for n in self.layers}
         self._busy = False
+        self._strokes_pending = 0
+        self._views = {n: self._view() for n in self.layers}
         self._handlers = []
         for name, layer in self.layers.items():
             handlers = (
@@ -94,8 +111,17 @@ class LiveQC:
             for emitter, cb in handlers:
                 emitter.connect(cb)
             self._handlers.extend(handlers)
-        for name in self.instance_classes:
-            self.indexes[name] = self.compute_index(name)
+        if build_index:
+            for name in self.instance_classes:
+                self.indexes[name] = self.compute_index(name)
+
+    def _view(self):
+        return None if self.view_key is None else self.view_key()
+
+    @property
+    def pending(self) -> list[str]:
+        """Instance classes whose contact index is not built yet (their checks are pending)."""
+        return [n for n in self.instance_classes if n not in self.indexes]
 
     # -- lifecycle ------------------------------------------------------------
     def disconnect(self) -> None:
@@ -173,8 +199,26 @@ class LiveQC:
     # -- events ---------------------------------------------------------------
     def _on_refresh(self, name: str) -> None:
         # napari refreshes after undo/redo without a paint event; only layers
-        # painted in this session can have been changed that way.
-        if self._log[name] and not self._busy:
+        # painted in this session can have been changed that way. It also
+        # refreshes when it slices anew: a new view is no edit.
+        if name not in self._log:  # disconnected meanwhile
+            return
+        view = self._view()
+        if view != self._views[name]:
+            self._views[name] = view
+            return
+        if not self._log[name] or self._busy:
+            return
+        if self.defer is None:
+            self.recheck_needed.emit(name)
+            return
+        # napari also refreshes a layer whole when a stroke's partial redraw cannot be done
+        # (a new id beyond its colours): a stroke handled meanwhile explains the refresh
+        seen = len(self._log[name])
+        self.defer(lambda: self._refresh_settled(name, seen))
+
+    def _refresh_settled(self, name: str, seen: int) -> None:
+        if name in self._log and not self._strokes_pending and len(self._log[name]) == seen:
             self.recheck_needed.emit(name)
 
     def _on_paint(self, name: str, event) -> None:
@@ -184,7 +228,12 @@ class LiveQC:
         if self.defer is None:
             self._handle_stroke(name, value)
         else:
-            self.defer(lambda: self._handle_stroke(name, value))
+            self._strokes_pending += 1
+            self.defer(lambda: self._handle_deferred(name, value))
+
+    def _handle_deferred(self, name: str, value) -> None:
+        self._strokes_pending -= 1
+        self._handle_stroke(name, value)
 
     def _handle_stroke(self, name: str, value) -> None:
         if name not in self._log:  # disconnected meanwhile
@@ -241,15 +290,16 @@ class LiveQC:
             self._busy = False
         return int(hit[0].size)
 
-    def _across_boxes(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    def _across_boxes(self, first: np.ndarray, second: np.ndarray, plan=None) -> np.ndarray:
         """Contacts whose two voxels lie in two different boxes and in no box together.
 
         Seeds of neighbouring boxes meet at the shared face; no training crop
         holds both sides, so such contacts break no rule.
         """
-        if not self.plan.boxes or not len(first):
+        plan = self.plan if plan is None else plan
+        if not plan.boxes or not len(first):
             return np.zeros(len(first), bool)
-        sl = [b.slices(self.plan.magnification) for b in self.plan.boxes]
+        sl = [b.slices(plan.magnification) for b in plan.boxes]
         lo = np.array([[s.start for s in b] for b in sl])
         hi = np.array([[s.stop for s in b] for b in sl])
 
@@ -259,8 +309,8 @@ class LiveQC:
         f, s = inside(first), inside(second)
         return f.any(axis=1) & s.any(axis=1) & ~(f & s).any(axis=1)
 
-    def _relevant(self, c):
-        drop = self._across_boxes(c.first, c.second)
+    def _relevant(self, c, plan=None):
+        drop = self._across_boxes(c.first, c.second, plan)
         if not drop.any():
             return c
         keep = ~drop
@@ -272,8 +322,29 @@ class LiveQC:
         return [pair for name, index in self.indexes.items()
                 for pair in self._relevant(index.contacts()).touching_pairs(name)]
 
+    def pair_table(self) -> PairTable:
+        """Every touching pair as columns (as :meth:`contacts`, without a location or an
+        object per pair); kept until a stroke, a recheck or the boxes change it."""
+        key = (tuple((n, i.version, id(i)) for n, i in self.indexes.items()),
+               tuple((b.lo, b.hi) for b in self.plan.boxes))
+        if getattr(self, "_table_key", None) != key:
+            self._table = PairTable.from_contacts(
+                {n: self._relevant(i.contacts()) for n, i in self.indexes.items()})
+            self._table_key = key
+        return self._table
+
+    def pair_table_later(self):
+        """A callable returning :meth:`pair_table` as it is now, to call in a worker thread
+        (taking it costs time in the number of index buckets, not of pairs)."""
+        plan, later = self.plan, {n: i.snapshot() for n, i in self.indexes.items()}
+        return lambda: PairTable.from_contacts({n: self._relevant(f(), plan) for n, f in later.items()})
+
+    def location(self, name: str, a: int, b: int) -> tuple[float, float, float]:
+        """A voxel where ids ``a`` and ``b`` of class ``name`` touch (for "jump to")."""
+        return self._relevant(self.indexes[name].contacts()).location(a, b)
+
     def n_pairs(self) -> int:
-        return len(self.contacts())
+        return len(self.pair_table())
 
     def n_contacts(self) -> int:
         """Number of contacts shown (contacts across the face shared by two boxes are left out)."""
@@ -310,7 +381,9 @@ class LiveQC:
             raise ValueError(f"{name!r} is not an instance class with live checks; pick one of {self.instance_classes}.")
         layer = self.layers[name]
         if pairs is None:
-            pairs = [(p.a, p.b) for p in self.contacts() if p.name == name]
+            t = self.pair_table()
+            mine = t.cls == t.names.index(name)
+            pairs = np.stack([t.a[mine], t.b[mine]], axis=1).tolist()
         sep = separate(self.data(name), pairs, connectivity=self.connectivity)
         if not sep.n_voxels:
             return sep

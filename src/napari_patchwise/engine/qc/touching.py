@@ -23,7 +23,7 @@ import numpy as np
 
 from . import _touchscan as _ts
 
-__all__ = ["CONNECTIVITIES", "Contacts", "TouchingPair", "find_contacts", "neighbour_offsets", "touching_pairs"]
+__all__ = ["CONNECTIVITIES", "Contacts", "PairTable", "TouchingPair", "find_contacts", "neighbour_offsets", "touching_pairs"]
 
 #: Accepted values of ``connectivity``.
 CONNECTIVITIES = (1, 2, 3)
@@ -175,6 +175,85 @@ class Contacts:
         pts = np.concatenate([sub.first, sub.second]).astype(float)
         best = np.argmin(((pts - pts.mean(axis=0)) ** 2).sum(axis=1))
         return tuple(float(v) for v in pts[best])  # type: ignore[return-value]
+
+
+@dataclass(frozen=True, eq=False)
+class PairTable:
+    """Touching pairs of several classes as columns (a "touching pairs" list
+    without a Python object per pair: a table of 157k pairs is a few arrays).
+
+    Attributes
+    ----------
+    names : tuple of str
+        The classes; ``cls`` indexes them.
+    cls : ndarray of int, shape (M,)
+    a, b : ndarray of int64, shape (M,)
+        The ids of each pair, ``a < b``.
+    n : ndarray of int64, shape (M,)
+        Contacts of each pair.
+
+    Examples
+    --------
+    >>> lab = np.zeros((1, 3, 6), np.uint32)
+    >>> lab[0, :, :2], lab[0, :, 2:4], lab[0, 0, 4:] = 5, 2, 9
+    >>> t = PairTable.from_contacts({"nuclei": find_contacts(lab)})
+    >>> len(t), t.a.tolist(), t.b.tolist(), t.n.tolist()
+    (2, [2, 2], [5, 9], [3, 1])
+    >>> t.order(3, descending=True).tolist()  # by contacts, most first
+    [0, 1]
+    >>> t.order(2, descending=True).tolist()  # by id b
+    [1, 0]
+    >>> t.row(1)
+    ('nuclei', 2, 9, 1)
+    """
+
+    names: tuple[str, ...]
+    cls: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    n: np.ndarray
+
+    #: Column titles, in the order of :meth:`row`.
+    COLUMNS = ("class", "id a", "id b", "contacts")
+
+    @classmethod
+    def from_contacts(cls, by_class) -> PairTable:
+        """The pairs of ``{class name: Contacts}``, class by class, sorted by ids."""
+        names, parts = tuple(by_class), []
+        for i, c in enumerate(by_class.values()):
+            a = np.asarray(c.a, np.int64)
+            b = np.asarray(c.b, np.int64)
+            rows, n = _ts.unique_pairs(np.minimum(a, b), np.maximum(a, b), counts=True)
+            rows = np.asarray(rows, np.int64).reshape(-1, 2)
+            parts.append((np.full(len(rows), i, np.int64), rows[:, 0], rows[:, 1],
+                          np.asarray(n, np.int64)))
+        if not parts:
+            return cls(names, *(np.zeros(0, np.int64) for _ in range(4)))
+        return cls(names, *(np.concatenate(col) for col in zip(*parts)))
+
+    def __len__(self) -> int:
+        return len(self.a)
+
+    def row(self, i: int) -> tuple[str, int, int, int]:
+        """Row ``i`` as (class, id a, id b, contacts)."""
+        return self.names[int(self.cls[i])], int(self.a[i]), int(self.b[i]), int(self.n[i])
+
+    def order(self, column: int, descending: bool = False) -> np.ndarray:
+        """Row indices sorted by column ``column`` of :attr:`COLUMNS` (ties by class and ids)."""
+        cols = (self.cls, self.a, self.b, self.n)
+        key = cols[column]
+        if descending:
+            key = -key
+        # np.lexsort sorts by the last key first
+        return np.lexsort((self.b, self.a, self.cls, key)).astype(np.int64)
+
+    def find(self, name: str, a: int, b: int) -> int:
+        """The row of a pair, or -1."""
+        if name not in self.names:
+            return -1
+        hit = np.flatnonzero((self.cls == self.names.index(name)) & (self.a == min(a, b))
+                             & (self.b == max(a, b)))
+        return int(hit[0]) if hit.size else -1
 
 
 def find_contacts(labels, region=None, *, connectivity=1) -> Contacts:
