@@ -39,7 +39,7 @@ class ExportRequest:
     >>> ExportRequest("p", "out", ExportOptions(formats=()))
     Traceback (most recent call last):
     ...
-    ValueError: no format chosen: tick at least one format to export (nnunet, stardist, cellpose, omezarr).
+    ValueError: no format chosen: tick at least one format to export (nnunet, stardist, cellpose, omezarr, membrain).
     >>> ExportRequest("p", "out", ExportOptions(fractions=(0, 1, 0)))
     Traceback (most recent call last):
     ...
