@@ -21,8 +21,9 @@ that merges only the region napari asks for (the visible plane), keeping a
 few merged planes in a small cache, so its memory does not grow with the
 volume. :class:`CorrectedView` keeps it true: a stroke on the class or one
 of its masks drops the cached planes it touches; undo and redo emit no paint
-event (napari only refreshes the layer), so a refresh drops the whole cache;
-a replaced array is followed at once.
+event (napari only refreshes the layer), so a refresh drops the whole cache
+(then only the plane on screen is merged again, however much was painted in
+the session); a replaced array is followed at once.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from psygnal import Signal
 
 from ..engine.corrections.apply import correct_class
 from ..engine.corrections.store import CORRECTION_KINDS, correction_arrays, correction_path, has_corrections
-from ..engine.geometry.regions import clip_region, union_region
+from ..engine.geometry.regions import clip_region
 from ..engine.plan.plan import Plan
 from .annotation_layers import FIXED_COLORS, annotation_transform
 from .box_shapes import METADATA_KEY
@@ -50,8 +51,6 @@ VIEW_IGNORE = 2
 SLAB = 16
 #: Merged regions a :class:`LazyCorrected` keeps (a few planes: the visible one and its neighbours).
 CACHE_SIZE = 4
-#: Largest painted region (voxels) told to live checks after an undo / redo; beyond it they recheck all.
-REFRESH_LIMIT = 256 ** 3
 #: Largest merged region (bytes) a :class:`LazyCorrected` keeps in its cache (a 3D view is merged anew).
 CACHE_BYTES = 64 * 2 ** 20
 
@@ -299,7 +298,7 @@ class CorrectedView:
         self.view = view
         self.instance = instance
         self.defer = defer
-        self.painted = None  # union of the regions painted in this session
+        self.painted = False  # whether a stroke was seen in this session
         self._scheduled = False
         self._handlers = []
         for layer in (base, *self.masks.values()):
@@ -330,12 +329,13 @@ class CorrectedView:
         region = stroke_region(getattr(event, "value", None))
         if region is None:
             return
-        self.painted = union_region(self.painted, region)
+        self.painted = True
         self._later(lambda: self.update(region))
 
     def _on_refresh(self) -> None:
-        # undo / redo: only regions painted in this session can have changed
-        if self.painted is None or self._scheduled:
+        # undo / redo (napari tells no region): drop the whole cache, which costs one plane merged
+        # again, and have live checks recheck the class, as they do after an undo of the class layer
+        if not self.painted or self._scheduled:
             return
         self._scheduled = True
 
@@ -343,8 +343,7 @@ class CorrectedView:
             self._scheduled = False
             if not self._handlers:
                 return
-            big = np.prod([s.stop - s.start for s in self.painted]) > REFRESH_LIMIT
-            self.update(None if big else self.painted)
+            self.update(None)
 
         self._later(run)
 
