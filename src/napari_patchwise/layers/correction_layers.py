@@ -20,7 +20,7 @@ The merged layer's data is a :class:`LazyCorrected`: a read-only array-like
 that merges only the region napari asks for (the visible plane), keeping a
 few merged planes in a small cache, so its memory does not grow with the
 volume. :class:`CorrectedView` keeps it true: a stroke on the class or one
-of its masks drops the cached planes it touches; undo and redo emit no paint
+of its masks merges its region again in the cached planes; undo and redo emit no paint
 event (napari only refreshes the layer), so a refresh drops the whole cache
 (then only the plane on screen is merged again, however much was painted in
 the session); a replaced array is followed at once.
@@ -188,12 +188,21 @@ class LazyCorrected:
         return self.shape[0]
 
     def invalidate(self, region=None) -> None:
-        """Drop the cached regions that meet ``region`` (``None``: all of them)."""
+        """Merge ``region`` again in the cached regions that meet it (``None``: drop the whole cache)."""
         if region is None:
             self._cache = []
             return
-        self._cache = [(r, v) for r, v in self._cache
-                       if any(a.stop <= b.start or b.stop <= a.start for a, b in zip(r, region))]
+        kept = []
+        for r, v in self._cache:
+            both = tuple(slice(max(a.start, b.start), min(a.stop, b.stop)) for a, b in zip(r, region))
+            if any(s.stop <= s.start for s in both):
+                kept.append((r, v))
+                continue
+            v = v.copy()  # napari may still hold the values it was given
+            v[tuple(slice(s.start - a.start, s.stop - a.start) for s, a in zip(both, r))] = view_values(
+                self.base, self.masks, both, instance=self.instance, name=self.name)
+            kept.append((r, v))
+        self._cache = kept
 
     def region(self, region) -> np.ndarray:
         """The merged values of ``region`` (a tuple of 3 slices with steps of 1), from the cache when there."""
