@@ -53,7 +53,9 @@ class CorrectionsPanel(QWidget):
             return
         plan = self.session.current_plan(project)
         self.class_combo.addItems([c.name for c in plan.classes])
-        self.views = correction_views(self.viewer.layers, project, plan, defer=lambda fn: QTimer.singleShot(0, fn))
+        dims = self.viewer.dims
+        self.views = correction_views(self.viewer.layers, project, plan, defer=lambda fn: QTimer.singleShot(0, fn),
+                                      view_key=lambda: (tuple(dims.current_step), dims.ndisplay, tuple(dims.order)))
         self._sig = self._signature()
         for name, view in self.views.items():
             view.view.editable = False

@@ -295,13 +295,18 @@ class CorrectedView:
     defer : callable, optional
         ``defer(fn)`` runs ``fn`` after napari finished the edit (see
         :class:`~napari_patchwise.layers.live_qc.LiveQC`); without it at once.
+    view_key : callable, optional
+        Returns what the viewer shows (as for ``LiveQC``): a refresh of a layer that
+        comes with a new view is napari slicing, not undo/redo, and changes nothing.
     """
 
     #: Emitted with the region of the view merged again (``None``: all of it).
     updated = Signal(object)
 
-    def __init__(self, class_name: str, base, masks: dict, view, *, instance: bool = False, defer=None):
+    def __init__(self, class_name: str, base, masks: dict, view, *, instance: bool = False, defer=None,
+                 view_key=None):
         self.class_name = class_name
+        self.view_key = view_key
         self.base = base
         self.masks = dict(masks)
         self.view = view
@@ -310,9 +315,10 @@ class CorrectedView:
         self.painted = False  # whether a stroke was seen in this session
         self._scheduled = False
         self._handlers = []
+        self._views = {id(layer): self._view() for layer in (base, *self.masks.values())}
         for layer in (base, *self.masks.values()):
             handlers = ((layer.events.paint, lambda e: self._on_paint(e)),
-                        (layer.events.set_data, lambda e: self._on_refresh()),
+                        (layer.events.set_data, lambda e, key=id(layer): self._on_refresh(key)),
                         (layer.events.data, lambda e: self._later(lambda: self.update(None))))
             for emitter, cb in handlers:
                 emitter.connect(cb)
@@ -341,9 +347,17 @@ class CorrectedView:
         self.painted = True
         self._later(lambda: self.update(region))
 
-    def _on_refresh(self) -> None:
+    def _view(self):
+        return None if self.view_key is None else self.view_key()
+
+    def _on_refresh(self, key=None) -> None:
         # undo / redo (napari tells no region): drop the whole cache, which costs one plane merged
-        # again, and have live checks recheck the class, as they do after an undo of the class layer
+        # again, and have live checks recheck the class, as they do after an undo of the class layer.
+        # napari also refreshes a layer when it slices it anew: a new view is no edit.
+        view = self._view()
+        if key in self._views and view != self._views[key]:
+            self._views[key] = view
+            return
         if not self.painted or self._scheduled:
             return
         self._scheduled = True
@@ -382,7 +396,7 @@ class CorrectedView:
         self.updated.emit(region)
 
 
-def correction_views(layers, project, plan: Plan, defer=None) -> dict[str, CorrectedView]:
+def correction_views(layers, project, plan: Plan, defer=None, view_key=None) -> dict[str, CorrectedView]:
     """A :class:`CorrectedView` for every class of ``project`` whose mask and view layers are in ``layers``."""
     from .project_link import annotation_layer_map, correction_layer_map
 
@@ -393,5 +407,5 @@ def correction_views(layers, project, plan: Plan, defer=None) -> dict[str, Corre
         if name in classes and "view" in parts and any(k in parts for k in CORRECTION_KINDS):
             masks = {k: parts[k] for k in CORRECTION_KINDS if k in parts}
             out[name] = CorrectedView(name, classes[name], masks, parts["view"], instance=_instance(plan, name),
-                                      defer=defer)
+                                      defer=defer, view_key=view_key)
     return out
