@@ -53,6 +53,28 @@ def no_worker_left_running(qtbot):
     assert idle and pool.activeThreadCount() == 0, "a worker thread was still running"
 
 
+@pytest.fixture
+def slice_to(qtbot):
+    """Move a viewer to world position ``z`` on its first axis and wait until napari
+    sliced each of ``layers`` anew (it emits their ``set_data``); no wait if the step stays."""
+
+    def move(viewer, layers, z: float) -> None:
+        seen = {id(layer): False for layer in layers}
+        hooks = [(layer.events.set_data, lambda e, k=id(layer): seen.__setitem__(k, True)) for layer in layers]
+        for emitter, cb in hooks:
+            emitter.connect(cb)
+        try:
+            before = tuple(viewer.dims.current_step)
+            viewer.dims.set_point(0, z)
+            if tuple(viewer.dims.current_step) != before:
+                qtbot.waitUntil(lambda: all(seen.values()), timeout=5000)
+        finally:
+            for emitter, cb in hooks:
+                emitter.disconnect(cb)
+
+    return move
+
+
 class Gate:
     """A job standing in for an engine call: reports progress until released or cancelled.
 

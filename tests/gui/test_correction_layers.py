@@ -159,7 +159,7 @@ def test_screenshot_shows_the_merged_view(make_napari_viewer, tmp_path, qtbot, t
     assert yx.mean() > xs.min() and yy.mean() > ys.min()
 
 
-def test_scrolling_is_no_undo_for_the_merged_view(make_napari_viewer, tmp_path, qtbot, told):
+def test_scrolling_is_no_undo_for_the_merged_view(make_napari_viewer, tmp_path, qtbot, told, slice_to):
     """napari refreshes the layers when it slices anew: the merged view must not take it for undo/redo."""
     folder = _project(tmp_path)
     viewer, widget = _open(make_napari_viewer, folder, qtbot)
@@ -169,9 +169,9 @@ def test_scrolling_is_no_undo_for_the_merged_view(make_napari_viewer, tmp_path, 
     _paint_corrections(viewer, qtbot)
     corrected = []
     widget.corrections.views["membrane"].updated.connect(corrected.append)
-    for z in (0, 7, 2, 4):
-        viewer.dims.set_point(0, z)
-        qtbot.wait(20)  # let napari slice and draw the new plane (it refreshes the layers)
+    view = widget.corrections.views["membrane"]
+    for z in (0, 7, 2, 4):  # napari slices the followed layers anew: each refreshes
+        slice_to(viewer, [layer for layer in view.layers() if layer is not view.view], z)
     viewer.layers["membrane add"].undo()  # undo emits no paint event: the view is merged again
     qtbot.waitUntil(lambda: viewer.layers["membrane corrected"].data[4, 50, 50] == 0, timeout=5000)
     assert corrected == [None]

@@ -91,15 +91,22 @@ def _paint_touching_pair(viewer, mouse_drag):
     return nuc
 
 
+def _idle(widget) -> bool:
+    """No stroke waiting to be handled, no timer about to fire, no job running."""
+    live = widget.live
+    return (not session_for(widget.viewer).working and not widget.runner.jobs
+            and not (live is not None and live.strokes_pending)
+            and not any(t.isActive() for t in (widget.table_timer, widget.box_timer, widget.debounce)))
+
+
 def _settle(qtbot, widget):
-    qtbot.wait(50)
-    qtbot.waitUntil(lambda: not session_for(widget.viewer).working, timeout=10000)
+    qtbot.waitUntil(lambda: _idle(widget), timeout=10000)
 
 
 def test_a_stroke_that_touches_another_object_is_flagged_at_once(opened, mouse_drag, qtbot):
     viewer, widget, folder, nuc = opened
     _stroke(mouse_drag, nuc, 1, (3, 10, 6), (3, 10, 12))
-    qtbot.wait(20)
+    _settle(qtbot, widget)
     assert widget.pairs.rowCount() == 0
     _stroke(mouse_drag, nuc, 2, (3, 10, 14), (3, 10, 20))  # the brushes overlap: 1 and 2 touch
     qtbot.waitUntil(lambda: widget.pairs.rowCount() == 1, timeout=3000)
@@ -174,7 +181,7 @@ def test_undo_is_rechecked_off_the_gui_thread(opened, mouse_drag, qtbot):
     _settle(qtbot, widget)
 
 
-def test_a_slice_change_is_no_edit_but_undo_is(opened, mouse_drag, qtbot):
+def test_a_slice_change_is_no_edit_but_undo_is(opened, mouse_drag, qtbot, slice_to):
     """napari refreshes a layer when it slices it anew, as after undo: only undo rechecks."""
     viewer, widget, folder, nuc = opened
     _stroke(mouse_drag, nuc, 1, (3, 10, 6), (3, 10, 12))
@@ -185,8 +192,7 @@ def test_a_slice_change_is_no_edit_but_undo_is(opened, mouse_drag, qtbot):
     widget.live.recheck_needed.connect(asked.append)
     pairs = widget.live.indexes["nuclei"].pairs().tolist()
     for z in (0, 5, 7, 3, 2, 3):
-        viewer.dims.set_point(0, z * VOXEL[0])
-        qtbot.wait(10)
+        slice_to(viewer, [nuc], z * VOXEL[0])
     viewer.dims.ndisplay = 3
     viewer.dims.ndisplay = 2
     assert asked == []
@@ -237,7 +243,7 @@ def test_check_all_boxes_fills_findings_and_colours_the_planner(make_napari_view
     widget = QCWidget(viewer)
     _settle(qtbot, widget)
     _paint_touching_pair(viewer, mouse_drag)
-    qtbot.wait(20)  # strokes are handled once napari's edit returns
+    _settle(qtbot, widget)  # strokes are handled once napari's edit returns
     widget.check_boxes()
     _settle(qtbot, widget)
     codes = {widget.findings.item(r, 3).text() for r in range(widget.findings.rowCount())}
@@ -313,8 +319,7 @@ def test_screenshot_shows_the_contact_until_separated(make_napari_viewer, tmp_pa
     assert np.ptp(xs) < w / 4 and np.ptp(ys) < h / 4
     assert abs(ys.mean() / h - 30 / 64) < 0.15
     widget.separate()
-    qtbot.wait(50)
-    assert red_pixels().sum() == 0
+    qtbot.waitUntil(lambda: red_pixels().sum() == 0, timeout=5000)
 
 
 def _codes(widget, box: str) -> set[str]:

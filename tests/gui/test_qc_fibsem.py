@@ -42,7 +42,7 @@ def _pairs(table):
     return np.stack([table.a, table.b], axis=1).reshape(-1, 2).tolist()
 
 
-def test_dense_fibsem_labels_paint_and_scroll(make_napari_viewer, fibsem_project, qtbot):
+def test_dense_fibsem_labels_paint_and_scroll(make_napari_viewer, fibsem_project, qtbot, slice_to):
     project, labels = fibsem_project
     viewer = make_napari_viewer()
     viewer.open(str(project), plugin="napari-patchwise")
@@ -59,19 +59,18 @@ def test_dense_fibsem_labels_paint_and_scroll(make_napari_viewer, fibsem_project
     rng = np.random.default_rng(3)
 
     def idle():
-        return not widget.runner.jobs and not any(
+        return not widget.runner.jobs and not widget.live.strokes_pending and not any(
             t.isActive() for t in (widget.table_timer, widget.box_timer, widget.debounce))
 
     asked = []
     widget.live.recheck_needed.connect(asked.append)
-    for i in range(8):  # strokes with slice changes between them
+    for i in range(8):  # strokes with slice changes before each is handled (deferred to the event loop)
         z = int(rng.integers(0, labels.shape[0]))
         viewer.dims.set_point(0, z * 10.0)
         layer.paint((z, int(rng.integers(0, labels.shape[1])), int(rng.integers(0, labels.shape[2]))),
                     int(rng.integers(1, labels.max() + 3)))
         for dz in (1, 2, -3):
-            viewer.dims.set_point(0, float(np.clip(z + dz, 0, labels.shape[0] - 1)) * 10.0)
-        qtbot.wait(5)
+            slice_to(viewer, [layer], float(np.clip(z + dz, 0, labels.shape[0] - 1)) * 10.0)
     qtbot.waitUntil(idle, timeout=20000)
     for z in range(labels.shape[0]):  # scrolling through every slice is no edit
         viewer.dims.set_point(0, z * 10.0)

@@ -123,6 +123,11 @@ class LiveQC:
         """Instance classes whose contact index is not built yet (their checks are pending)."""
         return [n for n in self.instance_classes if n not in self.indexes]
 
+    @property
+    def strokes_pending(self) -> int:
+        """Strokes seen but not handled yet (with ``defer``, they wait for the event loop)."""
+        return self._strokes_pending
+
     # -- lifecycle ------------------------------------------------------------
     def disconnect(self) -> None:
         """Stop listening to the layers."""
