@@ -126,9 +126,15 @@ class FindingsPanel(QWidget):
         if full:
             self._boxes = {}
         self._boxes.update(report.boxes)
-        plan = report.apply_statuses(self.host.session.current_plan(project))
-        self.host.session.commit_plan(project, plan)
-        self.host.session.show_findings(project, [f for q in self._boxes.values() for f in q.findings])
+        session = self.host.session
+        current = session.current_plan(project)
+        plan = report.apply_statuses(current)
+        if plan is not current:  # a status changed: save and redraw the boxes, else nothing to do
+            session.commit_plan(project, plan)
+        findings = [f for q in self._boxes.values() for f in q.findings]
+        sync = session.sync_for(project)
+        if sync is not None and sync.extra_findings != findings:  # the boxes' colours follow the findings
+            session.show_findings(project, findings)
         plan_level = [f for f in report.findings if f.box_id is None] if full else []
         self.rows = finding_rows(plan_level, self._boxes, {b.id: b.status for b in plan.boxes})
         self.table.set_rows([r.cells() for r in self.rows])
