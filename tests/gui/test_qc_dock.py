@@ -203,7 +203,7 @@ def test_a_slice_change_is_no_edit_but_undo_is(opened, mouse_drag, qtbot, slice_
     _settle(qtbot, widget)
 
 
-def test_a_full_redraw_draws_the_markers_of_each_plane_when_it_is_shown(opened, qtbot):
+def test_a_full_redraw_draws_each_plane_when_it_is_shown_and_the_rest_while_idle(opened, qtbot):
     viewer, widget, folder, nuc = opened
     data = np.zeros(nuc.data.shape, np.uint32)
     for z in (1, 3, 6):
@@ -214,10 +214,11 @@ def test_a_full_redraw_draws_the_markers_of_each_plane_when_it_is_shown(opened, 
     overlay = viewer.layers[OVERLAY_NAME]
     full = widget.overlay.marks()
     assert np.array_equal(overlay.data[3], full[3]) and overlay.data[3].any()
-    assert not overlay.data[6].any()  # not on screen yet
-    for z in (6, 1):
+    for z in (6, 1):  # a plane is drawn as soon as it is shown
         viewer.dims.set_point(0, z * VOXEL[0])
         assert np.array_equal(overlay.data[z], full[z]) and overlay.data[z].any()
+    qtbot.waitUntil(lambda: widget.overlay.n_stale == 0, timeout=5000)  # the others while nothing happens
+    assert np.array_equal(overlay.data, full)
     viewer.dims.ndisplay = 3
     assert np.array_equal(overlay.data, full)
     viewer.dims.ndisplay = 2

@@ -126,3 +126,39 @@ def test_the_markers_share_the_annotation_layers_scale_and_units_and_follow_them
     fixed.update()
     np.testing.assert_allclose(fixed.layer.scale, (1.0, 1.0, 1.0))
     assert tuple(map(str, fixed.layer.units)) == ("nanometer",) * 3
+
+
+class _Dims:
+    """What the overlay reads of a viewer: its dims (a 2D view at world z = ``point[0]``)."""
+
+    def __init__(self, z):
+        self.ndisplay, self.point = 2, (float(z), 0.0, 0.0)
+
+
+def test_a_full_redraw_in_2d_draws_the_shown_plane_and_a_fill_computed_aside_the_others():
+    data = np.zeros(SHAPE, np.uint32)
+    for z in range(SHAPE[0]):  # a touching pair on every plane
+        data[z, 5:9, 5:9], data[z, 9:12, 5:9] = 1 + 2 * z, 2 + 2 * z
+    live, nuc = _live(data)
+    overlay = ContactOverlay(live)
+    overlay.viewer = type("Viewer", (), {"dims": _Dims(3)})()
+    assert overlay.update() is True
+    drawn = lambda: [z for z in range(SHAPE[0]) if overlay.layer.data[z].any()]  # noqa: E731
+    assert drawn() == [3] and overlay.n_stale == SHAPE[0] - 1
+    overlay.viewer.dims.point = (5.0, 0.0, 0.0)
+    overlay.draw_shown()  # another plane on screen
+    assert drawn() == [3, 5] and not overlay.filling
+    fill, token = overlay.fill_later()
+    assert overlay.filling
+    nuc.paint((1, 20, 20), 50)  # strokes while the fill is computed: one makes a new contact
+    nuc.paint((1, 20, 23), 51)
+    overlay.update((slice(1, 2), slice(15, 30), slice(15, 30)))
+    full = fill()  # as the contacts were when the fill began: without the new contact
+    want = _expected(nuc.data)
+    assert not np.array_equal(full[1], want[1]) and np.array_equal(full[2:], want[2:])
+    assert overlay.apply_fill(full, token)
+    assert overlay.n_stale == 0 and not overlay.filling
+    assert np.array_equal(overlay.layer.data, want)
+    fill, token = overlay.fill_later()
+    overlay.update()  # a full redraw makes a fill under way out of date
+    assert not overlay.apply_fill(fill(), token)

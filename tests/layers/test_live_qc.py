@@ -215,6 +215,15 @@ def test_contacts_across_the_face_of_two_boxes_are_not_listed(tmp_path):
     assert [(c.a, c.b) for c in live.contacts()] == [(3, 4)]
     assert set(live.contact_voxels_in((slice(3, 4), slice(0, 40), slice(0, 40)))[:, 2]) == {5, 6, 7}
     assert live.n_contacts() == 3
+    later, loose = live.contact_voxels_later(), live.contact_voxels_later(unique=False)
+    data[3, 20, 20] = 9  # changed after: the snapshots do not see it
+    data[3, 20, 21] = 8
+    live.install_index("nuclei", live.compute_index("nuclei"))
+    assert later().tolist() == [[3, 32, x] for x in (5, 6, 7)] + [[3, 33, x] for x in (5, 6, 7)]
+    assert sorted(set(map(tuple, loose().tolist()))) == list(map(tuple, later().tolist()))
+    assert len(live.contact_voxels_in()) == 8
+    data[3, 20, 20:22] = 0
+    live.install_index("nuclei", live.compute_index("nuclei"))
     live.separate("nuclei")
     assert len(find_contacts(layers["nuclei"].data).pairs()) == 1  # the cross-box pair is left alone
     data[3, 6, 10] = 5

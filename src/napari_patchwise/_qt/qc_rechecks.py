@@ -4,7 +4,8 @@ After a stroke :class:`~napari_patchwise.layers.live_qc.LiveQC` says what to
 redo: a full recheck of a class (debounced, computed in a worker thread and
 installed on the main thread unless newer strokes came in), the boxes the
 stroke touched (checked a moment later) and the contact voxels around it
-(drawn at once; the touching-pairs table follows a moment later).
+(drawn at once; the touching-pairs table follows a moment later). Overlay planes
+a full redraw left undrawn are filled from markers computed in a worker.
 """
 
 from __future__ import annotations
@@ -64,6 +65,15 @@ class QCRechecks:
         if self.overlay is not None and not self.closed:
             self.overlay.draw_shown()
 
+    def _fill_overlay_later(self) -> None:
+        """Planes a full redraw left undrawn: the whole volume's markers computed in a worker."""
+        overlay = self.overlay
+        if overlay is None or not overlay.n_stale or overlay.filling or self.closed:
+            return
+        fill, token = overlay.fill_later()
+        self.runner.start(lambda progress: fill(), what="Contact markers", quiet=True,
+                          returned=lambda full: None if self.closed else overlay.apply_fill(full, token))
+
     def _draw_overlay(self, region=None) -> None:
         """Mark contact voxels in the overlay layer (only around ``region`` when given)."""
         live = self.live
@@ -73,3 +83,4 @@ class QCRechecks:
             self.overlay = ContactOverlay(live, metadata={METADATA_KEY: {"role": "contacts", "project": self.project}})
             region = None
         self.overlay.show_in(self.viewer, region)
+        self._fill_overlay_later()

@@ -12,6 +12,11 @@ when the layer is created and after full rechecks; once the overlay is shown in
 a viewer's 2D view, a full redraw draws only the plane on screen and each other
 plane when the viewer first shows it (:meth:`ContactOverlay.draw_shown`, which
 the dock calls when the z-slice changes), so it costs one plane, not the volume.
+The other planes are then filled from the whole volume's markers computed off
+the GUI thread (:meth:`ContactOverlay.fill_later`, then
+:meth:`ContactOverlay.apply_fill`, which redraws what strokes changed
+meanwhile), so a later slice change finds its plane drawn and napari slices the
+overlay once.
 
 The layer takes the scale, translation and units of the annotation layers
 (and follows them when they change): a layer without units beside layers in
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 from napari.layers import Labels
+from scipy import ndimage
 from napari.utils.colormaps import DirectLabelColormap
 
 from ..engine.geometry.regions import full_region, grow_region as grow
@@ -61,6 +67,8 @@ class ContactOverlay:
         self.layer: Labels | None = None
         self.viewer = None
         self._stale: set[int] = set()  # planes whose markers are not drawn yet
+        self._since: list | None = None  # regions redrawn while a fill is computed
+        self._fills = 0
         ref = self.reference
         for emitter in (ref.events.scale, ref.events.translate, ref.events.units):
             emitter.connect(self._on_reference_moved)
@@ -115,21 +123,27 @@ class ContactOverlay:
     def marks(self, region=None) -> np.ndarray:
         """The overlay values of ``region`` (everything by default): ``uint8``,
         1 = marker, 2 = its rim, 0 = nothing."""
-        shape = self.shape
-        region = full_region(shape) if region is None else tuple(region)
-        out = np.zeros(tuple(s.stop - s.start for s in region), np.uint8)
-        voxels = self.live.contact_voxels_in(self._halo(region))
+        region = full_region(self.shape) if region is None else tuple(region)
+        return self._drawn(self.live.contact_voxels_in(self._halo(region)), region)
+
+    def _drawn(self, voxels: np.ndarray, region) -> np.ndarray:
+        """The markers of contact ``voxels`` inside ``region``: every voxel within ``radius``
+        (in y and x, same plane) of a contact is 1, within ``radius + 1`` otherwise 2."""
+        shape = tuple(s.stop - s.start for s in region)
         if not len(voxels):
-            return out
-        lo = np.array([s.start for s in region])
-        size = np.array(out.shape)
-        for value, r in ((2, self.radius + 1), (1, self.radius)):
-            for dy in range(-r, r + 1):
-                for dx in range(-r, r + 1):
-                    v = voxels + np.array([0, dy, dx]) - lo
-                    v = v[((v >= 0) & (v < size)).all(axis=1)]
-                    out[tuple(v.T)] = value
-        return out
+            return np.zeros(shape, np.uint8)
+        r = self.radius + 1
+        pad = np.array([0, r, r])
+        lo = np.array([s.start for s in region]) - pad
+        v = voxels - lo
+        size = np.array(shape) + 2 * pad
+        v = v[((v >= 0) & (v < size)).all(axis=1)]
+        hit = np.zeros(tuple(size), np.uint8)
+        hit[tuple(v.T)] = 1
+        rim = ndimage.maximum_filter(hit, size=(1, 2 * r + 1, 2 * r + 1), mode="constant")
+        mark = ndimage.maximum_filter(hit, size=(1, 2 * r - 1, 2 * r - 1), mode="constant")
+        out = np.where(mark > 0, np.uint8(1), rim * np.uint8(2))
+        return np.ascontiguousarray(out[:, r:r + shape[1], r:r + shape[2]])
 
     def update(self, region=None) -> bool:
         """Redraw the markers where contacts may have changed.
@@ -157,10 +171,12 @@ class ContactOverlay:
             )
             self.layer.editable = False
             self._stale = set(range(self.shape[0])) if lazy else set()
+            self._since, self._fills = None, self._fills + 1  # a fill under way is out of date
             self.draw_shown(refresh=False)
             return True
         self._follow()
         if region is None:
+            self._since, self._fills = None, self._fills + 1  # a fill under way is out of date
             if self._shown_planes() is None:
                 self.layer.data[...] = self.marks()
                 self._stale = set()
@@ -170,6 +186,8 @@ class ContactOverlay:
                 self.draw_shown()
             return False
         area = self._halo(grow(region, self.shape, 1))
+        if self._since is not None:
+            self._since.append(area)
         new = self.marks(area)
         changed = np.nonzero(new != np.asarray(self.layer.data[area]))
         if changed[0].size:
@@ -185,6 +203,41 @@ class ContactOverlay:
         ref = self.layer if self.layer is not None else self.reference
         z = int(np.round(ref.world_to_data(viewer.dims.point)[-3]))
         return [z] if 0 <= z < self.shape[0] else []
+
+    @property
+    def n_stale(self) -> int:
+        """How many planes a full redraw left undrawn."""
+        return len(self._stale) if self.layer is not None else 0
+
+    @property
+    def filling(self) -> bool:
+        """A fill from :meth:`fill_later` is under way and still up to date."""
+        return self._since is not None
+
+    def fill_later(self):
+        """``(fill, token)``: ``fill()`` computes the markers of the whole volume as the contacts
+        are now, meant for a worker thread; give its result and ``token`` to :meth:`apply_fill`.
+        Strokes handled meanwhile are remembered and redrawn by :meth:`apply_fill`."""
+        voxels, region = self.live.contact_voxels_later(unique=False), full_region(self.shape)
+        self._since, self._fills = [], self._fills + 1
+        return (lambda: self._drawn(voxels(), region)), self._fills
+
+    def apply_fill(self, full: np.ndarray, token: int) -> bool:
+        """Draw the planes still undrawn from ``full`` (from :meth:`fill_later`), then redraw
+        the strokes handled since on them; False (nothing done) if a full redraw since made
+        ``full`` out of date."""
+        if self.layer is None or token != self._fills or self._since is None or full.shape != self.shape:
+            return False
+        todo = sorted(self._stale)
+        for z in todo:
+            self.layer.data[z] = full[z]
+        for area in self._since:
+            if any(area[0].start <= z < area[0].stop for z in todo):
+                self.layer.data[area] = self.marks(area)
+        self._stale, self._since = set(), None
+        if set(self._shown_planes() or ()) & set(todo):
+            self.layer.refresh()
+        return True
 
     def draw_shown(self, refresh: bool = True) -> None:
         """Draw the markers of the planes on screen that a full redraw left undrawn (and take

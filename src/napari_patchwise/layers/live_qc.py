@@ -46,6 +46,14 @@ def _inside(voxels: np.ndarray, region) -> np.ndarray:
     return ((voxels >= lo) & (voxels < hi)).all(axis=1)
 
 
+def _joined(parts) -> np.ndarray:
+    """Unique voxels of several ``(K, 3)`` arrays."""
+    parts = [v for v in parts if len(v)]
+    if not parts:
+        return np.zeros((0, 3), np.int64)
+    return np.unique(np.concatenate(parts), axis=0) if len(parts) > 1 else parts[0]
+
+
 class LiveQC:
     """Annotation rules applied as a person paints.
 
@@ -370,11 +378,23 @@ class LiveQC:
             v = self._relevant(c).voxels()
             if region is not None and len(v):
                 v = v[_inside(v, region)]
-            if len(v):
-                parts.append(v)
-        if not parts:
-            return np.zeros((0, 3), np.int64)
-        return np.unique(np.concatenate(parts), axis=0) if len(parts) > 1 else parts[0]
+            parts.append(v)
+        return _joined(parts)
+
+    def contact_voxels_later(self, unique: bool = True):
+        """A callable returning :meth:`contact_voxels_in` of the whole volume as it is now, to call
+        in a worker thread (taking it costs time in the number of index buckets only). With
+        ``unique=False`` the voxels come unsorted and may repeat (cheaper, e.g. for drawing)."""
+        plan, later = self.plan, [i.snapshot() for i in self.indexes.values()]
+
+        def voxels():
+            kept = [self._relevant(f(), plan) for f in later]
+            if unique:
+                return _joined([c.voxels() for c in kept])
+            parts = [side for c in kept for side in (c.first, c.second) if len(side)]
+            return np.concatenate(parts) if parts else np.zeros((0, 3), np.int64)
+
+        return voxels
 
     def separate(self, name: str, pairs=None) -> Separation:
         """Carve a one-voxel background gap between touching instances of a class.
