@@ -15,6 +15,8 @@ from napari_patchwise.engine.plan.collection import Collection
 from napari_patchwise.engine.plan.plan_file import load_collection
 from napari_patchwise.engine.plan.presets import get_preset
 from napari_patchwise.engine.plan.project import create_project
+from napari_patchwise.engine.propose.candidates import box_size_for
+from napari_patchwise.engine.propose.mix import mix_round
 
 
 @dataclass(frozen=True)
@@ -85,3 +87,32 @@ def test_an_unknown_image_is_refused(project):
                        regions=[])
 
 
+
+
+@pytest.mark.parametrize("mix, n, scans, measures", [(0.0, 3, 0, 1), (1.0, 3, 1, 0), (0.5, 4, 1, 1),
+                                                    (1.0, 8, 1, 1)])  # mix 1 and n = 8: failures fall short
+def test_a_part_whose_share_is_zero_is_not_measured(project, monkeypatch, mix, n, scans, measures):
+    from napari_patchwise.engine.jobs import next_round as module
+
+    calls = {"scan": 0, "strata": 0}
+    real_strata = module.stratified_candidates
+
+    def scan(request, images, progress=None):
+        calls["scan"] += 1
+        return tuple(_regions())
+
+    def measured(*args, **kwargs):
+        calls["strata"] += 1
+        return real_strata(*args, **kwargs)
+
+    monkeypatch.setattr(module, "scan_regions", scan)
+    monkeypatch.setattr(module, "stratified_candidates", measured)
+    coll = load_collection(project)
+    request = NextRoundRequest(project, "pred.tif", n=n, mix=mix)
+    lazy = run_next_round(request, coll)
+    assert (calls["scan"], calls["strata"]) == (scans, measures)
+    # the same round as when both parts are measured first
+    plan = coll.plan("raw")
+    both = mix_round(_regions(), real_strata(request, coll, ["raw"]), n=n, mix=mix, plans={"raw": plan},
+                     sizes={"raw": box_size_for(plan)})
+    assert lazy.mix == both

@@ -200,12 +200,27 @@ def run_next_round(request: NextRoundRequest, collection: Collection, *, regions
 
     images = choose_images(collection.names, ",".join(request.images) if request.images else None)
     number = next_round(collection, request.folder)
-    if regions is None:
-        regions = scan_regions(request, images, progress)
-    stratified = stratified_candidates(request, collection, images, read_image)
     plans = {name: collection.plan(name) for name in images}
     sizes = {name: box_size_for(p) for name, p in plans.items()}
-    mixed = mix_round(regions, stratified, n=request.n, mix=request.mix, plans=plans, sizes=sizes)
+    failures = (lambda: regions) if regions is not None else (lambda: scan_regions(request, images, progress))
+    stratified = lambda: stratified_candidates(request, collection, images, read_image)  # noqa: E731
+
+    def mixed_from(found, candidates) -> MixResult:
+        return mix_round(found, candidates, n=request.n, mix=request.mix, plans=plans, sizes=sizes)
+
+    # a part whose share is 0 (mix 0 or 1) is measured only if the other falls short (the result is the same)
+    if request.mix >= 1:
+        found = failures()
+        mixed = mixed_from(found, [])
+        if len(mixed.picks) < request.n:
+            mixed = mixed_from(found, stratified())
+    elif request.mix <= 0:
+        candidates = stratified()
+        mixed = mixed_from([], candidates)
+        if len(mixed.picks) < request.n:
+            mixed = mixed_from(failures(), candidates)
+    else:
+        mixed = mixed_from(failures(), stratified())
     added, boxes = {}, []
     for name in images:
         plan, new = add_picks(plans[name], [p for p in mixed.picks if p.image == name], number)
