@@ -248,3 +248,28 @@ def test_images_named_after_their_file_without_the_format_suffix():
     assert [default_image_name(ImageRef(SHAPE, path=f"/data/{n}")) for n in
             ("tomo_01.mrc", "tomo_01.rec", "mask.nrrd", "brain.nii", "brain.nii.gz")] == [
         "tomo_01", "tomo_01", "mask", "brain", "brain"]
+
+
+@pytest.mark.parametrize("name", ["t.mrc", "t.nrrd"])
+def test_the_voxel_size_of_a_compressed_file_comes_from_its_header_only(tmp_path, name):
+    """Reading the voxel size of a gzip MRC or NRRD read the whole file; the header is enough."""
+    import gzip
+
+    import mrcfile
+
+    data = np.arange(8 * 16 * 16, dtype="uint16").reshape(8, 16, 16)
+    if name.endswith(".mrc"):
+        path = tmp_path / name
+        with mrcfile.new(path, overwrite=True, compression="gzip") as mrc:
+            mrc.set_data(data)
+            mrc.voxel_size = (4.0, 2.0, 2.0)  # x, y, z
+        want = ((2.0, 2.0, 4.0), "angstrom")
+        whole = gzip.decompress(path.read_bytes())
+        path.write_bytes(gzip.compress(whole[:1024 + 100]))  # the data cut short: only the header is whole
+    else:
+        path = write_nrrd(tmp_path / name, data, (3.0, 1.0, 1.0), "micrometer", compress=True)
+        want = ((3.0, 1.0, 1.0), "micrometer")
+        text = path.read_bytes()
+        header_end = text.index(b"\n\n") + 2
+        path.write_bytes(text[:header_end + 10])  # the compressed data cut short
+    assert read_voxel_size(path) == want

@@ -49,10 +49,31 @@ def open_mrc(path):
         data = _memmap(p, header, mrcfile)
     if data.ndim < 3:
         raise ValueError(f"{p.name} holds one 2D image {data.shape}; patchwise needs a 3D volume.")
+    return (data, *_voxel_size(header), _axes(header, data.ndim))
+
+
+def mrc_voxel_size(path):
+    """``(voxel_size, unit)`` an MRC file records (``(None, None)``: none), from its header only,
+    also when the file is compressed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     print(mrc_voxel_size(write_mrc(f"{tmp}/t.mrc", np.zeros((2, 3, 4), "int16"), (2.0, 1.0, 1.0))))
+    ((2.0, 1.0, 1.0), 'angstrom')
+    """
+    mrcfile = cryoet_module("mrcfile")
+    with mrcfile.open(Path(path), header_only=True, permissive=True) as mrc:
+        return _voxel_size(mrc.header)
+
+
+def _voxel_size(header):
+    """``(voxel_size (z, y, x) in ångström, 'angstrom')`` of an MRC header, ``(None, None)`` when unset."""
     vs = tuple(float(f"{float(header.cella[a]) / int(header[f'm{a}']):.7g}") if int(header[f"m{a}"]) else 0.0
                for a in "zyx")  # the cell is stored as float32: no digits beyond its precision
     known = all(v > 0 for v in vs)
-    return data, (vs if known else None), ("angstrom" if known else None), _axes(header, data.ndim)
+    return (vs if known else None), ("angstrom" if known else None)
 
 
 def _memmap(p: Path, header, mrcfile) -> np.memmap:

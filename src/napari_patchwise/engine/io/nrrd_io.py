@@ -52,6 +52,30 @@ def open_nrrd(path):
     return data, vs, unit, axes
 
 
+def nrrd_voxel_size(path):
+    """``(voxel_size, unit)`` a NRRD file records (``(None, None)``: none), from its header only,
+    also when its data is compressed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     print(nrrd_voxel_size(write_nrrd(f"{tmp}/l.nrrd", np.zeros((2, 3, 4), "uint8"), (2.0, 1.0, 0.5),
+    ...                                      "micrometer")))
+    ((2.0, 1.0, 0.5), 'micrometer')
+    """
+    nrrd = cryoet_module("nrrd")
+    p = Path(path)
+    try:
+        with open(p, "rb") as fh:
+            header = nrrd.read_header(fh)
+    except nrrd.NRRDError as e:
+        raise ValueError(f"{p.name} is not a readable NRRD file ({e}); check that it is whole, or convert "
+                         "it to TIFF or NIfTI.") from None
+    vs, unit, _ = _geometry(header, int(header.get("dimension", len(header.get("sizes", ())))))
+    return vs, unit
+
+
 def _memmap(p: Path, header, offset: int, nrrd):
     """The data memory-mapped when it is raw, in this file, right after the header; else ``None``."""
     if (header.get("encoding") != "raw" or "data file" in header or "datafile" in header

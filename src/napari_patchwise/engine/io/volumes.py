@@ -298,8 +298,16 @@ def read_voxel_size(path, *, dataset: str | None = None) -> tuple[tuple[float, f
             return tiff_voxel_size(tif)
     if _is_zarr(p):
         return _read_zarr(p)[1:]
-    if name.endswith(MRC_SUFFIXES + NRRD_SUFFIXES + NIFTI_SUFFIXES) and p.exists():
-        return open_cryoet(p)[1:3]
+    if name.endswith(MRC_SUFFIXES) and p.exists():
+        from .mrc import mrc_voxel_size
+
+        return mrc_voxel_size(p)
+    if name.endswith(NRRD_SUFFIXES) and p.exists():
+        from .nrrd_io import nrrd_voxel_size
+
+        return nrrd_voxel_size(p)
+    if name.endswith(NIFTI_SUFFIXES) and p.exists():
+        return open_cryoet(p)[1:3]  # lazy: nibabel reads the header only
     if not p.exists():
         raise FileNotFoundError(f"no image at {p}; check the path.")
     return None, None
