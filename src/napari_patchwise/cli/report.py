@@ -9,11 +9,9 @@ existing output file is never replaced without ``--overwrite``.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from pathlib import Path
 
+from ..engine.plan.atomic import write_new, write_text_atomic
 from ..engine.report import ReportRequest, build_report
 from .args import add_prediction_options
 from .errors import UsageError
@@ -32,22 +30,14 @@ def _output(args) -> Path:
 
 
 def write_page(path: Path, text: str, overwrite: bool) -> None:
-    """Write the page through a temporary file; without ``overwrite`` a file that appeared meanwhile is kept."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """Write the page whole; without ``overwrite`` a file that appeared meanwhile is kept."""
+    if overwrite:
+        write_text_atomic(path, text)
+        return
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, path.parent.stat().st_mode & 0o666)
-        if overwrite:
-            os.replace(tmp, path)
-        else:
-            try:
-                os.link(tmp, path)
-            except FileExistsError:
-                raise UsageError(f"{path} exists; give another -o, or --overwrite to replace it.") from None
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        write_new(path, text)
+    except FileExistsError:
+        raise UsageError(f"{path} exists; give another -o, or --overwrite to replace it.") from None
 
 
 def cmd_report(args) -> int:

@@ -10,13 +10,13 @@ and nothing saved is overwritten.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
+
+from ..plan.atomic import write_new
 
 __all__ = ["EVALUATIONS", "load_history", "save_evaluation", "settings_of"]
 
@@ -79,28 +79,17 @@ def save_evaluation(project, result: dict, *, prediction: str, settings: dict | 
     folder = Path(project) / EVALUATIONS
     folder.mkdir(exist_ok=True)
     when = (now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
-    fd, tmp = tempfile.mkstemp(prefix=".eval.", suffix=".tmp", dir=folder)
-    try:
-        number = (_numbers(folder) or [0])[-1] + 1
-        record = {"number": number, "created": when, "prediction": str(prediction),
-                  "settings": dict(settings or {}), **result}
-        with os.fdopen(fd, "wb") as f:
-            f.write((json.dumps(record, indent=2, allow_nan=False) + "\n").encode())
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, folder.stat().st_mode & 0o666)
-        while True:
-            target = folder / f"eval_{number:03d}.json"
-            try:
-                os.link(tmp, target)  # fails if the name is taken: never overwrites
-                break
-            except FileExistsError:
-                number = _numbers(folder)[-1] + 1
-                record["number"] = number
-                Path(tmp).write_text(json.dumps(record, indent=2, allow_nan=False) + "\n")
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+    number = (_numbers(folder) or [0])[-1] + 1
+    record = {"number": number, "created": when, "prediction": str(prediction),
+              "settings": dict(settings or {}), **result}
+    while True:
+        target = folder / f"eval_{number:03d}.json"
+        try:  # never overwrites: a number taken meanwhile gives the next one
+            write_new(target, json.dumps(record, indent=2, allow_nan=False) + "\n")
+            break
+        except FileExistsError:
+            number = _numbers(folder)[-1] + 1
+            record["number"] = number
     return target
 
 

@@ -1,6 +1,8 @@
 """Atomic file writes: a temporary file in the same folder, fsync, rename.
 
 A crash or a full disk during a write leaves the previous file intact.
+:func:`write_new` writes a file that must not exist yet the same way, and never
+replaces one that appeared meanwhile.
 """
 
 from __future__ import annotations
@@ -33,7 +35,35 @@ def _json_bytes(obj) -> bytes:
     return text.encode("utf-8", "backslashreplace")
 
 
-def _write_bytes_atomic(path: Path, data: bytes) -> Path:
+def write_text_atomic(path, text: str) -> Path:
+    """Write ``text`` (UTF-8) in place of ``path``'s content: temporary file, fsync, rename."""
+    return _write_bytes_atomic(Path(path), text.encode("utf-8"))
+
+
+def write_new(path, data: bytes | str) -> Path:
+    """Write a new file whole (temporary file, fsync, hard link into place); never replaces a file.
+
+    Raises
+    ------
+    FileExistsError
+        ``path`` exists, or appeared while the data was written (it is left as it is).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     p = write_new(f"{tmp}/page.html", "<p>one</p>")
+    ...     try:
+    ...         write_new(p, "<p>two</p>")
+    ...     except FileExistsError:
+    ...         print(p.read_text())
+    <p>one</p>
+    """
+    path = Path(path)
+    return _write_bytes_atomic(path, data.encode("utf-8") if isinstance(data, str) else data, replace=False)
+
+
+def _write_bytes_atomic(path: Path, data: bytes, replace: bool = True) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -42,7 +72,11 @@ def _write_bytes_atomic(path: Path, data: bytes) -> Path:
             os.fsync(f.fileno())
         # mkstemp makes 0600 files; take the old file's mode, else the folder's (umask)
         os.chmod(tmp, (path if path.exists() else path.parent).stat().st_mode & 0o666)
-        os.replace(tmp, path)
+        if replace:
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path)  # fails if the name is taken
+            os.unlink(tmp)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
