@@ -8,7 +8,8 @@ from .contrast import stored_chunks
 
 
 class OnDisk:
-    """A memory-mapped array that reads only what is sliced (and has no ``copy`` for dask to call).
+    """A memory-mapped array (or another lazy one, e.g. nibabel's proxy) that reads only what is
+    sliced (and has no ``copy`` for dask to call).
 
     Examples
     --------
@@ -17,17 +18,20 @@ class OnDisk:
     ((2, 2, 2), dtype('int64'), [6, 7])
     """
 
-    def __init__(self, base):
+    def __init__(self, base, dtype=None):
         self.base = base
         self.shape = tuple(int(s) for s in base.shape)
-        self.dtype = np.dtype(base.dtype)
+        self.dtype = np.dtype(base.dtype if dtype is None else dtype)  # what reading gives, if not base's
         self.ndim = len(self.shape)
 
     def __getitem__(self, key):
         return np.array(self.base[key])
 
     def __array__(self, dtype=None, copy=None):
-        return np.array(self.base, dtype=dtype)
+        out = np.asarray(self.base)  # a memmap's view, or what a lazy proxy reads
+        if out is self.base or isinstance(out, np.memmap):
+            return np.array(out, dtype=dtype)  # a plain array, off the file
+        return out if dtype is None else out.astype(dtype, copy=False)
 
 
 def lazy_volume(data):

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..geometry.voxelsize import convert, is_physical
 from .cryoet_extra import cryoet_module
+from .lazy import OnDisk
 
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
 _UNITS = {"mm": ("millimeter", 1.0), "micron": ("micrometer", 1.0), "meter": ("millimeter", 1000.0)}
@@ -56,24 +57,8 @@ def open_nifti(path):
         vs = None
     else:
         vs = tuple(float(f"{z * factor:.7g}") for z in reversed(zooms))
-    return _Proxy(proxy), vs, (unit if vs is not None else None), _AXES[ndim]
-
-
-class _Proxy:
-    """nibabel's array proxy with the ``dtype`` and ``ndim`` every reader expects (still lazy)."""
-
-    def __init__(self, proxy):
-        self.proxy = proxy
-        self.shape = tuple(int(s) for s in proxy.shape)
-        self.ndim = len(self.shape)
-        self.dtype = np.dtype(proxy.dtype) if not _scaled(proxy) else np.dtype(np.float64)
-
-    def __getitem__(self, key):
-        return np.asarray(self.proxy[key])
-
-    def __array__(self, dtype=None, copy=None):
-        out = np.asarray(self.proxy)
-        return out.astype(dtype, copy=False) if dtype is not None else out
+    data = OnDisk(proxy, np.float64 if _scaled(proxy) else None)  # scaled values read as float64
+    return data, vs, (unit if vs is not None else None), _AXES[ndim]
 
 
 def _scaled(proxy) -> bool:
