@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from napari_patchwise._qt.box_table import COL
+from napari_patchwise._qt import planner_widget as pw_module
 from napari_patchwise._qt.planner_widget import PlannerWidget
+from napari_patchwise.engine.findings import Finding
 from napari_patchwise.engine.plan.lock import lock_holder
 from napari_patchwise.layers.box_shapes import SEVERITY_COLORS
 
@@ -146,7 +148,7 @@ def test_magnification_change_resnaps_boxes(planner):
     assert all(v % 4 == 0 for v in box.lo[1:] + box.hi[1:])
 
 
-def test_save_then_reopen_restores_boxes_and_layers(planner, make_napari_viewer, tmp_path, qtbot):
+def test_save_then_reopen_restores_boxes_and_layers(planner, make_napari_viewer, tmp_path, qtbot, monkeypatch):
     viewer, widget = planner
     sync = widget.sync
     sync.set_plan(sync.plan.add_boxes([((0, 0, 0), (8, 64, 64)), ((16, 64, 64), (24, 128, 128))]))
@@ -162,6 +164,14 @@ def test_save_then_reopen_restores_boxes_and_layers(planner, make_napari_viewer,
     sync.set_plan(sync.plan.update_box(2, status="done"))
     saved = json.loads((folder / "plan.json").read_text())["images"][0]
     assert [b["status"] for b in saved["boxes"]] == ["todo", "done"]
+    # findings of other checks change no plan: it is not saved again
+    saves = []
+    real_save = pw_module.save_plan
+    monkeypatch.setattr(pw_module, "save_plan", lambda *a, **k: saves.append(a[1]) or real_save(*a, **k))
+    sync.set_extra_findings([Finding("error", "touching", 2, "objects 3 and 4 touch")])
+    assert sync.severity_by_box()[2] == "error" and saves == []
+    sync.set_plan(sync.plan.update_box(1, status="done"))
+    assert len(saves) == 1 and saves[0].box(1).status == "done"
 
     # the project is this viewer's until it closes (one writer per project)
     assert lock_holder(folder).pid == os.getpid()

@@ -51,6 +51,7 @@ class PlannerWidget(PlanLifecycle, PlanProject, NarrowDock, QWidget):
         self.session = session_for(napari_viewer)
         self.sync: BoxLayerSync | None = None
         self.project: Path | None = None
+        self._autosaved, self._autosaved_plan = None, None  # where and which plan autosave wrote last
         self._image_layer = None
 
         self.settings = PlanSettings()
@@ -163,10 +164,15 @@ class PlannerWidget(PlanLifecycle, PlanProject, NarrowDock, QWidget):
             "\n".join(f"{f.severity}: {f.message}" for f in findings if f.box_id is None)
         )
         if self.project is not None:
+            where = (self.project, self.session.image_of(self.project))
+            if self._autosaved == where and self._autosaved_plan is plan:
+                return  # the same plan again (e.g. only annotation findings changed): saved already
             try:
-                save_plan(self.project, plan, self.session.image_of(self.project))
+                save_plan(self.project, plan, where[1])
             except (OSError, ProjectError) as e:
                 show_error(f"Autosave to {self.project} failed: {e}")
+                return
+            self._autosaved, self._autosaved_plan = where, plan
 
     # -- viewer interaction ----------------------------------------------------
     def jump_to_box(self, box_id: int) -> None:
