@@ -152,7 +152,9 @@ def run(shape, n, tmp) -> dict:
     settle()
     wait(600, lambda: widget.live is not None and not widget.live.pending)
     t_index = time.perf_counter() - t0
-    wait(600, lambda: not widget.runner.jobs)  # then the pairs table and the contact markers of every plane
+    # then the overlay layer, the pairs table and the contact markers of every plane
+    wait(600, lambda: widget.overlay is not None and not widget.overlay.n_stale and not widget.runner.jobs
+         and not widget.table_timer.isActive())
     t_marks = time.perf_counter() - t0
     open_gap = probe.gap(t0, time.perf_counter())
     wait(1.0)
