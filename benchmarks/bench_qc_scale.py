@@ -10,8 +10,8 @@ the GUI thread while it runs:
 * **dock open -> usable**: the dock made and added until its checks are
   attached (painting is possible: the contact index is built in a worker);
   **index complete**: until every check is installed, beside one full scan
-  (``find_contacts``) of the labels; then until the pairs table and the contact
-  markers of every plane (computed in workers) are in;
+  (``find_contacts``) of the labels; then until the overlay layer, the pairs
+  table and the contact markers of every plane (computed in workers) are in;
 * **stroke -> idle**: a brush stroke (``Labels.paint``, radius 5) until the
   event loop has nothing left to do, and the longest gap within the next 1.2 s
   (the debounced pairs table and box check follow the stroke);
