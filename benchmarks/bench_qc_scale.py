@@ -10,8 +10,8 @@ the GUI thread while it runs:
 * **dock open -> usable**: the dock made and added until its checks are
   attached (painting is possible: the contact index is built in a worker);
   **index complete**: until every check is installed, beside one full scan
-  (``find_contacts``) of the labels; then until the pairs table and the contact
-  markers of every plane (computed in workers) are in;
+  (``find_contacts``) of the labels; then until the overlay layer, the pairs
+  table and the contact markers of every plane (computed in workers) are in;
 * **stroke -> idle**: a brush stroke (``Labels.paint``, radius 5) until the
   event loop has nothing left to do, and the longest gap within the next 1.2 s
   (the debounced pairs table and box check follow the stroke);
@@ -152,7 +152,9 @@ def run(shape, n, tmp) -> dict:
     settle()
     wait(600, lambda: widget.live is not None and not widget.live.pending)
     t_index = time.perf_counter() - t0
-    wait(600, lambda: not widget.runner.jobs)  # then the pairs table and the contact markers of every plane
+    # then the overlay layer, the pairs table and the contact markers of every plane
+    wait(600, lambda: widget.overlay is not None and not widget.overlay.n_stale and not widget.runner.jobs
+         and not widget.table_timer.isActive())
     t_marks = time.perf_counter() - t0
     open_gap = probe.gap(t0, time.perf_counter())
     wait(1.0)

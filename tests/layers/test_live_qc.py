@@ -232,6 +232,29 @@ def test_contacts_across_the_face_of_two_boxes_are_not_listed(tmp_path):
     assert [(c.a, c.b) for c in live.contacts()] == [(5, 6)]
 
 
+def test_contacts_kept_from_the_worker_follow_box_changes(tmp_path):
+    """The contacts an index keeps filtered by the boxes (computed where it was built) are not
+    reused once the boxes change, before or after it is installed."""
+    two = Plan(ImageRef((8, 40, 40))).add_boxes([((0, 0, 0), (8, 20, 20)), ((0, 0, 20), (8, 20, 40))])
+    one = Plan(ImageRef((8, 40, 40))).add_boxes([((0, 0, 0), (8, 20, 40))])
+    data = np.zeros((8, 40, 40), np.uint32)
+    data[3, 5:8, 17:20], data[3, 5:8, 20:23] = 1, 2  # across the face of the two boxes
+    layers = {"nuclei": Labels(data), "background": Labels(np.zeros_like(data, np.uint8)),
+              "ignore": Labels(np.zeros_like(data, np.uint8))}
+    live = LiveQC(two, layers, build_index=False)
+    index = live.compute_index("nuclei")  # in a worker: filtered by the two boxes
+    live.set_plan(one)  # one box holding both sides: the contacts break the rule
+    live.install_index("nuclei", index)
+    assert live.n_contacts() == 3 and [(c.a, c.b) for c in live.contacts()] == [(1, 2)]
+    assert len(live.contact_voxels_in()) == 6 and live.n_pairs() == 1
+    live.set_plan(two)
+    assert live.n_contacts() == 0 and live.contacts() == [] and len(live.contact_voxels_in()) == 0
+    live.install_index("nuclei", live.compute_index("nuclei"))
+    assert live.n_contacts() == 0
+    live.set_plan(one)
+    assert live.n_contacts() == 3 and live.location("nuclei", 1, 2)[0] == 3.0
+
+
 def test_background_and_ignore_have_one_colour_of_their_own(tmp_path):
     """Background painted in label 1's colour looked like the class's object 1 on screen."""
     _, _, layers, _ = _setup(tmp_path)

@@ -10,8 +10,19 @@ a full redraw left undrawn are filled from markers computed in a worker.
 
 from __future__ import annotations
 
+from qtpy.QtCore import QTimer
+
 from ..layers.box_shapes import METADATA_KEY
 from ..layers.contact_overlay import ContactOverlay
+from .in_turns import TURN_MS, event_loop_running
+
+
+def _add_hidden(viewer, layer) -> None:
+    """Add ``layer`` hidden and show it a turn later (napari slices and draws it then)."""
+    shown, layer.visible = layer.visible, False
+    viewer.add_layer(layer)
+    if shown:
+        QTimer.singleShot(TURN_MS, lambda: setattr(layer, "visible", True) if layer in viewer.layers else None)
 
 
 class QCRechecks:
@@ -52,8 +63,16 @@ class QCRechecks:
         self.box_timer.start()
 
     def _on_contacts_changed(self, region=None) -> None:
-        """After a stroke: the overlay at once (only around the stroke), the table a moment later."""
-        self._draw_overlay(region)
+        """After a stroke: the overlay at once (only around the stroke), the table a moment later.
+
+        An overlay not made yet (checks just installed) is made a turn later, added hidden and
+        shown a turn after that: making, adding and first drawing its layer is napari's work on
+        the GUI thread, so the window repaints in between."""
+        if region is None and (self.overlay is None or self.overlay.live is not self.live) and event_loop_running():
+            live = self.live
+            QTimer.singleShot(TURN_MS, lambda: None if live is not self.live else self._draw_overlay(add=_add_hidden))
+        else:
+            self._draw_overlay(region)
         self.table_timer.start()
 
     def refresh_contacts(self, now: bool = False) -> None:
@@ -74,13 +93,14 @@ class QCRechecks:
         self.runner.start(lambda progress: fill(), what="Contact markers", quiet=True,
                           returned=lambda full: None if self.closed else overlay.apply_fill(full, token))
 
-    def _draw_overlay(self, region=None) -> None:
-        """Mark contact voxels in the overlay layer (only around ``region`` when given)."""
+    def _draw_overlay(self, region=None, add=None) -> None:
+        """Mark contact voxels in the overlay layer (only around ``region`` when given); ``add``:
+        as in :meth:`ContactOverlay.show_in`."""
         live = self.live
         if live is None or self.closed:
             return
         if self.overlay is None or self.overlay.live is not live:  # checks (re)started
             self.overlay = ContactOverlay(live, metadata={METADATA_KEY: {"role": "contacts", "project": self.project}})
             region = None
-        self.overlay.show_in(self.viewer, region)
+        self.overlay.show_in(self.viewer, region, add=add)
         self._fill_overlay_later()

@@ -102,16 +102,17 @@ class ContactOverlay:
             if key == "units" and value != have[key] or key != "units" and not np.allclose(value, have[key]):
                 setattr(self.layer, key, value)
 
-    def show_in(self, viewer, region=None) -> None:
+    def show_in(self, viewer, region=None, add=None) -> None:
         """Redraw around ``region`` (everything by default) and add the layer to ``viewer``
         when it is created (again, if the person deleted it); the active layer stays active,
-        so the next stroke goes where the last one did, not into the markers."""
+        so the next stroke goes where the last one did, not into the markers. ``add(viewer,
+        layer)``, when given, adds the layer instead of ``viewer.add_layer``."""
         self.viewer = viewer
         if self.layer is not None and (self.layer not in viewer.layers or self.layer.data.shape != self.shape):
             self.layer, region = None, None
         if self.update(region):
             painting = viewer.layers.selection.active
-            viewer.add_layer(self.layer)
+            (add or type(viewer).add_layer)(viewer, self.layer)
             if painting is not None and painting in viewer.layers:
                 viewer.layers.selection.active = painting
 

@@ -198,6 +198,7 @@ class LiveQC:
         data = self.data(name)
         index = ContactIndex(tuple(layer.data.shape), connectivity=self.connectivity)
         index.rebuild(data)
+        self._kept(index)  # joined and filtered here, so installing it costs the GUI thread nothing
         return index
 
     def install_index(self, name: str, index: ContactIndex, since: int | None = None) -> None:
@@ -329,11 +330,17 @@ class LiveQC:
         keep = ~drop
         return type(c)(c.first[keep], c.second[keep], c.a[keep], c.b[keep])
 
+    def _kept(self, index: ContactIndex):
+        """``self._relevant(index.contacts())``, kept until the index or the boxes change."""
+        plan = self.plan
+        key = tuple((b.lo, b.hi, b.slices(plan.magnification)) for b in plan.boxes)
+        return index.memo("kept", key, lambda: self._relevant(index.contacts(), plan))
+
     def contacts(self) -> list[TouchingPair]:
         """Every touching pair, class by class (contacts across the face shared by two
         boxes are left out)."""
         return [pair for name, index in self.indexes.items()
-                for pair in self._relevant(index.contacts()).touching_pairs(name)]
+                for pair in self._kept(index).touching_pairs(name)]
 
     def pair_table(self) -> PairTable:
         """Every touching pair as columns (as :meth:`contacts`, without a location or an
@@ -341,8 +348,7 @@ class LiveQC:
         key = (tuple((n, i.version, id(i)) for n, i in self.indexes.items()),
                tuple((b.lo, b.hi) for b in self.plan.boxes))
         if getattr(self, "_table_key", None) != key:
-            self._table = PairTable.from_contacts(
-                {n: self._relevant(i.contacts()) for n, i in self.indexes.items()})
+            self._table = PairTable.from_contacts({n: self._kept(i) for n, i in self.indexes.items()})
             self._table_key = key
         return self._table
 
@@ -354,14 +360,14 @@ class LiveQC:
 
     def location(self, name: str, a: int, b: int) -> tuple[float, float, float]:
         """A voxel where ids ``a`` and ``b`` of class ``name`` touch (for "jump to")."""
-        return self._relevant(self.indexes[name].contacts()).location(a, b)
+        return self._kept(self.indexes[name]).location(a, b)
 
     def n_pairs(self) -> int:
         return len(self.pair_table())
 
     def n_contacts(self) -> int:
         """Number of contacts shown (contacts across the face shared by two boxes are left out)."""
-        return sum(len(self._relevant(index.contacts())) for index in self.indexes.values())
+        return sum(len(self._kept(index)) for index in self.indexes.values())
 
     def contact_voxels_in(self, region=None) -> np.ndarray:
         """Voxels on either side of a contact, ``(K, 3)`` at the annotation grid.
@@ -372,13 +378,10 @@ class LiveQC:
         parts = []
         for index in self.indexes.values():
             if region is None:
-                c = index.contacts()
-            else:
-                c = index.contacts_in(grow(region, index.shape, 1))
-            v = self._relevant(c).voxels()
-            if region is not None and len(v):
-                v = v[_inside(v, region)]
-            parts.append(v)
+                parts.append(self._kept(index).voxels())
+                continue
+            v = self._relevant(index.contacts_in(grow(region, index.shape, 1))).voxels()
+            parts.append(v[_inside(v, region)] if len(v) else v)
         return _joined(parts)
 
     def contact_voxels_later(self, unique: bool = True):

@@ -305,15 +305,18 @@ def same_contacts(x, y, shape) -> bool:
     return all(np.array_equal(p, q) for p, q in zip(*sides))
 
 
-def bucket_groups(first: np.ndarray, bucket, grid):
-    """``(bucket key, row indices)`` for the buckets holding the rows of ``first``."""
+def bucket_order(first: np.ndarray, bucket, grid):
+    """``(order, keys, starts)``: the rows of ``first`` ordered by bucket (stable), the
+    bucket keys present, and where each bucket's rows begin in ``order`` (one more
+    entry: the end), so bucket ``keys[i]`` holds ``order[starts[i]:starts[i + 1]]``."""
     if not len(first):
-        return []
+        return np.zeros(0, np.intp), [], np.zeros(1, np.intp)
     lin = np.ravel_multi_index((first // np.asarray(bucket)).T, grid)
     order = np.argsort(lin, kind="stable")
-    cuts = np.flatnonzero(np.diff(lin[order])) + 1
-    return [(tuple(int(i) for i in np.unravel_index(int(lin[part[0]]), grid)), part)
-            for part in np.split(order, cuts)]
+    lin = lin[order]
+    starts = np.flatnonzero(np.concatenate([[True], lin[1:] != lin[:-1], [True]]))
+    keys = list(zip(*(k.tolist() for k in np.unravel_index(lin[starts[:-1]], grid))))
+    return order, keys, starts
 
 
 def inside_buckets(buckets: dict, box, bucket):

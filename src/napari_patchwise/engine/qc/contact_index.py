@@ -44,11 +44,14 @@ class ContactIndex:
         self._buckets: dict[tuple[int, int, int], Contacts] = {}
         self._counts: dict[tuple[int, int], int] = {}  # contacts per pair
         self._n, self._dtype, self.version = 0, np.dtype(np.int64), 0
-        self._cache: dict[str, object] = {}
+        self._cache: dict[object, object] = {}
 
     def _split(self, c: Contacts) -> dict[tuple[int, int, int], Contacts]:
-        groups = _ts.bucket_groups(c.first, self.bucket, self._grid)
-        return {key: c._take(rows) for key, rows in groups}
+        order, keys, starts = _ts.bucket_order(c.first, self.bucket, self._grid)
+        if not keys:
+            return {}
+        c = c._take(order)  # one gather; each bucket is then a slice of it
+        return {key: c._take(slice(i, j)) for key, i, j in zip(keys, starts[:-1].tolist(), starts[1:].tolist())}
 
     def rebuild(self, labels) -> None:
         """Scan the whole volume again (this counts as a change)."""
@@ -99,6 +102,34 @@ class ContactIndex:
             self._cache["all"] = Contacts.concat(self._buckets.values() or [Contacts.empty(
                 self._dtype)])
         return self._cache["all"]  # type: ignore[return-value]
+
+    def memo(self, slot: str, key, compute):
+        """``compute()``, kept in ``slot`` until the contacts change or another ``key``
+        (compared with ==) is asked for there.
+
+        For values derived from :meth:`contacts` (e.g. filtered by the boxes given as
+        ``key``), so they can be computed in the thread that built the index and reused
+        on another.
+
+        Examples
+        --------
+        >>> lab = np.zeros((1, 2, 2), np.uint8)
+        >>> lab[0, 0] = 1, 2
+        >>> index = ContactIndex(lab.shape)
+        >>> index.rebuild(lab)
+        >>> n = lambda: len(index.contacts())
+        >>> index.memo("n", 1, n), index.memo("n", 1, lambda: -1), index.memo("n", 2, lambda: -1)
+        (1, 1, -1)
+        >>> index.update(np.zeros_like(lab), (slice(0, 1), slice(0, 2), slice(0, 2)))
+        True
+        >>> index.memo("n", 2, n)
+        0
+        """
+        hit = self._cache.get(("memo", slot))
+        if hit is None or hit[0] != key:  # type: ignore[index]
+            hit = (key, compute())
+            self._cache[("memo", slot)] = hit
+        return hit[1]  # type: ignore[index]
 
     def snapshot(self):
         """A callable returning :meth:`contacts` as they are now, meant for another thread.
