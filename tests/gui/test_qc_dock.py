@@ -435,3 +435,25 @@ def test_tables_show_five_rows_and_every_column_in_a_small_dock(make_napari_view
         assert min(header.sectionSize(c) for c in range(table.columnCount())) >= 24
     message = widget.findings.item(0, 4)
     assert message.toolTip() == message.text() and len(message.text()) > 40
+
+
+def test_the_plugin_dock_draws_contacts_through_its_viewer_proxy(make_napari_viewer, tmp_path, qtbot):
+    """napari hands a plugin's dock a proxy of the viewer: the overlay is added through it."""
+    from napari_patchwise._qt.patchwise_dock import PatchwiseDock
+
+    viewer = make_napari_viewer()
+    folder = _project(tmp_path)
+    viewer.open(str(folder), plugin="napari-patchwise")
+    _, dock = viewer.window.add_plugin_dock_widget("napari-patchwise", "Patchwise")
+    assert isinstance(dock, PatchwiseDock) and dock.qc.viewer is not viewer  # the proxy
+    dock.show_step("qc")
+    qtbot.waitUntil(lambda: dock.qc.live is not None and not dock.qc.live.pending
+                    and not session_for(viewer).working, timeout=20000)
+    nuc = viewer.layers["nuclei labels"]
+    viewer.dims.set_point(0, 3 * VOXEL[0])
+    nuc.paint((3, 10, 8), 1)
+    nuc.paint((3, 10, 8 + nuc.brush_size), 2)  # the discs meet: 1 and 2 touch
+    qtbot.waitUntil(lambda: OVERLAY_NAME in viewer.layers and viewer.layers[OVERLAY_NAME].visible, timeout=5000)
+    qtbot.waitUntil(lambda: dock.qc.pairs.rowCount() == 1, timeout=5000)
+    assert viewer.layers[OVERLAY_NAME].data[3].any()
+    qtbot.waitUntil(lambda: _idle(dock.qc), timeout=10000)

@@ -71,7 +71,10 @@ def _add_hidden(viewer, layer, add, pending: list) -> None:
     text = _hidden_text(layer)
     shown = layer.visible
     layer.visible = False  # not sliced on insertion
-    (add or type(viewer).add_layer)(viewer, layer)
+    if add is None:
+        viewer.add_layer(layer)  # the viewer or a plugin's proxy of it
+    else:
+        add(viewer, layer)
     shown = shown or layer.visible  # e.g. the boxes layer's sync shows it on insertion: drawn next turn
     layer.visible = False
     steps = []

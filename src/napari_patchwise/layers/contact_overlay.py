@@ -112,7 +112,10 @@ class ContactOverlay:
             self.layer, region = None, None
         if self.update(region):
             painting = viewer.layers.selection.active
-            (add or type(viewer).add_layer)(viewer, self.layer)
+            if add is None:
+                viewer.add_layer(self.layer)
+            else:
+                add(viewer, self.layer)
             if painting is not None and painting in viewer.layers:
                 viewer.layers.selection.active = painting
 
