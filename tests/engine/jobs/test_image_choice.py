@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from napari_patchwise.engine.jobs.export import parse_test_boxes
 from napari_patchwise.engine.jobs.image_choice import boxes_by_image, choose_images
 from napari_patchwise.engine.jobs.seed import SeedRequest, image_requests
 
@@ -42,6 +43,15 @@ def test_box_ids_that_name_no_box_of_a_chosen_image_are_refused(names, text, phr
     with pytest.raises(ValueError, match="--boxes") as e:
         boxes_by_image(names, text)
     assert phrase in str(e.value)
+
+
+@pytest.mark.parametrize("text", ["fib:3, cho_t000:2 ,fib:3", " fib : 1", "cho:t:2,fib:4"])
+def test_the_seed_boxes_and_the_pinned_test_boxes_read_name_id_alike(text):
+    names = ["cho_t000", "fib", "cho:t"]
+    per_image = boxes_by_image(names, text)
+    pinned = parse_test_boxes(text)
+    assert {(n, i) for n, ids in per_image.items() for i in ids} == set(pinned)
+    assert len(pinned) == len(set(pinned))
 
 
 def test_one_seed_request_per_image_an_import_or_an_array_into_one_only():

@@ -99,21 +99,21 @@ def parse_test_boxes(text: str | None, option: str = "test boxes") -> tuple:
     ValueError: test boxes takes box ids like 3,7, or IMAGE:ID like fib:3,embryo:1 in a project of several images (not both); got 'fib:3,4'.
     """
     from .box_ids import parse_box_ids
+    from .image_choice import image_box_entries
 
-    entries = [e.strip() for e in (text or "").split(",") if e.strip()]
-    if not any(":" in e for e in entries):
+    entries = image_box_entries(text)
+    if all(image is None for _, image, _ in entries):
         return tuple(parse_box_ids(text, option, "3,7") or ())
     pairs = []
-    for entry in entries:
-        image, _, box = entry.rpartition(":")
+    for _, image, box in entries:
         try:
-            ids = parse_box_ids(box, option) if image.strip() else None
+            ids = parse_box_ids(box, option) if image else None
         except ValueError:
             ids = None
         if not ids:
             raise ValueError(f"{option} takes box ids like 3,7, or IMAGE:ID like fib:3,embryo:1 in a project of "
                              f"several images (not both); got {text!r}.")
-        pairs.append((image.strip(), ids[0]))
+        pairs.append((image, ids[0]))
     return tuple(dict.fromkeys(pairs))
 
 

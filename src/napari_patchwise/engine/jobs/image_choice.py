@@ -5,7 +5,8 @@ box id alone names a box only once one image is chosen. :func:`choose_images`
 reads ``--images NAME[,NAME]`` (every image, in the collection's order, when
 it is not given); :func:`boxes_by_image` reads ``--boxes``, where ``NAME:ID``
 names box ``ID`` of image ``NAME`` and a plain ``ID`` is allowed only when one
-image is chosen.
+image is chosen. :func:`image_box_entries` splits such ``NAME:ID`` lists for
+both and for the export's pinned test boxes.
 """
 
 from __future__ import annotations
@@ -51,6 +52,28 @@ def choose_images(names: Sequence[str], text: str | None, option: str = "--image
     return [n for n in names if n in wanted]
 
 
+def image_box_entries(text: str | None) -> list[tuple[str, str | None, str]]:
+    """The comma-separated entries of ``text`` as ``(entry, image, box)``.
+
+    ``NAME:ID`` is split at its last colon; a plain ``ID`` has image ``None``.
+    Entries, images and boxes are stripped, and empty entries dropped; the box
+    text is not checked (see :func:`.box_ids.parse_box_ids`).
+
+    Examples
+    --------
+    >>> image_box_entries("fib:3, 4,,:2, a:b :1")
+    [('fib:3', 'fib', '3'), ('4', None, '4'), (':2', '', '2'), ('a:b :1', 'a:b', '1')]
+    >>> image_box_entries(None)
+    []
+    """
+    out = []
+    for entry in (v.strip() for v in (text or "").split(",")):
+        if entry:
+            image, colon, box = entry.rpartition(":")
+            out.append((entry, image.strip() if colon else None, box.strip()))
+    return out
+
+
 def boxes_by_image(names: Sequence[str], text: str | None, option: str = "--boxes") -> dict[str, list[int] | None]:
     """The box ids ``text`` gives for each chosen image (``None``: all its boxes).
 
@@ -86,24 +109,22 @@ def boxes_by_image(names: Sequence[str], text: str | None, option: str = "--boxe
     """
     if text is None or not text.strip():
         return {n: None for n in names}
-    entries = [e for e in (v.strip() for v in text.split(",")) if e]
-    if all(":" not in e for e in entries):
+    entries = image_box_entries(text)
+    if all(image is None for _, image, _ in entries):
         if len(names) == 1:  # one image: plain ids, read as for a project of one image
             return {names[0]: parse_box_ids(text, option)}
         raise ValueError(
             f"{option}: box ids are per image and {len(names)} images are chosen ({', '.join(names)}); "
             f"write NAME:ID (e.g. {names[0]}:1,{names[-1]}:4), or choose one image with --images NAME.")
     chosen: dict[str, list[str]] = {}
-    for entry in entries:
-        name, _, box = entry.rpartition(":")
-        name = name.strip()
+    for entry, name, box in entries:
         if not name and len(names) == 1:
             name = names[0]
         if name not in names:
             raise ValueError(f"{option}: {entry!r} names no chosen image; write NAME:ID with NAME one of "
                              f"{', '.join(names)}.")
-        if not box.strip():
+        if not box:
             raise ValueError(f"{option}: {entry!r} has no box id; write NAME:ID (e.g. {name}:1).")
-        chosen.setdefault(name, []).append(box.strip())
+        chosen.setdefault(name, []).append(box)
     example = f"{names[0]}:1,{names[0]}:4"
     return {n: parse_box_ids(",".join(chosen[n]), option, example) for n in names if n in chosen}
