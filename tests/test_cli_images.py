@@ -36,8 +36,9 @@ def test_images_lists_every_image(project, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["name", "shape", "dtype", "voxel", "size", "channels", "boxes", "annotated",
                                  "domain"]
-    assert lines[1].split() == ["raw", "20×45×50", "uint16", "2×0.5×0.5", "µm", "1", "2", "0", "-"]
-    assert lines[2].split() == ["fib", "10×30×40", "uint8", "5×4×4", "nm", "(unknown)", "1", "0", "7", "fib-sem"]
+    assert lines[1].split() == ["raw", "20×45×50", "uint16", "2×0.5×0.5", "micrometer", "1", "2", "0", "-"]
+    assert lines[2].split() == ["fib", "10×30×40", "uint8", "5×4×4", "nanometer", "(unknown)", "1", "0", "7",
+                                "fib-sem"]
     assert main(["images", str(project), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [(r["name"], r["annotated_voxels"], r["domain"]) for r in rows] == [("raw", 0, None), ("fib", 7, "fib-sem")]

@@ -223,3 +223,30 @@ def test_a_new_voxel_size_keeps_the_view_on_the_same_voxels(make_napari_viewer, 
     assert viewer.dims.current_step[0] == 30
     assert camera.center[1:] == pytest.approx((1000.0, 2500.0))
     assert camera.zoom == pytest.approx(3.0 / 25)
+
+
+def test_a_plan_whose_unit_is_written_nm_keeps_its_voxel_size_in_the_dock(make_napari_viewer, tmp_path,
+                                                                          small_volume, messages, qtbot):
+    """A plan.json that writes its unit "nm" (by hand or from a script) is read as nanometre, the name
+    the dock's unit list knows (with "nm" the dock once set the plan to micrometres)."""
+    from napari_patchwise.engine import ImageRef, Plan
+    from napari_patchwise.engine.plan.project import create_project
+
+    write_tiff(tmp_path / "vol.tif", small_volume, (10.0, 10.0, 10.0), "nanometer")
+    plan = Plan(ImageRef(small_volume.shape, "uint16", (10.0, 10.0, 10.0), unit="nm", path="../vol.tif",
+                         name="vol")).add_boxes([((0, 0, 0), (8, 32, 32))])
+    folder = create_project(tmp_path / "proj", plan)
+    text = (folder / "plan.json").read_text()
+    (folder / "plan.json").write_text(text.replace('"nanometer"', '"nm"'))  # as such a file says it
+    assert '"nm"' in (folder / "plan.json").read_text()
+    from napari_patchwise.layers.session import session_for
+
+    viewer = make_napari_viewer()
+    viewer.open(str(folder), plugin="napari-patchwise")
+    _, dock = viewer.window.add_plugin_dock_widget("napari-patchwise", "Patchwise")
+    widget = dock.planner
+    qtbot.waitUntil(lambda: widget.sync is not None and not session_for(viewer).openings
+                    and not session_for(viewer).working, timeout=20000)
+    assert (widget.plan.image.voxel_size, widget.plan.image.unit) == ((10.0, 10.0, 10.0), "nanometer")
+    assert widget.settings.unit.value == "nanometer"
+    assert {str(u) for u in viewer.layers["vol"].units} == {"nanometer"}

@@ -17,14 +17,6 @@ from ..layers.contact_overlay import ContactOverlay
 from .in_turns import TURN_MS, event_loop_running
 
 
-def _add_hidden(viewer, layer) -> None:
-    """Add ``layer`` hidden and show it a turn later (napari slices and draws it then)."""
-    shown, layer.visible = layer.visible, False
-    viewer.add_layer(layer)
-    if shown:
-        QTimer.singleShot(TURN_MS, lambda: setattr(layer, "visible", True) if layer in viewer.layers else None)
-
-
 class QCRechecks:
     """Rechecks, box checks and the contacts overlay of :class:`.qc_dock.QCWidget`.
 
@@ -70,7 +62,7 @@ class QCRechecks:
         the GUI thread, so the window repaints in between."""
         if region is None and (self.overlay is None or self.overlay.live is not self.live) and event_loop_running():
             live = self.live
-            QTimer.singleShot(TURN_MS, lambda: None if live is not self.live else self._draw_overlay(add=_add_hidden))
+            QTimer.singleShot(TURN_MS, lambda: None if live is not self.live else self._draw_overlay(add=self._add_hidden))
         else:
             self._draw_overlay(region)
         self.table_timer.start()
@@ -92,6 +84,15 @@ class QCRechecks:
         fill, token = overlay.fill_later()
         self.runner.start(lambda progress: fill(), what="Contact markers", quiet=True,
                           returned=lambda full: None if self.closed else overlay.apply_fill(full, token))
+
+    def _add_hidden(self, viewer, layer) -> None:
+        """Add ``layer`` hidden and show it a turn later (napari slices and draws it then), unless
+        the dock was closed meanwhile."""
+        shown, layer.visible = layer.visible, False
+        viewer.add_layer(layer)
+        if shown:
+            QTimer.singleShot(TURN_MS, lambda: None if self.closed or layer not in viewer.layers
+                              else setattr(layer, "visible", True))
 
     def _draw_overlay(self, region=None, add=None) -> None:
         """Mark contact voxels in the overlay layer (only around ``region`` when given); ``add``:

@@ -235,7 +235,7 @@ def test_one_image_is_meant_by_name_once_there_are_several(two):
     with pytest.raises(ProjectError, match="no image named 'x'; its images are raw, fib_crop"):
         load_plan(two, "x")
     fib = load_plan(two, "fib_crop")
-    assert fib.image.unit == "nm" and open_annotations(two, image="fib_crop", mode="r")["nuclei"].shape == (10, 15, 20)
+    assert fib.image.unit == "nanometer" and open_annotations(two, image="fib_crop", mode="r")["nuclei"].shape == (10, 15, 20)
     fib, _ = fib.add_box((0, 10, 20), (10, 30, 40))
     save_plan(two, fib, image="fib_crop")
     coll = load_collection(two)

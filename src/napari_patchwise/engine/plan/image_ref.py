@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..geometry.magnification import Triple, _as_int_triple
+from ..geometry.voxelsize import normalize_unit
 
 
 def _triple_entry(value, what: str) -> tuple:
@@ -49,7 +50,8 @@ class ImageRef:
     name : str
         Display name (a napari layer name).
     unit : str
-        Unit of ``voxel_size``.
+        Unit of ``voxel_size``; a common spelling (``nm``, ``µm``, ``A``) is stored under its
+        UDUNITS-2 name (``nanometer``...), as every reader and the dock name units.
     voxel_size_known : bool
         False while nobody knows the voxel size (the file records none and
         none was given): ``voxel_size`` is then a placeholder and the plan
@@ -117,6 +119,7 @@ class ImageRef:
         for key in ("name", "unit"):
             if not isinstance(getattr(self, key), str):
                 raise ValueError(f"image {key} must be text; got {getattr(self, key)!r}.")
+        object.__setattr__(self, "unit", normalize_unit(self.unit) or self.unit)
         for key in ("path", "dataset"):
             if getattr(self, key) is not None and not isinstance(getattr(self, key), str):
                 raise ValueError(f"image {key} must be text or null; got {getattr(self, key)!r}.")
