@@ -40,6 +40,22 @@ def _project(tmp_path):
     return folder
 
 
+_QC_DOCKS: list = []
+
+
+@pytest.fixture
+def make_napari_viewer(make_napari_viewer, qtbot):
+    """napari's fixture; at the end of a test the QC docks' timers and jobs are let finish before the
+    viewer closes (a job still running then holds the viewer: napari reports it as leaked)."""
+    _QC_DOCKS.clear()
+    yield make_napari_viewer
+    for widget in _QC_DOCKS:
+        timers = (widget.debounce, widget.box_timer, widget.table_timer, widget.overlay_timer, widget.show_timer)
+        qtbot.waitUntil(lambda: widget.closed or not (any(t.isActive() for t in timers) or widget.runner.jobs),
+                        timeout=15000)
+    _QC_DOCKS.clear()
+
+
 def _open(make_napari_viewer, folder, qtbot, **kw):
     viewer = make_napari_viewer(**kw)
     viewer.open(str(folder), plugin="napari-patchwise")
@@ -47,6 +63,7 @@ def _open(make_napari_viewer, folder, qtbot, **kw):
     viewer.window.add_dock_widget(widget, name="Annotation QC")
     qtbot.waitUntil(lambda: not session_for(viewer).working, timeout=10000)
     assert widget.live is not None
+    _QC_DOCKS.append(widget)
     return viewer, widget
 
 

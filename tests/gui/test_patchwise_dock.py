@@ -166,9 +166,9 @@ def test_screenshots_of_each_step_show_its_content(opened, qtbot, tmp_path):
     qtbot.waitUntil(lambda: dock.qc.pairs.rowCount() == 1, timeout=10000)
     dock.qc.check_boxes()
     _idle(qtbot, viewer)
-    assert _rows_drawn(dock.qc.pairs) == 1
+    qtbot.waitUntil(lambda: _rows_drawn(dock.qc.pairs) == 1)
     assert dock.qc.findings.rowCount() >= 4  # a row or more per box
-    assert _rows_drawn(dock.qc.findings) >= min(dock.qc.findings.rowCount(), MIN_TABLE_ROWS)
+    qtbot.waitUntil(lambda: _rows_drawn(dock.qc.findings) >= min(dock.qc.findings.rowCount(), MIN_TABLE_ROWS))
     # Export: the skipped box listed after an export
     dock.show_step("export")
     dock.export.form.out.value = tmp_path / "out"

@@ -65,7 +65,7 @@ def opened(make_napari_viewer, tmp_path, qtbot, qc_messages):
     # running then holds the viewer, and napari's teardown reports it as leaked)
     def quiet():
         try:
-            timers = (widget.debounce, widget.box_timer, widget.table_timer)
+            timers = (widget.debounce, widget.box_timer, widget.table_timer, widget.overlay_timer, widget.show_timer)
             return widget.closed or not (any(t.isActive() for t in timers) or widget.busy
                                          or session_for(viewer).working)
         except RuntimeError:  # the test closed the dock itself
@@ -96,7 +96,8 @@ def _idle(widget) -> bool:
     live = widget.live
     return (not session_for(widget.viewer).working and not widget.runner.jobs
             and not (live is not None and live.strokes_pending)
-            and not any(t.isActive() for t in (widget.table_timer, widget.box_timer, widget.debounce)))
+            and not any(t.isActive() for t in (widget.table_timer, widget.box_timer, widget.debounce,
+                                               widget.overlay_timer, widget.show_timer)))
 
 
 def _settle(qtbot, widget):

@@ -29,6 +29,7 @@ from .qc_corrections import CorrectionsPanel
 from .qc_findings import FindingsPanel
 from .qc_pairs import PairsPanel
 from .qc_rechecks import QCRechecks
+from .in_turns import TURN_MS
 from .runner import Runner
 
 RECHECK_DELAY_MS = 400
@@ -78,6 +79,10 @@ class QCWidget(QCRechecks, NarrowDock, QWidget):
         self.progress = QProgressBar()
         self.debounce, self.box_timer, self.table_timer = (
             QTimer(self, singleShot=True, interval=ms) for ms in (RECHECK_DELAY_MS, BOX_CHECK_DELAY_MS, TABLE_DELAY_MS))
+        # the contact overlay made a turn after the checks are installed, shown a turn after that (timers of
+        # the dock: gone with it)
+        self.overlay_timer, self.show_timer = (QTimer(self, singleShot=True, interval=TURN_MS) for _ in range(2))
+        self._overlay_for, self._to_show = None, None
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.project_label)
@@ -102,6 +107,8 @@ class QCWidget(QCRechecks, NarrowDock, QWidget):
         self.debounce.timeout.connect(self._recheck_pending)
         self.table_timer.timeout.connect(self.refresh_contacts)
         self.box_timer.timeout.connect(lambda: self.check_boxes(sorted(self._touched_boxes), quiet=True))
+        self.overlay_timer.timeout.connect(self._make_overlay)
+        self.show_timer.timeout.connect(self._show_overlay)
         self.viewer.layers.events.inserted.connect(self._on_layers_changed)
         self.viewer.layers.events.removed.connect(self._on_layers_changed)
         for emitter in (self.viewer.dims.events.current_step, self.viewer.dims.events.ndisplay):

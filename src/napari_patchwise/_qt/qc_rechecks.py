@@ -10,11 +10,10 @@ a full redraw left undrawn are filled from markers computed in a worker.
 
 from __future__ import annotations
 
-from qtpy.QtCore import QTimer
 
 from ..layers.box_shapes import METADATA_KEY
 from ..layers.contact_overlay import ContactOverlay
-from .in_turns import TURN_MS, event_loop_running
+from .in_turns import event_loop_running
 
 
 class QCRechecks:
@@ -61,8 +60,8 @@ class QCRechecks:
         shown a turn after that: making, adding and first drawing its layer is napari's work on
         the GUI thread, so the window repaints in between."""
         if region is None and (self.overlay is None or self.overlay.live is not self.live) and event_loop_running():
-            live = self.live
-            QTimer.singleShot(TURN_MS, lambda: None if live is not self.live else self._draw_overlay(add=self._add_hidden))
+            self._overlay_for = self.live
+            self.overlay_timer.start()
         else:
             self._draw_overlay(region)
         self.table_timer.start()
@@ -85,14 +84,23 @@ class QCRechecks:
         self.runner.start(lambda progress: fill(), what="Contact markers", quiet=True,
                           returned=lambda full: None if self.closed else overlay.apply_fill(full, token))
 
+    def _make_overlay(self) -> None:
+        """The overlay of checks installed a turn ago (unless they were replaced meanwhile)."""
+        if self._overlay_for is self.live:
+            self._draw_overlay(add=self._add_hidden)
+
     def _add_hidden(self, viewer, layer) -> None:
-        """Add ``layer`` hidden and show it a turn later (napari slices and draws it then), unless
-        the dock was closed meanwhile."""
+        """Add ``layer`` hidden and show it a turn later (napari slices and draws it then)."""
         shown, layer.visible = layer.visible, False
         viewer.add_layer(layer)
         if shown:
-            QTimer.singleShot(TURN_MS, lambda: None if self.closed or layer not in viewer.layers
-                              else setattr(layer, "visible", True))
+            self._to_show = layer
+            self.show_timer.start()
+
+    def _show_overlay(self) -> None:
+        layer, self._to_show = self._to_show, None
+        if layer is not None and not self.closed and layer in self.viewer.layers:
+            layer.visible = True
 
     def _draw_overlay(self, region=None, add=None) -> None:
         """Mark contact voxels in the overlay layer (only around ``region`` when given); ``add``:
