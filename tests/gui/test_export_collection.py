@@ -201,6 +201,63 @@ def test_other_projects_chosen_in_a_folder_dialog_export_into_the_same_dataset(m
     assert len(widget.last_report.written["nnunet"]) == 8  # 2 projects x 2 images x 2 boxes
 
 
+def test_images_of_other_projects_are_listed_by_project_and_held_out_as_test(make_napari_viewer, two_images,
+                                                                              messages, qtbot, tmp_path):
+    other = _two_image_project(tmp_path, "other", seed=1)
+    viewer, dock = _open(make_napari_viewer, two_images, qtbot, "export")
+    widget = dock.export
+    more = widget.form.more
+    more.unfold()
+    assert more.image_names() == ["a", "b"]
+    more.add_projects([other])  # each project's images, named as the export takes them
+    assert more.image_names() == ["proj:a", "proj:b", "other:a", "other:b"]
+    assert more.test_images.isVisibleTo(widget)
+    more.set_test_images(["other:b"])
+    out = tmp_path / "out"
+    widget.form.out.value = out
+    _export(qtbot, widget)
+    assert not messages["error"], messages["error"]
+    cases = json.loads((_dataset(out) / PROJECTS_FOLDER / "other.json").read_text())["cases"]
+    assert {c["image"]: c["split"] for c in cases if c["split"] == "test"} == {"b": "test"}
+    assert len(cases) == 4 and sum(c["split"] == "test" for c in cases) == 2
+    mine = json.loads((_dataset(out) / PROJECTS_FOLDER / "proj.json").read_text())["cases"]
+    assert len(mine) == 4 and not any(c["split"] == "test" for c in mine)
+    more.projects.item(0).setSelected(True)
+    more.remove_project_button.click()  # back to one project: its own names
+    assert more.image_names() == ["a", "b"]
+    _idle(viewer, qtbot)
+
+
+def test_a_skipped_box_of_the_second_image_is_overridden_in_the_dock(make_napari_viewer, two_images, messages,
+                                                                    qtbot, tmp_path):
+    plan = load_plan(two_images, "b")
+    group = open_annotations(two_images, plan, image="b")
+    region = plan.box(1).slices(plan.magnification)
+    ids = np.asarray(group["nuclei"][region])
+    ids[2:6, 12:20, 4:12] = 3  # right beside object 1: the two touch
+    group["nuclei"][region] = ids
+    group["background"][region] = (ids == 0).astype(np.uint8)
+    viewer, dock = _open(make_napari_viewer, two_images, qtbot, "export")
+    widget = dock.export
+    out = tmp_path / "out"
+    widget.form.out.value = out
+    _export(qtbot, widget)
+    skipped = widget.skipped
+    assert [k for k, _ in skipped.skipped] == [("b", 1)] and "touching" in skipped.skipped[0][1]
+    qtbot.waitUntil(lambda: skipped.table.rowCount() == 1 and skipped.table.item(0, 0) is not None, timeout=10000)
+    assert skipped.table.item(0, 0).text() == "b:1"  # box ids repeat across images: named with its image
+    skipped.select([("b", 1)])
+    skipped.reason.setText("checked by hand")
+    skipped.override_button.click()
+    assert skipped.overrides == {("b", 1): "checked by hand"}
+    _export(qtbot, widget)
+    assert not messages["error"], messages["error"]
+    cases = {c["case"]: c for c in _manifest(out)["cases"]}
+    assert cases["b_box_0001"]["override"] == "checked by hand" and cases["a_box_0001"]["override"] is None
+    assert widget.last_report.skipped == []
+    _idle(viewer, qtbot)
+
+
 def test_a_domain_edited_in_the_image_list_lands_in_plan_json_and_the_next_check(make_napari_viewer, two_images,
                                                                                  told, qtbot):
     def codes():

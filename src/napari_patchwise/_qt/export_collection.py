@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qtpy.QtCore import Qt
+from qtpy.QtCore import Qt, Signal
 from qtpy.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -47,7 +47,11 @@ def _short_list(rows: int = LIST_ROWS) -> QListWidget:
 
 
 class CollectionFields(QWidget):
-    """*More*: split by, test images (a project of several images), other projects (folder dialog)."""
+    """*More*: split by, test images (a project of several images, or several projects), other projects
+    (folder dialog)."""
+
+    #: The other projects listed changed (one added or removed).
+    projects_changed = Signal()
 
     def __init__(self):
         super().__init__()
@@ -147,8 +151,13 @@ class CollectionFields(QWidget):
                 self.projects.addItem(str(folder))
                 have.add(folder.resolve())
                 added.append(folder)
+        if added:
+            self.projects_changed.emit()
         return added
 
     def remove_selected_projects(self) -> None:
-        for item in self.projects.selectedItems():
+        items = self.projects.selectedItems()
+        for item in items:
             self.projects.takeItem(self.projects.row(item))
+        if items:
+            self.projects_changed.emit()

@@ -38,6 +38,7 @@ from qtpy.QtWidgets import (
 )
 
 from ..engine.export.model import FORMAT_NAMES, ExportOptions, ExportReport
+from ..engine.export.project_choice import export_image_names
 from ..engine.jobs.export import ExportRequest, parse_test_boxes, run_export
 from ..engine.plan.plan_file import ProjectError, load_collection
 from ..layers.project_link import annotation_projects, selected_project_box_ids
@@ -174,7 +175,8 @@ class ExportWidget(NarrowDock, QWidget):
         self.runner = Runner(self, progress=self.progress, controls=(self.export_button,), session=self.session)
         self.export_button.clicked.connect(lambda: self.export())
         self.form.use_selected.changed.connect(lambda *_: self.use_selected_boxes())
-        self.form.more.toggle.toggled.connect(lambda shown: shown and self.form.more.set_images(self.image_names()))
+        self.form.more.toggle.toggled.connect(lambda shown: shown and self.show_test_images())
+        self.form.more.projects_changed.connect(self.show_test_images)
         self.viewer.layers.events.inserted.connect(self.reset_choices)
         self.viewer.layers.events.removed.connect(self.reset_choices)
         self.destroyed.connect(lambda *_: self._teardown())
@@ -214,7 +216,7 @@ class ExportWidget(NarrowDock, QWidget):
             return
         self.form.instance_class.choices = [c.name for c in plan.classes if c.kind == "instance"]
         self.form.set_classes([c.name for c in plan.classes])
-        self.form.more.set_images(self.image_names())
+        self.show_test_images()
         if str(self.form.out.value).strip() in ("", "."):
             self.form.out.value = Path(self.project) / DEFAULT_OUT
 
@@ -224,6 +226,14 @@ class ExportWidget(NarrowDock, QWidget):
             return list(load_collection(self.project).names) if self.project is not None else []
         except ProjectError:
             return []
+
+    def show_test_images(self, *_) -> None:
+        """List the images the export can hold out as test: the project's, and with other projects
+        added every project's as ``PROJECT:IMAGE`` (the names the export takes)."""
+        if self._closed:
+            return
+        folders = [self.project, *self.form.more.other_projects()] if self.project is not None else []
+        self.form.more.set_images(export_image_names(folders))
 
     def selected_ids(self) -> list[int]:
         """Boxes whose rectangles are selected: through the planner, else in the reader's boxes layer."""

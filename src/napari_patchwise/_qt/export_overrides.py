@@ -4,12 +4,16 @@ The engine decides what an override can lift (error findings such as
 touching objects) and what it cannot (a box outside the image, a box with
 nothing annotated); the reason is recorded in the export's manifest. Here a
 person picks skipped boxes, types why they should be exported anyway, and
-the next export passes ``overrides={box_id: reason}``.
+the next export passes ``overrides={key: reason}``, each box keyed as the
+export named it (its id, or ``(image, id)`` in a project of several images:
+box ids repeat across images).
 """
 
 from __future__ import annotations
 
 from napari.utils.notifications import show_warning
+
+from ..engine.export.model import box_key_text
 from qtpy.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -30,15 +34,15 @@ class SkippedBoxes(QWidget):
 
     Attributes
     ----------
-    overrides : dict of int to str
+    overrides : dict of (int or (str, int)) to str
         The boxes to export despite their error findings, each with its reason.
     """
 
     def __init__(self):
         super().__init__()
-        self.overrides: dict[int, str] = {}
-        self.skipped: list[tuple[int, str]] = []
-        self._ids: list[int] = []  # the box of each row
+        self.overrides: dict = {}
+        self.skipped: list[tuple[object, str]] = []
+        self._ids: list = []  # the box (its key) of each row
         self.label = QLabel("Skipped boxes: none (export to see which boxes are left out and why).")
         self.label.setWordWrap(True)
         self.table = QTableWidget(0, len(COLUMNS))
@@ -68,8 +72,8 @@ class SkippedBoxes(QWidget):
         self.remove_button.clicked.connect(lambda: self.remove_override())
 
     def set_skipped(self, skipped) -> None:
-        """Show the boxes an export skipped (``[(box_id, why), ...]``) with the overrides given so far."""
-        self.skipped = [(int(i), str(why)) for i, why in skipped]
+        """Show the boxes an export skipped (``[(key, why), ...]``) with the overrides given so far."""
+        self.skipped = [(_key(k), str(why)) for k, why in skipped]
         self._fill()
 
     def clear(self) -> None:
@@ -93,7 +97,7 @@ class SkippedBoxes(QWidget):
 
     def override(self, box_ids=None, reason: str | None = None) -> list[int]:
         """Export these boxes (the selected ones by default) despite their findings, for ``reason``."""
-        ids = self.selected_ids() if box_ids is None else [int(i) for i in box_ids]
+        ids = self.selected_ids() if box_ids is None else [_key(i) for i in box_ids]
         why = (self.reason.text() if reason is None else reason).strip()
         if not ids:
             show_warning("Select skipped boxes in the table first.")
@@ -109,15 +113,15 @@ class SkippedBoxes(QWidget):
 
     def remove_override(self, box_ids=None) -> None:
         for box_id in self.selected_ids() if box_ids is None else box_ids:
-            self.overrides.pop(int(box_id), None)
+            self.overrides.pop(_key(box_id), None)
         self._fill()
 
     def _fill(self) -> None:
         why = dict(self.skipped)
-        self._ids = sorted(set(why) | set(self.overrides))
+        self._ids = sorted(set(why) | set(self.overrides), key=lambda k: k if isinstance(k, tuple) else ("", k))
         self.table.setRowCount(len(self._ids))
         for r, box_id in enumerate(self._ids):
-            values = (box_id, self.overrides.get(box_id, ""), why.get(box_id, "exported last time"))
+            values = (box_key_text(box_id), self.overrides.get(box_id, ""), why.get(box_id, "exported last time"))
             for c, value in enumerate(values):
                 item = QTableWidgetItem(str(value))
                 item.setToolTip(str(value))
@@ -127,3 +131,8 @@ class SkippedBoxes(QWidget):
         self.label.setText(
             f"Skipped boxes: {n}" + (f" · {k} overridden, exported next time with the reason" if k else "")
             + (" — select one, type why it should be exported anyway, press Override" if n else ""))
+
+
+def _key(key):
+    """A box's key: its id, or ``(image, id)``."""
+    return (str(key[0]), int(key[1])) if isinstance(key, (tuple, list)) else int(key)

@@ -172,7 +172,8 @@ def report_dict(report: ExportReport) -> dict:
         "images": {fmt: {"what": n.noun, "images": n.images, "cases": n.cases}
                    for fmt, n in report.images.items()},
         "notes": {fmt: list(notes) for fmt, notes in report.notes.items()},
-        "skipped": [{"box": box_id, "reason": why} for box_id, why in report.skipped],
+        "skipped": [{"box": key[1], "image": key[0], "reason": why} if isinstance(key, tuple)
+                    else {"box": key, "reason": why} for key, why in report.skipped],
         "warnings": list(report.warnings),
         "recovered": list(report.recovered),
     }

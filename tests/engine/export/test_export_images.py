@@ -272,10 +272,13 @@ def test_overrides_name_their_image(tmp_path):
     _touching(folder, "plant", 1)
     out = tmp_path / "out"
     report = _export(folder, out)
-    assert [(i, why.split(":")[0]) for i, why in report.skipped] == [(1, "image plant")]
+    assert [k for k, _ in report.skipped] == [("plant", 1)]  # keyed as an override names the box
+    assert "skipped box plant:1: " in report.summary()
+    skipped = read_manifest(_cases(out)[0])["skipped"]
+    assert [(s["image"], s["box_id"]) for s in skipped] == [("plant", 1)]
     with pytest.raises(ExportError, match="name the image of each override"):
         _export(folder, tmp_path / "o2", overrides={1: "checked"})
-    report = _export(folder, tmp_path / "o3", overrides={("plant", 1): "checked by hand"})
+    report = _export(folder, tmp_path / "o3", overrides={report.skipped[0][0]: "checked by hand"})
     _, cases = _cases(tmp_path / "o3")
     assert not report.skipped and cases["plant_box_0001"]["override"] == "checked by hand"
     assert cases["cho_box_0001"]["override"] is None
@@ -288,7 +291,7 @@ def test_a_dataset_without_a_training_case_is_refused(tmp_path):
     _touching(folder, "cho", 1)
     out = tmp_path / "out"
     with pytest.raises(ExportError, match=r"every box that can be exported is in a test image \(plant\)(.|\n)*"
-                                          r"box 1: image cho: error findings"):
+                                          r"box cho:1: error findings"):
         _export(folder, out, test_images=("plant",))
     assert not out.exists() or not any(out.iterdir())
 

@@ -223,7 +223,8 @@ def build_manifest(
         "split": {"fractions": [float(f) for f in fractions], "seed": int(seed),
                   "test_boxes": pinned_boxes(test_boxes)},
         "cases": sorted((dict(c) for c in cases), key=lambda c: c["case"]),
-        "skipped": [{"box_id": int(i), "reason": why} for i, why in sorted(skipped)],
+        "skipped": [{"box_id": int(k[1]), "image": k[0], "reason": why} if isinstance(k, tuple)
+                    else {"box_id": int(k), "reason": why} for k, why in sorted(skipped)],
         "plan_findings": [f.to_dict() for f in plan_findings],
         "files": dict(sorted(files.items())),
     })

@@ -300,6 +300,17 @@ class ImageCount:
     cases: int
 
 
+def box_key_text(key) -> str:
+    """A skipped box's key as a person types it in an override (``3``, ``fib:3``, ``a:fib:3``).
+
+    Examples
+    --------
+    >>> box_key_text(3), box_key_text(("fib", 3)), box_key_text(("a:fib", 3))
+    ('3', 'fib:3', 'a:fib:3')
+    """
+    return f"{key[0]}:{key[1]}" if isinstance(key, tuple) else str(key)
+
+
 @dataclass
 class ExportReport:
     """What an export wrote and skipped.
@@ -312,8 +323,11 @@ class ExportReport:
         New cases per format.
     kept : dict of str to list of str
         Cases already in the folder, left untouched.
-    skipped : list of (int, str)
-        Boxes not exported, with the reason.
+    skipped : list of (key, str)
+        Boxes not exported, with the reason; each named by the key an
+        override of it takes (:attr:`ExportOptions.overrides`): its id, or
+        ``(image, id)`` in a project of several images, ``(PROJECT:IMAGE,
+        id)`` in an export of several projects.
     warnings : list of str
         Warnings of exported boxes and of the writers.
     images : dict of str to ImageCount
@@ -329,7 +343,7 @@ class ExportReport:
     folders: dict[str, Path] = field(default_factory=dict)
     written: dict[str, list[str]] = field(default_factory=dict)
     kept: dict[str, list[str]] = field(default_factory=dict)
-    skipped: list[tuple[int, str]] = field(default_factory=list)
+    skipped: list[tuple[object, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     images: dict[str, ImageCount] = field(default_factory=dict)
     notes: dict[str, list[str]] = field(default_factory=dict)
@@ -378,8 +392,8 @@ class ExportReport:
         for fmt in self.folders:
             lines.append(self.headline(fmt))
             lines.extend(f"  {note}" for note in self.notes.get(fmt, ()))
-        for box_id, why in self.skipped:
-            lines.append(f"skipped box {box_id}: {why}")
+        for key, why in self.skipped:
+            lines.append(f"skipped box {box_key_text(key)}: {why}")
         warnings = _grouped(self.warnings)
         if warnings:
             lines.append(f"{len(warnings)} warning{'' if len(warnings) == 1 else 's'}:")

@@ -93,6 +93,44 @@ def _split(text: str, keys: Sequence[str]) -> tuple[str | None, str]:
     return (project, image) if sep and project in keys else (None, text)
 
 
+def export_image_names(folders: Sequence) -> list[str]:
+    """The images an export of these projects can hold out as test, as it names them.
+
+    One project: its image names. Several: ``PROJECT:IMAGE`` for each image
+    of each project (the key :func:`load_projects` gives it). A folder that
+    holds no readable project is left out (the export itself says why).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from napari_patchwise.engine import ImageRef, Plan
+    >>> from napari_patchwise.engine.plan.project import create_project
+    >>> tmp = Path(tempfile.mkdtemp())
+    >>> a = create_project(tmp / "a", Plan(ImageRef((4, 8, 8), path="raw.tif")))
+    >>> b = create_project(tmp / "b" / "a", Plan(ImageRef((4, 8, 8), path="fib.tif")))
+    >>> export_image_names([a]), export_image_names([a, b, tmp / "none"])
+    (['raw'], ['a:raw', 'a_2:fib'])
+    """
+    from ..plan.plan_file import load_collection
+    from ..plan.project import ProjectError
+
+    found: list[tuple[str, tuple[str, ...]]] = []
+    seen: set[Path] = set()
+    for folder in folders:
+        path = Path(folder).resolve()
+        if path in seen:
+            continue
+        try:
+            names = tuple(load_collection(path).names)
+        except (ProjectError, OSError, ValueError):
+            continue
+        seen.add(path)
+        found.append((project_key(path, [k for k, _ in found]), names))
+    if len(found) == 1:
+        return list(found[0][1])
+    return [f"{key}:{name}" for key, names in found for name in names]
+
+
 def resolve_images(projects: Sequence[ProjectExport], wanted: Iterable[str], what: str) -> dict[str, tuple[str, ...]]:
     """Per project key, the images ``wanted`` names (``PROJECT:IMAGE`` or ``IMAGE`` when unique).
 
@@ -212,9 +250,27 @@ def open_projects(folders, options: ExportOptions) -> list[ProjectExport]:
     share_overrides(projects, options.overrides)
     for p in projects:
         p.sources, p.skipped = open_sources(p.folder, p.collection, p.names, p.overrides, options.only_done)
-        if len(projects) > 1:
-            p.skipped = [(i, f"project {p.key}: {why}") for i, why in p.skipped]
     return projects
+
+
+def skipped_boxes(projects: Sequence[ProjectExport]) -> list[tuple[object, str]]:
+    """The boxes the projects skip, each keyed as an override names it (with several projects
+    ``(PROJECT:IMAGE, id)``), with why.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> a = ProjectExport("a", Path("a"), NS(names=("raw", "fib")), names=("raw", "fib"), skipped=[(("fib", 3), "touching")])
+    >>> b = ProjectExport("b", Path("b"), NS(names=("raw",)), names=("raw",), skipped=[(2, "nothing annotated")])
+    >>> skipped_boxes([a, b])
+    [(('a:fib', 3), 'touching'), (('b:raw', 2), 'nothing annotated')]
+    >>> skipped_boxes([b])
+    [(2, 'nothing annotated')]
+    """
+    if len(projects) == 1:
+        return list(projects[0].skipped)
+    return [((f"{p.key}:{k[0]}", k[1]) if isinstance(k, tuple) else (f"{p.key}:{p.names[0]}", k), why)
+            for p in projects for k, why in p.skipped]
 
 
 def name_projects(projects: Sequence[ProjectExport], fmts: Sequence[FormatFolder]) -> tuple[list[str], dict]:

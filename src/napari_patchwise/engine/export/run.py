@@ -54,9 +54,10 @@ from .model import (
     ExportOptions,
     ExportReport,
     ImageCount,
+    box_key_text,
 )
 from .export_notes import check_unique, dataset_images, plan_warnings, split_note
-from .project_choice import ProjectExport, box_label, name_projects, open_projects, split_group
+from .project_choice import ProjectExport, box_label, name_projects, open_projects, skipped_boxes, split_group
 from .projects import class_list
 from .sources import no_boxes_several
 from .splits import check_fractions, domain_split_note
@@ -234,9 +235,8 @@ def export_projects(
     if not any(src.boxes for p in projects for src in p.sources):
         if single is not None and len(single.collection.images) == 1:
             raise ExportError(_no_boxes_message(plan, single.skipped))
-        raise ExportError(no_boxes_several([s for p in projects for s in p.sources],
-                                           [s for p in projects for s in p.skipped]))
-    report = ExportReport(skipped=[s for p in projects for s in p.skipped])
+        raise ExportError(no_boxes_several([s for p in projects for s in p.sources], skipped_boxes(projects)))
+    report = ExportReport(skipped=skipped_boxes(projects))
     try:
         for p in projects:
             check_output_outside_store(p.folder, out)
@@ -292,7 +292,7 @@ def export_projects(
     except ValueError as e:
         raise ExportError(str(e)) from None
     if test_groups and all(s == "test" for s in [*splits.values(), *existing.values()]):
-        lines = "".join(f"\n  box {i}: {why}" for i, why in report.skipped)
+        lines = "".join(f"\n  box {box_key_text(k)}: {why}" for k, why in report.skipped)
         raise ExportError(
             f"every box that can be exported is in a test image ({', '.join(test_groups)}), so the dataset "
             f"would have no training case; the other images' boxes were skipped:{lines or ' (none)'}\n"

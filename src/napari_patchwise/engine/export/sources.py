@@ -18,7 +18,7 @@ from ..geometry.box import Box
 from ..plan.plan import Plan
 from .crops import exportable, image_levels
 from .images import image_case_name
-from .model import ExportError, case_name
+from .model import ExportError, box_key_text, case_name
 
 
 @dataclass(frozen=True, eq=False)
@@ -86,8 +86,9 @@ def open_sources(project: Path, collection, names: Sequence[str], overrides: Map
                  only_done: bool) -> tuple[list[ImageSource], list[tuple[int, str]]]:
     """Check and open the chosen images; their exportable boxes and the boxes skipped (with why).
 
-    With several images in the project the reason a box is skipped names
-    its image. An image none of whose boxes can be exported is not opened.
+    A skipped box is named by the key an override of it takes: its id, or
+    ``(image, id)`` with several images in the project (:func:`box_key_text`).
+    An image none of whose boxes can be exported is not opened.
     """
     from ..plan.annotation_store import annotation_layers
     from ..plan.project import resolve_image_path
@@ -100,7 +101,7 @@ def open_sources(project: Path, collection, names: Sequence[str], overrides: Map
         boxes, skip, overridden = exportable(plan, findings, per_image[name],
                                              counts={i: q.counts for i, q in qc.boxes.items()},
                                              only_done=only_done)
-        skipped.extend((i, f"image {name}: {why}" if several else why) for i, why in skip)
+        skipped.extend(((name, i) if several else i, why) for i, why in skip)
         path = resolve_image_path(project, plan)
         sources.append(ImageSource(
             name, plan, findings, dict(overridden), image_levels(project, plan) if boxes else [],
@@ -191,7 +192,7 @@ def no_boxes_several(sources, skipped) -> str:
     if not any(src.plan.boxes for src in sources):
         return (f"no image of the export ({', '.join(src.name for src in sources)}) has boxes; propose or "
                 "draw boxes, annotate them, then export.")
-    lines = "\n".join(f"  box {i}: {why}" for i, why in skipped)
+    lines = "\n".join(f"  box {box_key_text(i)}: {why}" for i, why in skipped)
     return (f"no box can be exported:\n{lines}\n"
             "Fix the findings (QC dock, or patchwise check) and export again.")
 
