@@ -324,10 +324,8 @@ class ExportReport:
     kept : dict of str to list of str
         Cases already in the folder, left untouched.
     skipped : list of (key, str)
-        Boxes not exported, with the reason; each named by the key an
-        override of it takes (:attr:`ExportOptions.overrides`): its id, or
-        ``(image, id)`` in a project of several images, ``(PROJECT:IMAGE,
-        id)`` in an export of several projects.
+        Boxes not exported, with why; keyed as an override names them: the id,
+        ``(image, id)`` with several images, ``(PROJECT:IMAGE, id)`` with several projects.
     warnings : list of str
         Warnings of exported boxes and of the writers.
     images : dict of str to ImageCount
