@@ -40,6 +40,7 @@ import zarr
 from .annotation import HIDDEN_LAYERS
 from .collection import Collection, default_image_name
 from .plan import Plan
+from .stroke_buffer import forget_planes
 from .plan_file import ProjectError, image_name, load_collection, project_folder
 from .store_layout import (ANNOTATIONS, ATTRS_KEY, legacy_group_path, migrate_project, needs_migration,
                            node_type)
@@ -264,6 +265,8 @@ def open_annotations(folder, plan: Plan | None = None, mode: str = "r+", *,
     folder = project_folder(folder)
     if mode == "r+":
         migrate_project(folder)
+    if mode != "r":
+        forget_planes()  # a writer may change planes the layers' buffers keep
     root = folder / ANNOTATIONS
     if plan is None:  # plan.json is read once (a reader sees one save of it)
         collection = load_collection(folder)

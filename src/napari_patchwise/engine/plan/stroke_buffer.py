@@ -1,0 +1,280 @@
+"""An annotation array that keeps the chunks of one stroke in memory until the stroke ends.
+
+napari paints a brush stroke as one read and one write of the array per mouse
+move (a *dab*). On a Zarr array each dab decodes, changes, compresses and
+writes every chunk it touches, so a stroke of twenty dabs writes the same
+chunk twenty times. :class:`StrokeBuffer` wraps the array: between
+:meth:`~StrokeBuffer.hold` (the button goes down) and
+:meth:`~StrokeBuffer.release` (the stroke ends) the chunks a dab touches are
+read once, changed in memory and written once at the release. Outside a stroke
+it passes every read and write straight to the array, so the project on disk is
+always the truth between strokes: every stroke is on disk when it ends, and
+nothing else in the project (jobs, checks, other readers) can see a stale
+array.
+
+Examples
+--------
+>>> import zarr
+>>> z = zarr.zeros((4, 8, 8), chunks=(2, 4, 4), dtype="uint32")
+>>> b = StrokeBuffer(z)
+>>> b.hold()
+>>> b[1, 2:6, 3] = 7          # a dab: in memory only
+>>> int(z[1, 3, 3]), int(b[1, 3, 3]), b.pending
+(0, 7, 2)
+>>> b.release()               # the stroke ends: both chunks written once
+2
+>>> int(z[1, 3, 3]), b.pending
+(7, 0)
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import weakref
+
+import numpy as np
+
+#: Every buffer alive in this process, so that a writer opening the project can make them forget planes.
+_LIVE: "weakref.WeakSet[StrokeBuffer]" = weakref.WeakSet()
+
+#: Chunks a stroke may hold in memory before they are written anyway (256 KiB each at 16×64×64 uint32).
+MAX_HELD = 512
+
+
+def _box(key, shape) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]] | None:
+    """``(starts, stops, int_axes)`` of a basic index (ints and unit-step slices), None for any other.
+
+    Examples
+    --------
+    >>> _box((1, slice(2, 6)), (4, 8, 8))
+    ((1, 2, 0), (2, 6, 8), (0,))
+    >>> _box((slice(None, None, 2),), (4,)) is None
+    True
+    """
+    if not isinstance(key, tuple):
+        key = (key,)
+    if any(k is Ellipsis for k in key):
+        i = key.index(Ellipsis)
+        key = key[:i] + (slice(None),) * (len(shape) - len(key) + 1) + key[i + 1:]
+    if len(key) > len(shape):
+        return None
+    key = key + (slice(None),) * (len(shape) - len(key))
+    starts, stops, ints = [], [], []
+    for axis, (k, n) in enumerate(zip(key, shape)):
+        if isinstance(k, (int, np.integer)) and not isinstance(k, bool):
+            i = int(k) + n if k < 0 else int(k)
+            if not 0 <= i < n:
+                return None
+            starts.append(i)
+            stops.append(i + 1)
+            ints.append(axis)
+        elif isinstance(k, slice):
+            start, stop, step = k.indices(n)
+            if step != 1:
+                return None
+            starts.append(start)
+            stops.append(max(start, stop))
+        else:
+            return None
+    return tuple(starts), tuple(stops), tuple(ints)
+
+
+class StrokeBuffer:
+    """An annotation array whose writes wait in memory while a stroke is held.
+
+    Parameters
+    ----------
+    array : zarr.Array
+        The annotation array (any array with ``shape``, ``dtype``, ``chunks``
+        and basic-index reads and writes).
+    max_held : int
+        Chunks held before they are written anyway (a very long stroke).
+
+    Notes
+    -----
+    Reads and writes by basic index (ints and unit-step slices) are served from
+    the held chunks; any other index (napari's fancy ``data_setitem``) first
+    writes the held chunks, then goes to the array. A lock makes a read from a
+    worker thread see either the chunks before or after a dab, never half.
+    """
+
+    def __init__(self, array, max_held: int = MAX_HELD):
+        self.array = array
+        self.max_held = int(max_held)
+        self._chunks: dict[tuple[int, ...], np.ndarray] = {}
+        self._holding = False
+        self._planes: dict[int, np.ndarray] = {}
+        self._lock = threading.RLock()
+        _LIVE.add(self)
+
+    # -- what napari and numpy ask of an array -------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.array.shape)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(self.array.dtype)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.array.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape))
+
+    @property
+    def chunks(self) -> tuple[int, ...]:
+        return tuple(self.array.chunks)
+
+    @property
+    def attrs(self):
+        return self.array.attrs
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __repr__(self) -> str:
+        return f"StrokeBuffer({self.array!r}, holding={self._holding}, pending={self.pending})"
+
+    def __array__(self, dtype=None, copy=None):
+        out = self[...]
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+    # -- the stroke ------------------------------------------------------------------------
+    @property
+    def holding(self) -> bool:
+        """Whether a stroke is held (its writes wait in memory)."""
+        return self._holding
+
+    @property
+    def pending(self) -> int:
+        """Chunks changed in memory and not yet written."""
+        return len(self._chunks)
+
+    def hold(self) -> None:
+        """A stroke starts: keep its writes in memory until :meth:`release`."""
+        with self._lock:
+            self._holding = True
+
+    def release(self) -> int:
+        """The stroke ends: write every changed chunk once; how many were written."""
+        with self._lock:
+            self._holding = False
+            return self.flush()
+
+    def flush(self) -> int:
+        """Write the changed chunks now (the stroke, if held, goes on); how many were written."""
+        with self._lock:
+            n = len(self._chunks)
+            for index, data in self._chunks.items():
+                self.array[self._chunk_key(index)] = data
+            self._chunks.clear()
+            return n
+
+    # -- indexing --------------------------------------------------------------------------
+    def _chunk_key(self, index) -> tuple[slice, ...]:
+        return tuple(slice(i * c, min((i + 1) * c, n)) for i, c, n in zip(index, self.chunks, self.shape))
+
+    def _chunk_indices(self, starts, stops):
+        ranges = [range(a // c, (b - 1) // c + 1) if b > a else range(0)
+                  for a, b, c in zip(starts, stops, self.chunks)]
+        return itertools.product(*ranges)
+
+    def _overlap(self, index, starts, stops):
+        """Where chunk ``index`` meets the box: (key into the chunk, key into the box)."""
+        in_chunk, in_box = [], []
+        for i, c, a, b in zip(index, self.chunks, starts, stops):
+            lo, hi = max(a, i * c), min(b, (i + 1) * c)
+            in_chunk.append(slice(lo - i * c, hi - i * c))
+            in_box.append(slice(lo - a, hi - a))
+        return tuple(in_chunk), tuple(in_box)
+
+    def __getitem__(self, key):
+        with self._lock:
+            if isinstance(key, (int, np.integer)) and not isinstance(key, bool) and 0 <= key < self.shape[0]:
+                return self._plane(int(key))
+            box = _box(key, self.shape) if self._chunks else None
+            if box is None:
+                if self._chunks:  # an index the held chunks cannot answer
+                    self.flush()
+                return self.array[key]
+            starts, stops, ints = box
+            indices = list(self._chunk_indices(starts, stops))
+            held = [i for i in indices if i in self._chunks]
+            if not held:
+                return self.array[key]
+            if len(held) == len(indices):
+                out = np.empty(tuple(b - a for a, b in zip(starts, stops)), self.dtype)
+            else:
+                out = np.array(self.array[tuple(slice(a, b) for a, b in zip(starts, stops))], copy=True)
+            for index in held:
+                in_chunk, in_box = self._overlap(index, starts, stops)
+                out[in_box] = self._chunks[index][in_chunk]
+            return out.reshape([n for axis, n in enumerate(out.shape) if axis not in ints]) if ints else out
+
+    def _plane(self, z: int) -> np.ndarray:
+        """Plane ``z`` (read-only), kept until a write reaches it.
+
+        napari asks ``data[0]`` for the layer's dtype before every dab of a
+        brush (``napari.layers.labels._labels_utils.get_dtype``); on a Zarr
+        array that decodes every chunk of a whole plane, which cost more than
+        the dab itself. Only reads by one bare integer are kept.
+        """
+        plane = self._planes.get(z)
+        if plane is None:
+            plane = np.asarray(self[z, ...])
+            plane.flags.writeable = False
+            self._planes = {z: plane}  # one plane: napari asks the same one every time
+        return plane
+
+    def forget_planes(self) -> None:
+        """Drop the kept plane (the array was written by someone else)."""
+        with self._lock:
+            self._planes = {}
+
+    def __setitem__(self, key, value) -> None:
+        with self._lock:
+            box = _box(key, self.shape)
+            if box is None:
+                self._planes = {}
+            elif self._planes:
+                self._planes = {z: p for z, p in self._planes.items() if not box[0][0] <= z < box[1][0]}
+            box = box if self._holding else None
+            if box is None:
+                if self._chunks:
+                    self.flush()
+                self.array[key] = value
+                return
+            starts, stops, ints = box
+            full = tuple(b - a for a, b in zip(starts, stops))
+            kept = tuple(n for axis, n in enumerate(full) if axis not in ints)
+            value = np.broadcast_to(np.asarray(value, dtype=self.dtype), kept).reshape(full)
+            for index in self._chunk_indices(starts, stops):
+                chunk = self._chunks.get(index)
+                if chunk is None:
+                    chunk = self._chunks[index] = np.array(self.array[self._chunk_key(index)], copy=True)
+                in_chunk, in_box = self._overlap(index, starts, stops)
+                chunk[in_chunk] = value[in_box]
+            if len(self._chunks) > self.max_held:
+                self.flush()
+
+
+def forget_planes() -> None:
+    """Every live buffer drops its kept plane: called when a project is opened for writing.
+
+    Examples
+    --------
+    >>> import zarr
+    >>> z = zarr.zeros((2, 4, 4), dtype="uint8")
+    >>> b = StrokeBuffer(z)
+    >>> int(b[0].sum())
+    0
+    >>> z[0] = 1                 # written behind the buffer's back
+    >>> int(b[0].sum()), (forget_planes(), int(b[0].sum()))[1]
+    (0, 16)
+    """
+    for buffer in list(_LIVE):
+        buffer.forget_planes()

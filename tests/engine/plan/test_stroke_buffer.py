@@ -1,0 +1,156 @@
+"""StrokeBuffer: reads and writes through it equal the same on a numpy array, held or not; a held
+stroke writes each chunk it touched once, at its release; napari's dtype probe reads no plane twice."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import zarr
+
+from napari_patchwise.engine import ClassSpec, ImageRef, Plan
+from napari_patchwise.engine.plan.annotation_store import open_annotations
+from napari_patchwise.engine.plan.project import create_project
+from napari_patchwise.engine.plan.stroke_buffer import StrokeBuffer, _box
+
+SHAPE = (10, 40, 36)
+CHUNKS = (4, 16, 16)
+
+
+class CountingArray:
+    """A Zarr array that counts the chunk writes and plane reads reaching it."""
+
+    def __init__(self, array):
+        self.array, self.writes, self.reads = array, [], []
+
+    shape = property(lambda self: self.array.shape)
+    dtype = property(lambda self: self.array.dtype)
+    chunks = property(lambda self: self.array.chunks)
+    attrs = property(lambda self: self.array.attrs)
+
+    def __getitem__(self, key):
+        self.reads.append(key)
+        return self.array[key]
+
+    def __setitem__(self, key, value):
+        self.writes.append(key)
+        self.array[key] = value
+
+
+def _zarr():
+    return zarr.zeros(SHAPE, chunks=CHUNKS, dtype="uint32")
+
+
+def _random_key(rng):
+    """A basic index as napari and the checks write: ints, slices, sometimes an Ellipsis or a short key."""
+    key = []
+    for n in SHAPE:
+        if rng.random() < 0.3:
+            key.append(int(rng.integers(-n, n)))
+        else:
+            a = int(rng.integers(0, n))
+            key.append(slice(a, int(rng.integers(a, n + 1))))
+    r = rng.random()
+    if r < 0.1:
+        return (Ellipsis, key[2])
+    if r < 0.2:
+        return tuple(key[:2])
+    return tuple(key)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_reads_and_writes_equal_numpy_held_or_not(seed):
+    rng = np.random.default_rng(seed)
+    ref = np.zeros(SHAPE, np.uint32)
+    z = _zarr()
+    b = StrokeBuffer(z, max_held=int(rng.integers(2, 40)))
+    for step in range(150):
+        if rng.random() < 0.1:
+            b.release() if b.holding else b.hold()
+        key = _random_key(rng)
+        if rng.random() < 0.55:
+            shape = ref[key].shape
+            value = int(rng.integers(0, 9)) if rng.random() < 0.5 else rng.integers(0, 9, shape).astype(np.uint32)
+            ref[key] = value
+            b[key] = value
+        elif rng.random() < 0.1:  # napari's fancy index (data_setitem)
+            idx = tuple(rng.integers(0, n, 7) for n in SHAPE)
+            ref[idx] = 3
+            b[idx] = 3
+            np.testing.assert_array_equal(np.asarray(b[idx]), ref[idx])
+        else:
+            np.testing.assert_array_equal(np.asarray(b[key]), ref[key])
+        if rng.random() < 0.05:
+            z0 = int(rng.integers(0, SHAPE[0]))
+            np.testing.assert_array_equal(b[z0], ref[z0])  # the kept plane follows the writes
+        if not b.holding:
+            assert b.pending == 0  # outside a stroke the array on disk is the truth
+    b.release()
+    np.testing.assert_array_equal(z[...], ref)
+    np.testing.assert_array_equal(np.asarray(b), ref)
+
+
+def test_a_held_stroke_writes_each_chunk_once_at_its_release():
+    z = CountingArray(_zarr())
+    b = StrokeBuffer(z)
+    b.hold()
+    for k in range(20):  # twenty dabs across two chunks of one plane
+        b[5, 2:12, k:k + 5] = 2
+    assert z.writes == [] and b.pending == 2
+    assert int(np.asarray(z.array[5]).sum()) == 0  # not on disk yet, but read back through the buffer
+    assert int(b[5, 2:12, :].sum()) == 2 * 10 * 24
+    assert b.release() == 2
+    assert len(z.writes) == 2
+    assert int(np.asarray(z.array[5]).sum()) == 2 * 10 * 24
+
+
+def test_unheld_writes_go_straight_to_the_array():
+    z = CountingArray(_zarr())
+    b = StrokeBuffer(z)
+    b[1, 2:5, 3:9] = 4
+    assert z.writes == [(1, slice(2, 5), slice(3, 9))] and b.pending == 0
+
+
+def test_a_fancy_index_during_a_stroke_writes_the_held_chunks_first():
+    z = _zarr()
+    b = StrokeBuffer(z)
+    b.hold()
+    b[2, 0:4, 0:4] = 5
+    b[(np.array([2]), np.array([1]), np.array([1]))] = 9
+    assert b.pending == 0
+    assert int(z[2, 1, 1]) == 9 and int(z[2, 0, 0]) == 5
+
+
+def test_a_long_stroke_is_written_once_too_many_chunks_are_held():
+    z = CountingArray(_zarr())
+    b = StrokeBuffer(z, max_held=3)
+    b.hold()
+    b[0, :, :] = 1  # 9 chunks
+    assert b.pending == 0 and len(z.writes) == 9
+    assert b.holding
+
+
+def test_the_dtype_probe_reads_a_plane_once_and_a_writer_opening_the_project_makes_it_read_again(tmp_path):
+    plan = Plan(ImageRef(SHAPE), classes=(ClassSpec("nuclei"),))
+    folder = create_project(tmp_path / "p", plan)
+    z = CountingArray(open_annotations(folder, plan)["nuclei"])
+    b = StrokeBuffer(z)
+    for _ in range(5):
+        assert b[0].dtype == np.uint32  # napari: get_dtype(layer) -> layer.data[0].dtype, before every dab
+    assert len(z.reads) == 1
+    with pytest.raises(ValueError):
+        b[0][0, 0] = 1  # the kept plane is read-only
+    open_annotations(folder, plan)["nuclei"][0, 0, 0] = 7  # another writer
+    assert int(b[0][0, 0]) == 7 and len(z.reads) == 2
+    b[0, 1, 1] = 3  # a write into the kept plane through the buffer
+    assert int(b[0][1, 1]) == 3
+    open_annotations(folder, plan, mode="r")  # readers do not make it read again
+    b[0]
+    assert len(z.reads) == 3
+
+
+def test_basic_keys_and_others():
+    assert _box((Ellipsis, 2), (3, 4, 5)) == ((0, 0, 2), (3, 4, 3), (2,))
+    assert _box((slice(3, 1),), (5,)) == ((3,), (3,), ())
+    assert _box((5,), (5,)) is None
+    assert _box((np.array([1]),), (5,)) is None
+    assert _box((True,), (5,)) is None
