@@ -122,6 +122,33 @@ def test_a_stroke_that_touches_another_object_is_flagged_at_once(opened, mouse_d
     assert np.array_equal(edits > 0, np.asarray(nuc.data[:]) > 0)
 
 
+def test_a_brush_drag_is_held_in_memory_and_on_disk_when_the_button_comes_up(opened, mouse_drag, qtbot):
+    import zarr
+
+    from napari_patchwise.engine.plan.stroke_buffer import StrokeBuffer
+
+    viewer, widget, folder, nuc = opened
+    data = nuc.data
+    assert isinstance(data, StrokeBuffer)
+    on_disk = lambda: zarr.open_group(folder / "annotations.zarr" / "image", mode="r")["nuclei"][3]  # noqa: E731
+    seen = {}
+
+    def during():  # the button is still down after the last move
+        seen.update(held=data.holding, pending=data.pending, disk=int(np.count_nonzero(on_disk())),
+                    layer=int(np.count_nonzero(np.asarray(nuc.data[3, :, :]))))
+
+    nuc.selected_label = 4
+    to_world = lambda p: tuple(v * s for v, s in zip(p, nuc.scale))  # noqa: E731
+    mouse_drag(nuc, to_world((3, 8, 4)), to_world((3, 14, 22)), steps=8, during=during)
+    assert seen["held"] and seen["pending"] > 0
+    assert seen["disk"] == 0 and seen["layer"] > 30  # painted, in memory only
+    assert not data.holding and data.pending == 0
+    np.testing.assert_array_equal(on_disk(), np.asarray(nuc.data[3, :, :]))  # written at the release
+    _settle(qtbot, widget)
+    edits = zarr.open_group(folder / "annotations.zarr" / "image", mode="r")["edits"][:]
+    assert np.array_equal(edits > 0, np.asarray(nuc.data[:]) > 0)  # the live checks saw the whole stroke
+
+
 def test_the_contact_markers_leave_the_painted_layer_active_and_share_its_units(opened, mouse_drag, qtbot):
     """The markers' layer appears with the first contact: the next stroke must still go into the
     layer being painted, and its units must match (or napari stops using units for rendering)."""

@@ -9,6 +9,7 @@ sit exactly on the image.
 from __future__ import annotations
 
 from ..engine.plan.plan import Plan
+from ..engine.plan.stroke_buffer import StrokeBuffer
 from .box_shapes import METADATA_KEY
 
 
@@ -45,7 +46,9 @@ def annotation_layer_data(plan: Plan, group, project: str | None = None) -> list
 
     Classes come first, then ``background`` and ``ignore``; background is
     shown faintly so objects stay visible through it, background and ignore
-    each in one colour of their own (:data:`FIXED_COLORS`).
+    each in one colour of their own (:data:`FIXED_COLORS`). Each array is
+    wrapped in a :class:`~napari_patchwise.engine.plan.stroke_buffer.StrokeBuffer`
+    (see :mod:`.stroke_hold`).
     """
     out = []
     tf = annotation_transform(plan)
@@ -62,5 +65,5 @@ def annotation_layer_data(plan: Plan, group, project: str | None = None) -> list
         }
         if name in FIXED_COLORS:
             kwargs["colormap"] = {None: FIXED_COLORS[name], 0: "transparent"}
-        out.append((group[name], kwargs, "labels"))
+        out.append((StrokeBuffer(group[name]), kwargs, "labels"))
     return out

@@ -53,6 +53,7 @@ from ..engine.plan import Plan
 from ..engine.plan.project import ProjectError, load_plan, save_plan
 from ..engine.findings import Finding
 from .box_shapes import METADATA_KEY
+from .stroke_hold import buffer_strokes, write_held
 
 #: What other writers are told holds the project.
 HOLDER = "napari, where the project is open"
@@ -123,6 +124,8 @@ class Session:
         self.switching: set[Path] = set()
         viewer.layers.events.removed.connect(self._on_removed)
         viewer.layers.events.inserted.connect(self._on_inserted)
+        for layer in viewer.layers:  # a project the reader opened before any dock
+            buffer_strokes(layer)
 
     @property
     def viewer(self):
@@ -164,6 +167,7 @@ class Session:
             self.release(folder)
 
     def _on_removed(self, event) -> None:
+        write_held(event.value)
         self.let_go_of(event.value)
         if layer_project(event.value) in self.locks:
             self.release_unused()
@@ -183,6 +187,7 @@ class Session:
     # -- boxes layers the reader opened ------------------------------------------------
     def _on_inserted(self, event) -> None:
         layer = event.value
+        buffer_strokes(layer)
         meta = (getattr(layer, "metadata", None) or {}).get(METADATA_KEY, {})
         project = layer_project(layer)
         if project is not None and isinstance(meta.get("image"), str):
@@ -314,9 +319,11 @@ class Session:
         for sync in list(self.followers.values()):
             sync.disconnect()
         self.followers.clear()
+        viewer = self.viewer
+        for layer in viewer.layers if viewer is not None else ():
+            write_held(layer)  # before the locks go
         for folder in list(self.locks):
             self.release(folder)
-        viewer = self.viewer
         if viewer is not None:
             viewer.layers.events.removed.disconnect(self._on_removed)
             viewer.layers.events.inserted.disconnect(self._on_inserted)

@@ -1,0 +1,68 @@
+"""A project's labels held in memory for the length of a brush stroke.
+
+The project's annotation layers hold a
+:class:`~napari_patchwise.engine.plan.stroke_buffer.StrokeBuffer` over their
+Zarr arrays. :func:`buffer_strokes` makes a layer hold its writes while the
+mouse button is down in the paint or erase mode and write them once when it
+comes up, before anything listening to ``Labels.events.paint`` runs: a stroke
+of twenty dabs writes each chunk it touched once instead of twenty times, and
+it is on disk when the stroke ends.
+"""
+
+from __future__ import annotations
+
+from napari.layers import Labels
+
+from ..engine.plan.stroke_buffer import StrokeBuffer
+
+#: Label modes whose drags are strokes of many dabs (a fill or a polygon writes once).
+HOLDING_MODES = ("paint", "erase")
+
+
+def _hold_while_dragging(layer, event):
+    """Mouse drag callback: hold the buffer from the press to the release of a brush stroke."""
+    data = layer.data
+    if not isinstance(data, StrokeBuffer) or str(layer.mode) not in HOLDING_MODES:
+        return
+    data.hold()
+    try:
+        yield
+        while event.type == "mouse_move":
+            yield
+    finally:
+        data.release()
+
+
+def _write_stroke(event) -> None:
+    """``events.paint`` (first listener): the stroke is on disk before any check reads it."""
+    data = getattr(event.source, "data", None)
+    if isinstance(data, StrokeBuffer):
+        data.flush()
+
+
+def buffer_strokes(layer) -> bool:
+    """Hold each brush stroke of ``layer`` in memory until it ends; False if its data is no buffer.
+
+    Examples
+    --------
+    >>> import zarr
+    >>> layer = Labels(StrokeBuffer(zarr.zeros((4, 32, 32), chunks=(2, 16, 16), dtype="uint32")))
+    >>> buffer_strokes(layer), buffer_strokes(layer), layer.mouse_drag_callbacks.count(_hold_while_dragging)
+    (True, True, 1)
+    >>> buffer_strokes(Labels(zarr.zeros((4, 8, 8), dtype="uint8")))
+    False
+    """
+    if not isinstance(layer, Labels) or not isinstance(layer.data, StrokeBuffer):
+        return False
+    if _hold_while_dragging not in layer.mouse_drag_callbacks:
+        # first: the press holds before napari's brush paints its first dab (mode changes append theirs)
+        layer.mouse_drag_callbacks.insert(0, _hold_while_dragging)
+        layer.events.paint.connect(_write_stroke, position="first")
+    return True
+
+
+def write_held(layer) -> None:
+    """Write whatever ``layer`` holds (it leaves the viewer mid-stroke)."""
+    data = getattr(layer, "data", None)
+    if isinstance(data, StrokeBuffer):
+        data.release()
