@@ -18,11 +18,16 @@ painted at the same places. Beside them, what the storage costs: the same
 labels in a Zarr array of the annotation chunks (16×64×64) and of the older
 32×128×128 chunks, no checks. Strokes go round the layers.
 
+With ``--drag N`` each stroke is a drag instead: a press, ``N`` mouse moves
+along 30 voxels of the plane and a release, through napari's own mouse
+callbacks (napari paints one dab per move; the project's layer holds them in
+memory until the release, see ``engine/plan/stroke_buffer.py``).
+
 Goal (issue 17): stroke → idle at most 1.25× the plain layer's, no burst over 50 ms.
 
 Usage::
 
-    xvfb-run -a -s "-screen 0 1280x800x24" python benchmarks/bench_stroke.py [--strokes 20]
+    xvfb-run -a -s "-screen 0 1280x800x24" python benchmarks/bench_stroke.py [--strokes 20] [--drag 10]
 """
 
 from __future__ import annotations
@@ -31,11 +36,13 @@ import argparse
 import statistics
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import napari
 import numpy as np
 import zarr
+from napari.utils.interactions import mouse_move_callbacks, mouse_press_callbacks, mouse_release_callbacks
 from qtpy.QtCore import QEventLoop, QTimer
 
 from bench_gui_gaps import WINDOW, loop_until, settle
@@ -71,15 +78,47 @@ def demo_project(folder: Path) -> Path:
     return folder
 
 
-def stroke(viewer, layer, point, label) -> tuple[float, float]:
-    """(stroke → idle, longest gap of a 10 ms timer in the second after) for one paint at ``point``."""
+@dataclass
+class MouseEvent:
+    """What napari's brush reads of a mouse event; one object, changed as the mouse moves (as napari's is)."""
+
+    type: str
+    position: tuple
+    is_dragging: bool = False
+    button: int = 1
+    modifiers: list = field(default_factory=list)
+    view_direction: list | None = None
+    dims_displayed: list = field(default_factory=lambda: [1, 2])
+    handled: bool = False
+
+
+def drag(layer, start, end, moves: int) -> None:
+    """Press at ``start``, ``moves`` mouse moves to ``end``, release (data voxels, shown plane)."""
+    world = lambda p: tuple(float(v * s + t) for v, s, t in zip(p, layer.scale, layer.translate))  # noqa: E731
+    event = MouseEvent("mouse_press", world(start))
+    mouse_press_callbacks(layer, event)
+    event.type, event.is_dragging = "mouse_move", True
+    for t in np.linspace(0, 1, moves + 1)[1:]:
+        event.position = world(tuple(a + t * (b - a) for a, b in zip(start, end)))
+        mouse_move_callbacks(layer, event)
+    event.type, event.is_dragging = "mouse_release", False
+    mouse_release_callbacks(layer, event)
+
+
+def stroke(viewer, layer, point, label, moves: int = 0, end=None) -> tuple[float, float]:
+    """(stroke → idle, longest gap of a 10 ms timer in the second after) for one paint at ``point``
+    (or a drag of ``moves`` moves from ``point`` to ``end``)."""
     viewer.layers.selection.active = layer
     settle()
     t = {}
 
     def paint():
         t["start"] = time.perf_counter()
-        layer.paint(point, label)
+        if moves:
+            layer.selected_label = label
+            drag(layer, point, end, moves)
+        else:
+            layer.paint(point, label)
 
     QTimer.singleShot(0, paint)
     settle()
@@ -102,6 +141,7 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--strokes", type=int, default=20)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--drag", type=int, default=0, metavar="N", help="strokes are drags of N mouse moves")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         folder = demo_project(Path(tmp) / "demo")
@@ -127,6 +167,7 @@ def main(argv=None) -> None:
                 array, name=f"zarr {chunks}", scale=project.scale, translate=project.translate)
         for layer in (project, plain, *stores.values()):
             layer.brush_size = 2 * RADIUS + 1
+            layer.mode = "paint"
         rng = np.random.default_rng(args.seed)
         seeded = [b for b in plan.boxes if b.status == "seeded"] or list(plan.boxes)
         next_label = int(np.asarray(project.data[...]).max()) + 1
@@ -136,15 +177,19 @@ def main(argv=None) -> None:
             region = box.slices(plan.magnification)
             point = tuple(int(rng.integers(s.start + RADIUS, max(s.start + RADIUS + 1, s.stop - RADIUS)))
                           for s in region)
+            angle = rng.uniform(0, 2 * np.pi)  # a drag: 30 voxels across the plane, inside the image
+            end = (point[0], *(int(np.clip(p + 30 * f, 0, n - 1)) for p, f, n in
+                               zip(point[1:], (np.sin(angle), np.cos(angle)), labels.shape[1:])))
             viewer.dims.set_current_step(0, point[0])  # both layers show that plane (data voxels = world z)
             settle()
             loop_until(lambda: not session.working, timeout=120)
             for name, layer in (("plain in-memory Labels", plain), ("project labels, live QC", project),
                                 *stores.items()):
-                rows[name].append(stroke(viewer, layer, point, next_label))
+                rows[name].append(stroke(viewer, layer, point, next_label, args.drag, end))
             next_label += 1
         base = statistics.median(i for i, _ in rows["plain in-memory Labels"])
-        print(f"\n{args.strokes} strokes of radius {RADIUS} in seeded boxes of the demo project "
+        kind = f"drags of {args.drag} moves" if args.drag else "strokes"
+        print(f"\n{args.strokes} {kind} of radius {RADIUS} in seeded boxes of the demo project "
               f"({'×'.join(map(str, plan.image.shape))}, annotation chunks {project.data.chunks})")
         for name, values in rows.items():
             idle = [i for i, _ in values]
