@@ -30,7 +30,7 @@ from collections.abc import Mapping
 import numpy as np
 from psygnal import Signal
 
-from ..engine.plan.annotation import effective_background, mark_edited
+from ..engine.plan.annotation import effective_background, mark_edited, mark_edited_all
 from ..engine.plan.plan import Plan
 from ..engine.geometry.regions import clip_region, region_from_bounds, regions_overlap
 from ..engine.geometry.regions import grow_region as grow
@@ -266,8 +266,7 @@ class LiveQC:
         if self.live and self.crop and name != "ignore":
             self.crop_background(region)
         if self.edits is not None:
-            for r, mask in parts:
-                mark_edited(self.edits, r, mask)
+            mark_edited_all(self.edits, parts)
         touched = {b.id for b in self.plan.boxes if regions_overlap(b.slices(self.plan.magnification), region)}
         if touched:
             self.boxes_touched.emit(touched)

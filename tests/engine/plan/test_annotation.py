@@ -14,6 +14,7 @@ from napari_patchwise.engine.plan.annotation import (
     crop_background,
     effective_background,
     mark_edited,
+    mark_edited_all,
     next_free_id,
 )
 
@@ -110,6 +111,51 @@ def test_mark_edited():
         mark_edited(e, (slice(0, 1),) * 3, np.ones((2, 2, 2), bool))
     mark_edited(e, (slice(5, 9),) * 3)  # outside: nothing
     assert e.sum() == 2
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_marking_a_stroke_at_once_equals_marking_each_dab(data):
+    shape = (4, 9, 11)
+    parts = []
+    for _ in range(data.draw(st.integers(0, 6))):
+        lo = [data.draw(st.integers(-2, n - 1)) for n in shape]
+        hi = [a + data.draw(st.integers(1, 5)) for a in lo]
+        region = tuple(slice(a, b) for a, b in zip(lo, hi))
+        size = tuple(b - a for a, b in zip(lo, hi))
+        mask = None if data.draw(st.booleans()) else data.draw(arrays(bool, size))
+        parts.append((region, mask))
+    start = data.draw(arrays(np.uint8, shape, elements=st.integers(0, 1)))
+    one_by_one = start.copy()
+    for region, mask in parts:
+        lo = [max(s.start, 0) for s in region]
+        hi = [min(s.stop, n) for s, n in zip(region, shape)]
+        if any(b <= a for a, b in zip(lo, hi)):
+            continue
+        m = np.ones([s.stop - s.start for s in region], bool) if mask is None else mask
+        one_by_one[tuple(slice(a, b) for a, b in zip(lo, hi))][
+            m[tuple(slice(a - s.start, b - s.start) for a, b, s in zip(lo, hi, region))]] = 1
+    at_once = start.copy()
+    n = mark_edited_all(at_once, parts)
+    np.testing.assert_array_equal(at_once, one_by_one)
+    assert n == int((one_by_one != start).sum())
+
+
+def test_a_stroke_marks_each_zarr_chunk_once_and_nothing_when_already_marked():
+    e = zarr.zeros((2, 64, 64), chunks=(1, 16, 16), dtype="uint8")
+    writes = []
+    real = type(e).__setitem__
+
+    class Counting(type(e)):
+        def __setitem__(self, key, value):
+            writes.append(key)
+            real(self, key, value)
+
+    e.__class__ = Counting
+    dabs = [((slice(1, 2), slice(y, y + 5), slice(y, y + 5)), None) for y in range(10, 40, 3)]
+    assert mark_edited_all(e, dabs) > 0 and len(writes) == 1
+    assert mark_edited_all(e, dabs) == 0 and len(writes) == 1  # marked already: nothing written
+    assert int(e[1].sum()) == int(np.asarray(e[...]).sum())
 
 
 def test_next_free_id_reads_in_slabs():
