@@ -334,3 +334,18 @@ def test_any_plan_round_trips(first, second):
         assert loaded == second
         assert group["background"].shape == second.annotation_shape
         assert tmp_files(Path(tmp)) == []
+
+
+def test_a_save_of_boxes_alone_leaves_the_annotation_store_alone(tmp_path, monkeypatch):
+    import napari_patchwise.engine.plan.project as project_module
+
+    plan = make_plan()
+    create_project(tmp_path, plan)
+    synced = []
+    real = project_module.sync_annotations
+    monkeypatch.setattr(project_module, "sync_annotations", lambda *a: (synced.append(a[2]), real(*a)))
+    save_plan(tmp_path, plan.update_box(2, notes="checked").remove_box(1))
+    assert synced == [] and load_plan(tmp_path) == plan.update_box(2, notes="checked").remove_box(1)
+    wider = plan.replace(classes=(*plan.classes, ClassSpec("golgi", "semantic")))
+    save_plan(tmp_path, wider)  # a new class: its array is made
+    assert len(synced) == 1 and open_annotations(tmp_path, mode="r")["golgi"].dtype == np.uint8

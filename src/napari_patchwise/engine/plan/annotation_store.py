@@ -173,6 +173,19 @@ def _remove_store_leftovers(path: Path) -> int:
     return n
 
 
+def annotation_layout(plan: Plan) -> tuple:
+    """What :func:`sync_annotations` reads of a plan: two plans with the same layout need the same arrays.
+
+    Examples
+    --------
+    >>> from napari_patchwise.engine import ImageRef, Plan
+    >>> plan = Plan(ImageRef((4, 8, 8)))
+    >>> annotation_layout(plan) == annotation_layout(plan.add_boxes([((0, 0, 0), (2, 4, 4))]))
+    True
+    """
+    return tuple(plan.annotation_shape), _meta(plan), tuple(_layers(plan))
+
+
 def sync_annotations(folder: Path, plan: Plan, name: str) -> None:
     """Add image ``name``'s missing layers (its group too); recreate empty layers whose shape or kind changed."""
     root = folder / ANNOTATIONS

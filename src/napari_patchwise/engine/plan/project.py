@@ -33,6 +33,7 @@ from .annotation_store import (
     ANNOTATIONS,
     new_annotations,
     open_annotations,
+    annotation_layout,
     sync_annotations,
 )
 from .collection import Collection, default_image_name
@@ -113,7 +114,9 @@ def save_plan(folder, plan: Plan, image: str | None = None) -> Path:
     The previous good ``plan.json`` is kept as ``plan.json.bak``. Layers for new
     classes are added; painted layers are never deleted or rewritten. Layers
     are recreated at a new magnification only while none holds painted labels.
-    Temporary files a killed writer left in ``annotations.zarr`` are removed.
+    A save that changes only boxes (most saves: every autosave) writes ``plan.json``
+    alone; one that changes the layers also removes the temporary files a killed
+    writer left in ``annotations.zarr``.
     A project of plan version 1 is migrated first (:mod:`.store_layout`).
 
     Parameters
@@ -147,11 +150,16 @@ def save_plan(folder, plan: Plan, image: str | None = None) -> Path:
     try:
         collection = _saved_collection(folder, plan, image)
         name = image_name(collection, image, folder)
+        # the image's plan as saved (none when plan.json was unreadable and the given plan stands in)
+        before = collection.plan(name) if name in collection.names and (folder / PLAN_FILE).exists() else None
+        before = None if before is plan else before
         try:
             collection = collection.replace(name, plan)
         except ValueError as e:
             raise ProjectError(f"cannot save the plan of image {name!r} in {folder}: {e}") from None
-        sync_annotations(folder, plan, name)
+        if before is None or annotation_layout(before) != annotation_layout(plan) \
+                or not os.path.lexists(folder / ANNOTATIONS / name):
+            sync_annotations(folder, plan, name)  # boxes alone (most saves) change no array
         return write_plan_file(folder, collection)
     except OSError as e:
         raise ProjectError(
