@@ -183,3 +183,17 @@ def test_a_drop_on_the_box_voxels_is_kept_one_the_image_moved_is_redrawn_and_col
     assert sync.plan.box(1).lo == (0, 24, 112) and sync.severity_by_box()[1] == "error"
     assert set(resets) == {"edge_color"}  # the fill (stratum) and widths stay
     assert np.allclose(layer.edge_color[index, :3], _rgb(SEVERITY_COLORS["error"]), atol=0.01)
+
+
+def test_a_new_plan_and_its_findings_are_drawn_in_one_redraw():
+    from napari_patchwise.engine.findings import Finding
+
+    sync = BoxLayerSync(_plan())
+    emitted = []
+    sync.plan_changed.connect(emitted.append)
+    plan = sync.plan.update_box(1, status="in_progress")
+    sync.set_plan(plan, [Finding("error", "touching", 1, "objects 3 and 4 touch")])
+    assert len(emitted) == 1 and emitted[0].box(1).status == "in_progress"
+    assert np.allclose(_style_on(sync, 1, 1)[1][:3], _rgb(SEVERITY_COLORS["error"]), atol=0.01)
+    sync.set_plan(plan)  # without findings: the shown ones are kept
+    assert [f.code for f in sync.extra_findings] == ["touching"]

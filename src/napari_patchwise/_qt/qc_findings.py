@@ -119,7 +119,10 @@ class FindingsPanel(QWidget):
                           returned=lambda report, full=box_ids is None: self.show_report(report, full))
 
     def show_report(self, report: QCReport, full: bool) -> None:
-        """Statuses into the plan, findings onto the planner's boxes and into the table."""
+        """Statuses into the plan, findings onto the planner's boxes and into the table.
+
+        The boxes are redrawn once, statuses and colours together.
+        """
         project = self.host.project
         if self.host.closed or project is None:
             return
@@ -127,15 +130,16 @@ class FindingsPanel(QWidget):
             self._boxes = {}
         self._boxes.update(report.boxes)
         session = self.host.session
+        findings = [f for q in self._boxes.values() for f in q.findings]
+        plan_level = [f for f in report.findings if f.box_id is None] if full else []
         current = session.current_plan(project)
         plan = report.apply_statuses(current)
-        if plan is not current:  # a status changed: save and redraw the boxes, else nothing to do
-            session.commit_plan(project, plan)
-        findings = [f for q in self._boxes.values() for f in q.findings]
         sync = session.sync_for(project)
-        if sync is not None and sync.extra_findings != findings:  # the boxes' colours follow the findings
+        news = sync is not None and sync.extra_findings != findings  # the boxes' colours follow the findings
+        if plan is not current:  # a status changed: save and redraw the boxes (with the findings) once
+            session.commit_plan(project, plan, findings if news else None)
+        elif news:
             session.show_findings(project, findings)
-        plan_level = [f for f in report.findings if f.box_id is None] if full else []
         self.rows = finding_rows(plan_level, self._boxes, {b.id: b.status for b in plan.boxes})
         self.table.set_rows([r.cells() for r in self.rows])
         self.shown.emit(len(self.rows))

@@ -138,9 +138,12 @@ class BoxLayerSync:
         self.rectangles.selected_data.events.items_changed.connect(self._on_selection)
 
     # -- public API ---------------------------------------------------------
-    def set_plan(self, plan: Plan) -> None:
-        """Replace the plan (e.g. a new preset or magnification) and redraw."""
+    def set_plan(self, plan: Plan, extra_findings: list[Finding] | None = None) -> None:
+        """Replace the plan (e.g. a new preset or magnification) and redraw; with ``extra_findings``,
+        those too in the same redraw (see :meth:`set_extra_findings`)."""
         self.plan = plan
+        if extra_findings is not None:
+            self.extra_findings = list(extra_findings)
         self.refresh()
 
     def set_extra_findings(self, findings: list[Finding]) -> None:

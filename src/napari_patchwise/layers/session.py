@@ -268,11 +268,13 @@ class Session:
         sync = self.sync_for(project)
         return sync.plan if sync is not None else load_plan(project, self.image_of(project))
 
-    def commit_plan(self, project, plan: Plan) -> None:
-        """Make ``plan`` the project's plan: through the planner (which saves it) or into ``plan.json``."""
+    def commit_plan(self, project, plan: Plan, findings: list[Finding] | None = None) -> None:
+        """Make ``plan`` the project's plan: through the planner (which saves it) or into ``plan.json``;
+        ``findings``, when given, are shown on the planner's boxes in the same redraw (see
+        :meth:`show_findings`)."""
         sync = self.sync_for(project)
         if sync is not None:
-            sync.set_plan(plan)
+            sync.set_plan(plan, findings)
         else:
             save_plan(project, plan, self.image_of(project))
             self.plan_changed.emit(plan)
