@@ -102,8 +102,8 @@ class QCWidget(QCRechecks, NarrowDock, QWidget):
         self.crop_check.toggled.connect(lambda on: setattr(self.live, "crop", on) if self.live else None)
         self.connectivity.currentIndexChanged.connect(lambda *_: self.attach(force=True))
         self.pairs_panel.labels_changed.connect(self._on_labels_changed)
-        self.pairs_panel.shown.connect(lambda n: self.tabs.setTabText(0, f"Touching pairs ({n})"))
-        self.findings_panel.shown.connect(lambda n: self.tabs.setTabText(1, f"Findings ({n})"))
+        self.pairs_panel.shown.connect(lambda n: self._tab_text(0, f"Touching pairs ({n})"))
+        self.findings_panel.shown.connect(lambda n: self._tab_text(1, f"Findings ({n})"))
         self.debounce.timeout.connect(self._recheck_pending)
         self.table_timer.timeout.connect(self.refresh_contacts)
         self.box_timer.timeout.connect(lambda: self.check_boxes(sorted(self._touched_boxes), quiet=True))
@@ -117,6 +117,11 @@ class QCWidget(QCRechecks, NarrowDock, QWidget):
         self.session.plan_changed.connect(self._on_plan_changed)
         self.destroyed.connect(lambda *_: self._teardown())
         self.attach()
+
+    def _tab_text(self, index: int, text: str) -> None:
+        """Name a tab; the same name again changes nothing (Qt lays out and repaints the tab bar anyway)."""
+        if self.tabs.tabText(index) != text:
+            self.tabs.setTabText(index, text)
 
     # -- the panels' widgets and actions, under the names the dock always had ------------
     @property
