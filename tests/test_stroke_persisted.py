@@ -26,7 +26,7 @@ OLD_CHUNKS = (32, 128, 128)
 #: The painting process: the project's labels as napari's reader builds the layer, three strokes of
 #: radius 5, a line on stdout after each, then it waits to be killed.
 CHILD = textwrap.dedent("""
-    import sys, time
+    import sys
     from napari.layers import Labels
     from napari_patchwise.engine.plan.annotation_store import open_annotations
     from napari_patchwise.engine.plan.project import load_plan
@@ -40,7 +40,7 @@ CHILD = textwrap.dedent("""
     for point, label in strokes:
         layer.paint(point, label)
         print("painted", flush=True)
-    time.sleep(600)
+    sys.stdin.read()  # until killed
 """)
 
 
@@ -65,25 +65,34 @@ def _expected() -> np.ndarray:
     return np.asarray(layer.data)
 
 
-@pytest.mark.parametrize("chunks", [MAX_CHUNKS, OLD_CHUNKS], ids=["new-chunks", "old-chunks"])
-def test_a_stroke_survives_a_kill_right_after_it(tmp_path, chunks):
-    folder = _project(tmp_path, chunks)
+def _run_child(folder, code, args, n_lines):
+    """Run a painting child on ``folder``; SIGKILL it right after its ``n_lines`` "painted" lines,
+    which are returned (their words after "painted")."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1] / "src"),
                                                          os.environ.get("PYTHONPATH", "")])}
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(folder), repr(STROKES)], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, env=env)
+    child = subprocess.Popen([sys.executable, "-c", code, str(folder), *args], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    lines = []
     try:
-        for _ in STROKES:
+        for _ in range(n_lines):
             line = child.stdout.readline()
-            assert line == "painted\n", child.stderr.read() if child.poll() is not None else line
+            assert line.startswith("painted"), child.stderr.read() if child.poll() is not None else line
+            lines.append(line.split()[1:])
         os.kill(child.pid, signal.SIGKILL)  # right after the last stroke: nothing can be flushed now
         assert child.wait(timeout=60) == -signal.SIGKILL
     finally:
         if child.poll() is None:
             child.kill()
             child.wait()
-        child.stdout.close()
-        child.stderr.close()
+        for stream in (child.stdin, child.stdout, child.stderr):
+            stream.close()
+    return lines
+
+
+@pytest.mark.parametrize("chunks", [MAX_CHUNKS, OLD_CHUNKS], ids=["new-chunks", "old-chunks"])
+def test_a_stroke_survives_a_kill_right_after_it(tmp_path, chunks):
+    folder = _project(tmp_path, chunks)
+    _run_child(folder, CHILD, [repr(STROKES)], len(STROKES))
     on_disk = np.asarray(open_annotations(folder, mode="r")["nuclei"][...])
     expected = _expected()
     assert np.count_nonzero(expected == 7) > 50  # each stroke painted a disc
@@ -96,7 +105,7 @@ def test_a_stroke_survives_a_kill_right_after_it(tmp_path, chunks):
 DRAGS = [((20, 60, 40), (20, 90, 120), 3), ((20, 100, 30), (20, 70, 100), 4)]
 
 DRAG_CHILD = textwrap.dedent("""
-    import sys, time
+    import sys
     sys.path.insert(0, sys.argv[3])
     import numpy as np, wrapt
     from napari.layers import Labels
@@ -123,46 +132,23 @@ DRAG_CHILD = textwrap.dedent("""
     data, kwargs, _ = annotation_layer_data(plan, open_annotations(folder, plan))[0]
     layer = Labels(data, **kwargs)
     layer.brush_size, layer.mode = 11, "paint"
-    layer._slice_dims  # noqa
     if sys.argv[4] == "buffered":
         assert buffer_strokes(layer)
     for start, end, label in drags:
         held = drag(layer, start, end, label)
         print("painted", held > 0, data.holding, data.pending, flush=True)
-    time.sleep(600)
+    sys.stdin.read()  # until killed
 """)
-
-
-def _run_child(folder, code, args):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1] / "src"),
-                                                         os.environ.get("PYTHONPATH", "")])}
-    child = subprocess.Popen([sys.executable, "-c", code, str(folder), *args], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, env=env)
-    lines = []
-    try:
-        for _ in DRAGS:
-            line = child.stdout.readline()
-            assert line.startswith("painted"), child.stderr.read() if child.poll() is not None else line
-            lines.append(line.split()[1:])
-        os.kill(child.pid, signal.SIGKILL)  # right after the last stroke: nothing can be flushed now
-        assert child.wait(timeout=60) == -signal.SIGKILL
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-        child.stdout.close()
-        child.stderr.close()
-    return lines
 
 
 def test_a_held_drag_is_on_disk_when_the_button_comes_up_and_equals_the_same_drag_unheld(tmp_path):
     tests = str(Path(__file__).parent)
     held = _project(tmp_path / "held", MAX_CHUNKS)
-    lines = _run_child(held, DRAG_CHILD, [repr(DRAGS), tests, "buffered"])
+    lines = _run_child(held, DRAG_CHILD, [repr(DRAGS), tests, "buffered"], len(DRAGS))
     # held in memory until the release, then nothing left there
     assert lines == [["True", "False", "0"]] * len(DRAGS)
     plain = _project(tmp_path / "plain", MAX_CHUNKS)
-    lines = _run_child(plain, DRAG_CHILD, [repr(DRAGS), tests, "plain"])  # straight to the array, dab by dab
+    lines = _run_child(plain, DRAG_CHILD, [repr(DRAGS), tests, "plain"], len(DRAGS))  # straight to the array, dab by dab
     assert lines == [["False", "False", "0"]] * len(DRAGS)
     on_disk = np.asarray(open_annotations(held, mode="r")["nuclei"][...])
     expected = np.asarray(open_annotations(plain, mode="r")["nuclei"][...])
