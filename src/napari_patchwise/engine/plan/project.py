@@ -148,11 +148,9 @@ def save_plan(folder, plan: Plan, image: str | None = None) -> Path:
             "create the project with create_project(folder, plan) first."
         )
     try:
-        collection = _saved_collection(folder, plan, image)
+        collection, read = _saved_collection(folder, plan, image)
         name = image_name(collection, image, folder)
-        # the image's plan as saved (none when plan.json was unreadable and the given plan stands in)
-        before = collection.plan(name) if name in collection.names and (folder / PLAN_FILE).exists() else None
-        before = None if before is plan else before
+        before = collection.plan(name) if read and name in collection.names else None  # the plan as saved
         try:
             collection = collection.replace(name, plan)
         except ValueError as e:
@@ -167,12 +165,12 @@ def save_plan(folder, plan: Plan, image: str | None = None) -> Path:
         ) from e
 
 
-def _saved_collection(folder: Path, plan: Plan, image: str | None) -> Collection:
-    """The project's collection as saved (migrated first); when ``plan.json`` is missing or
-    unreadable, a collection of ``plan`` named after the one image group of the store."""
+def _saved_collection(folder: Path, plan: Plan, image: str | None) -> tuple[Collection, bool]:
+    """The project's collection as saved (migrated first) and True; when ``plan.json`` is missing or
+    unreadable, a collection of ``plan`` named after the one image group of the store and False."""
     try:
         migrate_project(folder)
-        return load_collection(folder)
+        return load_collection(folder), True
     except ProjectError:
         try:
             load_collection(folder)
@@ -186,7 +184,7 @@ def _saved_collection(folder: Path, plan: Plan, image: str | None) -> Collection
     name = image or (groups[0] if len(groups) == 1 else default_image_name(plan.image))
     if root_arrays(root):  # an old store whose plan.json is gone: its layers move into the image group
         move_root_arrays(root, name)
-    return Collection.from_plan(plan, name)
+    return Collection.from_plan(plan, name), False
 
 
 def open_project(folder, image: str | None = None) -> tuple[Plan, zarr.Group]:
