@@ -34,7 +34,7 @@ from ..engine.plan.annotation import effective_background, mark_edited, mark_edi
 from ..engine.plan.plan import Plan
 from ..engine.geometry.regions import clip_region, region_from_bounds, regions_overlap
 from ..engine.geometry.regions import grow_region as grow
-from ..engine.qc.touching import PairTable, TouchingPair
+from ..engine.qc.touching import PairTable, TouchingPair, within_boxes
 from ..engine.qc.separation import Separation, separate
 from ..engine.qc.contact_index import ContactIndex
 from .paint_regions import stroke_region, stroke_regions
@@ -303,31 +303,10 @@ class LiveQC:
             self._busy = False
         return int(hit[0].size)
 
-    def _across_boxes(self, first: np.ndarray, second: np.ndarray, plan=None) -> np.ndarray:
-        """Contacts whose two voxels lie in two different boxes and in no box together.
-
-        Seeds of neighbouring boxes meet at the shared face; no training crop
-        holds both sides, so such contacts break no rule.
-        """
-        plan = self.plan if plan is None else plan
-        if not plan.boxes or not len(first):
-            return np.zeros(len(first), bool)
-        sl = [b.slices(plan.magnification) for b in plan.boxes]
-        lo = np.array([[s.start for s in b] for b in sl])
-        hi = np.array([[s.stop for s in b] for b in sl])
-
-        def inside(v):
-            return ((v[:, None, :] >= lo) & (v[:, None, :] < hi)).all(axis=2)
-
-        f, s = inside(first), inside(second)
-        return f.any(axis=1) & s.any(axis=1) & ~(f & s).any(axis=1)
-
     def _relevant(self, c, plan=None):
-        drop = self._across_boxes(c.first, c.second, plan)
-        if not drop.any():
-            return c
-        keep = ~drop
-        return type(c)(c.first[keep], c.second[keep], c.a[keep], c.b[keep])
+        """``c`` without the contacts across the face shared by two boxes (:func:`within_boxes`)."""
+        plan = self.plan if plan is None else plan
+        return within_boxes(c, [b.slices(plan.magnification) for b in plan.boxes])
 
     def _kept(self, index: ContactIndex):
         """``self._relevant(index.contacts())``, kept until the index or the boxes change."""

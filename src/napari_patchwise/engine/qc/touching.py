@@ -309,6 +309,39 @@ def find_contacts(labels, region=None, *, connectivity=1) -> Contacts:
     return Contacts.concat(parts) if parts else Contacts.empty(dt)
 
 
+def within_boxes(contacts: Contacts, boxes) -> Contacts:
+    """``contacts`` without those whose two voxels lie in two different boxes and in no box together.
+
+    Seeds of neighbouring boxes meet at the face they share; no training crop
+    holds both sides, so such contacts break no rule. ``boxes`` are the boxes'
+    regions (3 slices each) on the contacts' grid.
+
+    Examples
+    --------
+    >>> lab = np.zeros((1, 1, 4), np.uint32)
+    >>> lab[0, 0] = [1, 2, 3, 0]
+    >>> c = find_contacts(lab)
+    >>> boxes = [(slice(0, 1), slice(0, 1), slice(0, 2)), (slice(0, 1), slice(0, 1), slice(2, 4))]
+    >>> within_boxes(c, boxes).pairs().tolist()  # 2 and 3 meet across the two boxes' shared face
+    [[1, 2]]
+    >>> len(within_boxes(c, boxes[:1])), len(within_boxes(c, []))  # 2-3: one voxel in no box
+    (2, 2)
+    """
+    if not len(boxes) or not len(contacts):
+        return contacts
+    lo = np.array([[s.start for s in b] for b in boxes])
+    hi = np.array([[s.stop for s in b] for b in boxes])
+
+    def inside(v):
+        return ((v[:, None, :] >= lo) & (v[:, None, :] < hi)).all(axis=2)
+
+    f, s = inside(contacts.first), inside(contacts.second)
+    keep = ~(f.any(axis=1) & s.any(axis=1) & ~(f & s).any(axis=1))
+    if keep.all():
+        return contacts
+    return type(contacts)(contacts.first[keep], contacts.second[keep], contacts.a[keep], contacts.b[keep])
+
+
 def touching_pairs(labels, *, connectivity=1) -> np.ndarray:
     """The touching pairs of a volume, as ``find_contacts(labels).pairs()`` but faster.
 
