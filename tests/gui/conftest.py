@@ -53,6 +53,37 @@ def no_worker_left_running(qtbot):
     assert idle and pool.activeThreadCount() == 0, "a worker thread was still running"
 
 
+def _settled() -> bool:
+    """No dock of ours has a check or a count scheduled on a timer, no project is still opening and no
+    job (worker thread) runs."""
+    from qtpy.QtCore import QThreadPool, QTimer, Qt
+    from qtpy.QtWidgets import QApplication
+
+    from napari_patchwise.layers.session import _SESSIONS
+
+    if QThreadPool.globalInstance().activeThreadCount():
+        return False
+    if any(session.working or session.openings for session in list(_SESSIONS.values())):
+        return False
+    direct = Qt.FindChildOption.FindDirectChildrenOnly
+    return not any(timer.isActive() for widget in QApplication.allWidgets()
+                   if type(widget).__module__.startswith("napari_patchwise.")
+                   for timer in widget.findChildren(QTimer, options=direct))
+
+
+@pytest.fixture
+def make_napari_viewer(make_napari_viewer, qtbot):
+    """napari's fixture, which after the test closes the viewers and fails on a viewer still referred to;
+    before that, the docks' scheduled work is let run to its end.
+
+    A check a dock schedules on a timer (e.g. the QC dock's touching pairs, a few hundred ms after its
+    box check) would otherwise start while the viewers close, and its worker thread would still hold the
+    dock, hence the viewer, when napari looks for leaked viewers.
+    """
+    yield make_napari_viewer
+    qtbot.waitUntil(_settled, timeout=30000)
+
+
 @pytest.fixture
 def slice_to(qtbot):
     """Move a viewer to world position ``z`` on its first axis and wait until napari
