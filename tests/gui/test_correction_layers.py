@@ -40,22 +40,6 @@ def _project(tmp_path):
     return folder
 
 
-_QC_DOCKS: list = []
-
-
-@pytest.fixture
-def make_napari_viewer(make_napari_viewer, qtbot):
-    """napari's fixture; at the end of a test the QC docks' timers and jobs are let finish before the
-    viewer closes (a job still running then holds the viewer: napari reports it as leaked)."""
-    _QC_DOCKS.clear()
-    yield make_napari_viewer
-    for widget in _QC_DOCKS:
-        timers = (widget.debounce, widget.box_timer, widget.table_timer, widget.overlay_timer, widget.show_timer)
-        qtbot.waitUntil(lambda: widget.closed or not (any(t.isActive() for t in timers) or widget.runner.jobs),
-                        timeout=15000)
-    _QC_DOCKS.clear()
-
-
 def _open(make_napari_viewer, folder, qtbot, **kw):
     viewer = make_napari_viewer(**kw)
     viewer.open(str(folder), plugin="napari-patchwise")
@@ -63,7 +47,6 @@ def _open(make_napari_viewer, folder, qtbot, **kw):
     viewer.window.add_dock_widget(widget, name="Annotation QC")
     qtbot.waitUntil(lambda: not session_for(viewer).working, timeout=10000)
     assert widget.live is not None
-    _QC_DOCKS.append(widget)
     return viewer, widget
 
 
@@ -136,6 +119,50 @@ def test_correct_paint_merge_store_and_reopen(make_napari_viewer, tmp_path, qtbo
     expected[60:62, 0:5] = 1
     assert np.array_equal(viewer2.layers["membrane corrected"].data[4], expected)
     qtbot.waitUntil(lambda: "membrane" in widget2.corrections.views, timeout=5000)
+
+
+def test_a_brush_drag_on_a_mask_is_held_and_written_once_when_it_ends(make_napari_viewer, tmp_path, qtbot, told,
+                                                                      mouse_drag):
+    """A drag on the Remove mask keeps its chunks in memory while the button is down, writes them when it
+    comes up, and the merged view follows the whole stroke."""
+    import zarr
+
+    from napari_patchwise.engine.plan.stroke_buffer import StrokeBuffer
+
+    folder = _project(tmp_path)
+    viewer, widget = _open(make_napari_viewer, folder, qtbot)
+    assert widget.corrections.correct("membrane"), told
+    qtbot.waitUntil(lambda: "membrane" in widget.corrections.views, timeout=5000)
+    remove, view = viewer.layers["membrane remove"], viewer.layers["membrane corrected"]
+    data = remove.data
+    assert isinstance(data, StrokeBuffer)
+    on_disk = lambda: np.asarray(  # noqa: E731
+        zarr.open_group(folder / "annotations.zarr" / "image", mode="r")["corrections/membrane/remove"][4])
+    writes = []
+    real_setitem = type(data.array).__setitem__
+    seen = {}
+
+    def during():  # the button is still down after the last move
+        seen.update(held=data.holding, disk=int(on_disk().sum()), layer=int(np.asarray(data[4, :, :]).sum()),
+                    writes=len(writes))
+
+    viewer.dims.set_point(0, 4)
+    remove.mode, remove.brush_size, remove.selected_label = "paint", 5, 1
+    try:
+        type(data.array).__setitem__ = lambda arr, key, value: (
+            arr is data.array and writes.append(key), real_setitem(arr, key, value))
+        mouse_drag(remove, (4, 25, 12), (4, 25, 36), steps=8, during=during)
+    finally:
+        type(data.array).__setitem__ = real_setitem
+    assert seen["held"] and seen["writes"] == 0 and seen["disk"] == 0 and seen["layer"] > 50
+    assert not data.holding and data.pending == 0
+    np.testing.assert_array_equal(on_disk(), np.asarray(data[4, :, :]))  # written at the release
+    assert 0 < len(writes) <= data.array.nchunks  # each touched chunk once, not once per mouse move
+    base = np.zeros(SHAPE[1:], bool)
+    base[10:40, 10:40] = True  # the class (see _project)
+    kept = base & ~(np.asarray(data[4, :, :]) > 0)
+    qtbot.waitUntil(lambda: np.array_equal(np.asarray(view.data[4]) == 1, kept), timeout=5000)
+    assert not told["error"]
 
 
 def test_instance_class_gets_remove_and_ignore_only(make_napari_viewer, tmp_path, qtbot, told):

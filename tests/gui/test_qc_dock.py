@@ -60,18 +60,7 @@ def opened(make_napari_viewer, tmp_path, qtbot, qc_messages):
     nuc.mode = "paint"
     nuc.brush_size = 5
     viewer.dims.set_point(0, 3 * VOXEL[0])
-    yield viewer, widget, folder, nuc
-    # let the checks a test's last stroke started finish before the viewer closes (a worker still
-    # running then holds the viewer, and napari's teardown reports it as leaked)
-    def quiet():
-        try:
-            timers = (widget.debounce, widget.box_timer, widget.table_timer, widget.overlay_timer, widget.show_timer)
-            return widget.closed or not (any(t.isActive() for t in timers) or widget.busy
-                                         or session_for(viewer).working)
-        except RuntimeError:  # the test closed the dock itself
-            return True
-
-    qtbot.waitUntil(quiet, timeout=15000)
+    return viewer, widget, folder, nuc
 
 
 def _stroke(drag, layer, label, start, end):

@@ -3,7 +3,9 @@
 For a class ``NAME`` with correction masks in the project
 (:mod:`~napari_patchwise.engine.corrections.store`), the viewer shows three
 Labels layers backed by the masks' zarr arrays, so every stroke is saved as
-it is painted (as the class layers are):
+it is painted (as the class layers are: each array wrapped in a
+:class:`~napari_patchwise.engine.plan.stroke_buffer.StrokeBuffer`, so a brush
+stroke writes its chunks once, when it ends):
 
 ``NAME add`` / ``NAME remove`` / ``NAME ignore``
     paint ``1`` where the class is missing / wrong / not to be trained on;
@@ -35,6 +37,7 @@ from ..engine.corrections.apply import correct_class
 from ..engine.corrections.store import CORRECTION_KINDS, correction_arrays, correction_path, has_corrections
 from ..engine.geometry.regions import clip_region
 from ..engine.plan.plan import Plan
+from ..engine.plan.stroke_buffer import StrokeBuffer
 from .annotation_layers import FIXED_COLORS, annotation_transform
 from .box_shapes import METADATA_KEY
 from .paint_regions import stroke_region
@@ -260,7 +263,7 @@ def correction_layer_data(plan: Plan, group, class_name: str, project: str | Non
             continue
         meta = {"role": "correction", "array": correction_path(class_name, kind), "class": class_name,
                 "kind": kind, "project": project}
-        out.append((arrays[kind], {"name": correction_layer_name(class_name, kind), **tf, "units": units,
+        out.append((StrokeBuffer(arrays[kind]), {"name": correction_layer_name(class_name, kind), **tf, "units": units,
                                    "opacity": 0.5, "colormap": {None: MASK_COLORS[kind], 0: "transparent"},
                                    "metadata": {METADATA_KEY: meta}}, "labels"))
     view = LazyCorrected(group[class_name], arrays, instance=instance, name=repr(class_name))
