@@ -58,8 +58,9 @@ def _run(*args: str) -> None:
         raise SystemExit(f"patchwise {args[0]} failed: {done.stderr.strip()[-500:]}")
 
 
-def fibsem_project(tmp: Path) -> tuple[Path, str, None]:
-    """The FIB-SEM project (boxes seeded from the ground truth), its layer name and the voxels to start at."""
+def fibsem_project(tmp: Path) -> tuple[Path, str, str, None]:
+    """The FIB-SEM project (boxes seeded from the ground truth), its layer, the layer's array in the store and
+    the voxels drags start at (none: in the boxes)."""
     import h5py
 
     from napari_patchwise.engine.io.tiff_write import write_tiff
@@ -72,12 +73,12 @@ def fibsem_project(tmp: Path) -> tuple[Path, str, None]:
     _run("propose", str(tmp / "neuroproof.tif"), "-o", str(folder), "--preset", "neuron",
          "--voxel-size", "10,10,10nm", "--classes", "neurons:instance")
     _run("seed", str(folder), "--method", "labels", "--from", str(tmp / "gt.npy"))
-    return folder, "neurons labels", None
+    return folder, "neurons labels", "/neurons", None
 
 
-def cryoet_project(tmp: Path) -> tuple[Path, str, np.ndarray]:
-    """The cryo-ET project (one box seeded from the filament mask), its mask layer's name and the filament
-    voxels (drags start there)."""
+def cryoet_project(tmp: Path) -> tuple[Path, str, str, np.ndarray]:
+    """The cryo-ET project (one box seeded from the filament mask), its mask layer, the layer's array in the
+    store and the filament voxels (drags start there)."""
     import tifffile
 
     mask = tifffile.imread(SHARED / CRYOET / "masks" / f"{CRYOET_IMAGE}_mask.tif").astype(np.uint8)
@@ -87,28 +88,21 @@ def cryoet_project(tmp: Path) -> tuple[Path, str, np.ndarray]:
          "--min", "48,48,48", "--size", "64,64,64", "--voxel-size", "2.5,2.5,2.5nm", "--classes",
          "filament:semantic")
     _run("seed", str(folder), "--method", "labels", "--from", str(tmp / "mask.npy"))
-    return folder, "filament remove", np.argwhere(mask > 0)
+    return folder, "filament remove", "/corrections/filament/remove", np.argwhere(mask > 0)
 
 
-def measure(folder: Path, layer_name: str, starts, drags: int, seed: int) -> dict:
+def measure(folder: Path, layer_name: str, array_path: str, starts, drags: int, seed: int) -> dict:
     """Open ``folder`` in a viewer with the dock and make ``drags`` drags on ``layer_name`` and a plain copy."""
-    import napari
     import zarr
-    from bench_gui_gaps import WINDOW, loop_until, settle
-    from bench_stroke import stroke
+    from bench_gui_gaps import loop_until, settle
+    from bench_stroke import open_at_qc, stroke
 
     from napari_patchwise.engine.plan.project import load_plan
     from napari_patchwise.layers.session import session_for
 
     plan = load_plan(folder)
-    viewer = napari.Viewer(show=True)
-    viewer.window.resize(*WINDOW)
-    viewer.open(str(folder), plugin="napari-patchwise")
-    _, dock = viewer.window.add_plugin_dock_widget("napari-patchwise", "Patchwise")
+    viewer, dock = open_at_qc(folder)
     session = session_for(viewer)
-    loop_until(lambda: dock.planner.sync is not None and not session.openings)
-    dock.show_step("qc")
-    loop_until(lambda: dock.qc.live is not None and not session.working, timeout=300)
     qc = dock.qc
     if layer_name.endswith(" remove"):
         class_name = layer_name.rsplit(" ", 1)[0]
@@ -137,9 +131,11 @@ def measure(folder: Path, layer_name: str, starts, drags: int, seed: int) -> dic
                            for p, f, n in zip(point[1:], (np.sin(angle), np.cos(angle)), shape[1:])))
         viewer.dims.set_current_step(0, point[0])
         settle()
-        under = int(np.asarray(layer.data[point]))
-        label = under if (starts is None and under and rng.random() < 0.6) else (
-            1 if starts is not None else int(rng.integers(1, 200)))
+        if starts is not None:  # a mask: one value
+            label = 1
+        else:  # mostly the object under the press, sometimes a new one
+            under = int(np.asarray(layer.data[point]))
+            label = under if under and rng.random() < 0.6 else int(rng.integers(1, 200))
         mode = "erase" if rng.random() < 0.15 else "paint"
         for name, target, other in (("plain", plain, layer), ("project", layer, plain)):
             target.visible, other.visible = True, False
@@ -152,9 +148,7 @@ def measure(folder: Path, layer_name: str, starts, drags: int, seed: int) -> dic
     settle()
     now = np.asarray(layer.data[...])
     group = zarr.open_group(folder / "annotations.zarr", mode="r")
-    path = next(p for p, a in group.members(max_depth=None) if isinstance(a, zarr.Array) and (
-        p.endswith("corrections/" + layer_name.replace(" ", "/")) if layer_name.endswith(" remove")
-        else p.endswith("/" + layer_name.split()[0])))
+    path = next(p for p, a in group.members(max_depth=None) if isinstance(a, zarr.Array) and p.endswith(array_path))
     out = {
         "rows": rows,
         "voxels": sum(changed["project"]),
@@ -183,8 +177,8 @@ def main(argv=None) -> None:
         tmp = Path(tmp)
         for title, make in (("fibsem_neuroproof 128³, class labels", fibsem_project),
                             ("cryo-ET patch 96³, Remove mask", cryoet_project)):
-            folder, layer_name, starts = make(tmp)
-            r = measure(folder, layer_name, starts, args.drags, args.seed)
+            folder, layer_name, array_path, starts = make(tmp)
+            r = measure(folder, layer_name, array_path, starts, args.drags, args.seed)
             base = statistics.median(i for i, _ in r["rows"]["plain"])
             print(f"\n{title}: {args.drags} drags of {MOVES} moves on {layer_name!r} ({held}), live QC on")
             for name, values in r["rows"].items():

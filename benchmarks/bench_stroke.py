@@ -137,6 +137,20 @@ def stroke(viewer, layer, point, label, moves: int = 0, end=None) -> tuple[float
     return idle, float(gaps.max()) if gaps.size else BURST_S
 
 
+def open_at_qc(folder: Path):
+    """``(viewer, dock)``: the project ``folder`` opened in a 1280×800 napari window with the Patchwise dock at
+    its Annotate/QC step, once the project's layers are in and the live checks are ready."""
+    viewer = napari.Viewer(show=True)
+    viewer.window.resize(*WINDOW)
+    viewer.open(str(folder), plugin="napari-patchwise")
+    _, dock = viewer.window.add_plugin_dock_widget("napari-patchwise", "Patchwise")
+    session = session_for(viewer)
+    loop_until(lambda: dock.planner.sync is not None and not session.openings)
+    dock.show_step("qc")
+    loop_until(lambda: dock.qc.live is not None and not session.working, timeout=300)
+    return viewer, dock
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--strokes", type=int, default=20)
@@ -146,14 +160,8 @@ def main(argv=None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = demo_project(Path(tmp) / "demo")
         plan = load_plan(folder)
-        viewer = napari.Viewer(show=True)
-        viewer.window.resize(*WINDOW)
-        viewer.open(str(folder), plugin="napari-patchwise")
-        _, dock = viewer.window.add_plugin_dock_widget("napari-patchwise", "Patchwise")
+        viewer, dock = open_at_qc(folder)
         session = session_for(viewer)
-        loop_until(lambda: dock.planner.sync is not None and not session.openings)
-        dock.show_step("qc")
-        loop_until(lambda: dock.qc.live is not None and not session.working, timeout=300)
         project = viewer.layers["nuclei labels"]
         plain = viewer.add_labels(np.asarray(project.data[...]).copy(), name="plain labels",
                                   scale=project.scale, translate=project.translate)
