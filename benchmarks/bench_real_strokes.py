@@ -185,8 +185,8 @@ def main(argv=None) -> None:
                 idle = [i for i, _ in values]
                 burst = [b for _, b in values]
                 print(f"  {name:8s} stroke → idle median {statistics.median(idle) * 1e3:5.0f} ms "
-                      f"({statistics.median(idle) / base:4.2f}×); burst median {statistics.median(burst) * 1e3:4.0f} ms, "
-                      f"max {max(burst) * 1e3:4.0f} ms")
+                      f"({statistics.median(idle) / base:4.2f}×); "
+                      f"burst median {statistics.median(burst) * 1e3:4.0f} ms, max {max(burst) * 1e3:4.0f} ms")
             print(f"  voxels changed {r['voxels']}; the same on the plain layer drag by drag: {r['same drags']}; "
                   f"layer equals the disk: {r['on disk']}")
 
