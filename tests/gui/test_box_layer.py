@@ -81,7 +81,7 @@ def test_3d_shows_wireframes_and_back_in_2d_the_current_slice(boxes):
     sync.set_plan(sync.plan.update_box(3, lo=(24, 0, 64), hi=(32, 64, 128), stratum="dense"))  # edited in 2D
     viewer.dims.ndisplay = 3
     assert sync.wireframes.visible and not sync.rectangles.visible
-    assert len(sync.wireframes.data) == 2 * 3  # every box, whatever the slice
+    assert len(sync.wireframes.data) == 2 * 3 + 1  # every box, whatever the slice, and the image's frame
     ids = sync.wireframes.features["box_id"].to_numpy()
     (path3,) = [d for d, i, t in zip(sync.wireframes.data, ids, sync.wireframes.shape_type) if i == 3 and t == "path"]
     assert path3[:, 2].min() == 63.5 and path3[:, 2].max() == 127.5  # the 3D view shows the edit

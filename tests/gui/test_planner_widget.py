@@ -59,7 +59,7 @@ def test_drawing_a_rectangle_creates_a_box_on_every_slice(planner, mouse_drag):
         rects = _rects_of(layer, box.id)
         assert [int(r[0, 0]) for r in rects] == ([z] if box.lo[0] <= z < box.hi[0] else [])
     viewer.dims.ndisplay = 3
-    assert len(widget.sync.wireframes.data) == 2  # a path along its twelve edges and its id
+    assert len(widget.sync.wireframes.data) == 3  # a path along its twelve edges, its id, the image's frame
     viewer.dims.ndisplay = 2
     assert widget.table.box_ids() == [box.id]
 

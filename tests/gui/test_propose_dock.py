@@ -98,6 +98,8 @@ def test_propose_measures_in_a_worker_and_adds_coloured_stratified_boxes(
     assert [f for f in plan.validate() if f.box_id is not None and f.severity == "error"] == []
     assert "proposed 8 boxes" in messages["info"][-1].lower()
     assert "proposed 8 boxes" in panel.report.text()
+    # the boxes' ids are written a repaint after their rectangles are drawn
+    qtbot.waitUntil(lambda: widget.sync.rectangles.text.visible, timeout=5000)
 
     # fill by stratum, edge by severity: each box's rectangle on its centre slice
     layer = widget.sync.rectangles

@@ -69,7 +69,9 @@ def test_progress_reaches_the_bar_coalesced_and_on_the_main_thread(qtbot, gates,
     t0 = time.monotonic()
     job = dock.runner.start(gate, what="Export", label="exporting: %p%",
                             returned=lambda value: results.append((value, threading.current_thread())))
-    dock.progress.valueChanged.connect(lambda value: updates.append((value, threading.current_thread())))
+    painting = []  # whether the bar could repaint at once as its value changed (it must not: see _set_bar)
+    dock.progress.valueChanged.connect(lambda value: (updates.append((value, threading.current_thread())),
+                                                      painting.append(dock.progress.updatesEnabled())))
     assert dock.runner.busy and job in dock.runner.jobs
     assert not dock.button.isEnabled() and dock.progress.isVisibleTo(dock)
     assert dock.cancel_button.isVisibleTo(dock)
@@ -86,6 +88,7 @@ def test_progress_reaches_the_bar_coalesced_and_on_the_main_thread(qtbot, gates,
     assert len(updates) <= elapsed / PROGRESS_INTERVAL + 2
     assert gate.reports > len(updates)
     assert updates[-1][0] == dock.progress.maximum() == 1000  # its last report is shown
+    assert not any(painting) and dock.progress.updatesEnabled()  # marked for the window's next repaint
     assert not dock.runner.busy and dock.button.isEnabled()
     assert not dock.progress.isVisibleTo(dock) and not dock.cancel_button.isVisibleTo(dock)
     assert shown == {"error": [], "info": []}

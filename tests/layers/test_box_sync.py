@@ -9,6 +9,7 @@ from napari_patchwise.layers.box_shapes import (
     LOCKED_EDGE_FACTOR,
     SEVERITY_COLORS,
     STRATUM_COLORS,
+    NO_BOX,
     extent_from_vertices,
 )
 from napari_patchwise.layers.box_sync import BoxLayerSync
@@ -48,8 +49,8 @@ def test_rectangles_are_filled_by_stratum_edged_by_severity_and_locked_boxes_are
     # the 3D wireframes: unfilled lines in the stratum colour, thinner than the rectangles
     wires = sync.wireframes
     wire_ids = wires.features["box_id"].to_numpy()
-    assert wire_ids.tolist() == [1, 1, 2, 2, 3, 3]  # a path and the tick holding its id
-    for row, stratum in zip(wires.edge_color, ("sparse", "sparse", "edge", "edge", None, None)):
+    assert wire_ids.tolist() == [1, 1, 2, 2, 3, 3, NO_BOX]  # a path and the tick holding its id; the frame
+    for row, stratum in zip(wires.edge_color, ("sparse", "sparse", "edge", "edge", None, None, None)):
         assert np.allclose(row, [*_rgb(STRATUM_COLORS[stratum]), 1.0], atol=0.01)
     assert np.allclose(wires.face_color[:, 3], 0)
     widths = np.asarray(wires.edge_width)
@@ -82,7 +83,7 @@ def test_each_slice_shows_one_rectangle_for_each_box_that_crosses_it_and_no_othe
         assert zs == [z] * len(ids) and sync.rectangles.features["z"].tolist() == [z] * len(ids)
     assert _shown(sync, 99)[0] == [] and sync.current_slice == 15  # clipped to the image
     assert _shown(sync, -5)[0] == [1, 3] and sync.current_slice == 0
-    assert len(sync.wireframes.data) == 2 * len(plan.boxes)  # the 3D view always holds every box
+    assert len(sync.wireframes.data) == 2 * len(plan.boxes) + 1  # the 3D view holds every box and the frame
 
 
 def _move(layer, index, dy=0, dx=0, grow_x=0):
@@ -130,8 +131,8 @@ def test_a_box_selected_on_one_slice_stays_selected_while_scrolling():
 def test_wireframes_are_thin_unfilled_stratum_coloured_and_carry_the_ids():
     sync = BoxLayerSync(_plan())
     wires = sync.wireframes
-    assert wires.shape_type == ["path", "line"] * 3
-    assert wires.features["label"].tolist() == ["", "1", "", "2", "", "3"]
+    assert wires.shape_type == ["path", "line"] * 3 + ["path"]
+    assert wires.features["label"].tolist() == ["", "1", "", "2", "", "3", ""]
     assert wires.text.string.format == "{label}"
     for i in range(0, 6, 2):  # each path goes along the twelve edges of its box
         box = sync.plan.box(int(wires.features["box_id"][i]))
@@ -197,3 +198,34 @@ def test_a_new_plan_and_its_findings_are_drawn_in_one_redraw():
     assert np.allclose(_style_on(sync, 1, 1)[1][:3], _rgb(SEVERITY_COLORS["error"]), atol=0.01)
     sync.set_plan(plan)  # without findings: the shown ones are kept
     assert [f.code for f in sync.extra_findings] == ["touching"]
+
+
+def test_boxes_on_the_image_edge_coming_and_going_never_change_the_viewers_range():
+    """A box on the image's edge puts its rectangle half a voxel outside the image's range; the frame in
+    the wireframes layer holds the range there from the start, so napari never slices every layer again
+    (a Propose on an empty plan, slices with and without such boxes, the boxes removed)."""
+    from napari.components import ViewerModel
+    from napari.layers import Image
+
+    viewer = ViewerModel()
+    viewer.add_layer(Image(np.zeros((16, 128, 128), dtype=np.uint8)))
+    empty = Plan(ImageRef((16, 128, 128)), get_preset("custom", minimum=(4, 32, 32)))
+    sync = BoxLayerSync(empty)
+    for layer in (sync.rectangles, sync.wireframes):
+        viewer.add_layer(layer)
+    sync.follow_dims(viewer.dims)
+    viewer.dims.set_current_step(0, 2)
+    before, point = viewer.dims.range, viewer.dims.point
+    changes = []
+    viewer.dims.events.range.connect(lambda e: changes.append(e.value))
+    sync.set_plan(_plan())  # boxes on the image's first rows and columns
+    assert sync.rectangles.features["box_id"].tolist() == [1]  # on slice 2
+    for z in (2, 10, 5, 0):
+        viewer.dims.set_current_step(0, z)
+    plan, _ = sync.plan.add_box((8, 96, 96), (12, 128, 128))  # on the last rows and columns
+    sync.set_plan(plan)
+    viewer.dims.set_current_step(0, 9)
+    assert np.asarray(sync.rectangles.data[-1])[:, 1:].max() == 127.5  # on the image's outer edge
+    sync.set_plan(empty)
+    assert changes == [] and viewer.dims.range == before
+    assert viewer.dims.point[1:] == point[1:]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
+from contextlib import contextmanager
 
 from napari.layers import Shapes
 from qtpy.QtCore import QThread, QTimer
@@ -83,6 +84,25 @@ def _add_hidden(viewer, layer, add, pending: list) -> None:
     if text:
         steps.append(lambda viewer: setattr(layer.text, "visible", True) if layer in viewer.layers else None)
     pending[:0] = steps
+
+
+@contextmanager
+def text_a_turn_later(layer: Shapes):
+    """Hide a Shapes layer's text while the block changes its shapes, and show it a turn later.
+
+    The shapes' first draw (shaders compiled, vertices uploaded) and the text's
+    (glyphs rendered) then come in two repaints with the window answering in
+    between, instead of one long one. Without a running event loop the text
+    is shown again at once.
+    """
+    hidden = layer.text.visible
+    if hidden:
+        layer.text.visible = False
+    try:
+        yield
+    finally:
+        if hidden:
+            call_in_turns([lambda: None, lambda: setattr(layer.text, "visible", True)])
 
 
 def call_in_turns(steps: list[Callable[[], None]]) -> None:

@@ -31,6 +31,7 @@ from ..engine.plan.rounds import next_round, record_new_boxes
 from ..engine.propose.run import Candidates
 from .box_actions import BoxActions
 from .box_table import describe_box
+from .in_turns import text_a_turn_later
 from .propose_measure import CandidateMeasure
 from .propose_form import (
     CandidateCache,
@@ -207,7 +208,8 @@ class ProposePanel(CandidateMeasure, BoxActions, QWidget):
             return
         new, report = result.plan, result.report
         self.last_report = report
-        self.sync.set_plan(new)
+        with text_a_turn_later(self.sync.rectangles):  # the new boxes' ids are drawn a repaint later
+            self.sync.set_plan(new)
         self._record_round(number, new, result.added, f"Propose step: {source}",
                            {"n": n, "budget": budget, "seed": self.form.seed.value})
         self._report(report.summary(), report.messages)

@@ -359,9 +359,16 @@ class Runner:
             return
         done, total = latest
         total = max(1, total)
-        if bar.maximum() != total:
-            bar.setRange(0, total)
-        bar.setValue(min(max(done, 0), total))
+        # QProgressBar.setValue repaints at once whenever its text changes, and a widget's repaint composes
+        # the whole window (through software OpenGL on many machines): with updates off it is only marked,
+        # and drawn with the window's next repaint.
+        bar.setUpdatesEnabled(False)
+        try:
+            if bar.maximum() != total:
+                bar.setRange(0, total)
+            bar.setValue(min(max(done, 0), total))
+        finally:
+            bar.setUpdatesEnabled(True)  # schedules the bar's update
 
     def _end(self, job: Job) -> None:
         """The job returned or failed: deliver it if its dock and viewer are still there."""

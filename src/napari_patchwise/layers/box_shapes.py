@@ -181,7 +181,8 @@ def border_rectangles(boxes: Iterable[Box], z: int, border: int, mag=(1, 1, 1)
     return data, {"box_id": np.asarray(ids, dtype=int)}
 
 
-def box_wireframes(boxes: Iterable[Box]) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
+def box_wireframes(boxes: Iterable[Box], frame: Sequence[int] | None = None
+                   ) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
     """A path along the twelve edges of every box and a short tick that carries its id (3D view).
 
     The path goes round the first face, up one vertical edge, round the last
@@ -191,7 +192,9 @@ def box_wireframes(boxes: Iterable[Box]) -> tuple[list[np.ndarray], dict[str, np
     ``2k`` is box ``k``'s path (shape type ``path``, empty ``label``), shape
     ``2k + 1`` its tick (``line``, ``label`` the id). The faces sit on the
     centres of the first and last z-slice (not on voxel edges) so that the
-    layer adds no half-voxel to the viewer's z range.
+    layer adds no half-voxel to the viewer's z range. With ``frame`` (the
+    image's shape), the last shape is the image's outline (:func:`image_frame`,
+    a ``path`` of box id :data:`NO_BOX`).
 
     Examples
     --------
@@ -200,32 +203,63 @@ def box_wireframes(boxes: Iterable[Box]) -> tuple[list[np.ndarray], dict[str, np
     ([(16, 3), (2, 3)], [1, 1], ['', '1'])
     >>> data[1].tolist()
     [[0.0, -0.5, -0.5], [0.0, -0.5, 0.5]]
+    >>> box_wireframes([], frame=(4, 10, 20))[1]["box_id"].tolist()
+    [-1]
     """
     data: list[np.ndarray] = []
     ids: list[int] = []
     labels: list[str] = []
     for b in boxes:
-        z0, z1 = float(b.lo[0]), float(b.hi[0] - 1)
-        (y0, x0), (y1, x1) = np.asarray(b.lo[1:]) - 0.5, np.asarray(b.hi[1:]) - 0.5
-        yx = [(y0, x0), (y0, x1), (y1, x1), (y1, x0)]
-        a = [(z0, y, x) for y, x in yx]
-        t = [(z1, y, x) for y, x in yx]
-        path = [*a, a[0], *t, t[0], t[1], a[1], a[2], t[2], t[3], a[3]]
-        data += [np.asarray(path, dtype=float), np.asarray([a[0], (z0, y0, min(x0 + 1, x1))], dtype=float)]
+        z0, y0, x0 = float(b.lo[0]), b.lo[1] - 0.5, b.lo[2] - 0.5
+        data += [_edges_path(b.lo, b.hi), np.asarray([(z0, y0, x0), (z0, y0, min(x0 + 1, b.hi[2] - 0.5))])]
         ids += [b.id, b.id]
         labels += ["", str(b.id)]
+    if frame is not None:
+        data.append(image_frame(frame))
+        ids.append(NO_BOX)
+        labels.append("")
     return data, {"box_id": np.asarray(ids, dtype=int), "label": np.asarray(labels, dtype=object)}
 
 
-def wireframe_shape_types(n_boxes: int) -> list[str]:
-    """Shape types of :func:`box_wireframes` for ``n_boxes`` boxes.
+def _edges_path(lo, hi) -> np.ndarray:
+    """The 16 vertices of a path along the twelve edges of the voxels ``[lo, hi)`` (faces on z centres)."""
+    z0, z1 = float(lo[0]), float(hi[0] - 1)
+    (y0, x0), (y1, x1) = np.asarray(lo[1:], dtype=float) - 0.5, np.asarray(hi[1:], dtype=float) - 0.5
+    yx = [(y0, x0), (y0, x1), (y1, x1), (y1, x0)]
+    a = [(z0, y, x) for y, x in yx]
+    t = [(z1, y, x) for y, x in yx]
+    return np.asarray([*a, a[0], *t, t[0], t[1], a[1], a[2], t[2], t[3], a[3]], dtype=float)
+
+
+def image_frame(shape: Sequence[int]) -> np.ndarray:
+    """The outline of an image of ``shape`` (Z, Y, X): a path along its twelve edges.
+
+    Its y/x sides lie on the image's outer voxel edges, as a box's do, and its
+    faces on the first and last z-slice. The 3D wireframe layer always holds
+    it, so the viewer's y/x range already reaches the half voxel that the
+    rectangle of a box on the image's edge adds: boxes appearing or going
+    never change the range (napari slices every layer again when it changes).
+
+    Examples
+    --------
+    >>> path = image_frame((4, 10, 20))
+    >>> path.min(axis=0).tolist(), path.max(axis=0).tolist()
+    ([0.0, -0.5, -0.5], [3.0, 9.5, 19.5])
+    """
+    return _edges_path((0, 0, 0), tuple(int(n) for n in shape))
+
+
+def wireframe_shape_types(n_boxes: int, frame: bool = False) -> list[str]:
+    """Shape types of :func:`box_wireframes` for ``n_boxes`` boxes (and the image's ``frame``).
 
     Examples
     --------
     >>> wireframe_shape_types(2)
     ['path', 'line', 'path', 'line']
+    >>> wireframe_shape_types(1, frame=True)
+    ['path', 'line', 'path']
     """
-    return ["path", "line"] * n_boxes
+    return ["path", "line"] * n_boxes + (["path"] if frame else [])
 
 
 def wireframe_colors(box_ids: Sequence[int], strata: Mapping[int, str | None]) -> np.ndarray:

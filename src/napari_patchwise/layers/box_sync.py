@@ -25,7 +25,9 @@
   only for the current slice, and empty when the preset has no border;
 * the 3D view shows the wireframes layer instead: one thin path per box in
   its stratum colour, labelled with the box id (while the viewer shows 2D,
-  they are redrawn only when it turns 3D).
+  they are redrawn only when it turns 3D), and the image's outline, which
+  keeps the viewer's range from changing as boxes on the image's edge come
+  and go (a change of range makes napari slice every layer again).
 
 Qt-free: it needs only :mod:`napari.layers` (and a viewer's ``dims`` to follow).
 """
@@ -107,6 +109,7 @@ class BoxLayerSync:
         self._stale = False  # a redraw of the rectangles waits for the drag to end
         self._kept: set[int] = set()  # selected boxes that do not cross the current slice
         self._wires_stale = False  # the wireframes wait for the 3D view (hidden in 2D)
+        self._framed: tuple | None = None  # the image shape the wireframes' frame was drawn for
         scale = plan.image.voxel_size
         if rectangles is None:
             rectangles = Shapes(
@@ -248,17 +251,21 @@ class BoxLayerSync:
     def _rebuild(self) -> None:
         self._place()
         self._draw_rectangles()
-        if self._dims is not None and self._dims.ndisplay == 2:
+        framed = self._framed == tuple(self.plan.image.shape)
+        if self._dims is not None and self._dims.ndisplay == 2 and framed:
             self._wires_stale = True  # hidden: drawn when the view turns 3D
         else:
             self._draw_wireframes()
 
     def _draw_wireframes(self) -> None:
+        """Draw every box's wireframe and the image's frame (which keeps the viewer's range, see
+        :func:`~napari_patchwise.layers.box_shapes.image_frame`)."""
         self._wires_stale = False
         style = self._style()
-        data, features = box_wireframes(self.plan.boxes)
+        self._framed = tuple(self.plan.image.shape)
+        data, features = box_wireframes(self.plan.boxes, frame=self._framed)
         with self._guard():
-            fill(self.wireframes, data, features, wireframe_shape_types(len(data) // 2),
+            fill(self.wireframes, data, features, wireframe_shape_types(len(data) // 2, frame=True),
                   style._replace(width=style.width * WIRE_WIDTH_FACTOR), wire=True)
 
     def _draw_rectangles(self) -> None:
