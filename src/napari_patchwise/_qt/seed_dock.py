@@ -25,6 +25,7 @@ from ..engine.plan.box_arrays import choose_boxes
 from ..engine.seed.thresholds import THRESHOLD_METHODS
 from ..layers.project_link import annotation_layer_map, annotation_projects, selected_project_box_ids
 from ..layers.session import session_for
+from ..layers.stroke_hold import planes_to_read_ahead
 from .propose_form import layer_array
 from .in_turns import call_in_turns
 from .narrow import NarrowDock, narrow_combos
@@ -161,7 +162,18 @@ class SeedWidget(SeedPreview, NarrowDock, QWidget):
             request = replace(request, image=self._image(plan))
         else:
             request = self._import_request(common)
-        return lambda progress: run_seed(request, progress=progress)
+        ahead = []
+        if self.viewer.dims.ndisplay == 2 and self.viewer.dims.not_displayed == (0,):
+            layers = annotation_layer_map(self.viewer.layers, self.project).values()
+            ahead = planes_to_read_ahead(layers, self.viewer.dims.point)
+
+        def work(progress):
+            result = run_seed(request, progress=progress)
+            for buffer, z in ahead:  # the planes the layers' refresh reads next: decoded here, not in the window
+                buffer.read_ahead(z)
+            return result
+
+        return work
 
     # -- actions -------------------------------------------------------------------
     def apply(self) -> None:

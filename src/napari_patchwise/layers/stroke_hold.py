@@ -66,3 +66,27 @@ def write_held(layer) -> None:
     data = getattr(layer, "data", None)
     if isinstance(data, StrokeBuffer):
         data.release()
+
+
+def planes_to_read_ahead(layers, point) -> list[tuple[StrokeBuffer, int]]:
+    """``(buffer, z)`` for each of ``layers`` (2D Labels over a buffer): the plane it shows at ``point``.
+
+    A job that writes these layers' arrays calls ``buffer.read_ahead(z)`` in
+    its worker when it is done, so the layers' refresh afterwards finds the
+    plane read (see :meth:`~napari_patchwise.engine.plan.stroke_buffer.StrokeBuffer.read_ahead`).
+
+    Examples
+    --------
+    >>> import zarr
+    >>> layer = Labels(StrokeBuffer(zarr.zeros((4, 8, 8), dtype="uint32")), scale=(2, 1, 1))
+    >>> [(type(b).__name__, z) for b, z in planes_to_read_ahead([layer], (4.2, 0, 0))]
+    [('StrokeBuffer', 2)]
+    """
+    out = []
+    for layer in layers:
+        data = getattr(layer, "data", None)
+        if isinstance(layer, Labels) and isinstance(data, StrokeBuffer) and len(data.shape) == 3:
+            z = int(round(float(layer.world_to_data(tuple(point))[0])))
+            if 0 <= z < data.shape[0]:
+                out.append((data, z))
+    return out

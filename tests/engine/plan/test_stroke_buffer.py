@@ -10,7 +10,7 @@ import zarr
 from napari_patchwise.engine import ClassSpec, ImageRef, Plan
 from napari_patchwise.engine.plan.annotation_store import open_annotations
 from napari_patchwise.engine.plan.project import create_project
-from napari_patchwise.engine.plan.stroke_buffer import StrokeBuffer, _box
+from napari_patchwise.engine.plan.stroke_buffer import StrokeBuffer, _box, forget_planes
 
 SHAPE = (10, 40, 36)
 CHUNKS = (4, 16, 16)
@@ -154,3 +154,28 @@ def test_basic_keys_and_others():
     assert _box((5,), (5,)) is None
     assert _box((np.array([1]),), (5,)) is None
     assert _box((True,), (5,)) is None
+
+
+def test_a_plane_read_ahead_is_handed_to_the_next_read_of_it_once_and_dropped_by_any_write():
+    z = zarr.zeros((4, 16, 16), chunks=(2, 8, 8), dtype="uint32")
+    z[2] = 5
+    buffer = StrokeBuffer(z)
+    buffer.read_ahead(2)
+    z[2, 0, 0] = 9  # behind the buffer's back, without forget_planes: the read ahead is what was on disk then
+    first = buffer[2, :, :]
+    assert first[0, 0] == 5 and first.flags.writeable  # napari may write into its slice
+    assert buffer[2, :, :][0, 0] == 9  # once: the next read goes to the array
+
+    buffer.read_ahead(2)
+    buffer[0, 0, 0] = 1  # any write through the buffer drops it
+    assert buffer[2, :, :][0, 0] == 9 and buffer._warm is None
+    buffer.read_ahead(2)
+    forget_planes()  # a writer opened the project
+    assert buffer._warm is None
+    buffer.read_ahead(2)
+    assert buffer[1, :, :].sum() == 0 and buffer._warm is None  # another read: dropped, not kept for later
+    buffer.read_ahead(7)  # outside the array: nothing
+    assert buffer._warm is None
+    buffer.read_ahead(3)
+    np.testing.assert_array_equal(buffer[3:4, :, :], z[3:4])  # a read of another shape is not served
+    assert buffer._warm is None

@@ -105,6 +105,7 @@ class StrokeBuffer:
         self._chunks: dict[tuple[int, ...], np.ndarray] = {}
         self._holding = False
         self._planes: dict[int, np.ndarray] = {}
+        self._warm: tuple[int, np.ndarray] | None = None  # a plane read ahead for the next display read
         self._lock = threading.RLock()
         _LIVE.add(self)
 
@@ -196,6 +197,12 @@ class StrokeBuffer:
         with self._lock:
             if isinstance(key, (int, np.integer)) and not isinstance(key, bool) and 0 <= key < self.shape[0]:
                 return self._plane(int(key))
+            warm = self._warm
+            if warm is not None:
+                self._warm = None  # read ahead for one read only
+                if _box(key, self.shape) == ((warm[0], *[0] * (len(self.shape) - 1)),
+                                             (warm[0] + 1, *self.shape[1:]), (0,)):
+                    return warm[1]
             box = _box(key, self.shape) if self._chunks else None
             if box is None:
                 if self._chunks:  # an index the held chunks cannot answer
@@ -231,12 +238,39 @@ class StrokeBuffer:
         return plane
 
     def forget_planes(self) -> None:
-        """Drop the kept plane (the array was written by someone else)."""
+        """Drop the kept plane and any plane read ahead (the array was written by someone else)."""
         with self._lock:
             self._planes = {}
+            self._warm = None
+
+    def read_ahead(self, z: int) -> None:
+        """Read plane ``z`` now (e.g. in a worker), for the next read of it.
+
+        napari reads a 2D Labels layer's slice as ``data[z, :, :]``; after a job
+        that wrote the array, the layer's refresh would decode that plane's chunks
+        on the GUI thread. Read here, it is handed over by the next read, if that
+        read is of plane ``z`` and nothing was written in between; any other read
+        or any write drops it.
+
+        Examples
+        --------
+        >>> import zarr
+        >>> z = zarr.zeros((2, 4, 4), dtype="uint8")
+        >>> b = StrokeBuffer(z)
+        >>> z[1] = 3
+        >>> b.read_ahead(1)
+        >>> int(b[1, :, :].sum()), b._warm is None
+        (48, True)
+        """
+        with self._lock:
+            z = int(z)
+            if not 0 <= z < self.shape[0]:
+                return
+            self._warm = (z, np.asarray(self.array[z]))  # handed over, not kept: napari may write into it
 
     def __setitem__(self, key, value) -> None:
         with self._lock:
+            self._warm = None
             box = _box(key, self.shape)
             if box is None:
                 self._planes = {}
