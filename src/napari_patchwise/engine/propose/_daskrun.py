@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
 
 import dask
@@ -38,6 +37,10 @@ class _Progress(Callback):
         if not errored:
             self._report(self._total, self._total)
 
+    def as_tuple(self) -> tuple:
+        """The callbacks as the tuple dask's schedulers take for one computation (``callbacks=[...]``)."""
+        return (None, self._start_state, None, self._posttask, self._finish)
+
 
 def _compute(objs, scheduler, progress):
     if isinstance(scheduler, str) and scheduler not in _LOCAL:
@@ -64,8 +67,11 @@ def _compute(objs, scheduler, progress):
         if progress:
             progress(1, 1)
         return out
-    with _Progress(progress) if progress else contextlib.nullcontext():
+    if not progress:
         return dask.compute(*objs, scheduler=_local_default(scheduler))
+    # this computation's own callback, not one registered for every computation of the process (as
+    # ``with _Progress(...)`` would): images measured at the same time each report their own progress
+    return dask.compute(*objs, scheduler=_local_default(scheduler), callbacks=[_Progress(progress).as_tuple()])
 
 
 def _local_default(scheduler):
