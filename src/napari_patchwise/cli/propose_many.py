@@ -139,19 +139,14 @@ def collection_candidates(args, adding, sizes, per_image) -> tuple[list | None, 
     if per_image is None or len(adding) < 2 or (args.by or "content") != "content" or (
             args.n is None and args.budget is None):  # (box_counts says what is missing)
         return None, None
+    from ..engine.propose.candidates import measure_candidates
     from ..engine.propose.collection_strata import pool_strata, stratum_weights
 
-    pooled = pool_strata(measure_all(args, adding, sizes))
+    cands = [measure_candidates(measured_channel(vol.data, plan.image.channel), plan, size=bsize, scheduler=args.scheduler,
+                                progress=ProgressBar(f"measuring blocks of {name}"))
+             for (name, vol, plan), bsize in zip(adding, sizes)]
+    pooled = pool_strata(cands)
     return pooled, list(stratum_weights(pooled))
-
-
-def measure_all(args, adding, sizes) -> list:
-    """The candidates of every image being added, measured two at a time (:func:`measure_each`)."""
-    from ..engine.propose.candidates import measure_each
-
-    jobs = [{"image": measured_channel(vol.data, plan.image.channel), "plan": plan, "size": bsize,
-             "scheduler": args.scheduler} for (_, vol, plan), bsize in zip(adding, sizes)]
-    return measure_each(jobs, progress=ProgressBar(f"measuring blocks of {len(jobs)} images"))
 
 
 def _new_plan(args, vol, template: Plan | None, preset, size) -> Plan:
@@ -209,19 +204,17 @@ def propose_many(args, out: Path, vols: list, size, preset, per_image) -> int:
               f"{plan.image.dtype}")
         print_voxel_notes(choose_voxel_size(args.voxel_size, vol.voxel_size, vol.unit))
         sizes.append(box_size(plan, size))
-    measured, weights = collection_candidates(args, adding, sizes, per_image)
+    pooled, weights = collection_candidates(args, adding, sizes, per_image)
     counts = box_counts(args, [p for _, _, p in adding], sizes, per_image, weights)
-    if measured is None and len(adding) > 1 and (args.by or "content") == "content":
-        measured = measure_all(args, adding, sizes)  # each image's own strata, measured two at a time
     number = next_round(collection, out) if collection is not None else 1
     results = []
     for k, ((name, vol, plan), bsize, (n, budget)) in enumerate(zip(adding, sizes, counts)):
         image = measured_channel(vol.data, plan.image.channel)
         request = ProposeRequest(plan, by=args.by or "content", image=image, n=n, budget=budget,
                                  seed=args.seed, include_empty=args.include_empty, size=bsize,
-                                 scheduler=args.scheduler, candidates=measured[k] if measured else None,
+                                 scheduler=args.scheduler, candidates=pooled[k] if pooled else None,
                                  round=number)
-        result = run_propose(request, None if measured else ProgressBar(f"measuring blocks of {name}"))
+        result = run_propose(request, ProgressBar(f"measuring blocks of {name}"))
         results.append((name, result))
         for m in result.report.messages:
             print(f"note: {name}: {m}")

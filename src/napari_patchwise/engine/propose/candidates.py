@@ -8,9 +8,7 @@ some candidate; they are measured together on cells
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,12 +21,7 @@ from ..plan.plan import Plan
 from .strata import StrataTable, assign_strata, describe_stats
 from ..io.workload import check_proposal
 
-__all__ = ["Candidates", "box_size_for", "measure_candidates", "measure_each"]
-
-#: Images :func:`measure_each` measures at the same time.
-IN_FLIGHT = 2
-_POOL: ThreadPoolExecutor | None = None  # made once: dask keeps a pool of its own per calling thread
-_POOL_LOCK = threading.Lock()
+__all__ = ["Candidates", "box_size_for", "measure_candidates"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -177,89 +170,6 @@ def measure_candidates(image, plan: Plan, *, size=None, labels=None, probability
     grid = layout.grid
     table = assign_strata(stats, edge=edge_blocks(grid.origins, grid.block, grid.image_shape))
     return Candidates(grid, stats, table)
-
-
-def measure_each(jobs: Sequence[Mapping], *, progress: Callable[[int, int], None] | None = None
-                 ) -> list[Candidates]:
-    """:func:`measure_candidates` for each of several images, two at a time.
-
-    Each image's measurement runs dask over all cores, but parts of it do not:
-    the global levels wait for a sample of chunks, the last chunks finish on
-    fewer cores, and the cells are combined on one. With two images measured
-    at once, one image's such parts overlap the other's blockwise pass, so a
-    collection keeps every core busy. The candidates are those of
-    :func:`measure_candidates` on each image alone; the memory held is that of
-    two images' measurements, whatever the number of images.
-
-    Parameters
-    ----------
-    jobs : sequence of mappings
-        The arguments of :func:`measure_candidates` for each image (``image``,
-        ``plan`` and any keyword; not ``progress``).
-    progress : callable, optional
-        Called with ``(done, total)`` for the whole collection.
-
-    Returns
-    -------
-    list of Candidates
-        In the order of ``jobs``.
-
-    Raises
-    ------
-    ValueError
-        The first image's error, in the order of ``jobs``, as
-        :func:`measure_candidates` raises it (after the images being measured
-        are done).
-
-    Examples
-    --------
-    >>> from napari_patchwise.engine.plan.plan import ImageRef
-    >>> from napari_patchwise.engine.plan.presets import get_preset
-    >>> from napari_patchwise.engine.samples.nuclei import make_sample
-    >>> images = [make_sample((32, 96, 96), seed=s).image for s in (0, 1)]
-    >>> plans = [Plan(ImageRef(i.shape), get_preset("instance"), 1) for i in images]
-    >>> both = measure_each([{"image": i, "plan": p, "size": (32, 32, 32)} for i, p in zip(images, plans)])
-    >>> alone = measure_candidates(images[1], plans[1], size=(32, 32, 32))
-    >>> [len(c) for c in both], np.array_equal(both[1].stats["mean"], alone.stats["mean"])
-    ([25, 25], True)
-    """
-    jobs = [dict(job) for job in jobs]
-    fractions = [0.0] * len(jobs)
-    lock = threading.Lock()
-
-    def report(k: int):
-        def one(done: int, total: int) -> None:
-            with lock:
-                fractions[k] = min(1.0, done / max(total, 1))
-                overall = int(1000 * sum(fractions))
-            progress(overall, 1000 * len(jobs))
-        return one
-
-    def measure(k: int) -> Candidates:
-        job = dict(jobs[k])
-        if progress is not None:
-            job["progress"] = report(k)
-        return measure_candidates(job.pop("image"), job.pop("plan"), **job)
-
-    sequential = len(jobs) < 2 or any(j.get("scheduler") in ("sync", "synchronous", "single-threaded")
-                                      for j in jobs)
-    if sequential:
-        return [measure(k) for k in range(len(jobs))]
-    futures = [_pool().submit(measure, k) for k in range(len(jobs))]
-    try:
-        return [f.result() for f in futures]
-    except BaseException:  # an image failed, or Ctrl-C: the images not started yet are not measured
-        for f in futures:
-            f.cancel()
-        raise
-
-
-def _pool() -> ThreadPoolExecutor:
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is None:
-            _POOL = ThreadPoolExecutor(IN_FLIGHT, thread_name_prefix="patchwise-measure")
-        return _POOL
 
 
 def _overlaps(cands: Candidates, boxes: Iterable[Box | tuple]) -> np.ndarray:
