@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -77,19 +76,17 @@ def test_a_lock_left_by_a_killed_process_is_taken_over(tmp_path):
 
 def test_a_forked_child_does_not_keep_a_killed_parents_lock(tmp_path):
     """A worker forked while the lock is held (e.g. a process pool) outlives its parent."""
-    folder, pid_file, ready = tmp_path / "proj", tmp_path / "child.pid", tmp_path / "child.ready"
+    folder, pid_file = tmp_path / "proj", tmp_path / "child.pid"
     folder.mkdir()
-    after = ("pid = os.fork()\n"
-             "if pid == 0:\n"  # the fork handlers have run once the child runs this
-             f"    open({str(ready)!r}, 'w').close(); time.sleep(120); os._exit(0)\n"
+    after = ("r, w = os.pipe()\n"
+             "pid = os.fork()\n"
+             "if pid == 0:\n"  # its fork handlers have run once the child runs this: it says so
+             "    os.write(w, b'x'); time.sleep(120); os._exit(0)\n"
+             "os.read(r, 1)\n"  # a busy machine may run the child late: the parent waits for it
              f"open({str(pid_file)!r}, 'w').write(str(pid))")
     proc = _holder(folder, after)
     child = int(pid_file.read_text())
-    deadline = time.monotonic() + 30
-    while not ready.exists() and time.monotonic() < deadline:  # a busy machine may run the child late
-        time.sleep(0.01)
     try:
-        assert ready.exists(), "the forked child never ran"
         _kill(proc)
         assert lock_holder(folder) is None
         ProjectLock(folder, "next").acquire().release()
