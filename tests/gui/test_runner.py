@@ -200,3 +200,87 @@ def test_a_refused_close_does_not_stop_the_job(qtbot, gates, shown):
     gate.release.set()
     _wait_idle(qtbot, dock.runner)
     assert results == ["result"] and not gate.cancelled
+
+
+def _cycle():
+    """A reference cycle, and a weak reference that tells when it is collected."""
+    import weakref
+
+    class Node:
+        pass
+
+    a, b = Node(), Node()
+    a.other, b.other = b, a
+    return a, weakref.ref(a)
+
+
+def test_no_full_collection_of_older_objects_while_a_job_runs(qtbot, gates, shown):
+    import gc
+
+    window, dock = _docked(qtbot)  # the window kept: the collection at the start would free it
+    assert gc.get_freeze_count() == 0
+    first, second = gates(), gates()
+    young_garbage = _cycle()[1]  # garbage when the first job starts: freed before the freeze
+    held, old = _cycle()  # alive when it starts: frozen with the rest while the jobs run
+    dock.runner.start(first, what="Export")
+    assert young_garbage() is None
+    dock.runner.start(second, what="QC check", quiet=True)
+    assert gc.get_freeze_count() > 0
+    del held
+    new = _cycle()[1]  # made while they run: collected as usual
+    gc.collect()
+    assert new() is None and old() is not None
+    first.release.set()
+    qtbot.waitUntil(lambda: len(dock.runner.jobs) == 1, timeout=10000)
+    assert gc.get_freeze_count() > 0  # the quiet job still runs
+    second.release.set()
+    _wait_idle(qtbot, dock.runner)
+    assert gc.get_freeze_count() == 0  # given back once the last job has delivered
+    gc.collect()
+    assert old() is None
+
+
+def test_a_result_that_raises_still_gives_the_objects_back(qtbot, shown):
+    import gc
+
+    window, dock = _docked(qtbot)
+
+    def broken(value):
+        raise RuntimeError("the dock failed to show it")
+
+    dock.runner.start(lambda progress: 1, what="Export", returned=broken)
+    with pytest.raises(RuntimeError):  # a slot's exception reaches Qt's exception hook
+        with qtbot.captureExceptions() as caught:
+            _wait_idle(qtbot, dock.runner)
+        raise caught[0][1]
+    assert gc.get_freeze_count() == 0
+
+
+def test_closing_the_window_gives_the_objects_back_at_once(qtbot, gates, shown):
+    import gc
+
+    window, dock = _docked(qtbot)
+    gate = gates()
+    dock.runner.start(gate, what="Export")
+    assert gc.get_freeze_count() > 0
+    window.close()  # napari collects the closed viewer's objects before the job has ended
+    assert gc.get_freeze_count() == 0
+    qtbot.waitUntil(gate.exited.is_set, timeout=10000)
+    _wait_idle(qtbot, dock.runner)
+    assert gc.get_freeze_count() == 0
+
+
+def test_a_freeze_made_elsewhere_is_left_alone(qtbot, gates, shown):
+    import gc
+
+    window, dock = _docked(qtbot)
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        gate = gates()
+        dock.runner.start(gate, what="Export")
+        gate.release.set()
+        _wait_idle(qtbot, dock.runner)
+        assert gc.get_freeze_count() == frozen  # not unfrozen by the job's end
+    finally:
+        gc.unfreeze()

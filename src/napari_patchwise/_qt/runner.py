@@ -40,6 +40,7 @@ from napari.qt.threading import create_worker
 from napari.utils.notifications import show_error, show_info
 from qtpy.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
 
+from . import gc_hold
 from .messages import failure_message
 
 #: At most one progress update of the dock per this many seconds (and per event-loop turn).
@@ -133,6 +134,7 @@ class _Relay(QObject):
     def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt's name)
         if event.type() == QEvent.Type.Close:
             self.close_seen = True
+            gc_hold.release_all()  # so the closing window's objects can be collected
             QTimer.singleShot(0, self.check_close)  # the window may still refuse to close
         return False
 
@@ -303,6 +305,7 @@ class Runner:
         job.worker = create_worker(_run, job, _start_thread=False, _ignore_errors=True)
         job.worker.finished.connect(job.relay.release)
         self.jobs.append(job)
+        gc_hold.hold(job)  # no full collection of the window's objects while it runs
         if self.session is not None:
             self.session.job_started()
         if not quiet and self.progress_bar is not None:
@@ -384,8 +387,13 @@ class Runner:
         returned, failed = job.returned, job.failed
         job.fn = job.returned = job.failed = job.window = None  # keep no dock or viewer alive
         self._update()
-        if not deliver:
-            return
+        try:
+            if deliver:
+                self._deliver(job, ok, value, returned, failed)
+        finally:
+            gc_hold.release(job)
+
+    def _deliver(self, job: Job, ok: bool, value, returned, failed) -> None:
         if job.cancelled or (not ok and isinstance(value, JobCancelled)):
             show_info(job.cancelled_message)
         elif ok:
