@@ -86,7 +86,8 @@ def _idle(widget) -> bool:
     return (not session_for(widget.viewer).working and not widget.runner.jobs
             and not (live is not None and live.strokes_pending)
             and not any(t.isActive() for t in (widget.table_timer, widget.box_timer, widget.debounce,
-                                               widget.overlay_timer, widget.show_timer)))
+                                               widget.overlay_timer, widget.add_timer,
+                                               widget.show_timer)))
 
 
 def _settle(qtbot, widget):

@@ -81,8 +81,9 @@ class QCWidget(QCRechecks, NarrowDock, QWidget):
             QTimer(self, singleShot=True, interval=ms) for ms in (RECHECK_DELAY_MS, BOX_CHECK_DELAY_MS, TABLE_DELAY_MS))
         # the contact overlay made a turn after the checks are installed, shown a turn after that (timers of
         # the dock: gone with it)
-        self.overlay_timer, self.show_timer = (QTimer(self, singleShot=True, interval=TURN_MS) for _ in range(2))
-        self._overlay_for, self._to_show = None, None
+        self.overlay_timer, self.add_timer, self.show_timer = (QTimer(self, singleShot=True, interval=TURN_MS)
+                                                               for _ in range(3))
+        self._overlay_for, self._to_add, self._to_show = None, None, None
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.project_label)
@@ -108,6 +109,7 @@ class QCWidget(QCRechecks, NarrowDock, QWidget):
         self.table_timer.timeout.connect(self.refresh_contacts)
         self.box_timer.timeout.connect(lambda: self.check_boxes(sorted(self._touched_boxes), quiet=True))
         self.overlay_timer.timeout.connect(self._make_overlay)
+        self.add_timer.timeout.connect(self._add_overlay)
         self.show_timer.timeout.connect(self._show_overlay)
         self.viewer.layers.events.inserted.connect(self._on_layers_changed)
         self.viewer.layers.events.removed.connect(self._on_layers_changed)

@@ -56,8 +56,8 @@ class QCRechecks:
     def _on_contacts_changed(self, region=None) -> None:
         """After a stroke: the overlay at once (only around the stroke), the table a moment later.
 
-        An overlay not made yet (checks just installed) is made a turn later, added hidden and
-        shown a turn after that: making, adding and first drawing its layer is napari's work on
+        An overlay not made yet (checks just installed) is made a turn later, added hidden a turn
+        after that and shown a turn after that: making, adding and first drawing its layer is napari's work on
         the GUI thread, so the window repaints in between."""
         if region is None and (self.overlay is None or self.overlay.live is not self.live) and event_loop_running():
             self._overlay_for = self.live
@@ -90,9 +90,23 @@ class QCRechecks:
             self._draw_overlay(add=self._add_hidden)
 
     def _add_hidden(self, viewer, layer) -> None:
-        """Add ``layer`` hidden and show it a turn later (napari slices and draws it then)."""
+        """Add ``layer`` a turn later, hidden, and show it a turn after that: making the layer and
+        drawing its plane, napari adding it (its controls and visuals), and napari slicing and
+        drawing it each take a turn of their own, with the window repainting in between."""
+        self._to_add = layer
+        self.add_timer.start()
+
+    def _add_overlay(self) -> None:
+        layer, self._to_add = self._to_add, None
+        overlay, viewer = self.overlay, self.viewer
+        if (layer is None or self.closed or overlay is None or overlay.layer is not layer
+                or layer in viewer.layers):  # replaced, or added by a redraw meanwhile
+            return
+        painting = viewer.layers.selection.active
         shown, layer.visible = layer.visible, False
         viewer.add_layer(layer)
+        if painting is not None and painting in viewer.layers:
+            viewer.layers.selection.active = painting  # the next stroke goes where the last one did
         if shown:
             self._to_show = layer
             self.show_timer.start()
