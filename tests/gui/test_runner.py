@@ -220,7 +220,9 @@ def test_no_full_collection_of_older_objects_while_a_job_runs(qtbot, gates, show
     window, dock = _docked(qtbot)  # the window kept: the collection at the start would free it
     assert gc.get_freeze_count() == 0
     first, second = gates(), gates()
+    gc.disable()  # no collection moves it out of the young generations before the job starts
     young_garbage = _cycle()[1]  # garbage when the first job starts: freed before the freeze
+    gc.enable()
     held, old = _cycle()  # alive when it starts: frozen with the rest while the jobs run
     dock.runner.start(first, what="Export")
     assert young_garbage() is None
@@ -276,11 +278,12 @@ def test_a_freeze_made_elsewhere_is_left_alone(qtbot, gates, shown):
     window, dock = _docked(qtbot)
     gc.freeze()
     try:
-        frozen = gc.get_freeze_count()
+        assert gc.get_freeze_count() > 0
         gate = gates()
         dock.runner.start(gate, what="Export")
         gate.release.set()
         _wait_idle(qtbot, dock.runner)
-        assert gc.get_freeze_count() == frozen  # not unfrozen by the job's end
+        # still frozen (the count itself falls as frozen objects are freed by their last reference)
+        assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
