@@ -6,7 +6,6 @@ import sys
 
 import dask
 import dask.threaded
-from dask.callbacks import Callback
 
 _LOCAL = {"threads", "threading", "sync", "synchronous", "single-threaded", "processes",
           "multiprocessing"}
@@ -16,11 +15,12 @@ class SchedulerError(ValueError):
     """A dask.distributed scheduler that cannot be reached (nothing was computed)."""
 
 
-class _Progress(Callback):
-    """Counts finished dask tasks and reports ``(done, total)``."""
+class _Progress:
+    """Counts finished dask tasks and reports ``(done, total)``; given to one computation as the
+    tuple of :meth:`as_tuple` (a ``dask.callbacks.Callback`` used as a context would register it
+    for every computation of the process)."""
 
     def __init__(self, report):
-        super().__init__()
         self._report, self._done, self._total, self._last = report, 0, 1, -1
 
     def _start_state(self, dsk, state):
@@ -69,8 +69,8 @@ def _compute(objs, scheduler, progress):
         return out
     if not progress:
         return dask.compute(*objs, scheduler=_local_default(scheduler))
-    # this computation's own callback, not one registered for every computation of the process (as
-    # ``with _Progress(...)`` would): images measured at the same time each report their own progress
+    # this computation's own callback, not one registered for every computation of the process (as a
+    # dask ``Callback`` used in a ``with`` block would): computations at the same time each report their own
     return dask.compute(*objs, scheduler=_local_default(scheduler), callbacks=[_Progress(progress).as_tuple()])
 
 
