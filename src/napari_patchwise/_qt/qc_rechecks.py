@@ -12,7 +12,7 @@ from __future__ import annotations
 
 
 from ..layers.box_shapes import METADATA_KEY
-from ..layers.contact_overlay import ContactOverlay
+from ..layers.contact_overlay import ContactOverlay, add_keeping_active
 from .in_turns import event_loop_running
 
 
@@ -102,11 +102,8 @@ class QCRechecks:
         if (layer is None or self.closed or overlay is None or overlay.layer is not layer
                 or layer in viewer.layers):  # replaced, or added by a redraw meanwhile
             return
-        painting = viewer.layers.selection.active
         shown, layer.visible = layer.visible, False
-        viewer.add_layer(layer)
-        if painting is not None and painting in viewer.layers:
-            viewer.layers.selection.active = painting  # the next stroke goes where the last one did
+        add_keeping_active(viewer, layer)
         if shown:
             self._to_show = layer
             self.show_timer.start()

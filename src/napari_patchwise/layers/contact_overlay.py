@@ -41,6 +41,15 @@ CONTACT_COLOR = "#ff2d55"
 RIM_COLOR = "white"
 
 
+def add_keeping_active(viewer, layer) -> None:
+    """Add ``layer`` to ``viewer`` and keep the active layer active (napari makes the new one
+    active), so the next stroke goes where the last one did, not into the markers."""
+    painting = viewer.layers.selection.active
+    viewer.add_layer(layer)
+    if painting is not None and painting in viewer.layers:
+        viewer.layers.selection.active = painting
+
+
 class ContactOverlay:
     """Contact markers of a :class:`LiveQC` in a napari ``Labels`` layer.
 
@@ -111,13 +120,10 @@ class ContactOverlay:
         if self.layer is not None and (self.layer not in viewer.layers or self.layer.data.shape != self.shape):
             self.layer, region = None, None
         if self.update(region):
-            painting = viewer.layers.selection.active
             if add is None:
-                viewer.add_layer(self.layer)
+                add_keeping_active(viewer, self.layer)
             else:
                 add(viewer, self.layer)
-            if painting is not None and painting in viewer.layers:
-                viewer.layers.selection.active = painting
 
     def _halo(self, region) -> tuple[slice, slice, slice]:
         """``region`` widened by the marker and its rim in y and x (clipped)."""
