@@ -181,3 +181,24 @@ def test_bounding_boxes_of_noise_are_those_of_find_objects():
     found = ndi.find_objects(lbl)
     assert lo.tolist() == [[s.start for s in f] for f in found]
     assert hi.tolist() == [[s.stop for s in f] for f in found]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_quantiles_and_box_sums_in_blocks_equal_one_block(seed, monkeypatch):
+    """Wide histograms are combined in blocks of rows and bins: the same numbers."""
+    import napari_patchwise.engine.propose._cellcombine as cc
+
+    rng = np.random.default_rng(seed)
+    shape, nb = (4, 6, 5), 37
+    cells = (rng.integers(0, 20, shape + (nb,)) * (rng.random(shape + (nb,)) < 0.4)).astype(np.int32)
+    spans = [_spans(rng, n, k) for n, k in zip(shape, (3, 5, 4))]
+    edges = np.arange(nb + 1) - 0.5
+    exact = np.ones(nb, bool)
+    whole = _box_sums(cells, spans)
+    q_whole = _quantiles(whole, edges, exact, (1, 50, 99))
+    monkeypatch.setattr(cc, "_BLOCK_BYTES", 8 * int(np.prod(shape)) * 5)  # 5 bins, 37 rows a block
+    blocks = _box_sums(cells, spans)
+    assert np.array_equal(blocks, whole)
+    assert max(1, cc._BLOCK_BYTES // (8 * nb)) < len(whole)  # the quantiles really go in blocks
+    for a, b in zip(_quantiles(blocks, edges, exact, (1, 50, 99)), q_whole):
+        assert np.array_equal(a, b, equal_nan=True)

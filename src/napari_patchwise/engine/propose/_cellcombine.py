@@ -80,12 +80,32 @@ def _cell_params(samples, threshold, saturation, exact):
     return gp
 
 
+#: Bytes of the int64 working arrays of one block of rows (:func:`_quantiles`) or of bins
+#: (:func:`_box_sums`): small blocks reuse freed memory instead of mapping fresh pages.
+_BLOCK_BYTES = 2**21
+
+
 def _quantiles(h, edges, exact, qs) -> list[np.ndarray]:
     """numpy's linear percentiles ``qs`` of every row of histograms ``h``.
 
     Values in an ``exact`` bin are its centre (integers in unit bins); in other
-    bins the ranks are spread evenly over the bin.
+    bins the ranks are spread evenly over the bin. Rows are taken in blocks.
+
+    Examples
+    --------
+    >>> h = np.array([[0, 2, 2], [1, 0, 0]])
+    >>> [q.tolist() for q in _quantiles(h, np.array([0.5, 1.5, 2.5, 3.5]), np.ones(3, bool), (50,))]
+    [[2.5, 1.0]]
     """
+    rows = max(1, _BLOCK_BYTES // (8 * max(h.shape[1], 1)))
+    if len(h) <= rows:
+        return _quantiles_block(h, edges, exact, qs)
+    parts = [_quantiles_block(h[r:r + rows], edges, exact, qs) for r in range(0, len(h), rows)]
+    return [np.concatenate([p[i] for p in parts]) for i in range(len(qs))]
+
+
+def _quantiles_block(h, edges, exact, qs) -> list[np.ndarray]:
+    """:func:`_quantiles` of one block of rows."""
     n = h.sum(axis=1)
     nb = h.shape[1]
     rows = np.arange(len(h))
@@ -136,6 +156,11 @@ def _box_sums(cells: np.ndarray, spans) -> np.ndarray:
     summed-area table over all three axes, as they always were.
     """
     tail = cells.shape[3:]
+    if cells.dtype.kind in "iu" and len(tail) == 1:  # wide histograms: in blocks of bins
+        width = max(1, _BLOCK_BYTES // (8 * max(1, int(np.prod(cells.shape[:3])))))
+        if tail[0] > width:
+            return np.concatenate([_box_sums(cells[..., b:b + width], spans)
+                                   for b in range(0, tail[0], width)], axis=1)
     if cells.dtype.kind in "iu":  # exact either way; one axis at a time is less work
         for a, (lo, hi) in enumerate(spans):
             acc = np.zeros(cells.shape[:a] + (cells.shape[a] + 1,) + cells.shape[a + 1:], cells.dtype)
