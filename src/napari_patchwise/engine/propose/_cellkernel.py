@@ -18,6 +18,8 @@ import numpy as np
 from scipy import ndimage as ndi
 from scipy.special import xlogy
 
+from . import _fastkernel
+
 #: Per-cell sums, in this order.
 SUMS = ("n", "x", "x2", "n_fg", "x_fg", "grad", "n_blank", "n_sat", "h", "n_d", "d", "d2")
 _S = {n: i for i, n in enumerate(SUMS)}
@@ -106,8 +108,12 @@ def _cell_index(k, g, bounds, first):
     return np.searchsorted(bounds, k * g, side="right") - 1 - first
 
 
-def cells_piece(img, lab, prob, gp, fixed, origin, cell0, ncell):
-    """Per-cell sums, histograms and objects of one chunk.
+def chunk_samples(img, lab, prob, fixed, origin, cell0, ncell):
+    """What the measurement keeps of one chunk: its samples, taken as soon as it is read.
+
+    The chunk itself can then be freed, before the global levels that
+    :func:`cells_piece` needs are known; only the samples (one voxel in
+    ``step**3``, in the chunk's dtype) wait for them.
 
     Parameters
     ----------
@@ -116,6 +122,54 @@ def cells_piece(img, lab, prob, gp, fixed, origin, cell0, ncell):
         multiple of ``mag`` and its faces lie on tile faces.
     lab, prob : array or None
         Labels ``(z, y, x)``, probabilities ``(z, y, x)`` or ``(C, z, y, x)``.
+    fixed, origin, cell0, ncell
+        As for :func:`cells_piece`.
+
+    Returns
+    -------
+    dict
+        ``ks`` (global sample indices per axis), ``labelled`` (labels
+        given), ``x`` (samples: the chunk's voxels at the sample points, or the means
+        of their ``mag`` cubes), ``raw`` (the first voxel of each cube, or
+        None at magnification 1), ``xn`` (the samples one voxel further
+        along x), ``lb`` and ``p`` (labels and probabilities at the samples,
+        or None), ``nan`` (full-resolution NaNs per cell); ``x`` is None for a
+        chunk thinner than one sample step.
+    """
+    bounds, tile, steps, mag, last = fixed
+    img = np.asarray(img)
+    g = [s * f for s, f in zip(steps, mag)]
+    ext = [origin[a] + img.shape[a] for a in range(3)]
+    ks = [_axis_samples(origin[a], ext[a], g[a]) for a in range(3)]
+    cshape = tuple(ncell)
+    out = {"ks": ks, "x": None, "raw": None, "xn": None, "lb": None, "p": None,
+           "labelled": lab is not None}
+    if img.dtype.kind == "f":
+        out["nan"] = _nan_per_cell(img, origin, bounds, cell0, cshape)
+    else:
+        out["nan"] = np.zeros(cshape, np.int64)
+    if min(k.size for k in ks) == 0:  # a chunk thinner than one sample step
+        return out
+    copy = np.ascontiguousarray
+    out["x"] = copy(_take(img, 0, ks, g, mag, origin, "mean"))
+    if any(f > 1 for f in mag):
+        out["raw"] = copy(_take(img, 0, ks, g, mag, origin, "first"))
+    # noise: the voxel next along x of each sample (full resolution)
+    out["xn"] = copy(_take(img, 0, ks, g, mag, origin, "mean", shift=1))
+    if lab is not None:
+        out["lb"] = copy(_take(lab, 0, ks, g, mag, origin, "first"))
+    if prob is not None:
+        out["p"] = copy(_take(prob, np.ndim(prob) - 3, ks, g, mag, origin, "mean"))
+    return out
+
+
+def cells_piece(samples, gp, fixed, origin, cell0, ncell, use_jit=None):
+    """Per-cell sums, histograms and objects of one chunk, from its :func:`chunk_samples`.
+
+    Parameters
+    ----------
+    samples : dict
+        :func:`chunk_samples` of the chunk.
     gp : dict
         Global levels (threshold, blank level, saturation, range, the centre
         subtracted before summing) and the histogram edges ``xbins`` (sample
@@ -129,6 +183,9 @@ def cells_piece(img, lab, prob, gp, fixed, origin, cell0, ncell):
         Full-resolution corner of the chunk.
     cell0, ncell : tuple of int
         First cell and number of cells the chunk meets, per axis.
+    use_jit : bool, optional
+        Use the compiled sample loop (:mod:`._fastkernel`); by default when
+        it is built.
 
     Returns
     -------
@@ -140,38 +197,60 @@ def cells_piece(img, lab, prob, gp, fixed, origin, cell0, ncell):
         the label planes on the chunk faces (no labels) or the ids (labels).
     """
     bounds, tile, steps, mag, last = fixed
-    img = np.asarray(img)
+    if use_jit is None:
+        use_jit = _fastkernel.available()
     xbins, dbins = gp["xbins"], gp["dbins"]
     g = [s * f for s, f in zip(steps, mag)]
-    ext = [origin[a] + img.shape[a] for a in range(3)]
-    ks = [_axis_samples(origin[a], ext[a], g[a]) for a in range(3)]
-    out = {"min": math.nan, "max": math.nan}
+    ks = samples["ks"]
+    out = {"min": math.nan, "max": math.nan, "nan": samples["nan"]}
     cshape = tuple(ncell)
     nc = int(np.prod(cshape))
-    if img.dtype.kind == "f":
-        out["nan"] = _nan_per_cell(img, origin, bounds, cell0, cshape)
-    else:
-        out["nan"] = np.zeros(cshape, np.int64)
-    if min(k.size for k in ks) == 0:  # a chunk thinner than one sample step
+    if samples["x"] is None:  # a chunk thinner than one sample step
         out.update(sums=np.zeros(cshape + (len(SUMS),)),
                    hx=np.zeros(cshape + (len(xbins) - 1,), np.int64),
                    hd=np.zeros(cshape + (len(dbins) - 1,), np.int64),
-                   faces=np.zeros(cshape + (6, 2), np.int64), objects=_no_objects(lab))
+                   faces=np.zeros(cshape + (6, 2), np.int64),
+                   objects=_no_objects(True if samples["labelled"] else None))
         return out
-    x = _take(img, 0, ks, g, mag, origin, "mean").astype(np.float64)
-    raw = x if all(f == 1 for f in mag) else _take(img, 0, ks, g, mag, origin, "first")
+    x = samples["x"].astype(np.float64)
+    raw = x if samples["raw"] is None else samples["raw"]
     out["min"], out["max"] = float(np.nanmin(raw)), float(np.nanmax(raw))  # constant image?
     cells = [_cell_index(ks[a], g[a], bounds[a], cell0[a]) for a in range(3)]
     cid = ((cells[0][:, None, None] * cshape[1] + cells[1][None, :, None]) * cshape[2]
            + cells[2][None, None, :]).ravel()
     tiles = [ks[a] * g[a] // tile[a] for a in range(3)]
 
-    if lab is not None:
-        lb = _take(lab, 0, ks, g, mag, origin, "first")
-        fg = lb > 0
-    else:
-        lb = None
-        fg = x > gp["threshold"]
+    lb = samples["lb"]
+    fg = lb > 0 if lb is not None else x > gp["threshold"]
+    xn = samples["xn"].astype(np.float64)
+    nx = xn.shape[2]
+    npos = (ks[2][:nx] * steps[2] + 1) * mag[2]  # full-resolution x of the neighbours
+    ok_x = npos // tile[2] == ks[2][:nx] * g[2] // tile[2]
+    h = None
+    if samples["p"] is not None:
+        p = np.clip(samples["p"].astype(np.float64), 0.0, 1.0)
+        if p.ndim == 4 and p.shape[0] > 1:
+            h = -xlogy(p, p).sum(axis=0) / math.log(p.shape[0])
+        else:
+            p = p.reshape(x.shape)
+            h = -(xlogy(p, p) + xlogy(1 - p, 1 - p)) / math.log(2)
+
+    if use_jit:
+        as8 = np.ascontiguousarray
+        sums, hx, hd = _fastkernel._ckernel.sample_loop(
+            x, as8(raw, np.float64), fg.view(np.uint8), as8(xn), ok_x.view(np.uint8),
+            np.zeros((0, 0, 0)) if h is None else as8(h.reshape(x.shape), np.float64),
+            *(as8(t, np.int64) for t in tiles), *(as8(c, np.int64) for c in cells),
+            cshape[1], cshape[2], nc, float(gp["blank_level"]),
+            float(gp["saturation"]), float(gp["centre"]),
+            *_bins(xbins, gp.get("xlut"), (out["min"], out["max"]) if raw is x else None),
+            *_bins(dbins, gp.get("dlut"), (0.0, 0.0)))
+        out["sums"] = sums.reshape(cshape + (len(SUMS),))
+        out["hx"] = hx.reshape(cshape + (-1,))
+        out["hd"] = hd.reshape(cshape + (-1,))
+        out["faces"] = _border_faces(fg, ks, last, cid, nc).reshape(cshape + (6, 2))
+        out["objects"] = _objects(fg, lb, ks, use_jit=True)
+        return out
     grad = None
     for a in range(3):
         ga = _local_gradient(x, a, tiles[a])
@@ -180,26 +259,11 @@ def cells_piece(img, lab, prob, gp, fixed, origin, cell0, ncell):
     np.sqrt(grad, out=grad)
     blank = (x <= gp["blank_level"]) & (grad == 0)
     sat = raw >= gp["saturation"]
-    # noise: differences to the next voxel along x within the tile
-    xn = _take(img, 0, ks, g, mag, origin, "mean", shift=1).astype(np.float64)
-    nx = xn.shape[2]
-    npos = (ks[2][:nx] * steps[2] + 1) * mag[2]  # full-resolution x of the neighbours
-    ok_x = npos // tile[2] == ks[2][:nx] * g[2] // tile[2]
     d = (xn - x[..., :nx])
     dmask = np.zeros(x.shape, bool)
     dmask[..., :nx] = ok_x[None, None, :]
     dfull = np.zeros(x.shape)
     dfull[..., :nx] = d
-    h = None
-    if prob is not None:
-        p = np.clip(_take(prob, np.ndim(prob) - 3, ks, g, mag, origin, "mean").astype(np.float64),
-                    0.0, 1.0)
-        if p.ndim == 4 and p.shape[0] > 1:
-            h = -xlogy(p, p).sum(axis=0) / math.log(p.shape[0])
-        else:
-            p = p.reshape(x.shape)
-            h = -(xlogy(p, p) + xlogy(1 - p, 1 - p)) / math.log(2)
-
     q = np.empty((len(SUMS),) + x.shape)  # one contiguous plane per quantity
     c = np.subtract(x, gp["centre"], out=q[_S["x"]])  # centred: squares keep their precision
     q[_S["n"]] = 1.0
@@ -221,6 +285,16 @@ def cells_piece(img, lab, prob, gp, fixed, origin, cell0, ncell):
     out["faces"] = _border_faces(fg, ks, last, cid, nc).reshape(cshape + (6, 2))
     out["objects"] = _objects(fg, lb, ks)
     return out
+
+
+def _bins(edges, lut, span):
+    """The histogram edges and look-up table as the compiled loop takes them, and whether
+    the table holds every value: ``span`` (lowest, highest) is in it (for the neighbour
+    differences, ``(0, 0)``: the loop checks each against the table's end)."""
+    edges = np.asarray(edges, np.float64)
+    if lut is None or span is None or not (span[0] >= 0 and span[1] < len(lut)):
+        return edges, np.zeros(0 if lut is None else len(lut), np.int32), False
+    return edges, np.asarray(lut, np.int32), True
 
 
 def _cell_sums(q: np.ndarray, cells, cshape) -> np.ndarray:
@@ -292,7 +366,7 @@ def _no_objects(lab):
             "planes": None}
 
 
-def _objects(fg, lb, ks):
+def _objects(fg, lb, ks, use_jit=False):
     """Objects of the chunk: bounding boxes in global sample indices, sizes, and
     what joins them to other chunks (label planes on the faces, or label ids)."""
     k0 = np.array([k[0] for k in ks])
@@ -308,8 +382,11 @@ def _objects(fg, lb, ks):
         res = _no_objects(lb)
         res["planes"] = None if lb is not None else _planes(lbl)
         return res
-    lo, hi = _bounding_boxes(lbl, n)
-    size = np.bincount(lbl.ravel(), minlength=n + 1)[1:].astype(np.int64)
+    if use_jit:
+        lo, hi, size = _fastkernel._ckernel.boxes_sizes(np.ascontiguousarray(lbl, np.int32), n)
+    else:
+        lo, hi = _bounding_boxes(lbl, n)
+        size = np.bincount(lbl.ravel(), minlength=n + 1)[1:].astype(np.int64)
     return {"lo": lo + k0, "hi": hi + k0, "size": size, "ids": ids,
             "planes": None if lb is not None else _planes(lbl)}
 

@@ -33,7 +33,7 @@ from dask.highlevelgraph import HighLevelGraph
 
 from ..geometry.regions import full_region
 from ._cellcombine import _cell_params, _combine
-from ._cellkernel import cells_piece
+from ._cellkernel import cells_piece, chunk_samples
 from ._daskrun import _compute
 from .block_grid import BlockGrid, _image_shape
 from .blockstats import _as_dask, _check_like, _even, _global_sample, _steps
@@ -254,21 +254,25 @@ def cell_statistics(image, layout: CellLayout, *, threshold=None, labels=None, p
 
 
 def _piece_graph(work, lab, prob, gp, fixed, pieces) -> Delayed:
-    """One ``cells_piece`` task per chunk of ``work``, as one graph layer (a delayed list).
+    """Two tasks per chunk of ``work``, as graph layers (a delayed list): ``chunk_samples``
+    as soon as the chunk is read (the chunk is then freed), ``cells_piece`` once the
+    global levels are known.
 
     Written as a graph directly: a ``dask.delayed`` call per chunk unpacks and
     tokenizes its arguments, a fixed cost of milliseconds per chunk that
     dominated the measurement of small volumes.
     """
-    name = "cells-piece-" + tokenize(work.name, None if lab is None else lab.name,
-                                     None if prob is None else prob.name, gp.key, fixed.key)
+    token = tokenize(work.name, None if lab is None else lab.name,
+                     None if prob is None else prob.name, gp.key, fixed.key)
+    name, sname = "cells-piece-" + token, "chunk-samples-" + token
     lead = () if prob is None else (0,) * (prob.ndim - 3)
     dsk = {}
     for ci, origin, c0, nc in pieces:
-        dsk[(name,) + ci] = (cells_piece, (work.name,) + ci,
-                             None if lab is None else (lab.name,) + ci,
-                             None if prob is None else (prob.name,) + lead + ci,
-                             gp.key, fixed.key, origin, c0, nc)
+        dsk[(sname,) + ci] = (chunk_samples, (work.name,) + ci,
+                              None if lab is None else (lab.name,) + ci,
+                              None if prob is None else (prob.name,) + lead + ci,
+                              fixed.key, origin, c0, nc)
+        dsk[(name,) + ci] = (cells_piece, (sname,) + ci, gp.key, fixed.key, origin, c0, nc)
     dsk[name] = [(name,) + ci for ci, *_ in pieces]
     deps = [c for c in (work, lab, prob, gp, fixed) if c is not None]
     return Delayed(name, HighLevelGraph.from_collections(name, dsk, dependencies=deps))
