@@ -53,11 +53,19 @@ def _sample(x, nb, bw, mag, steps, how, offset=(0, 0, 0)):
 
 
 def _global_params(samples, threshold, saturation):
-    """Threshold and reference levels from the global subsample (a list of pieces)."""
-    v = np.concatenate([np.asarray(p, dtype=np.float64).ravel() for p in samples])
+    """Threshold and reference levels from the global subsample (a list of pieces).
+
+    One float64 piece is used as it is (not copied); nor is the sample when it
+    holds no NaN.
+    """
+    if len(samples) == 1:
+        v = np.asarray(samples[0], dtype=np.float64).ravel()
+    else:
+        v = np.concatenate([np.asarray(p, dtype=np.float64).ravel() for p in samples])
     nan = np.isnan(v)
     gp = {"n_nan": int(np.count_nonzero(nan))}
-    v = v[~nan]
+    if gp["n_nan"]:
+        v = v[~nan]
     if v.size == 0:
         return gp | {"constant": True, "value": math.nan}
     gp["constant"], gp["value"] = bool(v.min() == v.max()), float(v[0])

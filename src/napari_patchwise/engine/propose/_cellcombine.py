@@ -64,7 +64,9 @@ def _cell_params(samples, threshold, saturation, exact):
     """Global levels (:func:`._blockkernel._global_params`) and histogram edges."""
     v = np.concatenate([np.asarray(p, dtype=np.float64).ravel() for p in samples])
     gp = _global_params([v], threshold, saturation)
-    v = v[np.isfinite(v)]
+    finite = np.isfinite(v)
+    if not finite.all():
+        v = v[finite]
     gp["centre"] = gp.get("threshold", 0.0) if np.isfinite(gp.get("threshold", 0.0)) else 0.0
     gp["xbins"], gp["xexact"] = _value_bins(v, exact)
     unit = 1.0 if exact else gp.get("range", 1.0) / 4096
