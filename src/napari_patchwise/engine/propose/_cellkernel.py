@@ -1,4 +1,8 @@
-"""The per-chunk work of :func:`.cellstats.cell_statistics` (numpy only).
+"""The per-chunk work of :func:`.cellstats.cell_statistics`.
+
+Two steps per chunk: :func:`chunk_samples` as soon as it is read (the chunk
+can then be freed), :func:`cells_piece` once the global levels are known, in
+numpy or with the compiled sample loop (:mod:`._fastkernel`).
 
 A chunk is sampled on the volume's regular sample grid (every ``step``-th
 voxel at the magnification, counted from the volume's corner), and sums,
