@@ -7,7 +7,8 @@ import pytest
 from scipy import ndimage as ndi
 
 from napari_patchwise.engine.propose._cellcombine import _box_sums, _quantiles, _running_sum
-from napari_patchwise.engine.propose._cellkernel import _bounding_boxes, _local_gradient
+from napari_patchwise.engine.propose._cellkernel import _local_gradient
+from napari_patchwise.engine.propose._cellobjects import _bounding_boxes
 
 
 def _spans(rng, ncell, npos):

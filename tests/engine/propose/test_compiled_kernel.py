@@ -73,8 +73,8 @@ def test_every_chunk_measured_by_the_compiled_loop_equals_numpy(case, monkeypatc
     plain = _cellkernel.cells_piece
 
     def both(samples, gp, fixed, origin, cell0, ncell):
-        a = plain(samples, gp, fixed, origin, cell0, ncell, use_jit=False)
-        b = plain(samples, gp, fixed, origin, cell0, ncell, use_jit=True)
+        a = plain(samples, gp, fixed, origin, cell0, ncell, use_compiled=False)
+        b = plain(samples, gp, fixed, origin, cell0, ncell, use_compiled=True)
         seen.append((a, b))
         return b
 

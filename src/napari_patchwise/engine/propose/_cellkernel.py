@@ -19,10 +19,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import ndimage as ndi
 from scipy.special import xlogy
 
 from . import _fastkernel
+from ._cellobjects import _no_objects, _objects
 
 #: Per-cell sums, in this order.
 SUMS = ("n", "x", "x2", "n_fg", "x_fg", "grad", "n_blank", "n_sat", "h", "n_d", "d", "d2")
@@ -167,7 +167,7 @@ def chunk_samples(img, lab, prob, fixed, origin, cell0, ncell):
     return out
 
 
-def cells_piece(samples, gp, fixed, origin, cell0, ncell, use_jit=None):
+def cells_piece(samples, gp, fixed, origin, cell0, ncell, use_compiled=None):
     """Per-cell sums, histograms and objects of one chunk, from its :func:`chunk_samples`.
 
     Parameters
@@ -187,7 +187,7 @@ def cells_piece(samples, gp, fixed, origin, cell0, ncell, use_jit=None):
         Full-resolution corner of the chunk.
     cell0, ncell : tuple of int
         First cell and number of cells the chunk meets, per axis.
-    use_jit : bool, optional
+    use_compiled : bool, optional
         Use the compiled sample loop (:mod:`._fastkernel`); by default when
         it is built.
 
@@ -201,8 +201,8 @@ def cells_piece(samples, gp, fixed, origin, cell0, ncell, use_jit=None):
         the label planes on the chunk faces (no labels) or the ids (labels).
     """
     bounds, tile, steps, mag, last = fixed
-    if use_jit is None:
-        use_jit = _fastkernel.available()
+    if use_compiled is None:
+        use_compiled = _fastkernel.available()
     xbins, dbins = gp["xbins"], gp["dbins"]
     g = [s * f for s, f in zip(steps, mag)]
     ks = samples["ks"]
@@ -239,7 +239,7 @@ def cells_piece(samples, gp, fixed, origin, cell0, ncell, use_jit=None):
             p = p.reshape(x.shape)
             h = -(xlogy(p, p) + xlogy(1 - p, 1 - p)) / math.log(2)
 
-    if use_jit:
+    if use_compiled:
         as8 = np.ascontiguousarray
         sums, hx, hd = _fastkernel._ckernel.sample_loop(
             x, as8(raw, np.float64), fg.view(np.uint8), as8(xn), ok_x.view(np.uint8),
@@ -253,7 +253,7 @@ def cells_piece(samples, gp, fixed, origin, cell0, ncell, use_jit=None):
         out["hx"] = hx.reshape(cshape + (-1,))
         out["hd"] = hd.reshape(cshape + (-1,))
         out["faces"] = _border_faces(fg, ks, last, cid, nc).reshape(cshape + (6, 2))
-        out["objects"] = _objects(fg, lb, ks, use_jit=True)
+        out["objects"] = _objects(fg, lb, ks, use_compiled=True)
         return out
     grad = None
     for a in range(3):
@@ -362,79 +362,3 @@ def _nan_per_cell(img, origin, bounds, cell0, cshape) -> np.ndarray:
         faces = bounds[a][cell0[a]:cell0[a] + cshape[a]] - origin[a]
         counts = np.add.reduceat(counts, np.clip(faces, 0, None), axis=a)
     return counts
-
-
-def _no_objects(lab):
-    return {"lo": np.zeros((0, 3), np.int64), "hi": np.zeros((0, 3), np.int64),
-            "size": np.zeros(0, np.int64), "ids": None if lab is None else np.zeros(0, np.int64),
-            "planes": None}
-
-
-def _objects(fg, lb, ks, use_jit=False):
-    """Objects of the chunk: bounding boxes in global sample indices, sizes, and
-    what joins them to other chunks (label planes on the faces, or label ids)."""
-    k0 = np.array([k[0] for k in ks])
-    if lb is None:
-        lbl, n = ndi.label(fg)
-        ids = None
-    else:
-        ids, inv = np.unique(lb.ravel(), return_inverse=True)
-        keep = ids > 0
-        lbl = np.cumsum(keep)[inv].reshape(lb.shape) * keep[inv].reshape(lb.shape)
-        ids, n = ids[keep].astype(np.int64), int(keep.sum())
-    if n == 0:
-        res = _no_objects(lb)
-        res["planes"] = None if lb is not None else _planes(lbl)
-        return res
-    if use_jit:
-        lo, hi, size = _fastkernel._ckernel.boxes_sizes(np.ascontiguousarray(lbl, np.int32), n)
-    else:
-        lo, hi = _bounding_boxes(lbl, n)
-        size = np.bincount(lbl.ravel(), minlength=n + 1)[1:].astype(np.int64)
-    return {"lo": lo + k0, "hi": hi + k0, "size": size, "ids": ids,
-            "planes": None if lb is not None else _planes(lbl)}
-
-
-def _bounding_boxes(lbl: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """First and end (exclusive) index along each axis of labels ``1..n`` (each present).
-
-    What :func:`scipy.ndimage.find_objects` gives, from counts of every label
-    in every plane (numpy releases the GIL for them; no slice objects are made);
-    with so many objects that those counts would take more memory than the
-    chunk (noise), from :func:`scipy.ndimage.find_objects` itself.
-
-    Examples
-    --------
-    >>> lbl = np.zeros((2, 3, 4), np.int32)
-    >>> lbl[0, 1, 1:3] = 1
-    >>> lbl[1, 0:3, 3] = 2
-    >>> lo, hi = _bounding_boxes(lbl, 2)
-    >>> lo.tolist(), hi.tolist()
-    ([[0, 1, 1], [1, 0, 3]], [[1, 2, 3], [2, 3, 4]])
-    >>> many = np.arange(1, 25, dtype=np.int32).reshape(2, 3, 4)  # 24 one-voxel objects
-    >>> lo, hi = _bounding_boxes(many, 24)
-    >>> lo[5].tolist(), hi[5].tolist()
-    ([0, 1, 1], [1, 2, 2])
-    """
-    lo = np.empty((n, 3), np.int64)
-    hi = np.empty((n, 3), np.int64)
-    if max(lbl.shape) * (n + 1) > 2 * lbl.size:  # many small objects (noise): the counts would outgrow the chunk
-        for i, found in enumerate(ndi.find_objects(lbl, max_label=n)):
-            lo[i] = [s.start for s in found]
-            hi[i] = [s.stop for s in found]
-        return lo, hi
-    flat = lbl.astype(np.int64).ravel()
-    for a in range(3):
-        size = lbl.shape[a]
-        shape = [1, 1, 1]
-        shape[a] = size
-        plane = np.broadcast_to((np.arange(size) * (n + 1)).reshape(shape), lbl.shape).ravel()
-        seen = np.bincount(plane + flat, minlength=size * (n + 1)).reshape(size, n + 1)[:, 1:] > 0
-        lo[:, a] = seen.argmax(axis=0)
-        hi[:, a] = size - seen[::-1].argmax(axis=0)
-    return lo, hi
-
-
-def _planes(lbl):
-    """Label planes on the six faces of a chunk (low z, high z, low y, ...)."""
-    return tuple(np.ascontiguousarray(np.take(lbl, i, axis=a)) for a in range(3) for i in (0, -1))
