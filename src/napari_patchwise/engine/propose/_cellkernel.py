@@ -214,14 +214,12 @@ def cells_piece(samples, gp, fixed, origin, cell0, ncell, use_compiled=None):
                    hx=np.zeros(cshape + (len(xbins) - 1,), np.int64),
                    hd=np.zeros(cshape + (len(dbins) - 1,), np.int64),
                    faces=np.zeros(cshape + (6, 2), np.int64),
-                   objects=_no_objects(True if samples["labelled"] else None))
+                   objects=_no_objects(samples["labelled"]))
         return out
     x = samples["x"].astype(np.float64)
     raw = x if samples["raw"] is None else samples["raw"]
     out["min"], out["max"] = float(np.nanmin(raw)), float(np.nanmax(raw))  # constant image?
     cells = [_cell_index(ks[a], g[a], bounds[a], cell0[a]) for a in range(3)]
-    cid = ((cells[0][:, None, None] * cshape[1] + cells[1][None, :, None]) * cshape[2]
-           + cells[2][None, None, :]).ravel()
     tiles = [ks[a] * g[a] // tile[a] for a in range(3)]
 
     lb = samples["lb"]
@@ -240,6 +238,8 @@ def cells_piece(samples, gp, fixed, origin, cell0, ncell, use_compiled=None):
             h = -(xlogy(p, p) + xlogy(1 - p, 1 - p)) / math.log(2)
 
     if use_compiled:
+        xlut = gp.get("xlut")
+        all_in_xlut = xlut is not None and raw is x and 0 <= out["min"] and out["max"] < len(xlut)
         as8 = np.ascontiguousarray
         sums, hx, hd = _fastkernel._ckernel.sample_loop(
             x, as8(raw, np.float64), fg.view(np.uint8), as8(xn), ok_x.view(np.uint8),
@@ -247,12 +247,12 @@ def cells_piece(samples, gp, fixed, origin, cell0, ncell, use_compiled=None):
             *(as8(t, np.int64) for t in tiles), *(as8(c, np.int64) for c in cells),
             cshape[1], cshape[2], nc, float(gp["blank_level"]),
             float(gp["saturation"]), float(gp["centre"]),
-            *_bins(xbins, gp.get("xlut"), (out["min"], out["max"]) if raw is x else None),
-            *_bins(dbins, gp.get("dlut"), (0.0, 0.0)))
+            *_bins(xbins, xlut, all_in_xlut),
+            *_bins(dbins, gp.get("dlut"), True))
         out["sums"] = sums.reshape(cshape + (len(SUMS),))
         out["hx"] = hx.reshape(cshape + (-1,))
         out["hd"] = hd.reshape(cshape + (-1,))
-        out["faces"] = _border_faces(fg, ks, last, cid, nc).reshape(cshape + (6, 2))
+        out["faces"] = _border_faces(fg, ks, last, cells, cshape).reshape(cshape + (6, 2))
         out["objects"] = _objects(fg, lb, ks, use_compiled=True)
         return out
     grad = None
@@ -282,23 +282,24 @@ def cells_piece(samples, gp, fixed, origin, cell0, ncell, use_compiled=None):
     dm = np.multiply(dfull, dmask, out=q[_S["d"]])
     np.multiply(dm, dm, out=q[_S["d2"]])
     out["sums"] = np.moveaxis(_cell_sums(q, cells, cshape), 0, -1)
+    cid = _cell_ids(cells, cshape)
     out["hx"] = _histogram(cid, x.ravel(), xbins, nc, gp.get("xlut")).reshape(cshape + (-1,))
     dcid = cid[dmask.ravel()]
     out["hd"] = _histogram(dcid, np.abs(dfull).ravel()[dmask.ravel()], dbins, nc,
                            gp.get("dlut")).reshape(cshape + (-1,))
-    out["faces"] = _border_faces(fg, ks, last, cid, nc).reshape(cshape + (6, 2))
+    out["faces"] = _border_faces(fg, ks, last, cells, cshape).reshape(cshape + (6, 2))
     out["objects"] = _objects(fg, lb, ks)
     return out
 
 
-def _bins(edges, lut, span):
-    """The histogram edges and look-up table as the compiled loop takes them, and whether
-    the table holds every value: ``span`` (lowest, highest) is in it (for the neighbour
-    differences, ``(0, 0)``: the loop checks each against the table's end)."""
+def _bins(edges, lut, use_lut):
+    """The histogram edges and look-up table as the compiled loop takes them. ``use_lut``:
+    the table is used for the values it holds (for the sample values, when it holds them all,
+    as :func:`_histogram` decides; the loop checks each neighbour difference against its end)."""
     edges = np.asarray(edges, np.float64)
-    if lut is None or span is None or not (span[0] >= 0 and span[1] < len(lut)):
-        return edges, np.zeros(0 if lut is None else len(lut), np.int32), False
-    return edges, np.asarray(lut, np.int32), True
+    if lut is None:
+        return edges, np.zeros(0, np.int32), False
+    return edges, np.asarray(lut, np.int32), bool(use_lut)
 
 
 def _cell_sums(q: np.ndarray, cells, cshape) -> np.ndarray:
@@ -335,18 +336,25 @@ def _histogram(cid, values, edges, nc, lut=None) -> np.ndarray:
     return np.bincount(cid * nb + b, minlength=nc * nb).reshape(nc, nb)
 
 
-def _border_faces(fg, ks, last, cid, nc) -> np.ndarray:
+def _cell_ids(cells, cshape) -> np.ndarray:
+    """Cell (flat index in ``cshape``) of every sample, given each axis' cells."""
+    return ((cells[0][:, None, None] * cshape[1] + cells[1][None, :, None]) * cshape[2]
+            + cells[2][None, None, :]).ravel()
+
+
+def _border_faces(fg, ks, last, cells, cshape) -> np.ndarray:
     """(cells, 6, 2): foreground and sample counts on the volume's six border planes."""
+    nc = int(np.prod(cshape))
     out = np.zeros((nc, 6, 2), np.int64)
-    cid3 = cid.reshape(fg.shape)
     for a in range(3):
         for side, k in enumerate((0, last[a])):
             hit = np.flatnonzero(ks[a] == k)
             if hit.size == 0:
                 continue
-            sl = [slice(None)] * 3
-            sl[a] = int(hit[0])
-            c, f = cid3[tuple(sl)].ravel(), fg[tuple(sl)].ravel()
+            at = int(hit[0])
+            plane = list(cells)
+            plane[a] = cells[a][at:at + 1]
+            c, f = _cell_ids(plane, cshape), np.take(fg, [at], axis=a).ravel()
             out[:, 2 * a + side, 0] = np.bincount(c, weights=f, minlength=nc).astype(np.int64)
             out[:, 2 * a + side, 1] = np.bincount(c, minlength=nc)
     return out

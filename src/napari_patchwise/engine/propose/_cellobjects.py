@@ -9,10 +9,13 @@ from scipy import ndimage as ndi
 
 from . import _fastkernel
 
-def _no_objects(lab):
+
+def _no_objects(labelled: bool):
+    """No objects (``ids`` an empty array when labels define them)."""
     return {"lo": np.zeros((0, 3), np.int64), "hi": np.zeros((0, 3), np.int64),
-            "size": np.zeros(0, np.int64), "ids": None if lab is None else np.zeros(0, np.int64),
+            "size": np.zeros(0, np.int64), "ids": np.zeros(0, np.int64) if labelled else None,
             "planes": None}
+
 
 def _objects(fg, lb, ks, use_compiled=False):
     """Objects of the chunk: bounding boxes in global sample indices, sizes, and
@@ -27,7 +30,7 @@ def _objects(fg, lb, ks, use_compiled=False):
         lbl = np.cumsum(keep)[inv].reshape(lb.shape) * keep[inv].reshape(lb.shape)
         ids, n = ids[keep].astype(np.int64), int(keep.sum())
     if n == 0:
-        res = _no_objects(lb)
+        res = _no_objects(lb is not None)
         res["planes"] = None if lb is not None else _planes(lbl)
         return res
     if use_compiled:
@@ -37,6 +40,7 @@ def _objects(fg, lb, ks, use_compiled=False):
         size = np.bincount(lbl.ravel(), minlength=n + 1)[1:].astype(np.int64)
     return {"lo": lo + k0, "hi": hi + k0, "size": size, "ids": ids,
             "planes": None if lb is not None else _planes(lbl)}
+
 
 def _bounding_boxes(lbl: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """First and end (exclusive) index along each axis of labels ``1..n`` (each present).
@@ -76,6 +80,7 @@ def _bounding_boxes(lbl: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         lo[:, a] = seen.argmax(axis=0)
         hi[:, a] = size - seen[::-1].argmax(axis=0)
     return lo, hi
+
 
 def _planes(lbl):
     """Label planes on the six faces of a chunk (low z, high z, low y, ...)."""

@@ -101,7 +101,7 @@ def sample_loop(const double[:, :, ::1] x, const double[:, :, ::1] raw,
     cdef double gz_on = 1.0 if nz > 1 else 0.0
     cdef double gy_on = 1.0 if ny > 1 else 0.0
     cdef double gx_on = 1.0 if nx > 1 else 0.0
-    cdef Py_ssize_t i, j, k, k0, k1, c, a
+    cdef Py_ssize_t i, j, k, k0, k1, c
     cdef double v, gz, gy, gx, grad, cv, d, dm, ad, s_x, s_x2, s_xfg, s_grad, s_h, s_d, s_d2
     cdef long long n_fg, n_blank, n_sat, n_d
     cdef unsigned char f
