@@ -6,7 +6,17 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
-from napari_patchwise.engine.propose._cellcombine import _box_sums, _quantiles, _running_sum
+from napari_patchwise.engine.propose._blockkernel import (
+    _global_params,
+    _int_counts,
+    _percentile_of_counts,
+)
+from napari_patchwise.engine.propose._cellcombine import (
+    _box_sums,
+    _cell_params,
+    _quantiles,
+    _running_sum,
+)
 from napari_patchwise.engine.propose._cellkernel import _local_gradient
 from napari_patchwise.engine.propose._cellobjects import _bounding_boxes
 
@@ -203,3 +213,73 @@ def test_quantiles_and_box_sums_in_blocks_equal_one_block(seed, monkeypatch):
     assert max(1, cc._BLOCK_BYTES // (8 * nb)) < len(whole)  # the quantiles really go in blocks
     for a, b in zip(_quantiles(blocks, edges, exact, (1, 50, 99)), q_whole):
         assert np.array_equal(a, b, equal_nan=True)
+
+
+def _integer_pieces(rng, case):
+    """Pieces of a global sample as the chunk tasks give them: integers of one dtype,
+    with empty float pieces (chunks thinner than a voxel at the magnification)."""
+    dtype = {0: np.uint8, 1: np.uint16, 2: np.int16, 3: np.int8, 4: bool}[case % 5]
+    info = np.iinfo(dtype) if dtype is not bool else None
+    pieces = []
+    for _ in range(int(rng.integers(1, 9))):
+        n = int(rng.integers(0, 3000)) if rng.random() < 0.8 else 0
+        if dtype is bool:
+            p = rng.random(n) < rng.random()
+        else:
+            centre = rng.uniform(info.min, info.max)
+            p = rng.normal(centre, rng.choice([0.3, 5, 400]), n)
+            if rng.random() < 0.3:  # saturated or blank voxels
+                p[: n // 10] = info.max if rng.random() < 0.5 else info.min
+            p = p.clip(info.min, info.max).round().astype(dtype)
+        pieces.append(p if n or rng.random() < 0.5 else np.empty(0))
+    if rng.random() < 0.1:  # a constant sample
+        pieces = [np.full(50, pieces[0].ravel()[:1] if pieces[0].size else 7, dtype)]
+    return pieces
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_levels_from_integer_counts_equal_levels_from_floats(seed):
+    """Integer samples are counted instead of sorted as floats; every level, value
+    bin and flag is the same number."""
+    rng = np.random.default_rng(seed)
+    checked = 0
+    for case in range(60):
+        pieces = _integer_pieces(rng, case)
+        if not any(np.size(p) for p in pieces):
+            continue
+        floats = [np.asarray(p, np.float64) for p in pieces]
+        assert _int_counts(pieces) is not None and _int_counts(floats) is None
+        threshold = None if rng.random() < 0.8 else float(rng.integers(0, 100))
+        saturation = None if rng.random() < 0.5 else float(rng.integers(1, 300))
+        assert _global_params(pieces, threshold, saturation) == \
+            _global_params(floats, threshold, saturation)
+        exact = bool(rng.random() < 0.7)
+        got = _cell_params(pieces, threshold, saturation, exact)
+        want = _cell_params(floats, threshold, saturation, exact)
+        assert got.keys() == want.keys()
+        for key in want:
+            assert np.array_equal(got[key], want[key]), (case, key)
+        checked += 1
+    assert checked > 40
+
+
+def test_levels_of_a_large_integer_sample_equal_levels_from_floats():
+    """Over a quarter million values the value bins come from every k-th value of
+    the pieces laid end to end, as they did from the float copy."""
+    rng = np.random.default_rng(7)
+    pieces = [rng.gamma(2, 300, n).clip(0, 65535).astype(np.uint16)
+              for n in (170_001, 223_457, 199_999, 250_003)]
+    floats = [np.asarray(p, np.float64) for p in pieces]
+    got, want = _cell_params(pieces, None, None, True), _cell_params(floats, None, None, True)
+    for key in want:
+        assert np.array_equal(got[key], want[key]), key
+
+
+def test_percentile_of_counts_is_numpys():
+    rng = np.random.default_rng(3)
+    for _ in range(3000):
+        v = rng.integers(-5, rng.choice([3, 50, 30000]), int(rng.integers(1, 500)))
+        lo, counts, _ = _int_counts([v.astype(np.int16)])
+        cum = np.cumsum(counts)
+        for q in (0.1, 1, 99, float(rng.uniform(0, 100))):
+            assert _percentile_of_counts(lo, cum, q) == np.percentile(v, q)

@@ -397,15 +397,19 @@ def test_zarr_is_read_lazily_and_progress_reaches_the_end(tmp_path):
     assert calls[-1][0] == calls[-1][1] > 0
 
 
+def _bins_of(v, exact):
+    return _value_bins(float(v.min()), float(v.max()), v, exact)
+
+
 def test_value_bins():
-    edges, exact = _value_bins(np.arange(10, 200, dtype=float), True)
+    edges, exact = _bins_of(np.arange(10, 200, dtype=float), True)
     assert exact.all() and edges[0] == 9.5 and edges[-1] == 199.5
     v = np.concatenate([np.zeros(5000), np.linspace(100, 1000, 5000), np.full(100, 65535.0)])
-    edges, exact = _value_bins(v, True)
+    edges, exact = _bins_of(v, True)
     assert len(edges) <= 400 and exact[0] and edges[0] == -0.5 and edges[1] == 0.5
     body = (edges[:-1] >= 100) & (edges[1:] <= 1000)
     assert np.diff(edges)[body].max() <= 10  # narrow where values are common
-    edges, exact = _value_bins(v / 3, False)
+    edges, exact = _bins_of(v / 3, False)
     grow = np.diff(edges) / np.maximum(edges[1:] - edges[0], 1e-9)
     assert grow[edges[1:] - edges[0] > 1].max() < 0.1  # no bin wider than ~9 % of its place
 

@@ -13,7 +13,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from ..geometry.regions import region_from_bounds
-from ._blockkernel import _global_params
+from ._blockkernel import _global_params, _int_counts, _levels_from_counts
 from ._cellkernel import SUMS
 from .block_grid import border_axes
 from .blockstats import STAT_NAMES
@@ -25,7 +25,8 @@ _MIN_SIDE = 10
 _MAD_TO_STD = 1.4826
 
 
-def _value_bins(v: np.ndarray, exact: bool) -> tuple[np.ndarray, np.ndarray]:
+def _value_bins(lo: float, hi: float, sub: np.ndarray,
+                exact: bool) -> tuple[np.ndarray, np.ndarray]:
     """Histogram edges for sample values, and which bins hold a single value.
 
     Unit bins when an integer image spans at most 256 grey values. Otherwise
@@ -36,14 +37,16 @@ def _value_bins(v: np.ndarray, exact: bool) -> tuple[np.ndarray, np.ndarray]:
     about 9 % of its distance from the minimum); for an integer image they
     are moved to half-integers, so a one-wide bin holds one grey value
     exactly.
+
+    ``lo`` and ``hi`` are the sample's extremes (0 and 1 when it is empty),
+    ``sub`` the sample's every :func:`_sub_step`-th value.
     """
-    lo, hi = (float(v.min()), float(v.max())) if v.size else (0.0, 1.0)
     if exact and hi - lo + 1 <= _XBINS:
         edges = np.arange(lo - 0.5, hi + 1.0)
         return edges, np.ones(len(edges) - 1, bool)
-    if not v.size or hi == lo:
+    if not sub.size or hi == lo:
         return np.array([lo - 0.5, lo + 0.5]), np.ones(1, bool)
-    srt = np.sort(v[:: max(1, v.size // 2**18)])  # a quarter million values are plenty
+    srt = np.sort(sub).astype(np.float64, copy=False)
     q = srt[np.linspace(0, srt.size - 1, _XBINS // 2 + 1).round().astype(np.int64)]
     a, b = srt[int(0.01 * (srt.size - 1))], srt[int(0.99 * (srt.size - 1))]
     span = hi - lo
@@ -60,15 +63,36 @@ def _value_bins(v: np.ndarray, exact: bool) -> tuple[np.ndarray, np.ndarray]:
     return edges, flags
 
 
+def _sub_step(n: int) -> int:
+    """The step of the subsample that places the value bins: a quarter million values
+    are plenty."""
+    return max(1, n // 2**18)
+
+
 def _cell_params(samples, threshold, saturation, exact):
-    """Global levels (:func:`._blockkernel._global_params`) and histogram edges."""
-    v = np.concatenate([np.asarray(p, dtype=np.float64).ravel() for p in samples])
-    gp = _global_params([v], threshold, saturation)
-    finite = np.isfinite(v)
-    if not finite.all():
-        v = v[finite]
+    """Global levels (:func:`._blockkernel._global_params`) and histogram edges.
+
+    Integer pieces of at most 16 bits are counted, not concatenated into floats.
+    """
+    counts = _int_counts(samples)
+    if counts is not None:
+        lo, c, first = counts
+        gp = _levels_from_counts(lo, c, first, threshold, saturation)
+        pieces = [np.asarray(p).ravel() for p in samples]
+        step = _sub_step(sum(p.size for p in pieces))
+        # every step-th value of the pieces laid end to end
+        starts = np.cumsum([0] + [p.size for p in pieces[:-1]])
+        sub = np.concatenate([p[(-int(o)) % step::step] for p, o in zip(pieces, starts)])
+        gp["xbins"], gp["xexact"] = _value_bins(float(lo), float(lo + len(c) - 1), sub, exact)
+    else:
+        v = np.concatenate([np.asarray(p, dtype=np.float64).ravel() for p in samples])
+        gp = _global_params([v], threshold, saturation)
+        finite = np.isfinite(v)
+        if not finite.all():
+            v = v[finite]
+        lo, hi = (float(v.min()), float(v.max())) if v.size else (0.0, 1.0)
+        gp["xbins"], gp["xexact"] = _value_bins(lo, hi, v[::_sub_step(v.size)], exact)
     gp["centre"] = gp.get("threshold", 0.0) if np.isfinite(gp.get("threshold", 0.0)) else 0.0
-    gp["xbins"], gp["xexact"] = _value_bins(v, exact)
     unit = 1.0 if exact else gp.get("range", 1.0) / 4096
     lin = (np.arange(_DLIN + 1) - 0.5) * unit
     top = max(4 * gp.get("range", 1.0), 2 * lin[-1])

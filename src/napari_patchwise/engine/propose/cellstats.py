@@ -253,10 +253,21 @@ def cell_statistics(image, layout: CellLayout, *, threshold=None, labels=None, p
                     labelled=lab is not None, with_prob=prob is not None)
 
 
+#: Chunks measured by one task once the global levels are known: a task per chunk
+#: cost more in scheduling and in threads taking turns than the measuring itself.
+_PIECES_PER_TASK = 16
+
+
+def _cells_pieces(samples, gp, fixed, places):
+    """:func:`.cells_piece` of consecutive chunks, given their samples and places."""
+    return [cells_piece(s, gp, fixed, *where) for s, where in zip(samples, places)]
+
+
 def _piece_graph(work, lab, prob, gp, fixed, pieces) -> Delayed:
-    """Two tasks per chunk of ``work``, as graph layers (a delayed list): ``chunk_samples``
-    as soon as the chunk is read (the chunk is then freed), ``cells_piece`` once the
-    global levels are known.
+    """Tasks as graph layers (a delayed list of one result per chunk of ``work``):
+    ``chunk_samples`` of each chunk as soon as it is read (the chunk is then freed),
+    then, once the global levels are known, ``cells_piece`` of up to
+    :data:`_PIECES_PER_TASK` consecutive chunks per task.
 
     Written as a graph directly: a ``dask.delayed`` call per chunk unpacks and
     tokenizes its arguments, a fixed cost of milliseconds per chunk that
@@ -272,7 +283,16 @@ def _piece_graph(work, lab, prob, gp, fixed, pieces) -> Delayed:
                               None if lab is None else (lab.name,) + ci,
                               None if prob is None else (prob.name,) + lead + ci,
                               fixed.key, origin, c0, nc)
-        dsk[(name,) + ci] = (cells_piece, (sname,) + ci, gp.key, fixed.key, origin, c0, nc)
-    dsk[name] = [(name,) + ci for ci, *_ in pieces]
+    parts = []
+    for k in range(0, len(pieces), _PIECES_PER_TASK):
+        group = pieces[k:k + _PIECES_PER_TASK]
+        dsk[(name, k)] = (_cells_pieces, [(sname,) + ci for ci, *_ in group], gp.key,
+                          fixed.key, [tuple(where) for _, *where in group])
+        parts.append((name, k))
+    dsk[name] = (_concat_lists, parts)
     deps = [c for c in (work, lab, prob, gp, fixed) if c is not None]
     return Delayed(name, HighLevelGraph.from_collections(name, dsk, dependencies=deps))
+
+
+def _concat_lists(parts):
+    return [r for part in parts for r in part]
