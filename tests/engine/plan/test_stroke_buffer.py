@@ -103,6 +103,23 @@ def test_a_held_stroke_writes_each_chunk_once_at_its_release():
     assert int(np.asarray(z.array[5]).sum()) == 2 * 10 * 24
 
 
+def test_dabs_that_change_nothing_read_each_chunk_once_and_write_nothing():
+    """A drag with the label already under the brush: napari reads each dab's box and
+    writes nothing; the chunks are read from the array once for the whole stroke."""
+    z = CountingArray(_zarr())
+    z.array[5, :, :] = 3
+    b = StrokeBuffer(z)
+    b.hold()
+    for k in range(20):  # twenty dabs across two chunks of one plane
+        assert int(b[5:6, 2:7, k:k + 5].min()) == 3
+    assert len(z.reads) == 2 and b.pending == 0
+    b[5:6, 2:7, 0:5] = 4  # one dab that changes something
+    assert b.release() == 1 and len(z.writes) == 1
+    assert int(z.array[5, 2, 0]) == 4 and int(z.array[5, 2, 30]) == 3
+    z.reads.clear()
+    assert int(b[5, 2, 30]) == 3 and len(z.reads) == 1  # nothing kept after the stroke
+
+
 def test_unheld_writes_go_straight_to_the_array():
     z = CountingArray(_zarr())
     b = StrokeBuffer(z)

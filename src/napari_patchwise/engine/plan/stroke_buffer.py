@@ -6,7 +6,9 @@ writes every chunk it touches, so a stroke of twenty dabs writes the same
 chunk twenty times. :class:`StrokeBuffer` wraps the array: between
 :meth:`~StrokeBuffer.hold` (the button goes down) and
 :meth:`~StrokeBuffer.release` (the stroke ends) the chunks a dab touches are
-read once, changed in memory and written once at the release. Outside a stroke
+read once, changed in memory and written once at the release; a dab that
+changes nothing (the label already there) reads the chunks kept in memory too,
+not the array. Outside a stroke
 it passes every read and write straight to the array, so the project on disk is
 always the truth between strokes: every stroke is on disk when it ends, and
 nothing else in the project (jobs, checks, other readers) can see a stale
@@ -40,6 +42,9 @@ _LIVE: "weakref.WeakSet[StrokeBuffer]" = weakref.WeakSet()
 
 #: Chunks a stroke may hold in memory before they are written anyway (256 KiB each at 16×64×64 uint32).
 MAX_HELD = 512
+
+#: A read during a stroke that meets at most this many chunks (a dab's) keeps them in memory.
+DAB_CHUNKS = 8
 
 
 def _box(key, shape) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]] | None:
@@ -102,7 +107,8 @@ class StrokeBuffer:
     def __init__(self, array, max_held: int = MAX_HELD):
         self.array = array
         self.max_held = int(max_held)
-        self._chunks: dict[tuple[int, ...], np.ndarray] = {}
+        self._chunks: dict[tuple[int, ...], np.ndarray] = {}  # chunks read or changed during a stroke
+        self._dirty: set[tuple[int, ...]] = set()  # those changed, written at the release
         self._holding = False
         self._planes: dict[int, np.ndarray] = {}
         self._warm: tuple[int, np.ndarray] | None = None  # a plane read ahead for the next display read
@@ -153,7 +159,7 @@ class StrokeBuffer:
     @property
     def pending(self) -> int:
         """Chunks changed in memory and not yet written."""
-        return len(self._chunks)
+        return len(self._dirty)
 
     def hold(self) -> None:
         """A stroke starts: keep its writes in memory until :meth:`release`."""
@@ -167,13 +173,23 @@ class StrokeBuffer:
             return self.flush()
 
     def flush(self) -> int:
-        """Write the changed chunks now (the stroke, if held, goes on); how many were written."""
+        """Write the changed chunks now (the stroke, if held, goes on); how many were written.
+
+        Every chunk kept in memory is let go, changed or not."""
         with self._lock:
-            n = len(self._chunks)
-            for index, data in self._chunks.items():
-                self.array[self._chunk_key(index)] = data
+            n = len(self._dirty)
+            for index in sorted(self._dirty):
+                self.array[self._chunk_key(index)] = self._chunks[index]
             self._chunks.clear()
+            self._dirty.clear()
             return n
+
+    def _chunk(self, index) -> np.ndarray:
+        """Chunk ``index`` as kept in memory for the stroke (read from the array the first time)."""
+        chunk = self._chunks.get(index)
+        if chunk is None:
+            chunk = self._chunks[index] = np.array(self.array[self._chunk_key(index)], copy=True)
+        return chunk
 
     # -- indexing --------------------------------------------------------------------------
     def _chunk_key(self, index) -> tuple[slice, ...]:
@@ -203,13 +219,19 @@ class StrokeBuffer:
                 if _box(key, self.shape) == ((warm[0], *[0] * (len(self.shape) - 1)),
                                              (warm[0] + 1, *self.shape[1:]), (0,)):
                     return warm[1]
-            box = _box(key, self.shape) if self._chunks else None
+            box = _box(key, self.shape) if self._chunks or self._holding else None
             if box is None:
                 if self._chunks:  # an index the held chunks cannot answer
                     self.flush()
                 return self.array[key]
             starts, stops, ints = box
             indices = list(self._chunk_indices(starts, stops))
+            if self._holding and len(indices) <= DAB_CHUNKS:
+                # a dab reads the chunks it paints: kept, so the next dab (or one changing nothing) reads memory
+                if len(self._chunks) + len(indices) > self.max_held:
+                    self.flush()
+                for index in indices:
+                    self._chunk(index)
             held = [i for i in indices if i in self._chunks]
             if not held:
                 return self.array[key]
@@ -287,11 +309,9 @@ class StrokeBuffer:
             kept = tuple(n for axis, n in enumerate(full) if axis not in ints)
             value = np.broadcast_to(np.asarray(value, dtype=self.dtype), kept).reshape(full)
             for index in self._chunk_indices(starts, stops):
-                chunk = self._chunks.get(index)
-                if chunk is None:
-                    chunk = self._chunks[index] = np.array(self.array[self._chunk_key(index)], copy=True)
                 in_chunk, in_box = self._overlap(index, starts, stops)
-                chunk[in_chunk] = value[in_box]
+                self._chunk(index)[in_chunk] = value[in_box]
+                self._dirty.add(index)
             if len(self._chunks) > self.max_held:
                 self.flush()
 
