@@ -296,10 +296,6 @@ class StrokeBuffer:
             box = _box(key, self.shape)
             if box is None:
                 self._planes = {}
-            elif self._planes:
-                self._planes = {z: p for z, p in self._planes.items() if not box[0][0] <= z < box[1][0]}
-            box = box if self._holding else None
-            if box is None:
                 if self._chunks:
                     self.flush()
                 self.array[key] = value
@@ -307,6 +303,14 @@ class StrokeBuffer:
             starts, stops, ints = box
             full = tuple(b - a for a, b in zip(starts, stops))
             kept = tuple(n for axis, n in enumerate(full) if axis not in ints)
+            if self._planes:
+                self._planes = {z: self._written(p, z, starts, stops, value, kept, full)
+                                for z, p in self._planes.items()}
+            if not self._holding:
+                if self._chunks:
+                    self.flush()
+                self.array[key] = value
+                return
             value = np.broadcast_to(np.asarray(value, dtype=self.dtype), kept).reshape(full)
             for index in self._chunk_indices(starts, stops):
                 in_chunk, in_box = self._overlap(index, starts, stops)
@@ -314,6 +318,18 @@ class StrokeBuffer:
                 self._dirty.add(index)
             if len(self._chunks) > self.max_held:
                 self.flush()
+
+    def _written(self, plane, z, starts, stops, value, kept, full) -> np.ndarray:
+        """Kept plane ``z`` after a write of ``value`` into the box ``starts``..``stops``: a
+        changed copy when the box meets it (napari's dtype probe reads plane 0 before every
+        dab, and a stroke on plane 0 would have it read from the array again each time)."""
+        if not starts[0] <= z < stops[0]:
+            return plane
+        value = np.broadcast_to(np.asarray(value, dtype=self.dtype), kept).reshape(full)
+        plane = plane.copy()
+        plane[tuple(slice(a, b) for a, b in zip(starts[1:], stops[1:]))] = value[z - starts[0]]
+        plane.flags.writeable = False
+        return plane
 
 
 def forget_planes() -> None:
