@@ -191,6 +191,23 @@ class StrokeBuffer:
             chunk = self._chunks[index] = np.array(self.array[self._chunk_key(index)], copy=True)
         return chunk
 
+    def _load(self, indices) -> None:
+        """Keep the chunks ``indices`` in memory, those not kept yet read by one read of the
+        array (its chunks are then fetched and decoded together, not one call each)."""
+        missing = [i for i in indices if i not in self._chunks]
+        if len(missing) < 2:
+            for index in missing:
+                self._chunk(index)
+            return
+        lo = [min(i[a] for i in missing) for a in range(self.ndim)]
+        hi = [max(i[a] for i in missing) for a in range(self.ndim)]
+        first, last = self._chunk_key(lo), self._chunk_key(hi)
+        block = np.asarray(self.array[tuple(slice(a.start, b.stop) for a, b in zip(first, last))])
+        for index in missing:
+            key = self._chunk_key(index)
+            self._chunks[index] = np.array(block[tuple(slice(k.start - f.start, k.stop - f.start)
+                                                       for k, f in zip(key, first))], copy=True)
+
     # -- indexing --------------------------------------------------------------------------
     def _chunk_key(self, index) -> tuple[slice, ...]:
         return tuple(slice(i * c, min((i + 1) * c, n)) for i, c, n in zip(index, self.chunks, self.shape))
@@ -230,8 +247,7 @@ class StrokeBuffer:
                 # a dab reads the chunks it paints: kept, so the next dab (or one changing nothing) reads memory
                 if len(self._chunks) + len(indices) > self.max_held:
                     self.flush()
-                for index in indices:
-                    self._chunk(index)
+                self._load(indices)
             held = [i for i in indices if i in self._chunks]
             if not held:
                 return self.array[key]
@@ -312,7 +328,10 @@ class StrokeBuffer:
                 self.array[key] = value
                 return
             value = np.broadcast_to(np.asarray(value, dtype=self.dtype), kept).reshape(full)
-            for index in self._chunk_indices(starts, stops):
+            indices = list(self._chunk_indices(starts, stops))
+            if len(indices) <= DAB_CHUNKS:
+                self._load(indices)
+            for index in indices:
                 in_chunk, in_box = self._overlap(index, starts, stops)
                 self._chunk(index)[in_chunk] = value[in_box]
                 self._dirty.add(index)
