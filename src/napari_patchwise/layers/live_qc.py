@@ -38,6 +38,7 @@ from ..engine.qc.touching import PairTable, TouchingPair, within_boxes
 from ..engine.qc.separation import Separation, separate
 from ..engine.qc.contact_index import ContactIndex
 from .paint_regions import stroke_region, stroke_regions
+from .stroke_hold import held
 
 
 def _inside(voxels: np.ndarray, region) -> np.ndarray:
@@ -298,7 +299,8 @@ class LiveQC:
         idx = tuple(h + s.start for h, s in zip(hit, region))
         self._busy = True
         try:
-            bg.data_setitem(idx, 0)
+            with held(bg):  # napari's two reads and its write of the voxels: the chunks once
+                bg.data_setitem(idx, 0)
         finally:
             self._busy = False
         return int(hit[0].size)

@@ -11,6 +11,8 @@ it is on disk when the stroke ends.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from napari.layers import Labels
 
 from ..engine.plan.stroke_buffer import StrokeBuffer
@@ -37,7 +39,7 @@ def _write_stroke(event) -> None:
     """``events.paint`` (first listener): the stroke is on disk before any check reads it."""
     data = getattr(event.source, "data", None)
     if isinstance(data, StrokeBuffer):
-        data.flush()
+        data.flush(keep=True)
 
 
 def buffer_strokes(layer) -> bool:
@@ -59,6 +61,33 @@ def buffer_strokes(layer) -> bool:
         layer.mouse_drag_callbacks.insert(0, _hold_while_dragging)
         layer.events.paint.connect(_write_stroke, position="first")
     return True
+
+
+@contextmanager
+def held(layer):
+    """Hold ``layer``'s writes for the block (one ``data_setitem`` of many voxels then reads
+    and writes its chunks once); a layer whose data is no buffer, or already held, is left as it is.
+
+    Examples
+    --------
+    >>> import numpy as np, zarr
+    >>> layer = Labels(StrokeBuffer(zarr.zeros((2, 8, 8), chunks=(1, 4, 4), dtype="uint8")))
+    >>> with held(layer):
+    ...     layer.data_setitem((np.array([0, 1]), np.array([1, 6]), np.array([2, 7])), 3)
+    ...     layer.data.pending
+    2
+    >>> layer.data.pending, int(layer.data.array[1, 6, 7])
+    (0, 3)
+    """
+    data = getattr(layer, "data", None)
+    if not isinstance(data, StrokeBuffer) or data.holding:
+        yield
+        return
+    data.hold()
+    try:
+        yield
+    finally:
+        data.release()
 
 
 def write_held(layer) -> None:

@@ -72,11 +72,21 @@ def test_random_reads_and_writes_equal_numpy_held_or_not(seed):
             value = int(rng.integers(0, 9)) if rng.random() < 0.5 else rng.integers(0, 9, shape).astype(np.uint32)
             ref[key] = value
             b[key] = value
-        elif rng.random() < 0.1:  # napari's fancy index (data_setitem)
-            idx = tuple(rng.integers(0, n, 7) for n in SHAPE)
-            ref[idx] = 3
-            b[idx] = 3
+        elif rng.random() < 0.15:  # napari's fancy index (data_setitem), over a few chunks or many
+            near = rng.random() < 0.6
+            corner = [int(rng.integers(0, n - 6)) for n in SHAPE]
+            idx = tuple((c + rng.integers(0, 6, 7)) if near else rng.integers(0, n, 7)
+                        for c, n in zip(corner, SHAPE))
+            value = int(rng.integers(0, 9)) if rng.random() < 0.5 else rng.integers(0, 9, 7).astype(np.uint32)
             np.testing.assert_array_equal(np.asarray(b[idx]), ref[idx])
+            ref[idx] = value
+            b[idx] = value
+            np.testing.assert_array_equal(np.asarray(b[idx]), ref[idx])
+        elif rng.random() < 0.05 and not b.holding:  # another writer, who opens the project for writing
+            key = _random_key(rng)
+            ref[key] = 6
+            z[key] = 6
+            forget_planes()
         else:
             np.testing.assert_array_equal(np.asarray(b[key]), ref[key])
         if rng.random() < 0.2:
@@ -117,7 +127,28 @@ def test_dabs_that_change_nothing_read_each_chunk_once_and_write_nothing():
     assert b.release() == 1 and len(z.writes) == 1
     assert int(z.array[5, 2, 0]) == 4 and int(z.array[5, 2, 30]) == 3
     z.reads.clear()
-    assert int(b[5, 2, 30]) == 3 and len(z.reads) == 1  # nothing kept after the stroke
+    assert int(b[5, 2, 30]) == 3 and z.reads == []  # the stroke's chunks, kept for the checks
+    z.array[5, 2, 30] = 8  # another writer, who opens the project for writing
+    forget_planes()
+    assert int(b[5, 2, 30]) == 8 and len(z.reads) == 1
+
+
+def test_the_chunks_of_a_stroke_are_kept_a_moment_and_the_next_stroke_reads_the_array(monkeypatch):
+    z = CountingArray(_zarr())
+    b = StrokeBuffer(z)
+    b.hold()
+    b[2:3, 0:4, 0:4] = 5
+    b.release()
+    z.reads.clear()
+    assert int(b[2, 1, 1]) == 5 and z.reads == []
+    z.array[2, 1, 1] = 6  # written behind the buffer's back (no writer opening the project)
+    b.hold()  # a new stroke reads what it changes from the array
+    b[2:3, 3:4, 3:4] = 7
+    assert int(b[2, 1, 1]) == 6 and len(z.reads) == 1
+    monkeypatch.setattr("napari_patchwise.engine.plan.stroke_buffer.KEEP_SECONDS", -1.0)
+    b.release()
+    z.array[2, 1, 1] = 8
+    assert int(b[2, 1, 1]) == 8  # the moment has passed
 
 
 def test_unheld_writes_go_straight_to_the_array():
@@ -127,14 +158,19 @@ def test_unheld_writes_go_straight_to_the_array():
     assert z.writes == [(1, slice(2, 5), slice(3, 9))] and b.pending == 0
 
 
-def test_a_fancy_index_during_a_stroke_writes_the_held_chunks_first():
-    z = _zarr()
+def test_a_fancy_index_during_a_stroke_is_held_too_and_a_wide_one_writes_the_held_chunks_first():
+    z = CountingArray(_zarr())
     b = StrokeBuffer(z)
     b.hold()
     b[2, 0:4, 0:4] = 5
-    b[(np.array([2]), np.array([1]), np.array([1]))] = 9
-    assert b.pending == 0
-    assert int(z[2, 1, 1]) == 9 and int(z[2, 0, 0]) == 5
+    idx = (np.array([2, 2]), np.array([1, 20]), np.array([1, 1]))  # napari's data_setitem: two chunks
+    assert b[idx].tolist() == [5, 0]
+    b[idx] = 9
+    assert b.pending == 2 and z.writes == [] and b[idx].tolist() == [9, 9]
+    wide = (np.arange(10), np.arange(10) * 4, np.arange(10) * 3)  # a diagonal: more chunks than a dab's
+    b[wide] = 4
+    assert b.pending == 0 and int(z.array[2, 1, 1]) == 9 and int(z.array[2, 0, 0]) == 5
+    assert int(z.array[3, 12, 9]) == 4 and b.release() == 0
 
 
 def test_a_long_stroke_is_written_once_too_many_chunks_are_held():

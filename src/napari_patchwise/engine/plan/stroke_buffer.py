@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 import weakref
 
 import numpy as np
@@ -45,6 +46,13 @@ MAX_HELD = 512
 
 #: A read during a stroke that meets at most this many chunks (a dab's) keeps them in memory.
 DAB_CHUNKS = 8
+
+#: Chunks of a stroke kept after its release (equal to the array), for the checks that read the
+#: stroke next; a longer stroke lets them go.
+KEEP_AFTER = 64
+
+#: Seconds they are kept: the checks of a stroke read it within the next turns of the event loop.
+KEEP_SECONDS = 1.0
 
 
 def _box(key, shape) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]] | None:
@@ -85,6 +93,33 @@ def _box(key, shape) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]
     return tuple(starts), tuple(stops), tuple(ints)
 
 
+def _points(key, shape):
+    """``(points, starts, stops)`` of an index of one 1-D integer array per axis, all of one
+    length (napari's ``data_setitem``), within bounds; None for any other index.
+
+    Examples
+    --------
+    >>> pts, lo, hi = _points((np.array([1, 3]), np.array([0, -1])), (4, 5))
+    >>> [p.tolist() for p in pts], lo, hi
+    ([[1, 3], [0, 4]], (1, 0), (4, 5))
+    >>> _points((np.array([1]), slice(None)), (4, 5)) is None
+    True
+    """
+    if not isinstance(key, tuple) or len(key) != len(shape):
+        return None
+    points = []
+    for k, n in zip(key, shape):
+        if not isinstance(k, np.ndarray) or k.ndim != 1 or k.dtype.kind not in "iu":
+            return None
+        p = np.where(k < 0, k + n, k) if k.dtype.kind == "i" else k
+        if p.size and (p.min() < 0 or p.max() >= n):
+            return None
+        points.append(p.astype(np.int64, copy=False))
+    if not points[0].size or any(p.shape != points[0].shape for p in points):
+        return None
+    return (tuple(points), tuple(int(p.min()) for p in points), tuple(int(p.max()) + 1 for p in points))
+
+
 class StrokeBuffer:
     """An annotation array whose writes wait in memory while a stroke is held.
 
@@ -109,6 +144,7 @@ class StrokeBuffer:
         self.max_held = int(max_held)
         self._chunks: dict[tuple[int, ...], np.ndarray] = {}  # chunks read or changed during a stroke
         self._dirty: set[tuple[int, ...]] = set()  # those changed, written at the release
+        self._kept_until = 0.0  # the chunks of a released stroke are let go then
         self._holding = False
         self._planes: dict[int, np.ndarray] = {}
         self._warm: tuple[int, np.ndarray] | None = None  # a plane read ahead for the next display read
@@ -162,27 +198,43 @@ class StrokeBuffer:
         return len(self._dirty)
 
     def hold(self) -> None:
-        """A stroke starts: keep its writes in memory until :meth:`release`."""
+        """A stroke starts: keep its writes in memory until :meth:`release`.
+
+        Chunks kept from the last stroke are let go: a stroke reads what it
+        changes from the array, never a copy someone may have written behind."""
         with self._lock:
+            self._let_go()
             self._holding = True
 
     def release(self) -> int:
-        """The stroke ends: write every changed chunk once; how many were written."""
+        """The stroke ends: write every changed chunk once; how many were written.
+
+        The stroke's chunks stay in memory, equal to the array, for the reads that
+        follow (up to :data:`KEEP_AFTER` of them), until a write outside a stroke or
+        a writer opening the project (:func:`forget_planes`).
+        """
         with self._lock:
             self._holding = False
-            return self.flush()
+            self._kept_until = time.monotonic() + KEEP_SECONDS
+            return self.flush(keep=len(self._chunks) <= KEEP_AFTER)
 
-    def flush(self) -> int:
+    def flush(self, keep: bool = False) -> int:
         """Write the changed chunks now (the stroke, if held, goes on); how many were written.
 
-        Every chunk kept in memory is let go, changed or not."""
+        Every chunk kept in memory is let go, changed or not, unless ``keep``."""
         with self._lock:
             n = len(self._dirty)
             for index in sorted(self._dirty):
                 self.array[self._chunk_key(index)] = self._chunks[index]
-            self._chunks.clear()
             self._dirty.clear()
+            if not keep:
+                self._chunks.clear()
             return n
+
+    def _let_go(self) -> None:
+        """Let the unchanged chunks go (they may have been written behind since)."""
+        if len(self._chunks) > len(self._dirty):
+            self._chunks = {i: c for i, c in self._chunks.items() if i in self._dirty}
 
     def _chunk(self, index) -> np.ndarray:
         """Chunk ``index`` as kept in memory for the stroke (read from the array the first time)."""
@@ -228,6 +280,8 @@ class StrokeBuffer:
 
     def __getitem__(self, key):
         with self._lock:
+            if not self._holding and self._chunks and time.monotonic() > self._kept_until:
+                self._let_go()
             if isinstance(key, (int, np.integer)) and not isinstance(key, bool) and 0 <= key < self.shape[0]:
                 return self._plane(int(key))
             warm = self._warm
@@ -238,8 +292,13 @@ class StrokeBuffer:
                     return warm[1]
             box = _box(key, self.shape) if self._chunks or self._holding else None
             if box is None:
-                if self._chunks:  # an index the held chunks cannot answer
-                    self.flush()
+                points = _points(key, self.shape) if self._chunks or self._holding else None
+                if points is not None:
+                    out = self._read_points(*points)
+                    if out is not None:
+                        return out
+                if self._dirty:  # an index the held chunks cannot answer
+                    self.flush(keep=True)
                 return self.array[key]
             starts, stops, ints = box
             indices = list(self._chunk_indices(starts, stops))
@@ -260,6 +319,43 @@ class StrokeBuffer:
                 out[in_box] = self._chunks[index][in_chunk]
             return out.reshape([n for axis, n in enumerate(out.shape) if axis not in ints]) if ints else out
 
+    def _block(self, starts, stops) -> np.ndarray:
+        """The box ``starts``..``stops`` from the chunks kept in memory (all of its chunks are)."""
+        out = np.empty(tuple(b - a for a, b in zip(starts, stops)), self.dtype)
+        for index in self._chunk_indices(starts, stops):
+            in_chunk, in_box = self._overlap(index, starts, stops)
+            out[in_box] = self._chunks[index][in_chunk]
+        return out
+
+    def _read_points(self, points, starts, stops):
+        """A read by one integer array per axis (napari's ``data_setitem`` reads the voxels it
+        changes twice) from the chunks in memory, or None when they are not all there."""
+        indices = list(self._chunk_indices(starts, stops))
+        if len(indices) > DAB_CHUNKS:
+            return None
+        if self._holding:
+            self._load(indices)
+        if any(i not in self._chunks for i in indices):
+            return None
+        return self._block(starts, stops)[tuple(p - a for p, a in zip(points, starts))]
+
+    def _write_points(self, points, starts, stops, value) -> bool:
+        """A write by one integer array per axis during a stroke, into the chunks in memory;
+        False (nothing done) when it meets too many chunks."""
+        indices = list(self._chunk_indices(starts, stops))
+        if len(indices) > DAB_CHUNKS:
+            return False
+        self._load(indices)
+        value = np.broadcast_to(np.asarray(value, dtype=self.dtype), points[0].shape)
+        at = [p // c for p, c in zip(points, self.chunks)]
+        for index in indices:
+            inside = np.logical_and.reduce([a == i for a, i in zip(at, index)])
+            if inside.any():
+                local = tuple(p[inside] - i * c for p, i, c in zip(points, index, self.chunks))
+                self._chunks[index][local] = value[inside]
+                self._dirty.add(index)
+        return True
+
     def _plane(self, z: int) -> np.ndarray:
         """Plane ``z`` (read-only), kept until a write reaches it.
 
@@ -276,10 +372,12 @@ class StrokeBuffer:
         return plane
 
     def forget_planes(self) -> None:
-        """Drop the kept plane and any plane read ahead (the array was written by someone else)."""
+        """Drop the kept plane, any plane read ahead and the chunks kept unchanged (the array
+        was written by someone else)."""
         with self._lock:
             self._planes = {}
             self._warm = None
+            self._let_go()
 
     def read_ahead(self, z: int) -> None:
         """Read plane ``z`` now (e.g. in a worker), for the next read of it.
@@ -305,6 +403,7 @@ class StrokeBuffer:
             if not 0 <= z < self.shape[0]:
                 return
             self._warm = (z, np.asarray(self.array[z]))  # handed over, not kept: napari may write into it
+            self._let_go()  # the job that asks wrote the array
 
     def __setitem__(self, key, value) -> None:
         with self._lock:
@@ -312,6 +411,9 @@ class StrokeBuffer:
             box = _box(key, self.shape)
             if box is None:
                 self._planes = {}
+                points = _points(key, self.shape) if self._holding else None
+                if points is not None and self._write_points(*points, value):
+                    return
                 if self._chunks:
                     self.flush()
                 self.array[key] = value
