@@ -8,11 +8,12 @@ chunk twenty times. :class:`StrokeBuffer` wraps the array: between
 :meth:`~StrokeBuffer.release` (the stroke ends) the chunks a dab touches are
 read once, changed in memory and written once at the release; a dab that
 changes nothing (the label already there) reads the chunks kept in memory too,
-not the array. Outside a stroke
-it passes every read and write straight to the array, so the project on disk is
-always the truth between strokes: every stroke is on disk when it ends, and
-nothing else in the project (jobs, checks, other readers) can see a stale
-array.
+not the array. Outside a stroke it passes every write straight to the array,
+and every read too, except for a moment after a stroke, when the checks of the
+stroke read its chunks (the same values as on disk) from memory. The project
+on disk is always the truth between strokes: every stroke is on disk when it
+ends, and nothing else in the project (jobs, checks, other readers) can see a
+stale array.
 
 Examples
 --------
