@@ -10,7 +10,8 @@ import zarr
 from napari_patchwise.engine import ClassSpec, ImageRef, Plan
 from napari_patchwise.engine.plan.annotation_store import open_annotations
 from napari_patchwise.engine.plan.project import create_project
-from napari_patchwise.engine.plan.stroke_buffer import StrokeBuffer, _box, forget_planes
+from napari_patchwise.engine.plan.stroke_buffer import StrokeBuffer, forget_planes
+from napari_patchwise.engine.plan.stroke_keys import _box
 
 SHAPE = (10, 40, 36)
 CHUNKS = (4, 16, 16)
