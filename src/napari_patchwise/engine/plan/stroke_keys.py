@@ -16,11 +16,13 @@ def _box(key, shape) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]
     ((1, 2, 0), (2, 6, 8), (0,))
     >>> _box((slice(None, None, 2),), (4,)) is None
     True
+    >>> _box((np.array([1, 2]), Ellipsis), (4, 8)) is None   # an array before the ellipsis
+    True
     """
     if not isinstance(key, tuple):
         key = (key,)
-    if any(k is Ellipsis for k in key):
-        i = key.index(Ellipsis)
+    i = next((i for i, k in enumerate(key) if k is Ellipsis), None)
+    if i is not None:  # found by identity: ``key.index`` would compare an array with ==
         key = key[:i] + (slice(None),) * (len(shape) - len(key) + 1) + key[i + 1:]
     if len(key) > len(shape):
         return None
