@@ -24,7 +24,8 @@ import numpy as np
 import zarr
 from napari.components import ViewerModel
 
-from napari_patchwise.layers.correction_layers import CorrectedView, LazyCorrected, merged_view
+from napari_patchwise.layers.corrected_data import LazyCorrected, merged_view
+from napari_patchwise.layers.correction_layers import CorrectedView
 
 
 def _zeros(shape):

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from napari_patchwise.engine.corrections.apply import correct_class
-from napari_patchwise.layers import correction_layers
-from napari_patchwise.layers.correction_layers import CorrectedView, LazyCorrected, VIEW_IGNORE
+from napari_patchwise.layers import corrected_data, correction_layers
+from napari_patchwise.layers.corrected_data import VIEW_IGNORE, LazyCorrected
+from napari_patchwise.layers.correction_layers import CorrectedView
 
 pytestmark = pytest.mark.gui
 
@@ -35,13 +36,14 @@ def test_view_of_a_huge_volume_merges_only_what_is_read(make_napari_viewer, monk
     base[5000, 100:300, 100:300] = 1
     masks = {k: make() for k in ("add", "remove", "ignore")}
     merged = []
-    real = correction_layers.view_values
+    real = corrected_data.view_values
 
     def counting(base, masks, region=None, **kw):
         merged.append(int(np.prod([s.stop - s.start for s in region])))
         return real(base, masks, region, **kw)
 
-    monkeypatch.setattr(correction_layers, "view_values", counting)
+    for module in (corrected_data, correction_layers):  # the lazy view's merges and the view's own
+        monkeypatch.setattr(module, "view_values", counting)
     viewer = make_napari_viewer()
     base_layer, mask_layers, view_layer = _layers(viewer, base, masks)
     view = CorrectedView("membrane", base_layer, mask_layers, view_layer)
