@@ -32,14 +32,13 @@ Examples
 
 from __future__ import annotations
 
-import itertools
 import threading
 import time
 import weakref
 
 import numpy as np
 
-from .stroke_keys import _box, _points
+from .stroke_keys import _box, _chunk_indices, _chunk_key, _overlap, _plane_written, _points
 
 #: Every buffer alive in this process, so that a writer opening the project can make them forget planes.
 _LIVE: "weakref.WeakSet[StrokeBuffer]" = weakref.WeakSet()
@@ -56,7 +55,6 @@ KEEP_AFTER = 64
 
 #: Seconds they are kept: the checks of a stroke read it within the next turns of the event loop.
 KEEP_SECONDS = 1.0
-
 
 class StrokeBuffer:
     """An annotation array whose writes wait in memory while a stroke is held.
@@ -163,7 +161,7 @@ class StrokeBuffer:
         with self._lock:
             n = len(self._dirty)
             for index in sorted(self._dirty):
-                self.array[self._chunk_key(index)] = self._chunks[index]
+                self.array[_chunk_key(index, self.chunks, self.shape)] = self._chunks[index]
             self._dirty.clear()
             if not keep:
                 self._chunks.clear()
@@ -178,7 +176,7 @@ class StrokeBuffer:
         """Chunk ``index`` as kept in memory for the stroke (read from the array the first time)."""
         chunk = self._chunks.get(index)
         if chunk is None:
-            chunk = self._chunks[index] = np.array(self.array[self._chunk_key(index)], copy=True)
+            chunk = self._chunks[index] = np.array(self.array[_chunk_key(index, self.chunks, self.shape)], copy=True)
         return chunk
 
     def _load(self, indices) -> None:
@@ -191,31 +189,14 @@ class StrokeBuffer:
             return
         lo = [min(i[a] for i in missing) for a in range(self.ndim)]
         hi = [max(i[a] for i in missing) for a in range(self.ndim)]
-        first, last = self._chunk_key(lo), self._chunk_key(hi)
+        first, last = (_chunk_key(i, self.chunks, self.shape) for i in (lo, hi))
         block = np.asarray(self.array[tuple(slice(a.start, b.stop) for a, b in zip(first, last))])
         for index in missing:
-            key = self._chunk_key(index)
+            key = _chunk_key(index, self.chunks, self.shape)
             self._chunks[index] = np.array(block[tuple(slice(k.start - f.start, k.stop - f.start)
                                                        for k, f in zip(key, first))], copy=True)
 
     # -- indexing --------------------------------------------------------------------------
-    def _chunk_key(self, index) -> tuple[slice, ...]:
-        return tuple(slice(i * c, min((i + 1) * c, n)) for i, c, n in zip(index, self.chunks, self.shape))
-
-    def _chunk_indices(self, starts, stops):
-        ranges = [range(a // c, (b - 1) // c + 1) if b > a else range(0)
-                  for a, b, c in zip(starts, stops, self.chunks)]
-        return itertools.product(*ranges)
-
-    def _overlap(self, index, starts, stops):
-        """Where chunk ``index`` meets the box: (key into the chunk, key into the box)."""
-        in_chunk, in_box = [], []
-        for i, c, a, b in zip(index, self.chunks, starts, stops):
-            lo, hi = max(a, i * c), min(b, (i + 1) * c)
-            in_chunk.append(slice(lo - i * c, hi - i * c))
-            in_box.append(slice(lo - a, hi - a))
-        return tuple(in_chunk), tuple(in_box)
-
     def __getitem__(self, key):
         with self._lock:
             if not self._holding and self._chunks and time.monotonic() > self._kept_until:
@@ -239,7 +220,7 @@ class StrokeBuffer:
                     self.flush(keep=True)
                 return self.array[key]
             starts, stops, ints = box
-            indices = list(self._chunk_indices(starts, stops))
+            indices = list(_chunk_indices(starts, stops, self.chunks))
             if self._holding and len(indices) <= DAB_CHUNKS:
                 # a dab reads the chunks it paints: kept, so the next dab (or one changing nothing) reads memory
                 if len(self._chunks) + len(indices) > self.max_held:
@@ -253,22 +234,22 @@ class StrokeBuffer:
             else:
                 out = np.array(self.array[tuple(slice(a, b) for a, b in zip(starts, stops))], copy=True)
             for index in held:
-                in_chunk, in_box = self._overlap(index, starts, stops)
+                in_chunk, in_box = _overlap(index, self.chunks, starts, stops)
                 out[in_box] = self._chunks[index][in_chunk]
             return out.reshape([n for axis, n in enumerate(out.shape) if axis not in ints]) if ints else out
 
     def _block(self, starts, stops) -> np.ndarray:
         """The box ``starts``..``stops`` from the chunks kept in memory (all of its chunks are)."""
         out = np.empty(tuple(b - a for a, b in zip(starts, stops)), self.dtype)
-        for index in self._chunk_indices(starts, stops):
-            in_chunk, in_box = self._overlap(index, starts, stops)
+        for index in _chunk_indices(starts, stops, self.chunks):
+            in_chunk, in_box = _overlap(index, self.chunks, starts, stops)
             out[in_box] = self._chunks[index][in_chunk]
         return out
 
     def _read_points(self, points, starts, stops):
         """A read by one integer array per axis (napari's ``data_setitem`` reads the voxels it
         changes twice) from the chunks in memory, or None when they are not all there."""
-        indices = list(self._chunk_indices(starts, stops))
+        indices = list(_chunk_indices(starts, stops, self.chunks))
         if len(indices) > DAB_CHUNKS:
             return None
         if self._holding:
@@ -280,7 +261,7 @@ class StrokeBuffer:
     def _write_points(self, points, starts, stops, value) -> bool:
         """A write by one integer array per axis during a stroke, into the chunks in memory;
         False (nothing done) when it meets too many chunks."""
-        indices = list(self._chunk_indices(starts, stops))
+        indices = list(_chunk_indices(starts, stops, self.chunks))
         if len(indices) > DAB_CHUNKS:
             return False
         self._load(indices)
@@ -359,36 +340,24 @@ class StrokeBuffer:
             starts, stops, ints = box
             full = tuple(b - a for a, b in zip(starts, stops))
             kept = tuple(n for axis, n in enumerate(full) if axis not in ints)
-            if self._planes:
-                self._planes = {z: self._written(p, z, starts, stops, value, kept, full)
-                                for z, p in self._planes.items()}
+            if self._planes:  # napari's dtype probe reads plane 0 before every dab: kept up to date
+                block = np.broadcast_to(np.asarray(value, dtype=self.dtype), kept).reshape(full)
+                self._planes = {z: _plane_written(p, z, starts, stops, block) for z, p in self._planes.items()}
             if not self._holding:
                 if self._chunks:
                     self.flush()
                 self.array[key] = value
                 return
             value = np.broadcast_to(np.asarray(value, dtype=self.dtype), kept).reshape(full)
-            indices = list(self._chunk_indices(starts, stops))
+            indices = list(_chunk_indices(starts, stops, self.chunks))
             if len(indices) <= DAB_CHUNKS:
                 self._load(indices)
             for index in indices:
-                in_chunk, in_box = self._overlap(index, starts, stops)
+                in_chunk, in_box = _overlap(index, self.chunks, starts, stops)
                 self._chunk(index)[in_chunk] = value[in_box]
                 self._dirty.add(index)
             if len(self._chunks) > self.max_held:
                 self.flush()
-
-    def _written(self, plane, z, starts, stops, value, kept, full) -> np.ndarray:
-        """Kept plane ``z`` after a write of ``value`` into the box ``starts``..``stops``: a
-        changed copy when the box meets it (napari's dtype probe reads plane 0 before every
-        dab, and a stroke on plane 0 would have it read from the array again each time)."""
-        if not starts[0] <= z < stops[0]:
-            return plane
-        value = np.broadcast_to(np.asarray(value, dtype=self.dtype), kept).reshape(full)
-        plane = plane.copy()
-        plane[tuple(slice(a, b) for a, b in zip(starts[1:], stops[1:]))] = value[z - starts[0]]
-        plane.flags.writeable = False
-        return plane
 
 
 def forget_planes() -> None:

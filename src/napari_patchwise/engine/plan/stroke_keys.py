@@ -1,8 +1,11 @@
-"""The indices a :class:`~.stroke_buffer.StrokeBuffer` serves from memory: a basic index (ints and
-unit-step slices) as a box, and napari's ``data_setitem`` index (one integer array per axis) as
-points with their bounding box."""
+"""The index arithmetic of a :class:`~.stroke_buffer.StrokeBuffer`: the indices it serves from
+memory (a basic index of ints and unit-step slices as a box, napari's ``data_setitem`` index of
+one integer array per axis as points with their bounding box), the chunks a box meets and where,
+and a kept plane after a write."""
 
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 
@@ -72,3 +75,64 @@ def _points(key, shape):
     if not points[0].size or any(p.shape != points[0].shape for p in points):
         return None
     return (tuple(points), tuple(int(p.min()) for p in points), tuple(int(p.max()) + 1 for p in points))
+
+
+def _chunk_key(index, chunks, shape) -> tuple[slice, ...]:
+    """The slices of chunk ``index`` in the array.
+
+    Examples
+    --------
+    >>> _chunk_key((1, 2), (4, 4), (6, 10))
+    (slice(4, 6, None), slice(8, 10, None))
+    """
+    return tuple(slice(i * c, min((i + 1) * c, n)) for i, c, n in zip(index, chunks, shape))
+
+
+def _chunk_indices(starts, stops, chunks):
+    """The indices of the chunks the box ``starts``..``stops`` meets (an empty box meets none).
+
+    Examples
+    --------
+    >>> list(_chunk_indices((3, 0), (5, 4), (4, 4)))
+    [(0, 0), (1, 0)]
+    >>> list(_chunk_indices((3, 2), (3, 4), (4, 4)))
+    []
+    """
+    ranges = [range(a // c, (b - 1) // c + 1) if b > a else range(0) for a, b, c in zip(starts, stops, chunks)]
+    return itertools.product(*ranges)
+
+
+def _overlap(index, chunks, starts, stops):
+    """Where chunk ``index`` meets the box: (key into the chunk, key into the box).
+
+    Examples
+    --------
+    >>> _overlap((1,), (4,), (3,), (6,))
+    ((slice(0, 2, None),), (slice(1, 3, None),))
+    """
+    in_chunk, in_box = [], []
+    for i, c, a, b in zip(index, chunks, starts, stops):
+        lo, hi = max(a, i * c), min(b, (i + 1) * c)
+        in_chunk.append(slice(lo - i * c, hi - i * c))
+        in_box.append(slice(lo - a, hi - a))
+    return tuple(in_chunk), tuple(in_box)
+
+
+def _plane_written(plane, z, starts, stops, block) -> np.ndarray:
+    """Kept plane ``z`` (read-only) after ``block`` was written into the box ``starts``..``stops``:
+    a changed read-only copy when the box meets it, else the plane itself.
+
+    Examples
+    --------
+    >>> plane = np.zeros((2, 3), np.uint8)
+    >>> _plane_written(plane, 1, (0, 0, 1), (2, 1, 3), np.full((2, 1, 2), 5, np.uint8)).tolist()
+    [[0, 5, 5], [0, 0, 0]]
+    >>> _plane_written(plane, 4, (0, 0, 1), (2, 1, 3), np.ones((2, 1, 2), np.uint8)) is plane
+    True
+    """
+    if not starts[0] <= z < stops[0]:
+        return plane
+    plane = plane.copy()
+    plane[tuple(slice(a, b) for a, b in zip(starts[1:], stops[1:]))] = block[z - starts[0]]
+    plane.flags.writeable = False
+    return plane
