@@ -10,6 +10,7 @@ import zarr
 from napari_patchwise.engine import ClassSpec, ImageRef, Plan
 from napari_patchwise.engine.plan.annotation_store import open_annotations
 from napari_patchwise.engine.plan.project import create_project
+from napari_patchwise.engine.plan import stroke_buffer
 from napari_patchwise.engine.plan.stroke_buffer import StrokeBuffer, forget_planes
 from napari_patchwise.engine.plan.stroke_keys import _box
 
@@ -218,7 +219,7 @@ def test_basic_keys_and_others():
     assert _box((True,), (5,)) is None
 
 
-def test_a_plane_read_ahead_is_handed_to_the_next_read_of_it_once_and_dropped_by_any_write():
+def test_a_plane_read_ahead_is_handed_to_its_read_once_and_dropped_by_any_write_or_in_time(monkeypatch):
     z = zarr.zeros((4, 16, 16), chunks=(2, 8, 8), dtype="uint32")
     z[2] = 5
     buffer = StrokeBuffer(z)
@@ -235,9 +236,16 @@ def test_a_plane_read_ahead_is_handed_to_the_next_read_of_it_once_and_dropped_by
     forget_planes()  # a writer opened the project
     assert buffer._warm is None
     buffer.read_ahead(2)
-    assert buffer[1, :, :].sum() == 0 and buffer._warm is None  # another read: dropped, not kept for later
+    z[1, 3, 3], z[2, 0, 0] = 4, 7  # behind its back again
+    assert buffer[1, :, :][3, 3] == 4 and buffer[2, 0:2, :][0, 0] == 7  # other reads go to the array
+    assert buffer[2, :, :][0, 0] == 9 and buffer._warm is None  # ... and leave it for its read
+    monkeypatch.setattr(stroke_buffer, "WARM_SECONDS", -1.0)  # expired as soon as read
+    buffer.read_ahead(2)
+    z[2, 0, 0] = 8
+    assert buffer[2, :, :][0, 0] == 8 and buffer._warm is None  # too late: the array
+    monkeypatch.undo()
     buffer.read_ahead(7)  # outside the array: nothing
     assert buffer._warm is None
     buffer.read_ahead(3)
     np.testing.assert_array_equal(buffer[3:4, :, :], z[3:4])  # a read of another shape is not served
-    assert buffer._warm is None
+    assert buffer._warm is not None

@@ -56,6 +56,10 @@ KEEP_AFTER = 64
 #: Seconds they are kept: the checks of a stroke read it within the next turns of the event loop.
 KEEP_SECONDS = 1.0
 
+#: Seconds a plane read ahead waits for its read (a job's layers refresh one per turn after it ends).
+WARM_SECONDS = 5.0
+
+
 class StrokeBuffer:
     """An annotation array whose writes wait in memory while a stroke is held.
 
@@ -83,7 +87,7 @@ class StrokeBuffer:
         self._kept_until = 0.0  # the chunks of a released stroke are let go then
         self._holding = False
         self._planes: dict[int, np.ndarray] = {}
-        self._warm: tuple[int, np.ndarray] | None = None  # a plane read ahead for the next display read
+        self._warm: tuple[int, np.ndarray, float] | None = None  # a plane read ahead for its display read
         self._lock = threading.RLock()
         _LIVE.add(self)
 
@@ -205,9 +209,11 @@ class StrokeBuffer:
                 return self._plane(int(key))
             warm = self._warm
             if warm is not None:
-                self._warm = None  # read ahead for one read only
-                if _box(key, self.shape) == ((warm[0], *[0] * (len(self.shape) - 1)),
-                                             (warm[0] + 1, *self.shape[1:]), (0,)):
+                if time.monotonic() > warm[2]:
+                    self._warm = None
+                elif _box(key, self.shape) == ((warm[0], *[0] * (len(self.shape) - 1)),
+                                               (warm[0] + 1, *self.shape[1:]), (0,)):
+                    self._warm = None  # handed over once
                     return warm[1]
             box = _box(key, self.shape) if self._chunks or self._holding else None
             if box is None:
@@ -303,9 +309,10 @@ class StrokeBuffer:
 
         napari reads a 2D Labels layer's slice as ``data[z, :, :]``; after a job
         that wrote the array, the layer's refresh would decode that plane's chunks
-        on the GUI thread. Read here, it is handed over by the next read, if that
-        read is of plane ``z`` and nothing was written in between; any other read
-        or any write drops it.
+        on the GUI thread. Read here, it is handed over by the next read of plane
+        ``z`` (other reads, a check's in a worker say, go to the array meanwhile)
+        within :data:`WARM_SECONDS`, if nothing was written in between: any
+        write through the buffer or :func:`forget_planes` drops it.
 
         Examples
         --------
@@ -321,7 +328,8 @@ class StrokeBuffer:
             z = int(z)
             if not 0 <= z < self.shape[0]:
                 return
-            self._warm = (z, np.asarray(self.array[z]))  # handed over, not kept: napari may write into it
+            # handed over, not kept: napari may write into it
+            self._warm = (z, np.asarray(self.array[z]), time.monotonic() + WARM_SECONDS)
             self._let_go()  # the job that asks wrote the array
 
     def __setitem__(self, key, value) -> None:
