@@ -181,11 +181,12 @@ def test_apply_otsu_on_all_boxes_writes_seeds_in_a_worker(viewer, project, qtbot
     background = np.asarray(_arrays(project)["background"])
     assert background[REGIONS[1]].any() and not (background.astype(bool) & (data > 0)).any()
 
-    # the Labels layer shows the project's array, refreshed on screen
+    # the Labels layer shows the project's array, refreshed on screen (a turn or two after the job)
     np.testing.assert_array_equal(np.asarray(layer.data), data)
     z, (y, x) = 8, np.argwhere(data[8])[0]
     world = layer.data_to_world((z, y, x))
-    assert layer.get_value(world, world=True) == data[z, y, x] > 0
+    assert data[z, y, x] > 0
+    qtbot.waitUntil(lambda: layer.get_value(world, world=True) == data[z, y, x], timeout=5000)
 
     assert _statuses(load_plan(project)) == {1: "seeded", 2: "seeded"}
     report = widget.last_report

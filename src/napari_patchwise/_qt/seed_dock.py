@@ -207,10 +207,11 @@ class SeedWidget(SeedPreview, NarrowDock, QWidget):
         except (OSError, ProjectError) as e:
             show_error(f"The labels were written, but the box statuses were not saved: {e}")
         layers = annotation_layer_map(self.viewer.layers, project)
-        # each layer reads its slice again in a turn of its own: the window answers in between
+        # each layer reads its slice again in a turn of its own, the first after the window has
+        # redrawn the boxes the statuses restyled: the window answers in between
         viewer = self.viewer
-        call_in_turns([lambda layer=layer: layer.refresh() if layer in viewer.layers else None
-                       for layer in layers.values()])
+        call_in_turns([lambda: None] + [lambda layer=layer: layer.refresh() if layer in viewer.layers else None
+                                        for layer in layers.values()])
         if PREVIEW_NAME in self.viewer.layers:  # the preview is written now, or outdated
             self.viewer.layers.remove(self.viewer.layers[PREVIEW_NAME])
             if self.viewer.layers.selection.active is None and report.class_name in layers:
