@@ -19,7 +19,8 @@ Usage::
         [--profile]
 
 ``--quick`` runs the demo volume only; ``--profile`` prints the main thread's
-calls seen most during the gaps over 60 ms (its stack sampled every 5 ms).
+calls seen most during the gaps over 60 ms (its stack sampled every 5 ms), then
+each such gap in order as runs of what the thread was doing.
 """
 
 from __future__ import annotations
@@ -143,6 +144,27 @@ class _Sampler(threading.Thread):
                         counts[frame] += 1
         for frame, n in counts.most_common(40):
             print(f"    {n * 5:6d} ms  {frame}")
+        for a, b in zip(ticks, ticks[1:]):  # each long gap in order: what the thread did, in runs
+            if b - a < 0.06:
+                continue
+            runs: list[list] = []
+            for t, stack in self.samples:
+                if a <= t <= b:
+                    label = _label(stack)
+                    if runs and runs[-1][0] == label:
+                        runs[-1][1] += 5
+                    else:
+                        runs.append([label, 5])
+            print(f"  gap of {(b - a) * 1e3:.0f} ms: " + "; ".join(f"{ms} ms {label}" for label, ms in runs))
+
+
+def _label(stack) -> str:
+    """A sampled stack in a few words: the drawing of the canvas, or the outermost calls below the
+    event loop (the benchmark's own frames left out)."""
+    if any(":paintGL" in f for f in stack):
+        return "canvas paint"
+    frames = [f for f in reversed(stack) if not f.startswith("bench_gui_gaps.py")]
+    return " > ".join(f.rsplit(":", 2)[0] + ":" + f.rsplit(":", 1)[1] for f in frames[:3]) or "event loop"
 
 
 def make_project(folder: Path, shape) -> Path:
