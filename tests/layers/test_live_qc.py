@@ -337,3 +337,68 @@ def test_a_whole_refresh_during_a_stroke_is_no_undo():
         queue.pop(0)()
     assert asked == ["nuclei"]
     live.disconnect()
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["stroke", "slice", "show", "undo", "hidden undo", "install"]),
+                          st.integers(0, 5), st.integers(0, 23), st.integers(0, 23), st.integers(1, 4)),
+                min_size=1, max_size=15))
+def test_on_project_buffers_only_an_unseen_write_asks_for_a_recheck(ops):
+    """On a project's layers (each a StrokeBuffer counting its writes) slicing and showing a
+    layer again never ask for a recheck, whatever was painted before; an undo that wrote asks,
+    also one made while the layer was hidden and shown again on another slice. Rechecks run only
+    when asked (as the dock does), and the index equals a full scan after any sequence."""
+    import zarr
+
+    from napari_patchwise.engine.plan.stroke_buffer import StrokeBuffer
+
+    plan = Plan(ImageRef((6, 24, 24)))
+    layers = {name: Labels(StrokeBuffer(zarr.zeros((6, 24, 24), chunks=(2, 8, 8), dtype=dtype)))
+              for name, dtype in (("nuclei", "uint32"), ("background", "uint8"), ("ignore", "uint8"))}
+    view, queue, asked = [0], [], []
+    live = LiveQC(plan, layers, defer=queue.append, view_key=lambda: view[0], build_index=False)
+    live.recheck_needed.connect(asked.append)
+    nuc = layers["nuclei"]
+    refreshes = []
+    nuc.events.set_data.connect(lambda e: refreshes.append(view[0]))
+    started = []
+
+    def recheck():
+        started.append((live.compute_index("nuclei"), live.stroke_count("nuclei")))
+
+    recheck()
+    for op, z, y, x, size in ops:
+        before, writes, seen = len(asked), nuc.data.writes, len(refreshes)
+        if op == "stroke":
+            nuc.brush_size = size
+            nuc.paint((z, y, x), 1 + (y + x) % 3)
+        elif op == "slice":
+            view[0] += 1
+            nuc.refresh()  # what napari does when it slices the layer anew
+        elif op == "show":
+            nuc.visible = False
+            nuc.visible = True  # napari refreshes a layer shown again
+            assert len(refreshes) > seen
+        elif op == "undo":
+            nuc.undo()
+        elif op == "hidden undo":
+            nuc.visible = False
+            nuc.undo()
+            view[0] += 1
+            nuc.refresh()
+            nuc.visible = True  # the one refresh that tells of the undo comes with a new view
+        while queue:
+            queue.pop(0)()
+        if op in ("slice", "show"):
+            assert len(asked) == before
+        if op in ("undo", "hidden undo"):
+            assert (len(asked) > before) == (nuc.data.writes > writes)
+        if len(asked) > before:
+            recheck()
+        if op == "install" and started:
+            live.install_index("nuclei", *started.pop(0))
+    for index, since in started:
+        live.install_index("nuclei", index, since)
+    got = {tuple(p) for p in live.indexes["nuclei"].pairs().tolist()}
+    assert got == {tuple(p) for p in find_contacts(np.asarray(nuc.data)).pairs().tolist()}
+    live.disconnect()

@@ -18,9 +18,12 @@ replaced array emits ``events.data``: both emit :attr:`LiveQC.recheck_needed`
 so the dock can run a full recheck, debounced and off the GUI thread
 (:meth:`LiveQC.compute_index` then :meth:`LiveQC.install_index`). napari emits
 the same refresh event (``events.set_data``) when it slices a layer anew (a
-z-slice change, 2D/3D): given ``view_key`` (what the viewer shows, e.g. its
-dims' current step), a refresh that comes with a new view is slicing and never
-asks for a recheck.
+z-slice change, 2D/3D) or shows it again: on a project's layer, whose
+:class:`~napari_patchwise.engine.plan.stroke_buffer.StrokeBuffer` counts the
+writes through it, a refresh with no write since the strokes and checks seen
+is no edit (an undo writes, then refreshes, whatever the view); on other data,
+given ``view_key`` (what the viewer shows, e.g. its dims' current step), a
+refresh that comes with a new view is slicing and never asks for a recheck.
 """
 
 from __future__ import annotations
@@ -35,9 +38,16 @@ from ..engine.plan.plan import Plan
 from ..engine.geometry.regions import clip_region, region_from_bounds, regions_overlap
 from ..engine.qc.separation import Separation, separate
 from ..engine.qc.contact_index import ContactIndex
+from ..engine.plan.stroke_buffer import StrokeBuffer
 from .live_contacts import ContactQueries
 from .paint_regions import stroke_region, stroke_regions
 from .stroke_hold import held
+
+
+def _writes(layer) -> int | None:
+    """How many writes ``layer``'s data took, when it is a :class:`StrokeBuffer` (which counts them)."""
+    data = getattr(layer, "data", None)
+    return data.writes if isinstance(data, StrokeBuffer) else None
 
 
 class LiveQC(ContactQueries):
@@ -95,6 +105,7 @@ class LiveQC(ContactQueries):
         self._busy = False
         self._strokes_pending = 0
         self._views = {n: self._view() for n in self.layers}
+        self._writes = {n: _writes(layer) for n, layer in self.layers.items()}  # the writes accounted for
         self._handlers = []
         for name, layer in self.layers.items():
             handlers = (
@@ -203,12 +214,17 @@ class LiveQC(ContactQueries):
         # refreshes when it slices anew: a new view is no edit.
         if name not in self._log:  # disconnected meanwhile
             return
-        view = self._view()
-        if view != self._views[name]:
-            self._views[name] = view
+        view, seen = self._view(), self._views[name]
+        self._views[name] = view
+        writes = _writes(self.layers[name])
+        if writes is not None:  # the layer's buffer counts its writes: an edit wrote since the last one seen
+            if writes == self._writes[name]:
+                return  # slicing, a layer shown again: nothing was written
+        elif view != seen:
             return
         if not self._log[name] or self._busy:
             return
+        self._writes[name] = writes
         if self.defer is None:
             self.recheck_needed.emit(name)
             return
@@ -254,6 +270,7 @@ class LiveQC(ContactQueries):
         if self.edits is not None:
             mark_edited_all(self.edits, parts)
         touched = {b.id for b in self.plan.boxes if regions_overlap(b.slices(self.plan.magnification), region)}
+        self._writes[name] = _writes(self.layers[name])  # the stroke's writes are accounted for
         if touched:
             self.boxes_touched.emit(touched)
 
@@ -288,6 +305,7 @@ class LiveQC(ContactQueries):
                 bg.data_setitem(idx, 0)
         finally:
             self._busy = False
+            self._writes["background"] = _writes(bg)
         return int(hit[0].size)
 
     def separate(self, name: str, pairs=None) -> Separation:
@@ -315,6 +333,7 @@ class LiveQC(ContactQueries):
                 bg.data_setitem(idx, 1)
         finally:
             self._busy = False
+            self._writes.update({n: _writes(self.layers[n]) for n in (name, "background") if n in self.layers})
         lo, hi = sep.voxels.min(axis=0), sep.voxels.max(axis=0) + 1
         region = clip_region(region_from_bounds(lo, hi), layer.data.shape)
         self._log[name].append(region)

@@ -71,6 +71,14 @@ class StrokeBuffer:
     max_held : int
         Chunks held before they are written anyway (a very long stroke).
 
+    Attributes
+    ----------
+    writes : int
+        Writes through the buffer so far: a stroke's dabs, napari's undo and
+        redo (which write the layer's data, then refresh it). A layer refresh
+        with no write since the last one seen is slicing or a shown layer, never
+        an edit (:class:`~napari_patchwise.layers.live_qc.LiveQC` tells them so).
+
     Notes
     -----
     Reads and writes by basic index (ints and unit-step slices) are served from
@@ -89,6 +97,7 @@ class StrokeBuffer:
         self._planes: dict[int, np.ndarray] = {}
         self._warm: tuple[int, np.ndarray, float] | None = None  # a plane read ahead for its display read
         self._lock = threading.RLock()
+        self.writes = 0  # writes through the buffer so far (see :attr:`writes`)
         _LIVE.add(self)
 
     # -- what napari and numpy ask of an array -------------------------------------------
@@ -334,6 +343,7 @@ class StrokeBuffer:
 
     def __setitem__(self, key, value) -> None:
         with self._lock:
+            self.writes += 1
             self._warm = None
             box = _box(key, self.shape)
             if box is None:
