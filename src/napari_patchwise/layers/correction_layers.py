@@ -127,6 +127,9 @@ class CorrectedView:
     view_key : callable, optional
         Returns what the viewer shows (as for ``LiveQC``): a refresh of a layer that
         comes with a new view is napari slicing, not undo/redo, and changes nothing.
+        A layer whose data is a :class:`StrokeBuffer` is judged by its writes instead:
+        a refresh with no write since the strokes seen (slicing, the layer shown
+        again) changes nothing; an undo writes first.
     """
 
     #: Emitted with the region of the view merged again (``None``: all of it).
@@ -145,6 +148,7 @@ class CorrectedView:
         self._scheduled = False
         self._handlers = []
         self._views = {id(layer): self._view() for layer in (base, *self.masks.values())}
+        self._writes = self._written()  # the writes through the followed layers' buffers accounted for
         for layer in (base, *self.masks.values()):
             handlers = ((layer.events.paint, lambda e: self._on_paint(e)),
                         (layer.events.set_data, lambda e, key=id(layer): self._on_refresh(key)),
@@ -179,16 +183,28 @@ class CorrectedView:
     def _view(self):
         return None if self.view_key is None else self.view_key()
 
+    def _written(self) -> dict:
+        """The writes each followed layer's buffer counted (``None`` for other data)."""
+        return {id(layer): (layer.data.writes if isinstance(layer.data, StrokeBuffer) else None)
+                for layer in (self.base, *self.masks.values())}
+
     def _on_refresh(self, key=None) -> None:
         # undo / redo (napari tells no region): drop the whole cache, which costs one plane merged
         # again, and have live checks recheck the class, as they do after an undo of the class layer.
-        # napari also refreshes a layer when it slices it anew: a new view is no edit.
-        view = self._view()
-        if key in self._views and view != self._views[key]:
+        # napari also refreshes a layer when it slices it anew or shows it again: on a buffer that
+        # took no write since the strokes seen that is no edit; on other data a new view is none.
+        view, seen = self._view(), self._views.get(key)
+        if key in self._views:
             self._views[key] = view
+        writes = self._written().get(key)
+        if writes is not None:
+            if writes == self._writes.get(key):
+                return
+        elif key in self._views and view != seen:
             return
         if not self.painted or self._scheduled:
             return
+        self._writes[key] = writes
         self._scheduled = True
 
         def run():
@@ -222,6 +238,7 @@ class CorrectedView:
             data[region] = view_values(self.base.data, masks, region, instance=self.instance,
                                        name=repr(self.class_name))
         self.view.refresh()
+        self._writes = self._written()  # what was written is merged: accounted for
         self.updated.emit(region)
 
 
