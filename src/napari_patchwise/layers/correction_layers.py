@@ -40,6 +40,7 @@ from .annotation_layers import FIXED_COLORS, annotation_transform
 from .box_shapes import METADATA_KEY
 from .corrected_data import LazyCorrected, merged_view, view_values
 from .paint_regions import stroke_region
+from .stroke_hold import refresh_is_no_edit, writes_of
 
 #: The order the mask layers are listed in (the order a person thinks of them).
 LAYER_ORDER = ("add", "remove", "ignore")
@@ -185,8 +186,7 @@ class CorrectedView:
 
     def _written(self) -> dict:
         """The writes each followed layer's buffer counted (``None`` for other data)."""
-        return {id(layer): (layer.data.writes if isinstance(layer.data, StrokeBuffer) else None)
-                for layer in (self.base, *self.masks.values())}
+        return {id(layer): writes_of(layer) for layer in (self.base, *self.masks.values())}
 
     def _on_refresh(self, key=None) -> None:
         # undo / redo (napari tells no region): drop the whole cache, which costs one plane merged
@@ -197,10 +197,7 @@ class CorrectedView:
         if key in self._views:
             self._views[key] = view
         writes = self._written().get(key)
-        if writes is not None:
-            if writes == self._writes.get(key):
-                return
-        elif key in self._views and view != seen:
+        if refresh_is_no_edit(writes, self._writes.get(key), key in self._views and view != seen):
             return
         if not self.painted or self._scheduled:
             return

@@ -38,16 +38,9 @@ from ..engine.plan.plan import Plan
 from ..engine.geometry.regions import clip_region, region_from_bounds, regions_overlap
 from ..engine.qc.separation import Separation, separate
 from ..engine.qc.contact_index import ContactIndex
-from ..engine.plan.stroke_buffer import StrokeBuffer
 from .live_contacts import ContactQueries
 from .paint_regions import stroke_region, stroke_regions
-from .stroke_hold import held
-
-
-def _writes(layer) -> int | None:
-    """How many writes ``layer``'s data took, when it is a :class:`StrokeBuffer` (which counts them)."""
-    data = getattr(layer, "data", None)
-    return data.writes if isinstance(data, StrokeBuffer) else None
+from .stroke_hold import held, refresh_is_no_edit, writes_of
 
 
 class LiveQC(ContactQueries):
@@ -105,7 +98,7 @@ class LiveQC(ContactQueries):
         self._busy = False
         self._strokes_pending = 0
         self._views = {n: self._view() for n in self.layers}
-        self._writes = {n: _writes(layer) for n, layer in self.layers.items()}  # the writes accounted for
+        self._writes = {n: writes_of(layer) for n, layer in self.layers.items()}  # the writes accounted for
         self._handlers = []
         for name, layer in self.layers.items():
             handlers = (
@@ -216,12 +209,9 @@ class LiveQC(ContactQueries):
             return
         view, seen = self._view(), self._views[name]
         self._views[name] = view
-        writes = _writes(self.layers[name])
-        if writes is not None:  # the layer's buffer counts its writes: an edit wrote since the last one seen
-            if writes == self._writes[name]:
-                return  # slicing, a layer shown again: nothing was written
-        elif view != seen:
-            return
+        writes = writes_of(self.layers[name])
+        if refresh_is_no_edit(writes, self._writes[name], view != seen):
+            return  # slicing, a layer shown again
         if not self._log[name] or self._busy:
             return
         self._writes[name] = writes
@@ -270,7 +260,7 @@ class LiveQC(ContactQueries):
         if self.edits is not None:
             mark_edited_all(self.edits, parts)
         touched = {b.id for b in self.plan.boxes if regions_overlap(b.slices(self.plan.magnification), region)}
-        self._writes[name] = _writes(self.layers[name])  # the stroke's writes are accounted for
+        self._writes[name] = writes_of(self.layers[name])  # the stroke's writes are accounted for
         if touched:
             self.boxes_touched.emit(touched)
 
@@ -305,7 +295,7 @@ class LiveQC(ContactQueries):
                 bg.data_setitem(idx, 0)
         finally:
             self._busy = False
-            self._writes["background"] = _writes(bg)
+            self._writes["background"] = writes_of(bg)
         return int(hit[0].size)
 
     def separate(self, name: str, pairs=None) -> Separation:
@@ -333,7 +323,7 @@ class LiveQC(ContactQueries):
                 bg.data_setitem(idx, 1)
         finally:
             self._busy = False
-            self._writes.update({n: _writes(self.layers[n]) for n in (name, "background") if n in self.layers})
+            self._writes.update({n: writes_of(self.layers[n]) for n in (name, "background") if n in self.layers})
         lo, hi = sep.voxels.min(axis=0), sep.voxels.max(axis=0) + 1
         region = clip_region(region_from_bounds(lo, hi), layer.data.shape)
         self._log[name].append(region)

@@ -119,3 +119,24 @@ def planes_to_read_ahead(layers, point) -> list[tuple[StrokeBuffer, int]]:
             if 0 <= z < data.shape[0]:
                 out.append((data, z))
     return out
+
+
+def writes_of(layer) -> int | None:
+    """The writes ``layer``'s data took so far, when it is a :class:`StrokeBuffer` (which counts them);
+    ``None`` for other data."""
+    data = getattr(layer, "data", None)
+    return data.writes if isinstance(data, StrokeBuffer) else None
+
+
+def refresh_is_no_edit(writes: int | None, accounted: int | None, new_view: bool) -> bool:
+    """Whether a layer refresh changed nothing (napari slicing it anew or showing it again, not
+    undo or redo): its buffer took no write since the ``accounted`` ones; on data that counts no
+    writes (``writes`` None), the refresh came with a new view.
+
+    Examples
+    --------
+    >>> refresh_is_no_edit(5, 5, False), refresh_is_no_edit(6, 5, True), refresh_is_no_edit(None, None, True)
+    (True, False, True)
+    """
+    return writes == accounted if writes is not None else new_view
+
