@@ -23,6 +23,7 @@ from napari_patchwise.engine.qc.touching import (
     find_contacts,
     neighbour_offsets,
     touching_pairs,
+    within_boxes,
 )
 
 DTYPES = ["uint8", "uint16", "uint32", "int32", "int64", "uint64"]
@@ -349,6 +350,64 @@ def test_index_on_zarr_and_across_bucket_seams():
     fresh = ContactIndex(shape, bucket=(4, 8, 8))
     fresh.rebuild(z)
     assert as_set(index.contacts()) == as_set(fresh.contacts()) == as_set(find_contacts(z))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_index_built_slab_by_slab_from_zarr_equals_one_built_from_memory(seed, monkeypatch):
+    """Buckets that straddle the slabs read (and the one-plane seams between them) are joined,
+    and the pair counts of every slab summed."""
+    rng = np.random.default_rng(seed)
+    shape = (int(rng.integers(9, 23)), int(rng.integers(5, 14)), int(rng.integers(5, 14)))
+    lab = rng.integers(0, 7, shape).astype(np.uint32)
+    lab[rng.random(shape) < 0.3] = 0
+    chunks = (int(rng.integers(1, 4)), 4, 4)
+    monkeypatch.setattr(_touchscan, "_SLAB_VOXELS", chunks[0] * shape[1] * shape[2])  # a slab per chunk row
+    bucket = (int(rng.integers(2, 6)), 4, 8)  # z seams of buckets and slabs do not line up
+    z = to_zarr(lab, chunks)
+    assert len(list(_touchscan.blocks(z, tuple(slice(0, n) for n in shape)))) > 4
+    memory, slabs = ContactIndex(shape, bucket=bucket), ContactIndex(shape, bucket=bucket)
+    memory.rebuild(lab)
+    slabs.rebuild(z)
+    full = find_contacts(lab)
+    assert as_set(slabs.contacts()) == as_set(memory.contacts()) == as_set(full)
+    assert slabs._counts == memory._counts == full.pair_counts()
+    assert len(slabs) == len(full) and slabs.pairs().tolist() == full.pairs().tolist()
+    assert set(slabs._buckets) == set(memory._buckets)
+    for key, c in slabs._buckets.items():
+        assert as_set(c) == as_set(memory._buckets[key]) and (c.first // bucket == key).all()
+
+
+def _across_brute_force(c: Contacts, boxes) -> np.ndarray:
+    """Every contact against every box: the rule as written."""
+    lo = np.array([[s.start for s in b] for b in boxes])
+    hi = np.array([[s.stop for s in b] for b in boxes])
+    f = ((c.first[:, None] >= lo) & (c.first[:, None] < hi)).all(axis=2)
+    s = ((c.second[:, None] >= lo) & (c.second[:, None] < hi)).all(axis=2)
+    return f.any(axis=1) & s.any(axis=1) & ~(f & s).any(axis=1)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("connectivity", CONNECTIVITIES)
+def test_contacts_across_boxes_equal_every_contact_checked_against_every_box(seed, connectivity):
+    """Only contacts with a box face between their voxels are looked at: the same contacts as the
+    brute force, for boxes that touch, overlap, nest and stick out of the volume."""
+    rng = np.random.default_rng(seed)
+    shape = (int(rng.integers(6, 20)), int(rng.integers(6, 40)), int(rng.integers(6, 40)))
+    lab = rng.integers(1, 5, shape).astype(np.uint32)
+    c = find_contacts(lab, connectivity=connectivity)
+    boxes = []
+    for _ in range(int(rng.integers(1, 12))):
+        lo = [int(rng.integers(-2, n)) for n in shape]
+        hi = [a + int(rng.integers(1, n + 2)) for a, n in zip(lo, shape)]
+        boxes.append(tuple(slice(a, b) for a, b in zip(lo, hi)))
+    boxes.append(tuple(slice(b.stop, b.stop + 4) for b in boxes[0]))  # touches the first box's corner
+    lo = np.array([[s.start for s in b] for b in boxes])
+    hi = np.array([[s.stop for s in b] for b in boxes])
+    expected = _across_brute_force(c, boxes)
+    for rows in (1, int(rng.integers(2, 500)), 1 << 16):
+        got = _touchscan.across_boxes(c.first, c.second, lo, hi, rows=rows)
+        assert got.tolist() == expected.tolist()
+    assert as_set(within_boxes(c, boxes)) == as_set(c._take(~expected))
 
 
 def test_index_keeps_contacts_that_leave_the_halo():

@@ -7,7 +7,7 @@ import numpy as np
 from . import _touchscan as _ts
 from ..geometry.magnification import _as_int_triple
 from ..geometry.regions import grow_region
-from .touching import Contacts, find_contacts
+from .touching import Contacts, contacts_by_block, find_contacts
 
 __all__ = ["ContactIndex"]
 
@@ -54,11 +54,25 @@ class ContactIndex:
         return {key: c._take(slice(i, j)) for key, i, j in zip(keys, starts[:-1].tolist(), starts[1:].tolist())}
 
     def rebuild(self, labels) -> None:
-        """Scan the whole volume again (this counts as a change)."""
+        """Scan the whole volume again (this counts as a change).
+
+        The contacts are filed into buckets and counted by pair slab by slab as
+        the labels are read (:func:`contacts_by_block`), so no array of all the
+        contacts is made and sorted at once.
+        """
         _ts.check_labels(labels, self.shape)
-        c = find_contacts(labels, connectivity=self.connectivity)
-        self._buckets, self._counts = self._split(c), c.pair_counts()
-        self._n, self._dtype, self._cache = len(c), c.a.dtype, {}
+        parts: dict[tuple[int, int, int], list[Contacts]] = {}
+        pairs, counts, n, dtype = [], [], 0, _ts.id_dtype(labels.dtype)
+        for c in contacts_by_block(labels, connectivity=self.connectivity):
+            for key, part in self._split(c).items():
+                parts.setdefault(key, []).append(part)
+            rows, k = _ts.unique_pairs(np.minimum(c.a, c.b), np.maximum(c.a, c.b), counts=True)
+            pairs.append(rows)
+            counts.append(k)
+            n, dtype = n + len(c), c.a.dtype
+        self._buckets = {key: p[0] if len(p) == 1 else Contacts.concat(p) for key, p in parts.items()}
+        self._counts = _ts.merged_counts(pairs, counts)
+        self._n, self._dtype, self._cache = n, dtype, {}
         self.version += 1
 
     def update(self, labels, region) -> bool:

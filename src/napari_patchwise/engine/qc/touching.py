@@ -23,7 +23,7 @@ import numpy as np
 
 from . import _touchscan as _ts
 
-__all__ = ["CONNECTIVITIES", "Contacts", "PairTable", "TouchingPair", "find_contacts", "neighbour_offsets", "touching_pairs"]
+__all__ = ["CONNECTIVITIES", "Contacts", "PairTable", "TouchingPair", "contacts_by_block", "find_contacts", "neighbour_offsets", "touching_pairs"]
 
 #: Accepted values of ``connectivity``.
 CONNECTIVITIES = (1, 2, 3)
@@ -291,22 +291,36 @@ def find_contacts(labels, region=None, *, connectivity=1) -> Contacts:
     ...
     ValueError: labels have dtype float64, but instance ids must be integers; convert them first, e.g. np.round(labels).astype(np.uint32).
     """
+    parts = list(contacts_by_block(labels, region, connectivity=connectivity))
+    if len(parts) == 1:
+        return parts[0]
+    return Contacts.concat(parts) if parts else Contacts.empty(_ts.id_dtype(labels.dtype))
+
+
+def contacts_by_block(labels, region=None, *, connectivity=1):
+    """:func:`find_contacts` as it reads the labels: the contacts of each slab read, one
+    :class:`Contacts` at a time (none for a slab without contacts).
+
+    Joined, they are :func:`find_contacts` of the same arguments; a caller that files
+    contacts away (e.g. by place) can do so slab by slab, without one array of them all.
+
+    Examples
+    --------
+    >>> lab = np.zeros((2, 4, 4), np.uint16)
+    >>> lab[:, :2], lab[:, 2:] = 1, 2
+    >>> [len(c) for c in contacts_by_block(lab)]
+    [8]
+    """
     shape = _ts.check_labels(labels)
     offsets = neighbour_offsets(connectivity)
     reg = _ts.as_region(region, shape)
-    dt = _ts.id_dtype(labels.dtype)
     if any(s.stop == s.start for s in reg):
-        return Contacts.empty(dt)
-    parts = []
+        return
     for block, owned, z0 in _ts.blocks(labels, reg):
         g, a, b, counts = _ts.scan_block(block, owned, offsets)
         if g.size:
             origin = (z0, reg[1].start, reg[2].start)
-            parts.append(Contacts(*_ts.coordinates(g, counts, offsets, block.shape, origin),
-                                  a, b))
-    if len(parts) == 1:
-        return parts[0]
-    return Contacts.concat(parts) if parts else Contacts.empty(dt)
+            yield Contacts(*_ts.coordinates(g, counts, offsets, block.shape, origin), a, b)
 
 
 def within_boxes(contacts: Contacts, boxes) -> Contacts:
@@ -329,14 +343,9 @@ def within_boxes(contacts: Contacts, boxes) -> Contacts:
     """
     if not len(boxes) or not len(contacts):
         return contacts
-    lo = np.array([[s.start for s in b] for b in boxes])
-    hi = np.array([[s.stop for s in b] for b in boxes])
-
-    def inside(v):
-        return ((v[:, None, :] >= lo) & (v[:, None, :] < hi)).all(axis=2)
-
-    f, s = inside(contacts.first), inside(contacts.second)
-    keep = ~(f.any(axis=1) & s.any(axis=1) & ~(f & s).any(axis=1))
+    lo = np.array([[s.start for s in b] for b in boxes], dtype=np.int64)
+    hi = np.array([[s.stop for s in b] for b in boxes], dtype=np.int64)
+    keep = ~_ts.across_boxes(contacts.first, contacts.second, lo, hi)
     if keep.all():
         return contacts
     return type(contacts)(contacts.first[keep], contacts.second[keep], contacts.a[keep], contacts.b[keep])
