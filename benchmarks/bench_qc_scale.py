@@ -10,7 +10,8 @@ the GUI thread while it runs:
 * **dock open -> usable**: the dock made and added until its checks are
   attached (painting is possible: the contact index is built in a worker);
   **index complete**: until every check is installed, beside one full scan
-  (``find_contacts``) of the labels; then until the overlay layer, the pairs
+  (``find_contacts``) of the labels in memory and of the labels as the project
+  stores them (the Zarr array the index reads: decompression included); then until the overlay layer, the pairs
   table and the contact markers of every plane (computed in workers) are in;
 * **stroke -> idle**: a brush stroke (``Labels.paint``, radius 5) until the
   event loop has nothing left to do, and the longest gap within the next 1.2 s
@@ -135,6 +136,11 @@ def run(shape, n, tmp) -> dict:
     t_scan = time.perf_counter() - t0
     n_pairs = len(full.pairs())
     del full
+    # the index reads the project's layer: one full scan of the labels as the project stores them
+    stored = open_annotations(folder, mode="r")["nuclei"]
+    t0 = time.perf_counter()
+    find_contacts(stored)
+    t_stored = time.perf_counter() - t0
     viewer = napari.Viewer(show=True)
     viewer.window.resize(*WINDOW)
     viewer.open(str(folder), plugin="napari-patchwise")
@@ -168,12 +174,14 @@ def run(shape, n, tmp) -> dict:
     viewer.close()
     settle()
     med = lambda v: float(np.median(v))  # noqa: E731
-    out = dict(shape=shape, pairs=n_pairs, scan=t_scan, usable=t_usable, index=t_index, open_gap=open_gap,
+    out = dict(shape=shape, pairs=n_pairs, scan=t_scan, stored=t_stored, usable=t_usable, index=t_index, open_gap=open_gap,
                stroke=(med(base[0]), med(dock[0])), gap=(max(base[1]), max(dock[1])),
                slice=(med(base[2]), med(dock[2])), same=same, table=rows)
-    print(f"{shape}: {n_pairs} touching pairs, one full scan {t_scan:.2f} s")
+    print(f"{shape}: {n_pairs} touching pairs, one full scan {t_scan:.2f} s in memory, {t_stored:.2f} s"
+          " of the labels as stored")
     print(f"  dock open -> usable {t_usable * 1e3:.0f} ms (goal <= 1000 ms); index complete {t_index:.2f} s"
-          f" = {t_index / t_scan:.2f} x one full scan (goal <= 2); longest gap while it builds "
+          f" = {t_index / t_scan:.2f} x one full scan in memory, {t_index / t_stored:.2f} x as stored"
+          f" (goal <= 2); longest gap while it builds "
           f"{open_gap * 1e3:.0f} ms; pairs table and markers of every plane {t_marks:.2f} s")
     print(f"  stroke -> idle: median {out['stroke'][1] * 1e3:.0f} ms with the dock, {out['stroke'][0] * 1e3:.0f} ms"
           f" without = {out['stroke'][1] / out['stroke'][0]:.2f} x (goal <= 1.25)")
