@@ -69,15 +69,28 @@ class CompactTable(QTableWidget):
         _compact(self, len(headers), min_rows)
 
     def set_rows(self, rows: Sequence[Sequence[object]]) -> None:
-        """Show ``rows`` (one sequence of cell values per row; shown with ``str``)."""
+        """Show ``rows`` (one sequence of cell values per row; shown with ``str``).
+
+        Only cells whose text changed are set, and the columns fitted only then: a
+        recheck that finds what is shown already redraws nothing.
+        """
+        changed = self.rowCount() != len(rows)
         self.setRowCount(len(rows))
         for r, values in enumerate(rows):
             for c, value in enumerate(values):
                 text = str(value)
-                item = QTableWidgetItem(text)
+                item = self.item(r, c)
+                if item is not None and item.text() == text:
+                    continue
+                if item is None:
+                    item = QTableWidgetItem(text)
+                    self.setItem(r, c, item)
+                else:
+                    item.setText(text)
                 item.setToolTip(text)
-                self.setItem(r, c, item)
-        self.fit_columns()
+                changed = True
+        if changed:
+            self.fit_columns()
 
     def fit_columns(self) -> None:
         """Leading columns as wide as their contents up to :data:`MAX_COLUMN_WIDTH`."""
