@@ -220,7 +220,9 @@ class QCWidget(QCRechecks, NarrowDock, QWidget):
         layers = annotation_layer_map(self.viewer.layers, project)
         try:
             plan = self.session.current_plan(project)
-            edits = hidden_layer(open_annotations(project, plan, image=self.session.image_of(project)), "edits")
+            # only the edits array is written through this group: the layers keep the planes they read
+            edits = hidden_layer(open_annotations(project, plan, image=self.session.image_of(project),
+                                                  keep_planes=True), "edits")
         except (ProjectError, OSError) as e:
             show_error(str(e))
             return False

@@ -246,7 +246,7 @@ def correction_members(group: zarr.Group) -> dict[str, zarr.Array]:
 
 
 def open_annotations(folder, plan: Plan | None = None, mode: str = "r+", *,
-                     image: str | None = None) -> zarr.Group:
+                     image: str | None = None, keep_planes: bool = False) -> zarr.Group:
     """Open one image's layers in ``annotations.zarr`` (``mode`` ``'r'`` or ``'r+'``) and check they match the plan.
 
     Parameters
@@ -260,6 +260,11 @@ def open_annotations(folder, plan: Plan | None = None, mode: str = "r+", *,
         (:mod:`.store_layout`); ``'r'`` never writes.
     image : str or None
         The image's name; ``None`` means the project's only image.
+    keep_planes : bool
+        With ``'r+'``, every live :class:`~.stroke_buffer.StrokeBuffer` forgets the planes
+        it keeps (the caller may write the layers behind them), unless ``keep_planes``:
+        the caller writes no layer a viewer shows (e.g. only the ``edits`` array). A
+        migration of the layout forgets them anyway.
 
     Examples
     --------
@@ -276,9 +281,8 @@ def open_annotations(folder, plan: Plan | None = None, mode: str = "r+", *,
     if mode not in ("r", "r+"):
         raise ValueError(f"mode must be 'r' or 'r+'; got {mode!r} (save_plan creates layers).")
     folder = project_folder(folder)
-    if mode == "r+":
-        migrate_project(folder)
-    if mode != "r":
+    migrated = mode == "r+" and migrate_project(folder)
+    if mode != "r" and (migrated or not keep_planes):
         forget_planes()  # a writer may change planes the layers' buffers keep
     root = folder / ANNOTATIONS
     if plan is None:  # plan.json is read once (a reader sees one save of it)
