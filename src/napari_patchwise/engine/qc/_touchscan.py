@@ -300,7 +300,7 @@ def across_boxes(first: np.ndarray, second: np.ndarray, lo: np.ndarray, hi: np.n
     for axis in range(3):
         a, b = first[:, axis], second[:, axis]
         planes = np.unique(np.concatenate([lo[:, axis], hi[:, axis]]))
-        at_face |= (a != b) & np.isin(np.maximum(a, b), planes, kind="table")
+        at_face |= (a != b) & np.isin(np.maximum(a, b), planes)
     candidates = np.flatnonzero(at_face)
     for i in range(0, len(candidates), rows):
         at = candidates[i:i + rows]
