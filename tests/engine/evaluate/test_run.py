@@ -148,3 +148,36 @@ def test_a_zarr_prediction_is_a_file_not_a_folder_of_predictions(tmp_path):
     preds.mkdir()
     zarr.create_array(str(preds / "a.zarr"), shape=gt.shape, dtype="uint16")[...] = gt
     assert evaluate(EvaluateRequest(folder, preds)).to_dict()["overall"]["f1"] == 1.0
+
+
+def test_exports_beside_the_project_are_found_while_other_folders_there_vanish(tmp_path, monkeypatch):
+    """The folder beside a project may be a shared one (/tmp): a folder there that goes away or cannot
+    be read while the exports are looked for is passed over, not an error."""
+    import os
+
+    from napari_patchwise.engine.evaluate.held_out import find_exports, held_out_boxes
+    from napari_patchwise.engine.export.model import ExportOptions
+    from napari_patchwise.engine.jobs.export import ExportRequest, run_export
+
+    shape = (32, 32, 64)
+    plan = Plan(ImageRef(shape, path="a.tif"), classes=CELLS).add_boxes(
+        [((0, 0, 0), (32, 32, 32)), ((0, 0, 32), (32, 32, 64))])
+    folder = create_project(tmp_path / "p", plan)
+    gt = np.zeros(shape, int)
+    gt[4:20, 4:20, 4:20] = 1
+    _paint(folder, gt)
+    write_tiff(tmp_path / "p" / "a.tif", np.zeros(shape, "uint8"))
+    run_export(ExportRequest(folder, tmp_path / "out", ExportOptions(formats=("nnunet",), test_boxes=(2,))))
+    for name in ("gone", "gone/deeper", "locked"):
+        (tmp_path / name).mkdir()
+    scandir = os.scandir
+
+    def flaky(path="."):
+        if os.path.basename(os.fspath(path)) in ("gone", "locked"):
+            raise (FileNotFoundError if os.path.basename(os.fspath(path)) == "gone" else PermissionError)(path)
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", flaky)
+    found = find_exports(folder)
+    assert [p.parent.relative_to(tmp_path).as_posix() for p in found] == ["out/Dataset501_Patchwise"]
+    assert held_out_boxes(folder, ["a"]) == {"a": [2]}

@@ -10,6 +10,7 @@ newest.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,6 +24,44 @@ def _manifests(folder: Path) -> list[Path]:
     if (folder / MANIFEST_NAME).is_file():
         return [folder / MANIFEST_NAME]
     return sorted(folder.glob(f"*/{MANIFEST_NAME}"))
+
+
+def _folders(folder: Path) -> list[Path]:
+    """The folders in ``folder`` (hidden ones left out, as a glob does), sorted; none when it
+    cannot be read or has gone meanwhile (the folder beside a project may be a shared one, /tmp
+    say, that other programs change)."""
+    try:
+        with os.scandir(folder) as entries:
+            return sorted(Path(e.path) for e in entries if not e.name.startswith(".") and _is_dir(e))
+    except OSError:
+        return []
+
+
+def _is_dir(entry) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def _manifests_below(base: Path) -> list[Path]:
+    """Manifests one folder below ``base``, then two folders below it (each sorted); folders
+    that cannot be read or vanish while they are looked at are passed over.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     for sub in ("b", "a/x"):
+    ...         (Path(tmp) / sub).mkdir(parents=True)
+    ...         _ = (Path(tmp) / sub / MANIFEST_NAME).write_text("{}")
+    ...     [str(p.relative_to(tmp).parent) for p in _manifests_below(Path(tmp))]
+    ['b', 'a/x']
+    """
+    one = _folders(base)
+    found = [d / MANIFEST_NAME for d in one]
+    found += [d / MANIFEST_NAME for sub in one for d in _folders(sub)]
+    return [p for p in found if p.is_file()]
 
 
 def _same_project(manifest: dict, project: Path) -> bool:
@@ -39,16 +78,16 @@ def find_exports(project) -> list[Path]:
     --------
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     find_exports(tmp)
+    ...     find_exports(Path(tmp) / "project")
     []
     """
     project = Path(project)
     found = []
     for base in (project, project.parent):
-        for path in sorted(base.glob(f"*/{MANIFEST_NAME}")) + sorted(base.glob(f"*/*/{MANIFEST_NAME}")):
+        for path in _manifests_below(base):
             try:
                 m = read_manifest(path)
-            except ValueError:
+            except (ValueError, OSError):  # not a manifest, or gone since it was found
                 continue
             if _same_project(m, project) and path not in found:
                 found.append(path)
@@ -79,7 +118,7 @@ def held_out_boxes(project, names: Sequence[str], export=None) -> dict[str, list
     --------
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     held_out_boxes(tmp, ["img"])  # doctest: +ELLIPSIS
+    ...     held_out_boxes(Path(tmp) / "project", ["img"])  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     ValueError: --split test needs an export that held out test boxes, and none of ... was found ...
