@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy import ndimage as ndi
 
-from napari_patchwise.engine.qc import _touchscan
+from napari_patchwise.engine.qc import _boxfaces, _touchscan
 from napari_patchwise.engine.qc.contact_index import ContactIndex
 from napari_patchwise.engine.qc.separation import Separation, SkippedPair, apply_separation, separate
 from napari_patchwise.engine.qc.touching import (
@@ -405,7 +405,7 @@ def test_contacts_across_boxes_equal_every_contact_checked_against_every_box(see
     hi = np.array([[s.stop for s in b] for b in boxes])
     expected = _across_brute_force(c, boxes)
     for rows in (1, int(rng.integers(2, 500)), 1 << 16):
-        got = _touchscan.across_boxes(c.first, c.second, lo, hi, rows=rows)
+        got = _boxfaces.across_boxes(c.first, c.second, lo, hi, rows=rows)
         assert got.tolist() == expected.tolist()
     assert as_set(within_boxes(c, boxes)) == as_set(c._take(~expected))
 

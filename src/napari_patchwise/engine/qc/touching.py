@@ -22,6 +22,7 @@ from functools import cached_property
 import numpy as np
 
 from . import _touchscan as _ts
+from ._boxfaces import across_boxes
 
 __all__ = ["CONNECTIVITIES", "Contacts", "PairTable", "TouchingPair", "contacts_by_block", "find_contacts", "neighbour_offsets", "touching_pairs"]
 
@@ -345,7 +346,7 @@ def within_boxes(contacts: Contacts, boxes) -> Contacts:
         return contacts
     lo = np.array([[s.start for s in b] for b in boxes], dtype=np.int64)
     hi = np.array([[s.stop for s in b] for b in boxes], dtype=np.int64)
-    keep = ~_ts.across_boxes(contacts.first, contacts.second, lo, hi)
+    keep = ~across_boxes(contacts.first, contacts.second, lo, hi)
     if keep.all():
         return contacts
     return type(contacts)(contacts.first[keep], contacts.second[keep], contacts.a[keep], contacts.b[keep])
