@@ -143,8 +143,7 @@ def measure(folder: Path, layer_name: str, array_path: str, starts, drags: int, 
             before = np.asarray(target.data[...]).copy()
             rows[name].append(stroke(viewer, target, point, label, MOVES, end))
             changed[name].append(int((np.asarray(target.data[...]) != before).sum()))
-    loop_until(lambda: not qc.live.strokes_pending and not qc.runner.jobs and not any(
-        t.isActive() for t in (qc.table_timer, qc.box_timer, qc.debounce)), timeout=120)
+    loop_until(lambda: qc.settled, timeout=120)
     settle()
     now = np.asarray(layer.data[...])
     group = zarr.open_group(folder / "annotations.zarr", mode="r")

@@ -166,6 +166,7 @@ def test_screenshots_of_each_step_show_its_content(opened, qtbot, tmp_path):
     qtbot.waitUntil(lambda: dock.qc.pairs.rowCount() == 1, timeout=10000)
     dock.qc.check_boxes()
     _idle(qtbot, viewer)
+    qtbot.waitUntil(lambda: dock.qc.settled)  # the findings table comes a turn after the boxes' colours
     qtbot.waitUntil(lambda: _rows_drawn(dock.qc.pairs) == 1)
     assert dock.qc.findings.rowCount() >= 4  # a row or more per box
     qtbot.waitUntil(lambda: _rows_drawn(dock.qc.findings) >= min(dock.qc.findings.rowCount(), MIN_TABLE_ROWS))

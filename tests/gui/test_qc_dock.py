@@ -9,7 +9,7 @@ import pytest
 
 from napari_patchwise._qt import qc_dock, qc_findings, qc_pairs
 from napari.utils.notifications import notification_manager
-from qtpy.QtCore import Qt
+from qtpy.QtCore import Qt, QTimer
 
 from napari_patchwise._qt.narrow import MAX_DOCK_WIDTH
 from napari_patchwise._qt.planner_widget import PlannerWidget
@@ -82,12 +82,7 @@ def _paint_touching_pair(viewer, mouse_drag):
 
 def _idle(widget) -> bool:
     """No stroke waiting to be handled, no timer about to fire, no job running."""
-    live = widget.live
-    return (not session_for(widget.viewer).working and not widget.runner.jobs
-            and not (live is not None and live.strokes_pending)
-            and not any(t.isActive() for t in (widget.table_timer, widget.box_timer, widget.debounce,
-                                               widget.overlay_timer, widget.add_timer,
-                                               widget.show_timer)))
+    return not session_for(widget.viewer).working and widget.settled
 
 
 def _settle(qtbot, widget):
@@ -280,6 +275,33 @@ def test_check_all_boxes_fills_findings_and_colours_the_planner(make_napari_view
     rows = [(widget.findings.item(r, 0).text(), widget.findings.item(r, 2).text(),
              widget.findings.item(r, 3).text()) for r in range(widget.findings.rowCount())]
     assert ("1", "error", "unannotated") in rows
+
+
+def test_a_report_recolours_the_boxes_a_turn_before_it_fills_the_table(make_napari_viewer, tmp_path, qtbot,
+                                                                        qc_messages, mouse_drag):
+    viewer = make_napari_viewer()
+    folder = _project(tmp_path)
+    viewer.open(str(folder), plugin="napari-patchwise")
+    planner = PlannerWidget(viewer)
+    viewer.window.add_dock_widget(planner, name="Box planner")
+    widget = QCWidget(viewer)
+    _settle(qtbot, widget)
+    _paint_touching_pair(viewer, mouse_drag)
+    _settle(qtbot, widget)
+    order = []
+
+    def boxes_drawn(_plan):  # the planner's boxes recoloured: mark the next turn of the event loop
+        order.append(("boxes", widget.findings.rowCount()))
+        QTimer.singleShot(0, lambda: order.append(("turn", widget.findings.rowCount())))
+
+    planner.sync.plan_changed.connect(boxes_drawn)
+    widget.findings_panel.shown.connect(lambda n: order.append(("table", n)))
+    before = widget.findings.rowCount()  # the rows of the painted boxes' own check
+    widget.check_boxes()
+    _settle(qtbot, widget)
+    assert [what for what, _ in order] == ["boxes", "turn", "table"]
+    assert order[0][1] == order[1][1] == before < order[2][1] == widget.findings.rowCount()
+    assert planner.sync.severity_by_box()[1] == "error"
 
 
 def test_jump_to_pair_moves_the_view(opened, mouse_drag, qtbot):

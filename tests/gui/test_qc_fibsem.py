@@ -59,8 +59,7 @@ def test_dense_fibsem_labels_paint_and_scroll(make_napari_viewer, fibsem_project
     rng = np.random.default_rng(3)
 
     def idle():
-        return not widget.runner.jobs and not widget.live.strokes_pending and not any(
-            t.isActive() for t in (widget.table_timer, widget.box_timer, widget.debounce))
+        return widget.settled
 
     asked = []
     widget.live.recheck_needed.connect(asked.append)

@@ -402,3 +402,31 @@ def test_on_project_buffers_only_an_unseen_write_asks_for_a_recheck(ops):
     got = {tuple(p) for p in live.indexes["nuclei"].pairs().tolist()}
     assert got == {tuple(p) for p in find_contacts(np.asarray(nuc.data)).pairs().tolist()}
     live.disconnect()
+
+
+def test_a_strokes_contacts_come_a_turn_before_its_bookkeeping(tmp_path):
+    """The overlay is what the person waits for: the contacts are updated in the stroke's first turn; the
+    background crop, the edits marks and the boxes touched in the turn after (a repaint of its own)."""
+    plan = Plan(ImageRef((8, 40, 40)), classes=(ClassSpec("nuclei"),)).add_boxes([((0, 0, 0), (8, 20, 20))])
+    folder = create_project(tmp_path / "p", plan)
+    group = open_annotations(folder)
+    layers = {kw["metadata"]["napari-patchwise"]["array"]: Labels(data, **kw)
+              for data, kw, _ in annotation_layer_data(plan, group, str(folder))}
+    queue = []
+    live = LiveQC(plan, layers, edits=hidden_layer(group, "edits"), defer=queue.append)
+    nuc, bg = layers["nuclei"], layers["background"]
+    bg.data[3, 5:15, 5:15] = 1
+    touched = []
+    live.boxes_touched.connect(touched.append)
+    nuc.brush_size = 5
+    nuc.paint((3, 10, 10), 1)
+    nuc.paint((3, 10, 14), 2)
+    assert live.strokes_pending == 2 and len(queue) == 2
+    queue.pop(0)(), queue.pop(0)()  # both strokes' first turns: contacts
+    assert live.n_pairs() == 1 and live.strokes_pending == 2 and len(queue) == 2
+    assert not group["edits"][:].any() and not touched and np.asarray(bg.data[3, 10, 10]) == 1
+    while queue:
+        queue.pop(0)()
+    assert live.strokes_pending == 0 and touched == [{1}, {1}]
+    assert group["edits"][3].sum() == np.count_nonzero(np.asarray(nuc.data[3])) > 0
+    assert np.asarray(bg.data[3, 10, 10]) == 0  # cropped under the object

@@ -131,6 +131,16 @@ class QCWidget(QCRechecks, NarrowDock, QWidget):
         """Whether checks are running (rechecks and box checks)."""
         return bool(self.runner.jobs)
 
+    @property
+    def settled(self) -> bool:
+        """Nothing left to do: no check running, no stroke waiting to be handled, no timer about to fire
+        (a debounced check, the pairs table, the overlay's turns, the findings table)."""
+        live = self.live
+        timers = (self.table_timer, self.box_timer, self.debounce, self.overlay_timer, self.add_timer,
+                  self.show_timer, self.findings_panel.rows_timer)
+        return (not self.runner.jobs and not (live is not None and live.strokes_pending)
+                and not any(t.isActive() for t in timers))
+
     def jump_to_pair(self, row: int) -> None:
         self.pairs_panel.jump_to_pair(row)
 

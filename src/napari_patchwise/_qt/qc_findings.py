@@ -12,11 +12,13 @@ from dataclasses import dataclass
 
 from napari.utils.notifications import show_warning
 from psygnal import Signal
+from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QCheckBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from ..engine.plan.annotation_store import open_annotations
 from ..engine.qc.checks import BoxQC, QCReport, check_plan_annotations, hidden_arrays
 from ..engine.findings import Finding
+from .in_turns import TURN_MS, event_loop_running
 from .qc_table import CompactTable
 
 
@@ -73,7 +75,11 @@ class FindingsPanel(QWidget):
         super().__init__()
         self.host = host
         self.rows: list[FindingRow] = []
+        self._rows: list[FindingRow] | None = None  # a report's rows waiting for the table
         self._boxes: dict[int, BoxQC] = {}
+        #: Fills the table a turn after a report recoloured the boxes.
+        self.rows_timer = QTimer(self, singleShot=True, interval=TURN_MS)
+        self.rows_timer.timeout.connect(self._show_rows)
         self.check_button = QPushButton("Check all boxes")
         self.done_button = QPushButton("Mark done")
         self.done_button.setToolTip("Mark the selected row's box done")
@@ -141,7 +147,18 @@ class FindingsPanel(QWidget):
             session.commit_plan(project, plan, findings if news else None)
         elif news:
             session.show_findings(project, findings)
-        self.rows = finding_rows(plan_level, self._boxes, {b.id: b.status for b in plan.boxes})
+        self._rows = finding_rows(plan_level, self._boxes, {b.id: b.status for b in plan.boxes})
+        if (news or plan is not current) and event_loop_running():
+            self.rows_timer.start()  # the boxes' new colours and the table: two short repaints, not one long
+        else:
+            self._show_rows()
+
+    def _show_rows(self) -> None:
+        """The rows of the last report into the table."""
+        self.rows_timer.stop()
+        if self._rows is None or self.host.closed:
+            return
+        self.rows, self._rows = self._rows, None
         self.table.set_rows([r.cells() for r in self.rows])
         self.shown.emit(len(self.rows))
 

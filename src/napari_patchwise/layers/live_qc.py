@@ -255,12 +255,26 @@ class LiveQC(ContactQueries):
             clipped = clip_region(region, shape)
             if self.indexes[name].update(self.data(name), clipped):
                 self.contacts_changed.emit(clipped)
+        self._writes[name] = writes_of(self.layers[name])  # the stroke's writes are accounted for
+        if self.defer is None:
+            self._after_stroke(name, region, parts)
+        else:  # the rest a turn later: the overlay is drawn in a repaint of its own
+            self._strokes_pending += 1
+            self.defer(lambda: self._after_deferred(name, region, parts))
+
+    def _after_deferred(self, name: str, region, parts) -> None:
+        self._strokes_pending -= 1
+        if name in self._log:  # not disconnected meanwhile
+            self._after_stroke(name, region, parts)
+
+    def _after_stroke(self, name: str, region, parts) -> None:
+        """A stroke's bookkeeping after its contacts: the background cropped, the edits marked, the boxes
+        it touched told."""
         if self.live and self.crop and name != "ignore":
             self.crop_background(region)
         if self.edits is not None:
             mark_edited_all(self.edits, parts)
         touched = {b.id for b in self.plan.boxes if regions_overlap(b.slices(self.plan.magnification), region)}
-        self._writes[name] = writes_of(self.layers[name])  # the stroke's writes are accounted for
         if touched:
             self.boxes_touched.emit(touched)
 
