@@ -247,8 +247,10 @@ def test_replaced_array_is_rechecked(opened, qtbot):
     _settle(qtbot, widget)
 
 
-def test_check_all_boxes_fills_findings_and_colours_the_planner(make_napari_viewer, tmp_path, qtbot,
-                                                                 qc_messages, mouse_drag):
+@pytest.fixture
+def with_planner(make_napari_viewer, tmp_path, qtbot, qc_messages, mouse_drag):
+    """``(folder, planner, widget)``: the project open with the Box planner and the QC dock, a touching
+    pair painted in box 1 and its strokes handled."""
     viewer = make_napari_viewer()
     folder = _project(tmp_path)
     viewer.open(str(folder), plugin="napari-patchwise")
@@ -258,6 +260,11 @@ def test_check_all_boxes_fills_findings_and_colours_the_planner(make_napari_view
     _settle(qtbot, widget)
     _paint_touching_pair(viewer, mouse_drag)
     _settle(qtbot, widget)  # strokes are handled once napari's edit returns
+    return folder, planner, widget
+
+
+def test_check_all_boxes_fills_findings_and_colours_the_planner(with_planner, qtbot):
+    folder, planner, widget = with_planner
     widget.check_boxes()
     _settle(qtbot, widget)
     codes = {widget.findings.item(r, 3).text() for r in range(widget.findings.rowCount())}
@@ -277,17 +284,8 @@ def test_check_all_boxes_fills_findings_and_colours_the_planner(make_napari_view
     assert ("1", "error", "unannotated") in rows
 
 
-def test_a_report_recolours_the_boxes_a_turn_before_it_fills_the_table(make_napari_viewer, tmp_path, qtbot,
-                                                                        qc_messages, mouse_drag):
-    viewer = make_napari_viewer()
-    folder = _project(tmp_path)
-    viewer.open(str(folder), plugin="napari-patchwise")
-    planner = PlannerWidget(viewer)
-    viewer.window.add_dock_widget(planner, name="Box planner")
-    widget = QCWidget(viewer)
-    _settle(qtbot, widget)
-    _paint_touching_pair(viewer, mouse_drag)
-    _settle(qtbot, widget)
+def test_a_report_recolours_the_boxes_a_turn_before_it_fills_the_table(with_planner, qtbot):
+    _, planner, widget = with_planner
     order = []
 
     def boxes_drawn(_plan):  # the planner's boxes recoloured: mark the next turn of the event loop
