@@ -58,9 +58,6 @@ def test_dense_fibsem_labels_paint_and_scroll(make_napari_viewer, fibsem_project
     layer.brush_size = 7
     rng = np.random.default_rng(3)
 
-    def idle():
-        return widget.settled
-
     asked = []
     widget.live.recheck_needed.connect(asked.append)
     for i in range(8):  # strokes with slice changes before each is handled (deferred to the event loop)
@@ -70,10 +67,10 @@ def test_dense_fibsem_labels_paint_and_scroll(make_napari_viewer, fibsem_project
                     int(rng.integers(1, labels.max() + 3)))
         for dz in (1, 2, -3):
             slice_to(viewer, [layer], float(np.clip(z + dz, 0, labels.shape[0] - 1)) * 10.0)
-    qtbot.waitUntil(idle, timeout=20000)
+    qtbot.waitUntil(lambda: widget.settled, timeout=20000)
     for z in range(labels.shape[0]):  # scrolling through every slice is no edit
         viewer.dims.set_point(0, z * 10.0)
-    assert asked == [] and idle()  # neither strokes (new ids refresh the layer whole) nor slices
+    assert asked == [] and widget.settled  # neither strokes (new ids refresh the layer whole) nor slices
     now = np.asarray(layer.data[...])
     want = find_contacts(now).pairs().tolist()
     assert widget.live.indexes["neurons"].pairs().tolist() == want

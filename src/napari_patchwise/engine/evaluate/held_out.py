@@ -21,9 +21,10 @@ __all__ = ["find_exports", "held_out_boxes"]
 
 
 def _manifests(folder: Path) -> list[Path]:
+    """The manifest of an export folder, or those one folder below it."""
     if (folder / MANIFEST_NAME).is_file():
         return [folder / MANIFEST_NAME]
-    return sorted(folder.glob(f"*/{MANIFEST_NAME}"))
+    return _manifests_in(_folders(folder))
 
 
 def _folders(folder: Path) -> list[Path]:
@@ -59,9 +60,12 @@ def _manifests_below(base: Path) -> list[Path]:
     ['b', 'a/x']
     """
     one = _folders(base)
-    found = [d / MANIFEST_NAME for d in one]
-    found += [d / MANIFEST_NAME for sub in one for d in _folders(sub)]
-    return [p for p in found if p.is_file()]
+    return _manifests_in(one) + [p for sub in one for p in _manifests_in(_folders(sub))]
+
+
+def _manifests_in(folders: list[Path]) -> list[Path]:
+    """The manifests of those ``folders`` that hold one."""
+    return [p for p in (d / MANIFEST_NAME for d in folders) if p.is_file()]
 
 
 def _same_project(manifest: dict, project: Path) -> bool:
