@@ -24,6 +24,12 @@ def _idle(qtbot, viewer, timeout=30000):
     qtbot.waitUntil(lambda: not session.working, timeout=timeout)
 
 
+def _settled(qtbot, viewer, dock, timeout=30000):
+    """`_idle`, then the Annotate/QC step settled: its findings table fills a turn after the boxes' colours."""
+    _idle(qtbot, viewer, timeout)
+    qtbot.waitUntil(lambda: dock.qc.settled, timeout=timeout)
+
+
 @pytest.fixture
 def opened(make_napari_viewer, annotated_project, messages, qtbot):
     """A shown viewer at 1280×800 with the annotated project and the Patchwise dock."""
@@ -165,8 +171,7 @@ def test_screenshots_of_each_step_show_its_content(opened, qtbot, tmp_path):
     dock.show_step("qc")
     qtbot.waitUntil(lambda: dock.qc.pairs.rowCount() == 1, timeout=10000)
     dock.qc.check_boxes()
-    _idle(qtbot, viewer)
-    qtbot.waitUntil(lambda: dock.qc.settled)  # the findings table comes a turn after the boxes' colours
+    _settled(qtbot, viewer, dock)
     qtbot.waitUntil(lambda: _rows_drawn(dock.qc.pairs) == 1)
     assert dock.qc.findings.rowCount() >= 4  # a row or more per box
     qtbot.waitUntil(lambda: _rows_drawn(dock.qc.findings) >= min(dock.qc.findings.rowCount(), MIN_TABLE_ROWS))
@@ -221,24 +226,24 @@ def test_findings_and_summary_refresh_after_separate_and_box_edits(opened, qtbot
     dock.show_step("qc")
     qtbot.waitUntil(lambda: dock.qc.pairs.rowCount() == 1, timeout=10000)
     dock.qc.check_boxes()
-    _idle(qtbot, viewer)
+    _settled(qtbot, viewer, dock)
     assert "touching" in _finding_codes(dock) and _errors(dock) == 1
     assert "1 errors" in dock.planner.summary.text()
     dock.qc.separate(selected_only=False)
     # no stroke: the findings, the box colours and the plan summary follow the separation
     qtbot.waitUntil(lambda: "touching" not in _finding_codes(dock), timeout=20000)
-    _idle(qtbot, viewer)
+    _settled(qtbot, viewer, dock)
     assert _errors(dock) == 0 and "0 errors" in dock.planner.summary.text()
     assert dock.qc.pairs.rowCount() == 0
     # a box edit (dense box 2 moved half onto unpainted voxels) is checked again on its own
     dock.qc.set_dense(True, box_id=2)
-    _idle(qtbot, viewer)
+    _settled(qtbot, viewer, dock)
     assert "2048 voxels of this dense box are unannotated" in str(_box_rows(dock, 2))
     plan = dock.planner.plan
     dock.planner.apply_plan(plan.update_box(2, lo=(0, 0, 32), hi=(16, 32, 64)))
     qtbot.waitUntil(lambda: "9216 voxels of this dense box are unannotated" in str(_box_rows(dock, 2)),
                     timeout=20000)  # no stroke, no "Check all boxes"
-    _idle(qtbot, viewer)
+    _settled(qtbot, viewer, dock)
 
 
 def test_export_overrides_a_skipped_box_with_a_reason(opened, qtbot, tmp_path, messages):
