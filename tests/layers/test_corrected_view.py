@@ -2,7 +2,6 @@
 again merge nothing, an undo (also one made while hidden) merges the view again (Qt-free)."""
 
 import numpy as np
-import pytest
 import zarr
 from hypothesis import given, settings
 from hypothesis import strategies as st
