@@ -67,3 +67,42 @@ def test_only_a_write_not_yet_merged_merges_the_whole_view_again(ops):
     view.disconnect()
 
 
+
+
+class _Reads:
+    """An array that counts the reads of it."""
+
+    def __init__(self, a):
+        self.a, self.reads = a, 0
+        self.shape, self.dtype, self.ndim = a.shape, a.dtype, a.ndim
+
+    def __getitem__(self, key):
+        self.reads += 1
+        return self.a[key]
+
+    def __setitem__(self, key, value):
+        self.a[key] = value
+
+
+def test_a_stroke_on_one_mask_reads_that_mask_alone_and_merges_what_the_others_hold():
+    rng = np.random.default_rng(3)
+    base = _Reads((rng.random(SHAPE) > 0.5).astype(np.uint8))
+    masks = {k: _Reads((rng.random(SHAPE) > 0.8).astype(np.uint8)) for k in ("add", "remove", "ignore")}
+    layers = {"base": Labels(base), **{k: Labels(m) for k, m in masks.items()}}
+    view_layer = Labels(LazyCorrected(base, masks, name="'membrane'"))
+    queue = []  # napari emits the paint event before it writes: the view merges after the edit
+    view = CorrectedView("membrane", layers["base"], {k: layers[k] for k in masks}, view_layer, defer=queue.append)
+    for p in range(SHAPE[0]):
+        view_layer.data[p]  # the planes shown, merged and kept
+    for kind, value in (("remove", 1), ("ignore", 0), ("base", 0), ("add", 1)):
+        reads = {k: a.reads for k, a in (("base", base), *masks.items())}
+        layer = layers[kind]
+        zz, yy, xx = np.meshgrid([1], np.arange(3, 9), np.arange(2, 8), indexing="ij")
+        layer.data_setitem((zz.ravel(), yy.ravel(), xx.ravel()), value)
+        while queue:
+            queue.pop(0)()
+        read_again = {k for k, a in (("base", base), *masks.items()) if a.reads > reads[k]}
+        assert read_again == {kind}, kind
+        got = np.stack([view_layer.data[p] for p in range(SHAPE[0])])
+        assert np.array_equal(got, _expected(base.a, {k: m.a for k, m in masks.items()})), kind
+    view.disconnect()

@@ -81,7 +81,8 @@ class LazyCorrected:
     napari's Labels layer takes it as data (it has ``shape``, ``dtype``,
     ``ndim``, ``size`` and ``__getitem__``) and reads the visible plane;
     :func:`view_values` merges just that region. The last ``CACHE_SIZE``
-    regions read are kept until :meth:`invalidate` drops them.
+    regions read are kept, with the class and masks read for them, until
+    :meth:`invalidate` merges them again or drops them.
 
     Parameters
     ----------
@@ -107,7 +108,7 @@ class LazyCorrected:
     def __init__(self, base, masks, *, instance: bool = False, name: str = "the class"):
         self.instance = instance
         self.name = name
-        self._cache: list = []  # [(region, values)], newest last
+        self._cache: list = []  # [(region, values, {source: its values in region})], newest last
         self.set_sources(base, masks)
 
     def set_sources(self, base, masks) -> None:
@@ -135,31 +136,48 @@ class LazyCorrected:
     def __len__(self) -> int:
         return self.shape[0]
 
-    def invalidate(self, region=None) -> None:
-        """Merge ``region`` again in the cached regions that meet it (``None``: drop the whole cache)."""
+    def invalidate(self, region=None, changed=None) -> None:
+        """Merge ``region`` again in the cached regions that meet it (``None``: drop the whole cache).
+
+        ``changed`` names the sources written there (``'base'`` or mask kinds): only
+        those are read again, the others are taken from what the cache read with the
+        region (a stroke on one mask reads neither the class nor the other masks).
+        ``None`` reads every source again.
+        """
         if region is None:
             self._cache = []
             return
         kept = []
-        for r, v in self._cache:
+        for r, v, sources in self._cache:
             both = tuple(slice(max(a.start, b.start), min(a.stop, b.stop)) for a, b in zip(r, region))
             if any(s.stop <= s.start for s in both):
-                kept.append((r, v))
+                kept.append((r, v, sources))
                 continue
+            local = tuple(slice(s.start - a.start, s.stop - a.start) for s, a in zip(both, r))
+            for key in sources if changed is None else set(changed) & set(sources):
+                sources[key][local] = self._source(key)[both]
             v = v.copy()  # napari may still hold the values it was given
-            v[tuple(slice(s.start - a.start, s.stop - a.start) for s, a in zip(both, r))] = view_values(
-                self.base, self.masks, both, instance=self.instance, name=self.name)
-            kept.append((r, v))
+            v[local] = self._merge({k: a[local] for k, a in sources.items()})
+            kept.append((r, v, sources))
         self._cache = kept
+
+    def _source(self, key: str):
+        return self.base if key == "base" else self.masks[key]
+
+    def _merge(self, sources: dict) -> np.ndarray:
+        masks = {k: a for k, a in sources.items() if k != "base"}
+        return view_values(sources["base"], masks, instance=self.instance, name=self.name)
 
     def region(self, region) -> np.ndarray:
         """The merged values of ``region`` (a tuple of 3 slices with steps of 1), from the cache when there."""
-        for r, v in self._cache:
+        for r, v, _ in self._cache:
             if all(a.start <= b.start and b.stop <= a.stop for a, b in zip(r, region)):
                 return v[tuple(slice(b.start - a.start, b.stop - a.start) for a, b in zip(r, region))]
-        values = view_values(self.base, self.masks, region, instance=self.instance, name=self.name)
-        if values.nbytes <= CACHE_BYTES:
-            self._cache = [*self._cache[-(CACHE_SIZE - 1):], (region, values)]
+        sources = {k: np.array(self._source(k)[region]) for k in ("base", *self.masks)
+                   if k == "base" or self.masks[k] is not None}
+        values = self._merge(sources)
+        if values.nbytes + sum(a.nbytes for a in sources.values()) <= CACHE_BYTES:
+            self._cache = [*self._cache[-(CACHE_SIZE - 1):], (region, values, sources)]
         return values
 
     def __getitem__(self, key) -> np.ndarray:

@@ -150,8 +150,8 @@ class CorrectedView:
         self._handlers = []
         self._views = {id(layer): self._view() for layer in (base, *self.masks.values())}
         self._writes = self._written()  # the writes through the followed layers' buffers accounted for
-        for layer in (base, *self.masks.values()):
-            handlers = ((layer.events.paint, lambda e: self._on_paint(e)),
+        for kind, layer in (("base", base), *self.masks.items()):
+            handlers = ((layer.events.paint, lambda e, kind=kind: self._on_paint(e, kind)),
                         (layer.events.set_data, lambda e, key=id(layer): self._on_refresh(key)),
                         (layer.events.data, lambda e: self._later(lambda: self.update(None))))
             for emitter, cb in handlers:
@@ -174,12 +174,12 @@ class CorrectedView:
         else:
             self.defer(fn)
 
-    def _on_paint(self, event) -> None:
+    def _on_paint(self, event, kind: str) -> None:
         region = stroke_region(getattr(event, "value", None))
         if region is None:
             return
         self.painted = True
-        self._later(lambda: self.update(region))
+        self._later(lambda: self.update(region, changed=(kind,)))
 
     def _view(self):
         return None if self.view_key is None else self.view_key()
@@ -212,8 +212,11 @@ class CorrectedView:
 
         self._later(run)
 
-    def update(self, region=None) -> None:
-        """Merge ``region`` (everything by default) again into the view and redraw it."""
+    def update(self, region=None, changed=None) -> None:
+        """Merge ``region`` (everything by default) again into the view and redraw it.
+
+        ``changed``: the layers written there (``'base'`` or mask kinds), read again
+        alone when the view's merged regions kept the others (``None``: all)."""
         if not self._handlers:  # disconnected meanwhile
             return
         masks = {k: layer.data for k, layer in self.masks.items()}
@@ -225,7 +228,7 @@ class CorrectedView:
                 region = clip_region(region, data.shape)
                 if any(s.stop <= s.start for s in region):
                     return
-            data.invalidate(region)
+            data.invalidate(region, changed)
         elif region is None:
             data[...] = merged_view(self.base.data, masks, instance=self.instance, name=repr(self.class_name))
         else:
